@@ -1,0 +1,57 @@
+# Entry points. `make up` runs the whole system locally with demo data; `make test` runs all tests
+# on a real PostgreSQL and a real Kafka broker (both started here if they are not running).
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := .venv/bin/python
+
+.PHONY: install stack up down logs test unit lint typecheck check schemas bench clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	uv sync --frozen
+	@touch $@
+
+stack:
+	deploy/local/stack.sh up
+
+up: install stack
+	deploy/local/services.sh start
+	$(PY) deploy/local/demo.py
+	@echo
+	@echo "rehapro is running:"
+	@echo "  intake     http://127.0.0.1:8001/docs"
+	@echo "  casework   http://127.0.0.1:8002/docs"
+	@echo "  placement  http://127.0.0.1:8003/docs"
+	@echo "  reporting  http://127.0.0.1:8004/docs"
+	@echo "  tokens:    $(PY) -m shared.cli token --subject me --role case-manager --agency jc-en"
+	@echo "  logs:      make logs     stop: make down"
+
+down:
+	-deploy/local/services.sh stop
+	deploy/local/stack.sh down
+
+logs:
+	deploy/local/services.sh logs
+
+test: install stack
+	$(PY) -m pytest -ra
+
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: install
+	.venv/bin/mypy
+
+check: lint typecheck
+
+schemas: install
+	$(PY) -m shared.cli schemas --out docs/schemas
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache

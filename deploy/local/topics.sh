@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Create the project's Kafka topics if missing (existing topics are left alone).
+#   deploy/local/topics.sh [extra-topic ...]
+# Env: KAFKA_PARTITIONS (default 3), KAFKA_PORT (default 59092).
+# Replication 1, topic config retention.ms=-1 / retention.bytes=-1 (keep forever).
+# Uses one JVM for list+create (deploy/local/kafka/EnsureTopics.java).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+TOPICS=(intake.events casework.events placement.events reporting.events "$@")
+"$HERE/kafka.sh" admin ensure "${KAFKA_PARTITIONS:-3}" "${TOPICS[@]}"

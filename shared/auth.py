@@ -1,0 +1,76 @@
+"""Bearer-token authentication (JWT: subject, role, agency) and role/agency checks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+
+from shared.envelope import Actor
+from shared.vocabulary import AGENCIES, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    role: Role
+    agency: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(id=self.subject, role=self.role.value)
+
+
+def issue_token(
+    secret: str, *, subject: str, role: Role | str, agency: str, issuer: str = "rehapro-dev", ttl: int = 3600 * 12
+) -> str:
+    """Signs a development/test token. Production tokens come from the agency's identity provider."""
+    now = int(time.time())
+    claims = {"sub": subject, "role": str(role), "agency": agency, "iss": issuer, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def decode_token(token: str, secret: str, issuer: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], issuer=issuer, options={"require": ["sub", "exp", "iss"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}") from None
+    try:
+        role = Role(claims.get("role", ""))
+    except ValueError:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: unknown role") from None
+    agency = claims.get("agency", "")
+    if agency not in AGENCIES:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: unknown agency")
+    return Principal(subject=str(claims["sub"]), role=role, agency=agency)
+
+
+def authenticate(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    settings = request.app.state.settings
+    principal = decode_token(token, settings.jwt_secret, settings.jwt_issuer)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this")
+
+
+def require_agency(principal: Principal, agency: str) -> None:
+    if principal.agency != agency:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"agency {principal.agency} may not act for {agency}")

@@ -1,0 +1,163 @@
+"""Command line of every service: serve, migrate, rebuild, verify, token, schemas.
+
+``python -m services.<name> --help``; the shared commands are also at ``python -m shared.cli``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from shared import rebuild as replay
+from shared.auth import issue_token
+from shared.contracts import registry
+from shared.envelope import Envelope, verify_chain
+from shared.migrations import EVENTSTORE_SQL, migrate
+from shared.runtime import Runtime, ServiceDefinition
+from shared.settings import ServiceSettings, load_settings
+from shared.vocabulary import Role
+
+
+def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> typer.Typer:
+    app = typer.Typer(help=f"rehapro {definition.name} service", no_args_is_help=True)
+
+    def settings() -> ServiceSettings:
+        return load_settings(definition.name)
+
+    @app.command()
+    def serve(host: str | None = None, port: int | None = None) -> None:
+        """Run the HTTP API, the outbox relay and the projection consumers."""
+        from shared.logs import configure_logging
+
+        s = settings()
+        configure_logging(definition.name, s.log_level, s.log_json)
+        uvicorn.run(
+            build(),
+            host=host or s.http_host,
+            port=port or s.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=20,
+        )
+
+    @app.command("migrate")
+    def migrate_cmd() -> None:
+        """Apply the event store, service and projection migrations, then exit."""
+
+        async def run() -> None:
+            rt = Runtime(settings(), definition)
+            await rt.connect()
+            assert rt.pool is not None
+            await rt.pool.close()
+
+        asyncio.run(run())
+        typer.echo("migrated")
+
+    @app.command("rebuild")
+    def rebuild_cmd(
+        projection: str = typer.Argument(..., help="projection name"),
+        source: str = typer.Option("kafka", help="kafka (offset 0 of the topics) or store (own event store)"),
+        swap: bool = typer.Option(False, help="replace the live projection (stop the service first)"),
+    ) -> None:
+        """Replay a projection into a fresh schema, compare it with the live one, optionally swap."""
+        s = settings()
+        matches = [p for p in definition.projections if p.name == projection]
+        if not matches:
+            raise typer.BadParameter(f"unknown projection; known: {[p.name for p in definition.projections]}")
+        proj = matches[0]
+        if proj.side_effects:
+            raise typer.BadParameter(f"{projection} is a policy (it appends events); it is not replayed")
+        live, fresh = s.schema_for(proj.name), s.schema_for(proj.name) + "_rebuild"
+
+        async def run() -> dict[str, object]:
+            fn = replay.rebuild_from_kafka if source == "kafka" else replay.rebuild_from_store
+            stats = await fn(s, proj, fresh)
+            diffs = await replay.compare(s, proj, live, fresh)
+            if swap:
+                await replay.swap(s, live, fresh)
+            return {
+                "projection": proj.name,
+                "events": stats.events,
+                "seconds": round(stats.seconds, 3),
+                "events_per_s": round(stats.events_per_s),
+                "rows_differing_from_live": diffs,
+                "swapped": swap,
+            }
+
+        typer.echo(json.dumps(asyncio.run(run()), indent=2))
+
+    @app.command()
+    def verify() -> None:
+        """Check every stream's hash chain in the event store (exit 1 on any break)."""
+
+        async def run() -> tuple[int, int, list[dict[str, object]]]:
+            conn = await asyncpg.connect(settings().database_url)
+            try:
+                await migrate(conn, EVENTSTORE_SQL)
+                streams, events, breaks = 0, 0, []
+                current: list[Envelope] = []
+                async with conn.transaction():
+                    async for row in conn.cursor("SELECT stream_id, envelope FROM events ORDER BY stream_id, version"):
+                        env = Envelope.from_bytes(row["envelope"])
+                        if current and current[-1].stream_id != env.stream_id:
+                            breaks += [b.model_dump() for b in verify_chain(current)]
+                            streams += 1
+                            current = []
+                        current.append(env)
+                        events += 1
+                if current:
+                    breaks += [b.model_dump() for b in verify_chain(current)]
+                    streams += 1
+                return streams, events, breaks
+            finally:
+                await conn.close()
+
+        streams, events, breaks = asyncio.run(run())
+        typer.echo(json.dumps({"streams": streams, "events": events, "breaks": breaks}, indent=2))
+        if breaks:
+            raise typer.Exit(1)
+
+    app.command()(token)
+    app.command()(schemas)
+    return app
+
+
+def token(
+    subject: str = typer.Option(..., help="user id"),
+    role: Role = typer.Option(..., help="role"),
+    agency: str = typer.Option(..., help="agency, e.g. jc-en"),
+) -> None:
+    """Print a development bearer token signed with the configured key."""
+    s = load_settings("cli")
+    typer.echo(issue_token(s.jwt_secret, subject=subject, role=role, agency=agency, issuer=s.jwt_issuer))
+
+
+def schemas(out: Path = typer.Option(Path("docs/schemas"), help="output folder")) -> None:
+    """Write the JSON Schema of the envelope and of every event contract."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "envelope.json").write_text(json.dumps(Envelope.model_json_schema(), indent=2) + "\n")
+    for model in registry.models():
+        schema = model.model_json_schema()
+        schema["x-event-type"] = model.event_type
+        schema["x-schema-version"] = model.schema_version
+        schema["x-service"] = model.service
+        schema["x-health-data"] = model.health_data
+        target = out / model.service / f"{model.event_type}.v{model.schema_version}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    typer.echo(f"wrote {len(registry.models()) + 1} schemas to {out}")
+
+
+cli = typer.Typer(help="rehapro shared tools", no_args_is_help=True)
+cli.command()(token)
+cli.command()(schemas)
+
+if __name__ == "__main__":
+    cli()

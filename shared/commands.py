@@ -1,0 +1,134 @@
+"""The service-layer path of every command: load, decide, append (with idempotency keys).
+
+One transaction covers reading the stream, appending the new events and storing the
+idempotency record, so a retried request never acts twice and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from shared import metrics
+from shared.contracts.base import DomainEvent, registry
+from shared.db import Conn
+from shared.domain import Decider, DomainError
+from shared.envelope import Envelope
+from shared.eventstore import CommandContext, ConcurrencyConflict, EventStore
+
+S = TypeVar("S")
+
+
+class IdempotencyMismatch(DomainError):
+    status = 422
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command returns to its HTTP caller."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def request_fingerprint(payload: Any) -> str:
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
+
+
+@dataclass
+class Loaded(Generic[S]):
+    state: S
+    version: int
+    events: list[Envelope]
+
+
+async def load(store: EventStore, decider: Decider[S], stream_id: str, conn: Conn | None = None) -> Loaded[S]:
+    envelopes = await store.read_stream(stream_id, conn=conn)
+    domain = [registry.load(e.event_type, e.schema_version, e.payload) for e in envelopes]
+    return Loaded(decider.fold(domain), len(envelopes), envelopes)
+
+
+async def execute(
+    store: EventStore,
+    decider: Decider[S],
+    *,
+    stream_id: str,
+    context: CommandContext,
+    decide: Callable[[S, int], Sequence[DomainEvent]],
+    respond: Callable[[S, list[Envelope]], dict[str, Any]],
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    status_code: int = 200,
+    retries: int = 3,
+) -> Outcome:
+    """Run one command against one stream.
+
+    ``decide(state, version)`` returns the new events (or raises a DomainError). If the client
+    named ``expected_version`` a stale one is a 409; otherwise a lost race is retried with the
+    fresh state, up to ``retries`` times.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            async with store.pool.acquire() as conn, conn.transaction():
+                if idempotency_key:
+                    row = await conn.fetchrow(
+                        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1",
+                        idempotency_key,
+                    )
+                    if row is not None:
+                        if row["request_hash"] != fingerprint:
+                            raise IdempotencyMismatch(
+                                "Idempotency-Key was used before for a different request", field="Idempotency-Key"
+                            )
+                        return Outcome(row["status_code"], orjson.loads(row["response"]), replayed=True)
+                loaded = await load(store, decider, stream_id, conn)
+                if expected_version is not None and expected_version != loaded.version:
+                    metrics.CONFLICTS.labels(decider.stream_type).inc()
+                    raise ConcurrencyConflict(stream_id, expected_version, loaded.version)
+                new_events = list(decide(loaded.state, loaded.version))
+                try:
+                    appended = await store.append(
+                        conn,
+                        stream_id=stream_id,
+                        stream_type=decider.stream_type,
+                        expected_version=loaded.version,
+                        events=new_events,
+                        context=context,
+                    )
+                except ConcurrencyConflict:
+                    metrics.CONFLICTS.labels(decider.stream_type).inc()
+                    if expected_version is not None or attempt > retries:
+                        raise
+                    continue
+                state = loaded.state
+                for e in new_events:
+                    state = decider.evolve(state, e)
+                body = respond(state, appended)
+                if idempotency_key:
+                    inserted = await conn.fetchval(
+                        "INSERT INTO idempotency_keys (key, request_hash, status_code, response)"
+                        " VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING 1",
+                        idempotency_key,
+                        fingerprint,
+                        status_code,
+                        orjson.dumps(body, default=str),
+                    )
+                    if inserted is None:  # a concurrent twin won; roll back and answer with its result
+                        raise _Retry()
+                for sealed in appended:
+                    metrics.EVENTS_APPENDED.labels(sealed.event_type).inc()
+                return Outcome(status_code, body)
+        except _Retry:
+            continue
+
+
+class _Retry(Exception):
+    pass

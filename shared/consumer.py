@@ -1,0 +1,130 @@
+"""Wires a ProjectionRunner to Kafka through a FastStream batch subscriber.
+
+Positions live in PostgreSQL with the projection, so on every partition assignment the
+consumer seeks to the stored position; Kafka's own committed offsets are only informative
+(they feed external lag tools). A failed batch seeks back and is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from shared import metrics
+from shared.projections import ProjectionRunner, Record
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
+
+log = structlog.get_logger(__name__)
+
+
+class ProjectionConsumer:
+    """One consumer-group member feeding one projection runner."""
+
+    def __init__(
+        self, broker: KafkaBroker, runner: ProjectionRunner, topics: list[str], group_id: str, max_records: int = 1000
+    ) -> None:
+        self.runner = runner
+        self.topics = topics
+        self.lag: dict[tuple[str, int], int] = {}
+        self.batches = 0
+        outer = self
+
+        class _Seek(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: Any) -> None:
+                return None
+
+            async def on_partitions_assigned(self, assigned: Any) -> None:
+                await outer.seek_to_stored(list(assigned))
+
+        self.subscriber = broker.subscriber(
+            *topics,
+            group_id=group_id,
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=20,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            listener=_Seek(),
+            title=f"{runner.projection.name} projection",
+            description=f"Applies {', '.join(topics)} to the {runner.projection.name} read model",
+        )
+        self.subscriber(self.handle)
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer | None:
+        return self.subscriber.consumer
+
+    async def seek_to_stored(self, partitions: list[TopicPartition]) -> None:
+        consumer = self.consumer
+        if consumer is None or not partitions:
+            return
+        stored = await self.runner.positions(self.topics)
+        for tp in partitions:
+            position = stored.get((tp.topic, tp.partition))
+            if position is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, position)
+        log.info("projection.assigned", projection=self.runner.projection.name, partitions=len(partitions))
+
+    async def handle(self, msg: KafkaMessage) -> None:
+        raw = msg.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        batch = [Record(r.topic, r.partition, r.offset, r.value or b"") for r in records]
+        if not batch:
+            return
+        try:
+            result = await self.runner.apply(batch)
+        except Exception:
+            log.exception("projection.batch_failed", projection=self.runner.projection.name, size=len(batch))
+            await asyncio.sleep(1.0)
+            await self.seek_to_stored(list({TopicPartition(r.topic, r.partition) for r in batch}))
+            return
+        self.batches += 1
+        self._update_lag(result.positions)
+        try:
+            await msg.ack()
+        except Exception as exc:  # informational commit only; PostgreSQL holds the truth
+            log.warning("projection.kafka_commit_failed", error=repr(exc))
+
+    def _update_lag(self, positions: dict[tuple[str, int], int]) -> None:
+        consumer = self.consumer
+        if consumer is None:
+            return
+        for (topic, partition), nxt in positions.items():
+            high = consumer.highwater(TopicPartition(topic, partition))
+            if high is None:
+                continue
+            lag = max(0, high - nxt)
+            self.lag[(topic, partition)] = lag
+            metrics.CONSUMER_LAG.labels(self.runner.projection.name, topic, str(partition)).set(lag)
+
+    async def refresh_lag(self) -> int:
+        """Lag against the brokers' end offsets (also when idle); returns the total."""
+        consumer = self.consumer
+        if consumer is None:
+            return 0
+        assignment = list(consumer.assignment())
+        if not assignment:
+            return 0
+        ends = await consumer.end_offsets(assignment)
+        stored = await self.runner.positions(self.topics)
+        total = 0
+        for tp in assignment:
+            lag = max(0, ends.get(tp, 0) - stored.get((tp.topic, tp.partition), 0))
+            self.lag[(tp.topic, tp.partition)] = lag
+            metrics.CONSUMER_LAG.labels(self.runner.projection.name, tp.topic, str(tp.partition)).set(lag)
+            total += lag
+        return total
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self.lag.values())

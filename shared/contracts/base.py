@@ -1,0 +1,91 @@
+"""Base for event payload contracts and the registry that maps type names to models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+E = TypeVar("E", bound=type["DomainEvent"])
+
+
+class DomainEvent(BaseModel):
+    """A past-tense fact. Subclasses name their type, schema version and owning service.
+
+    ``health_data`` marks contracts that carry GDPR Art. 9 data: they never leave casework
+    (the registry refuses to put such a type on a shared topic).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    service: ClassVar[str]
+    health_data: ClassVar[bool] = False
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class EventRegistry:
+    """Type name → payload model, plus upcasters that lift old payloads to the current schema."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, type[DomainEvent]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+
+    def register(self, model: E) -> E:
+        existing = self._models.get(model.event_type)
+        if existing is not None and existing is not model:
+            raise ValueError(f"event type {model.event_type} registered twice")
+        self._models[model.event_type] = model
+        return model
+
+    def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Register a function turning a payload of ``from_version`` into ``from_version + 1``."""
+
+        def deco(fn: Upcaster) -> Upcaster:
+            self._upcasters[(event_type, from_version)] = fn
+            return fn
+
+        return deco
+
+    def model(self, event_type: str) -> type[DomainEvent]:
+        try:
+            return self._models[event_type]
+        except KeyError:
+            raise UnknownEventType(event_type) from None
+
+    def knows(self, event_type: str) -> bool:
+        return event_type in self._models
+
+    def models(self) -> list[type[DomainEvent]]:
+        return sorted(self._models.values(), key=lambda m: (m.service, m.event_type))
+
+    def upcast(self, event_type: str, schema_version: int, payload: dict[str, Any]) -> dict[str, Any]:
+        current = self.model(event_type).schema_version
+        version = schema_version
+        while version < current:
+            step = self._upcasters.get((event_type, version))
+            if step is None:
+                raise ValueError(f"no upcaster for {event_type} v{version}")
+            payload = step(payload)
+            version += 1
+        return payload
+
+    def load(self, event_type: str, schema_version: int, payload: dict[str, Any]) -> DomainEvent:
+        """Parse a stored payload into its current model, upcasting old versions first."""
+        model = self.model(event_type)
+        return model.model_validate(self.upcast(event_type, schema_version, payload))
+
+
+registry = EventRegistry()
+
+
+def event(cls: E) -> E:
+    """Class decorator: register a contract with the global registry."""
+    registry.register(cls)
+    return cls

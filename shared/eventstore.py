@@ -1,0 +1,185 @@
+"""PostgreSQL event store: the only write path of a service.
+
+``append`` inserts new events with optimistic concurrency on (stream id, version) and chains
+their hashes; the table doubles as the outbox that ``relay`` publishes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from shared.contracts.base import DomainEvent
+from shared.db import Conn
+from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id, utcnow
+
+
+class ConcurrencyConflict(Exception):
+    """The stream moved on since the caller read it; nothing was written."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int | None = None) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        detail = f", it is at {actual}" if actual is not None else ""
+        super().__init__(f"stream {stream_id} expected at version {expected}{detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who asks, for which agency and project, and which request caused it."""
+
+    actor: Actor
+    agency: str
+    project: str | None
+    correlation_id: UUID
+    causation_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedRow:
+    """One event as the relay reads it: its checkpoint coordinates and its stored bytes."""
+
+    xid: int
+    position: int
+    envelope: bytes
+    stream_id: str
+
+
+_INSERT = """
+INSERT INTO events (event_id, stream_id, stream_type, version, event_type, recorded_at, hash, envelope)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[],
+                     $7::text[], $8::bytea[])
+RETURNING position
+"""
+
+# Last version, its hash, and whether it was written by a transaction newer than ours. The
+# relay publishes in (xid, position) order, so a later version must never carry an older xid:
+# if it would, the caller retries in a fresh transaction (which gets a newer xid).
+_HEAD = """
+SELECT version, hash, xid > pg_current_xact_id() AS newer_xid
+FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1
+"""
+
+
+class EventStore:
+    """Appends to and reads from one service's ``events`` table."""
+
+    def __init__(self, pool: asyncpg.Pool | None = None) -> None:
+        self._pool = pool
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("this EventStore was made for appends on a given connection only")
+        return self._pool
+
+    async def append(
+        self,
+        conn: Conn,
+        *,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        context: CommandContext,
+        occurred_at: datetime | None = None,
+    ) -> list[Envelope]:
+        """Append ``events`` after ``expected_version`` inside the caller's transaction.
+
+        Raises ``ConcurrencyConflict`` (and writes nothing) if the stream is not at
+        ``expected_version``; a concurrent writer of the same version fails on the unique key.
+        """
+        if not conn.is_in_transaction():
+            raise RuntimeError("append must run inside a transaction")
+        if not events:
+            return []
+        head = await conn.fetchrow(_HEAD, stream_id)
+        actual = head["version"] if head else 0
+        if actual != expected_version or (head is not None and head["newer_xid"]):
+            raise ConcurrencyConflict(stream_id, expected_version, actual)
+        prev_hash = head["hash"] if head else GENESIS_HASH
+        now = utcnow()
+        sealed: list[Envelope] = []
+        causation = context.causation_id
+        for offset, event in enumerate(events, start=1):
+            envelope = Envelope(
+                event_id=new_id(),
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                stream_id=stream_id,
+                stream_type=stream_type,
+                version=expected_version + offset,
+                occurred_at=occurred_at or now,
+                recorded_at=now,
+                agency=context.agency,
+                project=context.project,
+                actor=context.actor,
+                correlation_id=context.correlation_id,
+                causation_id=causation,
+                payload=event.model_dump(mode="json"),
+                prev_hash=prev_hash,
+            ).sealed()
+            prev_hash = envelope.hash
+            sealed.append(envelope)
+        try:
+            async with conn.transaction():  # savepoint: a conflict leaves the caller's txn usable
+                await conn.execute(
+                    _INSERT,
+                    [e.event_id for e in sealed],
+                    [e.stream_id for e in sealed],
+                    [e.stream_type for e in sealed],
+                    [e.version for e in sealed],
+                    [e.event_type for e in sealed],
+                    [e.recorded_at for e in sealed],
+                    [e.hash for e in sealed],
+                    [e.to_bytes() for e in sealed],
+                )
+        except asyncpg.UniqueViolationError:
+            raise ConcurrencyConflict(stream_id, expected_version) from None
+        await conn.execute("SELECT pg_notify('events_appended', '')")
+        return sealed
+
+    async def read_stream(
+        self, stream_id: str, *, conn: Conn | None = None, up_to: datetime | None = None
+    ) -> list[Envelope]:
+        """All events of one stream in version order (optionally only those recorded by ``up_to``)."""
+        sql = "SELECT envelope FROM events WHERE stream_id = $1"
+        args: list[object] = [stream_id]
+        if up_to is not None:
+            sql += " AND recorded_at <= $2"
+            args.append(up_to)
+        sql += " ORDER BY version"
+        runner = conn or self.pool
+        rows = await runner.fetch(sql, *args)
+        return [Envelope.from_bytes(r["envelope"]) for r in rows]
+
+    async def read_committed(
+        self, after: tuple[int, int] = (0, 0), limit: int = 1000, *, conn: Conn | None = None
+    ) -> tuple[list[CommittedRow], bool]:
+        """Committed events after the checkpoint ``(xid, position)``, in publish order.
+
+        Only rows below the oldest in-flight transaction are returned, so nothing that commits
+        later can ever sort before what was already returned. The flag says whether visible
+        rows are being held back by an older transaction still in flight (retry soon).
+        """
+        runner = conn or self.pool
+        rows = await runner.fetch(
+            """
+            SELECT xid::text::bigint AS xid, position, envelope, stream_id,
+                   xid < pg_snapshot_xmin(pg_current_snapshot()) AS safe
+            FROM events
+            WHERE (xid, position) > ($1::text::xid8, $2)
+            ORDER BY xid, position
+            LIMIT $3
+            """,
+            str(after[0]),
+            after[1],
+            limit,
+        )
+        out = [CommittedRow(r["xid"], r["position"], r["envelope"], r["stream_id"]) for r in rows if r["safe"]]
+        return out, len(out) < len(rows)

@@ -1,0 +1,21 @@
+"""Prometheus metrics shared by all services (one registry per process)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RELAY_PUBLISHED = Counter("relay_events_published_total", "Events published by the outbox relay", ["topic"])
+RELAY_ERRORS = Counter("relay_errors_total", "Relay attempts that failed and will be retried", ["topic"])
+EVENTS_APPENDED = Counter("events_appended_total", "Events appended to the event store", ["event_type"])
+CONFLICTS = Counter("append_conflicts_total", "Optimistic concurrency conflicts", ["stream_type"])
+PROJECTION_APPLIED = Counter("projection_events_applied_total", "Events applied by a projection runner", ["projection"])
+PROJECTION_DUPLICATES = Counter(
+    "projection_duplicates_total", "Redelivered or duplicate events skipped", ["projection"]
+)
+PROJECTION_GAPS = Counter("projection_gaps_total", "Gaps detected in stream versions", ["projection"])
+CONSUMER_LAG = Gauge(
+    "consumer_lag_messages", "Messages behind the partition high-water mark", ["projection", "topic", "partition"]
+)
+PROJECTION_BATCH_SECONDS = Histogram(
+    "projection_batch_seconds", "Time to apply one batch inside its transaction", ["projection"]
+)
+HTTP_REQUESTS = Histogram("http_request_seconds", "HTTP request latency", ["method", "route", "status"])
+HEALTH_DATA_READS = Counter("health_data_reads_total", "Audited reads of health data", ["service"])

@@ -1,0 +1,183 @@
+"""Projection runner: applies consumed events to PostgreSQL read models, effectively once.
+
+Each batch is applied in one transaction that also stores the consumer position per partition
+and the highest applied version per stream. Redelivered offsets and duplicate versions are
+skipped; a missing version is recorded as a gap (table, metric, log) and not silently accepted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+from shared import metrics
+from shared.db import Conn
+from shared.envelope import Envelope
+from shared.migrations import TRACKING_SQL, _quote_ident, migrate
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Conn, Envelope], Awaitable[None]]
+
+
+@dataclass
+class Projection:
+    """A named read model: its tables (SQL files) and one handler per event type it needs."""
+
+    name: str
+    sql: Sequence[Path]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    topics: Sequence[str] = ()
+    # A policy appends its service's own events instead of filling tables: never replayed
+    # into a fresh schema (its effects are already history).
+    side_effects: bool = False
+
+    def on(self, *event_types: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            for t in event_types:
+                self.handlers[t] = fn
+            return fn
+
+        return deco
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One consumed message, independent of the client library."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    gaps: int = 0
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+class ProjectionRunner:
+    """Applies batches of records to one projection living in one PostgreSQL schema."""
+
+    def __init__(self, pool: asyncpg.Pool, projection: Projection, schema: str) -> None:
+        self.pool = pool
+        self.projection = projection
+        self.schema = schema
+        self._q = _quote_ident(schema)
+
+    async def setup(self) -> None:
+        async with self.pool.acquire() as conn:
+            await migrate(conn, [*TRACKING_SQL, *self.projection.sql], schema=self.schema)
+
+    async def positions(self, topics: Iterable[str] | None = None) -> dict[tuple[str, int], int]:
+        """Next offset to read per (topic, partition), as stored with the projection."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT topic, partition, next_offset FROM {self._q}.projection_offsets WHERE projection = $1",
+                self.projection.name,
+            )
+        wanted = set(topics) if topics is not None else None
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows if wanted is None or r["topic"] in wanted}
+
+    async def apply(self, records: Sequence[Record]) -> BatchResult:
+        """Apply one batch atomically; safe to call again with the same or overlapping records."""
+        result = BatchResult()
+        if not records:
+            return result
+        name = self.projection.name
+        started = time.perf_counter()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"SET LOCAL search_path TO {self._q}, public")
+            stored = {
+                (r["topic"], r["partition"]): r["next_offset"]
+                for r in await conn.fetch(
+                    "SELECT topic, partition, next_offset FROM projection_offsets"
+                    " WHERE projection = $1 AND topic = ANY($2::text[]) FOR UPDATE",
+                    name,
+                    list({r.topic for r in records}),
+                )
+            }
+            fresh = [r for r in records if r.offset >= stored.get((r.topic, r.partition), 0)]
+            result.duplicates += len(records) - len(fresh)
+            envelopes = [(r, Envelope.from_bytes(r.value)) for r in fresh]
+            streams = list({e.stream_id for _, e in envelopes})
+            known = {
+                r["stream_id"]: r["version"]
+                for r in await conn.fetch(
+                    "SELECT stream_id, version FROM projection_streams"
+                    " WHERE projection = $1 AND stream_id = ANY($2::text[])",
+                    name,
+                    streams,
+                )
+            }
+            touched: dict[str, int] = {}
+            handlers = self.projection.handlers
+            for record, env in envelopes:
+                current = known.get(env.stream_id, 0)
+                if env.version <= current:
+                    result.duplicates += 1
+                elif env.version > current + 1:
+                    result.gaps += 1
+                    log.error(
+                        "projection.gap",
+                        projection=name,
+                        stream_id=env.stream_id,
+                        expected=current + 1,
+                        received=env.version,
+                        event_id=str(env.event_id),
+                    )
+                    await conn.execute(
+                        "INSERT INTO projection_gaps (projection, stream_id, expected, received, event_id)"
+                        " VALUES ($1, $2, $3, $4, $5)",
+                        name,
+                        env.stream_id,
+                        current + 1,
+                        env.version,
+                        env.event_id,
+                    )
+                if env.version > current:
+                    handler = handlers.get(env.event_type)
+                    if handler is not None:
+                        await handler(conn, env)
+                    result.applied += 1
+                    known[env.stream_id] = env.version
+                    touched[env.stream_id] = env.version
+                key = (record.topic, record.partition)
+                result.positions[key] = max(result.positions.get(key, 0), record.offset + 1)
+            if touched:
+                await conn.execute(
+                    """
+                    INSERT INTO projection_streams (projection, stream_id, version)
+                    SELECT $1, s, v FROM unnest($2::text[], $3::int[]) AS t(s, v)
+                    ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version
+                    """,
+                    name,
+                    list(touched),
+                    list(touched.values()),
+                )
+            if result.positions:
+                await conn.execute(
+                    """
+                    INSERT INTO projection_offsets (projection, topic, partition, next_offset)
+                    SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, o)
+                    ON CONFLICT (projection, topic, partition)
+                    DO UPDATE SET next_offset = GREATEST(projection_offsets.next_offset, excluded.next_offset)
+                    """,
+                    name,
+                    [k[0] for k in result.positions],
+                    [k[1] for k in result.positions],
+                    list(result.positions.values()),
+                )
+        metrics.PROJECTION_BATCH_SECONDS.labels(name).observe(time.perf_counter() - started)
+        metrics.PROJECTION_APPLIED.labels(name).inc(result.applied)
+        metrics.PROJECTION_DUPLICATES.labels(name).inc(result.duplicates)
+        metrics.PROJECTION_GAPS.labels(name).inc(result.gaps)
+        return result

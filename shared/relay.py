@@ -1,0 +1,144 @@
+"""Outbox relay: publishes committed events from the event store to the service's topic.
+
+At least once, in commit-safe order, keyed by stream id. One active relay per service (a
+session advisory lock); woken by NOTIFY, with polling as the fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from shared import metrics
+from shared.db import Conn
+from shared.eventstore import EventStore
+
+log = structlog.get_logger(__name__)
+
+
+def relay_lock_key(topic: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"relay:{topic}".encode()).digest()[:8], "big", signed=True)
+
+
+def new_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    """Idempotent, acks=all, batching producer: the relay's only way to Kafka."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        compression_type=None,
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: EventStore,
+        producer: AIOKafkaProducer,
+        topic: str,
+        *,
+        batch_size: int = 2000,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.producer = producer
+        self.topic = topic
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.is_leader = False
+
+    async def checkpoint(self, conn: Conn) -> tuple[int, int]:
+        row = await conn.fetchrow(
+            "SELECT last_xid::text::bigint AS x, last_position AS p FROM relay_checkpoint WHERE topic = $1",
+            self.topic,
+        )
+        return (row["x"], row["p"]) if row else (0, 0)
+
+    async def publish_once(self, conn: Conn) -> tuple[int, bool]:
+        """Publish the next batch of committed events.
+
+        Returns how many were published and whether committed events are held back behind an
+        older in-flight transaction (then the caller looks again shortly).
+        """
+        after = await self.checkpoint(conn)
+        rows, held = await self.store.read_committed(after, self.batch_size, conn=conn)
+        if not rows:
+            return 0, held
+        futures = [await self.producer.send(self.topic, value=row.envelope, key=row.stream_id.encode()) for row in rows]
+        await asyncio.gather(*futures)
+        last_xid, last_pos = rows[-1].xid, rows[-1].position
+        await conn.execute(
+            """
+            INSERT INTO relay_checkpoint (topic, last_xid, last_position) VALUES ($1, $2::text::xid8, $3)
+            ON CONFLICT (topic) DO UPDATE SET last_xid = excluded.last_xid, last_position = excluded.last_position
+            """,
+            self.topic,
+            str(last_xid),
+            last_pos,
+        )
+        metrics.RELAY_PUBLISHED.labels(self.topic).inc(len(rows))
+        return len(rows), held
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Wait for leadership, then publish until stopped. Safe to run in every replica."""
+        pool = self.store.pool
+        async with pool.acquire() as conn:
+            lock = relay_lock_key(self.topic)
+            while not self._stopping.is_set():
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=2.0)
+            if self._stopping.is_set():
+                return
+            self.is_leader = True
+            log.info("relay.leader", topic=self.topic)
+
+            def on_notify(*_: object) -> None:
+                self._wake.set()
+
+            await conn.add_listener("events_appended", on_notify)
+            try:
+                while not self._stopping.is_set():
+                    try:
+                        published, held = await self.publish_once(conn)
+                    except (OSError, asyncpg.PostgresError) as exc:
+                        log.warning("relay.retry", topic=self.topic, error=str(exc))
+                        metrics.RELAY_ERRORS.labels(self.topic).inc()
+                        await asyncio.sleep(1.0)
+                        continue
+                    except Exception as exc:  # Kafka errors: keep the checkpoint, retry later
+                        log.warning("relay.retry", topic=self.topic, error=repr(exc))
+                        metrics.RELAY_ERRORS.labels(self.topic).inc()
+                        await asyncio.sleep(1.0)
+                        continue
+                    if published == self.batch_size:
+                        continue
+                    if held:
+                        await asyncio.sleep(0.005)
+                        continue
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener("events_appended", on_notify)
+                    await conn.execute("SELECT pg_advisory_unlock($1)", lock)
+                self.is_leader = False

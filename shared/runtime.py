@@ -1,0 +1,160 @@
+"""A service's moving parts (pool, event store, broker, relay, projection consumers) and
+their start/stop order, so shutdown finishes in-flight work before connections close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import structlog
+from faststream.kafka import KafkaBroker
+
+from shared.consumer import ProjectionConsumer
+from shared.eventstore import EventStore
+from shared.migrations import EVENTSTORE_SQL, migrate
+from shared.projections import Projection, ProjectionRunner
+from shared.relay import OutboxRelay, new_producer
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes one service: its name, extra SQL for its own tables and its projections."""
+
+    name: str
+    sql: Sequence[Path] = ()
+    projections: Sequence[Projection] = ()
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    definition: ServiceDefinition
+    pool: asyncpg.Pool | None = None
+    store: EventStore | None = None
+    broker: KafkaBroker | None = None
+    relay: OutboxRelay | None = None
+    consumers: list[ProjectionConsumer] = field(default_factory=list)
+    runners: list[ProjectionRunner] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def topic(self) -> str:
+        return self.settings.topic(self.definition.name)
+
+    async def connect(self) -> None:
+        """Open the pool and apply migrations (event store, service tables, projections)."""
+        s = self.settings
+        schemas = [s.schema_for(p.name) for p in self.definition.projections]
+        self.pool = await asyncpg.create_pool(
+            s.database_url,
+            min_size=s.db_pool_min,
+            max_size=s.db_pool_max,
+            server_settings={
+                "search_path": ", ".join([*(f'"{x}"' for x in schemas), "public"]),
+                "application_name": s.service,
+            },
+        )
+        async with self.pool.acquire() as conn:
+            await migrate(conn, [*EVENTSTORE_SQL, *self.definition.sql], schema="public")
+        self.store = EventStore(self.pool)
+        self.runners = [ProjectionRunner(self.pool, p, s.schema_for(p.name)) for p in self.definition.projections]
+        for runner in self.runners:
+            await runner.setup()
+
+    def build_broker(self) -> KafkaBroker:
+        """The FastStream broker with one batch subscriber per projection (also used for AsyncAPI)."""
+        s = self.settings
+        broker = KafkaBroker(s.kafka_bootstrap, client_id=s.service, logger=None)
+        self.broker = broker
+        self.consumers = []
+        for runner in self.runners or [
+            ProjectionRunner(None, p, s.schema_for(p.name))  # type: ignore[arg-type]
+            for p in self.definition.projections
+        ]:
+            topics = [s.topic(t) for t in runner.projection.topics]
+            self.consumers.append(
+                ProjectionConsumer(
+                    broker,
+                    runner,
+                    topics,
+                    group_id=f"{s.group_prefix or s.topic_prefix}{s.service}.{runner.projection.name}",
+                    max_records=s.consumer_batch,
+                )
+            )
+        broker.publisher(self.topic, title=f"{self.topic}", description=f"Events of the {s.service} service")
+        return broker
+
+    async def start(self) -> None:
+        if self.pool is None:
+            await self.connect()
+        assert self.store is not None
+        s = self.settings
+        if s.relay_enabled:
+            producer = new_producer(s.kafka_bootstrap, f"{s.service}-relay")
+            await producer.start()
+            self.relay = OutboxRelay(self.store, producer, self.topic)
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        if s.projections_enabled and self.definition.projections:
+            broker = self.build_broker()
+            await broker.start()
+            self._tasks.append(asyncio.create_task(self._lag_loop(), name="lag"))
+        log.info("service.started", topic=self.topic)
+
+    async def _lag_loop(self) -> None:
+        while True:
+            await asyncio.sleep(5)
+            for c in self.consumers:
+                with contextlib.suppress(Exception):
+                    await c.refresh_lag()
+
+    async def stop(self) -> None:
+        """Graceful: stop consuming (finishing the batch in hand), stop the relay, close the pool."""
+        if self.broker is not None:
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        for task in self._tasks:
+            if task.get_name() != "relay":
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=10)
+        self._tasks.clear()
+        if self.relay is not None:
+            with contextlib.suppress(Exception):
+                await self.relay.producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+        log.info("service.stopped")
+
+    async def readiness(self) -> dict[str, object]:
+        """Database reachable, broker connected, projections not too far behind."""
+        checks: dict[str, object] = {}
+        try:
+            assert self.pool is not None
+            async with self.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {exc!r}"
+        if self.relay is not None:
+            try:
+                await asyncio.wait_for(self.relay.producer.client.fetch_all_metadata(), timeout=2)
+                checks["broker"] = "ok"
+            except Exception as exc:
+                checks["broker"] = f"error: {exc!r}"
+        lag = sum(c.total_lag for c in self.consumers)
+        checks["projection_lag"] = lag
+        checks["ready"] = (
+            checks.get("database") == "ok" and checks.get("broker", "ok") == "ok" and lag <= self.settings.ready_max_lag
+        )
+        return checks

@@ -1,0 +1,142 @@
+"""FastAPI app factory shared by all services: lifespan, health, metrics, errors, correlation ids."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared import metrics
+from shared.domain import DomainError
+from shared.envelope import new_id
+from shared.eventstore import ConcurrencyConflict
+from shared.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def correlation_id(request: Request) -> UUID:
+    return request.state.correlation_id  # type: ignore[no-any-return]
+
+
+def _error(status: int, title: str, errors: list[dict[str, Any]] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"error": title, **extra}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")),
+                "reason": e.get("msg", "invalid"),
+            }
+            for e in exc.errors()
+        ]
+        return _error(422, "validation failed", errors)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None
+        return _error(exc.status, exc.message, errors)
+
+    @app.exception_handler(ConcurrencyConflict)
+    async def _conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
+        return _error(
+            409,
+            "concurrent modification: reload and retry",
+            stream_id=exc.stream_id,
+            expected_version=exc.expected,
+            current_version=exc.actual,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("http.unhandled", path=request.url.path)
+        return _error(500, "internal error", correlation_id=str(getattr(request.state, "correlation_id", "")))
+
+
+def create_app(
+    runtime: Runtime,
+    routers: Sequence[APIRouter],
+    *,
+    title: str,
+    description: str = "",
+    on_started: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        if on_started is not None:
+            await on_started(runtime)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan, version="1.0")
+    app.state.settings = runtime.settings
+    app.state.runtime = runtime
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        raw = request.headers.get(CORRELATION_HEADER)
+        try:
+            cid = UUID(raw) if raw else new_id()
+        except ValueError:
+            cid = new_id()
+        request.state.correlation_id = cid
+        structlog.contextvars.bind_contextvars(correlation_id=str(cid))
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        metrics.HTTP_REQUESTS.labels(
+            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
+        ).observe(time.perf_counter() - started)
+        response.headers[CORRELATION_HEADER] = str(cid)
+        structlog.contextvars.unbind_contextvars("correlation_id")
+        return response
+
+    @app.get("/health/live", tags=["ops"])
+    async def live() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/health/ready", tags=["ops"])
+    async def ready() -> JSONResponse:
+        checks = await runtime.readiness()
+        return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["ops"])
+    async def asyncapi() -> JSONResponse:
+        from faststream.specification import AsyncAPI
+
+        broker = runtime.broker or runtime.build_broker()
+        spec = AsyncAPI(broker, title=f"{runtime.settings.service} events", schema_version="3.0.0")
+        return JSONResponse(spec.to_specification().to_jsonable())
+
+    for router in routers:
+        app.include_router(router)
+    return app

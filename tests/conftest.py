@@ -1,0 +1,55 @@
+"""Fixtures for integration and end-to-end tests. They need the local stack (``make test``
+starts it): real PostgreSQL and real Kafka, never in-memory stand-ins."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests import support
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh, empty database for one test."""
+    name = support.run_id()
+    url = await support.create_database(name)
+    yield url
+    await support.drop_database(name)
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    return support.run_id() + "."
+
+
+def pytest_report_header() -> list[str]:
+    """Say which real servers the tests run against (and fail fast if they are not there)."""
+    import asyncio
+
+    import asyncpg
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def probe() -> list[str]:
+        conn = await asyncpg.connect(support.PG_ADMIN)
+        try:
+            pg = await conn.fetchval("SHOW server_version")
+        finally:
+            await conn.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=support.KAFKA)
+        await admin.start()
+        try:
+            cluster = await admin.describe_cluster()
+        finally:
+            await admin.close()
+        return [
+            f"postgresql: real server {pg} at {support.PG_ADMIN}",
+            f"kafka: real broker at {support.KAFKA}, cluster {cluster.get('cluster_id')},"
+            f" {len(cluster.get('brokers', []))} broker(s)",
+        ]
+
+    try:
+        return asyncio.run(probe())
+    except Exception as exc:  # unit tests can still run without the stack
+        return [f"local stack not reachable ({exc!r}): integration and e2e tests will fail; run `make stack`"]

@@ -1,0 +1,128 @@
+"""A projection consumer killed with SIGKILL mid-stream and restarted loses nothing and
+applies nothing twice (real process, real broker, real database)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.intake import domain
+from shared.contracts.intake import ReferralReceived
+from shared.envelope import new_id
+from shared.eventstore import EventStore
+from tests import support
+from tests.e2e.conftest import Stack
+from tests.integration.fakes import ctx
+
+pytestmark = pytest.mark.e2e
+
+N = 3000
+
+
+def start_reporting(stack: Stack, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "REPORTING_DATABASE_URL": stack.urls["reporting"] + "_proc",
+        "REHAPRO_TOPIC_PREFIX": stack.prefix,
+        "REHAPRO_KAFKA_BOOTSTRAP": support.KAFKA,
+        "REPORTING_HTTP_PORT": str(port),
+        "REPORTING_CONSUMER_BATCH": "20",
+        "REPORTING_GROUP_PREFIX": f"{stack.prefix}proc.",
+        "REHAPRO_LOG_JSON": "true",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.reporting", "serve"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def referrals_counted(url: str) -> int:
+    try:
+        conn = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError):
+        return 0
+    try:
+        return (
+            await conn.fetchval(
+                "SELECT coalesce(sum(count), 0) FROM proj_counts.funnel_counts WHERE metric = 'referrals'"
+            )
+            or 0
+        )
+    except asyncpg.UndefinedTableError:
+        return 0
+    finally:
+        await conn.close()
+
+
+async def test_sigkill_mid_stream_then_restart_counts_every_event_once(stack: Stack, tmp_path: Path) -> None:
+    log = tmp_path / "reporting.log"
+    intake = stack.runtime("intake")
+    assert intake.pool is not None
+    store = EventStore(intake.pool)
+    async with intake.pool.acquire() as conn:
+        for i in range(0, N, 500):
+            async with conn.transaction():
+                for _ in range(min(500, N - i)):
+                    pid = new_id()
+                    await store.append(
+                        conn,
+                        stream_id=domain.stream_id(pid),
+                        stream_type="participant",
+                        expected_version=0,
+                        context=ctx(),
+                        events=[
+                            ReferralReceived(
+                                participant_id=pid,
+                                source_agency="jc-en",
+                                project="pro-aktiv",
+                                referred_by="cm",
+                                received_on=date(2026, 1, 5),
+                                age_band="25-34",
+                                sex="male",
+                                sealed_identity="-",
+                                sealed_reason="-",
+                            )
+                        ],
+                    )
+    proc_db = f"{stack.run}_reporting_proc"
+    url = await support.create_database(proc_db)
+    try:
+        proc = start_reporting(stack, 18_000 + os.getpid() % 1000, log)
+        try:
+            seen = await support.eventually(lambda: referrals_counted(url), lambda n: n > 0, timeout=60, interval=0.01)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            at_kill = await referrals_counted(url)
+            assert 0 < seen <= at_kill < N, f"the kill must land mid-stream (seen {seen}, at kill {at_kill})"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        started = datetime.now(UTC)
+        proc = start_reporting(stack, 18_000 + os.getpid() % 1000, log)
+        try:
+            final = await support.eventually(lambda: referrals_counted(url), lambda n: n >= N, timeout=90)
+            await asyncio.sleep(1.0)  # anything applied twice would show up now
+            assert await referrals_counted(url) == final == N
+            conn = await asyncpg.connect(url)
+            try:
+                streams = await conn.fetchval("SELECT count(*) FROM proj_counts.projection_streams")
+                gaps = await conn.fetchval("SELECT count(*) FROM proj_counts.projection_gaps")
+            finally:
+                await conn.close()
+            assert (streams, gaps) == (N, 0)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            assert '"service.stopped"' in log.read_text(), "graceful shutdown on SIGTERM"
+        assert (datetime.now(UTC) - started).total_seconds() < 120
+    finally:
+        await support.drop_database(proc_db)

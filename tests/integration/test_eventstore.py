@@ -1,0 +1,96 @@
+"""The event store on real PostgreSQL: appends, optimistic concurrency, immutability."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from shared.envelope import verify_chain
+from shared.eventstore import ConcurrencyConflict, EventStore
+from tests.integration.fakes import Noted, ctx
+
+
+async def append(store: EventStore, stream: str, expected: int, *texts: str) -> None:
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.append(
+            conn,
+            stream_id=stream,
+            stream_type="note",
+            expected_version=expected,
+            events=[Noted(text=t) for t in texts],
+            context=ctx(),
+        )
+
+
+async def test_append_and_read_back_a_chained_stream(store: EventStore) -> None:
+    await append(store, "s-1", 0, "a", "b")
+    await append(store, "s-1", 2, "c")
+    events = await store.read_stream("s-1")
+    assert [e.version for e in events] == [1, 2, 3]
+    assert [e.payload["text"] for e in events] == ["a", "b", "c"]
+    assert verify_chain(events) == []
+    assert {e.actor.id for e in events} == {"cm-1"}
+
+
+async def test_stale_expected_version_conflicts_and_writes_nothing(store: EventStore) -> None:
+    await append(store, "s-1", 0, "a")
+    with pytest.raises(ConcurrencyConflict) as info:
+        await append(store, "s-1", 0, "b", "c")
+    assert info.value.actual == 1
+    assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a"]
+
+
+async def test_two_concurrent_writers_of_one_version_exactly_one_wins(store: EventStore) -> None:
+    await append(store, "s-1", 0, "a")
+    gate = asyncio.Event()
+
+    async def writer(text: str) -> str:
+        async with store.pool.acquire() as conn, conn.transaction():
+            await store.append(
+                conn, stream_id="s-1", stream_type="note", expected_version=1, events=[Noted(text=text)], context=ctx()
+            )
+            await gate.wait()
+        return text
+
+    first = asyncio.create_task(writer("first"))
+    await asyncio.sleep(0.1)  # the first holds version 2 uncommitted
+    second = asyncio.create_task(writer("second"))
+    await asyncio.sleep(0.1)  # the second blocks on the unique key
+    gate.set()
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert results[0] == "first"
+    assert isinstance(results[1], ConcurrencyConflict)
+    assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a", "first"]
+
+
+async def test_a_newer_version_never_carries_an_older_transaction_id(store: EventStore) -> None:
+    """A transaction that got its xid before version 1 committed may not append version 2:
+    the relay orders by xid, so it would publish version 2 first. It is told to retry."""
+    async with store.pool.acquire() as early, early.transaction():
+        await early.fetchval("SELECT pg_current_xact_id()")  # take an xid now
+        await append(store, "s-1", 0, "v1")  # a later transaction commits version 1
+        with pytest.raises(ConcurrencyConflict):
+            await store.append(
+                early, stream_id="s-1", stream_type="note", expected_version=1, events=[Noted(text="v2")], context=ctx()
+            )
+    await append(store, "s-1", 1, "v2")  # a fresh transaction succeeds
+    assert [e.version for e in await store.read_stream("s-1")] == [1, 2]
+
+
+async def test_events_cannot_be_updated_or_deleted(store: EventStore) -> None:
+    await append(store, "s-1", 0, "a")
+    async with store.pool.acquire() as conn:
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("UPDATE events SET event_type = 'Forged'")
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("DELETE FROM events")
+
+
+async def test_append_outside_a_transaction_is_refused(store: EventStore) -> None:
+    async with store.pool.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            await store.append(
+                conn, stream_id="s", stream_type="note", expected_version=0, events=[Noted(text="x")], context=ctx()
+            )

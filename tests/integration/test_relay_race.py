@@ -1,0 +1,129 @@
+"""Deterministic race tests: transactions that commit out of order never lose an event."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.db import Conn
+from shared.eventstore import EventStore
+from shared.relay import OutboxRelay
+from tests.integration.fakes import CapturingProducer, Noted, ctx
+
+
+async def begin_append(pool: asyncpg.Pool, store: EventStore, stream: str, text: str, *, xid_first: bool = False):
+    """Open a transaction, (optionally take an xid first,) append, and leave it uncommitted."""
+    conn = await pool.acquire()
+    tx = conn.transaction()
+    await tx.start()
+    if xid_first:
+        await conn.fetchval("SELECT pg_current_xact_id()")
+    return conn, tx
+
+
+async def do_append(store: EventStore, conn: Conn, stream: str, text: str) -> None:
+    await store.append(
+        conn, stream_id=stream, stream_type="note", expected_version=0, events=[Noted(text=text)], context=ctx()
+    )
+
+
+def relay_for(store: EventStore, producer: CapturingProducer) -> OutboxRelay:
+    return OutboxRelay(store, producer, "test.events")  # type: ignore[arg-type]
+
+
+async def test_late_commit_with_lower_position_is_not_skipped(pool: asyncpg.Pool, store: EventStore) -> None:
+    producer = CapturingProducer()
+    relay = relay_for(store, producer)
+    # T1 inserts first (lower position) but stays open.
+    c1, t1 = await begin_append(pool, store, "a", "early")
+    await do_append(store, c1, "a", "early")
+    # T2 inserts later (higher position) and commits.
+    async with pool.acquire() as c2, c2.transaction():
+        await do_append(store, c2, "b", "late")
+    async with pool.acquire() as rc:
+        published, held = await relay.publish_once(rc)
+        assert (published, held) == (0, True), "T2 must wait behind the in-flight T1"
+        await t1.commit()
+        await pool.release(c1)
+        assert await relay.publish_once(rc) == (2, False)
+        assert await relay.publish_once(rc) == (0, False)
+    assert [e.payload["text"] for e in producer.envelopes()] == ["early", "late"]
+
+
+async def test_transaction_with_older_xid_but_higher_position_is_not_skipped(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """The case a position-only watermark loses: T1 takes its xid first, T2 commits a lower
+    position, then T1 inserts a higher position and commits."""
+    producer = CapturingProducer()
+    relay = relay_for(store, producer)
+    c1, t1 = await begin_append(pool, store, "a", "old-xid", xid_first=True)
+    async with pool.acquire() as c2, c2.transaction():
+        await do_append(store, c2, "b", "new-xid-low-position")
+    async with pool.acquire() as rc:
+        assert await relay.publish_once(rc) == (0, True)
+        await do_append(store, c1, "a", "old-xid-high-position")
+        await t1.commit()
+        await pool.release(c1)
+        assert (await relay.publish_once(rc))[0] == 2
+    texts = [e.payload["text"] for e in producer.envelopes()]
+    assert sorted(texts) == ["new-xid-low-position", "old-xid-high-position"]
+    assert len(texts) == 2
+
+
+async def test_rolled_back_transaction_does_not_block_or_leak(pool: asyncpg.Pool, store: EventStore) -> None:
+    producer = CapturingProducer()
+    relay = relay_for(store, producer)
+    c1, t1 = await begin_append(pool, store, "a", "doomed")
+    await do_append(store, c1, "a", "doomed")
+    async with pool.acquire() as c2, c2.transaction():
+        await do_append(store, c2, "b", "kept")
+    await t1.rollback()
+    await pool.release(c1)
+    async with pool.acquire() as rc:
+        assert await relay.publish_once(rc) == (1, False)
+    assert [e.payload["text"] for e in producer.envelopes()] == ["kept"]
+
+
+async def test_many_interleaved_writers_publish_every_event_once_in_stream_order(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """Writers on 5 streams commit in a scrambled order while the relay keeps publishing."""
+    import asyncio
+    import random
+
+    producer = CapturingProducer()
+    relay = relay_for(store, producer)
+    rng = random.Random(7)
+
+    async def writer(stream: str) -> None:
+        for v in range(20):
+            async with pool.acquire() as conn, conn.transaction():
+                await store.append(
+                    conn,
+                    stream_id=stream,
+                    stream_type="note",
+                    expected_version=v,
+                    events=[Noted(text=f"{stream}:{v + 1}")],
+                    context=ctx(),
+                )
+                await asyncio.sleep(rng.random() / 200)
+
+    async def relay_loop(stop: asyncio.Event) -> None:
+        async with pool.acquire() as rc:
+            while not stop.is_set():
+                await relay.publish_once(rc)
+                await asyncio.sleep(0.001)
+            while (await relay.publish_once(rc))[0]:
+                pass
+
+    stop = asyncio.Event()
+    loop_task = asyncio.create_task(relay_loop(stop))
+    await asyncio.gather(*(writer(f"s{i}") for i in range(5)))
+    stop.set()
+    await loop_task
+    published = producer.envelopes()
+    assert len(published) == 100
+    assert len({e.event_id for e in published}) == 100
+    for i in range(5):
+        versions = [e.version for e in published if e.stream_id == f"s{i}"]
+        assert versions == list(range(1, 21))

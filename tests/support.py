@@ -1,0 +1,73 @@
+"""Test support: isolated databases and topics on the real local PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from uuid import uuid4
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:55432/postgres")
+KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+SERVICES = ("intake", "casework", "placement", "reporting")
+
+T = TypeVar("T")
+
+
+def run_id() -> str:
+    return "t" + uuid4().hex[:10]
+
+
+def db_url(name: str) -> str:
+    base, _, _ = PG_ADMIN.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def create_database(name: str) -> str:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return db_url(name)
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def create_topics(names: list[str], partitions: int = 3) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(n, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"})
+                for n in names
+            ]
+        )
+    finally:
+        await admin.close()
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 30.0, interval: float = 0.05
+) -> T:
+    """Poll ``probe`` until ``check`` holds (the system is asynchronous between services)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if check(last):
+            return last  # type: ignore[no-any-return]
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not reached within {timeout}s; last value: {last!r}")

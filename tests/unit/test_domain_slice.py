@@ -1,0 +1,61 @@
+"""Deciders of the thin slice, in memory."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.casework import domain as casework
+from services.intake import domain as intake
+from shared.contracts.casework import CaseOpened
+from shared.contracts.intake import ParticipantEnrolled, ReferralReceived
+from shared.domain import InvalidTransition, NotFound
+from shared.envelope import new_id
+
+
+def referral() -> ReferralReceived:
+    return ReferralReceived(
+        participant_id=new_id(),
+        source_agency="jc-en",
+        project="pro-aktiv",
+        referred_by="cm-1",
+        received_on=date(2026, 3, 1),
+        age_band="35-44",
+        sex="female",
+        sealed_identity="x",
+        sealed_reason="y",
+    )
+
+
+def test_referral_then_enrolment() -> None:
+    r = referral()
+    state = intake.participant.fold(intake.receive_referral(intake.participant.initial(), r))
+    [enrolled] = intake.enrol(state, date(2026, 3, 15))
+    assert isinstance(enrolled, ParticipantEnrolled)
+    assert (enrolled.participant_id, enrolled.agency, enrolled.project) == (r.participant_id, "jc-en", "pro-aktiv")
+    assert intake.participant.fold([r, enrolled]).status == "enrolled"
+
+
+def test_enrolment_twice_is_refused() -> None:
+    r = referral()
+    state = intake.participant.fold([r])
+    state = intake.participant.fold([r, *intake.enrol(state, date(2026, 3, 15))])
+    with pytest.raises(InvalidTransition):
+        intake.enrol(state, date(2026, 3, 16))
+
+
+def test_enrolment_of_unknown_participant_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        intake.enrol(intake.participant.initial(), date(2026, 3, 15))
+
+
+def test_case_opens_once() -> None:
+    r = referral()
+    [enrolled] = intake.enrol(intake.participant.fold([r]), date(2026, 3, 15))
+    assert isinstance(enrolled, ParticipantEnrolled)
+    [opened] = casework.open_case(casework.case.initial(), enrolled)
+    assert isinstance(opened, CaseOpened)
+    assert opened.opened_on == date(2026, 3, 15)
+    with pytest.raises(InvalidTransition):
+        casework.open_case(casework.case.fold([opened]), enrolled)
