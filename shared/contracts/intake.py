@@ -13,9 +13,11 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.contracts.base import DomainEvent, event
+from shared.contracts.common import ConsentPurpose
 
 AgeBand = Literal["<25", "25-34", "35-44", "45-54", "55+", "unknown"]
 Sex = Literal["female", "male", "diverse", "unknown"]
+ConsentForm = Literal["written", "electronic"]
 
 
 class IntakeEvent(DomainEvent):
@@ -41,6 +43,84 @@ class ReferralReceived(IntakeEvent):
 
 
 @event
+class InformationMeetingHeld(IntakeEvent):
+    event_type: ClassVar[str] = "InformationMeetingHeld"
+
+    participant_id: UUID
+    held_on: date
+    attended: bool
+
+
+@event
+class EligibilityChecked(IntakeEvent):
+    """Voluntary participation and willingness to address placement-relevant impairments
+    (or a declined LTA). The findings text is health data and sealed."""
+
+    event_type: ClassVar[str] = "EligibilityChecked"
+    health_data: ClassVar[bool] = True
+
+    participant_id: UUID
+    checked_on: date
+    voluntary: bool
+    willing_to_address_impairments: bool
+    declined_lta: bool
+    eligible: bool
+    reasons: list[str] = Field(default_factory=list, description="rule outcomes, no health details")
+    sealed_findings: str = Field(default="", description="free-text findings; sealed")
+
+
+@event
+class ConsentGranted(IntakeEvent):
+    """Consent for one purpose. ``scope`` names the doctor/clinic (medical-release) or the
+    agency data may be exchanged with (drv-exchange)."""
+
+    event_type: ClassVar[str] = "ConsentGranted"
+
+    participant_id: UUID
+    consent_id: UUID
+    purpose: ConsentPurpose
+    scope: str | None = None
+    granted_on: date
+    form: ConsentForm
+    expires_on: date | None = None
+
+
+@event
+class ConsentWithdrawn(IntakeEvent):
+    """Withdrawal with effect from ``effective_on`` on (never retroactive)."""
+
+    event_type: ClassVar[str] = "ConsentWithdrawn"
+
+    participant_id: UUID
+    consent_id: UUID
+    purpose: ConsentPurpose
+    scope: str | None = None
+    effective_on: date
+
+
+@event
+class ConsentExpired(IntakeEvent):
+    event_type: ClassVar[str] = "ConsentExpired"
+
+    participant_id: UUID
+    consent_id: UUID
+    purpose: ConsentPurpose
+    scope: str | None = None
+    expired_on: date
+
+
+@event
+class ObjectionRecorded(IntakeEvent):
+    """Objection under § 76 SGB X to passing on data that came from doctors."""
+
+    event_type: ClassVar[str] = "ObjectionRecorded"
+
+    participant_id: UUID
+    recorded_on: date
+    scope: str = Field(description="what the objection covers, e.g. a doctor or 'all medical data'")
+
+
+@event
 class ParticipantEnrolled(IntakeEvent):
     """Eintritt: the participant joins the project (requires participation consent)."""
 
@@ -52,3 +132,33 @@ class ParticipantEnrolled(IntakeEvent):
     start_date: date
     age_band: AgeBand
     sex: Sex
+
+
+@event
+class EnrolmentDeclined(IntakeEvent):
+    event_type: ClassVar[str] = "EnrolmentDeclined"
+
+    participant_id: UUID
+    declined_on: date
+    by: Literal["participant", "agency"]
+    reason: str = Field(max_length=500, description="non-medical reason")
+
+
+@event
+class ReferralWithdrawn(IntakeEvent):
+    event_type: ClassVar[str] = "ReferralWithdrawn"
+
+    participant_id: UUID
+    withdrawn_on: date
+    reason: str = Field(max_length=500, description="non-medical reason")
+
+
+@event
+class ParticipantDataErased(IntakeEvent):
+    """The participant's key was destroyed: every service must forget the person."""
+
+    event_type: ClassVar[str] = "ParticipantDataErased"
+
+    participant_id: UUID
+    erased_on: date
+    legal_basis: str
