@@ -48,5 +48,8 @@ def load_settings(service: str, **overrides: object) -> ServiceSettings:
     base = ServiceSettings()
     prefixed = _Prefixed()
     merged = base.model_dump() | prefixed.model_dump(exclude_unset=True) | overrides
+    if "database_url" not in base.model_fields_set | prefixed.model_fields_set | set(overrides):
+        # the local stack has one database per service, named after it
+        merged["database_url"] = base.database_url.rsplit("/", 1)[0] + f"/{service}"
     merged["service"] = service
     return ServiceSettings.model_validate(merged)

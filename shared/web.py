@@ -113,6 +113,14 @@ def create_app(
             request.method, getattr(route, "path", "unmatched"), str(response.status_code)
         ).observe(time.perf_counter() - started)
         response.headers[CORRELATION_HEADER] = str(cid)
+        log.info(
+            "http.request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 2),
+            actor=getattr(getattr(request.state, "principal", None), "subject", None),
+        )
         structlog.contextvars.unbind_contextvars("correlation_id")
         return response
 

@@ -12,8 +12,10 @@ from uuid import uuid4
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:55432/postgres")
-KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+PG_ADMIN = os.environ.get(
+    "TEST_PG_ADMIN_URL", f"postgresql://postgres@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '55432')}/postgres"
+)
+KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '59092')}")
 SERVICES = ("intake", "casework", "placement", "reporting")
 
 T = TypeVar("T")
