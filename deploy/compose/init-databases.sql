@@ -1,0 +1,4 @@
+CREATE DATABASE intake;
+CREATE DATABASE casework;
+CREATE DATABASE placement;
+CREATE DATABASE reporting;
