@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared import metrics
-from shared.projections import ProjectionRunner, Record
+from shared.projections import BatchResult, ProjectionRunner, Record
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
@@ -81,19 +81,29 @@ class ProjectionConsumer:
         batch = [Record(r.topic, r.partition, r.offset, r.value or b"") for r in records]
         if not batch:
             return
-        try:
-            result = await self.runner.apply(batch)
-        except Exception:
-            log.exception("projection.batch_failed", projection=self.runner.projection.name, size=len(batch))
-            await asyncio.sleep(1.0)
-            await self.seek_to_stored(list({TopicPartition(r.topic, r.partition) for r in batch}))
-            return
+        result = await self._apply_until_done(batch)
         self.batches += 1
         self._update_lag(result.positions)
         try:
             await msg.ack()
         except Exception as exc:  # informational commit only; PostgreSQL holds the truth
             log.warning("projection.kafka_commit_failed", error=repr(exc))
+
+    async def _apply_until_done(self, batch: list[Record]) -> BatchResult:
+        """Retry a failing batch (database down, handler bug) instead of moving on: the next
+        batch must never be applied past one that is missing. A poison event therefore stalls
+        its partition, visibly: lag grows, readiness fails, the error is logged each attempt."""
+        delay = 0.5
+        while True:
+            try:
+                return await self.runner.apply(batch)
+            except Exception:
+                log.exception(
+                    "projection.batch_failed", projection=self.runner.projection.name, size=len(batch), retry_in=delay
+                )
+                metrics.PROJECTION_FAILURES.labels(self.runner.projection.name).inc()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def _update_lag(self, positions: dict[tuple[str, int], int]) -> None:
         consumer = self.consumer

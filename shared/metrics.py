@@ -10,6 +10,9 @@ PROJECTION_APPLIED = Counter("projection_events_applied_total", "Events applied 
 PROJECTION_DUPLICATES = Counter(
     "projection_duplicates_total", "Redelivered or duplicate events skipped", ["projection"]
 )
+PROJECTION_FAILURES = Counter(
+    "projection_batch_failures_total", "Batches that failed and are being retried", ["projection"]
+)
 PROJECTION_GAPS = Counter("projection_gaps_total", "Gaps detected in stream versions", ["projection"])
 CONSUMER_LAG = Gauge(
     "consumer_lag_messages", "Messages behind the partition high-water mark", ["projection", "topic", "partition"]

@@ -97,10 +97,22 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Wait for leadership, then publish until stopped. Safe to run in every replica."""
+        """Wait for leadership, then publish until stopped. Safe to run in every replica;
+        a lost database connection gives up leadership and competes for it again."""
+        while not self._stopping.is_set():
+            try:
+                await self._lead()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("relay.connection_lost", topic=self.topic, error=repr(exc))
+                metrics.RELAY_ERRORS.labels(self.topic).inc()
+                self.is_leader = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
+
+    async def _lead(self) -> None:
         pool = self.store.pool
+        lock = relay_lock_key(self.topic)
         async with pool.acquire() as conn:
-            lock = relay_lock_key(self.topic)
             while not self._stopping.is_set():
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
                     break
@@ -116,29 +128,29 @@ class OutboxRelay:
 
             await conn.add_listener("events_appended", on_notify)
             try:
-                while not self._stopping.is_set():
-                    try:
-                        published, held = await self.publish_once(conn)
-                    except (OSError, asyncpg.PostgresError) as exc:
-                        log.warning("relay.retry", topic=self.topic, error=str(exc))
-                        metrics.RELAY_ERRORS.labels(self.topic).inc()
-                        await asyncio.sleep(1.0)
-                        continue
-                    except Exception as exc:  # Kafka errors: keep the checkpoint, retry later
-                        log.warning("relay.retry", topic=self.topic, error=repr(exc))
-                        metrics.RELAY_ERRORS.labels(self.topic).inc()
-                        await asyncio.sleep(1.0)
-                        continue
-                    if published == self.batch_size:
-                        continue
-                    if held:
-                        await asyncio.sleep(0.005)
-                        continue
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                await self._publish_loop(conn)
             finally:
-                with contextlib.suppress(Exception):
+                self.is_leader = False
+                with contextlib.suppress(Exception):  # the connection may be gone already
                     await conn.remove_listener("events_appended", on_notify)
                     await conn.execute("SELECT pg_advisory_unlock($1)", lock)
-                self.is_leader = False
+
+    async def _publish_loop(self, conn: Conn) -> None:
+        while not self._stopping.is_set():
+            try:
+                published, held = await self.publish_once(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                raise  # the connection (and with it the lock) may be gone: compete again
+            except Exception as exc:  # Kafka errors: the checkpoint did not move; retry
+                log.warning("relay.retry", topic=self.topic, error=repr(exc))
+                metrics.RELAY_ERRORS.labels(self.topic).inc()
+                await asyncio.sleep(1.0)
+                continue
+            if published == self.batch_size:
+                continue
+            if held:
+                await asyncio.sleep(0.005)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)

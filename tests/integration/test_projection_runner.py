@@ -100,3 +100,28 @@ async def test_failed_batch_leaves_no_trace(pool: asyncpg.Pool, projection: Proj
         await runner.apply([good, Record("x", 0, 1, bad_bytes)])
     assert await seen(pool) == []
     assert await runner.positions() == {}
+
+
+async def test_failing_batch_is_retried_until_it_applies(pool: asyncpg.Pool, projection: Projection) -> None:
+    """The consumer never moves past a batch it could not apply (no silent skip)."""
+    from unittest.mock import MagicMock
+
+    from shared.consumer import ProjectionConsumer
+
+    runner = ProjectionRunner(pool, projection, "proj_seen")
+    await runner.setup()
+    failures = {"left": 2}
+    original = projection.handlers["Noted"]
+
+    async def flaky(conn: asyncpg.Connection, env: Envelope) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("database went away")
+        await original(conn, env)
+
+    projection.handlers["Noted"] = flaky
+    consumer = ProjectionConsumer(MagicMock(), runner, ["x"], group_id="g")
+    result = await consumer._apply_until_done([Record("x", 0, 0, env("s1", 1))])
+    assert result.applied == 1
+    assert failures["left"] == 0
+    assert await seen(pool) == [("s1", 1)]

@@ -127,3 +127,31 @@ async def test_many_interleaved_writers_publish_every_event_once_in_stream_order
     for i in range(5):
         versions = [e.version for e in published if e.stream_id == f"s{i}"]
         assert versions == list(range(1, 21))
+
+
+async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool, store: EventStore) -> None:
+    """The relay's session (holding the leader lock) is killed; it reconnects, takes the lock
+    again and publishes what was appended meanwhile, without losing or repeating anything."""
+    import asyncio
+
+    from tests.support import eventually
+
+    producer = CapturingProducer()
+    relay = OutboxRelay(store, producer, "test.events", poll_interval=0.05)  # type: ignore[arg-type]
+    task = asyncio.create_task(relay.run())
+    try:
+        async with pool.acquire() as c, c.transaction():
+            await do_append(store, c, "a", "before")
+        await eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 1)
+        killed = await pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        )
+        assert killed == 1
+        async with pool.acquire() as c, c.transaction():
+            await do_append(store, c, "b", "after")
+        await eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 2, timeout=15)
+        await eventually(lambda: asyncio.sleep(0, relay.is_leader), bool)
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, timeout=10)
+    assert [e.payload["text"] for e in producer.envelopes()] == ["before", "after"]
