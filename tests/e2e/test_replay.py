@@ -23,6 +23,7 @@ async def test_rebuilt_projections_equal_the_live_ones(stack: Stack) -> None:
     for agency in ("jc-en", "jc-en", "jc-mk"):
         await refer_and_enrol(stack, agency)
     await support.eventually(lambda: kpi_counts(stack), lambda c: c.get("open_cases") == 2)
+    await support.eventually(lambda: kpi_counts(stack, "jc-mk"), lambda c: c.get("open_cases") == 1)
     reporting = stack.runtime("reporting").settings
 
     stats = await rebuild_from_kafka(reporting, counts, "proj_counts_rebuild")
