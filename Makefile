@@ -50,6 +50,11 @@ typecheck: install
 
 check: lint typecheck
 
+# Throughput, latency, replay, memory and the stack's own limits on a fresh copy of the system
+# (own databases and topics); figures to bench/results/latest.json. BENCH_ARGS=--help lists sizes.
+bench: install stack
+	$(PY) -m bench $(BENCH_ARGS)
+
 schemas: install
 	$(PY) -m shared.cli schemas --out docs/schemas
 

@@ -50,7 +50,8 @@ def decode_token(token: str, secret: str, issuer: str) -> Principal:
     return Principal(subject=str(claims["sub"]), role=role, agency=agency)
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
+    """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

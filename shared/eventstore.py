@@ -57,6 +57,19 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], 
 RETURNING position
 """
 
+# One event (the common case) in one round trip: a conflict on (stream id, version) inserts
+# nothing and returns 0 instead of raising, so no savepoint is needed to keep the caller's
+# transaction usable; the relay's NOTIFY rides along in the same statement.
+_INSERT_ONE = """
+WITH ins AS (
+    INSERT INTO events (event_id, stream_id, stream_type, version, event_type, recorded_at, hash, envelope)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (stream_id, version) DO NOTHING
+    RETURNING position
+)
+SELECT count(*) AS n, pg_notify('events_appended', '') FROM ins
+"""
+
 # Last version, its hash, and whether it was written by a transaction newer than ours. The
 # relay publishes in (xid, position) order, so a later version must never carry an older xid:
 # if it would, the caller retries in a fresh transaction (which gets a newer xid).
@@ -126,6 +139,15 @@ class EventStore:
             ).sealed()
             prev_hash = envelope.hash
             sealed.append(envelope)
+        if len(sealed) == 1:
+            e = sealed[0]
+            row = await conn.fetchrow(
+                _INSERT_ONE, e.event_id, e.stream_id, e.stream_type, e.version, e.event_type, e.recorded_at, e.hash,
+                e.to_bytes(),
+            )  # fmt: skip
+            if not row or row["n"] != 1:
+                raise ConcurrencyConflict(stream_id, expected_version)
+            return sealed
         try:
             async with conn.transaction():  # savepoint: a conflict leaves the caller's txn usable
                 await conn.execute(

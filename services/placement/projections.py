@@ -14,14 +14,16 @@ participants = Projection(
 )
 
 
-@participants.on("ParticipantEnrolled")
-async def enrolled(conn: Conn, env: Envelope) -> None:
-    e = ParticipantEnrolled.model_validate(env.payload)
+@participants.on_batch("ParticipantEnrolled")
+async def enrolled(conn: Conn, envs: list[Envelope]) -> None:
+    """One INSERT for a run of enrolments."""
+    events = [ParticipantEnrolled.model_validate(env.payload) for env in envs]
     await conn.execute(
-        "INSERT INTO known_participants (participant_id, agency, project, enrolled_on) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO known_participants (participant_id, agency, project, enrolled_on)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[])"
         " ON CONFLICT (participant_id) DO NOTHING",
-        e.participant_id,
-        e.agency,
-        e.project,
-        e.start_date,
+        [e.participant_id for e in events],
+        [e.agency for e in events],
+        [e.project for e in events],
+        [e.start_date for e in events],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from shared.db import Conn
@@ -17,18 +18,20 @@ counts = Projection(
 _METRIC = {"ReferralReceived": "referrals", "ParticipantEnrolled": "enrolments", "CaseOpened": "open_cases"}
 
 
-async def _bump(conn: Conn, agency: str, project: str, metric: str) -> None:
+@counts.on_batch(*_METRIC)
+async def count(conn: Conn, envs: list[Envelope]) -> None:
+    """Adds up a run of events in memory and applies one upsert per (agency, project, metric)."""
+    totals: Counter[tuple[str, str, str]] = Counter()
+    for env in envs:
+        agency = env.payload.get("agency") or env.payload.get("source_agency") or env.agency
+        project = env.payload.get("project") or env.project or "-"
+        totals[(agency, project, _METRIC[env.event_type])] += 1
     await conn.execute(
-        "INSERT INTO funnel_counts (agency, project, metric, count) VALUES ($1, $2, $3, 1)"
-        " ON CONFLICT (agency, project, metric) DO UPDATE SET count = funnel_counts.count + 1",
-        agency,
-        project,
-        metric,
+        "INSERT INTO funnel_counts (agency, project, metric, count)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])"
+        " ON CONFLICT (agency, project, metric) DO UPDATE SET count = funnel_counts.count + excluded.count",
+        [k[0] for k in totals],
+        [k[1] for k in totals],
+        [k[2] for k in totals],
+        list(totals.values()),
     )
-
-
-@counts.on(*_METRIC)
-async def count(conn: Conn, env: Envelope) -> None:
-    agency = env.payload.get("agency") or env.payload.get("source_agency") or env.agency
-    project = env.payload.get("project") or env.project or "-"
-    await _bump(conn, agency, project, _METRIC[env.event_type])

@@ -26,12 +26,12 @@ def projection(tmp_path: Path) -> Projection:
     return p
 
 
-def env(stream: str, version: int) -> bytes:
+def env(stream: str, version: int, event_type: str = "Noted") -> bytes:
     now = datetime.now(UTC)
     return (
         Envelope(
             event_id=new_id(),
-            event_type="Noted",
+            event_type=event_type,
             schema_version=1,
             stream_id=stream,
             stream_type="note",
@@ -125,3 +125,32 @@ async def test_failing_batch_is_retried_until_it_applies(pool: asyncpg.Pool, pro
     assert result.applied == 1
     assert failures["left"] == 0
     assert await seen(pool) == [("s1", 1)]
+
+
+async def test_batch_handlers_keep_event_order_with_per_event_handlers(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Runs of batch-handled events are applied in one call each, in order with the others."""
+    sql = tmp_path / "001_log.sql"
+    sql.write_text("CREATE TABLE IF NOT EXISTS log (n bigint GENERATED ALWAYS AS IDENTITY, entry text);")
+    p = Projection(name="log", sql=[sql], topics=["x"])
+    calls: list[int] = []
+
+    @p.on_batch("Noted")
+    async def noted(conn: Conn, envs: list[Envelope]) -> None:
+        calls.append(len(envs))
+        for e in envs:
+            await conn.execute("INSERT INTO log (entry) VALUES ($1)", f"{e.stream_id}:{e.version}")
+
+    @p.on("Flagged")
+    async def flagged(conn: Conn, e: Envelope) -> None:
+        await conn.execute("INSERT INTO log (entry) VALUES ($1)", f"flag {e.stream_id}:{e.version}")
+
+    runner = ProjectionRunner(pool, p, "proj_log")
+    await runner.setup()
+    kinds = ["Noted", "Noted", "Flagged", "Noted", "Noted", "Noted"]
+    batch = [Record("x", 0, i, env("s1", i + 1, k)) for i, k in enumerate(kinds)]
+    result = await runner.apply(batch)
+    again = await runner.apply(batch)
+    rows = await pool.fetch("SELECT entry FROM proj_log.log ORDER BY n")
+    assert [r["entry"] for r in rows] == ["s1:1", "s1:2", "flag s1:3", "s1:4", "s1:5", "s1:6"]
+    assert calls == [2, 3]
+    assert (result.applied, again.applied, again.duplicates) == (6, 0, 6)

@@ -1,0 +1,125 @@
+"""Replay runs: fill topics / an event store with a synthetic history, then rebuild a service's
+projection in its own process (the service's code, ``shared.rebuild``), sampling its RSS.
+
+``python -m bench.replay kafka|store <service> <projection>`` is the worker; it reads the
+service's settings from the environment (as ``serve`` does) and prints the stats as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from bench import synth
+from bench.stack import KAFKA, REPO, RssSampler, Scratch, service_env
+from shared import rebuild
+from shared.migrations import EVENTSTORE_SQL, migrate
+from shared.settings import load_settings
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def produce_history(prefix: str, events: int) -> int:
+    """Publish a synthetic history to ``<prefix>intake.events`` / ``<prefix>casework.events``."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=KAFKA, acks="all", enable_idempotence=True, linger_ms=5, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    n = 0
+    try:
+        pending = []
+        for row in synth.history(events):
+            pending.append(
+                await producer.send(f"{prefix}{row.service}.events", value=row.envelope, key=row.stream_id.encode())
+            )
+            n += 1
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return n
+
+
+async def store_cases(database_url: str, events: int, chunk: int = 50_000) -> int:
+    """COPY ``events`` CaseOpened events into a casework event store."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn, EVENTSTORE_SQL)
+        rows = [r.record() for r in synth.cases(events)]
+        cols = ["event_id", "stream_id", "stream_type", "version", "event_type", "recorded_at", "hash", "envelope"]
+        for i in range(0, len(rows), chunk):
+            await conn.copy_records_to_table("events", records=rows[i : i + chunk], columns=cols)
+        await conn.execute("ANALYZE events")
+    finally:
+        await conn.close()
+    return events
+
+
+async def run_worker(service: str, projection_name: str, source: str, database_url: str, prefix: str) -> dict[str, Any]:
+    """Rebuild one projection in a child process; returns its stats and its peak RSS."""
+    env = service_env(service, database_url, prefix)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.replay", source, service, projection_name,
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    with RssSampler({service: proc.pid}, interval=0.1) as sampler:
+        out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"replay worker failed: {err.decode()[-2000:]}")
+    stats: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    stats["rss_peak_mib"] = round(sampler.peak.get(service, 0.0), 1)
+    return stats
+
+
+async def replay_all(scratch: Scratch, events: int) -> dict[str, Any]:
+    """Reporting from offset 0 of the topics, placement from the intake topic, casework from its store."""
+    prefix = f"{scratch.run}r."
+    await scratch.topic_set(prefix)
+    t = time.perf_counter()
+    produced = await produce_history(prefix, events)
+    produce_s = time.perf_counter() - t
+    log(f"replay: {produced} events on the topics in {produce_s:.1f}s")
+    out: dict[str, Any] = {"events_requested": events, "produced": produced, "produce_s": round(produce_s, 2)}
+    out["reporting.counts"] = await run_worker(
+        "reporting", "counts", "kafka", await scratch.database("replay_reporting"), prefix
+    )
+    out["placement.participants"] = await run_worker(
+        "placement", "participants", "kafka", await scratch.database("replay_placement"), prefix
+    )
+    log("replay: reporting and placement rebuilt from Kafka")
+    store_url = await scratch.database("replay_casework")
+    t = time.perf_counter()
+    await store_cases(store_url, events)
+    out["store_fill_s"] = round(time.perf_counter() - t, 2)
+    log(f"replay: {events} events in casework's event store in {out['store_fill_s']}s")
+    out["casework.cases"] = await run_worker("casework", "cases", "store", store_url, prefix)
+    return out
+
+
+def _worker(source: str, service: str, projection_name: str) -> None:
+    app = importlib.import_module(f"services.{service}.app")
+    projection = next(p for p in app.definition.projections if p.name == projection_name)
+    settings = load_settings(service)
+    fn = rebuild.rebuild_from_kafka if source == "kafka" else rebuild.rebuild_from_store
+    stats = asyncio.run(fn(settings, projection, settings.schema_for(projection.name) + "_rebuild"))
+    print(
+        json.dumps(
+            {"events": stats.events, "seconds": round(stats.seconds, 3), "events_per_s": round(stats.events_per_s)}
+        )
+    )
+
+
+if __name__ == "__main__":
+    _worker(*sys.argv[1:4])

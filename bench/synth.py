@@ -1,0 +1,162 @@
+"""Synthetic but valid event history for replay and raw-limit runs.
+
+One real sealed envelope per event type is the template; each synthetic participant gets its
+own ids and stream ids. Envelope bytes are what the relay would publish, byte for byte in shape
+and size (hashes are recomputed per event, so the chains are valid too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import orjson
+
+from shared.contracts.casework import CaseOpened
+from shared.contracts.intake import ParticipantEnrolled, ReferralReceived
+from shared.crypto import seal_with
+from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
+
+NOW = datetime(2024, 4, 1, 9, 0, tzinfo=UTC)
+ACTOR = Actor(id="bench", role="case-manager")
+_KEY = bytes(32)
+
+
+def _template(event: Any, stream_id: str, stream_type: str, version: int) -> dict[str, Any]:
+    env = Envelope(
+        event_id=new_id(),
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        stream_id=stream_id,
+        stream_type=stream_type,
+        version=version,
+        occurred_at=NOW,
+        recorded_at=NOW,
+        agency="jc-en",
+        project="pro-aktiv",
+        actor=ACTOR,
+        correlation_id=new_id(),
+        causation_id=None,
+        payload=event.model_dump(mode="json"),
+        prev_hash=GENESIS_HASH,
+    )
+    return env.model_dump(mode="json")
+
+
+_PID = UUID(int=1)
+_REFERRAL = _template(
+    ReferralReceived(
+        participant_id=_PID,
+        source_agency="jc-en",
+        project="pro-aktiv",
+        referred_by="bench",
+        received_on=date(2024, 3, 1),
+        age_band="45-54",
+        sex="female",
+        sealed_identity=seal_with(_KEY, {"first_name": "Erika", "last_name": "Mustermann"}, str(_PID)),
+        sealed_reason=seal_with(_KEY, "Rückenschmerzen, längere Arbeitsunfähigkeit", str(_PID)),
+    ),
+    f"participant-{_PID}",
+    "participant",
+    1,
+)
+_ENROLLED = _template(
+    ParticipantEnrolled(
+        participant_id=_PID,
+        project="pro-aktiv",
+        agency="jc-en",
+        start_date=date(2024, 4, 1),
+        age_band="45-54",
+        sex="female",
+    ),
+    f"participant-{_PID}",
+    "participant",
+    2,
+)
+_OPENED = _template(
+    CaseOpened(case_id=_PID, participant_id=_PID, agency="jc-en", project="pro-aktiv", opened_on=date(2024, 4, 1)),
+    f"case-{_PID}",
+    "case",
+    1,
+)
+
+
+def _seal(data: dict[str, Any]) -> tuple[str, bytes]:
+    body = orjson.dumps({k: v for k, v in data.items() if k != "hash"}, option=orjson.OPT_SORT_KEYS)
+    data["hash"] = hashlib.sha256(body).hexdigest()
+    return data["hash"], orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def _event(template: dict[str, Any], pid: str, stream_id: str, prev: str) -> dict[str, Any]:
+    data = dict(template)
+    data["event_id"] = str(uuid4())
+    data["correlation_id"] = data["event_id"]
+    data["stream_id"] = stream_id
+    data["prev_hash"] = prev
+    payload = dict(template["payload"])
+    payload["participant_id"] = pid
+    if "case_id" in payload:
+        payload["case_id"] = pid
+    data["payload"] = payload
+    return data
+
+
+class Row:
+    """One synthetic event: where it goes and its stored/published form."""
+
+    __slots__ = ("envelope", "event_id", "event_type", "hash", "service", "stream_id", "stream_type", "version")
+
+    def __init__(self, service: str, data: dict[str, Any]) -> None:
+        self.service = service
+        self.event_id = UUID(data["event_id"])
+        self.stream_id: str = data["stream_id"]
+        self.stream_type: str = data["stream_type"]
+        self.version: int = data["version"]
+        self.event_type: str = data["event_type"]
+        self.hash, self.envelope = _seal(data)
+
+    def record(self) -> tuple[Any, ...]:
+        """The columns of ``events`` that an insert sets, in table order."""
+        return (
+            self.event_id,
+            self.stream_id,
+            self.stream_type,
+            self.version,
+            self.event_type,
+            NOW,
+            self.hash,
+            self.envelope,
+        )
+
+
+def history(events: int) -> Iterator[Row]:
+    """About ``events`` events: per participant a referral and an enrolment (intake) and the
+    case casework opens for it."""
+    for _ in range(max(1, events // 3)):
+        pid = str(uuid4())
+        ref = Row("intake", _event(_REFERRAL, pid, f"participant-{pid}", GENESIS_HASH))
+        yield ref
+        yield Row("intake", _event(_ENROLLED, pid, f"participant-{pid}", ref.hash))
+        yield Row("casework", _event(_OPENED, pid, f"case-{pid}", GENESIS_HASH))
+
+
+def cases(events: int) -> Iterator[Row]:
+    """``events`` CaseOpened events, one stream each (casework's own store)."""
+    for _ in range(events):
+        pid = str(uuid4())
+        yield Row("casework", _event(_OPENED, pid, f"case-{pid}", GENESIS_HASH))
+
+
+def sample_envelope() -> bytes:
+    """A typical published envelope (a referral: the largest event of the mix)."""
+    pid = str(uuid4())
+    return Row("intake", _event(_REFERRAL, pid, f"participant-{pid}", GENESIS_HASH)).envelope
+
+
+def enrolment_envelope() -> bytes:
+    """A typical enrolment envelope (the event the append comparison writes)."""
+    pid = str(uuid4())
+    return Row("intake", _event(_ENROLLED, pid, f"participant-{pid}", GENESIS_HASH)).envelope
