@@ -413,7 +413,6 @@ async def enrol(
         lambda s: domain.enrol(s, body.start_date),
         route="enrol",
         payload=body,
-        roles=(Role.CASE_MANAGER,),
         if_match=if_match,
         idempotency_key=idempotency_key,
     )
