@@ -39,7 +39,9 @@ async def test_demo_populates_every_agency_and_stage(stack: Stack) -> None:
         lead = stack.token(Role.PROJECT_LEAD, agency, "lead")
         cases = await support.eventually(
             lambda h=lead: stack.clients["casework"].get("/cases", headers=h),  # type: ignore[misc]
-            lambda r, a=agency: {c["phase"] for c in r.json() if c["agency"] == a}
-            >= {"einstieg", "clearing", "stabilisierung", "produktionswerkstatt", "stellensuche"},
+            lambda r, a=agency: (
+                {c["phase"] for c in r.json() if c["agency"] == a}
+                >= {"einstieg", "clearing", "stabilisierung", "produktionswerkstatt", "stellensuche"}
+            ),
         )
         assert {c["status"] for c in cases.json() if c["agency"] == agency} >= {"open", "interrupted", "exited"}
