@@ -1,10 +1,21 @@
-"""casework's read models, built from its own topic."""
+"""casework's read models, built from its own topic: the case register with phase and case
+manager (caseload), the team, and appointments. ``CaseDataErased`` removes the person."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from shared.contracts.casework import CaseOpened
+from shared.contracts.casework import (
+    AppointmentScheduled,
+    CaseEmploymentEndRecorded,
+    CaseEmploymentRecorded,
+    CaseManagerAssigned,
+    CaseOpened,
+    ParticipantExited,
+    PhaseEntered,
+    TeamMemberAdded,
+    TeamMemberRemoved,
+)
 from shared.db import Conn
 from shared.envelope import Envelope
 from shared.projections import Projection
@@ -26,3 +37,103 @@ async def case_opened(conn: Conn, envs: list[Envelope]) -> None:
         [e.project for e in opened],
         [e.opened_on for e in opened],
     )
+
+
+@cases.on("PhaseEntered")
+async def phase_entered(conn: Conn, env: Envelope) -> None:
+    e = PhaseEntered.model_validate(env.payload)
+    await conn.execute(
+        "UPDATE cases SET phase = $2, phase_since = $3 WHERE case_id = $1", e.case_id, e.phase.value, e.entered_on
+    )
+
+
+@cases.on("CaseManagerAssigned")
+async def manager_assigned(conn: Conn, env: Envelope) -> None:
+    e = CaseManagerAssigned.model_validate(env.payload)
+    await conn.execute("UPDATE cases SET case_manager = $2 WHERE case_id = $1", e.case_id, e.case_manager)
+
+
+@cases.on("ParticipationInterrupted", "ParticipationResumed")
+async def interruption(conn: Conn, env: Envelope) -> None:
+    status = "interrupted" if env.event_type == "ParticipationInterrupted" else "open"
+    await conn.execute("UPDATE cases SET status = $2 WHERE case_id = $1", env.payload["case_id"], status)
+
+
+@cases.on("ParticipantExited")
+async def exited(conn: Conn, env: Envelope) -> None:
+    e = ParticipantExited.model_validate(env.payload)
+    await conn.execute(
+        "UPDATE cases SET status = 'exited', exited_on = $2, exit_reason = $3 WHERE case_id = $1",
+        e.case_id,
+        e.exited_on,
+        e.reason.value,
+    )
+
+
+@cases.on("CaseEmploymentRecorded")
+async def employed(conn: Conn, env: Envelope) -> None:
+    e = CaseEmploymentRecorded.model_validate(env.payload)
+    await conn.execute(
+        "UPDATE cases SET employment_id = $2, employed_since = $3 WHERE case_id = $1",
+        e.case_id,
+        e.employment_id,
+        e.started_on,
+    )
+
+
+@cases.on("CaseEmploymentEndRecorded")
+async def employment_ended(conn: Conn, env: Envelope) -> None:
+    e = CaseEmploymentEndRecorded.model_validate(env.payload)
+    await conn.execute(
+        "UPDATE cases SET employment_id = NULL, employed_since = NULL WHERE case_id = $1 AND employment_id = $2",
+        e.case_id,
+        e.employment_id,
+    )
+
+
+@cases.on("TeamMemberAdded")
+async def member_added(conn: Conn, env: Envelope) -> None:
+    e = TeamMemberAdded.model_validate(env.payload)
+    await conn.execute(
+        "INSERT INTO case_team (case_id, member, role, agency) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (case_id, member) DO UPDATE SET role = excluded.role, agency = excluded.agency",
+        e.case_id,
+        e.member,
+        e.role,
+        e.agency,
+    )
+
+
+@cases.on("TeamMemberRemoved")
+async def member_removed(conn: Conn, env: Envelope) -> None:
+    e = TeamMemberRemoved.model_validate(env.payload)
+    await conn.execute("DELETE FROM case_team WHERE case_id = $1 AND member = $2", e.case_id, e.member)
+
+
+@cases.on("AppointmentScheduled")
+async def appointment_scheduled(conn: Conn, env: Envelope) -> None:
+    e = AppointmentScheduled.model_validate(env.payload)
+    await conn.execute(
+        "INSERT INTO case_appointments (appointment_id, case_id, scheduled_for, with_member, kind)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (appointment_id) DO NOTHING",
+        e.appointment_id,
+        e.case_id,
+        e.scheduled_for,
+        e.with_member,
+        e.kind,
+    )
+
+
+@cases.on("AppointmentAttended", "AppointmentMissed")
+async def appointment_recorded(conn: Conn, env: Envelope) -> None:
+    status = "attended" if env.event_type == "AppointmentAttended" else "missed"
+    await conn.execute(
+        "UPDATE case_appointments SET status = $2 WHERE appointment_id = $1", env.payload["appointment_id"], status
+    )
+
+
+@cases.on("CaseDataErased")
+async def erased(conn: Conn, env: Envelope) -> None:
+    case_id = env.payload["case_id"]
+    for table in ("case_appointments", "case_team", "cases"):
+        await conn.execute(f"DELETE FROM {table} WHERE case_id = $1", case_id)

@@ -1,28 +1,85 @@
-"""The participant aggregate of intake: referral → eligibility → consent → enrolment.
+"""The participant aggregate of intake: referral → information meeting → eligibility → consent
+→ enrolment (or a declined or withdrawn referral), and erasure.
 
 Pure: it decides which events a command produces, or refuses with a DomainError.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
+from types import MappingProxyType
+from typing import Literal
 from uuid import UUID
 
 from shared.contracts.base import DomainEvent
-from shared.contracts.intake import AgeBand, ParticipantEnrolled, ReferralReceived, Sex
-from shared.domain import Decider, InvalidTransition, NotFound
+from shared.contracts.common import ConsentPurpose
+from shared.contracts.intake import (
+    AgeBand,
+    ConsentExpired,
+    ConsentForm,
+    ConsentGranted,
+    ConsentWithdrawn,
+    EligibilityChecked,
+    EnrolmentDeclined,
+    InformationMeetingHeld,
+    ObjectionRecorded,
+    ParticipantDataErased,
+    ParticipantEnrolled,
+    ReferralReceived,
+    ReferralWithdrawn,
+    Sex,
+)
+from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.vocabulary import AGENCIES, DRV_AGENCIES, project_agencies
+
+Status = Literal["none", "referred", "enrolled", "declined", "withdrawn", "erased"]
+
+
+@dataclass(frozen=True)
+class Consent:
+    consent_id: UUID
+    purpose: ConsentPurpose
+    scope: str | None
+    granted_on: date
+    form: ConsentForm
+    expires_on: date | None
+    ended_on: date | None = None
+    ended_by: Literal["withdrawn", "expired"] | None = None
+
+    def active_on(self, day: date) -> bool:
+        """Valid from the grant date up to (excluding) the withdrawal or expiry date."""
+        if day < self.granted_on:
+            return False
+        if self.ended_on is not None and day >= self.ended_on:
+            return False
+        return not (self.expires_on is not None and day >= self.expires_on)
 
 
 @dataclass(frozen=True)
 class Participant:
     participant_id: UUID | None = None
-    status: str = "none"  # none → referred → enrolled
+    status: Status = "none"
     agency: str = ""
+    source_agency: str = ""
     project: str = ""
     age_band: AgeBand = "unknown"
     sex: Sex = "unknown"
+    referred_on: date | None = None
+    meeting_held_on: date | None = None
+    eligible: bool | None = None
+    eligibility_reasons: tuple[str, ...] = ()
     start_date: date | None = None
+    consents: Mapping[UUID, Consent] = field(default_factory=lambda: MappingProxyType({}))
+    objections: tuple[str, ...] = ()
+
+    def active_consents(self, day: date, purpose: ConsentPurpose | None = None) -> list[Consent]:
+        return [c for c in self.consents.values() if c.active_on(day) and purpose in (None, c.purpose)]
+
+
+def _with_consent(state: Participant, consent: Consent) -> Participant:
+    return replace(state, consents=MappingProxyType({**state.consents, consent.consent_id: consent}))
 
 
 def evolve(state: Participant, event: DomainEvent) -> Participant:
@@ -32,13 +89,38 @@ def evolve(state: Participant, event: DomainEvent) -> Participant:
                 state,
                 participant_id=event.participant_id,
                 status="referred",
-                agency=event.source_agency,
+                agency=event.agency or event.source_agency,
+                source_agency=event.source_agency,
                 project=event.project,
                 age_band=event.age_band,
                 sex=event.sex,
+                referred_on=event.received_on,
             )
+        case InformationMeetingHeld():
+            return replace(state, meeting_held_on=event.held_on if event.attended else state.meeting_held_on)
+        case EligibilityChecked():
+            return replace(state, eligible=event.eligible, eligibility_reasons=tuple(event.reasons))
+        case ConsentGranted():
+            return _with_consent(
+                state,
+                Consent(event.consent_id, event.purpose, event.scope, event.granted_on, event.form, event.expires_on),
+            )
+        case ConsentWithdrawn():
+            c = state.consents[event.consent_id]
+            return _with_consent(state, replace(c, ended_on=event.effective_on, ended_by="withdrawn"))
+        case ConsentExpired():
+            c = state.consents[event.consent_id]
+            return _with_consent(state, replace(c, ended_on=event.expired_on, ended_by="expired"))
+        case ObjectionRecorded():
+            return replace(state, objections=(*state.objections, event.scope))
         case ParticipantEnrolled():
             return replace(state, status="enrolled", start_date=event.start_date)
+        case EnrolmentDeclined():
+            return replace(state, status="declined")
+        case ReferralWithdrawn():
+            return replace(state, status="withdrawn")
+        case ParticipantDataErased():
+            return replace(state, status="erased")
     return state
 
 
@@ -49,20 +131,196 @@ def stream_id(participant_id: UUID) -> str:
     return f"participant-{participant_id}"
 
 
+def _existing(state: Participant) -> UUID:
+    if state.status == "none" or state.participant_id is None:
+        raise NotFound("no such participant")
+    if state.status == "erased":
+        raise NotFound("the participant's data was erased")
+    return state.participant_id
+
+
+def _referred(state: Participant, action: str) -> UUID:
+    pid = _existing(state)
+    if state.status != "referred":
+        raise InvalidTransition(f"cannot {action}: the referral is {state.status}", field="status")
+    return pid
+
+
 def receive_referral(state: Participant, referral: ReferralReceived) -> list[DomainEvent]:
     if state.status != "none":
         raise InvalidTransition("this participant has already been referred")
+    members = project_agencies(referral.project)
+    if not members:
+        raise DomainError(f"unknown project {referral.project}", field="project")
+    if referral.source_agency not in members:
+        raise DomainError(f"agency {referral.source_agency} does not take part in {referral.project}", field="project")
+    if referral.agency is not None and referral.agency not in members:
+        raise DomainError(f"agency {referral.agency} does not take part in {referral.project}", field="agency")
     return [referral]
 
 
+def hold_information_meeting(state: Participant, held_on: date, attended: bool) -> list[DomainEvent]:
+    pid = _referred(state, "hold an information meeting")
+    if state.referred_on and held_on < state.referred_on:
+        raise DomainError("the meeting cannot be before the referral", field="held_on")
+    return [InformationMeetingHeld(participant_id=pid, held_on=held_on, attended=attended)]
+
+
+def eligibility_reasons(voluntary: bool, willing: bool, declined_lta: bool) -> tuple[bool, list[str]]:
+    """Entry rule: voluntary participation, and willingness to address placement-relevant
+    impairments or a declined LTA (Leistungen zur Teilhabe am Arbeitsleben)."""
+    reasons: list[str] = []
+    if voluntary:
+        reasons.append("participation is voluntary")
+    else:
+        reasons.append("participation is not voluntary")
+    if willing:
+        reasons.append("willing to address placement-relevant impairments")
+    if declined_lta:
+        reasons.append("declined LTA")
+    if not willing and not declined_lta:
+        reasons.append("neither willing to address impairments nor declined LTA")
+    return voluntary and (willing or declined_lta), reasons
+
+
+def check_eligibility(
+    state: Participant,
+    checked_on: date,
+    *,
+    voluntary: bool,
+    willing_to_address_impairments: bool,
+    declined_lta: bool,
+    sealed_findings: str,
+) -> list[DomainEvent]:
+    pid = _referred(state, "check eligibility")
+    if state.referred_on and checked_on < state.referred_on:
+        raise DomainError("the check cannot be before the referral", field="checked_on")
+    eligible, reasons = eligibility_reasons(voluntary, willing_to_address_impairments, declined_lta)
+    return [
+        EligibilityChecked(
+            participant_id=pid,
+            checked_on=checked_on,
+            voluntary=voluntary,
+            willing_to_address_impairments=willing_to_address_impairments,
+            declined_lta=declined_lta,
+            eligible=eligible,
+            reasons=reasons,
+            sealed_findings=sealed_findings,
+        )
+    ]
+
+
+def consent_scope(state: Participant, purpose: ConsentPurpose, scope: str | None) -> str | None:
+    """medical-release names a doctor or clinic; drv-exchange names the partner agency
+    (defaulting to the project's DRV carrier, or the Jobcenter when DRV runs the case)."""
+    if purpose is ConsentPurpose.MEDICAL_RELEASE:
+        if not scope:
+            raise DomainError("a medical release names the doctor or clinic", field="scope")
+        return scope
+    if purpose is ConsentPurpose.DRV_EXCHANGE:
+        members = project_agencies(state.project)
+        if scope is None:
+            partners = [
+                a for a in members if a != state.agency and (a in DRV_AGENCIES) != (state.agency in DRV_AGENCIES)
+            ]
+            if not partners:
+                raise DomainError("no exchange partner in this project; name one", field="scope")
+            return partners[0]
+        if scope not in AGENCIES or scope == state.agency:
+            raise DomainError("scope must be another agency", field="scope")
+        return scope
+    return scope
+
+
+def grant_consent(
+    state: Participant,
+    consent_id: UUID,
+    purpose: ConsentPurpose,
+    scope: str | None,
+    granted_on: date,
+    form: ConsentForm,
+    expires_on: date | None,
+) -> list[DomainEvent]:
+    pid = _existing(state)
+    if state.status in ("declined", "withdrawn"):
+        raise InvalidTransition(f"the referral is {state.status}", field="status")
+    if expires_on is not None and expires_on <= granted_on:
+        raise DomainError("expiry must be after the grant date", field="expires_on")
+    scope = consent_scope(state, purpose, scope)
+    for c in state.active_consents(granted_on, purpose):
+        if c.scope == scope:
+            raise InvalidTransition(f"an active {purpose} consent for this scope exists", field="purpose")
+    return [
+        ConsentGranted(
+            participant_id=pid,
+            consent_id=consent_id,
+            purpose=purpose,
+            scope=scope,
+            granted_on=granted_on,
+            form=form,
+            expires_on=expires_on,
+        )
+    ]
+
+
+def withdraw_consent(state: Participant, consent_id: UUID, effective_on: date) -> list[DomainEvent]:
+    pid = _existing(state)
+    c = state.consents.get(consent_id)
+    if c is None:
+        raise NotFound("no such consent", field="consent_id")
+    if c.ended_on is not None:
+        raise InvalidTransition(f"the consent was already {c.ended_by}", field="consent_id")
+    if effective_on < c.granted_on:
+        raise DomainError("withdrawal takes effect from now on, not before the grant", field="effective_on")
+    return [
+        ConsentWithdrawn(
+            participant_id=pid, consent_id=c.consent_id, purpose=c.purpose, scope=c.scope, effective_on=effective_on
+        )
+    ]
+
+
+def expire_consents(state: Participant, today: date) -> list[DomainEvent]:
+    """Consents whose ``expires_on`` has come (applied by the background task)."""
+    if state.participant_id is None or state.status == "erased":
+        return []
+    return [
+        ConsentExpired(
+            participant_id=state.participant_id,
+            consent_id=c.consent_id,
+            purpose=c.purpose,
+            scope=c.scope,
+            expired_on=c.expires_on,
+        )
+        for c in state.consents.values()
+        if c.ended_on is None and c.expires_on is not None and c.expires_on <= today
+    ]
+
+
+def record_objection(state: Participant, recorded_on: date, scope: str) -> list[DomainEvent]:
+    pid = _existing(state)
+    return [ObjectionRecorded(participant_id=pid, recorded_on=recorded_on, scope=scope)]
+
+
 def enrol(state: Participant, start_date: date) -> list[DomainEvent]:
-    if state.status == "none" or state.participant_id is None:
-        raise NotFound("no such participant")
+    pid = _existing(state)
     if state.status == "enrolled":
         raise InvalidTransition("the participant is already enrolled")
+    if state.status != "referred":
+        raise InvalidTransition(f"cannot enrol: the referral is {state.status}", field="status")
+    if state.eligible is not True:
+        raise InvalidTransition(
+            "enrolment needs a positive eligibility check"
+            if state.eligible is None
+            else "the participant is not eligible",
+            field="eligibility",
+        )
+    if not state.active_consents(start_date, ConsentPurpose.PARTICIPATION):
+        raise InvalidTransition("enrolment requires participation consent active on the start date", field="consent")
+    if state.referred_on and start_date < state.referred_on:
+        raise DomainError("the start cannot be before the referral", field="start_date")
     return [
         ParticipantEnrolled(
-            participant_id=state.participant_id,
+            participant_id=pid,
             project=state.project,
             agency=state.agency,
             start_date=start_date,
@@ -70,3 +328,22 @@ def enrol(state: Participant, start_date: date) -> list[DomainEvent]:
             sex=state.sex,
         )
     ]
+
+
+def decline_enrolment(
+    state: Participant, declined_on: date, by: Literal["participant", "agency"], reason: str
+) -> list[DomainEvent]:
+    pid = _referred(state, "decline")
+    return [EnrolmentDeclined(participant_id=pid, declined_on=declined_on, by=by, reason=reason)]
+
+
+def withdraw_referral(state: Participant, withdrawn_on: date, reason: str) -> list[DomainEvent]:
+    pid = _referred(state, "withdraw the referral")
+    return [ReferralWithdrawn(participant_id=pid, withdrawn_on=withdrawn_on, reason=reason)]
+
+
+def erase(state: Participant, erased_on: date, legal_basis: str) -> list[DomainEvent]:
+    if state.status == "erased":
+        raise InvalidTransition("the participant's data was already erased")
+    pid = _existing(state)
+    return [ParticipantDataErased(participant_id=pid, erased_on=erased_on, legal_basis=legal_basis)]

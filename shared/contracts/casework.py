@@ -215,3 +215,205 @@ class ParticipantExited(CaseworkEvent):
     exited_on: date
     reason: ExitReason
     last_phase: Phase | None = None
+
+
+@event
+class CaseHandedOver(CaseworkEvent):
+    """The case moves from one case manager to another; the note travels sealed."""
+
+    event_type: ClassVar[str] = "CaseHandedOver"
+
+    case_id: UUID
+    from_case_manager: str
+    to_case_manager: str
+    handed_over_on: date
+    sealed_note: str = ""
+
+
+@event
+class AssessmentCompleted(CaseworkEvent):
+    """Clearing / Potenzialanalyse. The findings are sealed; ``kind`` is a code."""
+
+    event_type: ClassVar[str] = "AssessmentCompleted"
+    health_data: ClassVar[bool] = True
+
+    case_id: UUID
+    assessment_id: UUID
+    kind: str = Field(max_length=60, description="e.g. clearing, potenzialanalyse, psychological, occupational")
+    completed_on: date
+    assessed_by: str = Field(description="staff id")
+    sealed_findings: str = ""
+
+
+@event
+class CapacityProfileRecorded(CaseworkEvent):
+    """A new version of the capacity profile (``shared.contracts.common.CapacityProfile``), sealed:
+    it leaves casework only as ``CapacityProfileShared`` under employer-disclosure consent."""
+
+    event_type: ClassVar[str] = "CapacityProfileRecorded"
+
+    case_id: UUID
+    recorded_on: date
+    recorded_by: str
+    sealed_profile: str
+
+
+@event
+class MedicalReportReceived(CaseworkEvent):
+    """A report from a doctor or clinic, received under a medical-release consent."""
+
+    event_type: ClassVar[str] = "MedicalReportReceived"
+    health_data: ClassVar[bool] = True
+
+    case_id: UUID
+    report_id: UUID
+    received_on: date
+    consent_id: UUID | None = Field(default=None, description="the medical-release consent it came under")
+    sealed_source: str = ""
+    sealed_summary: str = ""
+
+
+@event
+class GoalSet(CaseworkEvent):
+    event_type: ClassVar[str] = "GoalSet"
+
+    case_id: UUID
+    goal_id: UUID
+    set_on: date
+    target_date: date | None = None
+    sealed_text: str = ""
+
+
+@event
+class GoalRevised(CaseworkEvent):
+    event_type: ClassVar[str] = "GoalRevised"
+
+    case_id: UUID
+    goal_id: UUID
+    revised_on: date
+    target_date: date | None = None
+    sealed_text: str = ""
+
+
+@event
+class GoalAchieved(CaseworkEvent):
+    event_type: ClassVar[str] = "GoalAchieved"
+
+    case_id: UUID
+    goal_id: UUID
+    achieved_on: date
+
+
+@event
+class GoalDropped(CaseworkEvent):
+    event_type: ClassVar[str] = "GoalDropped"
+
+    case_id: UUID
+    goal_id: UUID
+    dropped_on: date
+    sealed_reason: str = ""
+
+
+@event
+class CooperationPlanUpdated(CaseworkEvent):
+    """Kooperationsplan (§ 15 SGB II): agreed steps, not binding, no sanctions attached."""
+
+    event_type: ClassVar[str] = "CooperationPlanUpdated"
+
+    case_id: UUID
+    updated_on: date
+    plan_version: int = Field(ge=1)
+    review_on: date | None = None
+    participant_agreed: bool = True
+    sealed_steps: str = ""
+
+
+@event
+class AppointmentScheduled(CaseworkEvent):
+    event_type: ClassVar[str] = "AppointmentScheduled"
+
+    case_id: UUID
+    appointment_id: UUID
+    scheduled_for: date
+    with_member: str = Field(description="staff id of the team member")
+    kind: str = Field(max_length=60, description="e.g. consultation, group, workshop; no health details")
+
+
+@event
+class AppointmentAttended(CaseworkEvent):
+    event_type: ClassVar[str] = "AppointmentAttended"
+
+    case_id: UUID
+    appointment_id: UUID
+    attended_on: date
+
+
+@event
+class AppointmentMissed(CaseworkEvent):
+    """A missed appointment is recorded to follow up, never as a sanction."""
+
+    event_type: ClassVar[str] = "AppointmentMissed"
+
+    case_id: UUID
+    appointment_id: UUID
+    missed_on: date
+    excused: bool = False
+
+
+@event
+class ContactLogged(CaseworkEvent):
+    event_type: ClassVar[str] = "ContactLogged"
+
+    case_id: UUID
+    contact_id: UUID
+    contacted_on: date
+    channel: str = Field(max_length=30, description="phone, email, letter, visit, video")
+    counterpart: str = Field(max_length=60, description="participant, employer, doctor, agency, relative, other")
+    sealed_summary: str = ""
+
+
+@event
+class CaseNoteAdded(CaseworkEvent):
+    """A note; ``confidential`` ones are readable only with health access to the case."""
+
+    event_type: ClassVar[str] = "CaseNoteAdded"
+
+    case_id: UUID
+    note_id: UUID
+    written_on: date
+    author: str
+    confidential: bool = False
+    sealed_text: str = ""
+
+
+@event
+class CaseEmploymentRecorded(CaseworkEvent):
+    """Placement reported a job start: Nachbetreuung becomes the expected next phase."""
+
+    event_type: ClassVar[str] = "CaseEmploymentRecorded"
+
+    case_id: UUID
+    employment_id: UUID
+    started_on: date
+    employment_type: str
+
+
+@event
+class CaseEmploymentEndRecorded(CaseworkEvent):
+    event_type: ClassVar[str] = "CaseEmploymentEndRecorded"
+
+    case_id: UUID
+    employment_id: UUID
+    ended_on: date
+
+
+@event
+class CaseDataErased(CaseworkEvent):
+    """The participant was erased (intake's ParticipantDataErased): casework destroyed its key;
+    every projection forgets the person."""
+
+    event_type: ClassVar[str] = "CaseDataErased"
+
+    case_id: UUID
+    participant_id: UUID
+    erased_on: date

@@ -40,6 +40,10 @@ class ReferralReceived(IntakeEvent):
     sex: Sex
     sealed_identity: str = Field(description="name, birth date, address, contact, insurance number; sealed")
     sealed_reason: str = Field(description="referral reason; health data; sealed")
+    agency: str | None = Field(
+        default=None,
+        description="agency that runs the case if not the referring one (e.g. DRV refers to a Jobcenter)",
+    )
 
 
 @event

@@ -32,6 +32,12 @@ async def refer_and_enrol(stack: Stack, agency: str = "jc-en") -> str:
     r = await stack.clients["intake"].post("/referrals", json=REFERRAL, headers=cm)
     assert r.status_code == 201, r.text
     pid: str = r.json()["participant_id"]
+    eligibility = {"checked_on": "2026-03-09", "voluntary": True, "willing_to_address_impairments": True}
+    c = await stack.clients["intake"].post(f"/participants/{pid}/eligibility", json=eligibility, headers=cm)
+    assert c.status_code == 200, c.text
+    consent = {"purpose": "participation", "granted_on": "2026-03-09", "form": "written"}
+    g = await stack.clients["intake"].post(f"/participants/{pid}/consents", json=consent, headers=cm)
+    assert g.status_code == 201, g.text
     e = await stack.clients["intake"].post(
         f"/participants/{pid}/enrolment", json={"start_date": "2026-03-16"}, headers=cm
     )

@@ -1,0 +1,90 @@
+"""Who may see and do what on a case. Pure rules, so unit tests can prove them per role.
+
+- See a case: a case-working, lead, audit or data-protection role of the case's agency, or
+  of an agency the participant's active drv-exchange consent covers. Administrators see no
+  case data. Everything else is 403.
+- Health data (assessments, medical reports, therapy/counselling interventions, rehab
+  applications, interruption reasons, confidential notes): only the case's case manager and
+  team members in a health role (occupational therapist, psychologist, DRV adviser). Others
+  see capacity, not diagnoses.
+- Manage (team, hand-over, phases, interruption, exit): the case's case manager or a project
+  lead of the case's agency; while no case manager is assigned, any case manager of the agency.
+- Team work (goals, plan, appointments, contacts, notes, employment-promotion interventions):
+  the case manager and team members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from services.casework.domain import Case
+from shared.auth import Principal
+from shared.contracts.common import InterventionCategory
+from shared.domain import Forbidden
+from shared.vocabulary import HEALTH_ROLES, Role
+
+CASE_READERS = frozenset(
+    {
+        Role.CASE_MANAGER,
+        Role.OCCUPATIONAL_THERAPIST,
+        Role.PSYCHOLOGIST,
+        Role.FINANCIAL_ADVISER,
+        Role.EMPLOYER_ACQUISITION,
+        Role.DRV_ADVISER,
+        Role.PROJECT_LEAD,
+        Role.AUDITOR,
+        Role.DATA_PROTECTION_OFFICER,
+    }
+)
+Authorize = Callable[[Principal, Case], None]
+AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
+NON_HEALTH_CATEGORIES = frozenset({InterventionCategory.EMPLOYMENT_PROMOTION})
+
+
+def can_see(principal: Principal, case: Case, exchange_agencies: Collection[str]) -> bool:
+    if principal.role not in CASE_READERS:
+        return False
+    return principal.agency == case.agency or principal.agency in exchange_agencies
+
+
+def require_see(principal: Principal, case: Case, exchange_agencies: Collection[str]) -> None:
+    if principal.role not in CASE_READERS:
+        raise Forbidden(f"role {principal.role} sees no case data")
+    if not can_see(principal, case, exchange_agencies):
+        raise Forbidden(f"agency {principal.agency} may not see this case (no drv-exchange consent covers it)")
+
+
+def is_case_manager(principal: Principal, case: Case) -> bool:
+    return principal.role is Role.CASE_MANAGER and principal.subject == case.case_manager
+
+
+def on_team(principal: Principal, case: Case) -> bool:
+    member = case.team.get(principal.subject)
+    return member is not None and member.role == principal.role.value and member.agency == principal.agency
+
+
+def has_health_access(principal: Principal, case: Case) -> bool:
+    if is_case_manager(principal, case):
+        return principal.agency == case.agency
+    return on_team(principal, case) and principal.role in HEALTH_ROLES
+
+
+def require_health(principal: Principal, case: Case) -> None:
+    if not has_health_access(principal, case):
+        raise Forbidden("health data of this case is for its case manager and the health roles of its team")
+
+
+def require_manage(principal: Principal, case: Case) -> None:
+    if is_case_manager(principal, case) and principal.agency == case.agency:
+        return
+    if principal.agency == case.agency and principal.role is Role.PROJECT_LEAD:
+        return
+    if case.case_manager is None and principal.agency == case.agency and principal.role is Role.CASE_MANAGER:
+        return
+    raise Forbidden("only the case's case manager or a project lead of its agency may do this")
+
+
+def require_team(principal: Principal, case: Case) -> None:
+    if (is_case_manager(principal, case) and principal.agency == case.agency) or on_team(principal, case):
+        return
+    raise Forbidden("only the case manager and the case team may do this")

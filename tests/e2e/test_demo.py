@@ -1,0 +1,47 @@
+"""The demo script creates its participants through the real APIs (in-process stack)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shared.vocabulary import Role
+from tests import support
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+def load_demo():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("rehapro_demo", Path(__file__).parents[2] / "deploy/local/demo.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["rehapro_demo"] = module  # dataclasses resolve annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_demo_populates_every_agency_and_stage(stack: Stack) -> None:
+    demo = load_demo()
+    started = time.perf_counter()
+    everyone = await demo.populate(stack.clients["intake"], stack.clients["casework"], stack.token, per_agency=10)
+    print(f"demo: {len(everyone)} participants in {time.perf_counter() - started:.1f}s")
+    assert {p.agency for p in everyone} == {"jc-en", "jc-mk", "jc-unna", "drv-westfalen"}
+    # running it again changes nothing (idempotency keys)
+    again = await demo.populate(stack.clients["intake"], stack.clients["casework"], stack.token, per_agency=10)
+    assert [p.pid for p in again] == [p.pid for p in everyone]
+    for agency in ("jc-en", "jc-unna", "drv-westfalen"):
+        lead = stack.token(Role.PROJECT_LEAD, agency, "lead")
+        cases = await support.eventually(
+            lambda h=lead: stack.clients["casework"].get("/cases", headers=h),  # type: ignore[misc]
+            lambda r, a=agency: (
+                {c["phase"] for c in r.json() if c["agency"] == a}
+                >= {"einstieg", "clearing", "stabilisierung", "produktionswerkstatt", "stellensuche"}
+            ),
+        )
+        assert {c["status"] for c in cases.json() if c["agency"] == agency} >= {"open", "interrupted", "exited"}
