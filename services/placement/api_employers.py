@@ -25,7 +25,7 @@ from shared.contracts.placement import (
     VacancyClosed,
     VacancyRecorded,
 )
-from shared.crypto import SubjectKeys
+from shared.crypto import ERASED, SubjectKeys
 from shared.domain import Forbidden, NotFound
 from shared.envelope import new_id
 from shared.vocabulary import Role
@@ -186,21 +186,26 @@ async def list_employers(
 
 @router.get("/employers/{employer_id}")
 async def get_employer(employer_id: UUID, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    """One employer; contact persons are opened only for the owning agency."""
+    """One employer, read from its stream (so a just-made change is always visible); contact
+    persons are opened only for the owning agency."""
     access.require(principal, access.READ_ROLES)
-    row = await pool(request).fetchrow("SELECT * FROM employers WHERE employer_id = $1", employer_id)
-    if row is None:
-        raise NotFound("no such employer")
-    if not access.can_read_agency_record(principal, row["agency"]):
-        raise Forbidden(f"the employer belongs to {row['agency']}")
-    [out] = queries.rows_json([row])
-    sealed = out.pop("sealed_contacts")
-    if row["agency"] == principal.agency and sealed:
-        async with pool(request).acquire() as conn:
-            out["contact_persons"] = await keys.open(conn, str(employer_id), sealed)
-    elif row["contacts_erased"]:
-        out["contact_persons"] = "[erased]"
     loaded = await current(request, domain.employer, domain.employer_stream(employer_id))
+    if not loaded.state.exists:
+        raise NotFound("no such employer")
+    if not access.can_read_agency_record(principal, loaded.state.agency):
+        raise Forbidden(f"the employer belongs to {loaded.state.agency}")
+    acquired = EmployerAcquired.model_validate(loaded.events[0].payload)
+    out: dict[str, Any] = acquired.model_dump(mode="json", exclude={"sealed_contacts"})
+    contacts = [e.payload for e in loaded.events if e.event_type == "EmployerContactLogged"]
+    out["last_contact_on"] = max((c["contacted_on"] for c in contacts), default=None)
+    out["next_contact_on"] = contacts[-1]["next_contact_on"] if contacts else None
+    out["contacts_erased"] = loaded.state.contacts_erased
+    out["contact_persons"] = None
+    if loaded.state.contacts_erased:
+        out["contact_persons"] = ERASED
+    elif loaded.state.agency == principal.agency and acquired.sealed_contacts:
+        async with pool(request).acquire() as conn:
+            out["contact_persons"] = await keys.open(conn, str(employer_id), acquired.sealed_contacts)
     out["version"] = loaded.version
     return out
 
