@@ -15,12 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
+from services.placement.projections import board as board_projection
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import CapacityProfileRetracted, CapacityProfileShared
 from shared.contracts.common import CapacityProfile, ConsentPurpose, Level
 from shared.contracts.intake import ConsentGranted, ConsentWithdrawn, ParticipantDataErased
 from shared.envelope import Actor, new_id
 from shared.eventstore import CommandContext
+from shared.rebuild import compare, rebuild_from_kafka
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
@@ -278,6 +280,16 @@ async def test_candidate_from_shared_profile_to_job_and_follow_ups_then_gone_on_
     )
     assert again_prop.status_code == 409
     assert b"Petra" not in b"".join(r[0] for r in await rt.pool.fetch("SELECT envelope FROM events"))
+
+    # the board is a pure function of the topic: a replay from offset 0 equals the live copy
+    await support.eventually(
+        lambda: rt.pool.fetchval("SELECT count(*) FROM proj_board.candidates"),  # type: ignore[union-attr]
+        lambda n: n == 0,
+    )
+    await rebuild_from_kafka(rt.settings, board_projection, "proj_board_rebuild")
+    differences = await compare(rt.settings, board_projection, "proj_board", "proj_board_rebuild")
+    assert set(differences) >= {"employers", "vacancies", "employments", "follow_ups"}
+    assert all(n == 0 for n in differences.values()), differences
 
 
 async def test_intake_consent_safeguards_drv_visibility_and_erasure(stack: Stack) -> None:
