@@ -19,6 +19,7 @@ stack:
 up: install stack
 	deploy/local/services.sh start
 	$(PY) deploy/local/demo.py
+	$(PY) deploy/local/demo_placement.py
 	@echo
 	@echo "rehapro is running:"
 	@echo "  intake     http://127.0.0.1:8001/docs"

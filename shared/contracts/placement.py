@@ -8,17 +8,218 @@ personal data: sealed per employer.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.base import DomainEvent, event
-from shared.contracts.common import EmploymentType
+from shared.contracts.common import CapacityProfile, EmploymentType, Level
+
+CompanySize = Literal["micro", "small", "medium", "large"]  # <10, <50, <250, 250+ employees
+ContactChannel = Literal["visit", "phone", "email", "job-fair", "other"]
+WithdrawalReason = Literal[
+    "profile-retracted", "consent-withdrawn", "consent-expired", "participant-exited", "data-erased"
+]
+SubsidyInstrument = Literal["16e", "16i"]  # § 16e / § 16i SGB II
 
 
 class PlacementEvent(DomainEvent):
     service: ClassVar[str] = "placement"
+
+
+class JobDemands(BaseModel):
+    """What a vacancy asks of the worker, on the same scales as the capacity profile, so the
+    match can be explained criterion by criterion."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lifting: Level = Level.LIGHT
+    standing: Level = Level.MODERATE
+    mental_load: Level = Level.MODERATE
+    shift_work: bool = False
+    night_work: bool = False
+    customer_contact: bool = False
+
+
+# --- employers -------------------------------------------------------------------------------
+
+
+@event
+class EmployerAcquired(PlacementEvent):
+    """A company won for the project. ``sealed_contacts`` (contact persons: names, phone,
+    e-mail) is ciphertext under the employer's own key: erasable without touching history."""
+
+    event_type: ClassVar[str] = "EmployerAcquired"
+
+    employer_id: UUID
+    agency: str
+    company: str = Field(min_length=1, max_length=200)
+    sector: str = Field(max_length=100)
+    size: CompanySize
+    region: str = Field(max_length=100)
+    sealed_contacts: str = ""
+    offers_work_trials: bool = False
+    offers_adapted_workplaces: bool = False
+    acquired_on: date
+
+
+@event
+class EmployerContactLogged(PlacementEvent):
+    """One contact with an employer; the notes may name people, so they are sealed."""
+
+    event_type: ClassVar[str] = "EmployerContactLogged"
+
+    employer_id: UUID
+    contact_id: UUID
+    contacted_on: date
+    channel: ContactChannel
+    topic: str = Field(max_length=200, description="what it was about, no personal data")
+    sealed_notes: str = ""
+    next_contact_on: date | None = None
+
+
+@event
+class EmployerContactDataErased(PlacementEvent):
+    """The employer's key was destroyed: contact persons and contact notes are unreadable."""
+
+    event_type: ClassVar[str] = "EmployerContactDataErased"
+
+    employer_id: UUID
+    erased_on: date
+
+
+# --- vacancies and production orders ---------------------------------------------------------
+
+
+@event
+class VacancyRecorded(PlacementEvent):
+    event_type: ClassVar[str] = "VacancyRecorded"
+
+    vacancy_id: UUID
+    employer_id: UUID
+    agency: str
+    title: str = Field(min_length=1, max_length=200)
+    tasks: str = Field(default="", max_length=2000)
+    hours_per_week: float = Field(gt=0, le=60)
+    flexible_hours: bool = Field(default=False, description="fewer hours can be agreed")
+    demands: JobDemands
+    possible_adaptations: list[str] = Field(default_factory=list)
+    positions: int = Field(default=1, ge=1, le=100)
+    recorded_on: date
+
+
+@event
+class VacancyClosed(PlacementEvent):
+    event_type: ClassVar[str] = "VacancyClosed"
+
+    vacancy_id: UUID
+    closed_on: date
+    reason: Literal["filled", "withdrawn-by-employer", "expired", "other"]
+
+
+@event
+class ProductionOrderAccepted(PlacementEvent):
+    """A real order taken on for the Produktionswerkstatt (the accompanied work trial in-house)."""
+
+    event_type: ClassVar[str] = "ProductionOrderAccepted"
+
+    order_id: UUID
+    employer_id: UUID
+    agency: str
+    description: str = Field(min_length=1, max_length=1000)
+    quantity: int = Field(ge=1)
+    accepted_on: date
+    due_on: date | None = None
+
+
+@event
+class ProductionOrderCompleted(PlacementEvent):
+    event_type: ClassVar[str] = "ProductionOrderCompleted"
+
+    order_id: UUID
+    completed_on: date
+    delivered_quantity: int = Field(ge=0)
+
+
+# --- candidate pool (built only from consented capacity profiles) -----------------------------
+
+
+@event
+class CandidateProfilePublished(PlacementEvent):
+    """The participant is in the pool: casework shared the capacity profile under active
+    employer-disclosure consent (again after each change of the profile)."""
+
+    event_type: ClassVar[str] = "CandidateProfilePublished"
+
+    participant_id: UUID
+    agency: str
+    project: str
+    profile: CapacityProfile
+    published_on: date
+
+
+@event
+class CandidateProfileWithdrawn(PlacementEvent):
+    """Out of the pool at once; the open proposals listed become unusable."""
+
+    event_type: ClassVar[str] = "CandidateProfileWithdrawn"
+
+    participant_id: UUID
+    withdrawn_on: date
+    reason: WithdrawalReason
+    voided_proposals: list[UUID] = Field(default_factory=list)
+
+
+@event
+class CandidateProposed(PlacementEvent):
+    event_type: ClassVar[str] = "CandidateProposed"
+
+    proposal_id: UUID
+    participant_id: UUID
+    vacancy_id: UUID
+    employer_id: UUID
+    proposed_on: date
+    match_score: int | None = Field(default=None, ge=0, le=100)
+
+
+@event
+class ProposalDeclined(PlacementEvent):
+    event_type: ClassVar[str] = "ProposalDeclined"
+
+    proposal_id: UUID
+    participant_id: UUID
+    declined_on: date
+    by: Literal["employer", "participant"]
+    reason: str = Field(max_length=500, description="non-medical reason")
+
+
+@event
+class WorkplaceAdaptationRequested(PlacementEvent):
+    event_type: ClassVar[str] = "WorkplaceAdaptationRequested"
+
+    request_id: UUID
+    participant_id: UUID
+    employer_id: UUID
+    adaptation: str = Field(min_length=1, max_length=300)
+    requested_on: date
+    funding: str | None = Field(default=None, max_length=200, description="e.g. LTA, Integrationsamt")
+
+
+@event
+class WageSubsidyGranted(PlacementEvent):
+    """§ 16e (Eingliederung von Langzeitarbeitslosen, up to 24 months) or § 16i SGB II
+    (Teilhabe am Arbeitsmarkt, up to 60 months)."""
+
+    event_type: ClassVar[str] = "WageSubsidyGranted"
+
+    subsidy_id: UUID
+    participant_id: UUID
+    employment_id: UUID
+    instrument: SubsidyInstrument
+    granted_on: date
+    months: int = Field(ge=1, le=60)
+    percent_first_year: int = Field(ge=1, le=100)
 
 
 @event

@@ -66,16 +66,19 @@ async def test_enrolment_reaches_casework_placement_and_reporting(stack: Stack) 
     )
     assert listed.json()[0]["participant_id"] == pid
 
-    known = await support.eventually(
-        lambda: stack.clients["placement"].get(
-            "/participants", headers=stack.token(Role.EMPLOYER_ACQUISITION, "jc-en")
-        ),
-        lambda r: r.json()["count"] == 1,
-    )
-    assert known.json()["participant_ids"] == [pid]
-
     figures = await support.eventually(lambda: counts(stack), lambda c: c.get("open_cases") == 1)
     assert figures == {"referrals": 1, "enrolments": 1, "open_cases": 1}
+
+    # being a participant reveals health data: placement learns of a person only through a
+    # capacity profile shared under employer-disclosure consent (tests/e2e/test_placement.py)
+    placement = stack.runtime("placement")
+    assert placement.pool is not None
+    await support.eventually(
+        lambda: placement.pool.fetchval("SELECT count(*) FROM proj_access.projection_streams"),  # type: ignore[union-attr]
+        lambda n: n == 1,
+    )  # placement has consumed the intake stream of this participant ...
+    pool = await stack.clients["placement"].get("/candidates", headers=stack.token(Role.EMPLOYER_ACQUISITION, "jc-en"))
+    assert pool.json() == []  # ... and knows no candidate
     # another agency sees none of it
     assert await counts(stack, "jc-mk") == {}
 

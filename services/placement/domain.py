@@ -1,0 +1,515 @@
+"""Placement aggregates: employer, vacancy, production order and the candidate's journey.
+
+Pure: each command function takes the folded state (and facts the caller looked up, such as
+the vacancy a proposal is for) and returns the new events or raises a DomainError.
+The candidate stream holds everything about one participant in placement (pool membership,
+proposals, work trials, employments, aftercare, follow-ups), so consent rules are checked in
+one place: no proposal, trial or adaptation request without an active pool entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from uuid import UUID
+
+from shared.contracts.base import DomainEvent
+from shared.contracts.common import CapacityProfile, EmploymentType
+from shared.contracts.placement import (
+    AftercareEnded,
+    AftercareStarted,
+    CandidateProfilePublished,
+    CandidateProfileWithdrawn,
+    CandidateProposed,
+    EmployerAcquired,
+    EmployerContactDataErased,
+    EmployerContactLogged,
+    EmploymentEnded,
+    EmploymentStarted,
+    EmploymentStatusVerified,
+    ProductionOrderAccepted,
+    ProductionOrderCompleted,
+    ProposalDeclined,
+    VacancyClosed,
+    VacancyRecorded,
+    WageSubsidyGranted,
+    WithdrawalReason,
+    WorkplaceAdaptationRequested,
+    WorkTrialAborted,
+    WorkTrialCompleted,
+    WorkTrialStarted,
+)
+from shared.domain import Decider, DomainError, Forbidden, InvalidTransition, NotFound
+
+FOLLOW_UP_MONTHS = (6, 12)
+# A follow-up may be recorded this many days before it is due (the call is made in that week).
+FOLLOW_UP_EARLY_DAYS = 14
+SUBSIDY_MAX_MONTHS = {"16e": 24, "16i": 60}
+
+
+def add_months(d: date, months: int) -> date:
+    """Same day ``months`` later, clamped to the month's end (31 Aug + 6 → 28/29 Feb)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, min(d.day, day))
+        except ValueError:
+            continue
+    raise ValueError(d)  # pragma: no cover
+
+
+# --- employer --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Employer:
+    employer_id: UUID | None = None
+    agency: str = ""
+    company: str = ""
+    offers_work_trials: bool = False
+    offers_adapted_workplaces: bool = False
+    contacts_erased: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.employer_id is not None
+
+
+def evolve_employer(state: Employer, event: DomainEvent) -> Employer:
+    match event:
+        case EmployerAcquired():
+            return Employer(
+                employer_id=event.employer_id,
+                agency=event.agency,
+                company=event.company,
+                offers_work_trials=event.offers_work_trials,
+                offers_adapted_workplaces=event.offers_adapted_workplaces,
+            )
+        case EmployerContactDataErased():
+            return replace(state, contacts_erased=True)
+    return state
+
+
+employer = Decider[Employer](stream_type="employer", initial=Employer, evolve=evolve_employer)
+
+
+def employer_stream(employer_id: UUID) -> str:
+    return f"employer-{employer_id}"
+
+
+def acquire_employer(state: Employer, acquired: EmployerAcquired) -> list[DomainEvent]:
+    if state.exists:
+        raise InvalidTransition("this employer was already acquired")
+    return [acquired]
+
+
+def log_contact(state: Employer, logged: EmployerContactLogged) -> list[DomainEvent]:
+    _require_employer(state)
+    if logged.next_contact_on is not None and logged.next_contact_on < logged.contacted_on:
+        raise DomainError("the next contact cannot be before this one", field="next_contact_on")
+    return [logged]
+
+
+def erase_contacts(state: Employer, on: date) -> list[DomainEvent]:
+    _require_employer(state)
+    if state.contacts_erased:
+        raise InvalidTransition("the contact data of this employer is already erased")
+    assert state.employer_id is not None
+    return [EmployerContactDataErased(employer_id=state.employer_id, erased_on=on)]
+
+
+def _require_employer(state: Employer) -> None:
+    if not state.exists:
+        raise NotFound("no such employer", field="employer_id")
+
+
+# --- vacancy ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vacancy:
+    vacancy_id: UUID | None = None
+    employer_id: UUID | None = None
+    agency: str = ""
+    status: str = "none"  # none → open → closed
+
+    @property
+    def exists(self) -> bool:
+        return self.vacancy_id is not None
+
+
+def evolve_vacancy(state: Vacancy, event: DomainEvent) -> Vacancy:
+    match event:
+        case VacancyRecorded():
+            return Vacancy(event.vacancy_id, event.employer_id, event.agency, "open")
+        case VacancyClosed():
+            return replace(state, status="closed")
+    return state
+
+
+vacancy = Decider[Vacancy](stream_type="vacancy", initial=Vacancy, evolve=evolve_vacancy)
+
+
+def vacancy_stream(vacancy_id: UUID) -> str:
+    return f"vacancy-{vacancy_id}"
+
+
+def record_vacancy(state: Vacancy, of: Employer, recorded: VacancyRecorded) -> list[DomainEvent]:
+    _require_employer(of)
+    if state.exists:
+        raise InvalidTransition("this vacancy was already recorded")
+    if of.agency != recorded.agency:
+        raise Forbidden("vacancies are recorded by the employer's agency", field="employer_id")
+    return [recorded]
+
+
+def close_vacancy(state: Vacancy, closed: VacancyClosed) -> list[DomainEvent]:
+    if not state.exists:
+        raise NotFound("no such vacancy")
+    if state.status == "closed":
+        raise InvalidTransition("the vacancy is already closed")
+    return [closed]
+
+
+# --- production order ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductionOrder:
+    order_id: UUID | None = None
+    agency: str = ""
+    accepted_on: date | None = None
+    status: str = "none"  # none → accepted → completed
+
+
+def evolve_order(state: ProductionOrder, event: DomainEvent) -> ProductionOrder:
+    match event:
+        case ProductionOrderAccepted():
+            return ProductionOrder(event.order_id, event.agency, event.accepted_on, "accepted")
+        case ProductionOrderCompleted():
+            return replace(state, status="completed")
+    return state
+
+
+production_order = Decider[ProductionOrder](
+    stream_type="production-order", initial=ProductionOrder, evolve=evolve_order
+)
+
+
+def order_stream(order_id: UUID) -> str:
+    return f"production-order-{order_id}"
+
+
+def accept_order(state: ProductionOrder, of: Employer, accepted: ProductionOrderAccepted) -> list[DomainEvent]:
+    _require_employer(of)
+    if state.status != "none":
+        raise InvalidTransition("this order was already accepted")
+    if accepted.due_on is not None and accepted.due_on < accepted.accepted_on:
+        raise DomainError("the due date cannot be before acceptance", field="due_on")
+    return [accepted]
+
+
+def complete_order(state: ProductionOrder, completed: ProductionOrderCompleted) -> list[DomainEvent]:
+    if state.status == "none":
+        raise NotFound("no such production order")
+    if state.status == "completed":
+        raise InvalidTransition("the order is already completed")
+    assert state.accepted_on is not None
+    if completed.completed_on < state.accepted_on:
+        raise DomainError("completion cannot be before acceptance", field="completed_on")
+    return [completed]
+
+
+# --- candidate journey -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal:
+    vacancy_id: UUID
+    employer_id: UUID
+    status: str = "open"  # open → trial | employed | declined | void
+
+
+@dataclass(frozen=True)
+class Trial:
+    employer_id: UUID
+    vacancy_id: UUID | None
+    started_on: date
+    status: str = "running"  # running → completed | aborted
+
+
+@dataclass(frozen=True)
+class Employment:
+    employer_id: UUID | None
+    type: EmploymentType
+    started_on: date
+    ended_on: date | None = None
+    aftercare: str = "none"  # none → running → ended
+    verified: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    participant_id: UUID | None = None
+    agency: str = ""
+    project: str = ""
+    status: str = "none"  # none → active ⇄ withdrawn; → erased (final)
+    profile: CapacityProfile | None = None
+    proposals: dict[UUID, Proposal] = field(default_factory=dict)
+    trials: dict[UUID, Trial] = field(default_factory=dict)
+    employments: dict[UUID, Employment] = field(default_factory=dict)
+
+    @property
+    def open_proposals(self) -> list[UUID]:
+        return [pid for pid, p in self.proposals.items() if p.status == "open"]
+
+
+def evolve_candidate(state: Candidate, event: DomainEvent) -> Candidate:
+    match event:
+        case CandidateProfilePublished():
+            return replace(
+                state,
+                participant_id=event.participant_id,
+                agency=event.agency,
+                project=event.project,
+                status="active",
+                profile=event.profile,
+            )
+        case CandidateProfileWithdrawn():
+            voided = {p: replace(state.proposals[p], status="void") for p in event.voided_proposals}
+            return replace(
+                state,
+                status="erased" if event.reason == "data-erased" else "withdrawn",
+                profile=None,
+                proposals={**state.proposals, **voided},
+            )
+        case CandidateProposed():
+            return replace(
+                state, proposals={**state.proposals, event.proposal_id: Proposal(event.vacancy_id, event.employer_id)}
+            )
+        case ProposalDeclined():
+            p = state.proposals[event.proposal_id]
+            return replace(state, proposals={**state.proposals, event.proposal_id: replace(p, status="declined")})
+        case WorkTrialStarted():
+            trial = Trial(event.employer_id, event.vacancy_id, event.started_on)
+            return replace(
+                state,
+                trials={**state.trials, event.trial_id: trial},
+                proposals=_advance(state.proposals, event.vacancy_id, "trial"),
+            )
+        case WorkTrialCompleted():
+            t = state.trials[event.trial_id]
+            return replace(state, trials={**state.trials, event.trial_id: replace(t, status="completed")})
+        case WorkTrialAborted():
+            t = state.trials[event.trial_id]
+            return replace(state, trials={**state.trials, event.trial_id: replace(t, status="aborted")})
+        case EmploymentStarted():
+            job = Employment(event.employer_id, event.type, event.started_on)
+            proposals = state.proposals
+            if event.employer_id is not None:
+                proposals = {
+                    k: replace(p, status="employed")
+                    if p.employer_id == event.employer_id and p.status in ("open", "trial")
+                    else p
+                    for k, p in proposals.items()
+                }
+            return replace(state, employments={**state.employments, event.employment_id: job}, proposals=proposals)
+        case EmploymentEnded():
+            return _job(state, event.employment_id, ended_on=event.ended_on)
+        case AftercareStarted():
+            return _job(state, event.employment_id, aftercare="running")
+        case AftercareEnded():
+            return _job(state, event.employment_id, aftercare="ended")
+        case EmploymentStatusVerified():
+            job = state.employments[event.employment_id]
+            return _job(state, event.employment_id, verified=job.verified | {event.months_after_start})
+    return state
+
+
+def _advance(proposals: dict[UUID, Proposal], vacancy_id: UUID | None, status: str) -> dict[UUID, Proposal]:
+    if vacancy_id is None:
+        return proposals
+    return {
+        k: replace(p, status=status) if p.vacancy_id == vacancy_id and p.status == "open" else p
+        for k, p in proposals.items()
+    }
+
+
+def _job(state: Candidate, employment_id: UUID, **changes: object) -> Candidate:
+    job = replace(state.employments[employment_id], **changes)  # type: ignore[arg-type]
+    return replace(state, employments={**state.employments, employment_id: job})
+
+
+candidate = Decider[Candidate](stream_type="candidate", initial=Candidate, evolve=evolve_candidate)
+
+
+def candidate_stream(participant_id: UUID) -> str:
+    return f"candidate-{participant_id}"
+
+
+# Pool membership: decided by the consent policy, never by a person.
+
+
+def publish(state: Candidate, published: CandidateProfilePublished) -> list[DomainEvent]:
+    """Publish (or republish a changed profile). A no-op when nothing changed; never after erasure."""
+    if state.status == "erased":
+        return []
+    if state.status == "active" and state.profile == published.profile and state.agency == published.agency:
+        return []
+    return [published]
+
+
+def withdraw(state: Candidate, reason: WithdrawalReason, on: date) -> list[DomainEvent]:
+    """Take the candidate out of the pool; open proposals become void. Erasure is also
+    recorded for a candidate already withdrawn, so every projection forgets the person."""
+    if state.participant_id is None or state.status == "erased":
+        return []
+    if state.status == "withdrawn" and reason != "data-erased":
+        return []
+    return [
+        CandidateProfileWithdrawn(
+            participant_id=state.participant_id, withdrawn_on=on, reason=reason, voided_proposals=state.open_proposals
+        )
+    ]
+
+
+def _known(state: Candidate) -> Candidate:
+    if state.participant_id is None or state.status in ("none", "erased"):
+        raise NotFound("no such candidate", field="participant_id")
+    return state
+
+
+def _in_pool(state: Candidate) -> Candidate:
+    _known(state)
+    if state.status != "active":
+        raise InvalidTransition(
+            "the candidate is not in the pool (no active employer-disclosure consent)", field="participant_id"
+        )
+    return state
+
+
+def propose(state: Candidate, to: Vacancy, proposed: CandidateProposed) -> list[DomainEvent]:
+    _in_pool(state)
+    if to.status != "open":
+        raise InvalidTransition("the vacancy is not open", field="vacancy_id")
+    if any(p.vacancy_id == to.vacancy_id and p.status in ("open", "trial") for p in state.proposals.values()):
+        raise InvalidTransition("the candidate is already proposed for this vacancy", field="vacancy_id")
+    return [proposed]
+
+
+def decline_proposal(state: Candidate, declined: ProposalDeclined) -> list[DomainEvent]:
+    _known(state)
+    p = state.proposals.get(declined.proposal_id)
+    if p is None:
+        raise NotFound("no such proposal", field="proposal_id")
+    if p.status != "open":
+        raise InvalidTransition(f"the proposal is {p.status}, not open", field="proposal_id")
+    return [declined]
+
+
+def start_trial(state: Candidate, at: Employer, started: WorkTrialStarted) -> list[DomainEvent]:
+    _in_pool(state)
+    _require_employer(at)
+    if any(t.status == "running" for t in state.trials.values()):
+        raise InvalidTransition("a work trial is already running for this candidate")
+    if started.planned_end is not None and started.planned_end < started.started_on:
+        raise DomainError("the planned end cannot be before the start", field="planned_end")
+    return [started]
+
+
+def _running_trial(state: Candidate, trial_id: UUID, on: date, field_name: str) -> Trial:
+    _known(state)
+    t = state.trials.get(trial_id)
+    if t is None:
+        raise NotFound("no such work trial", field="trial_id")
+    if t.status != "running":
+        raise InvalidTransition(f"the work trial is {t.status}")
+    if on < t.started_on:
+        raise DomainError("cannot end before the work trial started", field=field_name)
+    return t
+
+
+def complete_trial(state: Candidate, completed: WorkTrialCompleted) -> list[DomainEvent]:
+    _running_trial(state, completed.trial_id, completed.completed_on, "completed_on")
+    return [completed]
+
+
+def abort_trial(state: Candidate, aborted: WorkTrialAborted) -> list[DomainEvent]:
+    _running_trial(state, aborted.trial_id, aborted.aborted_on, "aborted_on")
+    return [aborted]
+
+
+def request_adaptation(state: Candidate, at: Employer, requested: WorkplaceAdaptationRequested) -> list[DomainEvent]:
+    _in_pool(state)  # the request tells the employer what the person needs
+    _require_employer(at)
+    return [requested]
+
+
+def start_employment(state: Candidate, started: EmploymentStarted) -> list[DomainEvent]:
+    """A job can be recorded for anyone placement knows (also after consent was withdrawn:
+    the job is a fact casework and reporting need), never after erasure."""
+    _known(state)
+    if started.employment_id in state.employments:
+        raise InvalidTransition("this employment was already recorded")
+    if started.fully_qualifying and started.type != EmploymentType.VOCATIONAL_TRAINING:
+        raise DomainError("only vocational training can be fully qualifying", field="fully_qualifying")
+    return [started]
+
+
+def _employment(state: Candidate, employment_id: UUID) -> Employment:
+    _known(state)
+    job = state.employments.get(employment_id)
+    if job is None:
+        raise NotFound("no such employment", field="employment_id")
+    return job
+
+
+def end_employment(state: Candidate, ended: EmploymentEnded) -> list[DomainEvent]:
+    job = _employment(state, ended.employment_id)
+    if job.ended_on is not None:
+        raise InvalidTransition("the employment has already ended")
+    if ended.ended_on < job.started_on:
+        raise DomainError("the end cannot be before the start", field="ended_on")
+    return [ended]
+
+
+def grant_subsidy(state: Candidate, granted: WageSubsidyGranted) -> list[DomainEvent]:
+    job = _employment(state, granted.employment_id)
+    if job.type != EmploymentType.SOCIAL_INSURANCE:
+        raise DomainError("wage subsidies (§ 16e / § 16i) are for employment subject to social insurance")
+    if job.ended_on is not None:
+        raise InvalidTransition("the employment has ended")
+    limit = SUBSIDY_MAX_MONTHS[granted.instrument]
+    if granted.months > limit:
+        raise DomainError(f"§ {granted.instrument} SGB II allows at most {limit} months", field="months")
+    return [granted]
+
+
+def start_aftercare(state: Candidate, started: AftercareStarted) -> list[DomainEvent]:
+    job = _employment(state, started.employment_id)
+    if job.aftercare != "none":
+        raise InvalidTransition(f"aftercare is already {job.aftercare} for this employment")
+    if started.started_on < job.started_on:
+        raise DomainError("aftercare cannot start before the employment", field="started_on")
+    return [started]
+
+
+def end_aftercare(state: Candidate, ended: AftercareEnded) -> list[DomainEvent]:
+    job = _employment(state, ended.employment_id)
+    if job.aftercare != "running":
+        raise InvalidTransition("no aftercare is running for this employment")
+    return [ended]
+
+
+def verify_status(state: Candidate, verified: EmploymentStatusVerified) -> list[DomainEvent]:
+    job = _employment(state, verified.employment_id)
+    months = verified.months_after_start
+    if months not in FOLLOW_UP_MONTHS:
+        raise DomainError("follow-ups are at 6 or 12 months after the start", field="months_after_start")
+    if months in job.verified:
+        raise InvalidTransition(f"the {months}-month follow-up was already recorded")
+    due = add_months(job.started_on, months)
+    if verified.verified_on < due - timedelta(days=FOLLOW_UP_EARLY_DAYS):
+        raise DomainError(f"the {months}-month follow-up is due on {due.isoformat()}", field="verified_on")
+    return [verified]

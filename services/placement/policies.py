@@ -1,0 +1,167 @@
+"""The candidate pool policy: turns casework's profile sharing and intake's consent and
+erasure events into placement's own CandidateProfilePublished / CandidateProfileWithdrawn.
+
+It keeps just enough state to join two topics that arrive in no guaranteed order: the latest
+shared profile, the employer-disclosure consents intake reported and whether the participant
+left for good. After every relevant event it reconciles: the candidate is in the pool iff a
+profile is shared, the participant has not exited or been erased, and intake has not said
+that every employer-disclosure consent is withdrawn or expired. A withdrawal seen on either
+topic therefore removes the candidate at once, whichever arrives first; a late share of an
+old profile cannot bring the candidate back until a new consent is granted.
+
+Appends happen in the transaction that stores the consumer position, so redelivery never
+publishes twice; a lost race with an HTTP command fails the batch, which is retried.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+import orjson
+
+from services.placement import domain
+from shared.contracts.base import DomainEvent, registry
+from shared.contracts.casework import CapacityProfileRetracted, CapacityProfileShared, ParticipantExited
+from shared.contracts.common import CapacityProfile, ConsentPurpose
+from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn, ParticipantDataErased
+from shared.contracts.placement import CandidateProfilePublished, WithdrawalReason
+from shared.db import Conn
+from shared.envelope import Actor, Envelope
+from shared.eventstore import CommandContext, EventStore
+from shared.projections import Projection
+
+SYSTEM = Actor(id="placement", role="service")
+
+pool_policy = Projection(
+    name="pool",
+    sql=sorted((Path(__file__).parent / "projections" / "pool").glob("*.sql")),
+    topics=["casework", "intake"],
+    side_effects=True,
+)
+_store = EventStore()
+
+
+async def reconcile(conn: Conn, env: Envelope, participant_id: UUID, reason: WithdrawalReason, on: date) -> None:
+    """Bring the candidate stream in line with what the policy knows now."""
+    share = await conn.fetchrow(
+        "SELECT agency, project, profile, shared_on FROM pool_shares WHERE participant_id = $1", participant_id
+    )
+    closed = await conn.fetchval("SELECT reason FROM pool_closed WHERE participant_id = $1", participant_id)
+    consents = [
+        r["active"]
+        for r in await conn.fetch("SELECT active FROM pool_consents WHERE participant_id = $1", participant_id)
+    ]
+    blocked = bool(consents) and not any(consents)
+    stream = domain.candidate_stream(participant_id)
+    history = await _store.read_stream(stream, conn=conn)
+    state = domain.candidate.fold([registry.load(e.event_type, e.schema_version, e.payload) for e in history])
+    events: list[DomainEvent]
+    if share is not None and closed is None and not blocked:
+        published = CandidateProfilePublished(
+            participant_id=participant_id,
+            agency=share["agency"],
+            project=share["project"],
+            profile=CapacityProfile.model_validate(orjson.loads(share["profile"])),
+            published_on=share["shared_on"],
+        )
+        events = domain.publish(state, published)
+        agency, project = share["agency"], share["project"]
+    else:
+        events = domain.withdraw(state, closed or reason, on)
+        agency, project = state.agency or env.agency, state.project or env.project
+    if not events:
+        return
+    await _store.append(
+        conn,
+        stream_id=stream,
+        stream_type=domain.candidate.stream_type,
+        expected_version=len(history),
+        events=events,
+        context=CommandContext(
+            actor=SYSTEM, agency=agency, project=project, correlation_id=env.correlation_id, causation_id=env.event_id
+        ),
+    )
+
+
+@pool_policy.on("CapacityProfileShared")
+async def shared(conn: Conn, env: Envelope) -> None:
+    e = CapacityProfileShared.model_validate(env.payload)
+    await conn.execute(
+        "INSERT INTO pool_shares (participant_id, agency, project, profile, shared_on) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
+        " profile = excluded.profile, shared_on = excluded.shared_on",
+        e.participant_id,
+        e.agency,
+        e.project,
+        orjson.dumps(e.profile.model_dump(mode="json")).decode(),
+        e.shared_on,
+    )
+    await reconcile(conn, env, e.participant_id, "profile-retracted", e.shared_on)
+
+
+@pool_policy.on("CapacityProfileRetracted")
+async def retracted(conn: Conn, env: Envelope) -> None:
+    e = CapacityProfileRetracted.model_validate(env.payload)
+    await conn.execute("DELETE FROM pool_shares WHERE participant_id = $1", e.participant_id)
+    await reconcile(conn, env, e.participant_id, "profile-retracted", e.retracted_on)
+
+
+@pool_policy.on("ParticipantExited")
+async def exited(conn: Conn, env: Envelope) -> None:
+    e = ParticipantExited.model_validate(env.payload)
+    await _close(conn, e.participant_id, "participant-exited")
+    await reconcile(conn, env, e.participant_id, "participant-exited", e.exited_on)
+
+
+@pool_policy.on("ParticipantDataErased")
+async def erased(conn: Conn, env: Envelope) -> None:
+    e = ParticipantDataErased.model_validate(env.payload)
+    await conn.execute("DELETE FROM pool_shares WHERE participant_id = $1", e.participant_id)
+    await conn.execute("DELETE FROM pool_consents WHERE participant_id = $1", e.participant_id)
+    await conn.execute(
+        "INSERT INTO pool_closed (participant_id, reason) VALUES ($1, 'data-erased')"
+        " ON CONFLICT (participant_id) DO UPDATE SET reason = 'data-erased'",
+        e.participant_id,
+    )
+    await reconcile(conn, env, e.participant_id, "data-erased", e.erased_on)
+
+
+@pool_policy.on("ConsentGranted", "ConsentWithdrawn", "ConsentExpired")
+async def consent(conn: Conn, env: Envelope) -> None:
+    e = registry.load(env.event_type, env.schema_version, env.payload)
+    assert isinstance(e, ConsentGranted | ConsentWithdrawn | ConsentExpired)
+    if e.purpose != ConsentPurpose.EMPLOYER_DISCLOSURE:
+        return
+    active = isinstance(e, ConsentGranted)
+    await conn.execute(
+        "INSERT INTO pool_consents (participant_id, consent_id, active) VALUES ($1, $2, $3)"
+        " ON CONFLICT (participant_id, consent_id) DO UPDATE SET active = excluded.active AND pool_consents.active",
+        e.participant_id,
+        e.consent_id,
+        active,
+    )
+    if not active and not await conn.fetchval(
+        "SELECT bool_or(active) FROM pool_consents WHERE participant_id = $1", e.participant_id
+    ):
+        # data minimisation: without consent placement keeps no profile, not even hidden
+        await conn.execute("DELETE FROM pool_shares WHERE participant_id = $1", e.participant_id)
+    reason: WithdrawalReason
+    if isinstance(e, ConsentExpired):
+        reason, on = "consent-expired", e.expired_on
+    elif isinstance(e, ConsentWithdrawn):
+        # withdrawal takes effect from its date on; placement drops the candidate as soon as it
+        # hears of it (never later than asked)
+        reason, on = "consent-withdrawn", e.effective_on
+    else:
+        reason, on = "consent-withdrawn", e.granted_on
+    await reconcile(conn, env, e.participant_id, reason, on)
+
+
+async def _close(conn: Conn, participant_id: UUID, reason: str) -> None:
+    await conn.execute(
+        "INSERT INTO pool_closed (participant_id, reason) VALUES ($1, $2) ON CONFLICT (participant_id) DO NOTHING",
+        participant_id,
+        reason,
+    )
