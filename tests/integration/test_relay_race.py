@@ -160,6 +160,7 @@ async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool,
         await eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 1)
         killed = await pool.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         assert killed == 1
         async with pool.acquire() as c, c.transaction():
