@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared import metrics
+from shared.eventstore import ConcurrencyConflict
 from shared.projections import BatchResult, ProjectionRunner, Record
 
 if TYPE_CHECKING:
@@ -97,6 +98,11 @@ class ProjectionConsumer:
         while True:
             try:
                 return await self.runner.apply(batch)
+            except ConcurrencyConflict as exc:
+                # A policy raced an HTTP command on the same stream: routine, retry at once
+                # (the batch rolled back; the fresh transaction sees the new head).
+                log.info("projection.batch_conflict", projection=self.runner.projection.name, detail=str(exc))
+                await asyncio.sleep(0.01)
             except Exception:
                 log.exception(
                     "projection.batch_failed", projection=self.runner.projection.name, size=len(batch), retry_in=delay

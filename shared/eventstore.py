@@ -25,7 +25,12 @@ class ConcurrencyConflict(Exception):
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
-        detail = f", it is at {actual}" if actual is not None else ""
+        if actual is None:
+            detail = ""
+        elif actual == expected:
+            detail = ", but its head was written by a newer transaction (retry in a new one)"
+        else:
+            detail = f", it is at {actual}"
         super().__init__(f"stream {stream_id} expected at version {expected}{detail}")
 
 
