@@ -14,6 +14,7 @@ import structlog
 from faststream.kafka import KafkaBroker
 
 from shared.consumer import ProjectionConsumer
+from shared.envelope import Envelope
 from shared.eventstore import EventStore
 from shared.migrations import EVENTSTORE_SQL, migrate
 from shared.projections import Projection, ProjectionRunner
@@ -88,7 +89,9 @@ class Runtime:
                     max_records=s.consumer_batch,
                 )
             )
-        broker.publisher(self.topic, title=f"{self.topic}", description=f"Events of the {s.service} service")
+        broker.publisher(
+            self.topic, title=self.topic, description=f"Events of the {s.service} service", schema=Envelope
+        )
         return broker
 
     async def start(self) -> None:
