@@ -90,7 +90,7 @@ def bar_chart(
     for k, s in enumerate(series):
         parts.append(f'<rect x="{lx}" y="{height - 18}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>')
         parts.append(f'<text x="{lx + 14}" y="{height - 9}" font-size="11" fill="#333">{escape(s.name)}</text>')
-        lx += 24 + 7 * len(s.name)
+        lx += 22 + 6 * len(s.name)
     parts.append("</svg>")
     return "".join(parts)
 

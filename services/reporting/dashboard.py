@@ -65,7 +65,7 @@ def render(viewer: str, quarters: Sequence[Mapping[str, Any]], overall: Mapping[
         [Series(a, [per_agency(q, a) for q in quarters]) for a in agencies],
     )
     sustainability = bar_chart(
-        "Sustainability: still employed at follow-up (by quarter of the follow-up)",
+        "Sustainability: still employed at follow-up",
         labels,
         [
             Series("after 6 months", [_total(q, "sustainability", "6_months", "rate") for q in quarters]),

@@ -335,7 +335,7 @@ def figures(journeys: Iterable[Journey], quarter: Period) -> dict[str, Any]:
         "enrolments": sum(1 for j in js if j.enrolled_on in q),
         "active": {
             "total": len(active),
-            "by_phase": {p: by_phase.get(p, 0) for p in [*Phase, "none"]},
+            "by_phase": {p: by_phase.get(p, 0) for p in [*(x.value for x in Phase), "none"]},
         },
         "caseload": {
             "workers": len(caseload),
@@ -344,7 +344,7 @@ def figures(journeys: Iterable[Journey], quarter: Period) -> dict[str, Any]:
             "by_worker": dict(sorted(caseload.items())),
         },
         "phase_days": {
-            p: {"n": len(d), "median": statistics.median(d) if d else None, "p90": _percentile(d, 0.9)}
+            p.value: {"n": len(d), "median": statistics.median(d) if d else None, "p90": _percentile(d, 0.9)}
             for p in Phase
             if (d := durations.get(p, []))
         },
@@ -352,7 +352,7 @@ def figures(journeys: Iterable[Journey], quarter: Period) -> dict[str, Any]:
         "interventions": {
             "started": sum(1 for i in interventions if i.get("started") in q),
             "by_category": {
-                c: sum(1 for i in interventions if i.get("category") == c and i.get("started") in q)
+                c.value: sum(1 for i in interventions if i.get("category") == c and i.get("started") in q)
                 for c in InterventionCategory
             },
             "completed": sum(1 for i in interventions if i.get("completed") in q),
@@ -362,7 +362,7 @@ def figures(journeys: Iterable[Journey], quarter: Period) -> dict[str, Any]:
             k: sum(1 for j in js for t in j.trials.values() if t.get(k) in q)
             for k in ("started", "completed", "aborted")
         },
-        "exits": {"total": sum(exits.values()), "by_reason": {r: exits.get(r, 0) for r in ExitReason}},
+        "exits": {"total": sum(exits.values()), "by_reason": {r.value: exits.get(r, 0) for r in ExitReason}},
         "integrations": {
             "total": len(integrations),
             "by_type": {
