@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.expiry import ConsentExpiry
-from services.intake.projections import register
 from services.intake.monitoring_api import router as monitoring_router
+from services.intake.projections import register
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.web import create_app

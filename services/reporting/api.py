@@ -303,10 +303,10 @@ async def _bytes(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 # --- dashboard --------------------------------------------------------------------------------
 
 
-def _browser_principal(request: Request) -> Principal:
+async def _browser_principal(request: Request) -> Principal:
     """A bearer header, or the cookie set by /dashboard/login (browsers cannot send headers)."""
     if request.headers.get("authorization"):
-        return authenticate(request)
+        return await authenticate(request)
     token = request.cookies.get(COOKIE)
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first: /dashboard/login?token=<bearer token>")
@@ -329,7 +329,7 @@ async def dashboard_page(
     request: Request, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
 ) -> HTMLResponse:
     """Funnel, participants per phase, integrations and sustainability, for a steering committee."""
-    principal = _browser_principal(request)
+    principal = await _browser_principal(request)
     require_role(principal, *KPI_READERS)
     qs, docs, journeys = await _reports(request, principal, period, agency, project)
     whole = kpis.DateRange(qs[0].start, qs[-1].end) if qs else kpis.DateRange(date.today(), date.today())
