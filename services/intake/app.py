@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.expiry import ConsentExpiry
+from services.intake.monitoring_api import router as monitoring_router
 from services.intake.projections import register
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
@@ -32,7 +33,7 @@ def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0
 
     app = create_app(
         runtime,
-        [router],
+        [router, monitoring_router],
         title="rehapro intake",
         description="Referrals, eligibility, consent per purpose, enrolment, erasure",
         on_started=start_expiry,

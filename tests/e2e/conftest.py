@@ -68,6 +68,8 @@ async def stack() -> AsyncIterator[Stack]:
             await exits.enter_async_context(client)
             s.apps[name] = app
             s.clients[name] = client
+        # reporting asks intake for monitoring identities over HTTP: here, the in-process app
+        s.apps["reporting"].state.intake_transport = httpx.ASGITransport(app=s.apps["intake"])
         yield s
     for name in support.SERVICES:
         await support.drop_database(f"{run}_{name}")

@@ -109,7 +109,7 @@ async def test_duplicate_delivery_changes_no_projection(stack: Stack) -> None:
         await producer.stop()
     reporting = stack.runtime("reporting")
     assert reporting.pool is not None
-    [runner] = reporting.runners
+    [runner] = [r for r in reporting.runners if r.projection.name == "counts"]
 
     async def caught_up() -> bool:
         pos = await runner.positions()

@@ -1,0 +1,110 @@
+"""The ``facts`` read model: every KPI-relevant event of intake, casework and placement,
+reduced to its business date, its source recording time and non-identifying codes.
+
+KPIs are computed from these rows by the pure ``kpis`` module. Sealed fields never get here;
+consent scopes are kept only for drv-exchange (a medical-release scope names a doctor).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shared.contracts import registry
+from shared.db import Conn
+from shared.envelope import Envelope
+from shared.projections import Projection
+
+facts = Projection(
+    name="facts",
+    sql=sorted((Path(__file__).parent / "sql" / "facts").glob("*.sql")),
+    topics=["intake", "casework", "placement"],
+)
+
+# event type -> (field holding the business date, fields kept)
+FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ReferralReceived": ("received_on", ("source_agency", "project", "age_band", "sex")),
+    "EligibilityChecked": ("checked_on", ("eligible",)),
+    "ParticipantEnrolled": ("start_date", ("agency", "project", "age_band", "sex")),
+    "EnrolmentDeclined": ("declined_on", ()),
+    "ReferralWithdrawn": ("withdrawn_on", ()),
+    "ConsentGranted": ("granted_on", ("consent_id", "purpose", "scope", "expires_on")),
+    "ConsentWithdrawn": ("effective_on", ("consent_id", "purpose", "scope")),
+    "ConsentExpired": ("expired_on", ("consent_id", "purpose", "scope")),
+    "ParticipantDataErased": ("erased_on", ()),
+    "CaseOpened": ("opened_on", ("agency", "project")),
+    "CaseManagerAssigned": ("assigned_on", ("case_manager",)),
+    "CaseHandedOver": ("handed_over_on", ("from_case_manager", "to_case_manager")),
+    "PhaseEntered": ("entered_on", ("phase",)),
+    "PhaseCompleted": ("completed_on", ("phase",)),
+    "ParticipationInterrupted": ("interrupted_on", ()),
+    "ParticipationResumed": ("resumed_on", ()),
+    "InterventionStarted": ("started_on", ("intervention_id", "category")),
+    "InterventionCompleted": ("completed_on", ("intervention_id", "category")),
+    "InterventionAborted": ("aborted_on", ("intervention_id", "category")),
+    "RehabApplicationFiled": ("filed_on", ("application_id", "kind")),
+    "RehabApplicationDecided": ("decided_on", ("application_id", "approved")),
+    "ParticipantExited": ("exited_on", ("reason", "last_phase")),
+    "WorkTrialStarted": ("started_on", ("trial_id",)),
+    "WorkTrialCompleted": ("completed_on", ("trial_id", "outcome")),
+    "WorkTrialAborted": ("aborted_on", ("trial_id",)),
+    "EmploymentStarted": (
+        "started_on",
+        ("employment_id", "agency", "project", "type", "subsidised", "fully_qualifying"),
+    ),
+    "EmploymentEnded": ("ended_on", ("employment_id",)),
+    "EmploymentStatusVerified": ("verified_on", ("employment_id", "months_after_start", "still_employed")),
+}
+
+# Erased participants keep contributing to aggregates under an id nobody can link back.
+ERASED_NAMESPACE = uuid.UUID("7d0f3c39-5d1e-4c55-9a59-2a4f8c3e8e61")
+
+
+def extract(env: Envelope) -> dict[str, Any]:
+    """The payload upcast to its current schema (raw if the contract is not known here yet)."""
+    if registry.knows(env.event_type):
+        return registry.upcast(env.event_type, env.schema_version, dict(env.payload))
+    return dict(env.payload)
+
+
+def reduce(event_type: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The business date (ISO) and the kept, non-identifying fields of one event."""
+    date_field, kept = FIELDS[event_type]
+    data = {k: payload.get(k) for k in kept}
+    if data.get("purpose") not in (None, "drv-exchange"):
+        data["scope"] = None
+    return str(payload[date_field]), data
+
+
+@facts.on(*FIELDS)
+async def record(conn: Conn, env: Envelope) -> None:
+    payload = extract(env)
+    on_date, data = reduce(env.event_type, payload)
+    case_id = payload.get("case_id")
+    participant_id = payload.get("participant_id")
+    if participant_id is None and case_id is not None:
+        participant_id = await conn.fetchval(
+            "SELECT participant_id FROM facts WHERE event_type = 'CaseOpened' AND case_id = $1", uuid.UUID(case_id)
+        )
+    await conn.execute(
+        "INSERT INTO facts (event_id, event_type, recorded_at, participant_id, case_id, on_date, data)"
+        " VALUES ($1, $2, $3, $4, $5, $6::text::date, $7::text::jsonb) ON CONFLICT (event_id) DO NOTHING",
+        env.event_id,
+        env.event_type,
+        env.recorded_at,
+        uuid.UUID(str(participant_id)) if participant_id else None,
+        uuid.UUID(case_id) if case_id else None,
+        on_date,
+        orjson.dumps(data).decode(),
+    )
+    if env.event_type == "ParticipantDataErased" and participant_id:
+        # forget the person: the pseudonymous id is replaced (deterministically, so a replay
+        # yields the same rows); figures stay, nothing links them to the participant any more
+        await conn.execute(
+            "UPDATE facts SET participant_id = $2 WHERE participant_id = $1",
+            uuid.UUID(str(participant_id)),
+            uuid.uuid5(ERASED_NAMESPACE, str(env.event_id)),
+        )

@@ -1,0 +1,160 @@
+"""The KPI module over the scripted journeys: every figure against the hand-worked numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.reporting import domain, kpis, monitoring
+from services.reporting.facts import reduce
+from shared.domain import DomainError, InvalidTransition
+from tests import reporting_scenario as sc
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def to_facts(steps: list[sc.Step], start: datetime = T0) -> list[kpis.Fact]:
+    out = []
+    for n, step in enumerate(steps):
+        payload = step.event.model_dump(mode="json")
+        on, data = reduce(step.event.event_type, payload)
+        out.append(
+            kpis.Fact(
+                event_id=f"{n:05d}",
+                event_type=step.event.event_type,
+                recorded_at=start + timedelta(seconds=n),
+                participant_id=str(step.pid),
+                on=date.fromisoformat(on),
+                data=data,
+            )
+        )
+    return out
+
+
+FACTS = to_facts(sc.STEPS)
+JOURNEYS = kpis.build_participants(FACTS)
+
+
+def view(viewer: str, quarter: str, **kw: Any) -> dict[str, Any]:
+    return kpis.report(JOURNEYS, kpis.Quarter.parse(quarter), viewer, **kw)
+
+
+def test_jc_en_first_quarter_matches_the_hand_count() -> None:
+    doc = view("jc-en", "2025-Q1")
+    assert [(g["agency"], g["project"]) for g in doc["groups"]] == [("jc-en", "pro-aktiv")]
+    assert doc["groups"][0]["figures"] == sc.JC_EN_Q1
+    assert doc["total"] == sc.JC_EN_Q1
+
+
+def test_jc_en_second_quarter_suppresses_health_cells() -> None:
+    assert view("jc-en", "2025-Q2")["total"] == sc.JC_EN_Q2
+
+
+def test_integrations_follow_k2_and_sustainability_counts_k2_follow_ups_only() -> None:
+    assert view("jc-en", "2025-Q3")["total"]["integrations"] == sc.JC_EN_Q3_INTEGRATIONS
+    assert view("jc-en", "2025-Q4")["total"]["sustainability"] == sc.JC_EN_Q4_SUSTAINABILITY
+    mk = view("jc-mk", "2025-Q2")["total"]["integrations"]
+    assert (mk["total"], mk["not_counted"]) == (1, 1)
+
+
+def test_drv_sees_the_joint_project_only_under_drv_exchange_consent() -> None:
+    q1 = view("drv-westfalen", "2025-Q1")
+    assert {(g["agency"], g["project"]): g["figures"]["enrolments"] for g in q1["groups"]} == (
+        sc.DRV_Q1_ENROLMENTS_BY_GROUP
+    )
+    assert q1["total"]["referrals"] == sc.DRV_Q1_REFERRALS
+    assert q1["total"]["enrolments"] == sc.DRV_Q1_ENROLMENTS
+    q2 = view("drv-westfalen", "2025-Q2")
+    assert {(g["agency"], g["project"]): g["figures"]["integrations"]["total"] for g in q2["groups"]} == (
+        sc.DRV_Q2_INTEGRATIONS_BY_GROUP
+    )
+    assert all(g["project"] == "pro-aktiv" for g in q1["groups"])
+
+
+def test_no_agency_sees_another_ones_figures() -> None:
+    assert [g["agency"] for g in view("jc-mk", "2025-Q1")["groups"]] == ["jc-mk"]
+    unna = view("jc-unna", "2025-Q1")
+    assert [(g["agency"], g["project"]) for g in unna["groups"]] == [("jc-unna", "pluspunkt")]
+    assert unna["total"]["interruptions"] == "< 5"
+    assert view("jc-en", "2025-Q1", agency="jc-mk")["groups"] == []
+
+
+def test_suppression_is_driven_by_the_health_data_marks() -> None:
+    assert kpis.sensitive("interruptions")
+    assert kpis.sensitive("referrals")  # ReferralReceived carries the (sealed) referral reason
+    assert kpis.sensitive("exits.by_reason.disability-pension")
+    assert not kpis.sensitive("exits.by_reason.dropped-out")
+    assert not kpis.sensitive("enrolments")
+    assert kpis.suppress({"interruptions": 0, "rehab_applications": 5, "enrolments": 1}) == {
+        "interruptions": 0,
+        "rehab_applications": 5,
+        "enrolments": 1,
+    }
+
+
+def test_a_cutoff_freezes_what_was_known_and_corrections_list_the_difference() -> None:
+    late = to_facts([sc.LATE], start=T0 + timedelta(days=1))
+    q2 = kpis.Quarter.parse("2025-Q2")
+    frozen = kpis.report(kpis.build_participants([*FACTS, *late], cutoff=T0 + timedelta(hours=1)), q2, "jc-en")
+    assert frozen == view("jc-en", "2025-Q2")
+    now = kpis.report(kpis.build_participants([*FACTS, *late]), q2, "jc-en")
+    assert kpis.corrections(frozen, now) == [
+        {"figure": "jc-en/pro-aktiv.work_trials.started", "frozen": 1, "corrected": 2},
+        {"figure": "total.work_trials.started", "frozen": 1, "corrected": 2},
+    ]
+
+
+def test_quarters_and_periods() -> None:
+    q = kpis.Quarter.parse("2024-Q4")
+    assert (q.start, q.end, str(q.next())) == (date(2024, 10, 1), date(2024, 12, 31), "2025-Q1")
+    assert [str(x) for x in kpis.quarters("2025", [])] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
+    assert str(kpis.quarters(None, FACTS)[0]) == "2024-Q3"
+    with pytest.raises(DomainError) as err:
+        kpis.Quarter.parse("2025-Q5")
+    assert err.value.field == "period"
+
+
+def test_closing_twice_or_early_is_refused() -> None:
+    q = kpis.Quarter.parse("2025-Q2")
+    args: dict[str, Any] = {
+        "agency": "jc-en",
+        "quarter": q,
+        "cutoff": T0,
+        "closed_by": "lead",
+        "figures": {},
+        "facts": 0,
+    }
+    events = domain.close(domain.Period(), today=date(2025, 7, 1), **args)
+    state = domain.period.fold(events)
+    assert state.closed
+    assert state.snapshot is not None
+    with pytest.raises(InvalidTransition):
+        domain.close(state, today=date(2025, 7, 2), **args)
+    with pytest.raises(InvalidTransition):
+        domain.close(domain.Period(), today=date(2025, 6, 30), **args)
+
+
+def test_monitoring_rows_need_consent_and_overlap() -> None:
+    half = monitoring.half_year("2025-H1")
+    rows = monitoring.rows(JOURNEYS.values(), "jc-en", half, today=date(2026, 1, 1))
+    assert sorted(rows) == sorted([str(sc.uid("P1")), str(sc.uid("P4"))])  # P2 withdrew, others never gave it
+    p4 = rows[str(sc.uid("P4"))]
+    assert p4["exit_date"] == "2025-06-30"
+    assert p4["employment_status_after_exit"] == "not-employed"
+    assert p4["measures"] == [
+        "debt-counselling",
+        "phase:clearing",
+        "phase:einstieg",
+        "phase:stabilisierung",
+        "therapeutic",
+    ]
+    p1 = rows[str(sc.uid("P1"))]
+    assert (p1["exit_date"], p1["employment_status"]) == (None, "not-employed")
+    h2 = monitoring.rows(JOURNEYS.values(), "jc-en", monitoring.half_year("2025-H2"), today=date(2026, 1, 1))
+    assert h2[str(sc.uid("P1"))]["employment_status_after_exit"] == "employed:social-insurance-subsidised"
+    merged = list(monitoring.merge(rows, [{"participant_id": str(sc.uid("P4")), "age": 54, "insurance_number": "X"}]))
+    assert len(merged) == 1
+    assert list(merged[0]) == list(monitoring.COLUMNS)
+    assert "".join(monitoring.csv_lines(merged)).splitlines()[1].startswith("pro-aktiv,jc-en,X,54,female,not-employed")
