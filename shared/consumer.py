@@ -8,6 +8,7 @@ consumer seeks to the stored position; Kafka's own committed offsets are only in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -35,6 +36,7 @@ class ProjectionConsumer:
         self.runner = runner
         self.topics = topics
         self.lag: dict[tuple[str, int], int] = {}
+        self.stopping = asyncio.Event()
         self.batches = 0
         outer = self
 
@@ -83,6 +85,8 @@ class ProjectionConsumer:
         if not batch:
             return
         result = await self._apply_until_done(batch)
+        if result is None:
+            return  # shutting down: nothing stored, the next start re-reads this batch
         self.batches += 1
         self._update_lag(result.positions)
         try:
@@ -90,7 +94,7 @@ class ProjectionConsumer:
         except Exception as exc:  # informational commit only; PostgreSQL holds the truth
             log.warning("projection.kafka_commit_failed", error=repr(exc))
 
-    async def _apply_until_done(self, batch: list[Record]) -> BatchResult:
+    async def _apply_until_done(self, batch: list[Record]) -> BatchResult | None:
         """Retry a failing batch (database down, handler bug) instead of moving on: the next
         batch must never be applied past one that is missing. A poison event therefore stalls
         its partition, visibly: lag grows, readiness fails, the error is logged each attempt."""
@@ -108,8 +112,11 @@ class ProjectionConsumer:
                     "projection.batch_failed", projection=self.runner.projection.name, size=len(batch), retry_in=delay
                 )
                 metrics.PROJECTION_FAILURES.labels(self.runner.projection.name).inc()
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=delay)
                 delay = min(delay * 2, 30.0)
+            if self.stopping.is_set():
+                return None
 
     def _update_lag(self, positions: dict[tuple[str, int], int]) -> None:
         consumer = self.consumer

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,9 +120,13 @@ class Runtime:
 
     async def stop(self) -> None:
         """Graceful: stop consuming (finishing the batch in hand), stop the relay, close the pool."""
+        started = time.perf_counter()
+        for consumer in self.consumers:
+            consumer.stopping.set()  # a batch being retried gives up instead of holding the stop
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 await self.broker.stop()
+        t_broker = time.perf_counter()
         if self.relay is not None:
             self.relay.stop()
         for task in self._tasks:
@@ -131,13 +136,19 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=10)
         self._tasks.clear()
+        t_tasks = time.perf_counter()
         if self.relay is not None:
             with contextlib.suppress(Exception):
                 await self.relay.producer.stop()
         if self.pool is not None:
-            await self.pool.close()
+            await asyncio.wait_for(self.pool.close(), timeout=10)
             self.pool = None
-        log.info("service.stopped")
+        log.info(
+            "service.stopped",
+            broker_s=round(t_broker - started, 2),
+            tasks_s=round(t_tasks - t_broker, 2),
+            rest_s=round(time.perf_counter() - t_tasks, 2),
+        )
 
     async def readiness(self) -> dict[str, object]:
         """Database reachable, broker connected, projections not too far behind."""

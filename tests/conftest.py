@@ -16,7 +16,13 @@ async def pg_url() -> AsyncIterator[str]:
     name = support.run_id()
     url = await support.create_database(name)
     yield url
-    await support.drop_database(name)
+    support.drop_database_later(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _drop_test_databases_at_the_end() -> AsyncIterator[None]:
+    yield
+    await support.finish_drops()
 
 
 @pytest.fixture

@@ -180,6 +180,14 @@ def verify(p: str, key: str, months: int, on: str, still: bool) -> None:
 
 
 def intervention(p: str, key: str, cat: InterventionCategory, on: str, completed: str | None = None) -> None:
+    # planned first: casework's own decider folds these streams and refuses a start of nothing
+    _add(
+        "casework",
+        p,
+        cw.InterventionPlanned(
+            case_id=uid(p), intervention_id=uid(key), category=cat, provider="Praxis am Markt", planned_start=d(on)
+        ),
+    )
     _add(
         "casework", p, cw.InterventionStarted(case_id=uid(p), intervention_id=uid(key), category=cat, started_on=d(on))
     )

@@ -47,6 +47,22 @@ async def drop_database(name: str) -> None:
         await conn.close()
 
 
+_pending_drops: set[asyncio.Task[None]] = set()
+
+
+def drop_database_later(name: str) -> None:
+    """Drop in the background: a DROP DATABASE forces a checkpoint (about a second), which
+    should not sit on every test's teardown. ``finish_drops`` waits for them at session end."""
+    task = asyncio.get_running_loop().create_task(drop_database(name))
+    _pending_drops.add(task)
+    task.add_done_callback(_pending_drops.discard)
+
+
+async def finish_drops() -> None:
+    if _pending_drops:
+        await asyncio.gather(*_pending_drops, return_exceptions=True)
+
+
 async def create_topics(names: list[str], partitions: int = 3) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
     await admin.start()

@@ -72,4 +72,4 @@ async def stack() -> AsyncIterator[Stack]:
         s.apps["reporting"].state.intake_transport = httpx.ASGITransport(app=s.apps["intake"])
         yield s
     for name in support.SERVICES:
-        await support.drop_database(f"{run}_{name}")
+        support.drop_database_later(f"{run}_{name}")

@@ -125,4 +125,4 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(stack: St
             assert '"service.stopped"' in log.read_text(), "graceful shutdown on SIGTERM"
         assert (datetime.now(UTC) - started).total_seconds() < 120
     finally:
-        await support.drop_database(proc_db)
+        support.drop_database_later(proc_db)
