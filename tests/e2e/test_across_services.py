@@ -48,9 +48,16 @@ async def test_profile_to_job_to_k2_and_withdrawal_through_the_apis(stack: Stack
     assert candidate["profile"]["max_hours_per_week"] == 30
     assert "reason" not in str(candidate).lower()  # capacity only, no diagnosis or referral reason
 
-    employer = ok(await placement.post("/employers", headers=officer, json={
-        "company": "Wittener Logistik GmbH", "sector": "logistics", "size": "medium", "region": "Witten", "acquired_on": "2026-04-10",
-        "offers_work_trials": True, "contact_persons": [{"name": "Jan Ohm", "phone": "02302 1234"}]}), 201)  # fmt: skip
+    company = {
+        "company": "Wittener Logistik GmbH",
+        "sector": "logistics",
+        "size": "medium",
+        "region": "Witten",
+        "acquired_on": "2026-04-10",
+        "offers_work_trials": True,
+        "contact_persons": [{"name": "Jan Ohm", "phone": "02302 1234"}],
+    }
+    employer = ok(await placement.post("/employers", headers=officer, json=company), 201)
     job = {"employer_id": employer["employer_id"], "started_on": "2026-06-01", "type": "social-insurance",
            "subsidised": False, "hours_per_week": 30}  # fmt: skip
     ok(await placement.post(f"/candidates/{pid}/employments", json=job, headers=officer), 201)
