@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -47,8 +48,16 @@ class Loaded(Generic[S]):
     events: list[Envelope]
 
 
-async def load(store: EventStore, decider: Decider[S], stream_id: str, conn: Conn | None = None) -> Loaded[S]:
-    envelopes = await store.read_stream(stream_id, conn=conn)
+async def load(
+    store: EventStore,
+    decider: Decider[S],
+    stream_id: str,
+    conn: Conn | None = None,
+    *,
+    up_to: datetime | None = None,
+) -> Loaded[S]:
+    """Fold a stream into its state; with ``up_to``, as it stood at that moment (audit)."""
+    envelopes = await store.read_stream(stream_id, conn=conn, up_to=up_to)
     domain = [registry.load(e.event_type, e.schema_version, e.payload) for e in envelopes]
     return Loaded(decider.fold(domain), len(envelopes), envelopes)
 

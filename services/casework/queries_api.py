@@ -73,6 +73,12 @@ def _days(since: date | None, day: date) -> int | None:
     return (day - since).days if since else None
 
 
+AsOf = Annotated[
+    datetime | None,
+    Query(description="reconstruct the case as it stood at this moment (ISO 8601, e.g. 2026-05-01T00:00:00Z)"),
+]
+
+
 @router.get("/cases")
 async def list_cases(
     request: Request,
@@ -104,9 +110,11 @@ async def list_cases(
 
 
 @router.get("/cases/{participant_id}")
-async def get_case(participant_id: UUID, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_case(
+    participant_id: UUID, request: Request, principal: CurrentPrincipal, as_of: AsOf = None
+) -> dict[str, Any]:
     """The case at a glance: phase, team, goals, capacity profile; no diagnoses."""
-    current = await visible_case(request, principal, participant_id)
+    current = await visible_case(request, principal, participant_id, as_of)
     s = current.state
     day = today(request)
     health = access.has_health_access(principal, s)
@@ -151,10 +159,12 @@ async def get_case(participant_id: UUID, request: Request, principal: CurrentPri
 
 
 @router.get("/cases/{participant_id}/timeline")
-async def timeline(participant_id: UUID, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    """Every event of the case; health records are redacted unless I have health access (then
-    this read is audited)."""
-    current = await visible_case(request, principal, participant_id)
+async def timeline(
+    participant_id: UUID, request: Request, principal: CurrentPrincipal, as_of: AsOf = None
+) -> dict[str, Any]:
+    """Every event of the case (up to ``as_of``); health records are redacted unless I have
+    health access (then this read is audited)."""
+    current = await visible_case(request, principal, participant_id, as_of)
     health = access.has_health_access(principal, current.state)
     items: list[dict[str, Any]] = []
     shown_health = False

@@ -4,7 +4,7 @@ record health-data reads."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -72,11 +72,20 @@ async def medical_release_active(runner: Any, participant_id: UUID, consent_id: 
     )
 
 
-async def visible_case(request: Request, principal: Principal, participant_id: UUID) -> Loaded[domain.Case]:
+async def visible_case(
+    request: Request, principal: Principal, participant_id: UUID, as_of: datetime | None = None
+) -> Loaded[domain.Case]:
+    """The case if the caller may see it (judged on today's case and consents); with ``as_of``,
+    the case as it stood then, rebuilt from the events recorded up to that moment."""
     current = await load_case(request, participant_id)
     scopes = await exchange_agencies(pool(request), participant_id, today(request))
     access.require_see(principal, current.state, scopes)
-    return current
+    if as_of is None:
+        return current
+    then = await load(http.store(request), domain.case, domain.stream_id(participant_id), up_to=as_of)
+    if then.version == 0:
+        raise NotFound("the case did not exist yet at that time", field="as_of")
+    return then
 
 
 async def seal(request: Request, participant_id: UUID, value: Any) -> str:

@@ -4,6 +4,7 @@ and a withdrawn consent emptying placement's pool."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -58,6 +59,7 @@ async def test_profile_to_job_to_k2_and_withdrawal_through_the_apis(stack: Stack
         "contact_persons": [{"name": "Jan Ohm", "phone": "02302 1234"}],
     }
     employer = ok(await placement.post("/employers", headers=officer, json=company), 201)
+    before_the_job = datetime.now(UTC).isoformat()
     job = {"employer_id": employer["employer_id"], "started_on": "2026-06-01", "type": "social-insurance",
            "subsidised": False, "hours_per_week": 30}  # fmt: skip
     ok(await placement.post(f"/candidates/{pid}/employments", json=job, headers=officer), 201)
@@ -70,6 +72,17 @@ async def test_profile_to_job_to_k2_and_withdrawal_through_the_apis(stack: Stack
     assert case.json()["phase"] == "einstieg"
     ok(await casework.post(f"/cases/{pid}/phase", json={"phase": "nachbetreuung", "entered_on": "2026-06-01"},
                            headers=cm))  # fmt: skip
+
+    # an auditor reconstructs the case as it stood before the job
+    auditor = stack.token(Role.AUDITOR, "jc-en", "audit-1")
+    now = ok(await casework.get(f"/cases/{pid}", headers=auditor))
+    then = ok(await casework.get(f"/cases/{pid}", params={"as_of": before_the_job}, headers=auditor))
+    assert (now["phase"], then["phase"]) == ("nachbetreuung", "einstieg")
+    assert then["expected_next_phase"] != "nachbetreuung"
+    assert then["version"] < now["version"]
+    early = await casework.get(f"/cases/{pid}", params={"as_of": "2020-01-01T00:00:00Z"}, headers=auditor)
+    assert early.status_code == 404
+    assert early.json()["errors"][0]["field"] == "as_of"
 
     # reporting counts it as a K2 integration in 2026-Q2
     async def integrations() -> Any:
