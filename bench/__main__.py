@@ -9,7 +9,6 @@ import json
 import os
 import platform
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import raw
-from bench.load import Load, Stats, Tracker, World, percentiles
+from bench.load import Load, Stats, World, percentiles
+from bench.progress import Progress, Tracker
 from bench.replay import replay_all
 from bench.stack import REPO, RssSampler, Scratch, Services
 
@@ -67,57 +67,17 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--raw-messages", type=int, default=100_000, help="messages/rows for the raw Kafka and PostgreSQL limits"
     )
     p.add_argument("--peer-appends", type=int, default=5_000, help="appends for ours vs the eventsourcing library")
+    p.add_argument("--peer-writers", default="8,64", help="concurrent writers for the append comparison")
+    p.add_argument("--warmup-seconds", type=float, default=3.0, help="closed-loop warm-up before measuring")
     p.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     p.add_argument("--keep", action="store_true", help="keep the bench databases and topics (for inspection)")
     p.add_argument("--profile", type=Path, default=None, help="py-spy each service during saturation into this folder")
     args = p.parse_args(argv)
     if args.quick:
-        args.loads, args.load_seconds, args.saturation_seconds, args.concurrency = "200", 2.0, 3.0, 16
-        args.replay_events, args.raw_messages, args.peer_appends = 3_000, 5_000, 400
+        args.loads, args.load_seconds, args.saturation_seconds, args.concurrency = "200", 2.0, 2.0, 16
+        args.replay_events, args.raw_messages, args.peer_appends = 2_100, 3_000, 240
+        args.peer_writers, args.warmup_seconds = "8", 2.0
     return args
-
-
-async def expected_counts(services: Services) -> dict[str, int]:
-    async def one(name: str, sql: str) -> int:
-        conn = await asyncpg.connect(services.running[name].database_url)
-        try:
-            return int(await conn.fetchval(sql) or 0)
-        finally:
-            await conn.close()
-
-    return {
-        "reporting_referrals": await one(
-            "reporting", "SELECT sum(count) FROM proj_counts.funnel_counts WHERE metric='referrals'"
-        ),
-        "reporting_enrolments": await one(
-            "reporting", "SELECT sum(count) FROM proj_counts.funnel_counts WHERE metric='enrolments'"
-        ),
-        "reporting_open_cases": await one(
-            "reporting", "SELECT sum(count) FROM proj_counts.funnel_counts WHERE metric='open_cases'"
-        ),
-        "casework_cases": await one("casework", "SELECT count(*) FROM proj_cases.cases"),
-        "placement_participants": await one("placement", "SELECT count(*) FROM proj_participants.known_participants"),
-    }
-
-
-async def caught_up(services: Services, world: World, tracker: Tracker, timeout: float = 180.0) -> float:
-    """Wait until every service's projections reflect every accepted command; returns when."""
-    enrolled = len(world.enrolled)
-    want = {
-        "reporting_referrals": len(world.referred) + enrolled,
-        "reporting_enrolments": enrolled,
-        "reporting_open_cases": enrolled,
-        "casework_cases": enrolled,
-        "placement_participants": enrolled,
-    }
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await expected_counts(services)
-        if got == want and not tracker.pending:
-            return time.perf_counter()
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"projections did not catch up: want {want}, got {got}")
-        await asyncio.sleep(0.05)
 
 
 def summarise(stats: Stats) -> dict[str, Any]:
@@ -143,14 +103,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         console.log(f"starting the four services on bench data ({scratch.run})")
         await services.start()
-        tracker = Tracker(services.running["reporting"].database_url)
+        tracker = Tracker(services)
         await tracker.start()
+        progress = Progress(services, tracker.targets)
+        await progress.start()
         world = World()
         async with Load(services, tracker, world, connections=max(64, args.concurrency)) as load:
             console.log("warm-up")
-            await load.closed_loop(1.0 if args.quick else 3.0, 8)
-            await caught_up(services, world, tracker)
-            await asyncio.sleep(1.0)
+            await load.closed_loop(args.warmup_seconds, 8)
+            await progress.caught_up(tracker)
+            await asyncio.sleep(0.5 if args.quick else 1.0)
             rss_idle = services.rss()
 
             latency: dict[str, Any] = {}
@@ -163,14 +125,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             console.log(f"saturation: {args.concurrency} clients for {args.saturation_seconds}s")
             pids = {n: s.pid for n, s in services.running.items()}
             spies = await profile(args.profile, pids, args.saturation_seconds) if args.profile else []
+            before = await progress.applied()
             with RssSampler(pids) as sampler:
                 stats = await load.closed_loop(args.saturation_seconds, args.concurrency)
-                done = await caught_up(services, world, tracker)
+                done = await progress.caught_up(tracker)
             await tracker.drain()
             for spy in spies:
                 await spy.wait()
             latency["saturation"] = summarise(stats)
             elapsed = done - stats.started
+            after = await progress.applied()
             result["commands_per_s"] = round(stats.ok / elapsed, 1)
             result["throughput"] = {
                 "commands_ok": stats.ok,
@@ -178,11 +142,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "until_caught_up_s": round(elapsed, 2),
                 "http_only_per_s": round(stats.ok / stats.load_s, 1),
                 "mix": stats.by_command,
-                "projections": await expected_counts(services),
+                "errors": stats.errors,
+                "events_applied_by_projection": {k: after[k] - before.get(k, 0) for k in after},
+                "cases_opened": await cases_opened(services),
+                "participants_enrolled": len(world.enrolled),
             }
             result["e2e_latency_ms"] = latency
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(0.5 if args.quick else 2.0)
             rss_steady = services.rss()
+        await progress.stop()
         await tracker.stop()
         services.stop()
 
@@ -191,28 +159,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         console.log(f"raw limits: PostgreSQL {args.raw_messages} rows")
         raw_figures |= await raw.pg_rates(scratch, args.raw_messages)
         result["raw"] = raw_figures
-        console.log(f"peer: {args.peer_appends} appends, ours and eventsourcing")
-        result["peer"] = await raw.peer(scratch, args.peer_appends)
+        result["peer"] = {}
+        for writers in [int(x) for x in args.peer_writers.split(",") if x]:
+            console.log(f"peer: {args.peer_appends} appends by {writers} writers, ours and eventsourcing")
+            result["peer"][str(writers)] = await raw.peer(scratch, args.peer_appends, writers=writers)
         console.log(f"replay: {args.replay_events} events")
         replay = await replay_all(scratch, args.replay_events)
         result["replay"] = replay
+        every = {**replay["from_kafka"], **replay["from_event_store"]}
         result["replay_events_per_s"] = {
-            "from_kafka": replay["reporting.counts"]["events_per_s"],
-            "from_event_store": replay["casework.cases"]["events_per_s"],
+            "from_kafka": min(v["events_per_s"] for v in replay["from_kafka"].values()),
+            "from_event_store": replay["from_event_store"]["casework.cases"]["events_per_s"],
+            "per_projection": {k: v["events_per_s"] for k, v in every.items()},
             "events": args.replay_events,
         }
-        replay_rss = {
-            "reporting": replay["reporting.counts"]["rss_peak_mib"],
-            "placement": replay["placement.participants"]["rss_peak_mib"],
-            "casework": replay["casework.cases"]["rss_peak_mib"],
-            "intake": None,  # intake has no projections to replay
-        }
+        replay_rss: dict[str, float | None] = {"intake": None}  # intake's register is not replayed here
+        for key, v in every.items():
+            svc = key.split(".")[0]
+            replay_rss[svc] = max(replay_rss.get(svc) or 0.0, v["rss_peak_mib"])
         result["rss_mib"] = {
             name: {
                 "idle_start": _r(rss_idle.get(name)),
                 "steady": _r(rss_steady.get(name)),
                 "load_peak": _r(sampler.peak.get(name)),
-                "replay": replay_rss[name],
+                "replay": replay_rss.get(name),
             }
             for name in services.running
         }
@@ -224,6 +194,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep:
             await scratch.cleanup()
     return result
+
+
+async def cases_opened(services: Services) -> int:
+    """Case streams in casework's event store (platform table): one per enrolment, if no event was lost."""
+    conn = await asyncpg.connect(services.running["casework"].database_url)
+    try:
+        return int(await conn.fetchval("SELECT count(DISTINCT stream_id) FROM events WHERE stream_type = 'case'"))
+    finally:
+        await conn.close()
 
 
 async def profile(folder: Path, pids: dict[str, int], seconds: float) -> list[asyncio.subprocess.Process]:
@@ -264,9 +243,12 @@ def ratios(r: dict[str, Any]) -> dict[str, float | None]:
     return {
         "replay_from_kafka_vs_kafka_raw": div(rep["from_kafka"], raw_["kafka_msgs_per_s"]),
         "replay_from_store_vs_pg_copy": div(rep["from_event_store"], raw_["pg_rows_per_s_copy"]),
-        "appends_vs_pg_batched": div(r["peer"]["ours_appends_per_s"], raw_["pg_rows_per_s_batched"]),
+        **{
+            f"appends_{w}_writers_vs_pg_batched": div(p["ours_appends_per_s"], raw_["pg_rows_per_s_batched"])
+            for w, p in r["peer"].items()
+        },
         "commands_vs_kafka_raw": div(r["commands_per_s"], raw_["kafka_msgs_per_s"]),
-        "ours_vs_eventsourcing": r["peer"]["ratio"],
+        **{f"ours_vs_eventsourcing_{w}_writers": p["ratio"] for w, p in r["peer"].items()},
     }
 
 
@@ -315,12 +297,14 @@ def render(r: dict[str, Any]) -> None:
         f"{raw_['pg_rows_per_s_batched']:,} / {raw_['pg_rows_per_s_copy']:,}",
         "",
     )
-    p = r["peer"]
-    t.add_row(
-        "appends/s: ours / eventsourcing",
-        f"{p['ours_appends_per_s']:,} / {p['eventsourcing_appends_per_s']:,}",
-        f"ratio {p['ratio']} (target ≥ {TARGETS['peer_ratio']})",
-    )
+    for writers, p in r["peer"].items():
+        t.add_row(
+            f"appends/s with {writers} writers: ours / eventsourcing",
+            f"{p['ours_appends_per_s']:,} / {p['eventsourcing_appends_per_s']:,}",
+            f"ratio {p['ratio']} (target ≥ {TARGETS['peer_ratio']})",
+        )
+    for key, rate in rep["per_projection"].items():
+        t.add_row(f"  replay {key}, events/s", f"{rate:,}", "")
     for k, v in r["ratios"].items():
         t.add_row(f"ratio {k}", str(v), "")
     console.print(t)

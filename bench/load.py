@@ -1,19 +1,14 @@
-"""HTTP load: a command mix (a table that grows with the APIs), closed-loop saturation and
-open-loop fixed offered load, and the end-to-end latency tracker.
+"""HTTP load: a command mix (a table that grows with the APIs) that walks participants through
+the real journey — referral, eligibility, participation consent, enrolment, then casework on the
+opened case — plus reads; closed-loop saturation and open-loop fixed offered load.
 
-"Reflected" means: reporting's projection tracking table ``projection_streams`` holds the
-stream at (at least) the version the command wrote. A statement-level trigger, installed only
-in the bench's reporting database, sends one ``NOTIFY`` per projection batch transaction; the
-tracker wakes on it and asks for just the pending streams. So there is no busy polling, the
-wake-up happens at commit, and the added cost is one notification per batch (not per event).
-Latency runs from the *intended* send time (open loop), so a generator that falls behind
-cannot hide queueing (no coordinated omission).
+End-to-end latency and "caught up" live in ``bench.progress`` and use only the platform's own
+tracking tables, never a service's domain tables.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import random
 import time
@@ -24,39 +19,61 @@ from datetime import date
 from typing import Any
 
 import aiohttp
-import asyncpg
 
+from bench.progress import Tracker
 from bench.stack import JWT_SECRET, Services
 from shared.auth import issue_token
 from shared.vocabulary import Role
 
+BENCH_SUBJECT = "bench"
+PHASES = ("clearing", "stabilisierung", "produktionswerkstatt", "stellensuche")
+
+# What a successful write reports to the tracker: (service, stream id, version) and what to do
+# once every projection reading that service's topic reflects it.
+Tracked = tuple[str, str, int, Callable[[], None] | None]
+
 
 @dataclass
 class Call:
-    """One HTTP request of the mix; ``track`` names the stream and version it writes (if any)."""
+    """One HTTP request of the mix; ``on_ok`` moves the world on and names what it wrote."""
 
     service: str
     method: str
     path: str
     body: dict[str, Any] | None = None
-    on_ok: Callable[[dict[str, Any]], tuple[str, int] | None] | None = None
+    on_ok: Callable[[dict[str, Any]], Tracked | None] | None = None
+    on_fail: Callable[[], None] | None = None
 
 
 class World:
-    """What the load generator knows exists, so later commands can refer to it."""
+    """What the load generator knows exists, per stage of the journey. A participant is in at
+    most one queue at a time, so no two commands race on one stream (each stage pops it and the
+    success puts it into the next queue)."""
 
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - not for security
         self.referred: deque[str] = deque()
-        self.enrolled: list[str] = []
+        self.eligible: deque[str] = deque()
+        self.consented: deque[str] = deque()
+        self.enrolled: list[str] = []  # ever enrolled (reads)
+        self.cases: deque[str] = deque()  # case open everywhere, no case manager yet
+        self.managed: deque[tuple[str, int]] = deque()  # case manager assigned; phase index
         self.counter = itertools.count()
+
+    @property
+    def writes_expected(self) -> int:
+        return len(self.enrolled)
+
+
+def _intake(pid: str, version: int, then: Callable[[], None] | None = None) -> Tracked:
+    return ("intake", f"participant-{pid}", version, then)
 
 
 def _referral(w: World) -> Call:
     n = next(w.counter)
     body = {
         "project": "pro-aktiv",
-        "received_on": "2024-03-01",
+        "received_on": "2026-03-01",
         "sex": w.rng.choice(["female", "male", "diverse", "unknown"]),
         "identity": {
             "first_name": f"Erika{n}",
@@ -67,23 +84,97 @@ def _referral(w: World) -> Call:
         "reason": "Rückenschmerzen, längere Arbeitsunfähigkeit",
     }
 
-    def ok(r: dict[str, Any]) -> tuple[str, int]:
+    def ok(r: dict[str, Any]) -> Tracked:
         w.referred.append(r["participant_id"])
-        return f"participant-{r['participant_id']}", int(r["version"])
+        return _intake(r["participant_id"], int(r["version"]))
 
     return Call("intake", "POST", "/referrals", body, ok)
 
 
+def _stage(source: deque[str], target: deque[str], path: str, body: dict[str, Any]) -> Callable[[World], Call | None]:
+    def build(w: World) -> Call | None:
+        if not source:
+            return None
+        pid = source.popleft()
+
+        def ok(r: dict[str, Any]) -> Tracked:
+            target.append(pid)
+            return _intake(pid, int(r["version"]))
+
+        return Call("intake", "POST", path.format(pid=pid), body, ok)
+
+    return build
+
+
+def _eligibility(w: World) -> Call | None:
+    body = {"checked_on": "2026-03-09", "voluntary": True, "willing_to_address_impairments": True}
+    return _stage(w.referred, w.eligible, "/participants/{pid}/eligibility", body)(w)
+
+
+def _consent(w: World) -> Call | None:
+    body = {"purpose": "participation", "granted_on": "2026-03-09", "form": "written"}
+    return _stage(w.eligible, w.consented, "/participants/{pid}/consents", body)(w)
+
+
 def _enrolment(w: World) -> Call | None:
-    if not w.referred:
+    if not w.consented:
         return None
-    pid = w.referred.popleft()
+    pid = w.consented.popleft()
 
-    def ok(r: dict[str, Any]) -> tuple[str, int]:
+    def ok(r: dict[str, Any]) -> Tracked:
         w.enrolled.append(pid)
-        return f"participant-{pid}", int(r["version"])
+        # the case is usable once every reader of intake's topic has the enrolment
+        return _intake(pid, int(r["version"]), lambda: w.cases.append(pid))
 
-    return Call("intake", "POST", f"/participants/{pid}/enrolment", {"start_date": "2024-04-01"}, ok)
+    return Call("intake", "POST", f"/participants/{pid}/enrolment", {"start_date": "2026-03-16"}, ok)
+
+
+def _case(pid: str, version: int) -> Tracked:
+    return ("casework", f"case-{pid}", version, None)
+
+
+def _assign(w: World) -> Call | None:
+    if not w.cases:
+        return None
+    pid = w.cases.popleft()
+
+    def ok(r: dict[str, Any]) -> Tracked:
+        w.managed.append((pid, 0))
+        return _case(pid, int(r["version"]))
+
+    body = {"case_manager": BENCH_SUBJECT, "assigned_on": "2026-03-16"}
+    return Call("casework", "POST", f"/cases/{pid}/case-manager", body, ok)
+
+
+def _phase(w: World) -> Call | None:
+    if not w.managed:
+        return None
+    pid, done = w.managed.popleft()
+    if done >= len(PHASES):  # at Stellensuche: Nachbetreuung needs a job from placement
+        w.managed.append((pid, done))
+        return None
+
+    def ok(r: dict[str, Any]) -> Tracked:
+        w.managed.append((pid, done + 1))
+        return _case(pid, int(r["version"]))
+
+    body = {"phase": PHASES[done], "entered_on": f"2026-04-{1 + done:02d}"}
+    return Call("casework", "POST", f"/cases/{pid}/phase", body, ok, on_fail=lambda: w.managed.append((pid, done)))
+
+
+def _appointment(w: World) -> Call | None:
+    if not w.managed:
+        return None
+    pid, done = w.managed.popleft()
+
+    def ok(r: dict[str, Any]) -> Tracked:
+        w.managed.append((pid, done))
+        return _case(pid, int(r["version"]))
+
+    body = {"scheduled_for": "2026-05-04", "with_member": BENCH_SUBJECT, "kind": "counselling"}
+    return Call(
+        "casework", "POST", f"/cases/{pid}/appointments", body, ok, on_fail=lambda: w.managed.append((pid, done))
+    )
 
 
 def _get_participant(w: World) -> Call | None:
@@ -93,10 +184,13 @@ def _get_participant(w: World) -> Call | None:
 
 
 def _get_case(w: World) -> Call | None:
-    if len(w.enrolled) < 50:
+    if not w.managed:
         return None
-    # an older enrolment, whose case casework has very likely opened by now
-    return Call("casework", "GET", f"/cases/{w.enrolled[w.rng.randrange(len(w.enrolled) - 40)]}")
+    return Call("casework", "GET", f"/cases/{w.managed[w.rng.randrange(len(w.managed))][0]}")
+
+
+def _vacancies(w: World) -> Call:
+    return Call("placement", "GET", "/vacancies")
 
 
 def _counts(w: World) -> Call:
@@ -113,12 +207,19 @@ class Command:
     build: Callable[[World], Call | None]
 
 
-# The command mix. New APIs add rows here (weights are relative).
+# The command mix (weights are relative). About 80 % writes; every referral can walk the
+# whole journey: 4 intake commands, then a case manager, phases and appointments in casework.
 MIX: tuple[Command, ...] = (
-    Command("intake: POST /referrals", 40, _referral),
-    Command("intake: POST /participants/{id}/enrolment", 30, _enrolment),
-    Command("intake: GET /participants/{id}", 14, _get_participant),
-    Command("casework: GET /cases/{id}", 14, _get_case),
+    Command("intake: POST /referrals", 16, _referral),
+    Command("intake: POST /participants/{id}/eligibility", 14, _eligibility),
+    Command("intake: POST /participants/{id}/consents", 14, _consent),
+    Command("intake: POST /participants/{id}/enrolment", 14, _enrolment),
+    Command("casework: POST /cases/{id}/case-manager", 8, _assign),
+    Command("casework: POST /cases/{id}/phase", 8, _phase),
+    Command("casework: POST /cases/{id}/appointments", 6, _appointment),
+    Command("intake: GET /participants/{id}", 8, _get_participant),
+    Command("casework: GET /cases/{id}", 8, _get_case),
+    Command("placement: GET /vacancies", 2, _vacancies),
     Command("reporting: GET /kpis/counts", 2, _counts),
 )
 
@@ -144,72 +245,6 @@ class Stats:
     load_s: float = 0.0
 
 
-class Tracker:
-    """Times from intended send to the reporting projection reflecting a write."""
-
-    CHANNEL = "bench_applied"
-
-    def __init__(self, reporting_url: str, schema: str = "proj_counts") -> None:
-        self.url = reporting_url
-        self.schema = schema
-        self.pending: dict[str, list[tuple[int, float, Stats]]] = {}
-        self._wake = asyncio.Event()
-        self._conn: asyncpg.Connection | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        conn = await asyncpg.connect(self.url)
-        await conn.execute(
-            f"""
-            CREATE OR REPLACE FUNCTION public.bench_notify_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN PERFORM pg_notify('{self.CHANNEL}', ''); RETURN NULL; END $$;
-            DROP TRIGGER IF EXISTS bench_applied ON {self.schema}.projection_streams;
-            CREATE TRIGGER bench_applied AFTER INSERT OR UPDATE ON {self.schema}.projection_streams
-                FOR EACH STATEMENT EXECUTE FUNCTION public.bench_notify_applied();
-            """
-        )
-        await conn.add_listener(self.CHANNEL, lambda *_: self._wake.set())
-        self._conn = conn
-        self._task = asyncio.create_task(self._run())
-
-    def expect(self, stream: str, version: int, t0: float, stats: Stats) -> None:
-        self.pending.setdefault(stream, []).append((version, t0, stats))
-        self._wake.set()
-
-    async def _run(self) -> None:
-        assert self._conn is not None
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=0.05)
-            self._wake.clear()
-            if not self.pending:
-                continue
-            rows = await self._conn.fetch(
-                f"SELECT stream_id, version FROM {self.schema}.projection_streams"
-                " WHERE projection = 'counts' AND stream_id = ANY($1::text[])",
-                list(self.pending),
-            )
-            now = time.perf_counter()
-            for r in rows:
-                waiting = self.pending.get(r["stream_id"], [])
-                for version, t0, stats in [w for w in waiting if w[0] <= r["version"]]:
-                    stats.e2e_ms.append((now - t0) * 1000)
-                    waiting.remove((version, t0, stats))
-                if not waiting:
-                    self.pending.pop(r["stream_id"], None)
-
-    async def drain(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.pending and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        if self._conn is not None:
-            await self._conn.close()
-
-
 class Load:
     """Sends the mix to the running services over keep-alive connections."""
 
@@ -218,7 +253,7 @@ class Load:
         self.tracker = tracker
         self.world = world
         self.connections = connections
-        token = issue_token(JWT_SECRET, subject="bench", role=Role.CASE_MANAGER, agency="jc-en")
+        token = issue_token(JWT_SECRET, subject=BENCH_SUBJECT, role=Role.CASE_MANAGER, agency="jc-en")
         self.headers = {"Authorization": f"Bearer {token}"}
         self.session: aiohttp.ClientSession | None = None
 
@@ -247,18 +282,23 @@ class Load:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             key = type(exc).__name__
             stats.errors[key] = stats.errors.get(key, 0) + 1
+            if call.on_fail is not None:
+                call.on_fail()
             return
         stats.http_ms.append((time.perf_counter() - t0) * 1000)
         if status >= 400:
             key = f"{name} -> {status}"
             stats.errors[key] = stats.errors.get(key, 0) + 1
+            if call.on_fail is not None:
+                call.on_fail()
             return
         stats.ok += 1
         if call.on_ok is not None:
             tracked = call.on_ok(data)
             if tracked is not None:
                 stats.writes += 1
-                self.tracker.expect(tracked[0], tracked[1], t0, stats)
+                service, stream, version, then = tracked
+                self.tracker.expect(service, stream, version, t0, stats.e2e_ms, then)
 
     async def closed_loop(self, seconds: float, concurrency: int) -> Stats:
         """Saturation: ``concurrency`` clients, each sending its next command when the last returns."""

@@ -178,8 +178,8 @@ def peer_appends(url: str, appends: int, writers: int, per_stream: int) -> float
 
 
 async def peer(scratch: Scratch, appends: int, writers: int = 8, per_stream: int = 5) -> dict[str, Any]:
-    ours_url = await scratch.database("peer_ours")
-    theirs_url = await scratch.database("peer_eventsourcing")
+    ours_url = await scratch.database(f"peer_ours_{writers}")
+    theirs_url = await scratch.database(f"peer_eventsourcing_{writers}")
     ours = await ours_appends(ours_url, appends, writers, per_stream)
     theirs = await asyncio.to_thread(peer_appends, theirs_url, appends, writers, per_stream)
     return {

@@ -15,8 +15,9 @@ from uuid import UUID, uuid4
 
 import orjson
 
-from shared.contracts.casework import CaseOpened
-from shared.contracts.intake import ParticipantEnrolled, ReferralReceived
+from shared.contracts.casework import CaseOpened, PhaseEntered
+from shared.contracts.common import ConsentPurpose, Phase
+from shared.contracts.intake import ConsentGranted, EligibilityChecked, ParticipantEnrolled, ReferralReceived
 from shared.crypto import seal_with
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
 
@@ -63,6 +64,45 @@ _REFERRAL = _template(
     "participant",
     1,
 )
+_ELIGIBLE = _template(
+    EligibilityChecked(
+        participant_id=_PID,
+        checked_on=date(2024, 3, 9),
+        voluntary=True,
+        willing_to_address_impairments=True,
+        declined_lta=False,
+        eligible=True,
+        sealed_findings="",
+    ),
+    f"participant-{_PID}",
+    "participant",
+    2,
+)
+_CONSENT = _template(
+    ConsentGranted(
+        participant_id=_PID,
+        consent_id=_PID,
+        purpose=ConsentPurpose.PARTICIPATION,
+        granted_on=date(2024, 3, 9),
+        form="written",
+    ),
+    f"participant-{_PID}",
+    "participant",
+    3,
+)
+_DRV_CONSENT = _template(
+    ConsentGranted(
+        participant_id=_PID,
+        consent_id=_PID,
+        purpose=ConsentPurpose.DRV_EXCHANGE,
+        scope="drv-westfalen",
+        granted_on=date(2024, 3, 9),
+        form="written",
+    ),
+    f"participant-{_PID}",
+    "participant",
+    4,
+)
 _ENROLLED = _template(
     ParticipantEnrolled(
         participant_id=_PID,
@@ -74,13 +114,19 @@ _ENROLLED = _template(
     ),
     f"participant-{_PID}",
     "participant",
-    2,
+    5,
 )
 _OPENED = _template(
     CaseOpened(case_id=_PID, participant_id=_PID, agency="jc-en", project="pro-aktiv", opened_on=date(2024, 4, 1)),
     f"case-{_PID}",
     "case",
     1,
+)
+_PHASE = _template(
+    PhaseEntered(case_id=_PID, phase=Phase.EINSTIEG, entered_on=date(2024, 4, 1)),
+    f"case-{_PID}",
+    "case",
+    2,
 )
 
 
@@ -97,9 +143,11 @@ def _event(template: dict[str, Any], pid: str, stream_id: str, prev: str) -> dic
     data["stream_id"] = stream_id
     data["prev_hash"] = prev
     payload = dict(template["payload"])
-    payload["participant_id"] = pid
-    if "case_id" in payload:
-        payload["case_id"] = pid
+    if "participant_id" in payload:
+        payload["participant_id"] = pid
+    for key in ("case_id", "consent_id"):
+        if key in payload:
+            payload[key] = pid if key == "case_id" else str(uuid4())
     data["payload"] = payload
     return data
 
@@ -132,22 +180,33 @@ class Row:
         )
 
 
+INTAKE_JOURNEY = (_REFERRAL, _ELIGIBLE, _CONSENT, _DRV_CONSENT, _ENROLLED)
+CASE_OPENING = (_OPENED, _PHASE)
+
+
+def _stream(service: str, templates: tuple[dict[str, Any], ...], pid: str, stream_id: str) -> Iterator[Row]:
+    prev = GENESIS_HASH
+    for template in templates:
+        row = Row(service, _event(template, pid, stream_id, prev))
+        prev = row.hash
+        yield row
+
+
 def history(events: int) -> Iterator[Row]:
-    """About ``events`` events: per participant a referral and an enrolment (intake) and the
-    case casework opens for it."""
-    for _ in range(max(1, events // 3)):
+    """About ``events`` events, 7 per participant as the system writes them: referral,
+    eligibility, participation and drv-exchange consent, enrolment (intake), then the case
+    opening and Einstieg (casework)."""
+    for _ in range(max(1, events // 7)):
         pid = str(uuid4())
-        ref = Row("intake", _event(_REFERRAL, pid, f"participant-{pid}", GENESIS_HASH))
-        yield ref
-        yield Row("intake", _event(_ENROLLED, pid, f"participant-{pid}", ref.hash))
-        yield Row("casework", _event(_OPENED, pid, f"case-{pid}", GENESIS_HASH))
+        yield from _stream("intake", INTAKE_JOURNEY, pid, f"participant-{pid}")
+        yield from _stream("casework", CASE_OPENING, pid, f"case-{pid}")
 
 
 def cases(events: int) -> Iterator[Row]:
-    """``events`` CaseOpened events, one stream each (casework's own store)."""
-    for _ in range(events):
+    """About ``events`` casework events: per case CaseOpened and PhaseEntered (its own store)."""
+    for _ in range(max(1, events // 2)):
         pid = str(uuid4())
-        yield Row("casework", _event(_OPENED, pid, f"case-{pid}", GENESIS_HASH))
+        yield from _stream("casework", CASE_OPENING, pid, f"case-{pid}")
 
 
 def sample_envelope() -> bytes:
