@@ -18,7 +18,7 @@ from shared import metrics
 from shared.contracts.base import DomainEvent, registry
 from shared.db import Conn
 from shared.domain import Decider, DomainError
-from shared.envelope import Envelope
+from shared.envelope import GENESIS_HASH, Envelope
 from shared.eventstore import CommandContext, ConcurrencyConflict, EventStore
 
 S = TypeVar("S")
@@ -46,6 +46,11 @@ class Loaded(Generic[S]):
     state: S
     version: int
     events: list[Envelope]
+
+    @property
+    def head_hash(self) -> str:
+        """Hash of the last event (what the next one chains to)."""
+        return self.events[-1].hash if self.events else GENESIS_HASH
 
 
 async def load(
@@ -75,14 +80,21 @@ async def execute(
     fingerprint: str = "",
     status_code: int = 200,
     retries: int = 3,
+    preloaded: Loaded[S] | None = None,
 ) -> Outcome:
     """Run one command against one stream.
 
     ``decide(state, version)`` returns the new events (or raises a DomainError). If the client
     named ``expected_version`` a stale one is a 409; otherwise a lost race is retried with the
     fresh state, up to ``retries`` times.
+
+    ``preloaded`` is the stream as the caller just loaded it (to authorise): the first attempt
+    decides on it instead of reading the stream again. That is safe because the append of the
+    next version fails if the stream moved on meanwhile (then the retry loads it afresh).
     """
     attempt = 0
+    if preloaded is not None and expected_version not in (None, preloaded.version):
+        preloaded = None  # let the fresh read inside the transaction judge the client's version
     while True:
         attempt += 1
         try:
@@ -98,7 +110,8 @@ async def execute(
                                 "Idempotency-Key was used before for a different request", field="Idempotency-Key"
                             )
                         return Outcome(row["status_code"], orjson.loads(row["response"]), replayed=True)
-                loaded = await load(store, decider, stream_id, conn)
+                loaded = preloaded if preloaded is not None else await load(store, decider, stream_id, conn)
+                preloaded = None
                 if expected_version is not None and expected_version != loaded.version:
                     metrics.CONFLICTS.labels(decider.stream_type).inc()
                     raise ConcurrencyConflict(stream_id, expected_version, loaded.version)
@@ -111,6 +124,7 @@ async def execute(
                         expected_version=loaded.version,
                         events=new_events,
                         context=context,
+                        head_hash=loaded.head_hash,
                     )
                 except ConcurrencyConflict:
                     metrics.CONFLICTS.labels(decider.stream_type).inc()

@@ -42,25 +42,42 @@ def open_with(key: bytes, token: str, subject_id: str) -> Any:
     return orjson.loads(AESGCM(key).decrypt(raw[:12], raw[12:], subject_id.encode()))
 
 
+# The subject's key, made if missing, in one round trip. The insert's RETURNING gives a new key;
+# an existing row comes from the second branch (a row committed by a concurrent creator after
+# this statement's snapshot comes from neither: then key_for reads it once more).
+_GET_OR_CREATE = """
+WITH ins AS (
+    INSERT INTO subject_keys (subject_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING key
+)
+SELECT key FROM ins
+UNION ALL
+SELECT key FROM subject_keys WHERE subject_id = $1
+LIMIT 1
+"""
+
+
 class SubjectKeys:
     """Per-subject AES-GCM keys in PostgreSQL (table ``subject_keys``)."""
 
     async def key_for(self, conn: Conn, subject_id: str, *, create: bool = False) -> bytes:
+        if create:
+            row = await conn.fetchrow(_GET_OR_CREATE, subject_id, AESGCM.generate_key(bit_length=256))
+            if row is not None:
+                if row["key"] is None:
+                    raise KeyErased(subject_id)
+                return bytes(row["key"])
         row = await conn.fetchrow("SELECT key, erased_at FROM subject_keys WHERE subject_id = $1", subject_id)
-        if row is None:
-            if not create:
-                raise KeyErased(subject_id)
-            key = AESGCM.generate_key(bit_length=256)
-            await conn.execute(
-                "INSERT INTO subject_keys (subject_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING", subject_id, key
-            )
-            return await self.key_for(conn, subject_id)
-        if row["key"] is None:
+        if row is None or row["key"] is None:
             raise KeyErased(subject_id)
         return bytes(row["key"])
 
     async def seal(self, conn: Conn, subject_id: str, value: Any) -> str:
         return seal_with(await self.key_for(conn, subject_id, create=True), value, subject_id)
+
+    async def seal_many(self, conn: Conn, subject_id: str, *values: Any) -> list[str]:
+        """Several values under one key lookup (one round trip for a request's sealed fields)."""
+        key = await self.key_for(conn, subject_id, create=True)
+        return [seal_with(key, value, subject_id) for value in values]
 
     async def open(self, conn: Conn, subject_id: str, token: str) -> Any:
         """The plain value, or ``ERASED`` once the subject's key is destroyed."""

@@ -55,20 +55,33 @@ class CommittedRow:
     stream_id: str
 
 
-_INSERT = """
-INSERT INTO events (event_id, stream_id, stream_type, version, event_type, recorded_at, hash, envelope)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[],
-                     $7::text[], $8::bytea[])
-RETURNING position
+# Several events in one statement; the relay's NOTIFY rides along. Runs under a savepoint, so a
+# unique violation (a concurrent writer) leaves the caller's transaction usable.
+_INSERT_MANY = """
+WITH ins AS (
+    INSERT INTO events (event_id, stream_id, stream_type, version, event_type, recorded_at, hash, envelope)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[],
+                         $7::text[], $8::bytea[])
+    WHERE NOT EXISTS (
+        SELECT 1 FROM events WHERE stream_id = ($2::text[])[1] AND version = ($4::int[])[1] - 1
+        AND xid > pg_current_xact_id()
+    )
+    RETURNING position
+)
+SELECT count(*) AS n, pg_notify('events_appended', '') FROM ins
 """
 
 # One event (the common case) in one round trip: a conflict on (stream id, version) inserts
 # nothing and returns 0 instead of raising, so no savepoint is needed to keep the caller's
-# transaction usable; the relay's NOTIFY rides along in the same statement.
+# transaction usable; the relay's NOTIFY rides along in the same statement. The NOT EXISTS
+# guard is the head check's xid rule (see _HEAD) for callers that pass the head they loaded.
 _INSERT_ONE = """
 WITH ins AS (
     INSERT INTO events (event_id, stream_id, stream_type, version, event_type, recorded_at, hash, envelope)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8
+    WHERE NOT EXISTS (
+        SELECT 1 FROM events WHERE stream_id = $2 AND version = $4 - 1 AND xid > pg_current_xact_id()
+    )
     ON CONFLICT (stream_id, version) DO NOTHING
     RETURNING position
 )
@@ -106,24 +119,30 @@ class EventStore:
         events: Sequence[DomainEvent],
         context: CommandContext,
         occurred_at: datetime | None = None,
+        head_hash: str | None = None,
     ) -> list[Envelope]:
         """Append ``events`` after ``expected_version`` inside the caller's transaction.
 
         Raises ``ConcurrencyConflict`` (and writes nothing) if the stream is not at
         ``expected_version``; a concurrent writer of the same version fails on the unique key.
+        ``head_hash`` is the hash of the event at ``expected_version`` as the caller read it
+        (``GENESIS_HASH`` for a new stream): then no head read is needed, because events are
+        immutable and versions gapless, so the insert of ``expected_version + 1`` succeeds only
+        if that head is still the head; the xid rule is checked inside the insert.
         """
         if not conn.is_in_transaction():
             raise RuntimeError("append must run inside a transaction")
         if not events:
             return []
-        head = await conn.fetchrow(_HEAD, stream_id)
-        actual = head["version"] if head else 0
-        if actual != expected_version or (head is not None and head["newer_xid"]):
-            raise ConcurrencyConflict(stream_id, expected_version, actual)
-        prev_hash = head["hash"] if head else GENESIS_HASH
+        if head_hash is None:
+            head = await conn.fetchrow(_HEAD, stream_id)
+            actual = head["version"] if head else 0
+            if actual != expected_version or (head is not None and head["newer_xid"]):
+                raise ConcurrencyConflict(stream_id, expected_version, actual)
+            head_hash = head["hash"] if head else GENESIS_HASH
         now = utcnow()
         sealed: list[Envelope] = []
-        causation = context.causation_id
+        prev_hash = head_hash
         for offset, event in enumerate(events, start=1):
             envelope = Envelope(
                 event_id=new_id(),
@@ -138,7 +157,7 @@ class EventStore:
                 project=context.project,
                 actor=context.actor,
                 correlation_id=context.correlation_id,
-                causation_id=causation,
+                causation_id=context.causation_id,
                 payload=event.model_dump(mode="json"),
                 prev_hash=prev_hash,
             ).sealed()
@@ -155,8 +174,8 @@ class EventStore:
             return sealed
         try:
             async with conn.transaction():  # savepoint: a conflict leaves the caller's txn usable
-                await conn.execute(
-                    _INSERT,
+                row = await conn.fetchrow(
+                    _INSERT_MANY,
                     [e.event_id for e in sealed],
                     [e.stream_id for e in sealed],
                     [e.stream_type for e in sealed],
@@ -166,9 +185,10 @@ class EventStore:
                     [e.hash for e in sealed],
                     [e.to_bytes() for e in sealed],
                 )
+                if not row or row["n"] != len(sealed):  # the xid guard held: nothing was inserted
+                    raise ConcurrencyConflict(stream_id, expected_version)
         except asyncpg.UniqueViolationError:
             raise ConcurrencyConflict(stream_id, expected_version) from None
-        await conn.execute("SELECT pg_notify('events_appended', '')")
         return sealed
 
     async def read_stream(

@@ -158,6 +158,7 @@ async def command(
         respond=lambda state, events: body(participant_id, state, events, **(extra or {})),
         expected_version=if_match,
         status_code=status_code,
+        preloaded=current,
         **http.idempotency(
             principal,
             idempotency_key,

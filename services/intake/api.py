@@ -215,6 +215,7 @@ async def _command(
         respond=lambda state, events: _body(participant_id, state, events, **(extra or {})),
         expected_version=if_match,
         status_code=status_code,
+        preloaded=current,
         **http.idempotency(
             principal,
             idempotency_key,
@@ -237,8 +238,9 @@ async def receive_referral(
     assert rt.pool is not None
     pid = new_id()
     async with rt.pool.acquire() as conn:
-        sealed_identity = await keys.seal(conn, str(pid), body.identity.model_dump(mode="json"))
-        sealed_reason = await keys.seal(conn, str(pid), body.reason)
+        sealed_identity, sealed_reason = await keys.seal_many(
+            conn, str(pid), body.identity.model_dump(mode="json"), body.reason
+        )
     referral = ReferralReceived(
         participant_id=pid,
         source_agency=principal.agency,
