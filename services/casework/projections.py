@@ -23,28 +23,36 @@ from shared.projections import Projection
 cases = Projection(name="cases", sql=sorted((Path(__file__).parent / "projections").glob("*.sql")), topics=["casework"])
 
 
-@cases.on_batch("CaseOpened")
+@cases.on_batch("CaseOpened", "PhaseEntered")
 async def case_opened(conn: Conn, envs: list[Envelope]) -> None:
-    """One INSERT for a run of openings (replays apply thousands per batch)."""
-    opened = [CaseOpened.model_validate(env.payload) for env in envs]
-    await conn.execute(
-        "INSERT INTO cases (case_id, participant_id, agency, project, opened_on)"
-        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::date[])"
-        " ON CONFLICT (case_id) DO NOTHING",
-        [e.case_id for e in opened],
-        [e.participant_id for e in opened],
-        [e.agency for e in opened],
-        [e.project for e in opened],
-        [e.opened_on for e in opened],
-    )
-
-
-@cases.on("PhaseEntered")
-async def phase_entered(conn: Conn, env: Envelope) -> None:
-    e = PhaseEntered.model_validate(env.payload)
-    await conn.execute(
-        "UPDATE cases SET phase = $2, phase_since = $3 WHERE case_id = $1", e.case_id, e.phase.value, e.entered_on
-    )
+    """A run of openings and phase changes in two statements (a case opens with Einstieg, so
+    replays alternate the two): insert the openings, then set each case's last phase of the
+    run — the same end state as applying them one by one, since a case's events keep order."""
+    opened = [CaseOpened.model_validate(env.payload) for env in envs if env.event_type == "CaseOpened"]
+    phases = {
+        e.case_id: e
+        for e in (PhaseEntered.model_validate(env.payload) for env in envs if env.event_type == "PhaseEntered")
+    }
+    if opened:
+        await conn.execute(
+            "INSERT INTO cases (case_id, participant_id, agency, project, opened_on)"
+            " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::date[])"
+            " ON CONFLICT (case_id) DO NOTHING",
+            [e.case_id for e in opened],
+            [e.participant_id for e in opened],
+            [e.agency for e in opened],
+            [e.project for e in opened],
+            [e.opened_on for e in opened],
+        )
+    if phases:
+        await conn.execute(
+            "UPDATE cases SET phase = p.phase, phase_since = p.since"
+            " FROM unnest($1::uuid[], $2::text[], $3::date[]) AS p(case_id, phase, since)"
+            " WHERE cases.case_id = p.case_id",
+            list(phases),
+            [e.phase.value for e in phases.values()],
+            [e.entered_on for e in phases.values()],
+        )
 
 
 @cases.on("CaseManagerAssigned")

@@ -7,7 +7,8 @@ import asyncio
 import asyncpg
 import pytest
 
-from shared.envelope import verify_chain
+from shared.db import Conn
+from shared.envelope import GENESIS_HASH, verify_chain
 from shared.eventstore import ConcurrencyConflict, EventStore
 from tests.integration.fakes import Noted, ctx
 
@@ -94,3 +95,59 @@ async def test_append_outside_a_transaction_is_refused(store: EventStore) -> Non
             await store.append(
                 conn, stream_id="s", stream_type="note", expected_version=0, events=[Noted(text="x")], context=ctx()
             )
+
+
+# --- appends that chain to the head the caller loaded (no head read: shared.commands.execute)
+
+
+async def append_on(store: EventStore, stream: str, *texts: str, conn: Conn | None = None) -> None:
+    """Load the stream, then append after what was loaded, passing its head hash."""
+    loaded = await store.read_stream(stream)
+    head = loaded[-1].hash if loaded else GENESIS_HASH
+
+    async def go(c: Conn) -> None:
+        await store.append(
+            c,
+            stream_id=stream,
+            stream_type="note",
+            expected_version=len(loaded),
+            events=[Noted(text=t) for t in texts],
+            context=ctx(),
+            head_hash=head,
+        )
+
+    if conn is not None:
+        await go(conn)
+        return
+    async with store.pool.acquire() as c, c.transaction():
+        await go(c)
+
+
+@pytest.mark.parametrize("texts", [("b",), ("b", "c")], ids=["one event", "two events"])
+async def test_appending_on_a_loaded_head_chains_and_conflicts_when_stale(
+    store: EventStore, texts: tuple[str, ...]
+) -> None:
+    await append_on(store, "s-1", "a")
+    await append_on(store, "s-1", *texts)
+    events = await store.read_stream("s-1")
+    assert verify_chain(events) == []
+    stale = events[-2]  # a writer that loaded one version less
+    with pytest.raises(ConcurrencyConflict):
+        async with store.pool.acquire() as conn, conn.transaction():
+            await store.append(
+                conn, stream_id="s-1", stream_type="note", expected_version=stale.version,
+                events=[Noted(text=t) for t in texts], context=ctx(), head_hash=stale.hash,
+            )  # fmt: skip
+    assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a", *texts]
+
+
+@pytest.mark.parametrize("texts", [("v2",), ("v2", "v3")], ids=["one event", "two events"])
+async def test_a_loaded_head_keeps_the_transaction_id_rule(store: EventStore, texts: tuple[str, ...]) -> None:
+    async with store.pool.acquire() as early, early.transaction():
+        await early.fetchval("SELECT pg_current_xact_id()")  # take an xid now
+        await append(store, "s-1", 0, "v1")  # a later transaction commits version 1
+        with pytest.raises(ConcurrencyConflict):
+            await append_on(store, "s-1", *texts, conn=early)
+        assert await early.fetchval("SELECT count(*) FROM events WHERE stream_id = 's-1'") == 1  # still usable
+    await append_on(store, "s-1", *texts)
+    assert [e.version for e in await store.read_stream("s-1")] == list(range(1, len(texts) + 2))
