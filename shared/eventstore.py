@@ -221,7 +221,7 @@ class EventStore:
                    xid < pg_snapshot_xmin(pg_current_snapshot()) AS safe
             FROM events
             WHERE (xid, position) > ($1::text::xid8, $2)
-            ORDER BY xid, position
+            ORDER BY events.xid, events.position
             LIMIT $3
             """,
             str(after[0]),
