@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Header, Request
 
 from shared.auth import Principal
@@ -47,3 +48,11 @@ def idempotency(principal: Principal, key: str | None, route: str, payload: Any)
     if not key:
         return {}
     return {"idempotency_key": f"{principal.subject}:{route}:{key}", "fingerprint": request_fingerprint(payload)}
+
+
+def intake_client(request: Request) -> httpx.AsyncClient:
+    """A client for intake, the only holder of identity. Tests point ``app.state.intake_transport``
+    at an in-process intake app; in production it is plain HTTP to ``INTAKE_URL``."""
+    settings = runtime(request).settings
+    transport = getattr(request.app.state, "intake_transport", None)
+    return httpx.AsyncClient(base_url=settings.intake_url, transport=transport, timeout=settings.intake_timeout)

@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
     consumer_batch: int = 1000
+    intake_url: str = Field(default="http://127.0.0.1:8001", description="intake's base URL (identity look-ups)")
+    intake_timeout: float = 30.0
 
     def schema_for(self, projection: str) -> str:
         """Each projection owns a schema, so it can be rebuilt and swapped on its own."""

@@ -34,4 +34,5 @@ def build(clock: Callable[[], date] = date.today, **overrides: object) -> FastAP
         "interventions, appointments, notes, exit",
     )
     app.state.clock = clock
+    app.state.intake_transport = None  # tests may point this at an in-process intake app
     return app

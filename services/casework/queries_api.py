@@ -7,14 +7,15 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from services.casework import access
 from services.casework.web_support import audit_health_read, open_sealed, pool, today, visible_case
+from shared import http
 from shared.auth import CurrentPrincipal, Principal
 from shared.contracts.base import registry
 from shared.contracts.common import ExitReason, InterventionCategory, Phase
-from shared.domain import Forbidden
+from shared.domain import Forbidden, NotFound
 from shared.envelope import Envelope
 
 router = APIRouter(tags=["casework queries"])
@@ -156,6 +157,28 @@ async def get_case(
         "health_access": health,
         "version": current.version,
     }
+
+
+@router.get("/cases/{participant_id}/person")
+async def person(participant_id: UUID, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Name, birth date and contact of the case's participant. Casework holds no identity: it
+    asks intake with the caller's own token, so intake's rules (agency, drv-exchange consent)
+    decide, and intake's answer is passed on, not stored."""
+    await visible_case(request, principal, participant_id)
+    async with http.intake_client(request) as client:
+        r = await client.get(
+            f"/participants/{participant_id}",
+            headers={
+                "Authorization": request.headers.get("authorization", ""),
+                "X-Correlation-ID": str(request.state.correlation_id),
+            },
+        )
+    if r.status_code in (403, 404):
+        detail = r.json().get("error", "intake refused") if r.content else "intake refused"
+        raise (Forbidden if r.status_code == 403 else NotFound)(f"intake: {detail}")
+    if r.status_code != 200:
+        raise HTTPException(502, f"intake answered {r.status_code}")
+    return {"participant_id": str(participant_id), "identity": r.json().get("identity")}
 
 
 @router.get("/cases/{participant_id}/timeline")

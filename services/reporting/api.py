@@ -10,12 +10,10 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from services.reporting import dashboard, domain, kpis, monitoring, queries
-from services.reporting.settings import ReportingSettings
 from shared import http
 from shared.auth import CurrentPrincipal, Principal, authenticate, decode_token, issue_token, require_role
 from shared.commands import execute
@@ -220,7 +218,6 @@ _export = Decider[bool](stream_type="monitoring-export", initial=lambda: False, 
 async def _identities(request: Request, principal: Principal, ids: list[str], period: kpis.DateRange) -> dict[str, Any]:
     """Ask intake (as the reporting service, for this lead) for the identifying fields."""
     rt = http.runtime(request)
-    conf: ReportingSettings = request.app.state.reporting_settings
     token = issue_token(
         rt.settings.jwt_secret,
         subject="reporting",
@@ -229,8 +226,7 @@ async def _identities(request: Request, principal: Principal, ids: list[str], pe
         issuer=rt.settings.jwt_issuer,
         ttl=300,
     )
-    transport = getattr(request.app.state, "intake_transport", None)
-    async with httpx.AsyncClient(base_url=conf.intake_url, transport=transport, timeout=conf.intake_timeout) as c:
+    async with http.intake_client(request) as c:
         r = await c.post(
             "/internal/monitoring/identities",
             json={

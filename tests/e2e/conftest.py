@@ -70,6 +70,7 @@ async def stack() -> AsyncIterator[Stack]:
             s.clients[name] = client
         # reporting asks intake for monitoring identities over HTTP: here, the in-process app
         s.apps["reporting"].state.intake_transport = httpx.ASGITransport(app=s.apps["intake"])
+        s.apps["casework"].state.intake_transport = httpx.ASGITransport(app=s.apps["intake"])
         yield s
     for name in support.SERVICES:
         support.drop_database_later(f"{run}_{name}")

@@ -23,6 +23,13 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
+async def _no_identity_in_casework(stack: Stack) -> bool:
+    rt = stack.runtime("casework")
+    assert rt.pool is not None
+    dump = b"".join(r["envelope"] for r in await rt.pool.fetch("SELECT envelope FROM events"))
+    return b"Beispiel" not in dump
+
+
 async def test_profile_to_job_to_k2_and_withdrawal_through_the_apis(stack: Stack) -> None:
     intake, casework, placement, reporting = (stack.clients[s] for s in support.SERVICES)
     cm = stack.token(Role.CASE_MANAGER, "jc-en", "cm-1")
@@ -31,6 +38,12 @@ async def test_profile_to_job_to_k2_and_withdrawal_through_the_apis(stack: Stack
     pid = await refer_and_enrol(stack)
 
     await support.eventually(lambda: casework.get(f"/cases/{pid}", headers=cm), lambda r: r.status_code == 200)
+    # casework shows the name by asking intake with the caller's rights; other agencies get 403
+    person = ok(await casework.get(f"/cases/{pid}/person", headers=cm))
+    assert person["identity"]["last_name"] == "Beispiel"
+    stranger = stack.token(Role.CASE_MANAGER, "jc-mk", "cm-mk")
+    assert (await casework.get(f"/cases/{pid}/person", headers=stranger)).status_code == 403
+    assert await _no_identity_in_casework(stack)
     ok(await casework.post(f"/cases/{pid}/case-manager", json={"case_manager": "cm-1", "assigned_on": "2026-03-16"},
                            headers=cm))  # fmt: skip
     profile = {"max_hours_per_week": 30, "lifting": "light", "mental_load": "moderate", "night_work": False}
