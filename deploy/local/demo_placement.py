@@ -122,29 +122,36 @@ def place_candidates(http: httpx.Client, agency: str) -> int:
         post(http, f"/candidates/{pid}/proposals", {"vacancy_id": best["vacancy_id"], "proposed_on": "2026-03-02"},
              officer, f"demo-proposal-{pid}")  # fmt: skip
         steps += 1
-        if n % 3 == 0:
+        if n % 3 == 1:
             continue  # stays an open proposal
         vacancy = http.get(f"/vacancies/{best['vacancy_id']}", headers=officer).json()
         trial = post(http, f"/candidates/{pid}/work-trials",
                      {"employer_id": vacancy["employer_id"], "vacancy_id": best["vacancy_id"],
                       "started_on": "2026-03-09", "planned_end": "2026-04-03"},
                      officer, f"demo-trial-{pid}")  # fmt: skip
-        if n % 3 == 1 or not trial:
+        if n % 3 == 2 or not trial:
             continue  # trial still running
         post(http, f"/candidates/{pid}/work-trials/{trial['trial_id']}/complete",
              {"completed_on": "2026-04-03", "outcome": "offer"}, officer, f"demo-trial-done-{pid}")  # fmt: skip
+        # the first candidate of each agency gets a job (a K2 integration), alternating the type
+        kind = ("social-insurance", "vocational-training")[(n // 3) % 2]
         job = post(http, f"/candidates/{pid}/employments",
-                   {"employer_id": vacancy["employer_id"], "started_on": "2026-04-06", "type": "social-insurance",
-                    "subsidised": True, "hours_per_week": vacancy["hours_per_week"]},
+                   {"employer_id": vacancy["employer_id"], "started_on": "2026-04-06", "type": kind,
+                    "subsidised": kind == "social-insurance", "fully_qualifying": kind == "vocational-training",
+                    "hours_per_week": vacancy["hours_per_week"]},
                    officer, f"demo-job-{pid}")  # fmt: skip
         if not job:
             continue
         base = f"/candidates/{pid}/employments/{job['employment_id']}"
-        post(http, f"{base}/wage-subsidies",
-             {"instrument": "16e", "granted_on": "2026-04-06", "months": 24, "percent_first_year": 75},
-             officer, f"demo-subsidy-{pid}")  # fmt: skip
+        if kind == "social-insurance":
+            post(http, f"{base}/wage-subsidies",
+                 {"instrument": "16e", "granted_on": "2026-04-06", "months": 24, "percent_first_year": 75},
+                 officer, f"demo-subsidy-{pid}")  # fmt: skip
         post(http, f"{base}/aftercare", {"started_on": "2026-04-06"}, officer, f"demo-aftercare-{pid}")
-        steps += 4
+        # six months on, the follow-up found the person still employed (sustainability)
+        post(http, f"{base}/follow-ups", {"months_after_start": 6, "verified_on": "2026-10-08", "still_employed": True},
+             officer, f"demo-follow-up-6-{pid}")  # fmt: skip
+        steps += 5
     return steps
 
 
