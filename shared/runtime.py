@@ -25,6 +25,17 @@ from shared.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool release hook: skip asyncpg's default ``RESET ALL; UNLISTEN *; CLOSE ALL;
+    pg_advisory_unlock_all()`` round trip (about a tenth of intake's CPU under load).
+
+    asyncpg still rolls back an unfinished transaction before calling this. No code path leaves
+    session state behind: settings are ``SET LOCAL``, and the only session-level lock and LISTEN
+    (the relay's) are released by the relay itself, or end with its broken connection.
+    """
+    return None
+
+
 @dataclass
 class ServiceDefinition:
     """What makes one service: its name, extra SQL for its own tables and its projections."""
@@ -58,6 +69,7 @@ class Runtime:
             s.database_url,
             min_size=s.db_pool_min,
             max_size=s.db_pool_max,
+            reset=_keep_session,
             server_settings={
                 "search_path": ", ".join([*(f'"{x}"' for x in schemas), "public"]),
                 "application_name": s.service,
