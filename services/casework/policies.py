@@ -190,9 +190,21 @@ async def consent_ended(conn: Conn, env: Envelope) -> None:
         await reconcile(conn, env, e.participant_id, on, reason)
 
 
+@consents.on("ObjectionRecorded")
+async def objection_recorded(conn: Conn, env: Envelope) -> None:
+    """§ 76 SGB X: from now on, medical reports are withheld from other agencies' staff."""
+    await conn.execute(
+        "INSERT INTO objections (participant_id, recorded_on, scope) VALUES ($1, $2::text::date, $3)",
+        UUID(env.payload["participant_id"]),
+        env.payload["recorded_on"],
+        env.payload["scope"],
+    )
+
+
 @consents.on("ParticipantDataErased")
 async def consents_erased(conn: Conn, env: Envelope) -> None:
     await conn.execute("DELETE FROM consents WHERE participant_id = $1", env.payload["participant_id"])
+    await conn.execute("DELETE FROM objections WHERE participant_id = $1", UUID(env.payload["participant_id"]))
 
 
 @consents.on("CapacityProfileRecorded", "ParticipantExited")

@@ -10,7 +10,15 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from services.casework import access
-from services.casework.web_support import audit_health_read, open_sealed, pool, today, visible_case
+from services.casework.web_support import (
+    FROM_DOCTORS,
+    audit_health_read,
+    open_sealed,
+    pool,
+    today,
+    visible_case,
+    withheld_from,
+)
 from shared import http
 from shared.auth import CurrentPrincipal, Principal
 from shared.contracts.base import registry
@@ -189,11 +197,12 @@ async def timeline(
     health access (then this read is audited)."""
     current = await visible_case(request, principal, participant_id, as_of)
     health = access.has_health_access(principal, current.state)
+    withhold = await withheld_from(request, principal, current.state, participant_id)
     items: list[dict[str, Any]] = []
     shown_health = False
     async with pool(request).acquire() as conn:
         for env in current.events:
-            if is_health(env) and not health:
+            if (is_health(env) and not health) or (withhold and env.event_type in FROM_DOCTORS):
                 items.append(_redacted(env))
                 continue
             shown_health = shown_health or is_health(env)
@@ -210,14 +219,24 @@ async def health_records(participant_id: UUID, request: Request, principal: Curr
     current = await visible_case(request, principal, participant_id)
     access.require_health(principal, current.state)
     sections: dict[str, list[dict[str, Any]]] = {k: [] for k in sorted(set(HEALTH_SECTIONS.values()))}
+    withhold = await withheld_from(request, principal, current.state, participant_id)
+    withheld = 0
     async with pool(request).acquire() as conn:
         for env in current.events:
             section = HEALTH_SECTIONS.get(env.event_type)
             if section is None or (env.event_type in ("CaseNoteAdded", "ParticipantExited") and not is_health(env)):
                 continue
+            if withhold and env.event_type in FROM_DOCTORS:
+                withheld += 1
+                continue
             sections[section].append(await render(conn, participant_id, env))
     await audit_health_read(request, principal, current.state, "health-records")
-    return {"participant_id": str(participant_id), "version": current.version, **sections}
+    return {
+        "participant_id": str(participant_id),
+        "version": current.version,
+        "withheld_under_objection": withheld,
+        **sections,
+    }
 
 
 async def _my_cases(request: Request, principal: Principal) -> list[dict[str, Any]]:

@@ -167,3 +167,16 @@ async def command(
         ),
     )
     return JSONResponse(outcome.body, status_code=outcome.status_code)
+
+
+# Events whose content came from doctors: § 76 SGB X lets the participant object to passing it on.
+FROM_DOCTORS = frozenset({"MedicalReportReceived"})
+
+
+async def withheld_from(request: Request, principal: Principal, case: domain.Case, participant_id: UUID) -> bool:
+    """True if doctors' data must be withheld from this reader: an objection under § 76 SGB X
+    is on record and the reader works for another agency than the case's (passing it on)."""
+    if principal.agency == case.agency:
+        return False
+    found = await pool(request).fetchval("SELECT 1 FROM objections WHERE participant_id = $1 LIMIT 1", participant_id)
+    return found is not None

@@ -218,6 +218,19 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
         ),
         lambda r: r.status_code == 201,
     )
+    # § 76 SGB X objection on record: the doctor's report is not passed on to DRV's adviser,
+    # while the Jobcenter's own team sees it
+    own = await ok(await casework.get(f"{c}/health", headers=cm))
+    assert (len(own["medical_reports"]), own["withheld_under_objection"]) == (1, 0)
+    other = await support.eventually(
+        lambda: casework.get(f"{c}/health", headers=drv), lambda r: r.json()["withheld_under_objection"] == 1
+    )
+    assert other.json()["medical_reports"] == []
+    drv_timeline = await ok(await casework.get(f"{c}/timeline", headers=drv))
+    assert "MedicalReportReceived" not in {e["event_type"] for e in drv_timeline["events"]}
+    own_timeline = await ok(await casework.get(f"{c}/timeline", headers=cm))
+    report_version = next(e["version"] for e in own_timeline["events"] if e["event_type"] == "MedicalReportReceived")
+    assert next(e for e in drv_timeline["events"] if e["version"] == report_version)["redacted"] is True
     await ok(
         await casework.post(
             f"{c}/capacity-profile", json={"recorded_on": "2026-03-12", "profile": PROFILE}, headers=ot
