@@ -83,15 +83,15 @@ class Runtime:
             await runner.setup()
 
     def build_broker(self) -> KafkaBroker:
-        """The FastStream broker with one batch subscriber per projection (also used for AsyncAPI)."""
+        """The FastStream broker with one batch subscriber per projection (also used for AsyncAPI).
+        Needs ``connect()`` first: the subscribers feed the runners it made."""
+        if self.definition.projections and not self.runners:
+            raise RuntimeError("connect() before building the broker")
         s = self.settings
         broker = KafkaBroker(s.kafka_bootstrap, client_id=s.service, logger=None)
         self.broker = broker
         self.consumers = []
-        for runner in self.runners or [
-            ProjectionRunner(None, p, s.schema_for(p.name))  # type: ignore[arg-type]
-            for p in self.definition.projections
-        ]:
+        for runner in self.runners:
             topics = [s.topic(t) for t in runner.projection.topics]
             self.consumers.append(
                 ProjectionConsumer(
