@@ -21,7 +21,7 @@ from bench import raw
 from bench.load import Load, Stats, World, percentiles
 from bench.progress import Progress, Tracker
 from bench.replay import replay_all
-from bench.stack import REPO, RssSampler, Scratch, Services
+from bench.stack import REPO, CpuMeter, RssSampler, Scratch, Services
 
 RESULTS = REPO / "bench" / "results"
 REPLAY_DEFAULT = 300_000
@@ -129,7 +129,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             pids = {n: s.pid for n, s in services.running.items()}
             spies = await profile(args.profile, pids, args.saturation_seconds) if args.profile else []
             before = await progress.applied()
-            with RssSampler(pids) as sampler:
+            batches_before = await services.batch_counts()
+            with RssSampler(pids) as sampler, CpuMeter(pids) as cpu:
                 stats = await load.closed_loop(args.saturation_seconds, args.concurrency)
                 done = await progress.caught_up(tracker)
             await tracker.drain()
@@ -138,6 +139,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             latency["saturation"] = summarise(stats)
             elapsed = done - stats.started
             after = await progress.applied()
+            batches_after = await services.batch_counts()
             result["commands_per_s"] = round(stats.ok / elapsed, 1)
             result["throughput"] = {
                 "commands_ok": stats.ok,
@@ -149,6 +151,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "events_applied_by_projection": {k: after[k] - before.get(k, 0) for k in after},
                 "cases_opened": await cases_opened(services),
                 "participants_enrolled": len(world.enrolled),
+                "mean_batch_by_projection": {
+                    k: round((a - batches_before.get(k, (0, 0))[1]) / (n - batches_before.get(k, (0, 0))[0]), 1)
+                    for k, (n, a) in batches_after.items()
+                    if n > batches_before.get(k, (0, 0))[0]
+                },
+                "cpu_s": {k: round(v, 2) for k, v in cpu.seconds.items()},
+                "cpu_ms_per_command": cpu.per_command_ms(stats.ok),
+                "cpu_window_s": round(cpu.wall_s, 2),
             }
             result["e2e_latency_ms"] = latency
             await asyncio.sleep(0.5 if args.quick else 2.0)
@@ -218,7 +228,7 @@ async def profile(folder: Path, pids: dict[str, int], seconds: float) -> list[as
             "record",
             "--nonblocking",
             "-r",
-            "50",
+            "100",
             "-d",
             str(int(seconds)),
             "-f",
@@ -270,6 +280,12 @@ def render(r: dict[str, Any]) -> None:
         f"≥ {TARGETS['commands_per_s']:,}",
     )
     t.add_row("  HTTP only (until the last response)", f"{r['throughput']['http_only_per_s']:,.0f}", "")
+    per_cmd = r["throughput"].get("cpu_ms_per_command", {})
+    t.add_row(
+        "  CPU ms per command at saturation",
+        f"{sum(per_cmd.values()):.1f}",
+        ", ".join(f"{k} {v}" for k, v in sorted(per_cmd.items(), key=lambda kv: -kv[1])),
+    )
     for load, v in r["e2e_latency_ms"].items():
         label = f"{load} commands/s" if load != "saturation" else "saturation"
         target = f"p99 ≤ {TARGETS['p99_ms_at_1000']} ms" if load == "1000" else ""

@@ -7,10 +7,10 @@ and ``proj_<name>.projection_offsets`` / ``projection_streams`` (consumers), fou
 bench keeps working while the services' read models change.
 
 E2e: a write to stream S of service X is *reflected* once every projection that reads X's topic
-(in any service, side-effect policies included) has S at least at the written version. A
-statement-level trigger, installed only in the bench's databases, sends one ``NOTIFY`` per
-projection batch transaction; the tracker wakes at commit and asks only for the pending
-streams. No busy polling; the added cost is one notification per batch, not per event.
+(in any service, side-effect policies included) has S at least at the written version.
+Statement-level triggers, installed only in the bench's databases, send each projection
+batch's (stream, version) pairs with ``NOTIFY`` at commit; the tracker listens and never
+queries. The added cost is a few notifications per batch, not queries per write.
 Latency runs from the *intended* send time (open loop), so a generator that falls behind
 cannot hide queueing (no coordinated omission).
 """
@@ -18,7 +18,6 @@ cannot hide queueing (no coordinated omission).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import time
 from collections.abc import Callable
@@ -77,76 +76,99 @@ class _Waiting:
     missing: set[Target] = field(default_factory=set)
 
 
+# Statement-level triggers with a transition table: each projection batch that writes
+# ``projection_streams`` notifies the (stream, version) pairs it wrote, in chunks that stay well
+# under NOTIFY's 8,000-byte payload limit. The tracker never queries the services' databases.
+_NOTIFY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION public.bench_notify_applied() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE chunk text;
+BEGIN
+    FOR chunk IN
+        SELECT string_agg(stream_id || ' ' || version, ',')
+        FROM (SELECT stream_id, version, (row_number() OVER ()) / 80 AS g FROM bench_rows) AS r GROUP BY g
+    LOOP
+        PERFORM pg_notify('{CHANNEL}', TG_TABLE_SCHEMA || ';' || chunk);
+    END LOOP;
+    RETURN NULL;
+END $$"""
+
+
 class Tracker:
-    """Times from intended send until every reader of the written topic reflects a write."""
+    """Times from intended send until every reader of the written topic reflects a write.
+
+    Pushed, not polled: the bench's triggers send every projection batch's (stream, version)
+    pairs at commit, so the measurement adds no queries to the databases it measures (an
+    earlier polling tracker spent more PostgreSQL time than the services did)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.targets: list[Target] = []
         self.pending: dict[str, list[_Waiting]] = {}
-        self._wake: dict[str, asyncio.Event] = {}
+        self._seen: dict[tuple[Target, str], int] = {}
+        self._by_schema: dict[tuple[str, str], Target] = {}
         self._conns: dict[str, asyncpg.Connection] = {}
-        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self.targets = await discover(self.services)
+        self._by_schema = {(t.service, t.schema): t for t in self.targets}
         for name in {t.service for t in self.targets}:
             conn = await asyncpg.connect(self.services.running[name].database_url)
-            await conn.execute(
-                f"""CREATE OR REPLACE FUNCTION public.bench_notify_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$"""
-            )
+            await conn.execute(_NOTIFY_FUNCTION)
             for t in self.targets:
                 if t.service == name:
                     q = _quote_ident(t.schema)
-                    await conn.execute(
-                        f"""DROP TRIGGER IF EXISTS bench_applied ON {q}.projection_streams;
-                        CREATE TRIGGER bench_applied AFTER INSERT OR UPDATE ON {q}.projection_streams
-                            FOR EACH STATEMENT EXECUTE FUNCTION public.bench_notify_applied()"""
-                    )
-            wake = asyncio.Event()
-            await conn.add_listener(CHANNEL, lambda *_, w=wake: w.set())
-            self._wake[name], self._conns[name] = wake, conn
-            self._tasks.append(asyncio.create_task(self._run(name)))
+                    for op in ("insert", "update"):
+                        await conn.execute(
+                            f"""DROP TRIGGER IF EXISTS bench_applied_{op} ON {q}.projection_streams;
+                            CREATE TRIGGER bench_applied_{op} AFTER {op} ON {q}.projection_streams
+                                REFERENCING NEW TABLE AS bench_rows
+                                FOR EACH STATEMENT EXECUTE FUNCTION public.bench_notify_applied()"""
+                        )
+            await conn.add_listener(CHANNEL, lambda _c, _p, _ch, payload, svc=name: self._applied(svc, payload))
+            self._conns[name] = conn
 
     def expect(
         self, service: str, stream: str, version: int, t0: float, sink: list[float], then: Callable[[], None] | None
     ) -> None:
         readers = {t for t in self.targets if service in t.reads}
-        self.pending.setdefault(stream, []).append(_Waiting(version, t0, sink, then, readers))
-        for t in readers:
-            self._wake[t.service].set()
+        waiting = _Waiting(version, t0, sink, then, readers)
+        # A fast projection may have applied the write before its HTTP response was handled.
+        waiting.missing = {t for t in readers if self._seen.get((t, stream), 0) < version}
+        if waiting.missing:
+            self.pending.setdefault(stream, []).append(waiting)
+        else:
+            self._reflected(waiting, time.perf_counter())
 
-    async def _run(self, name: str) -> None:
-        conn, wake = self._conns[name], self._wake[name]
-        mine = [t for t in self.targets if t.service == name]
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=0.05)
-            wake.clear()
-            for t in mine:
-                streams = [s for s, ws in self.pending.items() if any(t in w.missing for w in ws)]
-                if not streams:
-                    continue
-                rows = await conn.fetch(
-                    f"SELECT stream_id, version FROM {_quote_ident(t.schema)}.projection_streams"
-                    " WHERE projection = $1 AND stream_id = ANY($2::text[])",
-                    t.projection,
-                    streams,
-                )
-                now = time.perf_counter()
-                for r in rows:
-                    waiting = self.pending.get(r["stream_id"], [])
-                    for w in waiting:
-                        if w.version <= r["version"]:
-                            w.missing.discard(t)
-                    for w in [w for w in waiting if not w.missing]:
-                        w.sink.append((now - w.t0) * 1000)
-                        waiting.remove(w)
-                        if w.then is not None:
-                            w.then()
-                    if not waiting:
-                        self.pending.pop(r["stream_id"], None)
+    def _applied(self, service: str, payload: str) -> None:
+        now = time.perf_counter()
+        schema, _, pairs = payload.partition(";")
+        target = self._by_schema.get((service, schema))
+        if target is None or not pairs:
+            return
+        for pair in pairs.split(","):
+            stream, _, v = pair.rpartition(" ")
+            version = int(v)
+            key = (target, stream)
+            if version > self._seen.get(key, 0):
+                self._seen[key] = version
+            waiting = self.pending.get(stream)
+            if not waiting:
+                continue
+            for w in waiting:
+                if w.version <= version:
+                    w.missing.discard(target)
+            done = [w for w in waiting if not w.missing]
+            for w in done:
+                waiting.remove(w)
+                self._reflected(w, now)
+            if not waiting:
+                del self.pending[stream]
+
+    @staticmethod
+    def _reflected(w: _Waiting, now: float) -> None:
+        w.sink.append((now - w.t0) * 1000)
+        if w.then is not None:
+            w.then()
 
     async def drain(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -154,8 +176,6 @@ class Tracker:
             await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
         for conn in self._conns.values():
             await conn.close()
 

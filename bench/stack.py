@@ -19,6 +19,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 SERVICES = ("intake", "casework", "placement", "reporting")
 REPO = Path(__file__).resolve().parent.parent
@@ -196,6 +197,25 @@ class Services:
     def rss(self) -> dict[str, float | None]:
         return {n: s.rss() for n, s in self.running.items()}
 
+    async def batch_counts(self) -> dict[str, tuple[float, float]]:
+        """(batches, events applied) per projection so far, from each service's ``/metrics``."""
+        out: dict[str, tuple[float, float]] = {}
+        async with aiohttp.ClientSession() as http:
+            for name, svc in self.running.items():
+                async with http.get(f"{svc.base_url}/metrics") as r:
+                    text = await r.text()
+                batches: dict[str, float] = {}
+                applied: dict[str, float] = {}
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        if sample.name == "projection_batch_seconds_count":
+                            batches[sample.labels["projection"]] = sample.value
+                        elif sample.name == "projection_events_applied_total":
+                            applied[sample.labels["projection"]] = sample.value
+                for projection, n in batches.items():
+                    out[f"{name}.{projection}"] = (n, applied.get(projection, 0.0))
+        return out
+
     def stop(self) -> None:
         for svc in self.running.values():
             if svc.process.poll() is None:
@@ -236,3 +256,61 @@ class RssSampler:
         self.sample()
         if self._task is not None:
             self._task.cancel()
+
+
+def _cpu_seconds_by_process() -> dict[int, tuple[str, float]]:
+    """utime + stime of every process on the machine, from /proc/<pid>/stat, in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        out[int(entry.name)] = (comm, (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the stack over a window: the four services (by pid),
+    PostgreSQL (every ``postgres`` process), Kafka (``java``), the bench's own load generator, and
+    the rest. Divided by the commands of the window it says where each command's CPU goes."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = {pid: name for name, pid in pids.items()}
+        self.pids[os.getpid()] = "bench (load generator)"
+        self._start: dict[int, tuple[str, float]] = {}
+        self._t0 = 0.0
+        self.seconds: dict[str, float] = {}
+        self.wall_s = 0.0
+
+    def _group(self, pid: int, comm: str) -> str:
+        if pid in self.pids:
+            return self.pids[pid]
+        if comm.startswith("postgres"):
+            return "postgresql"
+        if comm == "java":
+            return "kafka"
+        return "other"
+
+    def __enter__(self) -> CpuMeter:
+        self._t0 = time.monotonic()
+        self._start = _cpu_seconds_by_process()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        end = _cpu_seconds_by_process()
+        self.wall_s = time.monotonic() - self._t0
+        totals: dict[str, float] = {}
+        for pid, (comm, cpu) in end.items():
+            before = self._start.get(pid, (comm, 0.0))[1]  # a process born in the window counts whole
+            group = self._group(pid, comm)
+            totals[group] = totals.get(group, 0.0) + max(0.0, cpu - before)
+        self.seconds = totals
+
+    def per_command_ms(self, commands: int) -> dict[str, float]:
+        return {k: round(v * 1000 / commands, 2) for k, v in sorted(self.seconds.items())} if commands else {}

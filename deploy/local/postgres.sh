@@ -98,6 +98,8 @@ fsync = on
 synchronous_commit = $sync
 log_timezone = 'UTC'
 timezone = 'UTC'
+shared_preload_libraries = 'pg_stat_statements'   # per-statement figures for diagnostics (bench, ops)
+pg_stat_statements.track = all
 CONF
   chown "$PG_USER:" "$PG_DATA/local.conf.tmp"
   mv "$PG_DATA/local.conf.tmp" "$PG_DATA/local.conf"
