@@ -1,7 +1,8 @@
 """The service-layer path of every command: load, decide, append (with idempotency keys).
 
-One transaction covers reading the stream, appending the new events and storing the
-idempotency record, so a retried request never acts twice and nothing is half-written.
+With an idempotency key, one transaction covers reading the stream, appending the new events
+and storing the idempotency record, so a retried request never acts twice and nothing is
+half-written. Without one, the append is a single statement and needs no transaction of its own.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class Loaded(Generic[S]):
     state: S
     version: int
     events: list[Envelope]
+
+    @classmethod
+    def new(cls, decider: Decider[S]) -> Loaded[S]:
+        """A stream that does not exist yet (a freshly generated id): nothing to read. Safe as
+        ``preloaded``: should the id exist after all, the append conflicts and the retry reads it."""
+        return cls(decider.fold([]), 0, [])
 
     @property
     def head_hash(self) -> str:
@@ -94,63 +101,94 @@ async def execute(
     """
     attempt = 0
     if preloaded is not None and expected_version not in (None, preloaded.version):
-        preloaded = None  # let the fresh read inside the transaction judge the client's version
+        preloaded = None  # let the fresh read judge the client's version
     while True:
         attempt += 1
         try:
-            async with store.pool.acquire() as conn, conn.transaction():
+            async with store.pool.acquire() as conn:
                 if idempotency_key:
-                    row = await conn.fetchrow(
-                        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1",
-                        idempotency_key,
-                    )
-                    if row is not None:
-                        if row["request_hash"] != fingerprint:
-                            raise IdempotencyMismatch(
-                                "Idempotency-Key was used before for a different request", field="Idempotency-Key"
-                            )
-                        return Outcome(row["status_code"], orjson.loads(row["response"]), replayed=True)
-                loaded = preloaded if preloaded is not None else await load(store, decider, stream_id, conn)
-                preloaded = None
-                if expected_version is not None and expected_version != loaded.version:
-                    metrics.CONFLICTS.labels(decider.stream_type).inc()
-                    raise ConcurrencyConflict(stream_id, expected_version, loaded.version)
-                new_events = list(decide(loaded.state, loaded.version))
-                try:
-                    appended = await store.append(
-                        conn,
-                        stream_id=stream_id,
-                        stream_type=decider.stream_type,
-                        expected_version=loaded.version,
-                        events=new_events,
-                        context=context,
-                        head_hash=loaded.head_hash,
-                    )
-                except ConcurrencyConflict:
-                    metrics.CONFLICTS.labels(decider.stream_type).inc()
-                    if expected_version is not None or attempt > retries:
-                        raise
-                    continue
-                state = loaded.state
-                for e in new_events:
-                    state = decider.evolve(state, e)
-                body = respond(state, appended)
-                if idempotency_key:
-                    inserted = await conn.fetchval(
-                        "INSERT INTO idempotency_keys (key, request_hash, status_code, response)"
-                        " VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING 1",
-                        idempotency_key,
-                        fingerprint,
-                        status_code,
-                        orjson.dumps(body, default=str),
-                    )
-                    if inserted is None:  # a concurrent twin won; roll back and answer with its result
-                        raise _Retry()
-                for sealed in appended:
-                    metrics.EVENTS_APPENDED.labels(sealed.event_type).inc()
-                return Outcome(status_code, body)
+                    # The key's record must commit with the events (or not at all).
+                    async with conn.transaction():
+                        return await _attempt(
+                            store, decider, conn, stream_id, context, decide, respond, expected_version,
+                            idempotency_key, fingerprint, status_code, preloaded,
+                        )  # fmt: skip
+                # Nothing else to write: the append is one statement, atomic on its own, so no
+                # BEGIN/COMMIT round trips. Reading outside a transaction is safe because the
+                # insert of the next version fails if the stream moved on since the read.
+                return await _attempt(
+                    store, decider, conn, stream_id, context, decide, respond, expected_version,
+                    None, "", status_code, preloaded,
+                )  # fmt: skip
+        except ConcurrencyConflict:
+            if expected_version is not None or attempt > retries:
+                raise
         except _Retry:
-            continue
+            pass
+        preloaded = None
+
+
+async def _attempt(
+    store: EventStore,
+    decider: Decider[S],
+    conn: Conn,
+    stream_id: str,
+    context: CommandContext,
+    decide: Callable[[S, int], Sequence[DomainEvent]],
+    respond: Callable[[S, list[Envelope]], dict[str, Any]],
+    expected_version: int | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+    status_code: int,
+    preloaded: Loaded[S] | None,
+) -> Outcome:
+    """One try of a command on ``conn`` (inside a transaction when there is an idempotency key)."""
+    if idempotency_key:
+        row = await conn.fetchrow(
+            "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1", idempotency_key
+        )
+        if row is not None:
+            if row["request_hash"] != fingerprint:
+                raise IdempotencyMismatch(
+                    "Idempotency-Key was used before for a different request", field="Idempotency-Key"
+                )
+            return Outcome(row["status_code"], orjson.loads(row["response"]), replayed=True)
+    loaded = preloaded if preloaded is not None else await load(store, decider, stream_id, conn)
+    if expected_version is not None and expected_version != loaded.version:
+        metrics.CONFLICTS.labels(decider.stream_type).inc()
+        raise ConcurrencyConflict(stream_id, expected_version, loaded.version)
+    new_events = list(decide(loaded.state, loaded.version))
+    try:
+        appended = await store.append(
+            conn,
+            stream_id=stream_id,
+            stream_type=decider.stream_type,
+            expected_version=loaded.version,
+            events=new_events,
+            context=context,
+            head_hash=loaded.head_hash,
+        )
+    except ConcurrencyConflict:
+        metrics.CONFLICTS.labels(decider.stream_type).inc()
+        raise
+    state = loaded.state
+    for e in new_events:
+        state = decider.evolve(state, e)
+    body = respond(state, appended)
+    if idempotency_key:
+        inserted = await conn.fetchval(
+            "INSERT INTO idempotency_keys (key, request_hash, status_code, response)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING 1",
+            idempotency_key,
+            fingerprint,
+            status_code,
+            orjson.dumps(body, default=str),
+        )
+        if inserted is None:  # a concurrent twin won; roll back and answer with its result
+            raise _Retry()
+    for sealed in appended:
+        metrics.EVENTS_APPENDED.labels(sealed.event_type).inc()
+    return Outcome(status_code, body)
 
 
 class _Retry(Exception):

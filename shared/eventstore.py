@@ -121,7 +121,8 @@ class EventStore:
         occurred_at: datetime | None = None,
         head_hash: str | None = None,
     ) -> list[Envelope]:
-        """Append ``events`` after ``expected_version`` inside the caller's transaction.
+        """Append ``events`` after ``expected_version``: in the caller's transaction if it has
+        one, else (only with ``head_hash``) as one autocommitted statement.
 
         Raises ``ConcurrencyConflict`` (and writes nothing) if the stream is not at
         ``expected_version``; a concurrent writer of the same version fails on the unique key.
@@ -130,11 +131,11 @@ class EventStore:
         immutable and versions gapless, so the insert of ``expected_version + 1`` succeeds only
         if that head is still the head; the xid rule is checked inside the insert.
         """
-        if not conn.is_in_transaction():
-            raise RuntimeError("append must run inside a transaction")
         if not events:
             return []
         if head_hash is None:
+            if not conn.is_in_transaction():
+                raise RuntimeError("append without head_hash must run inside a transaction")
             head = await conn.fetchrow(_HEAD, stream_id)
             actual = head["version"] if head else 0
             if actual != expected_version or (head is not None and head["newer_xid"]):
@@ -172,23 +173,26 @@ class EventStore:
             if not row or row["n"] != 1:
                 raise ConcurrencyConflict(stream_id, expected_version)
             return sealed
+        args = (
+            [e.event_id for e in sealed],
+            [e.stream_id for e in sealed],
+            [e.stream_type for e in sealed],
+            [e.version for e in sealed],
+            [e.event_type for e in sealed],
+            [e.recorded_at for e in sealed],
+            [e.hash for e in sealed],
+            [e.to_bytes() for e in sealed],
+        )
         try:
-            async with conn.transaction():  # savepoint: a conflict leaves the caller's txn usable
-                row = await conn.fetchrow(
-                    _INSERT_MANY,
-                    [e.event_id for e in sealed],
-                    [e.stream_id for e in sealed],
-                    [e.stream_type for e in sealed],
-                    [e.version for e in sealed],
-                    [e.event_type for e in sealed],
-                    [e.recorded_at for e in sealed],
-                    [e.hash for e in sealed],
-                    [e.to_bytes() for e in sealed],
-                )
-                if not row or row["n"] != len(sealed):  # the xid guard held: nothing was inserted
-                    raise ConcurrencyConflict(stream_id, expected_version)
+            if conn.is_in_transaction():
+                async with conn.transaction():  # savepoint: a conflict leaves the caller's txn usable
+                    row = await conn.fetchrow(_INSERT_MANY, *args)
+            else:  # autocommit: the one statement is its own transaction
+                row = await conn.fetchrow(_INSERT_MANY, *args)
         except asyncpg.UniqueViolationError:
             raise ConcurrencyConflict(stream_id, expected_version) from None
+        if not row or row["n"] != len(sealed):  # the xid guard held: nothing was inserted
+            raise ConcurrencyConflict(stream_id, expected_version)
         return sealed
 
     async def read_stream(

@@ -261,6 +261,7 @@ async def receive_referral(
         decide=lambda state, _v: domain.receive_referral(state, referral),
         respond=lambda state, events: _body(pid, state, events),
         status_code=201,
+        preloaded=Loaded.new(domain.participant),  # the id was generated just now: nothing to read
         **http.idempotency(principal, idempotency_key, "referrals", body.model_dump(mode="json")),
     )
     return JSONResponse(outcome.body, status_code=outcome.status_code)

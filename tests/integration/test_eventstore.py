@@ -89,7 +89,8 @@ async def test_events_cannot_be_updated_or_deleted(store: EventStore) -> None:
             await conn.execute("DELETE FROM events")
 
 
-async def test_append_outside_a_transaction_is_refused(store: EventStore) -> None:
+async def test_append_outside_a_transaction_needs_the_loaded_head(store: EventStore) -> None:
+    """Without ``head_hash`` the append reads the head first, which needs a transaction."""
     async with store.pool.acquire() as conn:
         with pytest.raises(RuntimeError):
             await store.append(
@@ -151,3 +152,45 @@ async def test_a_loaded_head_keeps_the_transaction_id_rule(store: EventStore, te
         assert await early.fetchval("SELECT count(*) FROM events WHERE stream_id = 's-1'") == 1  # still usable
     await append_on(store, "s-1", *texts)
     assert [e.version for e in await store.read_stream("s-1")] == list(range(1, len(texts) + 2))
+
+
+@pytest.mark.parametrize("texts", [("b",), ("b", "c")], ids=["one event", "two events"])
+async def test_an_autocommitted_append_on_a_loaded_head_is_all_or_nothing(
+    store: EventStore, texts: tuple[str, ...]
+) -> None:
+    """Outside a transaction (commands without an idempotency key) the append is one
+    statement: it chains, and a stale head writes nothing at all."""
+    async with store.pool.acquire() as conn:
+        await append_on(store, "s-1", "a", conn=conn)
+        await append_on(store, "s-1", *texts, conn=conn)
+        assert not conn.is_in_transaction()
+        events = await store.read_stream("s-1")
+        assert verify_chain(events) == []
+        stale = events[0]
+        with pytest.raises(ConcurrencyConflict):
+            await store.append(
+                conn, stream_id="s-1", stream_type="note", expected_version=stale.version,
+                events=[Noted(text=f"late {t}") for t in texts], context=ctx(), head_hash=stale.hash,
+            )  # fmt: skip
+    assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a", *texts]
+
+
+async def test_concurrent_autocommitted_appends_of_one_version_exactly_one_wins(store: EventStore) -> None:
+    await append_on(store, "s-1", "a")
+    head = (await store.read_stream("s-1"))[-1].hash
+
+    async def writer(text: str) -> str:
+        async with store.pool.acquire() as conn:
+            await store.append(
+                conn, stream_id="s-1", stream_type="note", expected_version=1,
+                events=[Noted(text=text), Noted(text=text + "+")], context=ctx(), head_hash=head,
+            )  # fmt: skip
+        return text
+
+    results = await asyncio.gather(*(writer(f"w{i}") for i in range(6)), return_exceptions=True)
+    winners = [r for r in results if isinstance(r, str)]
+    assert len(winners) == 1
+    assert all(isinstance(r, ConcurrencyConflict) for r in results if not isinstance(r, str))
+    events = await store.read_stream("s-1")
+    assert [e.payload["text"] for e in events] == ["a", winners[0], winners[0] + "+"]
+    assert verify_chain(events) == []
