@@ -32,7 +32,7 @@ def new_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
-        linger_ms=2,
+        linger_ms=0,  # the relay sends a whole read at once, so it batches without waiting
         max_batch_size=256 * 1024,
         compression_type=None,
     )
@@ -56,6 +56,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.is_leader = False
+        self._after: tuple[int, int] | None = None  # the checkpoint this relay last wrote
 
     async def checkpoint(self, conn: Conn) -> tuple[int, int]:
         row = await conn.fetchrow(
@@ -70,7 +71,9 @@ class OutboxRelay:
         Returns how many were published and whether committed events are held back behind an
         older in-flight transaction (then the caller looks again shortly).
         """
-        after = await self.checkpoint(conn)
+        # Only the leader writes the checkpoint, so after its first read it is known here: one
+        # round trip fewer per batch. Re-read whenever leadership is (re)gained.
+        after = self._after if self._after is not None else await self.checkpoint(conn)
         rows, held = await self.store.read_committed(after, self.batch_size, conn=conn)
         if not rows:
             return 0, held
@@ -86,6 +89,7 @@ class OutboxRelay:
             str(last_xid),
             last_pos,
         )
+        self._after = (last_xid, last_pos)
         metrics.RELAY_PUBLISHED.labels(self.topic).inc(len(rows))
         return len(rows), held
 
@@ -121,6 +125,7 @@ class OutboxRelay:
             if self._stopping.is_set():
                 return
             self.is_leader = True
+            self._after = None
             log.info("relay.leader", topic=self.topic)
 
             def on_notify(*_: object) -> None:
