@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -22,9 +23,11 @@ from shared.eventstore import ConcurrencyConflict
 from shared.projections import BatchResult, ProjectionRunner, Record
 
 if TYPE_CHECKING:
-    from aiokafka import AIOKafkaConsumer
+    from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 log = structlog.get_logger(__name__)
+
+_POLL_MS = 200  # longest wait in one poll; a record that arrives ends it at once
 
 
 class ProjectionConsumer:
@@ -60,6 +63,15 @@ class ProjectionConsumer:
             description=f"Applies {', '.join(topics)} to the {runner.projection.name} read model",
         )
         self.subscriber(self.handle)
+        self._max_records = max_records
+        # FastStream's batch fetch sleeps batch_timeout_ms after every empty poll, so the first
+        # event after a quiet spell waited up to that long (on every hop of a chain of services).
+        # Waiting inside getmany alone wakes as soon as a record arrives.
+        self.subscriber.get_msg = self._get_batch  # type: ignore[method-assign]
+
+    async def _get_batch(self, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord[bytes, bytes], ...]:
+        got = await consumer.getmany(timeout_ms=_POLL_MS, max_records=self._max_records)
+        return tuple(chain.from_iterable(got.values()))
 
     @property
     def consumer(self) -> AIOKafkaConsumer | None:
