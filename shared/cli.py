@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import typer
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 
 from shared import rebuild as replay
@@ -57,7 +57,7 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
             assert rt.pool is not None
             await rt.pool.close()
 
-        asyncio.run(run())
+        uvloop.run(run())
         typer.echo("migrated")
 
     @app.command("rebuild")
@@ -91,7 +91,7 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
                 "swapped": swap,
             }
 
-        typer.echo(json.dumps(asyncio.run(run()), indent=2))
+        typer.echo(json.dumps(uvloop.run(run()), indent=2))
 
     @app.command()
     def verify() -> None:
@@ -119,7 +119,7 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
             finally:
                 await conn.close()
 
-        streams, events, breaks = asyncio.run(run())
+        streams, events, breaks = uvloop.run(run())
         typer.echo(json.dumps({"streams": streams, "events": events, "breaks": breaks}, indent=2))
         if breaks:
             raise typer.Exit(1)
