@@ -97,6 +97,34 @@ FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1
 """
 
 
+# The relay's read. xids are cluster-wide, so ``pg_snapshot_xmin`` alone would make every
+# transaction on the server (other services' databases, their projections) hold this outbox
+# back. The horizon is instead the oldest xid of the statement's snapshot that is still in
+# progress and is not *positively known* to belong to a session in another database (its
+# ``backend_xid`` in ``pg_stat_activity``): such a session cannot insert into this table, and
+# an xid is never reused. Anything not identified that way (a session that ended meanwhile, a
+# prepared transaction, stats hidden from an unprivileged role) still counts, so the rule can
+# only err towards waiting; with no candidate left the horizon is the snapshot's xmax.
+_READ_COMMITTED = """
+WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+foreign_xids AS MATERIALIZED (
+    SELECT backend_xid FROM pg_stat_activity WHERE datname <> current_database() AND backend_xid IS NOT NULL
+),
+horizon AS MATERIALIZED (
+    SELECT coalesce(
+        (SELECT min(x) FROM snap, pg_snapshot_xip(snap.s) AS x
+         WHERE xid(x) NOT IN (SELECT backend_xid FROM foreign_xids)),
+        (SELECT pg_snapshot_xmax(s) FROM snap)
+    ) AS h
+)
+SELECT events.xid::text::bigint AS xid, position, envelope, stream_id, events.xid < (SELECT h FROM horizon) AS safe
+FROM events
+WHERE (events.xid, position) > ($1::text::xid8, $2)
+ORDER BY events.xid, events.position
+LIMIT $3
+"""
+
+
 class EventStore:
     """Appends to and reads from one service's ``events`` table."""
 
@@ -214,23 +242,12 @@ class EventStore:
     ) -> tuple[list[CommittedRow], bool]:
         """Committed events after the checkpoint ``(xid, position)``, in publish order.
 
-        Only rows below the oldest in-flight transaction are returned, so nothing that commits
-        later can ever sort before what was already returned. The flag says whether visible
-        rows are being held back by an older transaction still in flight (retry soon).
+        Only rows below the oldest transaction still in flight *that could write here* are
+        returned, so nothing that commits later can ever sort before what was already returned.
+        The flag says whether visible rows are being held back by such a transaction (retry soon).
+        See ``_READ_COMMITTED`` for which in-flight transactions count.
         """
         runner = conn or self.pool
-        rows = await runner.fetch(
-            """
-            SELECT xid::text::bigint AS xid, position, envelope, stream_id,
-                   xid < pg_snapshot_xmin(pg_current_snapshot()) AS safe
-            FROM events
-            WHERE (xid, position) > ($1::text::xid8, $2)
-            ORDER BY events.xid, events.position
-            LIMIT $3
-            """,
-            str(after[0]),
-            after[1],
-            limit,
-        )
+        rows = await runner.fetch(_READ_COMMITTED, str(after[0]), after[1], limit)
         out = [CommittedRow(r["xid"], r["position"], r["envelope"], r["stream_id"]) for r in rows if r["safe"]]
         return out, len(out) < len(rows)

@@ -75,6 +75,9 @@ class OutboxRelay:
         # round trip fewer per batch. Re-read whenever leadership is (re)gained.
         after = self._after if self._after is not None else await self.checkpoint(conn)
         rows, held = await self.store.read_committed(after, self.batch_size, conn=conn)
+        metrics.RELAY_READS.labels(self.topic).inc()
+        if held:
+            metrics.RELAY_HELD.labels(self.topic).inc()
         if not rows:
             return 0, held
         futures = [await self.producer.send(self.topic, value=row.envelope, key=row.stream_id.encode()) for row in rows]

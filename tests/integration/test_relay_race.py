@@ -27,8 +27,8 @@ async def do_append(store: EventStore, conn: Conn, stream: str, text: str) -> No
 
 
 async def drain(relay: OutboxRelay, conn: Conn, timeout: float = 10.0) -> int:
-    """Publish until nothing is left or held back. xids are cluster-wide, so other sessions on
-    the same server (other tests, other databases) may hold the relay back for a moment."""
+    """Publish until nothing is left or held back (a session in this database, or one whose
+    database cannot be told, may hold the relay back for a moment)."""
     import asyncio
     import time
 
@@ -171,3 +171,44 @@ async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool,
         relay.stop()
         await asyncio.wait_for(task, timeout=10)
     assert [e.payload["text"] for e in producer.envelopes()] == ["before", "after"]
+
+
+async def test_a_transaction_in_another_database_does_not_hold_this_outbox_back(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """xids are cluster-wide, but a session in another database cannot write here: its older
+    in-flight xid must not delay publishing (other services' projections would otherwise
+    hold every relay on the server back). One in this database still does (tests above)."""
+    from tests import support
+
+    producer = CapturingProducer()
+    relay = relay_for(store, producer)
+    other = await asyncpg.connect(support.PG_ADMIN)  # the server's "postgres" database
+    try:
+        async with other.transaction():
+            await other.fetchval("SELECT pg_current_xact_id()")  # an older xid, in flight
+            async with pool.acquire() as c, c.transaction():
+                await do_append(store, c, "a", "not held")
+            async with pool.acquire() as rc:
+                published, held = await relay.publish_once(rc)
+                # other tests may run sessions in this database's neighbours, never in it
+                assert (published, held) == (1, False)
+    finally:
+        await other.close()
+    assert [e.payload["text"] for e in producer.envelopes()] == ["not held"]
+
+
+async def test_a_session_here_with_an_older_xid_still_holds_the_outbox_back(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """Even without having written to ``events`` yet: it may still do so."""
+    producer = CapturingProducer()
+    relay = relay_for(store, producer)
+    c1, t1 = await begin_append(pool, store, "a", "", xid_first=True)
+    async with pool.acquire() as c2, c2.transaction():
+        await do_append(store, c2, "b", "newer")
+    async with pool.acquire() as rc:
+        assert await relay.publish_once(rc) == (0, True)
+        await t1.rollback()
+        await pool.release(c1)
+        assert await drain(relay, rc) == 1
