@@ -109,30 +109,38 @@ class ProjectionRunner:
             return result
         name = self.projection.name
         started = time.perf_counter()
+        # Parsed before the transaction: the less work inside it, the shorter the time it holds a
+        # transaction id, and in-flight xids hold back the relay of the same database.
+        parsed = [(r, Envelope.from_bytes(r.value)) for r in records]
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(f"SET LOCAL search_path TO {self._q}, public")
-            stored = {
-                (r["topic"], r["partition"]): r["next_offset"]
-                for r in await conn.fetch(
-                    "SELECT topic, partition, next_offset FROM projection_offsets"
-                    " WHERE projection = $1 AND topic = ANY($2::text[]) FOR UPDATE",
-                    name,
-                    list({r.topic for r in records}),
-                )
-            }
-            fresh = [r for r in records if r.offset >= stored.get((r.topic, r.partition), 0)]
-            result.duplicates += len(records) - len(fresh)
-            envelopes = [(r, Envelope.from_bytes(r.value)) for r in fresh]
-            streams = list({e.stream_id for _, e in envelopes})
-            known = {
-                r["stream_id"]: r["version"]
-                for r in await conn.fetch(
-                    "SELECT stream_id, version FROM projection_streams"
-                    " WHERE projection = $1 AND stream_id = ANY($2::text[])",
-                    name,
-                    streams,
-                )
-            }
+            # One applier at a time per projection (a rebalance may briefly overlap two): an
+            # advisory lock, unlike SELECT ... FOR UPDATE, takes no xid, and it also covers the
+            # very first batch, when there is no offsets row to lock yet.
+            await conn.execute(
+                "SELECT set_config('search_path', $1, true), pg_advisory_xact_lock(hashtextextended($2, 0))",
+                f"{self._q}, public",
+                f"projection:{self.schema}.{name}",
+            )
+            stored: dict[tuple[str, int], int] = {}
+            known: dict[str, int] = {}
+            for row in await conn.fetch(
+                """
+                SELECT topic AS key, partition, next_offset AS value FROM projection_offsets
+                WHERE projection = $1 AND topic = ANY($2::text[])
+                UNION ALL
+                SELECT stream_id, NULL, version FROM projection_streams
+                WHERE projection = $1 AND stream_id = ANY($3::text[])
+                """,
+                name,
+                list({r.topic for r in records}),
+                list({e.stream_id for _, e in parsed}),
+            ):
+                if row["partition"] is None:
+                    known[row["key"]] = row["value"]
+                else:
+                    stored[(row["key"], row["partition"])] = row["value"]
+            envelopes = [(r, e) for r, e in parsed if r.offset >= stored.get((r.topic, r.partition), 0)]
+            result.duplicates += len(records) - len(envelopes)
             touched: dict[str, int] = {}
             handlers = self.projection.handlers
             batch_handlers = self.projection.batch_handlers
@@ -183,26 +191,26 @@ class ProjectionRunner:
                 result.positions[key] = max(result.positions.get(key, 0), record.offset + 1)
             if run_handler is not None:
                 await run_handler(conn, run)
-            if touched:
+            if touched or result.positions:  # versions and positions in one round trip
                 await conn.execute(
                     """
-                    INSERT INTO projection_streams (projection, stream_id, version)
-                    SELECT $1, s, v FROM unnest($2::text[], $3::int[]) AS t(s, v)
-                    ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version
+                    WITH streams AS (
+                        INSERT INTO projection_streams (projection, stream_id, version)
+                        SELECT $1, s, v FROM unnest($2::text[], $3::int[]) AS t(s, v)
+                        ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version
+                        RETURNING 1
+                    ), offsets AS (
+                        INSERT INTO projection_offsets (projection, topic, partition, next_offset)
+                        SELECT $1, t, p, o FROM unnest($4::text[], $5::int[], $6::bigint[]) AS x(t, p, o)
+                        ON CONFLICT (projection, topic, partition)
+                        DO UPDATE SET next_offset = GREATEST(projection_offsets.next_offset, excluded.next_offset)
+                        RETURNING 1
+                    )
+                    SELECT (SELECT count(*) FROM streams), (SELECT count(*) FROM offsets)
                     """,
                     name,
                     list(touched),
                     list(touched.values()),
-                )
-            if result.positions:
-                await conn.execute(
-                    """
-                    INSERT INTO projection_offsets (projection, topic, partition, next_offset)
-                    SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, o)
-                    ON CONFLICT (projection, topic, partition)
-                    DO UPDATE SET next_offset = GREATEST(projection_offsets.next_offset, excluded.next_offset)
-                    """,
-                    name,
                     [k[0] for k in result.positions],
                     [k[1] for k in result.positions],
                     list(result.positions.values()),

@@ -154,3 +154,20 @@ async def test_batch_handlers_keep_event_order_with_per_event_handlers(pool: asy
     assert [r["entry"] for r in rows] == ["s1:1", "s1:2", "flag s1:3", "s1:4", "s1:5", "s1:6"]
     assert calls == [2, 3]
     assert (result.applied, again.applied, again.duplicates) == (6, 0, 6)
+
+
+async def test_overlapping_appliers_of_one_projection_apply_each_event_once(
+    pool: asyncpg.Pool, projection: Projection
+) -> None:
+    """Two consumers holding the same partitions for a moment (a rebalance), from the very
+    first batch on: they take turns, and the second skips what the first applied (the table's
+    primary key would reject a second insert, failing the batch)."""
+    import asyncio
+
+    runners = [ProjectionRunner(pool, projection, "proj_seen") for _ in range(2)]
+    await runners[0].setup()
+    batch = [Record("x", p, i, env(f"s{p}", i + 1)) for p in range(2) for i in range(20)]
+    results = await asyncio.gather(*(r.apply(batch) for r in runners))
+    assert sorted(r.applied for r in results) == [0, 40]
+    assert len(await seen(pool)) == 40
+    assert await runners[1].positions() == {("x", 0): 20, ("x", 1): 20}
