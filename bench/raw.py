@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench import synth
 from bench.stack import KAFKA, Scratch, create_topics
 from shared.contracts.intake import ParticipantEnrolled
-from shared.envelope import Actor, new_id
+from shared.envelope import GENESIS_HASH, Actor, new_id
 from shared.eventstore import CommandContext, EventStore
 from shared.migrations import EVENTSTORE_SQL, migrate
 
@@ -124,20 +124,24 @@ async def ours_appends(url: str, appends: int, writers: int, per_stream: int) ->
     event = _event()
 
     async def writer(n: int) -> None:
-        stream, version = f"participant-{uuid4()}", 0
+        # As a command appends (shared.commands.execute without an idempotency key): after the
+        # head it loaded (here: the one it wrote last), one autocommitted statement. The peer
+        # likewise inserts at a version it knows, without reading the stream first.
+        stream, version, head = f"participant-{uuid4()}", 0, GENESIS_HASH
         for _ in range(n):
             if version == per_stream:
-                stream, version = f"participant-{uuid4()}", 0
-            async with pool.acquire() as conn, conn.transaction():
-                await store.append(
+                stream, version, head = f"participant-{uuid4()}", 0, GENESIS_HASH
+            async with pool.acquire() as conn:
+                sealed = await store.append(
                     conn,
                     stream_id=stream,
                     stream_type="participant",
                     expected_version=version,
                     events=[event],
                     context=ctx,
+                    head_hash=head,
                 )
-            version += 1
+            version, head = version + 1, sealed[-1].hash
 
     started = time.perf_counter()
     await asyncio.gather(*(writer(appends // writers) for _ in range(writers)))
