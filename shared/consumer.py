@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+_COMMIT_EVERY_S = 1.0
 _POLL_MS = 200  # longest wait in one poll; a record that arrives ends it at once
 
 
@@ -41,6 +43,8 @@ class ProjectionConsumer:
         self.lag: dict[tuple[str, int], int] = {}
         self.stopping = asyncio.Event()
         self.batches = 0
+        self._committed_at = 0.0
+        self._uncommitted = False
         outer = self
 
         class _Seek(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -101,9 +105,30 @@ class ProjectionConsumer:
             return  # shutting down: nothing stored, the next start re-reads this batch
         self.batches += 1
         self._update_lag(result.positions)
+        # Kafka's committed offsets only inform outside lag tools (PostgreSQL holds the truth),
+        # so they are committed at most once a second, not after every batch: each commit is a
+        # broker round trip and a write to __consumer_offsets. The lag loop commits the rest.
+        now = time.monotonic()
+        if now - self._committed_at >= _COMMIT_EVERY_S:
+            self._committed_at = now
+            self._uncommitted = False
+            try:
+                await msg.ack()
+            except Exception as exc:  # informational commit only
+                log.warning("projection.kafka_commit_failed", error=repr(exc))
+        else:
+            self._uncommitted = True
+
+    async def commit_pending(self) -> None:
+        """Commit the consumed positions to Kafka if a batch since the last commit left them out."""
+        consumer = self.consumer
+        if consumer is None or not self._uncommitted:
+            return
+        self._uncommitted = False
+        self._committed_at = time.monotonic()
         try:
-            await msg.ack()
-        except Exception as exc:  # informational commit only; PostgreSQL holds the truth
+            await consumer.commit()
+        except Exception as exc:
             log.warning("projection.kafka_commit_failed", error=repr(exc))
 
     async def _apply_until_done(self, batch: list[Record]) -> BatchResult | None:

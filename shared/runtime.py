@@ -128,6 +128,7 @@ class Runtime:
             await asyncio.sleep(5)
             for c in self.consumers:
                 with contextlib.suppress(Exception):
+                    await c.commit_pending()
                     await c.refresh_lag()
 
     async def stop(self) -> None:
@@ -135,6 +136,9 @@ class Runtime:
         started = time.perf_counter()
         for consumer in self.consumers:
             consumer.stopping.set()  # a batch being retried gives up instead of holding the stop
+        for consumer in self.consumers:
+            with contextlib.suppress(Exception):
+                await consumer.commit_pending()  # informational: lag tools see the last positions
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 await self.broker.stop()
