@@ -226,7 +226,8 @@ async def profile(folder: Path, pids: dict[str, int], seconds: float) -> list[as
         await asyncio.create_subprocess_exec(
             spy,
             "record",
-            "--nonblocking",
+            # BENCH_PROFILE_NATIVE=1: C/Cython frames too (pauses the process for each sample)
+            "--native" if os.environ.get("BENCH_PROFILE_NATIVE") else "--nonblocking",
             "-r",
             "100",
             "-d",

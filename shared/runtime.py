@@ -50,6 +50,10 @@ class Runtime:
     settings: ServiceSettings
     definition: ServiceDefinition
     pool: asyncpg.Pool | None = None
+    # The relay and the projection consumers get their own connections: under request load
+    # they would otherwise queue behind HTTP handlers for the pool, and every event's way to
+    # the other services (and the latency the bench measures) would wait with them.
+    background_pool: asyncpg.Pool | None = None
     store: EventStore | None = None
     broker: KafkaBroker | None = None
     relay: OutboxRelay | None = None
@@ -64,23 +68,28 @@ class Runtime:
     async def connect(self) -> None:
         """Open the pool and apply migrations (event store, service tables, projections)."""
         s = self.settings
-        schemas = [s.schema_for(p.name) for p in self.definition.projections]
-        self.pool = await asyncpg.create_pool(
-            s.database_url,
-            min_size=s.db_pool_min,
-            max_size=s.db_pool_max,
-            reset=_keep_session,
-            server_settings={
-                "search_path": ", ".join([*(f'"{x}"' for x in schemas), "public"]),
-                "application_name": s.service,
-            },
-        )
+        self.pool = await self._create_pool(s.db_pool_min, s.db_pool_max)
         async with self.pool.acquire() as conn:
             await migrate(conn, [*EVENTSTORE_SQL, *self.definition.sql], schema="public")
         self.store = EventStore(self.pool)
         self.runners = [ProjectionRunner(self.pool, p, s.schema_for(p.name)) for p in self.definition.projections]
         for runner in self.runners:
             await runner.setup()
+
+    async def _create_pool(self, min_size: int, max_size: int) -> asyncpg.Pool:
+        s = self.settings
+        schemas = [s.schema_for(p.name) for p in self.definition.projections]
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            s.database_url,
+            min_size=min_size,
+            max_size=max_size,
+            reset=_keep_session,
+            server_settings={
+                "search_path": ", ".join([*(f'"{x}"' for x in schemas), "public"]),
+                "application_name": s.service,
+            },
+        )
+        return pool
 
     def build_broker(self) -> KafkaBroker:
         """The FastStream broker with one batch subscriber per projection (also used for AsyncAPI).
@@ -112,12 +121,20 @@ class Runtime:
             await self.connect()
         assert self.store is not None
         s = self.settings
+        consuming = s.projections_enabled and bool(self.definition.projections)
+        background = (1 if s.relay_enabled else 0) + (len(self.runners) if consuming else 0)
+        if background:
+            # one connection each (the relay's leader keeps its own), one spare for lag checks
+            self.background_pool = await self._create_pool(1, background + 1)
+            for runner in self.runners:
+                runner.pool = self.background_pool
         if s.relay_enabled:
+            assert self.background_pool is not None
             producer = new_producer(s.kafka_bootstrap, f"{s.service}-relay")
             await producer.start()
-            self.relay = OutboxRelay(self.store, producer, self.topic)
+            self.relay = OutboxRelay(EventStore(self.background_pool), producer, self.topic)
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
-        if s.projections_enabled and self.definition.projections:
+        if consuming:
             broker = self.build_broker()
             await broker.start()
             self._tasks.append(asyncio.create_task(self._lag_loop(), name="lag"))
@@ -156,6 +173,9 @@ class Runtime:
         if self.relay is not None:
             with contextlib.suppress(Exception):
                 await self.relay.producer.stop()
+        if self.background_pool is not None:
+            await asyncio.wait_for(self.background_pool.close(), timeout=10)
+            self.background_pool = None
         if self.pool is not None:
             await asyncio.wait_for(self.pool.close(), timeout=10)
             self.pool = None
