@@ -22,12 +22,22 @@ def _quote_ident(name: str) -> str:
 async def migrate(conn: Conn, files: Sequence[Path], *, schema: str = "public") -> list[str]:
     """Apply the files not yet applied in ``schema``; returns the names applied now.
 
-    Serialised by an advisory lock, so replicas starting together do not race.
+    Serialised by an advisory lock, so replicas starting together do not race. The lock is
+    taken *before* the transaction begins: a transaction that waited for it inside would keep
+    the catalog view it started with and fail on ``CREATE SCHEMA IF NOT EXISTS`` for the schema
+    the winner just created.
     """
     applied_now: list[str] = []
     lock_key = int.from_bytes(hashlib.sha256(f"migrate:{schema}".encode()).digest()[:8], "big", signed=True)
+    await conn.execute("SELECT pg_advisory_lock($1)", lock_key)
+    try:
+        return await _apply(conn, files, schema, applied_now)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+
+
+async def _apply(conn: Conn, files: Sequence[Path], schema: str, applied_now: list[str]) -> list[str]:
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key)
         q = _quote_ident(schema)
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {q}")
         await conn.execute(f"SET LOCAL search_path TO {q}, public")
