@@ -72,6 +72,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup-seconds", type=float, default=3.0, help="closed-loop warm-up before measuring")
     p.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     p.add_argument("--keep", action="store_true", help="keep the bench databases and topics (for inspection)")
+    p.add_argument(
+        "--split",
+        default="",
+        help="services to run as two processes, API and worker (relay, consumers), e.g. intake,casework",
+    )
     p.add_argument("--profile", type=Path, default=None, help="py-spy each service during saturation into this folder")
     args = p.parse_args(argv)
     if args.quick:
@@ -102,7 +107,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     result["mode"] = "quick" if args.quick else "full"
     scratch = Scratch()
-    services = Services(scratch, prefix=f"{scratch.run}.", log_dir=REPO / ".local" / "bench" / scratch.run)
+    services = Services(
+        scratch,
+        prefix=f"{scratch.run}.",
+        log_dir=REPO / ".local" / "bench" / scratch.run,
+        split=frozenset(x for x in args.split.split(",") if x),
+    )
     try:
         console.log(f"starting the four services on bench data ({scratch.run})")
         await services.start()
@@ -126,7 +136,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 latency[str(rate)] = summarise(stats)
 
             console.log(f"saturation: {args.concurrency} clients for {args.saturation_seconds}s")
-            pids = {n: s.pid for n, s in services.running.items()}
+            pids = {n: s.pid for n, s in services.processes.items()}
             spies = await profile(args.profile, pids, args.saturation_seconds) if args.profile else []
             before = await progress.applied()
             batches_before = await services.batch_counts()
@@ -197,7 +207,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "load_peak": _r(sampler.peak.get(name)),
                 "replay": replay_rss.get(name),
             }
-            for name in services.running
+            for name in services.processes
         }
         result["ratios"] = ratios(result)
         result["targets"] = TARGETS

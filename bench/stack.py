@@ -159,29 +159,47 @@ class Services:
     scratch: Scratch
     prefix: str
     log_dir: Path
+    # Services run as two processes: the API (HTTP only) and a worker (relay and projection
+    # consumers), so the pipeline's event loop never waits behind request handlers.
+    split: frozenset[str] = frozenset()
     running: dict[str, Service] = field(default_factory=dict)
+    workers: dict[str, Service] = field(default_factory=dict)
+
+    def _spawn(self, name: str, label: str, url: str, env_extra: dict[str, str]) -> Service:
+        port = free_port()
+        log = (self.log_dir / f"{label}.log").open("ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}", "serve"],
+            cwd=REPO,
+            env={**service_env(name, url, self.prefix, port), **env_extra},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        return Service(label, port, url, proc)
 
     async def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         await self.scratch.topic_set(self.prefix)
         for name in SERVICES:
             url = await self.scratch.database(name)
-            port = free_port()
-            log = (self.log_dir / f"{name}.log").open("ab")
-            proc = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}", "serve"],
-                cwd=REPO,
-                env=service_env(name, url, self.prefix, port),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            self.running[name] = Service(name, port, url, proc)
+            up = name.upper()
+            if name in self.split:
+                off = {f"{up}_RELAY_ENABLED": "false", f"{up}_PROJECTIONS_ENABLED": "false"}
+                self.running[name] = self._spawn(name, name, url, off)
+                self.workers[name] = self._spawn(name, f"{name}-worker", url, {})
+            else:
+                self.running[name] = self._spawn(name, name, url, {})
         await self.wait_ready()
+
+    @property
+    def processes(self) -> dict[str, Service]:
+        """Every process: the services (their API when split) and the split-off workers."""
+        return {**self.running, **{w.name: w for w in self.workers.values()}}
 
     async def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
-            for svc in self.running.values():
+            for svc in self.processes.values():
                 while True:
                     if svc.process.poll() is not None:
                         tail = (self.log_dir / f"{svc.name}.log").read_text()[-3000:]
@@ -195,13 +213,14 @@ class Services:
                     await asyncio.sleep(0.2)
 
     def rss(self) -> dict[str, float | None]:
-        return {n: s.rss() for n, s in self.running.items()}
+        return {n: s.rss() for n, s in self.processes.items()}
 
     async def batch_counts(self) -> dict[str, tuple[float, float]]:
         """(batches, events applied) per projection so far, from each service's ``/metrics``."""
         out: dict[str, tuple[float, float]] = {}
         async with aiohttp.ClientSession() as http:
-            for name, svc in self.running.items():
+            for svc in self.processes.values():
+                name = svc.name.removesuffix("-worker")
                 async with http.get(f"{svc.base_url}/metrics") as r:
                     text = await r.text()
                 batches: dict[str, float] = {}
@@ -213,14 +232,15 @@ class Services:
                         elif sample.name == "projection_events_applied_total":
                             applied[sample.labels["projection"]] = sample.value
                 for projection, n in batches.items():
-                    out[f"{name}.{projection}"] = (n, applied.get(projection, 0.0))
+                    before = out.get(f"{name}.{projection}", (0.0, 0.0))
+                    out[f"{name}.{projection}"] = (before[0] + n, before[1] + applied.get(projection, 0.0))
         return out
 
     def stop(self) -> None:
-        for svc in self.running.values():
+        for svc in self.processes.values():
             if svc.process.poll() is None:
                 svc.process.send_signal(signal.SIGTERM)
-        for svc in self.running.values():
+        for svc in self.processes.values():
             try:
                 svc.process.wait(timeout=25)
             except subprocess.TimeoutExpired:
