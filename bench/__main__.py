@@ -65,6 +65,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--replay-events", type=int, default=REPLAY_DEFAULT, help="events in the replayed history (1,000,000 for docs)"
     )
     p.add_argument(
+        "--replay-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for rebuilding stream-local projections (the others use one)",
+    )
+    p.add_argument(
         "--raw-messages", type=int, default=100_000, help="messages/rows for the raw Kafka and PostgreSQL limits"
     )
     p.add_argument("--peer-appends", type=int, default=5_000, help="appends for ours vs the eventsourcing library")
@@ -187,7 +193,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             console.log(f"peer: {args.peer_appends} appends by {writers} writers, ours and eventsourcing")
             result["peer"][str(writers)] = await raw.peer(scratch, args.peer_appends, writers=writers)
         console.log(f"replay: {args.replay_events} events")
-        replay = await replay_all(scratch, args.replay_events)
+        replay = await replay_all(scratch, args.replay_events, args.replay_workers)
         result["replay"] = replay
         every = {**replay["from_kafka"], **replay["from_event_store"]}
         result["replay_events_per_s"] = {
@@ -334,7 +340,8 @@ def render(r: dict[str, Any]) -> None:
             f"ratio {p['ratio']} (target ≥ {TARGETS['peer_ratio']})",
         )
     for key, rate in rep["per_projection"].items():
-        t.add_row(f"  replay {key}, events/s", f"{rate:,}", "")
+        workers = {**r["replay"]["from_kafka"], **r["replay"]["from_event_store"]}[key].get("workers", 1)
+        t.add_row(f"  replay {key}, events/s ({workers} worker{'s' if workers > 1 else ''})", f"{rate:,}", "")
     for k, v in r["ratios"].items():
         t.add_row(f"ratio {k}", str(v), "")
     console.print(t)

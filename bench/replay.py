@@ -70,11 +70,14 @@ async def store_cases(database_url: str, events: int, chunk: int = 50_000) -> in
     return events
 
 
-async def run_worker(service: str, projection_name: str, source: str, database_url: str, prefix: str) -> dict[str, Any]:
-    """Rebuild one projection in a child process; returns its stats and its peak RSS."""
+async def run_worker(
+    service: str, projection_name: str, source: str, database_url: str, prefix: str, workers: int = 1
+) -> dict[str, Any]:
+    """Rebuild one projection in a child process (with ``workers`` processes of its own for a
+    stream-local projection); returns its stats and the peak RSS of any one of its processes."""
     env = service_env(service, database_url, prefix)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.replay", source, service, projection_name,
+        sys.executable, "-m", "bench.replay", source, service, projection_name, str(workers),
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     with RssSampler({service: proc.pid}, interval=0.1) as sampler:
@@ -93,8 +96,16 @@ def kafka_replays() -> list[tuple[str, str]]:
     return [("placement", "access"), *(("reporting", p.name) for p in reporting.projections if not p.side_effects)]
 
 
-async def replay_all(scratch: Scratch, events: int) -> dict[str, Any]:
-    """Read models from offset 0 of the topics; casework's cases from its own event store."""
+def workers_for(service: str, projection_name: str, workers: int) -> int:
+    """``workers`` for a stream-local projection (streams split over processes), else 1."""
+    definition = importlib.import_module(f"services.{service}.app").definition
+    projection = next(p for p in definition.projections if p.name == projection_name)
+    return workers if projection.stream_local else 1
+
+
+async def replay_all(scratch: Scratch, events: int, workers: int = 1) -> dict[str, Any]:
+    """Read models from offset 0 of the topics; casework's cases from its own event store.
+    Stream-local projections are rebuilt by ``workers`` processes, the others by one."""
     prefix = f"{scratch.run}r."
     await scratch.topic_set(prefix)
     t = time.perf_counter()
@@ -105,7 +116,8 @@ async def replay_all(scratch: Scratch, events: int) -> dict[str, Any]:
     kafka: dict[str, Any] = {}
     for service, projection in kafka_replays():
         url = await scratch.database(f"replay_{service}_{projection}")
-        kafka[f"{service}.{projection}"] = await run_worker(service, projection, "kafka", url, prefix)
+        n = workers_for(service, projection, workers)
+        kafka[f"{service}.{projection}"] = await run_worker(service, projection, "kafka", url, prefix, n)
         log(f"replay: {service}.{projection} rebuilt from Kafka: {kafka[f'{service}.{projection}']}")
     out["from_kafka"] = kafka
     store_url = await scratch.database("replay_casework")
@@ -113,29 +125,32 @@ async def replay_all(scratch: Scratch, events: int) -> dict[str, Any]:
     stored = await store_cases(store_url, events)
     out["store_fill_s"] = round(time.perf_counter() - t, 2)
     log(f"replay: {stored} events in casework's event store in {out['store_fill_s']}s")
-    out["from_event_store"] = {"casework.cases": await run_worker("casework", "cases", "store", store_url, prefix)}
+    n = workers_for("casework", "cases", workers)
+    out["from_event_store"] = {"casework.cases": await run_worker("casework", "cases", "store", store_url, prefix, n)}
     return out
 
 
-def _worker(source: str, service: str, projection_name: str) -> None:
+def _worker(source: str, service: str, projection_name: str, workers: str = "1") -> None:
     app = importlib.import_module(f"services.{service}.app")
     projection = next(p for p in app.definition.projections if p.name == projection_name)
     settings = load_settings(service)
-    fn = rebuild.rebuild_from_kafka if source == "kafka" else rebuild.rebuild_from_store
-    stats = uvloop.run(fn(settings, projection, settings.schema_for(projection.name) + "_rebuild"))
+    schema = settings.schema_for(projection.name) + "_rebuild"
+    stats = uvloop.run(rebuild.rebuild_parallel(settings, projection, schema, source=source, workers=int(workers)))
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         json.dumps(
             {
                 "events": stats.events,
                 "seconds": round(stats.seconds, 3),
                 "events_per_s": round(stats.events_per_s),
-                # the worker's own CPU (start-up included): near "seconds" means Python-bound
-                "worker_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+                "workers": int(workers),
+                # the workers' own CPU (start-up included): near workers x "seconds" means Python-bound
+                "worker_cpu_s": round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 2),
             }
         )
     )
 
 
 if __name__ == "__main__":
-    _worker(*sys.argv[1:4])
+    _worker(*sys.argv[1:5])

@@ -43,6 +43,23 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
+def descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (from /proc/<pid>/task/*/children)."""
+    out: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            out += [child, *descendants(child)]
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -264,9 +281,10 @@ class RssSampler:
 
     def sample(self) -> None:
         for name, pid in self.pids.items():
-            value = rss_mib(pid)
-            if value is not None:
-                self.peak[name] = max(self.peak.get(name, 0.0), value)
+            for p in (pid, *descendants(pid)):  # a parallel rebuild's worker processes too
+                value = rss_mib(p)
+                if value is not None:
+                    self.peak[name] = max(self.peak.get(name, 0.0), value)
 
     def __enter__(self) -> RssSampler:
         self._task = asyncio.get_running_loop().create_task(self._run())

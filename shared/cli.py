@@ -65,6 +65,7 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
         projection: str = typer.Argument(..., help="projection name"),
         source: str = typer.Option("kafka", help="kafka (offset 0 of the topics) or store (own event store)"),
         swap: bool = typer.Option(False, help="replace the live projection (stop the service first)"),
+        workers: int = typer.Option(1, min=1, help="parallel worker processes (stream-local projections only)"),
     ) -> None:
         """Replay a projection into a fresh schema, compare it with the live one, optionally swap."""
         s = settings()
@@ -74,11 +75,12 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
         proj = matches[0]
         if proj.side_effects:
             raise typer.BadParameter(f"{projection} is a policy (it appends events); it is not replayed")
+        if workers > 1 and not proj.stream_local:
+            raise typer.BadParameter(f"{projection} is not stream-local: one worker only", param_hint="--workers")
         live, fresh = s.schema_for(proj.name), s.schema_for(proj.name) + "_rebuild"
 
         async def run() -> dict[str, object]:
-            fn = replay.rebuild_from_kafka if source == "kafka" else replay.rebuild_from_store
-            stats = await fn(s, proj, fresh)
+            stats = await replay.rebuild_parallel(s, proj, fresh, source=source, workers=workers)
             diffs = await replay.compare(s, proj, live, fresh)
             if swap:
                 await replay.swap(s, live, fresh)
@@ -87,6 +89,7 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
                 "events": stats.events,
                 "seconds": round(stats.seconds, 3),
                 "events_per_s": round(stats.events_per_s),
+                "workers": workers,
                 "rows_differing_from_live": diffs,
                 "swapped": swap,
             }

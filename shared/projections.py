@@ -40,6 +40,9 @@ class Projection:
     # Opt-in batch application: one call with a run of consecutive events (in order) instead of
     # one call (and one SQL round trip) per event. Replays and busy consumers gain the most.
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    # Every handler reads and writes only rows of the event's own stream: a rebuild may then
+    # split the streams over parallel worker processes (``rebuild --workers``).
+    stream_local: bool = False
 
     def on_batch(self, *event_types: str) -> Callable[[BatchHandler], BatchHandler]:
         """Register ``fn(conn, envelopes)`` for these types; it gets every run of consecutive
@@ -113,13 +116,16 @@ class ProjectionRunner:
         # transaction id, and in-flight xids hold back the relay of the same database.
         parsed = [(r, Envelope.from_bytes(r.value)) for r in records]
         async with self.pool.acquire() as conn, conn.transaction():
-            # One applier at a time per projection (a rebalance may briefly overlap two): an
-            # advisory lock, unlike SELECT ... FOR UPDATE, takes no xid, and it also covers the
-            # very first batch, when there is no offsets row to lock yet.
+            # One applier at a time per partition of this projection (a rebalance may briefly
+            # overlap two): advisory locks, unlike SELECT ... FOR UPDATE, take no xid, and they
+            # also cover the very first batch, when there is no offsets row to lock yet. Taken
+            # in sorted order (no deadlocks); appliers of other partitions (a parallel rebuild's
+            # workers) do not wait. A stream lives in one partition, so its rows are covered too.
             await conn.execute(
-                "SELECT set_config('search_path', $1, true), pg_advisory_xact_lock(hashtextextended($2, 0))",
+                "SELECT set_config('search_path', $1, true),"
+                " (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($2::text[]) AS k)",
                 f"{self._q}, public",
-                f"projection:{self.schema}.{name}",
+                sorted({f"projection:{self.schema}.{name}:{r.topic}:{r.partition}" for r in records}),
             )
             stored: dict[tuple[str, int], int] = {}
             known: dict[str, int] = {}

@@ -3,10 +3,15 @@ store) into a fresh schema, compare it with the live one, and optionally swap it
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import multiprocessing
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import asyncpg
+import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.eventstore import EventStore
@@ -29,22 +34,35 @@ class RebuildStats:
 
 
 async def _fresh_runner(
-    settings: ServiceSettings, projection: Projection, schema: str
+    settings: ServiceSettings, projection: Projection, schema: str, *, fresh: bool = True
 ) -> tuple[asyncpg.Pool, ProjectionRunner]:
+    """A runner on an empty ``schema`` (dropped and migrated; ``fresh=False``: as prepared by
+    a parallel rebuild's parent)."""
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
-    async with pool.acquire() as conn:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {_quote_ident(schema)} CASCADE")
     runner = ProjectionRunner(pool, projection, schema)
-    await runner.setup()
+    if fresh:
+        async with pool.acquire() as conn:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {_quote_ident(schema)} CASCADE")
+        await runner.setup()
     return pool, runner
 
 
+Segment = tuple[int, int]  # (k, n): the k-th of n parallel workers
+
+
 async def rebuild_from_kafka(
-    settings: ServiceSettings, projection: Projection, schema: str, batch: int = 5000
+    settings: ServiceSettings,
+    projection: Projection,
+    schema: str,
+    batch: int = 5000,
+    *,
+    segment: Segment = (0, 1),
+    fresh: bool = True,
 ) -> RebuildStats:
     """Read every partition of the projection's topics from the beginning up to the end
-    offsets seen at the start, applying batches exactly as the live runner does."""
-    pool, runner = await _fresh_runner(settings, projection, schema)
+    offsets seen at the start, applying batches exactly as the live runner does. Segment k of
+    n reads every n-th partition (a stream lives in one partition)."""
+    pool, runner = await _fresh_runner(settings, projection, schema, fresh=fresh)
     stats = RebuildStats(projection.name, schema)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
@@ -59,7 +77,9 @@ async def rebuild_from_kafka(
             TopicPartition(t, p)
             for t in (settings.topic(name) for name in projection.topics)
             for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
-        ]
+        ][segment[0] :: segment[1]]
+        if not partitions:
+            return stats
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -92,7 +112,8 @@ async def rebuild_from_store(
     settings: ServiceSettings, projection: Projection, schema: str, batch: int = 5000
 ) -> RebuildStats:
     """Replay the service's own event store (publish order) into a fresh schema. Positions are
-    recorded as offsets of a pseudo-topic ``store:<topic>``."""
+    recorded as offsets of a pseudo-topic ``store:<topic>`` (partition 0; a parallel rebuild's
+    worker k uses partition k)."""
     pool, runner = await _fresh_runner(settings, projection, schema)
     stats = RebuildStats(projection.name, schema)
     store = EventStore(pool)
@@ -108,6 +129,131 @@ async def rebuild_from_store(
             stats.events += len(rows)
             after = (rows[-1].xid, rows[-1].position)
         stats.seconds = time.perf_counter() - started
+    finally:
+        await pool.close()
+    return stats
+
+
+async def rebuild_parallel(
+    settings: ServiceSettings, projection: Projection, schema: str, *, source: str, workers: int
+) -> RebuildStats:
+    """Rebuild with ``workers`` processes, each applying its share of the streams into the
+    same fresh schema. Only for ``stream_local`` projections: their handlers touch nothing
+    outside the event's own stream, so shares never meet (one process is bound by the GIL; more
+    use the other cores). From Kafka each worker reads every n-th partition; from the event
+    store this process reads once, in publish order, and hands each worker its streams' events
+    (each stream to one worker, in order). The time is from the first worker's start of
+    applying to the last one's end, as for one worker (start-up and schema set-up excluded)."""
+    if workers > 1 and not projection.stream_local:
+        raise ValueError(f"{projection.name} is not stream-local; it can only be rebuilt by one worker")
+    if workers <= 1:
+        fn = rebuild_from_kafka if source == "kafka" else rebuild_from_store
+        return await fn(settings, projection, schema)
+    pool, _ = await _fresh_runner(settings, projection, schema)
+    await pool.close()
+    spawn = multiprocessing.get_context("spawn")  # a clean interpreter, no inherited event loop
+    results: multiprocessing.Queue[tuple[int, float, float] | str] = spawn.Queue()
+    feeds: list[multiprocessing.Queue[list[tuple[int, bytes]] | None]] = []
+    procs = []
+    for k in range(workers):
+        feed: multiprocessing.Queue[list[tuple[int, bytes]] | None] | None = None
+        if source == "store":
+            feed = spawn.Queue(maxsize=4)
+            feeds.append(feed)
+        args = (settings.model_dump(), projection.name, schema, source, (k, workers), feed, results)
+        proc = spawn.Process(target=_segment_worker, args=args, daemon=True)
+        proc.start()
+        procs.append(proc)
+    loop = asyncio.get_running_loop()
+    try:
+        if source == "store":
+            await _distribute(settings, feeds)
+        spans = [await loop.run_in_executor(None, results.get) for _ in procs]
+    finally:
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+    failed = [s for s in spans if isinstance(s, str)]
+    if failed:
+        raise RuntimeError(f"rebuild worker failed: {failed[0]}")
+    done = [s for s in spans if not isinstance(s, str)]
+    stats = RebuildStats(projection.name, schema)
+    stats.events = sum(events for events, _, _ in done)
+    stats.seconds = max(end for _, _, end in done) - min(start for _, start, _ in done)
+    return stats
+
+
+async def _distribute(
+    settings: ServiceSettings, feeds: list[multiprocessing.Queue[list[tuple[int, bytes]] | None]], batch: int = 5000
+) -> None:
+    """Read the event store once, in publish order, and hand each worker its streams' events."""
+    n = len(feeds)
+    loop = asyncio.get_running_loop()
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        store = EventStore(pool)
+        after = (0, 0)
+        while True:
+            rows, _ = await store.read_committed(after, batch)
+            if not rows:
+                break
+            shares: list[list[tuple[int, bytes]]] = [[] for _ in range(n)]
+            for r in rows:
+                shares[zlib.crc32(r.stream_id.encode()) % n].append((r.position, r.envelope))
+            for feed, share in zip(feeds, shares, strict=True):
+                if share:
+                    await loop.run_in_executor(None, feed.put, share)
+            after = (rows[-1].xid, rows[-1].position)
+    finally:
+        for feed in feeds:
+            await loop.run_in_executor(None, feed.put, None)
+        await pool.close()
+
+
+def _segment_worker(
+    settings: dict[str, object],
+    projection: str,
+    schema: str,
+    source: str,
+    segment: Segment,
+    feed: multiprocessing.Queue[list[tuple[int, bytes]] | None] | None,
+    results: multiprocessing.Queue[tuple[int, float, float] | str],
+) -> None:
+    """One worker process: reports (events, wall-clock start, wall-clock end), or the error."""
+    try:
+        s = ServiceSettings(**settings)  # type: ignore[arg-type]
+        app = importlib.import_module(f"services.{s.service}.app")
+        proj = next(p for p in app.definition.projections if p.name == projection)
+        if feed is None:
+            stats = uvloop.run(rebuild_from_kafka(s, proj, schema, segment=segment, fresh=False))
+        else:
+            stats = uvloop.run(_apply_feed(s, proj, schema, segment, feed))
+        end = time.time()
+        results.put((stats.events, end - stats.seconds, end))
+    except Exception as exc:  # the parent raises it
+        results.put(repr(exc))
+
+
+async def _apply_feed(
+    settings: ServiceSettings,
+    projection: Projection,
+    schema: str,
+    segment: Segment,
+    feed: multiprocessing.Queue[list[tuple[int, bytes]] | None],
+) -> RebuildStats:
+    """Apply what the parent hands over; positions go to the pseudo-topic's partition k."""
+    pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)
+    stats = RebuildStats(projection.name, schema)
+    topic = f"store:{settings.topic(settings.service)}"
+    loop = asyncio.get_running_loop()
+    started: float | None = None
+    try:
+        while (share := await loop.run_in_executor(None, feed.get)) is not None:
+            started = started if started is not None else time.perf_counter()
+            await runner.apply([Record(topic, segment[0], position, envelope) for position, envelope in share])
+            stats.events += len(share)
+        stats.seconds = time.perf_counter() - started if started is not None else 0.0
     finally:
         await pool.close()
     return stats

@@ -20,7 +20,13 @@ from shared.db import Conn
 from shared.envelope import Envelope
 from shared.projections import Projection
 
-cases = Projection(name="cases", sql=sorted((Path(__file__).parent / "projections").glob("*.sql")), topics=["casework"])
+# Every table is keyed by the case of the event's own stream: stream-local (parallel rebuilds).
+cases = Projection(
+    name="cases",
+    sql=sorted((Path(__file__).parent / "projections").glob("*.sql")),
+    topics=["casework"],
+    stream_local=True,
+)
 
 
 @cases.on_batch("CaseOpened", "PhaseEntered")

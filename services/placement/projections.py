@@ -46,7 +46,8 @@ from shared.projections import Projection
 _SQL = Path(__file__).parent / "projections"
 
 board = Projection(name="board", sql=sorted((_SQL / "board").glob("*.sql")), topics=["placement"])
-access = Projection(name="access", sql=sorted((_SQL / "access").glob("*.sql")), topics=["intake"])
+# Rows per participant, from that participant's own stream (consents, erasure): stream-local.
+access = Projection(name="access", sql=sorted((_SQL / "access").glob("*.sql")), topics=["intake"], stream_local=True)
 
 PARTICIPANT_TABLES = (
     "candidates",

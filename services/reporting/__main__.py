@@ -3,4 +3,5 @@
 from services.reporting.app import build, definition
 from shared.cli import make_cli
 
-make_cli(definition, build)()
+if __name__ == "__main__":  # not on import (a parallel rebuild's spawned workers import it)
+    make_cli(definition, build)()

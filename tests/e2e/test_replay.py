@@ -8,8 +8,9 @@ import asyncio
 import pytest
 
 from services.casework.projections import cases
+from services.placement.projections import access
 from services.reporting.projections import counts
-from shared.rebuild import compare, rebuild_from_kafka, rebuild_from_store, swap
+from shared.rebuild import compare, rebuild_from_kafka, rebuild_from_store, rebuild_parallel, swap
 from shared.relay import OutboxRelay
 from tests import support
 from tests.e2e.conftest import Stack
@@ -36,6 +37,33 @@ async def test_rebuilt_projections_equal_the_live_ones(stack: Stack) -> None:
     assert from_store.events == 3 * 2
     diffs = await compare(casework, cases, "proj_cases", "proj_cases_rebuild")
     assert diffs == {"cases": 0, "case_team": 0, "case_appointments": 0}
+
+
+async def test_parallel_rebuilds_of_stream_local_projections_equal_the_live_ones(stack: Stack) -> None:
+    """Two worker processes: from the store (this process reads, each worker gets its streams)
+    and from Kafka (each worker its partitions). A projection that is not stream-local is
+    refused: its handlers may touch other streams' rows."""
+    for agency in ("jc-en", "jc-mk", "jc-en", "jc-en"):
+        await refer_and_enrol(stack, agency)
+    await support.eventually(lambda: kpi_counts(stack), lambda c: c.get("open_cases") == 3)
+    casework = stack.runtime("casework").settings
+    stats = await rebuild_parallel(casework, cases, "proj_cases_rebuild", source="store", workers=2)
+    assert stats.events == 4 * 2
+    assert await compare(casework, cases, "proj_cases", "proj_cases_rebuild") == {
+        "cases": 0, "case_team": 0, "case_appointments": 0}  # fmt: skip
+
+    placement = stack.runtime("placement").settings
+
+    async def placement_lag() -> int:
+        return sum([await c.refresh_lag() for c in stack.runtime("placement").consumers])
+
+    await support.eventually(placement_lag, lambda lag: lag == 0)
+    stats = await rebuild_parallel(placement, access, "proj_access_rebuild", source="kafka", workers=2)
+    assert stats.events == 4 * 4  # referral, eligibility, consent, enrolment per participant
+    assert await compare(placement, access, "proj_access", "proj_access_rebuild") == {"drv_exchange_consents": 0}
+
+    with pytest.raises(ValueError, match="not stream-local"):
+        await rebuild_parallel(stack.runtime("reporting").settings, counts, "x", source="kafka", workers=2)
 
 
 async def test_swap_replaces_the_live_schema(stack: Stack) -> None:
