@@ -40,9 +40,14 @@ class Projection:
     # Opt-in batch application: one call with a run of consecutive events (in order) instead of
     # one call (and one SQL round trip) per event. Replays and busy consumers gain the most.
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
-    # Every handler reads and writes only rows of the event's own stream: a rebuild may then
-    # split the streams over parallel worker processes (``rebuild --workers``).
+    # Every handler reads and writes only rows of the event's own stream, except for the event
+    # types in ``cross_stream``: a rebuild may then split the streams over parallel worker
+    # processes (``rebuild --workers``).
     stream_local: bool = False
+    # Types whose handlers also touch other streams' rows (e.g. an erasure pseudonymising a
+    # person's rows everywhere). They must be idempotent: a parallel rebuild applies them once
+    # more when every worker is done, so rows written meanwhile by other workers are covered.
+    cross_stream: frozenset[str] = frozenset()
 
     def on_batch(self, *event_types: str) -> Callable[[BatchHandler], BatchHandler]:
         """Register ``fn(conn, envelopes)`` for these types; it gets every run of consecutive
@@ -104,6 +109,19 @@ class ProjectionRunner:
             )
         wanted = set(topics) if topics is not None else None
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows if wanted is None or r["topic"] in wanted}
+
+    async def reapply(self, envelopes: Sequence[Envelope]) -> None:
+        """Run these events' handlers again, in order and in one transaction, without the
+        duplicate check: the cross-stream pass of a parallel rebuild (idempotent handlers)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('search_path', $1, true)", f"{self._q}, public")
+            for env in envelopes:
+                batch = self.projection.batch_handlers.get(env.event_type)
+                handler = self.projection.handlers.get(env.event_type)
+                if batch is not None:
+                    await batch(conn, [env])
+                elif handler is not None:
+                    await handler(conn, env)
 
     async def apply(self, records: Sequence[Record]) -> BatchResult:
         """Apply one batch atomically; safe to call again with the same or overlapping records."""

@@ -8,12 +8,14 @@ import importlib
 import multiprocessing
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import asyncpg
 import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.envelope import Envelope
 from shared.eventstore import EventStore
 from shared.migrations import _quote_ident
 from shared.projections import Projection, ProjectionRunner, Record
@@ -27,6 +29,8 @@ class RebuildStats:
     events: int = 0
     seconds: float = 0.0
     differences: dict[str, int] = field(default_factory=dict)
+    # raw envelopes of the projection's cross-stream types (a parallel rebuild's worker)
+    cross_stream: list[bytes] = field(default_factory=list)
 
     @property
     def events_per_s(self) -> float:
@@ -96,6 +100,8 @@ async def rebuild_from_kafka(
                     todo.discard(tp)
             await runner.apply(records)
             stats.events += len(records)
+            if segment[1] > 1 and projection.cross_stream:
+                stats.cross_stream += _cross_stream(projection, (r.value for r in records))
         stats.seconds = time.perf_counter() - started
     finally:
         await consumer.stop()
@@ -140,10 +146,11 @@ async def rebuild_parallel(
     """Rebuild with ``workers`` processes, each applying its share of the streams into the
     same fresh schema. Only for ``stream_local`` projections: their handlers touch nothing
     outside the event's own stream, so shares never meet (one process is bound by the GIL; more
-    use the other cores). From Kafka each worker reads every n-th partition; from the event
-    store this process reads once, in publish order, and hands each worker its streams' events
-    (each stream to one worker, in order). The time is from the first worker's start of
-    applying to the last one's end, as for one worker (start-up and schema set-up excluded)."""
+    use the other cores), except for the ``cross_stream`` types, which are applied once more
+    here when every worker is done. From Kafka each worker reads every n-th partition; from the
+    event store this process reads once, in publish order, and hands each worker its streams'
+    events (each stream to one worker, in order). The time runs from the first worker's start
+    of applying to the end of the cross-stream pass (start-up and schema set-up excluded)."""
     if workers > 1 and not projection.stream_local:
         raise ValueError(f"{projection.name} is not stream-local; it can only be rebuilt by one worker")
     if workers <= 1:
@@ -152,7 +159,7 @@ async def rebuild_parallel(
     pool, _ = await _fresh_runner(settings, projection, schema)
     await pool.close()
     spawn = multiprocessing.get_context("spawn")  # a clean interpreter, no inherited event loop
-    results: multiprocessing.Queue[tuple[int, float, float] | str] = spawn.Queue()
+    results: multiprocessing.Queue[tuple[int, float, float, list[bytes]] | str] = spawn.Queue()
     feeds: list[multiprocessing.Queue[list[tuple[int, bytes]] | None]] = []
     procs = []
     for k in range(workers):
@@ -165,9 +172,10 @@ async def rebuild_parallel(
         proc.start()
         procs.append(proc)
     loop = asyncio.get_running_loop()
+    collected: list[bytes] = []
     try:
         if source == "store":
-            await _distribute(settings, feeds)
+            collected = await _distribute(settings, projection, feeds)
         spans = [await loop.run_in_executor(None, results.get) for _ in procs]
     finally:
         for proc in procs:
@@ -179,16 +187,29 @@ async def rebuild_parallel(
         raise RuntimeError(f"rebuild worker failed: {failed[0]}")
     done = [s for s in spans if not isinstance(s, str)]
     stats = RebuildStats(projection.name, schema)
-    stats.events = sum(events for events, _, _ in done)
-    stats.seconds = max(end for _, _, end in done) - min(start for _, start, _ in done)
+    stats.events = sum(events for events, _, _, _ in done)
+    collected += [raw for _, _, _, raws in done for raw in raws]
+    envelopes = [e for e in map(Envelope.from_bytes, collected) if e.event_type in projection.cross_stream]
+    if envelopes:  # now every worker's rows exist: let the cross-stream handlers see them all
+        pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)
+        try:
+            await runner.reapply(sorted(envelopes, key=lambda e: (e.recorded_at, e.event_id)))
+        finally:
+            await pool.close()
+    stats.seconds = time.time() - min(start for _, start, _, _ in done)
     return stats
 
 
 async def _distribute(
-    settings: ServiceSettings, feeds: list[multiprocessing.Queue[list[tuple[int, bytes]] | None]], batch: int = 5000
-) -> None:
-    """Read the event store once, in publish order, and hand each worker its streams' events."""
+    settings: ServiceSettings,
+    projection: Projection,
+    feeds: list[multiprocessing.Queue[list[tuple[int, bytes]] | None]],
+    batch: int = 5000,
+) -> list[bytes]:
+    """Read the event store once, in publish order, and hand each worker its streams' events;
+    returns the projection's cross-stream events."""
     n = len(feeds)
+    collected: list[bytes] = []
     loop = asyncio.get_running_loop()
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
     try:
@@ -201,6 +222,7 @@ async def _distribute(
             shares: list[list[tuple[int, bytes]]] = [[] for _ in range(n)]
             for r in rows:
                 shares[zlib.crc32(r.stream_id.encode()) % n].append((r.position, r.envelope))
+            collected += _cross_stream(projection, (r.envelope for r in rows))
             for feed, share in zip(feeds, shares, strict=True):
                 if share:
                     await loop.run_in_executor(None, feed.put, share)
@@ -209,6 +231,15 @@ async def _distribute(
         for feed in feeds:
             await loop.run_in_executor(None, feed.put, None)
         await pool.close()
+    return collected
+
+
+def _cross_stream(projection: Projection, values: Iterable[bytes]) -> list[bytes]:
+    """The envelopes (stored bytes) of the projection's cross-stream types. Stored envelopes are
+    compact JSON with sorted keys, so a byte search finds them without parsing every event; the
+    caller parses the few found and checks the type for real."""
+    markers = [f'"event_type":"{t}"'.encode() for t in projection.cross_stream]
+    return [v for v in values if any(m in v for m in markers)]
 
 
 def _segment_worker(
@@ -218,9 +249,10 @@ def _segment_worker(
     source: str,
     segment: Segment,
     feed: multiprocessing.Queue[list[tuple[int, bytes]] | None] | None,
-    results: multiprocessing.Queue[tuple[int, float, float] | str],
+    results: multiprocessing.Queue[tuple[int, float, float, list[bytes]] | str],
 ) -> None:
-    """One worker process: reports (events, wall-clock start, wall-clock end), or the error."""
+    """One worker process: reports (events, wall-clock start, wall-clock end, cross-stream
+    envelopes it saw), or the error."""
     try:
         s = ServiceSettings(**settings)  # type: ignore[arg-type]
         app = importlib.import_module(f"services.{s.service}.app")
@@ -230,7 +262,7 @@ def _segment_worker(
         else:
             stats = uvloop.run(_apply_feed(s, proj, schema, segment, feed))
         end = time.time()
-        results.put((stats.events, end - stats.seconds, end))
+        results.put((stats.events, end - stats.seconds, end, stats.cross_stream))
     except Exception as exc:  # the parent raises it
         results.put(repr(exc))
 

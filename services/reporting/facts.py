@@ -7,6 +7,7 @@ consent scopes are kept only for drv-exchange (a medical-release scope names a d
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -19,10 +20,16 @@ from shared.db import Conn
 from shared.envelope import Envelope
 from shared.projections import Projection
 
+# Rows come from their own event; a case event joins its participant through the CaseOpened
+# fact of the same (case) stream. Only an erasure reaches across streams (it pseudonymises the
+# person's rows from every topic), and doing it again changes nothing: a parallel rebuild may
+# split the streams and re-apply erasures at the end.
 facts = Projection(
     name="facts",
     sql=sorted((Path(__file__).parent / "sql" / "facts").glob("*.sql")),
     topics=["intake", "casework", "placement"],
+    stream_local=True,
+    cross_stream=frozenset({"ParticipantDataErased"}),
 )
 
 # event type -> (field holding the business date, fields kept)
@@ -107,6 +114,9 @@ async def record(conn: Conn, envs: list[Envelope]) -> None:
         ):
             case_owner[r["case_id"]] = r["participant_id"]
 
+    people = {uuid.UUID(str(p["participant_id"])) for _, p, _, _, _ in reduced if p.get("participant_id")}
+    erased = await _already_erased(conn, people | set(case_owner.values()))
+
     async def flush() -> None:
         if rows:
             await conn.execute(_INSERT, *(list(col) for col in zip(*rows, strict=True)))
@@ -114,11 +124,12 @@ async def record(conn: Conn, envs: list[Envelope]) -> None:
 
     for env, payload, on_date, data, case_id in reduced:
         raw = payload.get("participant_id")
-        participant_id = uuid.UUID(str(raw)) if raw else None
-        if env.event_type == "CaseOpened" and case_id is not None and participant_id is not None:
-            case_owner.setdefault(case_id, participant_id)
-        if participant_id is None and case_id is not None:
-            participant_id = case_owner.get(case_id)
+        named = uuid.UUID(str(raw)) if raw else None
+        if env.event_type == "CaseOpened" and case_id is not None and named is not None:
+            case_owner.setdefault(case_id, named)
+        participant_id = named if named is not None else case_owner.get(case_id) if case_id else None
+        if participant_id in erased:  # the erasure overtook this event: the person stays unlinked
+            participant_id = erased[participant_id]
         rows.append(
             (
                 env.event_id,
@@ -130,15 +141,39 @@ async def record(conn: Conn, envs: list[Envelope]) -> None:
                 orjson.dumps(data).decode(),
             )
         )
-        if env.event_type == "ParticipantDataErased" and participant_id:
+        if env.event_type == "ParticipantDataErased" and named:
             # forget the person: the pseudonymous id is replaced (deterministically, so a replay
-            # yields the same rows); figures stay, nothing links them to the participant any more
+            # yields the same rows); figures stay, nothing links them to the participant any more.
+            # Idempotent (a parallel rebuild applies erasures once more at the end).
             await flush()
             pseudonym = uuid.uuid5(ERASED_NAMESPACE, str(env.event_id))
+            await conn.execute("UPDATE facts SET participant_id = $2 WHERE participant_id = $1", named, pseudonym)
             await conn.execute(
-                "UPDATE facts SET participant_id = $2 WHERE participant_id = $1", participant_id, pseudonym
+                "INSERT INTO erased_participants (participant_key, pseudonym) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                erasure_key(named),
+                pseudonym,
             )
+            erased[named] = pseudonym
             for known_case, owner in list(case_owner.items()):
-                if owner == participant_id:
+                if owner == named:
                     case_owner[known_case] = pseudonym
     await flush()
+
+
+def erasure_key(participant_id: uuid.UUID) -> bytes:
+    """How the projection remembers an erased participant without keeping the id: a hash. The
+    id is a random UUID that also stays in the (immutable) event history; the hash only lets
+    someone who already has the id find the pseudonym, which that history allows anyway."""
+    return hashlib.sha256(b"rehapro-erased-participant:" + participant_id.bytes).digest()
+
+
+async def _already_erased(conn: Conn, people: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Of these participants, the erased ones and their pseudonyms."""
+    if not people:
+        return {}
+    by_key = {erasure_key(p): p for p in people}
+    rows = await conn.fetch(
+        "SELECT participant_key, pseudonym FROM erased_participants WHERE participant_key = ANY($1::bytea[])",
+        list(by_key),
+    )
+    return {by_key[bytes(r["participant_key"])]: r["pseudonym"] for r in rows}

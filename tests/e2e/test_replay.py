@@ -9,7 +9,9 @@ import pytest
 
 from services.casework.projections import cases
 from services.placement.projections import access
+from services.reporting.facts import facts
 from services.reporting.projections import counts
+from shared.auth import Role
 from shared.rebuild import compare, rebuild_from_kafka, rebuild_from_store, rebuild_parallel, swap
 from shared.relay import OutboxRelay
 from tests import support
@@ -61,6 +63,32 @@ async def test_parallel_rebuilds_of_stream_local_projections_equal_the_live_ones
     stats = await rebuild_parallel(placement, access, "proj_access_rebuild", source="kafka", workers=2)
     assert stats.events == 4 * 4  # referral, eligibility, consent, enrolment per participant
     assert await compare(placement, access, "proj_access", "proj_access_rebuild") == {"drv_exchange_consents": 0}
+
+    async def reporting_lag() -> int:
+        return sum([await c.refresh_lag() for c in stack.runtime("reporting").consumers])
+
+    # facts: stream-local but for erasures, which are applied again once the workers are done
+    erased = await refer_and_enrol(stack, "jc-en")
+    dpo = stack.token(Role.DATA_PROTECTION_OFFICER, "jc-en", "dpo")
+    r = await stack.clients["intake"].post(
+        f"/participants/{erased}/erasure", json={"legal_basis": "Art. 17 GDPR"}, headers=dpo
+    )
+    assert r.status_code == 200, r.text
+    await support.eventually(
+        lambda: stack.runtime("reporting").pool.fetchval(  # type: ignore[union-attr]
+            "SELECT count(*) FROM proj_facts.facts WHERE event_type = 'ParticipantDataErased'"
+        ),
+        lambda n: n == 1,
+    )
+    await support.eventually(reporting_lag, lambda lag: lag == 0)
+    reporting = stack.runtime("reporting").settings
+    stats = await rebuild_parallel(reporting, facts, "proj_facts_rebuild", source="kafka", workers=2)
+    assert stats.events > 0
+    assert await compare(reporting, facts, "proj_facts", "proj_facts_rebuild") == {"facts": 0, "erased_participants": 0}
+    linked = await stack.runtime("reporting").pool.fetchval(  # type: ignore[union-attr]
+        "SELECT count(*) FROM proj_facts_rebuild.facts WHERE participant_id = $1::uuid", erased
+    )
+    assert linked == 0
 
     with pytest.raises(ValueError, match="not stream-local"):
         await rebuild_parallel(stack.runtime("reporting").settings, counts, "x", source="kafka", workers=2)

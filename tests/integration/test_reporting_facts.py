@@ -52,3 +52,23 @@ async def test_case_events_join_their_participant_and_erasure_unlinks_all(pool: 
     assert len(rows) == 5  # the figures stay
     pseudonyms = {r["participant_id"] for r in rows if r["participant_id"] != other}
     assert len(pseudonyms) == 1  # still one (unlinkable) person, so counts per person stay right
+
+
+async def test_events_overtaken_by_the_erasure_get_the_pseudonym_too(pool: asyncpg.Pool) -> None:
+    """The erasure (intake topic) can be applied before the person's case events (casework
+    topic, opened by a policy a moment later): those arrive unlinked as well."""
+    runner = ProjectionRunner(pool, facts, "proj_facts")
+    await runner.setup()
+    pid = new_id()
+    erased = ParticipantDataErased(participant_id=pid, erased_on=date(2026, 3, 2), legal_basis="Art. 17 GDPR")
+    await runner.apply([record(0, f"participant-{pid}", 1, erased)])
+    opened = CaseOpened(
+        case_id=pid, participant_id=pid, agency="jc-en", project="pro-aktiv", opened_on=date(2026, 3, 1)
+    )
+    clearing = PhaseEntered(case_id=pid, phase=Phase.CLEARING, entered_on=date(2026, 3, 1))
+    await runner.apply([record(1, f"case-{pid}", 1, opened), record(2, f"case-{pid}", 2, clearing)])
+    rows = await pool.fetch("SELECT event_type, participant_id FROM proj_facts.facts")
+    assert len(rows) == 3
+    assert all(r["participant_id"] != pid for r in rows)
+    assert len({r["participant_id"] for r in rows}) == 1  # one pseudonymous person
+    assert await pool.fetchval("SELECT count(*) FROM proj_facts.erased_participants") == 1
