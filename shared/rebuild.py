@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import multiprocessing
+import queue
 import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 
 import asyncpg
 import uvloop
@@ -128,8 +130,11 @@ async def rebuild_from_store(
     try:
         after = (0, 0)
         while True:
-            rows, _ = await store.read_committed(after, batch)
+            rows, held = await store.read_committed(after, batch)
             if not rows:
+                if held:  # committed events wait behind a transaction still in flight
+                    await asyncio.sleep(0.05)
+                    continue
                 break
             await runner.apply([Record(topic, 0, r.position, r.envelope) for r in rows])
             stats.events += len(rows)
@@ -161,7 +166,7 @@ async def rebuild_parallel(
     spawn = multiprocessing.get_context("spawn")  # a clean interpreter, no inherited event loop
     results: multiprocessing.Queue[tuple[int, float, float, list[bytes]] | str] = spawn.Queue()
     feeds: list[multiprocessing.Queue[list[tuple[int, bytes]] | None]] = []
-    procs = []
+    procs: list[BaseProcess] = []
     for k in range(workers):
         feed: multiprocessing.Queue[list[tuple[int, bytes]] | None] | None = None
         if source == "store":
@@ -175,13 +180,13 @@ async def rebuild_parallel(
     collected: list[bytes] = []
     try:
         if source == "store":
-            collected = await _distribute(settings, projection, feeds)
-        spans = [await loop.run_in_executor(None, results.get) for _ in procs]
+            collected = await _distribute(settings, projection, list(zip(feeds, procs, strict=True)))
+        spans = await loop.run_in_executor(None, _collect, results, procs)
     finally:
-        for proc in procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.kill()
+        for worker in procs:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.kill()
     failed = [s for s in spans if isinstance(s, str)]
     if failed:
         raise RuntimeError(f"rebuild worker failed: {failed[0]}")
@@ -200,10 +205,40 @@ async def rebuild_parallel(
     return stats
 
 
+def _collect(
+    results: multiprocessing.Queue[tuple[int, float, float, list[bytes]] | str], procs: list[BaseProcess]
+) -> list[tuple[int, float, float, list[bytes]] | str]:
+    """Every worker's report; raises if a worker died without one (instead of waiting forever)."""
+    out: list[tuple[int, float, float, list[bytes]] | str] = []
+    while len(out) < len(procs):
+        try:
+            out.append(results.get(timeout=1.0))
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs):
+                try:
+                    out.append(results.get(timeout=1.0))
+                except queue.Empty:
+                    raise RuntimeError("a rebuild worker died without reporting") from None
+    return out
+
+
+def _hand_over(
+    feed: multiprocessing.Queue[list[tuple[int, bytes]] | None], item: list[tuple[int, bytes]] | None, proc: BaseProcess
+) -> None:
+    """Put with back-pressure, but give up if the worker that should take it is gone."""
+    while True:
+        try:
+            feed.put(item, timeout=1.0)
+            return
+        except queue.Full:
+            if not proc.is_alive():
+                raise RuntimeError("a rebuild worker died") from None
+
+
 async def _distribute(
     settings: ServiceSettings,
     projection: Projection,
-    feeds: list[multiprocessing.Queue[list[tuple[int, bytes]] | None]],
+    feeds: list[tuple[multiprocessing.Queue[list[tuple[int, bytes]] | None], BaseProcess]],
     batch: int = 5000,
 ) -> list[bytes]:
     """Read the event store once, in publish order, and hand each worker its streams' events;
@@ -216,20 +251,23 @@ async def _distribute(
         store = EventStore(pool)
         after = (0, 0)
         while True:
-            rows, _ = await store.read_committed(after, batch)
+            rows, held = await store.read_committed(after, batch)
             if not rows:
+                if held:  # committed events wait behind a transaction still in flight
+                    await asyncio.sleep(0.05)
+                    continue
                 break
             shares: list[list[tuple[int, bytes]]] = [[] for _ in range(n)]
             for r in rows:
                 shares[zlib.crc32(r.stream_id.encode()) % n].append((r.position, r.envelope))
             collected += _cross_stream(projection, (r.envelope for r in rows))
-            for feed, share in zip(feeds, shares, strict=True):
+            for (feed, proc), share in zip(feeds, shares, strict=True):
                 if share:
-                    await loop.run_in_executor(None, feed.put, share)
+                    await loop.run_in_executor(None, _hand_over, feed, share, proc)
             after = (rows[-1].xid, rows[-1].position)
     finally:
-        for feed in feeds:
-            await loop.run_in_executor(None, feed.put, None)
+        for feed, proc in feeds:
+            await loop.run_in_executor(None, _hand_over, feed, None, proc)
         await pool.close()
     return collected
 
