@@ -145,6 +145,9 @@ class OutboxRelay:
 
     async def _publish_loop(self, conn: Conn) -> None:
         while not self._stopping.is_set():
+            # Cleared before reading: an append that commits while this batch is being read or
+            # published wakes the next round instead of waiting for the poll.
+            self._wake.clear()
             try:
                 published, held = await self.publish_once(conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
@@ -159,6 +162,7 @@ class OutboxRelay:
             if held:
                 await asyncio.sleep(0.005)
                 continue
-            self._wake.clear()
+            if self._stopping.is_set():
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)

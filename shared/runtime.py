@@ -133,6 +133,7 @@ class Runtime:
             producer = new_producer(s.kafka_bootstrap, f"{s.service}-relay")
             await producer.start()
             self.relay = OutboxRelay(EventStore(self.background_pool), producer, self.topic)
+            self.store.local_relay = self.relay  # autocommitted appends wake it in-process
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if consuming:
             broker = self.build_broker()

@@ -194,3 +194,51 @@ async def test_concurrent_autocommitted_appends_of_one_version_exactly_one_wins(
     events = await store.read_stream("s-1")
     assert [e.payload["text"] for e in events] == ["a", winners[0], winners[0] + "+"]
     assert verify_chain(events) == []
+
+
+class FakeRelay:
+    """This process's relay as the store sees it."""
+
+    def __init__(self, leader: bool) -> None:
+        self.is_leader = leader
+        self.woken = 0
+
+    def wake(self) -> None:
+        self.woken += 1
+
+
+@pytest.mark.parametrize(
+    ("leader", "in_transaction", "notify", "woken"),
+    [(True, False, False, 1), (False, False, True, 0), (True, True, True, 0)],
+    ids=["own relay leads: woken in-process", "another replica leads: NOTIFY", "caller's transaction: NOTIFY"],
+)
+async def test_an_append_wakes_the_relay_that_will_publish_it(
+    store: EventStore, leader: bool, in_transaction: bool, notify: bool, woken: int
+) -> None:
+    relay = FakeRelay(leader)
+    store.local_relay = relay
+    got: list[str] = []
+
+    def on_notify(*args: object) -> None:
+        got.append(str(args[2]))
+
+    async with store.pool.acquire() as listener:
+        await listener.add_listener("events_appended", on_notify)
+        async with store.pool.acquire() as conn:
+            tx = conn.transaction()
+            if in_transaction:
+                await tx.start()
+            for texts in (["a"], ["b", "c"]):  # the one-event and the many-event statement
+                loaded = await store.read_stream("s-1", conn=conn)
+                await store.append(
+                    conn, stream_id="s-1", stream_type="note", expected_version=len(loaded),
+                    events=[Noted(text=t) for t in texts], context=ctx(),
+                    head_hash=loaded[-1].hash if loaded else GENESIS_HASH,
+                )  # fmt: skip
+            if in_transaction:
+                await tx.commit()
+        await asyncio.sleep(0.3)
+        await listener.remove_listener("events_appended", on_notify)
+    assert bool(got) == notify
+    assert relay.woken == 2 * woken
+    assert len(await store.read_stream("s-1")) == 3
