@@ -59,7 +59,7 @@ class ProjectionConsumer:
             group_id=group_id,
             batch=True,
             max_records=max_records,
-            batch_timeout_ms=20,
+            batch_timeout_ms=_POLL_MS,  # only _get_batch polls, with this timeout
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             listener=_Seek(),
@@ -74,7 +74,7 @@ class ProjectionConsumer:
         self.subscriber.get_msg = self._get_batch  # type: ignore[method-assign]
 
     async def _get_batch(self, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord[bytes, bytes], ...]:
-        got = await consumer.getmany(timeout_ms=_POLL_MS, max_records=self._max_records)
+        got = await consumer.getmany(timeout_ms=self.subscriber.batch_timeout_ms, max_records=self._max_records)
         return tuple(chain.from_iterable(got.values()))
 
     @property

@@ -83,8 +83,10 @@ init_cluster() {
 # Settings live in data/local.conf (rewritten on every start so env changes
 # apply) and are pulled in by one include line in postgresql.conf.
 write_config() {
-  local conf="$PG_DATA/postgresql.conf" sync=on
+  local conf="$PG_DATA/postgresql.conf" sync=on preload="#"
   [ "${PG_FAST:-0}" = "1" ] && sync=off
+  # pg_stat_statements ships with Debian's server package; a build without it still starts.
+  [ -e "$PG_BIN/../lib/pg_stat_statements.so" ] && preload=""
   grep -q "^include_if_exists = 'local.conf'" "$conf" \
     || echo "include_if_exists = 'local.conf'" >>"$conf"
   cat >"$PG_DATA/local.conf.tmp" <<CONF
@@ -98,8 +100,8 @@ fsync = on
 synchronous_commit = $sync
 log_timezone = 'UTC'
 timezone = 'UTC'
-shared_preload_libraries = 'pg_stat_statements'   # per-statement figures for diagnostics (bench, ops)
-pg_stat_statements.track = all
+${preload}shared_preload_libraries = 'pg_stat_statements'   # per-statement figures (bench, ops)
+${preload}pg_stat_statements.track = all
 CONF
   chown "$PG_USER:" "$PG_DATA/local.conf.tmp"
   mv "$PG_DATA/local.conf.tmp" "$PG_DATA/local.conf"

@@ -175,3 +175,26 @@ async def test_health_and_metrics(stack: Stack) -> None:
     spec = await stack.clients["reporting"].get("/asyncapi.json")
     assert spec.status_code == 200
     assert f"{stack.prefix}intake.events" in spec.text
+
+
+async def test_kafka_committed_offsets_catch_up_with_the_stored_positions(stack: Stack) -> None:
+    """Offsets go to Kafka at most once a second (they only inform lag tools); what a batch
+    left uncommitted is committed by the lag loop's ``commit_pending`` (and on shutdown)."""
+    from aiokafka import TopicPartition
+
+    for agency in ("jc-en", "jc-mk", "jc-en"):  # several batches within a second
+        await refer_and_enrol(stack, agency)
+    await support.eventually(lambda: counts(stack), lambda c: c.get("open_cases") == 2)
+    for consumer in stack.runtime("reporting").consumers:
+
+        async def lag(c: Any = consumer) -> int:
+            return int(await c.refresh_lag())
+
+        await support.eventually(lag, lambda n: n == 0)
+        await consumer.commit_pending()
+        kafka = consumer.consumer
+        assert kafka is not None
+        stored = await consumer.runner.positions(consumer.topics)
+        assert stored
+        for (topic, partition), position in stored.items():
+            assert await kafka.committed(TopicPartition(topic, partition)) == position

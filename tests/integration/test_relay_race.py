@@ -7,6 +7,7 @@ import asyncpg
 from shared.db import Conn
 from shared.eventstore import EventStore
 from shared.relay import OutboxRelay
+from tests import support
 from tests.integration.fakes import CapturingProducer, Noted, ctx
 
 
@@ -212,3 +213,35 @@ async def test_a_session_here_with_an_older_xid_still_holds_the_outbox_back(
         await t1.rollback()
         await pool.release(c1)
         assert await drain(relay, rc) == 1
+
+
+async def test_an_append_committed_during_a_publish_is_published_without_waiting_for_the_poll(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """The relay is woken by the append's NOTIFY while it is still publishing the previous
+    batch; that wake must start the next round (the poll here is a minute away)."""
+    import asyncio
+
+    gate = asyncio.Event()
+
+    class GatedProducer(CapturingProducer):
+        async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+            await gate.wait()  # the first batch is held in "publishing" until the gate opens
+            return await super().send(topic, value, key)
+
+    producer = GatedProducer()
+    relay = OutboxRelay(store, producer, "test.events", poll_interval=60.0)  # type: ignore[arg-type]
+    task = asyncio.create_task(relay.run())
+    try:
+        async with pool.acquire() as c, c.transaction():
+            await do_append(store, c, "a", "first")
+        await asyncio.sleep(0.3)  # the relay read "first" and waits on the gate
+        async with pool.acquire() as c, c.transaction():
+            await do_append(store, c, "b", "during")  # NOTIFY arrives mid-publish
+        await asyncio.sleep(0.1)
+        gate.set()
+        await support.eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 2, timeout=5)
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, timeout=5)
+    assert [e.payload["text"] for e in producer.envelopes()] == ["first", "during"]
