@@ -27,3 +27,19 @@ pid_alive() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null
 }
+
+# wait_for_time_wait PORT... -> returns once no socket on these local ports is in TIME-WAIT
+# (at most ~70 s). A server stopped moments ago, or a client connection that happened to get one
+# of these ports as its ephemeral port, leaves such sockets, and binding then fails with
+# "Address already in use" here.
+wait_for_time_wait() {
+  local i filter="" p
+  for p in "$@"; do filter="${filter:+$filter or }sport = :$p"; done
+  for i in $(seq 1 70); do
+    if ! ss -Htan state time-wait "( $filter )" 2>/dev/null | grep -q .; then
+      return 0
+    fi
+    [ "$i" = 1 ] && log "waiting for old connections on ports $* to time out"
+    sleep 1
+  done
+}

@@ -157,19 +157,6 @@ wait_ready() {
   die "kafka did not answer on $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s"
 }
 
-# A broker stopped moments ago leaves its server sockets in TIME-WAIT on the listener ports, and
-# the JVM then fails to bind ("Address already in use"): wait them out (at most ~70 s).
-wait_for_time_wait() {
-  local i
-  for i in $(seq 1 70); do
-    if ! ss -Htan state time-wait "( sport = :$KAFKA_PORT or sport = :$KAFKA_CONTROLLER_PORT )" 2>/dev/null | grep -q .; then
-      return 0
-    fi
-    [ "$i" = 1 ] && log "waiting for old connections on ports $KAFKA_PORT/$KAFKA_CONTROLLER_PORT to time out"
-    sleep 1
-  done
-}
-
 cmd_start() {
   libs_ok || cmd_fetch
   ensure_admin_tool
@@ -183,7 +170,7 @@ cmd_start() {
   if port_open "$KAFKA_HOST" "$KAFKA_PORT" || port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT"; then
     die "port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT already in use by another process"
   fi
-  wait_for_time_wait
+  wait_for_time_wait "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
   write_props
   format_storage
   log "starting kafka on $BOOTSTRAP (log: $K_DIR/kafka.log)"

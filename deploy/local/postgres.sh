@@ -152,6 +152,7 @@ cmd_start() {
   else
     init_cluster
     write_config
+    wait_for_time_wait "$PG_PORT"
     log "starting postgres on $PG_HOST:$PG_PORT (log: $PG_LOG)"
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null \
       || { tail -n 40 "$PG_LOG" >&2; die "pg_ctl start failed"; }
