@@ -4,7 +4,7 @@
   same messages back; the figure is messages fully through both per second.
 - PostgreSQL: rows shaped like ``events`` inserted as batched ``unnest`` statements (what the
   event store does) and with ``COPY``.
-- Appends: ``EventStore.append`` (ours: one command = one transaction with optimistic
+- Appends: ``PostgresEventStore.append`` (ours: one command = one transaction with optimistic
   concurrency, hash chaining, NOTIFY) vs the ``eventsourcing`` library's PostgreSQL application
   recorder (one ``insert_events`` per command), same events, same number of concurrent writers.
 """
@@ -26,7 +26,7 @@ from bench import synth
 from bench.stack import KAFKA, Scratch, create_topics
 from shared.contracts.intake import ParticipantEnrolled
 from shared.envelope import GENESIS_HASH, Actor, new_id
-from shared.eventstore import CommandContext, EventStore
+from shared.eventstore import CommandContext, PostgresEventStore
 from shared.migrations import EVENTSTORE_SQL, migrate
 
 
@@ -128,7 +128,7 @@ async def ours_appends(url: str, appends: int, writers: int, per_stream: int) ->
     assert pool is not None
     async with pool.acquire() as conn:
         await migrate(conn, EVENTSTORE_SQL)
-    store = EventStore(pool)
+    store = PostgresEventStore(pool)
     store.local_relay = _LeadingRelay()
     ctx = CommandContext(
         actor=Actor(id="bench", role="case-manager"), agency="jc-en", project="pro-aktiv", correlation_id=new_id()

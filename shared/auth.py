@@ -1,27 +1,15 @@
-"""Bearer-token authentication (JWT: subject, role, agency) and role/agency checks."""
+"""Bearer-token authentication (JWT: subject, role, agency) and role/agency checks at the HTTP edge."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 
-from shared.envelope import Actor
+from shared.principal import Principal as Principal
 from shared.vocabulary import AGENCIES, Role
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    subject: str
-    role: Role
-    agency: str
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(id=self.subject, role=self.role.value)
 
 
 def issue_token(

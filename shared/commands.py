@@ -16,17 +16,14 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from shared import metrics
+from shared.bus import IdempotencyMismatch
 from shared.contracts.base import DomainEvent, registry
 from shared.db import Conn
-from shared.domain import Decider, DomainError
+from shared.domain import Decider
 from shared.envelope import GENESIS_HASH, Envelope
-from shared.eventstore import CommandContext, ConcurrencyConflict, EventStore
+from shared.eventstore import CommandContext, ConcurrencyConflict, PostgresEventStore
 
 S = TypeVar("S")
-
-
-class IdempotencyMismatch(DomainError):
-    status = 422
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ class Loaded(Generic[S]):
 
 
 async def load(
-    store: EventStore,
+    store: PostgresEventStore,
     decider: Decider[S],
     stream_id: str,
     conn: Conn | None = None,
@@ -75,7 +72,7 @@ async def load(
 
 
 async def execute(
-    store: EventStore,
+    store: PostgresEventStore,
     decider: Decider[S],
     *,
     stream_id: str,
@@ -129,7 +126,7 @@ async def execute(
 
 
 async def _attempt(
-    store: EventStore,
+    store: PostgresEventStore,
     decider: Decider[S],
     conn: Conn,
     stream_id: str,

@@ -1,4 +1,8 @@
-"""Domain-layer building blocks: errors and the decider shape. No infrastructure here."""
+"""Domain-layer building blocks: errors and the decider shape. No infrastructure here.
+
+Errors say *what kind* of refusal it is, never an HTTP status: the web layer maps error
+classes to statuses in one table (``shared.web.ERROR_STATUS``).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,7 @@ S = TypeVar("S")
 
 
 class DomainError(Exception):
-    """A command the domain refuses. ``status`` maps it to HTTP; ``field`` names the culprit."""
-
-    status = 422
+    """A command the domain refuses (invalid in itself); ``field`` names the culprit."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -23,17 +25,15 @@ class DomainError(Exception):
 
 
 class InvalidTransition(DomainError):
-    """The aggregate's current state does not allow this (e.g. a phase jump): 409."""
-
-    status = 409
+    """The aggregate's current state does not allow this (e.g. a phase jump)."""
 
 
 class NotFound(DomainError):
-    status = 404
+    """The thing asked for does not exist (or may not be known to the caller)."""
 
 
 class Forbidden(DomainError):
-    status = 403
+    """The caller may not do or see this."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ their hashes; the table doubles as the outbox that ``relay`` publishes from.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,7 +59,7 @@ class CommittedRow:
 
 # Several events in one statement; the relay's NOTIFY rides along. Runs under a savepoint, so a
 # unique violation (a concurrent writer) leaves the caller's transaction usable.
-_INSERT_MANY = """
+_INSERT_MANY_CTE = """
 WITH ins AS (
     INSERT INTO events (event_id, stream_id, stream_type, version, event_type, recorded_at, hash, envelope)
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[],
@@ -69,14 +70,14 @@ WITH ins AS (
     )
     RETURNING position
 )
-SELECT count(*) AS n, pg_notify('events_appended', '') FROM ins
 """
+_INSERT_MANY = _INSERT_MANY_CTE + "SELECT count(*) AS n, pg_notify('events_appended', '') FROM ins"
 
 # One event (the common case) in one round trip: a conflict on (stream id, version) inserts
 # nothing and returns 0 instead of raising, so no savepoint is needed to keep the caller's
 # transaction usable; the relay's NOTIFY rides along in the same statement. The NOT EXISTS
 # guard is the head check's xid rule (see _HEAD) for callers that pass the head they loaded.
-_INSERT_ONE = """
+_INSERT_ONE_CTE = """
 WITH ins AS (
     INSERT INTO events (event_id, stream_id, stream_type, version, event_type, recorded_at, hash, envelope)
     SELECT $1, $2, $3, $4, $5, $6, $7, $8
@@ -86,14 +87,14 @@ WITH ins AS (
     ON CONFLICT (stream_id, version) DO NOTHING
     RETURNING position
 )
-SELECT count(*) AS n, pg_notify('events_appended', '') FROM ins
 """
+_INSERT_ONE = _INSERT_ONE_CTE + "SELECT count(*) AS n, pg_notify('events_appended', '') FROM ins"
 
 # Without the NOTIFY, for autocommitted appends while this process's own relay leads: it is woken
 # in-process instead. NOTIFY serialises committing transactions on one server-wide queue lock
 # (with 8 writers it cost a third of the append rate).
-_INSERT_MANY_QUIET = _INSERT_MANY.replace(", pg_notify('events_appended', '')", "")
-_INSERT_ONE_QUIET = _INSERT_ONE.replace(", pg_notify('events_appended', '')", "")
+_INSERT_MANY_QUIET = _INSERT_MANY_CTE + "SELECT count(*) AS n FROM ins"
+_INSERT_ONE_QUIET = _INSERT_ONE_CTE + "SELECT count(*) AS n FROM ins"
 
 
 class LocalRelay(Protocol):
@@ -112,6 +113,10 @@ _HEAD = """
 SELECT version, hash, xid > pg_current_xact_id() AS newer_xid
 FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1
 """
+
+
+_READ_STREAM = "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY version"
+_READ_STREAM_UP_TO = "SELECT envelope FROM events WHERE stream_id = $1 AND recorded_at <= $2 ORDER BY version"
 
 
 # The relay's read. xids are cluster-wide, so ``pg_snapshot_xmin`` alone would make every
@@ -142,8 +147,86 @@ LIMIT $3
 """
 
 
-class EventStore:
-    """Appends to and reads from one service's ``events`` table."""
+class EventStore(ABC):
+    """What every event store does (the contract ``tests/contracts/event_store.py`` checks on
+    each backend): append after a known version or conflict, and read a stream back."""
+
+    @abstractmethod
+    async def append(
+        self,
+        conn: Conn | None = None,
+        *,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        context: CommandContext,
+        occurred_at: datetime | None = None,
+        head_hash: str | None = None,
+    ) -> list[Envelope]:
+        """Append ``events`` after ``expected_version``; raise ``ConcurrencyConflict`` (writing
+        nothing) if the stream is elsewhere."""
+
+    @abstractmethod
+    async def read_stream(
+        self, stream_id: str, *, conn: Conn | None = None, up_to: datetime | None = None
+    ) -> list[Envelope]:
+        """All events of one stream in version order (only those recorded by ``up_to``)."""
+
+
+def seal(
+    events: Sequence[DomainEvent],
+    *,
+    stream_id: str,
+    stream_type: str,
+    after_version: int,
+    head_hash: str,
+    context: CommandContext,
+    occurred_at: datetime | None = None,
+) -> list[Envelope]:
+    """Wrap new events in envelopes that chain, by hash, to the stream's head."""
+    now = utcnow()
+    sealed: list[Envelope] = []
+    prev_hash = head_hash
+    for offset, event in enumerate(events, start=1):
+        envelope = Envelope(
+            event_id=new_id(),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            stream_id=stream_id,
+            stream_type=stream_type,
+            version=after_version + offset,
+            occurred_at=occurred_at or now,
+            recorded_at=now,
+            agency=context.agency,
+            project=context.project,
+            actor=context.actor,
+            correlation_id=context.correlation_id,
+            causation_id=context.causation_id,
+            payload=event.model_dump(mode="json"),
+            prev_hash=prev_hash,
+        ).sealed()
+        prev_hash = envelope.hash
+        sealed.append(envelope)
+    return sealed
+
+
+def _columns(sealed: Sequence[Envelope]) -> tuple[list[object], ...]:
+    """The insert's arrays, one per column."""
+    return (
+        [e.event_id for e in sealed],
+        [e.stream_id for e in sealed],
+        [e.stream_type for e in sealed],
+        [e.version for e in sealed],
+        [e.event_type for e in sealed],
+        [e.recorded_at for e in sealed],
+        [e.hash for e in sealed],
+        [e.to_bytes() for e in sealed],
+    )
+
+
+class PostgresEventStore(EventStore):
+    """Appends to and reads from one service's ``events`` table (also the relay's outbox)."""
 
     def __init__(self, pool: asyncpg.Pool | None = None) -> None:
         self._pool = pool
@@ -160,7 +243,7 @@ class EventStore:
 
     async def append(
         self,
-        conn: Conn,
+        conn: Conn | None = None,
         *,
         stream_id: str,
         stream_type: str,
@@ -170,11 +253,10 @@ class EventStore:
         occurred_at: datetime | None = None,
         head_hash: str | None = None,
     ) -> list[Envelope]:
-        """Append ``events`` after ``expected_version``: in the caller's transaction if it has
-        one, else (only with ``head_hash``) as one autocommitted statement.
+        """check head -> seal -> insert -> wake relay: in the caller's transaction if it has one,
+        else (only with ``head_hash``) as one autocommitted statement; without ``conn``, in a
+        transaction of its own.
 
-        Raises ``ConcurrencyConflict`` (and writes nothing) if the stream is not at
-        ``expected_version``; a concurrent writer of the same version fails on the unique key.
         ``head_hash`` is the hash of the event at ``expected_version`` as the caller read it
         (``GENESIS_HASH`` for a new stream): then no head read is needed, because events are
         immutable and versions gapless, so the insert of ``expected_version + 1`` succeeds only
@@ -182,86 +264,68 @@ class EventStore:
         """
         if not events:
             return []
+        if conn is None:
+            async with self.pool.acquire() as own, own.transaction():
+                return await self.append(
+                    own, stream_id=stream_id, stream_type=stream_type, expected_version=expected_version,
+                    events=events, context=context, occurred_at=occurred_at, head_hash=head_hash,
+                )  # fmt: skip
         if head_hash is None:
-            if not conn.is_in_transaction():
-                raise RuntimeError("append without head_hash must run inside a transaction")
-            head = await conn.fetchrow(_HEAD, stream_id)
-            actual = head["version"] if head else 0
-            if actual != expected_version or (head is not None and head["newer_xid"]):
-                raise ConcurrencyConflict(stream_id, expected_version, actual)
-            head_hash = head["hash"] if head else GENESIS_HASH
-        now = utcnow()
-        sealed: list[Envelope] = []
-        prev_hash = head_hash
-        for offset, event in enumerate(events, start=1):
-            envelope = Envelope(
-                event_id=new_id(),
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                stream_id=stream_id,
-                stream_type=stream_type,
-                version=expected_version + offset,
-                occurred_at=occurred_at or now,
-                recorded_at=now,
-                agency=context.agency,
-                project=context.project,
-                actor=context.actor,
-                correlation_id=context.correlation_id,
-                causation_id=context.causation_id,
-                payload=event.model_dump(mode="json"),
-                prev_hash=prev_hash,
-            ).sealed()
-            prev_hash = envelope.hash
-            sealed.append(envelope)
+            head_hash = await self._check_head(conn, stream_id, expected_version)
+        sealed = seal(
+            events, stream_id=stream_id, stream_type=stream_type, after_version=expected_version,
+            head_hash=head_hash, context=context, occurred_at=occurred_at,
+        )  # fmt: skip
         relay = self.local_relay
         quiet = relay is not None and relay.is_leader and not conn.is_in_transaction()
+        inserted = await self._insert(conn, sealed, quiet=quiet)
+        if inserted != len(sealed):  # a concurrent writer, or the xid guard held: nothing written
+            raise ConcurrencyConflict(stream_id, expected_version)
+        if quiet and relay is not None:
+            relay.wake()  # committed: the statement was its own transaction
+        return sealed
+
+    @staticmethod
+    async def _check_head(conn: Conn, stream_id: str, expected_version: int) -> str:
+        """The head's hash, if the stream is at ``expected_version`` and its head was not
+        written by a newer transaction; else ``ConcurrencyConflict``."""
+        if not conn.is_in_transaction():
+            raise RuntimeError("append without head_hash must run inside a transaction")
+        head = await conn.fetchrow(_HEAD, stream_id)
+        actual = head["version"] if head else 0
+        if actual != expected_version or (head is not None and head["newer_xid"]):
+            raise ConcurrencyConflict(stream_id, expected_version, actual)
+        return head["hash"] if head else GENESIS_HASH
+
+    @staticmethod
+    async def _insert(conn: Conn, sealed: list[Envelope], *, quiet: bool) -> int:
+        """Insert the sealed events in one statement; returns how many went in (all or none)."""
         if len(sealed) == 1:
             e = sealed[0]
             row = await conn.fetchrow(
                 _INSERT_ONE_QUIET if quiet else _INSERT_ONE, e.event_id, e.stream_id, e.stream_type, e.version,
                 e.event_type, e.recorded_at, e.hash, e.to_bytes(),
             )  # fmt: skip
-            if not row or row["n"] != 1:
-                raise ConcurrencyConflict(stream_id, expected_version)
-            if quiet and relay is not None:
-                relay.wake()  # committed: the statement was its own transaction
-            return sealed
-        args = (
-            [e.event_id for e in sealed],
-            [e.stream_id for e in sealed],
-            [e.stream_type for e in sealed],
-            [e.version for e in sealed],
-            [e.event_type for e in sealed],
-            [e.recorded_at for e in sealed],
-            [e.hash for e in sealed],
-            [e.to_bytes() for e in sealed],
-        )
+            return int(row["n"]) if row else 0
         try:
             if conn.is_in_transaction():
                 async with conn.transaction():  # savepoint: a conflict leaves the caller's txn usable
-                    row = await conn.fetchrow(_INSERT_MANY, *args)
+                    row = await conn.fetchrow(_INSERT_MANY, *_columns(sealed))
             else:  # autocommit: the one statement is its own transaction
-                row = await conn.fetchrow(_INSERT_MANY_QUIET if quiet else _INSERT_MANY, *args)
+                row = await conn.fetchrow(_INSERT_MANY_QUIET if quiet else _INSERT_MANY, *_columns(sealed))
         except asyncpg.UniqueViolationError:
-            raise ConcurrencyConflict(stream_id, expected_version) from None
-        if not row or row["n"] != len(sealed):  # the xid guard held: nothing was inserted
-            raise ConcurrencyConflict(stream_id, expected_version)
-        if quiet and relay is not None:
-            relay.wake()
-        return sealed
+            return 0
+        return int(row["n"]) if row else 0
 
     async def read_stream(
         self, stream_id: str, *, conn: Conn | None = None, up_to: datetime | None = None
     ) -> list[Envelope]:
         """All events of one stream in version order (optionally only those recorded by ``up_to``)."""
-        sql = "SELECT envelope FROM events WHERE stream_id = $1"
-        args: list[object] = [stream_id]
-        if up_to is not None:
-            sql += " AND recorded_at <= $2"
-            args.append(up_to)
-        sql += " ORDER BY version"
         runner = conn or self.pool
-        rows = await runner.fetch(sql, *args)
+        if up_to is None:
+            rows = await runner.fetch(_READ_STREAM, stream_id)
+        else:
+            rows = await runner.fetch(_READ_STREAM_UP_TO, stream_id, up_to)
         return [Envelope.from_bytes(r["envelope"]) for r in rows]
 
     async def read_committed(

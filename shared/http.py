@@ -1,15 +1,19 @@
-"""Small helpers every service's HTTP layer uses to turn a request into a command call."""
+"""What every service's HTTP layer uses to turn a request into a command or a query: the
+request's ``Context`` (actor, correlation id, idempotency key, If-Match, today), the bus, and
+the mapping of a handler's ``Result`` to a response."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 
-from shared.auth import Principal
+from shared.auth import CurrentPrincipal, Principal
+from shared.bus import Context, MessageBus, Result
 from shared.commands import request_fingerprint
-from shared.eventstore import CommandContext, EventStore
+from shared.eventstore import CommandContext, PostgresEventStore
 from shared.runtime import Runtime
 
 IdempotencyKey = Annotated[
@@ -26,7 +30,41 @@ def runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def store(request: Request) -> EventStore:
+async def command_context(
+    request: Request, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None, if_match: IfMatch = None
+) -> Context:
+    """The context of a command: the caller, this request's ids and the service's clock."""
+    return Context(
+        principal=principal,
+        correlation_id=request.state.correlation_id,
+        today=runtime(request).clock(),
+        idempotency_key=idempotency_key or None,
+        expected_version=if_match,
+    )
+
+
+async def query_context(request: Request, principal: CurrentPrincipal) -> Context:
+    """The context of a read: the caller, the correlation id and today."""
+    return Context(principal=principal, correlation_id=request.state.correlation_id, today=runtime(request).clock())
+
+
+CommandCtx = Annotated[Context, Depends(command_context)]
+QueryCtx = Annotated[Context, Depends(query_context)]
+
+
+def get_bus(request: Request) -> MessageBus:
+    return request.app.state.bus  # type: ignore[no-any-return]
+
+
+Bus = Annotated[MessageBus, Depends(get_bus)]
+
+
+def respond(result: Result, status_code: int = 200) -> JSONResponse:
+    """A command's answer: the handler's body (the same body again for a replayed key)."""
+    return JSONResponse(result.body, status_code=status_code)
+
+
+def store(request: Request) -> PostgresEventStore:
     rt = runtime(request)
     assert rt.store is not None
     return rt.store

@@ -18,7 +18,7 @@ import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.envelope import Envelope
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 from shared.migrations import _quote_ident
 from shared.projections import Projection, ProjectionRunner, Record
 from shared.settings import ServiceSettings
@@ -124,7 +124,7 @@ async def rebuild_from_store(
     worker k uses partition k)."""
     pool, runner = await _fresh_runner(settings, projection, schema)
     stats = RebuildStats(projection.name, schema)
-    store = EventStore(pool)
+    store = PostgresEventStore(pool)
     topic = f"store:{settings.topic(settings.service)}"
     started = time.perf_counter()
     try:
@@ -194,7 +194,7 @@ async def rebuild_parallel(
     stats = RebuildStats(projection.name, schema)
     stats.events = sum(events for events, _, _, _ in done)
     collected += [raw for _, _, _, raws in done for raw in raws]
-    envelopes = [e for e in map(Envelope.from_bytes, collected) if e.event_type in projection.cross_stream]
+    envelopes = [e for e in map(Envelope.from_bytes, collected) if e.event_type in projection.cross_stream_types]
     if envelopes:  # now every worker's rows exist: let the cross-stream handlers see them all
         pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)
         try:
@@ -248,7 +248,7 @@ async def _distribute(
     loop = asyncio.get_running_loop()
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
     try:
-        store = EventStore(pool)
+        store = PostgresEventStore(pool)
         after = (0, 0)
         while True:
             rows, held = await store.read_committed(after, batch)
@@ -276,7 +276,7 @@ def _cross_stream(projection: Projection, values: Iterable[bytes]) -> list[bytes
     """The envelopes (stored bytes) of the projection's cross-stream types. Stored envelopes are
     compact JSON with sorted keys, so a byte search finds them without parsing every event; the
     caller parses the few found and checks the type for real."""
-    markers = [f'"event_type":"{t}"'.encode() for t in projection.cross_stream]
+    markers = [f'"event_type":"{t}"'.encode() for t in projection.cross_stream_types]
     return [v for v in values if any(m in v for m in markers)]
 
 

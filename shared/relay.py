@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared import metrics
 from shared.db import Conn
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +41,7 @@ def new_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
 class OutboxRelay:
     def __init__(
         self,
-        store: EventStore,
+        store: PostgresEventStore,
         producer: AIOKafkaProducer,
         topic: str,
         *,

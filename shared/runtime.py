@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import asyncpg
@@ -16,11 +17,12 @@ from faststream.kafka import KafkaBroker
 
 from shared.consumer import ProjectionConsumer
 from shared.envelope import Envelope
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 from shared.migrations import EVENTSTORE_SQL, migrate
 from shared.projections import Projection, ProjectionRunner
 from shared.relay import OutboxRelay, new_producer
 from shared.settings import ServiceSettings
+from shared.unit_of_work import PostgresUnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -49,17 +51,25 @@ class ServiceDefinition:
 class Runtime:
     settings: ServiceSettings
     definition: ServiceDefinition
+    # "today" for every command and view of the service (tests inject their own day)
+    clock: Callable[[], date] = date.today
     pool: asyncpg.Pool | None = None
     # The relay and the projection consumers get their own connections: under request load
     # they would otherwise queue behind HTTP handlers for the pool, and every event's way to
     # the other services (and the latency the bench measures) would wait with them.
     background_pool: asyncpg.Pool | None = None
-    store: EventStore | None = None
+    store: PostgresEventStore | None = None
     broker: KafkaBroker | None = None
     relay: OutboxRelay | None = None
     consumers: list[ProjectionConsumer] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def unit_of_work(self, transactional: bool) -> PostgresUnitOfWork:
+        """A unit of work on the request pool (the bus makes one per command attempt)."""
+        if self.store is None:
+            raise RuntimeError("the runtime is not connected")
+        return PostgresUnitOfWork(self.store, transactional=transactional)
 
     @property
     def topic(self) -> str:
@@ -71,7 +81,7 @@ class Runtime:
         self.pool = await self._create_pool(s.db_pool_min, s.db_pool_max)
         async with self.pool.acquire() as conn:
             await migrate(conn, [*EVENTSTORE_SQL, *self.definition.sql], schema="public")
-        self.store = EventStore(self.pool)
+        self.store = PostgresEventStore(self.pool)
         self.runners = [ProjectionRunner(self.pool, p, s.schema_for(p.name)) for p in self.definition.projections]
         for runner in self.runners:
             await runner.setup()
@@ -132,7 +142,7 @@ class Runtime:
             assert self.background_pool is not None
             producer = new_producer(s.kafka_bootstrap, f"{s.service}-relay")
             await producer.start()
-            self.relay = OutboxRelay(EventStore(self.background_pool), producer, self.topic)
+            self.relay = OutboxRelay(PostgresEventStore(self.background_pool), producer, self.topic)
             self.store.local_relay = self.relay  # autocommitted appends wake it in-process
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if consuming:

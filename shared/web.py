@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
-from shared.domain import DomainError
+from shared.bus import IdempotencyMismatch
+from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
 from shared.eventstore import ConcurrencyConflict
 from shared.runtime import Runtime
@@ -38,6 +39,21 @@ def _error(status: int, title: str, errors: list[dict[str, Any]] | None = None, 
     return JSONResponse(body, status_code=status)
 
 
+# Domain error class -> HTTP status, in one place (the most specific class listed wins).
+ERROR_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    InvalidTransition: 409,
+    IdempotencyMismatch: 422,
+    DomainError: 422,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    statuses: dict[type, int] = dict(ERROR_STATUS)
+    return next((statuses[cls] for cls in type(exc).__mro__ if cls in statuses), 422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -53,7 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None
-        return _error(exc.status, exc.message, errors)
+        return _error(status_of(exc), exc.message, errors)
 
     @app.exception_handler(ConcurrencyConflict)
     async def _conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:

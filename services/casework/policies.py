@@ -36,7 +36,7 @@ from shared.contracts.placement import EmploymentEnded, EmploymentStarted
 from shared.crypto import ERASED, SubjectKeys
 from shared.db import Conn
 from shared.envelope import Actor, Envelope
-from shared.eventstore import CommandContext, EventStore
+from shared.eventstore import CommandContext, PostgresEventStore
 from shared.projections import Projection
 
 SYSTEM = Actor(id="casework", role="service")
@@ -50,7 +50,7 @@ consents = Projection(
 )
 employment = Projection(name="employment", sql=[], topics=["placement"], side_effects=True)
 
-_store = EventStore()
+_store = PostgresEventStore()
 keys = SubjectKeys()
 
 

@@ -29,7 +29,7 @@ from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithd
 from shared.contracts.placement import CandidateProfilePublished, WithdrawalReason
 from shared.db import Conn
 from shared.envelope import Actor, Envelope
-from shared.eventstore import CommandContext, EventStore
+from shared.eventstore import CommandContext, PostgresEventStore
 from shared.projections import Projection
 
 SYSTEM = Actor(id="placement", role="service")
@@ -40,7 +40,7 @@ pool_policy = Projection(
     topics=["casework", "intake"],
     side_effects=True,
 )
-_store = EventStore()
+_store = PostgresEventStore()
 
 
 async def reconcile(conn: Conn, env: Envelope, participant_id: UUID, reason: WithdrawalReason, on: date) -> None:

@@ -11,7 +11,7 @@ from services.reporting.kpis import Fact, Quarter
 from shared.commands import load
 from shared.contracts.reporting import KpiSnapshotComputed
 from shared.db import Conn
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 
 
 async def facts(conn: Conn, recorded_by: datetime | None = None) -> list[Fact]:
@@ -25,6 +25,6 @@ async def facts(conn: Conn, recorded_by: datetime | None = None) -> list[Fact]:
     ]
 
 
-async def snapshot(store: EventStore, agency: str, quarter: Quarter) -> KpiSnapshotComputed | None:
+async def snapshot(store: PostgresEventStore, agency: str, quarter: Quarter) -> KpiSnapshotComputed | None:
     loaded = await load(store, domain.period, domain.period_stream(agency, quarter))
     return loaded.state.snapshot

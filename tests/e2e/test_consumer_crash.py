@@ -17,7 +17,7 @@ import pytest
 from services.intake import domain
 from shared.contracts.intake import ReferralReceived
 from shared.envelope import new_id
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 from tests import support
 from tests.e2e.conftest import Stack
 from tests.integration.fakes import ctx
@@ -67,7 +67,7 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(stack: St
     log = tmp_path / "reporting.log"
     intake = stack.runtime("intake")
     assert intake.pool is not None
-    store = EventStore(intake.pool)
+    store = PostgresEventStore(intake.pool)
     async with intake.pool.acquire() as conn:
         for i in range(0, N, 500):
             async with conn.transaction():

@@ -22,7 +22,7 @@ from services.reporting.facts import facts as facts_projection
 from shared.auth import issue_token
 from shared.crypto import SubjectKeys
 from shared.envelope import Actor, new_id
-from shared.eventstore import CommandContext, ConcurrencyConflict, EventStore
+from shared.eventstore import CommandContext, ConcurrencyConflict, PostgresEventStore
 from shared.rebuild import rebuild_from_kafka
 from shared.settings import load_settings
 from shared.vocabulary import Role
@@ -68,7 +68,7 @@ async def append(stack: Stack, steps: list[sc.Step]) -> None:
                     version = await conn.fetchval(
                         "SELECT max(version) FROM events WHERE stream_id = $1", step.stream_id
                     )
-                    await EventStore().append(
+                    await PostgresEventStore().append(
                         conn,
                         stream_id=step.stream_id,
                         stream_type={"intake": "participant", "casework": "case", "placement": "placement"}[

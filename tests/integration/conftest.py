@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 from shared.migrations import EVENTSTORE_SQL, migrate
 
 
@@ -19,5 +19,5 @@ async def pool(pg_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def store(pool: asyncpg.Pool) -> EventStore:
-    return EventStore(pool)
+def store(pool: asyncpg.Pool) -> PostgresEventStore:
+    return PostgresEventStore(pool)

@@ -9,11 +9,17 @@ import pytest
 
 from shared.db import Conn
 from shared.envelope import GENESIS_HASH, verify_chain
-from shared.eventstore import ConcurrencyConflict, EventStore
+from shared.eventstore import ConcurrencyConflict, PostgresEventStore
+from tests.contracts.event_store import EventStoreContract
 from tests.integration.fakes import Noted, ctx
 
 
-async def append(store: EventStore, stream: str, expected: int, *texts: str) -> None:
+class TestPostgresStore(EventStoreContract):
+    """The shared contract on real PostgreSQL (``store`` comes from the integration conftest);
+    the tests below it are PostgreSQL's own (transactions, xids, NOTIFY, the append-only trigger)."""
+
+
+async def append(store: PostgresEventStore, stream: str, expected: int, *texts: str) -> None:
     async with store.pool.acquire() as conn, conn.transaction():
         await store.append(
             conn,
@@ -25,7 +31,7 @@ async def append(store: EventStore, stream: str, expected: int, *texts: str) -> 
         )
 
 
-async def test_append_and_read_back_a_chained_stream(store: EventStore) -> None:
+async def test_append_and_read_back_a_chained_stream(store: PostgresEventStore) -> None:
     await append(store, "s-1", 0, "a", "b")
     await append(store, "s-1", 2, "c")
     events = await store.read_stream("s-1")
@@ -35,7 +41,7 @@ async def test_append_and_read_back_a_chained_stream(store: EventStore) -> None:
     assert {e.actor.id for e in events} == {"cm-1"}
 
 
-async def test_stale_expected_version_conflicts_and_writes_nothing(store: EventStore) -> None:
+async def test_stale_expected_version_conflicts_and_writes_nothing(store: PostgresEventStore) -> None:
     await append(store, "s-1", 0, "a")
     with pytest.raises(ConcurrencyConflict) as info:
         await append(store, "s-1", 0, "b", "c")
@@ -43,7 +49,7 @@ async def test_stale_expected_version_conflicts_and_writes_nothing(store: EventS
     assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a"]
 
 
-async def test_two_concurrent_writers_of_one_version_exactly_one_wins(store: EventStore) -> None:
+async def test_two_concurrent_writers_of_one_version_exactly_one_wins(store: PostgresEventStore) -> None:
     await append(store, "s-1", 0, "a")
     gate = asyncio.Event()
 
@@ -66,7 +72,7 @@ async def test_two_concurrent_writers_of_one_version_exactly_one_wins(store: Eve
     assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a", "first"]
 
 
-async def test_a_newer_version_never_carries_an_older_transaction_id(store: EventStore) -> None:
+async def test_a_newer_version_never_carries_an_older_transaction_id(store: PostgresEventStore) -> None:
     """A transaction that got its xid before version 1 committed may not append version 2:
     the relay orders by xid, so it would publish version 2 first. It is told to retry."""
     async with store.pool.acquire() as early, early.transaction():
@@ -80,7 +86,7 @@ async def test_a_newer_version_never_carries_an_older_transaction_id(store: Even
     assert [e.version for e in await store.read_stream("s-1")] == [1, 2]
 
 
-async def test_events_cannot_be_updated_or_deleted(store: EventStore) -> None:
+async def test_events_cannot_be_updated_or_deleted(store: PostgresEventStore) -> None:
     await append(store, "s-1", 0, "a")
     async with store.pool.acquire() as conn:
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
@@ -89,7 +95,7 @@ async def test_events_cannot_be_updated_or_deleted(store: EventStore) -> None:
             await conn.execute("DELETE FROM events")
 
 
-async def test_append_outside_a_transaction_needs_the_loaded_head(store: EventStore) -> None:
+async def test_append_outside_a_transaction_needs_the_loaded_head(store: PostgresEventStore) -> None:
     """Without ``head_hash`` the append reads the head first, which needs a transaction."""
     async with store.pool.acquire() as conn:
         with pytest.raises(RuntimeError):
@@ -101,7 +107,7 @@ async def test_append_outside_a_transaction_needs_the_loaded_head(store: EventSt
 # --- appends that chain to the head the caller loaded (no head read: shared.commands.execute)
 
 
-async def append_on(store: EventStore, stream: str, *texts: str, conn: Conn | None = None) -> None:
+async def append_on(store: PostgresEventStore, stream: str, *texts: str, conn: Conn | None = None) -> None:
     """Load the stream, then append after what was loaded, passing its head hash."""
     loaded = await store.read_stream(stream)
     head = loaded[-1].hash if loaded else GENESIS_HASH
@@ -126,7 +132,7 @@ async def append_on(store: EventStore, stream: str, *texts: str, conn: Conn | No
 
 @pytest.mark.parametrize("texts", [("b",), ("b", "c")], ids=["one event", "two events"])
 async def test_appending_on_a_loaded_head_chains_and_conflicts_when_stale(
-    store: EventStore, texts: tuple[str, ...]
+    store: PostgresEventStore, texts: tuple[str, ...]
 ) -> None:
     await append_on(store, "s-1", "a")
     await append_on(store, "s-1", *texts)
@@ -143,7 +149,7 @@ async def test_appending_on_a_loaded_head_chains_and_conflicts_when_stale(
 
 
 @pytest.mark.parametrize("texts", [("v2",), ("v2", "v3")], ids=["one event", "two events"])
-async def test_a_loaded_head_keeps_the_transaction_id_rule(store: EventStore, texts: tuple[str, ...]) -> None:
+async def test_a_loaded_head_keeps_the_transaction_id_rule(store: PostgresEventStore, texts: tuple[str, ...]) -> None:
     async with store.pool.acquire() as early, early.transaction():
         await early.fetchval("SELECT pg_current_xact_id()")  # take an xid now
         await append(store, "s-1", 0, "v1")  # a later transaction commits version 1
@@ -156,7 +162,7 @@ async def test_a_loaded_head_keeps_the_transaction_id_rule(store: EventStore, te
 
 @pytest.mark.parametrize("texts", [("b",), ("b", "c")], ids=["one event", "two events"])
 async def test_an_autocommitted_append_on_a_loaded_head_is_all_or_nothing(
-    store: EventStore, texts: tuple[str, ...]
+    store: PostgresEventStore, texts: tuple[str, ...]
 ) -> None:
     """Outside a transaction (commands without an idempotency key) the append is one
     statement: it chains, and a stale head writes nothing at all."""
@@ -175,7 +181,7 @@ async def test_an_autocommitted_append_on_a_loaded_head_is_all_or_nothing(
     assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a", *texts]
 
 
-async def test_concurrent_autocommitted_appends_of_one_version_exactly_one_wins(store: EventStore) -> None:
+async def test_concurrent_autocommitted_appends_of_one_version_exactly_one_wins(store: PostgresEventStore) -> None:
     await append_on(store, "s-1", "a")
     head = (await store.read_stream("s-1"))[-1].hash
 
@@ -213,7 +219,7 @@ class FakeRelay:
     ids=["own relay leads: woken in-process", "another replica leads: NOTIFY", "caller's transaction: NOTIFY"],
 )
 async def test_an_append_wakes_the_relay_that_will_publish_it(
-    store: EventStore, leader: bool, in_transaction: bool, notify: bool, woken: int
+    store: PostgresEventStore, leader: bool, in_transaction: bool, notify: bool, woken: int
 ) -> None:
     relay = FakeRelay(leader)
     store.local_relay = relay

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncpg
 
 from shared.db import Conn
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 from shared.relay import OutboxRelay
 from tests import support
 from tests.integration.fakes import CapturingProducer, Noted, ctx
 
 
-async def begin_append(pool: asyncpg.Pool, store: EventStore, stream: str, text: str, *, xid_first: bool = False):
+async def begin_append(
+    pool: asyncpg.Pool, store: PostgresEventStore, stream: str, text: str, *, xid_first: bool = False
+):
     """Open a transaction, (optionally take an xid first,) append, and leave it uncommitted."""
     conn = await pool.acquire()
     tx = conn.transaction()
@@ -21,7 +23,7 @@ async def begin_append(pool: asyncpg.Pool, store: EventStore, stream: str, text:
     return conn, tx
 
 
-async def do_append(store: EventStore, conn: Conn, stream: str, text: str) -> None:
+async def do_append(store: PostgresEventStore, conn: Conn, stream: str, text: str) -> None:
     await store.append(
         conn, stream_id=stream, stream_type="note", expected_version=0, events=[Noted(text=text)], context=ctx()
     )
@@ -44,11 +46,11 @@ async def drain(relay: OutboxRelay, conn: Conn, timeout: float = 10.0) -> int:
     raise AssertionError(f"relay still held back after {timeout}s ({total} published)")
 
 
-def relay_for(store: EventStore, producer: CapturingProducer) -> OutboxRelay:
+def relay_for(store: PostgresEventStore, producer: CapturingProducer) -> OutboxRelay:
     return OutboxRelay(store, producer, "test.events")  # type: ignore[arg-type]
 
 
-async def test_late_commit_with_lower_position_is_not_skipped(pool: asyncpg.Pool, store: EventStore) -> None:
+async def test_late_commit_with_lower_position_is_not_skipped(pool: asyncpg.Pool, store: PostgresEventStore) -> None:
     producer = CapturingProducer()
     relay = relay_for(store, producer)
     # T1 inserts first (lower position) but stays open.
@@ -67,7 +69,7 @@ async def test_late_commit_with_lower_position_is_not_skipped(pool: asyncpg.Pool
 
 
 async def test_transaction_with_older_xid_but_higher_position_is_not_skipped(
-    pool: asyncpg.Pool, store: EventStore
+    pool: asyncpg.Pool, store: PostgresEventStore
 ) -> None:
     """The case a position-only watermark loses: T1 takes its xid first, T2 commits a lower
     position, then T1 inserts a higher position and commits."""
@@ -87,7 +89,7 @@ async def test_transaction_with_older_xid_but_higher_position_is_not_skipped(
     assert len(texts) == 2
 
 
-async def test_rolled_back_transaction_does_not_block_or_leak(pool: asyncpg.Pool, store: EventStore) -> None:
+async def test_rolled_back_transaction_does_not_block_or_leak(pool: asyncpg.Pool, store: PostgresEventStore) -> None:
     producer = CapturingProducer()
     relay = relay_for(store, producer)
     c1, t1 = await begin_append(pool, store, "a", "doomed")
@@ -102,7 +104,7 @@ async def test_rolled_back_transaction_does_not_block_or_leak(pool: asyncpg.Pool
 
 
 async def test_many_interleaved_writers_publish_every_event_once_in_stream_order(
-    pool: asyncpg.Pool, store: EventStore
+    pool: asyncpg.Pool, store: PostgresEventStore
 ) -> None:
     """Writers on 5 streams commit in a scrambled order while the relay keeps publishing."""
     import asyncio
@@ -145,7 +147,7 @@ async def test_many_interleaved_writers_publish_every_event_once_in_stream_order
         assert versions == list(range(1, 21))
 
 
-async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool, store: EventStore) -> None:
+async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool, store: PostgresEventStore) -> None:
     """The relay's session (holding the leader lock) is killed; it reconnects, takes the lock
     again and publishes what was appended meanwhile, without losing or repeating anything."""
     import asyncio
@@ -175,7 +177,7 @@ async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool,
 
 
 async def test_a_transaction_in_another_database_does_not_hold_this_outbox_back(
-    pool: asyncpg.Pool, store: EventStore
+    pool: asyncpg.Pool, store: PostgresEventStore
 ) -> None:
     """xids are cluster-wide, but a session in another database cannot write here: its older
     in-flight xid must not delay publishing (other services' projections would otherwise
@@ -200,7 +202,7 @@ async def test_a_transaction_in_another_database_does_not_hold_this_outbox_back(
 
 
 async def test_a_session_here_with_an_older_xid_still_holds_the_outbox_back(
-    pool: asyncpg.Pool, store: EventStore
+    pool: asyncpg.Pool, store: PostgresEventStore
 ) -> None:
     """Even without having written to ``events`` yet: it may still do so."""
     producer = CapturingProducer()
@@ -216,7 +218,7 @@ async def test_a_session_here_with_an_older_xid_still_holds_the_outbox_back(
 
 
 async def test_an_append_committed_during_a_publish_is_published_without_waiting_for_the_poll(
-    pool: asyncpg.Pool, store: EventStore
+    pool: asyncpg.Pool, store: PostgresEventStore
 ) -> None:
     """The relay is woken by the append's NOTIFY while it is still publishing the previous
     batch; that wake must start the next round (the poll here is a minute away)."""

@@ -1,0 +1,38 @@
+"""When a consent holds: the one rule every service uses (Python here, SQL in ``sql/consent.sql``).
+
+A consent is active from its grant date up to, *excluding*, the first of its expiry date and
+the date its withdrawal (or recorded expiry) takes effect. Withdrawal works "with effect from
+then on" (§ 67b SGB X, Art. 7 (3) GDPR): on the effective day processing must already stop, so
+that day is not covered; an expiry date is read the same way ("expires on" = no longer valid
+that day), so one boundary rule serves both and nobody has to remember which end is open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+def consent_active(granted_on: date, expires_on: date | None, ended_on: date | None, day: date) -> bool:
+    """True if a consent granted on ``granted_on`` holds on ``day``."""
+    if day < granted_on:
+        return False
+    if ended_on is not None and day >= ended_on:
+        return False
+    return expires_on is None or day < expires_on
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentTerm:
+    """The dates that decide a consent's validity, as a value the aggregates embed."""
+
+    granted_on: date
+    expires_on: date | None = None
+    ended_on: date | None = None
+
+    def active_on(self, day: date) -> bool:
+        return consent_active(self.granted_on, self.expires_on, self.ended_on, day)
+
+    def ended(self, on: date) -> ConsentTerm:
+        """The same consent, ending (withdrawn or expired) with effect from ``on``."""
+        return ConsentTerm(self.granted_on, self.expires_on, on)
