@@ -47,6 +47,14 @@ class ReferralReceived(IntakeEvent):
 
 
 @event
+
+    @property
+    def running_agency(self) -> str:
+        """The agency that runs the case: the one named on the referral, else the referring one.
+        (Every later event of the participant carries it as its envelope's ``agency``.)"""
+        return self.agency or self.source_agency
+
+
 class InformationMeetingHeld(IntakeEvent):
     event_type: ClassVar[str] = "InformationMeetingHeld"
 
