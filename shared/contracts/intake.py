@@ -45,9 +45,6 @@ class ReferralReceived(IntakeEvent):
         description="agency that runs the case if not the referring one (e.g. DRV refers to a Jobcenter)",
     )
 
-
-@event
-
     @property
     def running_agency(self) -> str:
         """The agency that runs the case: the one named on the referral, else the referring one.
@@ -55,6 +52,7 @@ class ReferralReceived(IntakeEvent):
         return self.agency or self.source_agency
 
 
+@event
 class InformationMeetingHeld(IntakeEvent):
     event_type: ClassVar[str] = "InformationMeetingHeld"
 
