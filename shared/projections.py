@@ -10,6 +10,8 @@ and upcasts each record once, and dispatches on the class.
 
 from __future__ import annotations
 
+import importlib
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +62,17 @@ class Projection:
     # TRANSITIONAL (removed once every service registers by class): handlers registered by a
     # type-name string get the raw envelope.
     legacy: set[str] = field(default_factory=set)
+    # The module that defined this projection: a spawned rebuild worker gets the projection
+    # itself (pickled by reference to it, like a function), so the platform never needs to
+    # know where services keep their projections.
+    module: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.module:
+            self.module = sys._getframe(2).f_globals.get("__name__", "")
+
+    def __reduce__(self) -> tuple[Callable[[str, str], Projection], tuple[str, str]]:
+        return (_projection_named, (self.module, self.name))
 
     def on(self, *classes: EventClass | str) -> Callable[[H], H]:
         """Register ``fn(conn, recorded)`` for events of these classes."""
@@ -94,6 +107,14 @@ class Projection:
     @property
     def cross_stream_types(self) -> frozenset[str]:
         return frozenset(c if isinstance(c, str) else c.event_type for c in self.cross_stream)
+
+
+def _projection_named(module: str, name: str) -> Projection:
+    """Unpickle a projection: the object of that name in the module that defined it."""
+    found = [v for v in vars(importlib.import_module(module)).values() if isinstance(v, Projection) and v.name == name]
+    if not found:
+        raise LookupError(f"no projection {name} in {module}")
+    return found[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ store) into a fresh schema, compare it with the live one, and optionally swap it
 from __future__ import annotations
 
 import asyncio
-import importlib
 import multiprocessing
 import queue
 import time
@@ -172,7 +171,7 @@ async def rebuild_parallel(
         if source == "store":
             feed = spawn.Queue(maxsize=4)
             feeds.append(feed)
-        args = (settings.model_dump(), projection.name, schema, source, (k, workers), feed, results)
+        args = (settings.model_dump(), projection, schema, source, (k, workers), feed, results)
         proc = spawn.Process(target=_segment_worker, args=args, daemon=True)
         proc.start()
         procs.append(proc)
@@ -282,7 +281,7 @@ def _cross_stream(projection: Projection, values: Iterable[bytes]) -> list[bytes
 
 def _segment_worker(
     settings: dict[str, object],
-    projection: str,
+    proj: Projection,
     schema: str,
     source: str,
     segment: Segment,
@@ -293,8 +292,6 @@ def _segment_worker(
     envelopes it saw), or the error."""
     try:
         s = ServiceSettings(**settings)  # type: ignore[arg-type]
-        app = importlib.import_module(f"services.{s.service}.app")
-        proj = next(p for p in app.definition.projections if p.name == projection)
         if feed is None:
             stats = uvloop.run(rebuild_from_kafka(s, proj, schema, segment=segment, fresh=False))
         else:
