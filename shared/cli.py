@@ -53,9 +53,8 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
 
         async def run() -> None:
             rt = Runtime(settings(), definition)
-            await rt.connect()
-            assert rt.pool is not None
-            await rt.pool.close()
+            connected = await rt.connect()
+            await connected.pool.close()
 
         uvloop.run(run())
         typer.echo("migrated")

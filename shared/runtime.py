@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -47,44 +48,117 @@ class ServiceDefinition:
     projections: Sequence[Projection] = ()
 
 
-@dataclass
+@dataclass(frozen=True)
+class Connected:
+    """What ``connect()`` builds: the request pool (migrated), the store and the runners."""
+
+    pool: asyncpg.Pool
+    store: PostgresEventStore
+    runners: tuple[ProjectionRunner, ...]
+
+
+@dataclass(frozen=True)
+class Running:
+    """What ``start()`` adds. The relay and the projection consumers get their own pool: under
+    request load they would otherwise queue behind HTTP handlers for connections, and every
+    event's way to the other services would wait with them. Absent parts are switched off."""
+
+    background_pool: asyncpg.Pool | None
+    relay: OutboxRelay | None
+    broker: KafkaBroker | None
+    consumers: tuple[ProjectionConsumer, ...]
+
+
+def build_broker(
+    settings: ServiceSettings, definition: ServiceDefinition, runners: Sequence[ProjectionRunner]
+) -> tuple[KafkaBroker, tuple[ProjectionConsumer, ...]]:
+    """The FastStream broker with one batch subscriber per projection (also used for AsyncAPI)."""
+    s = settings
+    broker = KafkaBroker(s.kafka_bootstrap, client_id=s.service, logger=None)
+    consumers = tuple(
+        ProjectionConsumer(
+            broker,
+            runner,
+            [s.topic(t) for t in runner.projection.topics],
+            group_id=f"{s.group_prefix or s.topic_prefix}{s.service}.{runner.projection.name}",
+            max_records=s.consumer_batch,
+        )
+        for runner in runners
+    )
+    topic = s.topic(definition.name)
+    broker.publisher(topic, title=topic, description=f"Events of the {s.service} service", schema=Envelope)
+    return broker, consumers
+
+
 class Runtime:
-    settings: ServiceSettings
-    definition: ServiceDefinition
-    # "today" for every command and view of the service (tests inject their own day)
-    clock: Callable[[], date] = date.today
-    pool: asyncpg.Pool | None = None
-    # The relay and the projection consumers get their own connections: under request load
-    # they would otherwise queue behind HTTP handlers for the pool, and every event's way to
-    # the other services (and the latency the bench measures) would wait with them.
-    background_pool: asyncpg.Pool | None = None
-    store: PostgresEventStore | None = None
-    broker: KafkaBroker | None = None
-    relay: OutboxRelay | None = None
-    consumers: list[ProjectionConsumer] = field(default_factory=list)
-    runners: list[ProjectionRunner] = field(default_factory=list)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    """One service process: built in two phases, each complete when it exists — ``connect()``
+    (pool, migrations, store, runners) and ``start()`` (relay, consumers, background tasks)."""
+
+    def __init__(
+        self, settings: ServiceSettings, definition: ServiceDefinition, clock: Callable[[], date] = date.today
+    ) -> None:
+        self.settings = settings
+        self.definition = definition
+        # "today" for every command and view of the service (tests inject their own day)
+        self.clock = clock
+        self.connected: Connected | None = None
+        self.running: Running | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _connection(self) -> Connected:
+        if self.connected is None:
+            raise RuntimeError(f"the {self.settings.service} runtime is not connected")
+        return self.connected
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._connection().pool
+
+    @property
+    def store(self) -> PostgresEventStore:
+        return self._connection().store
+
+    @property
+    def runners(self) -> tuple[ProjectionRunner, ...]:
+        return self._connection().runners
+
+    @property
+    def relay(self) -> OutboxRelay | None:
+        return self.running.relay if self.running else None
+
+    @property
+    def broker(self) -> KafkaBroker | None:
+        return self.running.broker if self.running else None
+
+    @property
+    def consumers(self) -> tuple[ProjectionConsumer, ...]:
+        return self.running.consumers if self.running else ()
 
     def unit_of_work(self, transactional: bool) -> PostgresUnitOfWork:
         """A unit of work on the request pool (the bus makes one per command attempt)."""
-        if self.store is None:
-            raise RuntimeError("the runtime is not connected")
         return PostgresUnitOfWork(self.store, transactional=transactional)
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a background task of the service until it stops (cancelled at shutdown)."""
+        self._tasks.append(asyncio.create_task(coro, name=name))
 
     @property
     def topic(self) -> str:
         return self.settings.topic(self.definition.name)
 
-    async def connect(self) -> None:
+    async def connect(self) -> Connected:
         """Open the pool and apply migrations (event store, service tables, projections)."""
+        if self.connected is not None:
+            return self.connected
         s = self.settings
-        self.pool = await self._create_pool(s.db_pool_min, s.db_pool_max)
-        async with self.pool.acquire() as conn:
+        pool = await self._create_pool(s.db_pool_min, s.db_pool_max)
+        async with pool.acquire() as conn:
             await migrate(conn, [*EVENTSTORE_SQL, *self.definition.sql], schema="public")
-        self.store = PostgresEventStore(self.pool)
-        self.runners = [ProjectionRunner(self.pool, p, s.schema_for(p.name)) for p in self.definition.projections]
-        for runner in self.runners:
+        runners = tuple(ProjectionRunner(pool, p, s.schema_for(p.name)) for p in self.definition.projections)
+        for runner in runners:
             await runner.setup()
+        self.connected = Connected(pool, PostgresEventStore(pool), runners)
+        return self.connected
 
     async def _create_pool(self, min_size: int, max_size: int) -> asyncpg.Pool:
         s = self.settings
@@ -101,54 +175,37 @@ class Runtime:
         )
         return pool
 
-    def build_broker(self) -> KafkaBroker:
-        """The FastStream broker with one batch subscriber per projection (also used for AsyncAPI).
-        Needs ``connect()`` first: the subscribers feed the runners it made."""
-        if self.definition.projections and not self.runners:
-            raise RuntimeError("connect() before building the broker")
-        s = self.settings
-        broker = KafkaBroker(s.kafka_bootstrap, client_id=s.service, logger=None)
-        self.broker = broker
-        self.consumers = []
-        for runner in self.runners:
-            topics = [s.topic(t) for t in runner.projection.topics]
-            self.consumers.append(
-                ProjectionConsumer(
-                    broker,
-                    runner,
-                    topics,
-                    group_id=f"{s.group_prefix or s.topic_prefix}{s.service}.{runner.projection.name}",
-                    max_records=s.consumer_batch,
-                )
-            )
-        broker.publisher(
-            self.topic, title=self.topic, description=f"Events of the {s.service} service", schema=Envelope
-        )
-        return broker
+    def asyncapi_broker(self) -> KafkaBroker:
+        """The running broker, or one built for the AsyncAPI document only."""
+        if self.broker is not None:
+            return self.broker
+        return build_broker(self.settings, self.definition, self.runners)[0]
 
     async def start(self) -> None:
-        if self.pool is None:
-            await self.connect()
-        assert self.store is not None
+        connected = await self.connect()
         s = self.settings
         consuming = s.projections_enabled and bool(self.definition.projections)
-        background = (1 if s.relay_enabled else 0) + (len(self.runners) if consuming else 0)
+        background = (1 if s.relay_enabled else 0) + (len(connected.runners) if consuming else 0)
+        background_pool = None
         if background:
             # one connection each (the relay's leader keeps its own), one spare for lag checks
-            self.background_pool = await self._create_pool(1, background + 1)
-            for runner in self.runners:
-                runner.pool = self.background_pool
-        if s.relay_enabled:
-            assert self.background_pool is not None
+            background_pool = await self._create_pool(1, background + 1)
+            for runner in connected.runners:
+                runner.pool = background_pool
+        relay = None
+        if s.relay_enabled and background_pool is not None:
             producer = new_producer(s.kafka_bootstrap, f"{s.service}-relay")
             await producer.start()
-            self.relay = OutboxRelay(PostgresEventStore(self.background_pool), producer, self.topic)
-            self.store.local_relay = self.relay  # autocommitted appends wake it in-process
-            self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+            relay = OutboxRelay(PostgresEventStore(background_pool), producer, self.topic)
+            connected.store.local_relay = relay  # autocommitted appends wake it in-process
+            self.spawn(relay.run(), "relay")
+        broker: KafkaBroker | None = None
+        consumers: tuple[ProjectionConsumer, ...] = ()
         if consuming:
-            broker = self.build_broker()
+            broker, consumers = build_broker(s, self.definition, connected.runners)
             await broker.start()
-            self._tasks.append(asyncio.create_task(self._lag_loop(), name="lag"))
+            self.spawn(self._lag_loop(), "lag")
+        self.running = Running(background_pool, relay, broker, consumers)
         log.info("service.started", topic=self.topic)
 
     async def _lag_loop(self) -> None:
@@ -184,12 +241,12 @@ class Runtime:
         if self.relay is not None:
             with contextlib.suppress(Exception):
                 await self.relay.producer.stop()
-        if self.background_pool is not None:
-            await asyncio.wait_for(self.background_pool.close(), timeout=10)
-            self.background_pool = None
-        if self.pool is not None:
-            await asyncio.wait_for(self.pool.close(), timeout=10)
-            self.pool = None
+        if self.running is not None and self.running.background_pool is not None:
+            await asyncio.wait_for(self.running.background_pool.close(), timeout=10)
+        self.running = None
+        if self.connected is not None:
+            await asyncio.wait_for(self.connected.pool.close(), timeout=10)
+        self.connected = None
         log.info(
             "service.stopped",
             broker_s=round(t_broker - started, 2),
@@ -201,7 +258,6 @@ class Runtime:
         """Database reachable, broker connected, projections not too far behind."""
         checks: dict[str, object] = {}
         try:
-            assert self.pool is not None
             async with self.pool.acquire(timeout=2) as conn:
                 await conn.fetchval("SELECT 1")
             checks["database"] = "ok"

@@ -182,7 +182,7 @@ def create_app(
     async def asyncapi() -> JSONResponse:
         from faststream.specification import AsyncAPI
 
-        broker = runtime.broker or runtime.build_broker()
+        broker = runtime.asyncapi_broker()
         spec = AsyncAPI(broker, title=f"{runtime.settings.service} events", schema_version="3.0.0")
         return JSONResponse(spec.to_specification().to_jsonable())
 
