@@ -162,3 +162,44 @@ def test_monitoring_rows_need_consent_and_overlap() -> None:
     assert len(merged) == 1
     assert list(merged[0]) == list(monitoring.COLUMNS)
     assert "".join(monitoring.csv_lines(merged)).splitlines()[1].startswith("pro-aktiv,jc-en,X,54,female,not-employed")
+
+
+# --- bugs fixed in the restructuring (both fail on the old kpis module) -----------------------
+
+
+def _referral(pid: str, source: str, runner: str | None) -> sc.Step:
+    from shared.contracts.intake import ReferralReceived
+
+    event = ReferralReceived(
+        participant_id=sc.uid(pid), source_agency=source, project="pro-aktiv", referred_by="drv-a",
+        received_on=date(2025, 2, 3), age_band="35-44", sex="male", sealed_identity="", sealed_reason="",
+        agency=runner,
+    )  # fmt: skip
+    return sc.Step("intake", "P9", source, "pro-aktiv", event)
+
+
+def test_a_referral_made_for_another_agency_counts_for_the_agency_that_runs_it() -> None:
+    """DRV refers a person to jc-en: the referral is jc-en's figure (``running_agency``), as
+    every later event's envelope says; it used to be counted for the referring DRV."""
+    js = journey.build_participants(to_facts([_referral("R1", "drv-westfalen", "jc-en")]))
+    q1 = periods.Quarter(2025, 1)
+    assert [g["agency"] for g in kpis.report(js, q1, "jc-en")["groups"]] == ["jc-en"]
+    assert kpis.report(js, q1, "drv-westfalen")["groups"] == []  # no drv-exchange consent
+
+
+def test_a_consent_no_longer_holds_on_its_expiry_day() -> None:
+    """The one consent rule (shared.consent): a drv-exchange consent expiring on the quarter's
+    last day does not let the carrier see the participant on that day (it used to)."""
+    from shared.contracts.common import ConsentPurpose
+    from shared.contracts.intake import ConsentGranted
+
+    granted = ConsentGranted(
+        participant_id=sc.uid("R2"), consent_id=sc.uid("C2"), purpose=ConsentPurpose.DRV_EXCHANGE,
+        scope="drv-westfalen", granted_on=date(2025, 1, 10), form="written", expires_on=date(2025, 3, 31),
+    )  # fmt: skip
+    js = journey.build_participants(
+        to_facts([_referral("R2", "jc-en", None), sc.Step("intake", "P9", "jc-en", "pro-aktiv", granted)])
+    )
+    assert js[str(sc.uid("R2"))].consent_active(ConsentPurpose.DRV_EXCHANGE, date(2025, 3, 30))
+    assert kpis.report(js, periods.Quarter(2025, 1), "drv-westfalen")["groups"] == []
+    assert kpis.report(js, periods.DateRange(date(2025, 1, 1), date(2025, 3, 30)), "drv-westfalen")["groups"]
