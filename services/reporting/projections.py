@@ -1,37 +1,278 @@
-"""reporting's read models: everything here can be re-derived from the topics."""
+"""reporting's read models, fed by events of intake, casework and placement (by contract
+class); everything here can be re-derived from the topics.
+
+- ``counts``: the thin-slice funnel counters per agency and project.
+- ``facts``: every KPI-relevant event reduced to its business date, its source recording time
+  and the non-identifying codes the KPIs need (sealed fields never get here; a consent scope
+  only for drv-exchange: a medical-release scope names a doctor). The KPIs read the rows back
+  as contract instances (``restore``) and fold them into journeys (``domain.journey``).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+import orjson
+from pydantic import TypeAdapter
+
+from shared.contracts.base import DomainEvent, registry
+from shared.contracts.casework import (
+    CaseHandedOver,
+    CaseManagerAssigned,
+    CaseOpened,
+    InterventionAborted,
+    InterventionCompleted,
+    InterventionStarted,
+    ParticipantExited,
+    ParticipationInterrupted,
+    ParticipationResumed,
+    PhaseCompleted,
+    PhaseEntered,
+    RehabApplicationDecided,
+    RehabApplicationFiled,
+)
+from shared.contracts.common import ConsentPurpose
+from shared.contracts.intake import (
+    ConsentExpired,
+    ConsentGranted,
+    ConsentWithdrawn,
+    EligibilityChecked,
+    EnrolmentDeclined,
+    ParticipantDataErased,
+    ParticipantEnrolled,
+    ReferralReceived,
+    ReferralWithdrawn,
+)
+from shared.contracts.placement import (
+    EmploymentEnded,
+    EmploymentStarted,
+    EmploymentStatusVerified,
+    WorkTrialAborted,
+    WorkTrialCompleted,
+    WorkTrialStarted,
+)
 from shared.db import Conn
-from shared.envelope import Envelope
 from shared.projections import Projection
+from shared.recorded import Recorded
 
-counts = Projection(
-    name="counts",
-    sql=sorted((Path(__file__).parent / "projections").glob("*.sql")),
-    topics=["intake", "casework"],
+SQL = Path(__file__).parent / "sql" / "projections"
+E = TypeVar("E", bound=DomainEvent)
+
+# --- counts ----------------------------------------------------------------------------------
+
+counts = Projection(name="counts", sql=sorted((SQL / "counts").glob("*.sql")), topics=["intake", "casework"])
+
+Counted = ReferralReceived | ParticipantEnrolled | CaseOpened
+
+
+def _counter(rec: Recorded[Counted]) -> tuple[str, str, str]:
+    """(agency, project, metric) of one counted event: the agency that runs the case."""
+    e = rec.payload
+    project = e.project or rec.project or "-"
+    if isinstance(e, ReferralReceived):
+        return e.running_agency, project, "referrals"
+    if isinstance(e, ParticipantEnrolled):
+        return e.agency, project, "enrolments"
+    return e.agency, project, "open_cases"
+
+
+_UPSERT_COUNTS = (
+    "INSERT INTO funnel_counts (agency, project, metric, count)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])"
+    " ON CONFLICT (agency, project, metric) DO UPDATE SET count = funnel_counts.count + excluded.count"
 )
 
-_METRIC = {"ReferralReceived": "referrals", "ParticipantEnrolled": "enrolments", "CaseOpened": "open_cases"}
 
-
-@counts.on_batch(*_METRIC)
-async def count(conn: Conn, envs: list[Envelope]) -> None:
+@counts.on_batch(ReferralReceived, ParticipantEnrolled, CaseOpened)
+async def count(conn: Conn, batch: list[Recorded[Counted]]) -> None:
     """Adds up a run of events in memory and applies one upsert per (agency, project, metric)."""
-    totals: Counter[tuple[str, str, str]] = Counter()
-    for env in envs:
-        agency = env.payload.get("agency") or env.payload.get("source_agency") or env.agency
-        project = env.payload.get("project") or env.project or "-"
-        totals[(agency, project, _METRIC[env.event_type])] += 1
+    totals = Counter(_counter(rec) for rec in batch)
+    keys = list(totals)
     await conn.execute(
-        "INSERT INTO funnel_counts (agency, project, metric, count)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])"
-        " ON CONFLICT (agency, project, metric) DO UPDATE SET count = funnel_counts.count + excluded.count",
-        [k[0] for k in totals],
-        [k[1] for k in totals],
-        [k[2] for k in totals],
-        list(totals.values()),
+        _UPSERT_COUNTS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [totals[k] for k in keys]
     )
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+# Rows come from their own event (a case's id is its participant's id: casework opens
+# ``case-<participant id>``). Only an erasure reaches across streams (it pseudonymises the
+# person's rows from every topic), and doing it again changes nothing: a parallel rebuild may
+# split the streams and re-apply erasures at the end.
+facts = Projection(
+    name="facts",
+    sql=sorted((SQL / "facts").glob("*.sql")),
+    topics=["intake", "casework", "placement"],
+    stream_local=True,
+    cross_stream=frozenset({ParticipantDataErased}),
+)
+
+
+@dataclass(frozen=True)
+class Kept(Generic[E]):
+    """What a fact keeps of one contract: its business date and the non-identifying fields."""
+
+    on: Callable[[E], date]
+    fields: frozenset[str]
+
+
+KEPT: dict[type[DomainEvent], Kept[Any]] = {}
+
+
+def _keep(cls: type[E], on: Callable[[E], date], *fields: str) -> None:
+    KEPT[cls] = Kept(on, frozenset(fields))
+
+
+_keep(ReferralReceived, lambda e: e.received_on, "source_agency", "agency", "project", "age_band", "sex")
+_keep(EligibilityChecked, lambda e: e.checked_on, "eligible")
+_keep(ParticipantEnrolled, lambda e: e.start_date, "agency", "project", "age_band", "sex")
+_keep(EnrolmentDeclined, lambda e: e.declined_on)
+_keep(ReferralWithdrawn, lambda e: e.withdrawn_on)
+_keep(ConsentGranted, lambda e: e.granted_on, "consent_id", "purpose", "scope", "expires_on")
+_keep(ConsentWithdrawn, lambda e: e.effective_on, "consent_id", "purpose", "scope")
+_keep(ConsentExpired, lambda e: e.expired_on, "consent_id", "purpose", "scope")
+_keep(ParticipantDataErased, lambda e: e.erased_on)
+_keep(CaseOpened, lambda e: e.opened_on, "agency", "project")
+_keep(CaseManagerAssigned, lambda e: e.assigned_on, "case_manager")
+_keep(CaseHandedOver, lambda e: e.handed_over_on, "from_case_manager", "to_case_manager")
+_keep(PhaseEntered, lambda e: e.entered_on, "phase")
+_keep(PhaseCompleted, lambda e: e.completed_on, "phase")
+_keep(ParticipationInterrupted, lambda e: e.interrupted_on)
+_keep(ParticipationResumed, lambda e: e.resumed_on)
+_keep(InterventionStarted, lambda e: e.started_on, "intervention_id", "category")
+_keep(InterventionCompleted, lambda e: e.completed_on, "intervention_id", "category")
+_keep(InterventionAborted, lambda e: e.aborted_on, "intervention_id", "category")
+_keep(RehabApplicationFiled, lambda e: e.filed_on, "application_id", "kind")
+_keep(RehabApplicationDecided, lambda e: e.decided_on, "application_id", "approved")
+_keep(ParticipantExited, lambda e: e.exited_on, "reason", "last_phase")
+_keep(WorkTrialStarted, lambda e: e.started_on, "trial_id")
+_keep(WorkTrialCompleted, lambda e: e.completed_on, "trial_id", "outcome")
+_keep(WorkTrialAborted, lambda e: e.aborted_on, "trial_id")
+_keep(
+    EmploymentStarted,
+    lambda e: e.started_on,
+    "employment_id", "agency", "project", "type", "subsidised", "fully_qualifying",
+)  # fmt: skip
+_keep(EmploymentEnded, lambda e: e.ended_on, "employment_id")
+_keep(EmploymentStatusVerified, lambda e: e.verified_on, "employment_id", "months_after_start", "still_employed")
+
+# the type names of the kept contracts (what tests count rows by)
+FACT_TYPES = frozenset(cls.event_type for cls in KEPT)
+
+# Erased participants keep contributing to aggregates under an id nobody can link back.
+ERASED_NAMESPACE = uuid.UUID("7d0f3c39-5d1e-4c55-9a59-2a4f8c3e8e61")
+
+Consent = ConsentGranted | ConsentWithdrawn | ConsentExpired
+
+
+def reduce(event: DomainEvent) -> tuple[date, dict[str, Any]]:
+    """The business date and the kept, non-identifying fields (JSON values) of one event."""
+    kept = KEPT[type(event)]
+    if isinstance(event, Consent) and event.purpose != ConsentPurpose.DRV_EXCHANGE:
+        event = event.model_copy(update={"scope": None})  # a medical-release scope names a doctor
+    return kept.on(event), event.model_dump(mode="json", include=set(kept.fields))
+
+
+@cache
+def _field(cls: type[DomainEvent], name: str) -> TypeAdapter[Any]:
+    annotation = cls.model_fields[name].annotation
+    assert annotation is not None  # pydantic resolves every contract field's type
+    return TypeAdapter(annotation)
+
+
+def restore(event_type: str, data: Mapping[str, Any]) -> DomainEvent:
+    """A fact's kept fields back as an instance of its contract, each field validated into its
+    type. The fields the projection does not keep are absent (reading one is an error)."""
+    cls = registry.model(event_type)
+    return cls.model_construct(**{name: _field(cls, name).validate_python(value) for name, value in data.items()})
+
+
+@runtime_checkable
+class _OfParticipant(Protocol):
+    @property
+    def participant_id(self) -> uuid.UUID: ...
+
+
+@runtime_checkable
+class _OfCase(Protocol):
+    @property
+    def case_id(self) -> uuid.UUID: ...
+
+
+def participant_of(event: DomainEvent) -> uuid.UUID | None:
+    """Whose fact it is: the participant named, else the case's (its id is the participant's)."""
+    if isinstance(event, _OfParticipant):
+        return event.participant_id
+    if isinstance(event, _OfCase):
+        return event.case_id
+    return None
+
+
+_INSERT_FACTS = """
+INSERT INTO facts (event_id, event_type, recorded_at, participant_id, on_date, data)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::uuid[], $5::date[], $6::jsonb[])
+ON CONFLICT (event_id) DO NOTHING
+"""
+_PSEUDONYMISE = "UPDATE facts SET participant_id = $2 WHERE participant_id = $1"
+_REMEMBER_ERASED = "INSERT INTO erased_participants (participant_key, pseudonym) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+_ERASED = "SELECT participant_key, pseudonym FROM erased_participants WHERE participant_key = ANY($1::bytea[])"
+
+Row = tuple[uuid.UUID, str, datetime, uuid.UUID | None, date, str]
+
+
+@facts.on_batch(*KEPT)
+async def record(conn: Conn, batch: list[Recorded[DomainEvent]]) -> None:
+    """One INSERT for a run of events (replays apply ~10x faster than row by row); an erasure
+    flushes the rows so far and pseudonymises the person's rows."""
+    erased = await _already_erased(conn, {p for rec in batch if (p := participant_of(rec.payload)) is not None})
+    rows: list[Row] = []
+    for rec in batch:
+        on, data = reduce(rec.payload)
+        named = participant_of(rec.payload)
+        # the erasure may have overtaken this event: the person stays unlinked
+        participant = erased.get(named, named) if named is not None else None
+        rows.append((rec.event_id, rec.event_type, rec.recorded_at, participant, on, orjson.dumps(data).decode()))
+        if isinstance(rec.payload, ParticipantDataErased):
+            await _insert(conn, rows)
+            rows = []
+            erased[rec.payload.participant_id] = await _erase(conn, rec.payload.participant_id, rec.event_id)
+    await _insert(conn, rows)
+
+
+async def _insert(conn: Conn, rows: list[Row]) -> None:
+    if rows:
+        await conn.execute(_INSERT_FACTS, *(list(col) for col in zip(*rows, strict=True)))
+
+
+async def _erase(conn: Conn, participant: uuid.UUID, erasure: uuid.UUID) -> uuid.UUID:
+    """Forget the person: the pseudonymous id is replaced (deterministically, so a replay yields
+    the same rows); figures stay, nothing links them to the participant any more. Idempotent (a
+    parallel rebuild applies erasures once more at the end)."""
+    pseudonym = uuid.uuid5(ERASED_NAMESPACE, str(erasure))
+    await conn.execute(_PSEUDONYMISE, participant, pseudonym)
+    await conn.execute(_REMEMBER_ERASED, erasure_key(participant), pseudonym)
+    return pseudonym
+
+
+def erasure_key(participant_id: uuid.UUID) -> bytes:
+    """How the projection remembers an erased participant without keeping the id: a hash. The
+    id is a random UUID that also stays in the (immutable) event history; the hash only lets
+    someone who already has the id find the pseudonym, which that history allows anyway."""
+    return hashlib.sha256(b"rehapro-erased-participant:" + participant_id.bytes).digest()
+
+
+async def _already_erased(conn: Conn, people: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Of these participants, the erased ones and their pseudonyms."""
+    if not people:
+        return {}
+    by_key = {erasure_key(p): p for p in people}
+    rows = await conn.fetch(_ERASED, list(by_key))
+    return {by_key[bytes(r["participant_key"])]: r["pseudonym"] for r in rows}

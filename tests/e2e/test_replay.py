@@ -9,8 +9,7 @@ import pytest
 
 from services.casework.projections import cases
 from services.placement.projections import access
-from services.reporting.facts import facts
-from services.reporting.projections import counts
+from services.reporting.projections import counts, facts
 from shared.auth import Role
 from shared.rebuild import compare, rebuild_from_kafka, rebuild_from_store, rebuild_parallel, swap
 from shared.relay import OutboxRelay

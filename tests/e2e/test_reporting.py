@@ -17,8 +17,8 @@ import orjson
 import pytest
 import uvicorn
 
-from services.reporting.facts import FIELDS
-from services.reporting.facts import facts as facts_projection
+from services.reporting.projections import FACT_TYPES as FIELDS
+from services.reporting.projections import facts as facts_projection
 from shared.auth import issue_token
 from shared.crypto import SubjectKeys
 from shared.envelope import Actor, new_id

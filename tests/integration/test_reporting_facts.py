@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.reporting.facts import facts
+from services.reporting.projections import facts
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import CaseOpened, PhaseEntered
 from shared.contracts.common import Phase

@@ -5,42 +5,44 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
-from services.reporting import domain, kpis, monitoring
-from services.reporting.facts import FIELDS, reduce
+from services.reporting import domain
+from services.reporting.domain import journey, kpis, periods
+from services.reporting.projections import KEPT, participant_of, reduce, restore
+from services.reporting.views import monitoring
 from shared.domain import DomainError, InvalidTransition
 from tests import reporting_scenario as sc
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def to_facts(steps: list[sc.Step], start: datetime = T0) -> list[kpis.Fact]:
+def to_facts(steps: list[sc.Step], start: datetime = T0) -> list[journey.Fact]:
+    """What the facts projection stores and the views read back: reduced, then restored."""
     out = []
     for n, step in enumerate(steps):
-        if step.event.event_type not in FIELDS:  # the facts projection ignores it, too
+        if type(step.event) not in KEPT:  # the facts projection ignores it, too
             continue
-        payload = step.event.model_dump(mode="json")
-        on, data = reduce(step.event.event_type, payload)
+        on, data = reduce(step.event)
         out.append(
-            kpis.Fact(
+            journey.Fact(
                 event_id=f"{n:05d}",
-                event_type=step.event.event_type,
                 recorded_at=start + timedelta(seconds=n),
-                participant_id=str(step.pid),
-                on=date.fromisoformat(on),
-                data=data,
+                participant_id=str(participant_of(step.event)),
+                on=on,
+                event=restore(step.event.event_type, orjson.loads(orjson.dumps(data))),
             )
         )
     return out
 
 
 FACTS = to_facts(sc.STEPS)
-JOURNEYS = kpis.build_participants(FACTS)
+JOURNEYS = journey.build_participants(FACTS)
 
 
 def view(viewer: str, quarter: str, **kw: Any) -> dict[str, Any]:
-    return kpis.report(JOURNEYS, kpis.Quarter.parse(quarter), viewer, **kw)
+    return kpis.report(JOURNEYS, periods.Quarter.parse(quarter), viewer, **kw)
 
 
 def test_jc_en_first_quarter_matches_the_hand_count() -> None:
@@ -98,10 +100,10 @@ def test_suppression_is_driven_by_the_health_data_marks() -> None:
 
 def test_a_cutoff_freezes_what_was_known_and_corrections_list_the_difference() -> None:
     late = to_facts([sc.LATE], start=T0 + timedelta(days=1))
-    q2 = kpis.Quarter.parse("2025-Q2")
-    frozen = kpis.report(kpis.build_participants([*FACTS, *late], cutoff=T0 + timedelta(hours=1)), q2, "jc-en")
+    q2 = periods.Quarter.parse("2025-Q2")
+    frozen = kpis.report(journey.build_participants([*FACTS, *late], cutoff=T0 + timedelta(hours=1)), q2, "jc-en")
     assert frozen == view("jc-en", "2025-Q2")
-    now = kpis.report(kpis.build_participants([*FACTS, *late]), q2, "jc-en")
+    now = kpis.report(journey.build_participants([*FACTS, *late]), q2, "jc-en")
     assert kpis.corrections(frozen, now) == [
         {"figure": "jc-en/pro-aktiv.work_trials.started", "frozen": 1, "corrected": 2},
         {"figure": "total.work_trials.started", "frozen": 1, "corrected": 2},
@@ -109,17 +111,17 @@ def test_a_cutoff_freezes_what_was_known_and_corrections_list_the_difference() -
 
 
 def test_quarters_and_periods() -> None:
-    q = kpis.Quarter.parse("2024-Q4")
+    q = periods.Quarter.parse("2024-Q4")
     assert (q.start, q.end, str(q.next())) == (date(2024, 10, 1), date(2024, 12, 31), "2025-Q1")
     assert [str(x) for x in kpis.quarters("2025", [])] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
     assert str(kpis.quarters(None, FACTS)[0]) == "2024-Q3"
     with pytest.raises(DomainError) as err:
-        kpis.Quarter.parse("2025-Q5")
+        periods.Quarter.parse("2025-Q5")
     assert err.value.field == "period"
 
 
 def test_closing_twice_or_early_is_refused() -> None:
-    q = kpis.Quarter.parse("2025-Q2")
+    q = periods.Quarter.parse("2025-Q2")
     args: dict[str, Any] = {
         "agency": "jc-en",
         "quarter": q,
@@ -160,3 +162,44 @@ def test_monitoring_rows_need_consent_and_overlap() -> None:
     assert len(merged) == 1
     assert list(merged[0]) == list(monitoring.COLUMNS)
     assert "".join(monitoring.csv_lines(merged)).splitlines()[1].startswith("pro-aktiv,jc-en,X,54,female,not-employed")
+
+
+# --- bugs fixed in the restructuring (both fail on the old kpis module) -----------------------
+
+
+def _referral(pid: str, source: str, runner: str | None) -> sc.Step:
+    from shared.contracts.intake import ReferralReceived
+
+    event = ReferralReceived(
+        participant_id=sc.uid(pid), source_agency=source, project="pro-aktiv", referred_by="drv-a",
+        received_on=date(2025, 2, 3), age_band="35-44", sex="male", sealed_identity="", sealed_reason="",
+        agency=runner,
+    )  # fmt: skip
+    return sc.Step("intake", "P9", source, "pro-aktiv", event)
+
+
+def test_a_referral_made_for_another_agency_counts_for_the_agency_that_runs_it() -> None:
+    """DRV refers a person to jc-en: the referral is jc-en's figure (``running_agency``), as
+    every later event's envelope says; it used to be counted for the referring DRV."""
+    js = journey.build_participants(to_facts([_referral("R1", "drv-westfalen", "jc-en")]))
+    q1 = periods.Quarter(2025, 1)
+    assert [g["agency"] for g in kpis.report(js, q1, "jc-en")["groups"]] == ["jc-en"]
+    assert kpis.report(js, q1, "drv-westfalen")["groups"] == []  # no drv-exchange consent
+
+
+def test_a_consent_no_longer_holds_on_its_expiry_day() -> None:
+    """The one consent rule (shared.consent): a drv-exchange consent expiring on the quarter's
+    last day does not let the carrier see the participant on that day (it used to)."""
+    from shared.contracts.common import ConsentPurpose
+    from shared.contracts.intake import ConsentGranted
+
+    granted = ConsentGranted(
+        participant_id=sc.uid("R2"), consent_id=sc.uid("C2"), purpose=ConsentPurpose.DRV_EXCHANGE,
+        scope="drv-westfalen", granted_on=date(2025, 1, 10), form="written", expires_on=date(2025, 3, 31),
+    )  # fmt: skip
+    js = journey.build_participants(
+        to_facts([_referral("R2", "jc-en", None), sc.Step("intake", "P9", "jc-en", "pro-aktiv", granted)])
+    )
+    assert js[str(sc.uid("R2"))].consent_active(ConsentPurpose.DRV_EXCHANGE, date(2025, 3, 30))
+    assert kpis.report(js, periods.Quarter(2025, 1), "drv-westfalen")["groups"] == []
+    assert kpis.report(js, periods.DateRange(date(2025, 1, 1), date(2025, 3, 30)), "drv-westfalen")["groups"]

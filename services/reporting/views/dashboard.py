@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from services.reporting.charts import Series, bar_chart, funnel
+from services.reporting.views.charts import Series, bar_chart, funnel
 from shared.contracts.common import Phase
 from shared.vocabulary import AGENCIES
 

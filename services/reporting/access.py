@@ -1,0 +1,59 @@
+"""Who may see or do what in reporting: pure rules over the principal and the journeys.
+They raise ``Forbidden`` (403) or ``DomainError`` (422); no FastAPI, no database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING
+
+from shared.contracts.common import ConsentPurpose
+from shared.domain import DomainError, Forbidden
+from shared.principal import Principal
+from shared.vocabulary import AGENCIES, DRV_AGENCIES, PROJECTS, Role
+
+if TYPE_CHECKING:
+    from services.reporting.domain.journey import Journey
+
+# the thin-slice counters; every KPI, report and the dashboard; closing and exporting
+COUNT_READERS = (Role.PROJECT_LEAD, Role.AUDITOR, Role.CASE_MANAGER)
+KPI_READERS = (Role.PROJECT_LEAD, Role.AUDITOR)
+LEADS = (Role.PROJECT_LEAD,)
+
+
+def require_role(principal: Principal, roles: tuple[Role, ...]) -> None:
+    if not principal.has_role(*roles):
+        raise Forbidden(f"role {principal.role} may not do this")
+
+
+def check_filters(principal: Principal, agency: str | None, project: str | None) -> None:
+    """A project filter must name a project; an agency filter one the caller may see: its own,
+    or for a DRV carrier another member of a joint project it belongs to."""
+    if project is not None and project not in PROJECTS:
+        raise DomainError(f"unknown project {project!r}", field="project")
+    if agency is None or agency == principal.agency:
+        return
+    if agency not in AGENCIES:
+        raise DomainError(f"unknown agency {agency!r}", field="agency")
+    joint = principal.agency in DRV_AGENCIES and any(
+        principal.agency in members and agency in members for members in PROJECTS.values()
+    )
+    if not joint:
+        raise Forbidden(f"agency {principal.agency} may not see the figures of {agency}", field="agency")
+
+
+def visible_to(agency: str, day: date) -> Callable[[Journey], bool]:
+    """Own agency's participants; a DRV carrier also sees the joint projects it belongs to,
+    but only participants whose drv-exchange consent was active on ``day``."""
+
+    def check(j: Journey) -> bool:
+        if j.agency == agency:
+            return True
+        return (
+            agency in DRV_AGENCIES
+            and j.project is not None
+            and agency in PROJECTS.get(j.project, ())
+            and j.consent_active(ConsentPurpose.DRV_EXCHANGE, day, scope=agency)
+        )
+
+    return check

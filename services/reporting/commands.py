@@ -1,0 +1,23 @@
+"""reporting's commands: what a project lead asks reporting to record. Both carry only what
+the route takes from the path or the query; the rest comes from the context."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.bus import Command
+
+
+class CloseQuarter(Command):
+    """Freeze a quarter's figures for the caller's agency view."""
+
+    quarter: str = Field(description="the quarter to close, e.g. 2025-Q2 (must have ended)")
+
+
+class ProduceMonitoringExport(Command):
+    """Build the monitoring rows of the caller's agency for a half-year and record the export."""
+
+    half_year: str = Field(description="e.g. 2025-H2")
+    format: Literal["csv", "json"] = Field(default="csv", description="how the rows are delivered")

@@ -1,0 +1,14 @@
+"""reporting's read side: queries over the projections and its own event store, and their
+renderings (JSON documents, CSV, the dashboard's HTML and SVG, the monitoring export)."""
+
+from services.reporting.views.reports import (
+    Reads,
+    dashboard_page,
+    funnel_counts,
+    kpi_csv,
+    kpi_figures,
+    report_document,
+    reports,
+)
+
+__all__ = ["Reads", "dashboard_page", "funnel_counts", "kpi_csv", "kpi_figures", "report_document", "reports"]
