@@ -80,8 +80,13 @@ async def test_an_erased_participant_is_withheld(intake: httpx.AsyncClient) -> N
     erased, kept = await participant(intake), await participant(intake)
     for pid in (erased, kept):
         await monitoring_consent(intake, pid)
-    r = await intake.post(f"/participants/{erased}/erasure", json={"legal_basis": "Art. 17 GDPR"}, headers=DPO)
+    body, headers = {"legal_basis": "Art. 17 GDPR"}, {**DPO, "Idempotency-Key": "erase-1"}
+    r = await intake.post(f"/participants/{erased}/erasure", json=body, headers=headers)
     assert r.status_code == 200, r.text
+    # key and event in the bus's transaction (the key store's block is a savepoint in it)
+    again = await intake.post(f"/participants/{erased}/erasure", json=body, headers=headers)
+    assert again.json() == r.json() == {"participant_id": erased, "status": "erased", "version": 3}
+    assert (await intake.get(f"/participants/{erased}", headers=CM)).status_code == 404
     assert await released(intake, [erased, kept]) == [kept]
 
 
