@@ -1,31 +1,62 @@
-"""Wiring of the intake service: its tables, projections, background tasks and HTTP routes."""
+"""Wiring of the intake service: its tables, projection, key store, bus, expiry policy and routes."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
 from services.intake.api import router
-from services.intake.expiry import ConsentExpiry
-from services.intake.monitoring_api import router as monitoring_router
+from services.intake.handlers import HANDLERS
+from services.intake.policies import ConsentExpiry
 from services.intake.projections import register
+from services.intake.views import RegisterDueConsents, connection
+from shared.bus import MessageBus, inject
+from shared.crypto import SubjectKeys
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.unit_of_work import UnitOfWork
 from shared.web import create_app
 
-SQL = sorted((Path(__file__).parent / "sql").glob("*.sql"))
+SQL = sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))
 
 definition = ServiceDefinition(name="intake", sql=SQL, projections=(register,))
 
 
+class PostgresKeyStore:
+    """The ``KeyStore`` port on intake's ``subject_keys`` table, on the unit of work's connection."""
+
+    def __init__(self) -> None:
+        self.keys = SubjectKeys()
+
+    async def seal(self, subject: str, uow: UnitOfWork, *values: Any) -> list[str]:
+        return await self.keys.seal_many(connection(uow), subject, *values)
+
+    async def open(self, subject: str, uow: UnitOfWork, token: str) -> Any:
+        return await self.keys.open(connection(uow), subject, token)
+
+    @asynccontextmanager
+    async def erasing(self, subject: str, uow: UnitOfWork) -> AsyncIterator[None]:
+        conn = connection(uow)
+        async with conn.transaction():
+            yield
+            await self.keys.erase(conn, subject)
+
+
 def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0, **overrides: object) -> FastAPI:
-    """``clock`` is "today" for consent validity and expiry (tests inject their own)."""
-    runtime = Runtime(load_settings("intake", **overrides), definition)
-    expiry = ConsentExpiry(runtime, clock=clock, interval=expiry_interval)
+    """``clock`` is "today" for every command, view and the expiry policy (tests inject their own)."""
+    runtime = Runtime(load_settings("intake", **overrides), definition, clock=clock)
+    keys = PostgresKeyStore()
+    bus = MessageBus(inject(HANDLERS, keys=keys), runtime.unit_of_work)
+    # the runtime's clock is read at each run (tests may replace it after build)
+    expiry = ConsentExpiry(
+        bus, RegisterDueConsents(runtime.unit_of_work), clock=lambda: runtime.clock(), interval=expiry_interval
+    )
 
     async def start_expiry(rt: Runtime) -> None:
         # Runtime.stop() cancels every task but the relay's, so this ends with the service.
@@ -33,11 +64,12 @@ def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0
 
     app = create_app(
         runtime,
-        [router, monitoring_router],
+        [router],
         title="rehapro intake",
         description="Referrals, eligibility, consent per purpose, enrolment, erasure",
         on_started=start_expiry,
     )
-    app.state.clock = clock
+    app.state.bus = bus
+    app.state.keys = keys
     app.state.consent_expiry = expiry
     return app

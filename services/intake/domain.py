@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 from uuid import UUID
 
+from shared.consent import consent_active
 from shared.contracts.base import DomainEvent
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import (
@@ -49,12 +50,15 @@ class Consent:
     ended_by: Literal["withdrawn", "expired"] | None = None
 
     def active_on(self, day: date) -> bool:
-        """Valid from the grant date up to (excluding) the withdrawal or expiry date."""
-        if day < self.granted_on:
-            return False
-        if self.ended_on is not None and day >= self.ended_on:
-            return False
-        return not (self.expires_on is not None and day >= self.expires_on)
+        """The one consent rule (``shared.consent``): from the grant date up to, excluding,
+        the expiry or withdrawal date."""
+        return consent_active(self.granted_on, self.expires_on, self.ended_on, day)
+
+    def expired_by(self, day: date) -> bool:
+        """Not yet ended, but its expiry date has come (due for a ConsentExpired)."""
+        return (
+            self.ended_on is None and self.expires_on is not None and day >= self.granted_on and not self.active_on(day)
+        )
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ class Participant:
     start_date: date | None = None
     consents: Mapping[UUID, Consent] = field(default_factory=lambda: MappingProxyType({}))
     objections: tuple[str, ...] = ()
+    # ciphertext from the referral (opened only by the views, with the participant's key)
+    sealed_identity: str = ""
+    sealed_reason: str = ""
 
     def active_consents(self, day: date, purpose: ConsentPurpose | None = None) -> list[Consent]:
         return [c for c in self.consents.values() if c.active_on(day) and purpose in (None, c.purpose)]
@@ -89,12 +96,14 @@ def evolve(state: Participant, event: DomainEvent) -> Participant:
                 state,
                 participant_id=event.participant_id,
                 status="referred",
-                agency=event.agency or event.source_agency,
+                agency=event.running_agency,
                 source_agency=event.source_agency,
                 project=event.project,
                 age_band=event.age_band,
                 sex=event.sex,
                 referred_on=event.received_on,
+                sealed_identity=event.sealed_identity,
+                sealed_reason=event.sealed_reason,
             )
         case InformationMeetingHeld():
             return replace(state, meeting_held_on=event.held_on if event.attended else state.meeting_held_on)
@@ -164,6 +173,22 @@ def hold_information_meeting(state: Participant, held_on: date, attended: bool) 
     if state.referred_on and held_on < state.referred_on:
         raise DomainError("the meeting cannot be before the referral", field="held_on")
     return [InformationMeetingHeld(participant_id=pid, held_on=held_on, attended=attended)]
+
+
+def age_on(birth: date, on: date) -> int:
+    """Full years on a day."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def age_band(birth: date, on: date) -> AgeBand:
+    """The coarse age group the events carry instead of the birth date."""
+    age = age_on(birth, on)
+    if age < 25:
+        return "<25"
+    for upper, band in ((34, "25-34"), (44, "35-44"), (54, "45-54")):
+        if age <= upper:
+            return band  # type: ignore[return-value]
+    return "55+"
 
 
 def eligibility_reasons(voluntary: bool, willing: bool, declined_lta: bool) -> tuple[bool, list[str]]:
@@ -292,7 +317,7 @@ def expire_consents(state: Participant, today: date) -> list[DomainEvent]:
             expired_on=c.expires_on,
         )
         for c in state.consents.values()
-        if c.ended_on is None and c.expires_on is not None and c.expires_on <= today
+        if c.expires_on is not None and c.expired_by(today)
     ]
 
 

@@ -1,4 +1,4 @@
--- Every request for monitoring identities (services/intake/monitoring_api.py): who asked, for
+-- Every request for monitoring identities (services/intake/views.py, monitoring_identities): who asked, for
 -- whom, which participant ids, which were released. Append-only.
 CREATE TABLE IF NOT EXISTS monitoring_disclosures (
     id             bigserial   PRIMARY KEY,

@@ -1,0 +1,82 @@
+"""Who may do and see what in intake: pure rules over the principal and the participant's state.
+
+Intake alone holds identity; it opens it only to staff of the agency that runs the case, or of
+an agency the participant's active drv-exchange consent covers. The referral reason is health
+data: only health roles of the running agency see it. A refusal raises ``Forbidden``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+
+from services.intake.domain import Participant
+from shared.contracts.common import ConsentPurpose
+from shared.domain import Forbidden
+from shared.principal import Principal
+from shared.vocabulary import HEALTH_ROLES, PROJECTS, Role
+
+REFERRING_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
+INTAKE_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
+ERASING_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER})
+EXPIRY_ROLES = frozenset({Role.ADMINISTRATOR, Role.DATA_PROTECTION_OFFICER})
+IDENTITY_ROLES = frozenset(
+    {
+        Role.CASE_MANAGER,
+        Role.DRV_ADVISER,
+        Role.OCCUPATIONAL_THERAPIST,
+        Role.PSYCHOLOGIST,
+        Role.FINANCIAL_ADVISER,
+        Role.EMPLOYER_ACQUISITION,
+        Role.DATA_PROTECTION_OFFICER,
+    }
+)
+# The only caller that gets identities for the monitoring export.
+REPORTING_SERVICE = "reporting"
+
+
+def require_role(principal: Principal, roles: Collection[Role]) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"role {principal.role} may not do this")
+
+
+def require_referrer(principal: Principal, project: str) -> None:
+    """A case manager or DRV adviser of an agency that takes part in the project."""
+    require_role(principal, REFERRING_ROLES)
+    if principal.agency not in PROJECTS.get(project, ()):
+        raise Forbidden(f"agency {principal.agency} does not take part in {project}", field="project")
+
+
+def require_running_agency(principal: Principal, state: Participant) -> None:
+    """Commands on a participant come from the agency that runs the case."""
+    if principal.agency != state.agency:
+        raise Forbidden(f"agency {principal.agency} may not act for {state.agency}")
+
+
+def may_read(principal: Principal, state: Participant, day: date) -> bool:
+    """The running agency, or an agency covered by a drv-exchange consent active that day."""
+    if principal.agency == state.agency:
+        return True
+    return any(c.scope == principal.agency for c in state.active_consents(day, ConsentPurpose.DRV_EXCHANGE))
+
+
+def require_reader(principal: Principal, state: Participant, day: date) -> None:
+    if not may_read(principal, state, day):
+        raise Forbidden(f"agency {principal.agency} may not see this participant")
+
+
+def may_read_reason(principal: Principal, state: Participant) -> bool:
+    """The referral reason is health data: health roles of the running agency only."""
+    return principal.role in HEALTH_ROLES and principal.agency == state.agency
+
+
+def is_reporting_service(principal: Principal) -> bool:
+    return principal.role == Role.SERVICE and principal.subject == REPORTING_SERVICE
+
+
+def may_release_for_monitoring(principal: Principal, state: Participant, day: date) -> bool:
+    """Identity for the monitoring export: a participant (not erased) whose case the caller's
+    agency runs, with monitoring consent active that day."""
+    if state.status in ("none", "erased"):
+        return False
+    return state.agency == principal.agency and bool(state.active_consents(day, ConsentPurpose.MONITORING))

@@ -1,0 +1,143 @@
+"""Intake's commands: the HTTP bodies (``<Thing>In``) and the commands that add the ids from the
+path. A referral has no path id, so its body is the command."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.bus import Command
+from shared.contracts.common import ConsentPurpose
+from shared.contracts.intake import ConsentForm, Sex
+
+
+class Identity(BaseModel):
+    """Who the participant is; sealed with the participant's key, never on a topic in clear."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    address: str = Field(default="", max_length=300)
+    phone: str = Field(default="", max_length=50)
+    email: str = Field(default="", max_length=200)
+    insurance_number: str = Field(
+        default="", pattern=r"^$|^\d{2}\d{6}[A-Z]\d{3}$", description="Rentenversicherungsnummer"
+    )
+
+
+class ReceiveReferral(Command):
+    """Zuweisung from a Jobcenter or DRV (the participant id is made by the handler)."""
+
+    project: str = Field(description="pro-aktiv or pluspunkt")
+    received_on: date = Field(description="day the referral arrived")
+    sex: Sex = "unknown"
+    identity: Identity
+    reason: str = Field(min_length=1, max_length=2000, description="referral reason (health data)")
+    agency: str | None = Field(default=None, description="agency that runs the case (default: the referring one)")
+
+
+class ParticipantCommand(Command):
+    participant_id: UUID = Field(description="from the path")
+
+
+class MeetingIn(Command):
+    held_on: date = Field(description="day of the information meeting")
+    attended: bool = Field(default=True, description="whether the participant came")
+
+
+class HoldInformationMeeting(MeetingIn, ParticipantCommand):
+    pass
+
+
+class EligibilityIn(Command):
+    checked_on: date = Field(description="day of the check")
+    voluntary: bool = Field(description="participation is voluntary")
+    willing_to_address_impairments: bool = Field(description="willing to address placement-relevant impairments")
+    declined_lta: bool = Field(default=False, description="declined LTA (Leistungen zur Teilhabe am Arbeitsleben)")
+    findings: str = Field(default="", max_length=4000, description="free-text findings (health data, sealed)")
+
+
+class CheckEligibility(EligibilityIn, ParticipantCommand):
+    pass
+
+
+class ConsentIn(Command):
+    purpose: ConsentPurpose = Field(description="what the consent allows")
+    scope: str | None = Field(
+        default=None, max_length=200, description="doctor/clinic (medical-release) or partner agency (drv-exchange)"
+    )
+    granted_on: date = Field(description="first day the consent holds")
+    form: ConsentForm = Field(description="written or electronic")
+    expires_on: date | None = Field(default=None, description="first day it no longer holds")
+
+
+class GrantConsent(ConsentIn, ParticipantCommand):
+    pass
+
+
+class WithdrawalIn(Command):
+    effective_on: date = Field(description="first day the consent no longer holds (never before the grant)")
+
+
+class WithdrawConsent(WithdrawalIn, ParticipantCommand):
+    consent_id: UUID = Field(description="from the path")
+
+
+class ObjectionIn(Command):
+    recorded_on: date = Field(description="day the objection was made")
+    scope: str = Field(min_length=1, max_length=300, description="a doctor, or 'all medical data'")
+
+
+class RecordObjection(ObjectionIn, ParticipantCommand):
+    pass
+
+
+class EnrolmentIn(Command):
+    start_date: date = Field(description="first day of participation")
+
+
+class EnrolParticipant(EnrolmentIn, ParticipantCommand):
+    pass
+
+
+class DeclineIn(Command):
+    declined_on: date = Field(description="day of the decision")
+    by: Literal["participant", "agency"] = Field(description="who declined")
+    reason: str = Field(min_length=1, max_length=500, description="non-medical reason")
+
+
+class DeclineEnrolment(DeclineIn, ParticipantCommand):
+    pass
+
+
+class ReferralWithdrawalIn(Command):
+    withdrawn_on: date = Field(description="day the referral was withdrawn")
+    reason: str = Field(min_length=1, max_length=500, description="non-medical reason")
+
+
+class WithdrawReferral(ReferralWithdrawalIn, ParticipantCommand):
+    pass
+
+
+class ErasureIn(Command):
+    legal_basis: str = Field(min_length=1, max_length=300, description="e.g. Art. 17 GDPR, retention period ended")
+
+
+class EraseParticipant(ErasureIn, ParticipantCommand):
+    pass
+
+
+class ExpireConsents(ParticipantCommand):
+    """Append ConsentExpired for the participant's consents whose expiry date has come (by
+    ``ctx.today``); sent by the consent-expiry policy, not by a client."""
+
+
+class ExpiryRunIn(Command):
+    """Body of ``POST /admin/consent-expiry``: run the expiry policy now."""
+
+    today: date | None = Field(default=None, description="the day to expire for (drills); default: today")

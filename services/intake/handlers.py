@@ -1,0 +1,213 @@
+"""One handler per intake command: load the participant, authorise (``access``), decide
+(``domain``), append. The bus runs each in a unit of work; ports are injected by name.
+
+Identity, the referral reason and the eligibility findings are sealed with the participant's
+key (``KeyStore``) before they go into an event; erasure destroys the key together with the
+append of ParticipantDataErased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+from uuid import UUID
+
+from services.intake import access, domain
+from services.intake.commands import (
+    CheckEligibility,
+    DeclineEnrolment,
+    EnrolParticipant,
+    EraseParticipant,
+    ExpireConsents,
+    GrantConsent,
+    HoldInformationMeeting,
+    ReceiveReferral,
+    RecordObjection,
+    WithdrawConsent,
+    WithdrawReferral,
+)
+from shared.bus import Command, Context, Result
+from shared.contracts.base import DomainEvent
+from shared.contracts.intake import ReferralReceived
+from shared.domain import NotFound
+from shared.envelope import new_id
+from shared.principal import Principal
+from shared.unit_of_work import Loaded, UnitOfWork
+from shared.vocabulary import Role
+
+
+class KeyStore(Protocol):
+    """Per-participant keys (crypto-shredding), used on the unit of work's connection so that
+    key changes commit with the events."""
+
+    async def seal(self, subject: str, uow: UnitOfWork, *values: Any) -> list[str]:
+        """Seal values under the subject's key (made if missing)."""
+
+    async def open(self, subject: str, uow: UnitOfWork, token: str) -> Any:
+        """The plain value, or ``shared.crypto.ERASED`` once the key is destroyed."""
+
+    def erasing(self, subject: str, uow: UnitOfWork) -> AbstractAsyncContextManager[None]:
+        """Destroy the subject's key when the block (the erasure's append) succeeds, in one
+        transaction with it: without an Idempotency-Key the unit of work autocommits each
+        statement, so the port opens the transaction (a savepoint inside the bus's)."""
+
+
+async def participant(uow: UnitOfWork, participant_id: UUID) -> Loaded[domain.Participant]:
+    """The participant's stream; unknown or erased is 404."""
+    loaded = await uow.load(domain.participant, domain.stream_id(participant_id))
+    if not loaded.exists:
+        raise NotFound("no such participant", field="participant_id")
+    if loaded.state.status == "erased":
+        raise NotFound("the participant's data was erased", field="participant_id")
+    return loaded
+
+
+async def _owned(uow: UnitOfWork, principal: Principal, participant_id: UUID) -> Loaded[domain.Participant]:
+    """Load a participant for a command of the running agency's intake staff."""
+    access.require_role(principal, access.INTAKE_ROLES)
+    loaded = await participant(uow, participant_id)
+    access.require_running_agency(principal, loaded.state)
+    return loaded
+
+
+async def _append(
+    uow: UnitOfWork, ctx: Context, loaded: Loaded[domain.Participant], events: Sequence[DomainEvent], **extra: Any
+) -> Result:
+    """Append for the running agency; answer with the participant's new status and version."""
+    s = loaded.state
+    appended = await uow.append(
+        loaded, events, ctx.metadata(agency=s.agency, project=s.project), expected_version=ctx.expected_version
+    )
+    state = s
+    for e in events:
+        state = domain.evolve(state, e)
+    version = appended[-1].version if appended else None
+    pid = state.participant_id
+    return Result(
+        loaded.stream_id, version, {"participant_id": str(pid), "status": state.status, "version": version, **extra}
+    )
+
+
+async def receive_referral(cmd: ReceiveReferral, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """A new participant id; identity and reason sealed under its new key."""
+    p = ctx.principal
+    access.require_referrer(p, cmd.project)
+    pid = new_id()
+    sealed_identity, sealed_reason = await keys.seal(str(pid), uow, cmd.identity.model_dump(mode="json"), cmd.reason)
+    referral = ReferralReceived(
+        participant_id=pid,
+        source_agency=p.agency,
+        project=cmd.project,
+        referred_by=p.subject,
+        received_on=cmd.received_on,
+        age_band=domain.age_band(cmd.identity.birth_date, cmd.received_on),
+        sex=cmd.sex,
+        sealed_identity=sealed_identity,
+        sealed_reason=sealed_reason,
+        agency=cmd.agency if cmd.agency and cmd.agency != p.agency else None,
+    )
+    loaded = Loaded.new(domain.participant, domain.stream_id(pid))  # the id was made just now: nothing to read
+    events = domain.receive_referral(loaded.state, referral)
+    appended = await uow.append(
+        loaded, events, ctx.metadata(agency=referral.running_agency, project=cmd.project),
+        expected_version=ctx.expected_version,
+    )  # fmt: skip
+    version = appended[-1].version
+    return Result(loaded.stream_id, version, {"participant_id": str(pid), "status": "referred", "version": version})
+
+
+async def hold_information_meeting(cmd: HoldInformationMeeting, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    return await _append(uow, ctx, loaded, domain.hold_information_meeting(loaded.state, cmd.held_on, cmd.attended))
+
+
+async def check_eligibility(cmd: CheckEligibility, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """The entry rule; the answer lists the reasons of the result. Findings are sealed."""
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    sealed = ""
+    if cmd.findings:
+        [sealed] = await keys.seal(str(cmd.participant_id), uow, cmd.findings)
+    events = domain.check_eligibility(
+        loaded.state,
+        cmd.checked_on,
+        voluntary=cmd.voluntary,
+        willing_to_address_impairments=cmd.willing_to_address_impairments,
+        declined_lta=cmd.declined_lta,
+        sealed_findings=sealed,
+    )
+    eligible, reasons = domain.eligibility_reasons(cmd.voluntary, cmd.willing_to_address_impairments, cmd.declined_lta)
+    return await _append(uow, ctx, loaded, events, eligible=eligible, reasons=reasons)
+
+
+async def grant_consent(cmd: GrantConsent, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    consent_id = new_id()
+    events = domain.grant_consent(
+        loaded.state, consent_id, cmd.purpose, cmd.scope, cmd.granted_on, cmd.form, cmd.expires_on
+    )
+    return await _append(uow, ctx, loaded, events, consent_id=str(consent_id))
+
+
+async def withdraw_consent(cmd: WithdrawConsent, uow: UnitOfWork, ctx: Context) -> Result:
+    """With effect from ``effective_on`` on, never retroactive."""
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    return await _append(uow, ctx, loaded, domain.withdraw_consent(loaded.state, cmd.consent_id, cmd.effective_on))
+
+
+async def record_objection(cmd: RecordObjection, uow: UnitOfWork, ctx: Context) -> Result:
+    """Objection under § 76 SGB X."""
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    return await _append(uow, ctx, loaded, domain.record_objection(loaded.state, cmd.recorded_on, cmd.scope))
+
+
+async def enrol(cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context) -> Result:
+    """Eintritt: needs a positive eligibility check and participation consent."""
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    return await _append(uow, ctx, loaded, domain.enrol(loaded.state, cmd.start_date))
+
+
+async def decline_enrolment(cmd: DeclineEnrolment, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    return await _append(uow, ctx, loaded, domain.decline_enrolment(loaded.state, cmd.declined_on, cmd.by, cmd.reason))
+
+
+async def withdraw_referral(cmd: WithdrawReferral, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    return await _append(uow, ctx, loaded, domain.withdraw_referral(loaded.state, cmd.withdrawn_on, cmd.reason))
+
+
+async def erase(cmd: EraseParticipant, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """Data-protection officer of the running agency: destroy the participant's key (the events
+    stay, their sealed fields become unreadable for good) and tell every service."""
+    access.require_role(ctx.principal, access.ERASING_ROLES)
+    loaded = await participant(uow, cmd.participant_id)
+    access.require_running_agency(ctx.principal, loaded.state)
+    events = domain.erase(loaded.state, ctx.today, cmd.legal_basis)
+    async with keys.erasing(str(cmd.participant_id), uow):  # never one without the other
+        return await _append(uow, ctx, loaded, events)
+
+
+async def expire_consents(cmd: ExpireConsents, uow: UnitOfWork, ctx: Context) -> Result:
+    """The expiry policy's command: the aggregate decides which consents have expired by today."""
+    access.require_role(ctx.principal, {Role.SERVICE})
+    loaded = await uow.load(domain.participant, domain.stream_id(cmd.participant_id))
+    s = loaded.state
+    events = domain.expire_consents(s, ctx.today)
+    appended = await uow.append(loaded, events, ctx.metadata(agency=s.agency, project=s.project))
+    return Result(loaded.stream_id, appended[-1].version if appended else None, {"expired": len(appended)})
+
+
+HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
+    ReceiveReferral: receive_referral,
+    HoldInformationMeeting: hold_information_meeting,
+    CheckEligibility: check_eligibility,
+    GrantConsent: grant_consent,
+    WithdrawConsent: withdraw_consent,
+    RecordObjection: record_objection,
+    EnrolParticipant: enrol,
+    DeclineEnrolment: decline_enrolment,
+    WithdrawReferral: withdraw_referral,
+    EraseParticipant: erase,
+    ExpireConsents: expire_consents,
+}
