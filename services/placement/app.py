@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
 
 from services.placement.api import routers
@@ -36,7 +37,7 @@ class PostgresKeyStore:
         self.runtime = runtime
         self.keys = SubjectKeys()
 
-    def _pool(self) -> Any:
+    def _pool(self) -> asyncpg.Pool:
         if self.runtime.pool is None:
             raise RuntimeError("the runtime is not connected")
         return self.runtime.pool
