@@ -255,3 +255,41 @@ async def test_contact_erasure_destroys_the_key_first(placement: Placement) -> N
         await placement.do(erase, DPO)
     with pytest.raises(Forbidden):
         await placement.do(erase, CASE_MANAGER)
+
+
+def test_visibility_takes_no_client_chosen_day() -> None:
+    """Who may see a candidate is decided on the service's today: a ``?today=`` on the pool
+    views let a DRV adviser pick a day on which an ended consent still held. Only the planning
+    views keep the parameter (it moves their horizon)."""
+    from services.placement.app import build
+
+    paths = build().openapi()["paths"]
+
+    def query(path: str) -> set[str]:
+        return {p["name"] for p in paths[path]["get"].get("parameters", []) if p["in"] == "query"}
+
+    for path in ("/candidates", "/candidates/{participant_id}", "/candidates/{participant_id}/vacancies"):
+        assert "today" not in query(path), path
+    assert "today" not in query("/vacancies/{vacancy_id}/candidates")
+    assert "today" in query("/follow-ups/due")
+    assert "today" in query("/today")
+
+
+async def test_a_command_loads_each_aggregate_once(placement: Placement, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Authorisation runs on the state the handler loaded (the old path loaded it twice)."""
+    employer_id = await placement.employer()
+    vacancy_id = await placement.vacancy(employer_id)
+    pid = await placement.candidate()
+    reads: list[str] = []
+    read_stream = placement.store.read_stream
+
+    async def counting(stream_id: str, **kw: Any) -> Any:
+        reads.append(stream_id)
+        return await read_stream(stream_id, **kw)
+
+    monkeypatch.setattr(placement.store, "read_stream", counting)
+    trial = StartWorkTrial(participant_id=pid, employer_id=employer_id, vacancy_id=vacancy_id, started_on=TODAY)
+    await placement.do(trial)
+    assert sorted(reads) == sorted(
+        [domain.candidate_stream(pid), domain.employer_stream(employer_id), domain.vacancy_stream(vacancy_id)]
+    )
