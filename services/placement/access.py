@@ -1,4 +1,5 @@
-"""Who may see and change what in placement. Pure rules; the API feeds them facts.
+"""Who may see and change what in placement. Pure rules; handlers and views feed them the
+state they loaded (so a command loads each aggregate once).
 
 - Employers, vacancies and production orders belong to an agency: it changes them; partner
   agencies of the same project may read them (they place into the same region).
@@ -9,13 +10,15 @@
 
 from __future__ import annotations
 
-from shared.auth import Principal
-from shared.domain import Forbidden
+from services.placement.domain import Candidate, Employer, ProductionOrder, Vacancy
+from shared.domain import Forbidden, NotFound
+from shared.principal import Principal
 from shared.vocabulary import DRV_AGENCIES, PROJECTS, Role
 
 READ_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER, Role.DRV_ADVISER})
 EMPLOYER_ROLES = frozenset({Role.EMPLOYER_ACQUISITION})
 JOURNEY_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER})
+ERASURE_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.DATA_PROTECTION_OFFICER})
 
 
 def require(principal: Principal, roles: frozenset[Role]) -> None:
@@ -52,3 +55,74 @@ def can_see_candidate(principal: Principal, agency: str, project: str, drv_excha
 
 def can_act_for_candidate(principal: Principal, agency: str) -> bool:
     return principal.role in JOURNEY_ROLES and principal.agency == agency
+
+
+# --- checks on loaded state (raise) ------------------------------------------------------------
+
+
+def own_employer(principal: Principal, state: Employer) -> Employer:
+    """The employer, if the caller's agency owns it (404 unknown, 403 another agency's)."""
+    if not state.exists:
+        raise NotFound("no such employer", field="employer_id")
+    if state.agency != principal.agency:
+        raise Forbidden(f"the employer belongs to {state.agency}", field="employer_id")
+    return state
+
+
+def readable_employer(principal: Principal, state: Employer) -> Employer:
+    if not state.exists:
+        raise NotFound("no such employer")
+    if not can_read_agency_record(principal, state.agency):
+        raise Forbidden(f"the employer belongs to {state.agency}")
+    return state
+
+
+def partner_employer(principal: Principal, state: Employer) -> Employer:
+    """An employer of the caller's agency or a project partner (journeys place into both)."""
+    if not state.exists:
+        raise NotFound("no such employer", field="employer_id")
+    if state.agency not in partners(principal.agency):
+        raise Forbidden(f"the employer belongs to {state.agency}", field="employer_id")
+    return state
+
+
+def partner_vacancy(principal: Principal, state: Vacancy) -> Vacancy:
+    if not state.exists:
+        raise NotFound("no such vacancy", field="vacancy_id")
+    if state.agency not in partners(principal.agency):
+        raise Forbidden(f"the vacancy belongs to {state.agency}", field="vacancy_id")
+    return state
+
+
+def own_vacancy(principal: Principal, state: Vacancy) -> Vacancy:
+    if not state.exists:
+        raise NotFound("no such vacancy")
+    if state.agency != principal.agency:
+        raise Forbidden(f"the vacancy belongs to {state.agency}")
+    return state
+
+
+def own_order(principal: Principal, state: ProductionOrder, exists: bool) -> ProductionOrder:
+    if not exists:
+        raise NotFound("no such production order")
+    if state.agency != principal.agency:
+        raise Forbidden(f"the order belongs to {state.agency}")
+    return state
+
+
+def act_for_candidate(principal: Principal, state: Candidate) -> Candidate:
+    """The candidate if the caller may act for them (404 unknown or erased, 403 otherwise)."""
+    require(principal, JOURNEY_ROLES)
+    if state.status in ("none", "erased"):
+        raise NotFound("no such candidate")
+    if not can_act_for_candidate(principal, state.agency):
+        raise Forbidden(f"the candidate is cared for by {state.agency}")
+    return state
+
+
+def see_candidate(principal: Principal, state: Candidate, drv_exchange_active: bool) -> Candidate:
+    if state.status in ("none", "erased"):
+        raise NotFound("no such candidate")
+    if not can_see_candidate(principal, state.agency, state.project, drv_exchange_active):
+        raise Forbidden("the candidate is not visible to you")
+    return state

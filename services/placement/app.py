@@ -1,33 +1,72 @@
-"""Wiring of the placement service."""
+"""The placement service's one composition root: its definition (tables, projections, the
+pool policy), the ports, the message bus and the routes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
 
-from services.placement.api_candidates import router as candidates_router
-from services.placement.api_employers import router as employers_router
-from services.placement.api_views import router as views_router
+from services.placement.api import routers
+from services.placement.handlers import HANDLERS
 from services.placement.policies import pool_policy
 from services.placement.projections import access, board
+from services.placement.views import PostgresVacancyOffers, Reads
+from shared.bus import MessageBus, inject
+from shared.crypto import SubjectKeys
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.web import create_app
 
 definition = ServiceDefinition(
     name="placement",
-    sql=sorted((Path(__file__).parent / "sql").glob("*.sql")),
+    sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
     projections=(pool_policy, board, access),
 )
 
 
-def build(**overrides: object) -> FastAPI:
-    runtime = Runtime(load_settings("placement", **overrides), definition)
-    return create_app(
+class PostgresKeyStore:
+    """The ``KeyStore`` port on the service's ``subject_keys`` table. Each call takes its own
+    connection (autocommitted): an erased key stays erased even if the command then fails."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.keys = SubjectKeys()
+
+    def _pool(self) -> asyncpg.Pool:
+        if self.runtime.pool is None:
+            raise RuntimeError("the runtime is not connected")
+        return self.runtime.pool
+
+    async def seal(self, subject_id: str, value: Any) -> str:
+        async with self._pool().acquire() as conn:
+            return await self.keys.seal(conn, subject_id, value)
+
+    async def open(self, subject_id: str, token: str) -> Any:
+        async with self._pool().acquire() as conn:
+            return await self.keys.open(conn, subject_id, token)
+
+    async def erase(self, subject_id: str) -> None:
+        async with self._pool().acquire() as conn:
+            await self.keys.erase(conn, subject_id)
+
+
+def build(clock: Callable[[], date] = date.today, **overrides: object) -> FastAPI:
+    """The placement app; ``clock`` is "today" for every command and view (tests set it)."""
+    runtime = Runtime(load_settings("placement", **overrides), definition, clock=clock)
+    keys = PostgresKeyStore(runtime)
+    reads = Reads(runtime, keys)
+    app = create_app(
         runtime,
-        [employers_router, candidates_router, views_router],
+        routers,
         title="rehapro placement",
         description="Betriebsakquise: employers, vacancies, the consent-based candidate pool, matching,"
         " work trials, employment, aftercare and follow-ups",
     )
+    app.state.bus = MessageBus(inject(HANDLERS, keys=keys, offers=PostgresVacancyOffers(reads)), runtime.unit_of_work)
+    app.state.reads = reads
+    return app

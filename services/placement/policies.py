@@ -22,28 +22,32 @@ from uuid import UUID
 import orjson
 
 from services.placement import domain
-from shared.contracts.base import DomainEvent, registry
+from shared.contracts.base import DomainEvent
 from shared.contracts.casework import CapacityProfileRetracted, CapacityProfileShared, ParticipantExited
 from shared.contracts.common import CapacityProfile, ConsentPurpose
 from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn, ParticipantDataErased
 from shared.contracts.placement import CandidateProfilePublished, WithdrawalReason
 from shared.db import Conn
-from shared.envelope import Actor, Envelope
+from shared.envelope import Actor
 from shared.eventstore import CommandContext, PostgresEventStore
 from shared.projections import Projection
+from shared.recorded import Recorded
+from shared.unit_of_work import fold
 
 SYSTEM = Actor(id="placement", role="service")
 
 pool_policy = Projection(
     name="pool",
-    sql=sorted((Path(__file__).parent / "projections" / "pool").glob("*.sql")),
+    sql=sorted((Path(__file__).parent / "sql" / "policies" / "pool").glob("*.sql")),
     topics=["casework", "intake"],
     side_effects=True,
 )
 _store = PostgresEventStore()
 
 
-async def reconcile(conn: Conn, env: Envelope, participant_id: UUID, reason: WithdrawalReason, on: date) -> None:
+async def reconcile(
+    conn: Conn, rec: Recorded[DomainEvent], participant_id: UUID, reason: WithdrawalReason, on: date
+) -> None:
     """Bring the candidate stream in line with what the policy knows now."""
     share = await conn.fetchrow(
         "SELECT agency, project, profile, shared_on FROM pool_shares WHERE participant_id = $1", participant_id
@@ -55,8 +59,8 @@ async def reconcile(conn: Conn, env: Envelope, participant_id: UUID, reason: Wit
     ]
     blocked = bool(consents) and not any(consents)
     stream = domain.candidate_stream(participant_id)
-    history = await _store.read_stream(stream, conn=conn)
-    state = domain.candidate.fold([registry.load(e.event_type, e.schema_version, e.payload) for e in history])
+    loaded = fold(domain.candidate, stream, await _store.read_stream(stream, conn=conn))
+    state = loaded.state
     events: list[DomainEvent]
     if share is not None and closed is None and not blocked:
         published = CandidateProfilePublished(
@@ -70,24 +74,24 @@ async def reconcile(conn: Conn, env: Envelope, participant_id: UUID, reason: Wit
         agency, project = share["agency"], share["project"]
     else:
         events = domain.withdraw(state, closed or reason, on)
-        agency, project = state.agency or env.agency, state.project or env.project
+        agency, project = state.agency or rec.agency, state.project or rec.project
     if not events:
         return
     await _store.append(
         conn,
         stream_id=stream,
         stream_type=domain.candidate.stream_type,
-        expected_version=len(history),
+        expected_version=loaded.version,
         events=events,
         context=CommandContext(
-            actor=SYSTEM, agency=agency, project=project, correlation_id=env.correlation_id, causation_id=env.event_id
+            actor=SYSTEM, agency=agency, project=project, correlation_id=rec.correlation_id, causation_id=rec.event_id
         ),
     )
 
 
-@pool_policy.on("CapacityProfileShared")
-async def shared(conn: Conn, env: Envelope) -> None:
-    e = CapacityProfileShared.model_validate(env.payload)
+@pool_policy.on(CapacityProfileShared)
+async def shared(conn: Conn, rec: Recorded[CapacityProfileShared]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO pool_shares (participant_id, agency, project, profile, shared_on) VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
@@ -98,26 +102,26 @@ async def shared(conn: Conn, env: Envelope) -> None:
         orjson.dumps(e.profile.model_dump(mode="json")).decode(),
         e.shared_on,
     )
-    await reconcile(conn, env, e.participant_id, "profile-retracted", e.shared_on)
+    await reconcile(conn, rec, e.participant_id, "profile-retracted", e.shared_on)
 
 
-@pool_policy.on("CapacityProfileRetracted")
-async def retracted(conn: Conn, env: Envelope) -> None:
-    e = CapacityProfileRetracted.model_validate(env.payload)
+@pool_policy.on(CapacityProfileRetracted)
+async def retracted(conn: Conn, rec: Recorded[CapacityProfileRetracted]) -> None:
+    e = rec.payload
     await conn.execute("DELETE FROM pool_shares WHERE participant_id = $1", e.participant_id)
-    await reconcile(conn, env, e.participant_id, "profile-retracted", e.retracted_on)
+    await reconcile(conn, rec, e.participant_id, "profile-retracted", e.retracted_on)
 
 
-@pool_policy.on("ParticipantExited")
-async def exited(conn: Conn, env: Envelope) -> None:
-    e = ParticipantExited.model_validate(env.payload)
+@pool_policy.on(ParticipantExited)
+async def exited(conn: Conn, rec: Recorded[ParticipantExited]) -> None:
+    e = rec.payload
     await _close(conn, e.participant_id, "participant-exited")
-    await reconcile(conn, env, e.participant_id, "participant-exited", e.exited_on)
+    await reconcile(conn, rec, e.participant_id, "participant-exited", e.exited_on)
 
 
-@pool_policy.on("ParticipantDataErased")
-async def erased(conn: Conn, env: Envelope) -> None:
-    e = ParticipantDataErased.model_validate(env.payload)
+@pool_policy.on(ParticipantDataErased)
+async def erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
+    e = rec.payload
     await conn.execute("DELETE FROM pool_shares WHERE participant_id = $1", e.participant_id)
     await conn.execute("DELETE FROM pool_consents WHERE participant_id = $1", e.participant_id)
     await conn.execute(
@@ -125,13 +129,12 @@ async def erased(conn: Conn, env: Envelope) -> None:
         " ON CONFLICT (participant_id) DO UPDATE SET reason = 'data-erased'",
         e.participant_id,
     )
-    await reconcile(conn, env, e.participant_id, "data-erased", e.erased_on)
+    await reconcile(conn, rec, e.participant_id, "data-erased", e.erased_on)
 
 
-@pool_policy.on("ConsentGranted", "ConsentWithdrawn", "ConsentExpired")
-async def consent(conn: Conn, env: Envelope) -> None:
-    e = registry.load(env.event_type, env.schema_version, env.payload)
-    assert isinstance(e, ConsentGranted | ConsentWithdrawn | ConsentExpired)
+@pool_policy.on(ConsentGranted, ConsentWithdrawn, ConsentExpired)
+async def consent(conn: Conn, rec: Recorded[ConsentGranted | ConsentWithdrawn | ConsentExpired]) -> None:
+    e = rec.payload
     if e.purpose != ConsentPurpose.EMPLOYER_DISCLOSURE:
         return
     active = isinstance(e, ConsentGranted)
@@ -156,7 +159,7 @@ async def consent(conn: Conn, env: Envelope) -> None:
         reason, on = "consent-withdrawn", e.effective_on
     else:
         reason, on = "consent-withdrawn", e.granted_on
-    await reconcile(conn, env, e.participant_id, reason, on)
+    await reconcile(conn, rec, e.participant_id, reason, on)
 
 
 async def _close(conn: Conn, participant_id: UUID, reason: str) -> None:

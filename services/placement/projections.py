@@ -13,7 +13,6 @@ from uuid import UUID
 
 import orjson
 
-from shared.contracts.base import registry
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn, ParticipantDataErased
 from shared.contracts.placement import (
@@ -40,10 +39,10 @@ from shared.contracts.placement import (
     WorkTrialStarted,
 )
 from shared.db import Conn
-from shared.envelope import Envelope
 from shared.projections import Projection
+from shared.recorded import Recorded
 
-_SQL = Path(__file__).parent / "projections"
+_SQL = Path(__file__).parent / "sql" / "projections"
 
 board = Projection(name="board", sql=sorted((_SQL / "board").glob("*.sql")), topics=["placement"])
 # Rows per participant, from that participant's own stream (consents, erasure): stream-local.
@@ -67,9 +66,9 @@ def _json(value: object) -> str:
 # --- employers, vacancies, orders ------------------------------------------------------------
 
 
-@board.on("EmployerAcquired")
-async def employer_acquired(conn: Conn, env: Envelope) -> None:
-    e = EmployerAcquired.model_validate(env.payload)
+@board.on(EmployerAcquired)
+async def employer_acquired(conn: Conn, rec: Recorded[EmployerAcquired]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO employers (employer_id, agency, company, sector, size, region, sealed_contacts,"
         " offers_work_trials, offers_adapted_workplaces, acquired_on)"
@@ -87,15 +86,15 @@ async def employer_acquired(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("EmployerContactLogged")
-async def contact_logged(conn: Conn, env: Envelope) -> None:
-    e = EmployerContactLogged.model_validate(env.payload)
+@board.on(EmployerContactLogged)
+async def contact_logged(conn: Conn, rec: Recorded[EmployerContactLogged]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO employer_contacts (contact_id, employer_id, agency, contacted_on, channel, topic, sealed_notes,"
         " next_contact_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (contact_id) DO NOTHING",
         e.contact_id,
         e.employer_id,
-        env.agency,
+        rec.agency,
         e.contacted_on,
         e.channel,
         e.topic,
@@ -111,18 +110,18 @@ async def contact_logged(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("EmployerContactDataErased")
-async def contacts_erased(conn: Conn, env: Envelope) -> None:
-    e = EmployerContactDataErased.model_validate(env.payload)
+@board.on(EmployerContactDataErased)
+async def contacts_erased(conn: Conn, rec: Recorded[EmployerContactDataErased]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE employers SET contacts_erased = true, sealed_contacts = '' WHERE employer_id = $1", e.employer_id
     )
     await conn.execute("UPDATE employer_contacts SET sealed_notes = '' WHERE employer_id = $1", e.employer_id)
 
 
-@board.on("VacancyRecorded")
-async def vacancy_recorded(conn: Conn, env: Envelope) -> None:
-    e = VacancyRecorded.model_validate(env.payload)
+@board.on(VacancyRecorded)
+async def vacancy_recorded(conn: Conn, rec: Recorded[VacancyRecorded]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO vacancies (vacancy_id, employer_id, agency, title, tasks, hours_per_week, flexible_hours,"
         " demands, possible_adaptations, positions, status, recorded_on)"
@@ -141,9 +140,9 @@ async def vacancy_recorded(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("VacancyClosed")
-async def vacancy_closed(conn: Conn, env: Envelope) -> None:
-    e = VacancyClosed.model_validate(env.payload)
+@board.on(VacancyClosed)
+async def vacancy_closed(conn: Conn, rec: Recorded[VacancyClosed]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE vacancies SET status = 'closed', closed_on = $2, close_reason = $3 WHERE vacancy_id = $1",
         e.vacancy_id,
@@ -152,9 +151,9 @@ async def vacancy_closed(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("ProductionOrderAccepted")
-async def order_accepted(conn: Conn, env: Envelope) -> None:
-    e = ProductionOrderAccepted.model_validate(env.payload)
+@board.on(ProductionOrderAccepted)
+async def order_accepted(conn: Conn, rec: Recorded[ProductionOrderAccepted]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO production_orders (order_id, employer_id, agency, description, quantity, accepted_on, due_on,"
         " status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted') ON CONFLICT (order_id) DO NOTHING",
@@ -168,9 +167,9 @@ async def order_accepted(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("ProductionOrderCompleted")
-async def order_completed(conn: Conn, env: Envelope) -> None:
-    e = ProductionOrderCompleted.model_validate(env.payload)
+@board.on(ProductionOrderCompleted)
+async def order_completed(conn: Conn, rec: Recorded[ProductionOrderCompleted]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE production_orders SET status = 'completed', completed_on = $2, delivered_quantity = $3"
         " WHERE order_id = $1",
@@ -183,9 +182,9 @@ async def order_completed(conn: Conn, env: Envelope) -> None:
 # --- candidate pool and journey --------------------------------------------------------------
 
 
-@board.on("CandidateProfilePublished")
-async def published(conn: Conn, env: Envelope) -> None:
-    e = CandidateProfilePublished.model_validate(env.payload)
+@board.on(CandidateProfilePublished)
+async def published(conn: Conn, rec: Recorded[CandidateProfilePublished]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO candidates (participant_id, agency, project, profile, published_on) VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
@@ -198,9 +197,9 @@ async def published(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("CandidateProfileWithdrawn")
-async def withdrawn(conn: Conn, env: Envelope) -> None:
-    e = CandidateProfileWithdrawn.model_validate(env.payload)
+@board.on(CandidateProfileWithdrawn)
+async def withdrawn(conn: Conn, rec: Recorded[CandidateProfileWithdrawn]) -> None:
+    e = rec.payload
     if e.reason == "data-erased":
         for table in PARTICIPANT_TABLES:
             await conn.execute(f"DELETE FROM {table} WHERE participant_id = $1", e.participant_id)
@@ -213,9 +212,9 @@ async def withdrawn(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("CandidateProposed")
-async def proposed(conn: Conn, env: Envelope) -> None:
-    e = CandidateProposed.model_validate(env.payload)
+@board.on(CandidateProposed)
+async def proposed(conn: Conn, rec: Recorded[CandidateProposed]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO proposals (proposal_id, participant_id, vacancy_id, employer_id, agency, proposed_on,"
         " match_score, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open') ON CONFLICT (proposal_id) DO NOTHING",
@@ -223,15 +222,15 @@ async def proposed(conn: Conn, env: Envelope) -> None:
         e.participant_id,
         e.vacancy_id,
         e.employer_id,
-        env.agency,
+        rec.agency,
         e.proposed_on,
         e.match_score,
     )
 
 
-@board.on("ProposalDeclined")
-async def declined(conn: Conn, env: Envelope) -> None:
-    e = ProposalDeclined.model_validate(env.payload)
+@board.on(ProposalDeclined)
+async def declined(conn: Conn, rec: Recorded[ProposalDeclined]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE proposals SET status = 'declined', declined_by = $2, reason = $3 WHERE proposal_id = $1",
         e.proposal_id,
@@ -240,9 +239,9 @@ async def declined(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("WorkTrialStarted")
-async def trial_started(conn: Conn, env: Envelope) -> None:
-    e = WorkTrialStarted.model_validate(env.payload)
+@board.on(WorkTrialStarted)
+async def trial_started(conn: Conn, rec: Recorded[WorkTrialStarted]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO work_trials (trial_id, participant_id, employer_id, vacancy_id, agency, started_on, planned_end,"
         " status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running') ON CONFLICT (trial_id) DO NOTHING",
@@ -250,7 +249,7 @@ async def trial_started(conn: Conn, env: Envelope) -> None:
         e.participant_id,
         e.employer_id,
         e.vacancy_id,
-        env.agency,
+        rec.agency,
         e.started_on,
         e.planned_end,
     )
@@ -262,9 +261,9 @@ async def trial_started(conn: Conn, env: Envelope) -> None:
         )
 
 
-@board.on("WorkTrialCompleted")
-async def trial_completed(conn: Conn, env: Envelope) -> None:
-    e = WorkTrialCompleted.model_validate(env.payload)
+@board.on(WorkTrialCompleted)
+async def trial_completed(conn: Conn, rec: Recorded[WorkTrialCompleted]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE work_trials SET status = 'completed', ended_on = $2, outcome = $3 WHERE trial_id = $1",
         e.trial_id,
@@ -273,9 +272,9 @@ async def trial_completed(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("WorkTrialAborted")
-async def trial_aborted(conn: Conn, env: Envelope) -> None:
-    e = WorkTrialAborted.model_validate(env.payload)
+@board.on(WorkTrialAborted)
+async def trial_aborted(conn: Conn, rec: Recorded[WorkTrialAborted]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE work_trials SET status = 'aborted', ended_on = $2, reason = $3 WHERE trial_id = $1",
         e.trial_id,
@@ -284,32 +283,32 @@ async def trial_aborted(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("WorkplaceAdaptationRequested")
-async def adaptation(conn: Conn, env: Envelope) -> None:
-    e = WorkplaceAdaptationRequested.model_validate(env.payload)
+@board.on(WorkplaceAdaptationRequested)
+async def adaptation(conn: Conn, rec: Recorded[WorkplaceAdaptationRequested]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO adaptation_requests (request_id, participant_id, employer_id, agency, adaptation, requested_on,"
         " funding) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING",
         e.request_id,
         e.participant_id,
         e.employer_id,
-        env.agency,
+        rec.agency,
         e.adaptation,
         e.requested_on,
         e.funding,
     )
 
 
-@board.on("WageSubsidyGranted")
-async def subsidy(conn: Conn, env: Envelope) -> None:
-    e = WageSubsidyGranted.model_validate(env.payload)
+@board.on(WageSubsidyGranted)
+async def subsidy(conn: Conn, rec: Recorded[WageSubsidyGranted]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO wage_subsidies (subsidy_id, participant_id, employment_id, agency, instrument, granted_on,"
         " months, percent_first_year) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (subsidy_id) DO NOTHING",
         e.subsidy_id,
         e.participant_id,
         e.employment_id,
-        env.agency,
+        rec.agency,
         e.instrument,
         e.granted_on,
         e.months,
@@ -317,9 +316,9 @@ async def subsidy(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("EmploymentStarted")
-async def employment_started(conn: Conn, env: Envelope) -> None:
-    e = EmploymentStarted.model_validate(env.payload)
+@board.on(EmploymentStarted)
+async def employment_started(conn: Conn, rec: Recorded[EmploymentStarted]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO employments (employment_id, participant_id, employer_id, agency, project, type, subsidised,"
         " fully_qualifying, hours_per_week, started_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -344,9 +343,9 @@ async def employment_started(conn: Conn, env: Envelope) -> None:
         )
 
 
-@board.on("EmploymentEnded")
-async def employment_ended(conn: Conn, env: Envelope) -> None:
-    e = EmploymentEnded.model_validate(env.payload)
+@board.on(EmploymentEnded)
+async def employment_ended(conn: Conn, rec: Recorded[EmploymentEnded]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE employments SET ended_on = $2, end_reason = $3 WHERE employment_id = $1",
         e.employment_id,
@@ -355,25 +354,25 @@ async def employment_ended(conn: Conn, env: Envelope) -> None:
     )
 
 
-@board.on("AftercareStarted")
-async def aftercare_started(conn: Conn, env: Envelope) -> None:
-    e = AftercareStarted.model_validate(env.payload)
+@board.on(AftercareStarted)
+async def aftercare_started(conn: Conn, rec: Recorded[AftercareStarted]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE employments SET aftercare_started_on = $2 WHERE employment_id = $1", e.employment_id, e.started_on
     )
 
 
-@board.on("AftercareEnded")
-async def aftercare_ended(conn: Conn, env: Envelope) -> None:
-    e = AftercareEnded.model_validate(env.payload)
+@board.on(AftercareEnded)
+async def aftercare_ended(conn: Conn, rec: Recorded[AftercareEnded]) -> None:
+    e = rec.payload
     await conn.execute(
         "UPDATE employments SET aftercare_ended_on = $2 WHERE employment_id = $1", e.employment_id, e.ended_on
     )
 
 
-@board.on("EmploymentStatusVerified")
-async def status_verified(conn: Conn, env: Envelope) -> None:
-    e = EmploymentStatusVerified.model_validate(env.payload)
+@board.on(EmploymentStatusVerified)
+async def status_verified(conn: Conn, rec: Recorded[EmploymentStatusVerified]) -> None:
+    e = rec.payload
     await conn.execute(
         "INSERT INTO follow_ups (employment_id, months, participant_id, verified_on, still_employed)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (employment_id, months) DO NOTHING",
@@ -388,49 +387,61 @@ async def status_verified(conn: Conn, env: Envelope) -> None:
 # --- drv-exchange consent (from intake) ------------------------------------------------------
 
 
-@access.on_batch("ConsentGranted", "ConsentWithdrawn", "ConsentExpired")
-async def drv_consents(conn: Conn, envs: list[Envelope]) -> None:
+@access.on_batch(ConsentGranted, ConsentWithdrawn, ConsentExpired)
+async def drv_consents(conn: Conn, recs: list[Recorded[ConsentGranted | ConsentWithdrawn | ConsentExpired]]) -> None:
     """A run of consent events in two statements instead of one per event (replays).
 
-    Same end state as applying them one by one: a grant inserts its row if it is missing, an
-    end (withdrawal, expiry) upserts it inactive. Per consent, the first event decides whether
-    the grant's insert (with its expiry date) or the end's insert comes first, and any end
-    leaves the row inactive; the grant insert runs before the end upsert."""
-    granted: dict[tuple[UUID, UUID], tuple[str | None, date | None]] = {}
-    ended: dict[tuple[UUID, UUID], str | None] = {}
-    for env in envs:
-        e = registry.load(env.event_type, env.schema_version, env.payload)
-        assert isinstance(e, ConsentGranted | ConsentWithdrawn | ConsentExpired)
+    Same end state as applying them one by one: a grant inserts its row (with its grant and
+    expiry dates) if it is missing, an end (withdrawal, expiry) upserts it inactive with the
+    earliest end date seen. Per consent, the first event decides whether the grant's insert
+    or the end's insert comes first; the grant insert runs before the end upsert. Whether a
+    consent holds on a day is then ``consent_active(granted_on, expires_on, ended_on, day)``."""
+    granted: dict[tuple[UUID, UUID], tuple[str | None, date, date | None]] = {}
+    ended: dict[tuple[UUID, UUID], tuple[str | None, date]] = {}
+    for rec in recs:
+        e = rec.payload
         if e.purpose != ConsentPurpose.DRV_EXCHANGE:
             continue
         key = (e.participant_id, e.consent_id)
         if isinstance(e, ConsentGranted):
             if key not in ended:  # after an end the row exists: a grant changes nothing
-                granted.setdefault(key, (e.scope, e.expires_on))
+                granted.setdefault(key, (e.scope, e.granted_on, e.expires_on))
         else:
-            ended.setdefault(key, e.scope)
+            on = e.effective_on if isinstance(e, ConsentWithdrawn) else e.expired_on
+            scope, first = ended.get(key, (e.scope, on))
+            ended[key] = (scope, min(first, on))
     if granted:
         await conn.execute(
-            "INSERT INTO drv_exchange_consents (participant_id, consent_id, scope, active, expires_on)"
-            " SELECT p, c, s, true, x FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[]) AS t(p, c, s, x)"
-            " ON CONFLICT (participant_id, consent_id) DO NOTHING",
+            _GRANT_DRV,
             [k[0] for k in granted],
             [k[1] for k in granted],
             [v[0] for v in granted.values()],
             [v[1] for v in granted.values()],
+            [v[2] for v in granted.values()],
         )
     if ended:
         await conn.execute(
-            "INSERT INTO drv_exchange_consents (participant_id, consent_id, scope, active)"
-            " SELECT p, c, s, false FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(p, c, s)"
-            " ON CONFLICT (participant_id, consent_id) DO UPDATE SET active = false",
+            _END_DRV,
             [k[0] for k in ended],
             [k[1] for k in ended],
-            list(ended.values()),
+            [v[0] for v in ended.values()],
+            [v[1] for v in ended.values()],
         )
 
 
-@access.on("ParticipantDataErased")
-async def drv_erased(conn: Conn, env: Envelope) -> None:
-    e = ParticipantDataErased.model_validate(env.payload)
-    await conn.execute("DELETE FROM drv_exchange_consents WHERE participant_id = $1", e.participant_id)
+_GRANT_DRV = """
+INSERT INTO drv_exchange_consents (participant_id, consent_id, scope, active, granted_on, expires_on)
+SELECT p, c, s, true, g, x FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::date[]) AS t(p, c, s, g, x)
+ON CONFLICT (participant_id, consent_id) DO NOTHING
+"""
+_END_DRV = """
+INSERT INTO drv_exchange_consents (participant_id, consent_id, scope, active, ended_on)
+SELECT p, c, s, false, d FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[]) AS t(p, c, s, d)
+ON CONFLICT (participant_id, consent_id)
+DO UPDATE SET active = false, ended_on = LEAST(drv_exchange_consents.ended_on, excluded.ended_on)
+"""
+
+
+@access.on(ParticipantDataErased)
+async def drv_erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
+    await conn.execute("DELETE FROM drv_exchange_consents WHERE participant_id = $1", rec.payload.participant_id)

@@ -8,11 +8,14 @@ from datetime import date
 import asyncpg
 
 from services.placement.projections import access
+from services.placement.views import drv_exchange_active
 from shared.contracts.base import DomainEvent
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn, ParticipantDataErased
 from shared.envelope import new_id
+from shared.principal import Principal
 from shared.projections import ProjectionRunner
+from shared.vocabulary import Role
 from tests.integration.test_reporting_facts import record
 
 DRV = ConsentPurpose.DRV_EXCHANGE
@@ -55,7 +58,8 @@ def history() -> list[tuple[str, DomainEvent]]:
 
 async def rows(pool: asyncpg.Pool, schema: str) -> list[tuple[object, ...]]:
     got = await pool.fetch(
-        f"SELECT participant_id, consent_id, scope, active, expires_on FROM {schema}.drv_exchange_consents"
+        f"SELECT participant_id, consent_id, scope, active, expires_on, granted_on, ended_on"
+        f" FROM {schema}.drv_exchange_consents"
         " ORDER BY participant_id, consent_id"
     )
     return [tuple(r) for r in got]
@@ -79,3 +83,45 @@ async def test_one_batch_ends_where_event_by_event_ends(pool: asyncpg.Pool) -> N
     assert await rows(pool, "proj_access_batched") == expected
     assert len(expected) == 3  # a's rows erased; b's medical release is not drv-exchange
     assert [r[3] for r in expected].count(True) == 1  # only b's last grant: the others ended
+
+
+async def test_drv_visibility_follows_the_one_consent_rule(pool: asyncpg.Pool) -> None:
+    """Active from the grant date up to, excluding, the expiry date or the withdrawal's
+    effective date (``consent_active``). The old hand-written check let the consent hold on
+    its expiry day, before its grant date and past a withdrawal's effective date."""
+    drv = Principal("drv-1", Role.DRV_ADVISER, "drv-westfalen")
+    expiring, withdrawn = new_id(), new_id()
+    events: list[tuple[str, DomainEvent]] = [
+        (f"participant-{expiring}", ConsentGranted(
+            participant_id=expiring, consent_id=new_id(), purpose=DRV, scope="drv-westfalen",
+            granted_on=date(2026, 1, 10), form="written", expires_on=date(2026, 6, 30),
+        )),
+        (f"participant-{withdrawn}", ConsentGranted(
+            participant_id=withdrawn, consent_id=(cid := new_id()), purpose=DRV, scope=None,
+            granted_on=date(2026, 1, 10), form="written",
+        )),
+        (f"participant-{withdrawn}", ConsentWithdrawn(
+            participant_id=withdrawn, consent_id=cid, purpose=DRV, scope=None, effective_on=date(2026, 3, 1),
+        )),
+    ]  # fmt: skip
+    versions: dict[str, int] = {}
+    records = []
+    for offset, (stream, event) in enumerate(events):
+        versions[stream] = versions.get(stream, 0) + 1
+        records.append(record(offset, stream, versions[stream], event))
+    runner = ProjectionRunner(pool, access, "proj_access_rule")
+    await runner.setup()
+    await runner.apply(records)
+    async with pool.acquire() as conn:
+        await conn.execute('SET search_path = "proj_access_rule", public')
+
+        async def holds(pid: object, day: date) -> bool:
+            return await drv_exchange_active(conn, pid, drv, day)  # type: ignore[arg-type]
+
+        assert not await holds(expiring, date(2026, 1, 9))  # before the grant
+        assert await holds(expiring, date(2026, 1, 10))
+        assert await holds(expiring, date(2026, 6, 29))
+        assert not await holds(expiring, date(2026, 6, 30))  # "expires on": no longer valid that day
+        assert await holds(withdrawn, date(2026, 2, 28))
+        assert not await holds(withdrawn, date(2026, 3, 1))  # withdrawal effective from then on
+        await conn.execute("RESET search_path")

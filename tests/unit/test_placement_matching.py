@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from uuid import uuid4
 
-from services.placement import access, followups, matching
-from services.placement.domain import add_months
-from shared.auth import Principal
+from services.placement import access
+from services.placement.domain import add_months, followups, matching
 from shared.contracts.common import CapacityProfile, Level
 from shared.contracts.placement import JobDemands
+from shared.principal import Principal
 from shared.vocabulary import Role
 
 PROFILE = CapacityProfile(

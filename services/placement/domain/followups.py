@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from uuid import UUID
 
-from services.placement.domain import FOLLOW_UP_MONTHS, add_months
+from services.placement.domain.journey import FOLLOW_UP_MONTHS, add_months
 
 
 @dataclass(frozen=True)

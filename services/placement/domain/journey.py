@@ -1,4 +1,4 @@
-"""Placement aggregates: employer, vacancy, production order and the candidate's journey.
+"""The candidate journey: one stream per participant in placement.
 
 Pure: each command function takes the folded state (and facts the caller looked up, such as
 the vacancy a proposal is for) and returns the new events or raises a DomainError.
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from uuid import UUID
 
+from services.placement.domain.employers import Employer, require_employer
+from services.placement.domain.vacancies import Vacancy
 from shared.contracts.base import DomainEvent
 from shared.contracts.common import CapacityProfile, EmploymentType
 from shared.contracts.placement import (
@@ -21,17 +23,10 @@ from shared.contracts.placement import (
     CandidateProfilePublished,
     CandidateProfileWithdrawn,
     CandidateProposed,
-    EmployerAcquired,
-    EmployerContactDataErased,
-    EmployerContactLogged,
     EmploymentEnded,
     EmploymentStarted,
     EmploymentStatusVerified,
-    ProductionOrderAccepted,
-    ProductionOrderCompleted,
     ProposalDeclined,
-    VacancyClosed,
-    VacancyRecorded,
     WageSubsidyGranted,
     WithdrawalReason,
     WorkplaceAdaptationRequested,
@@ -39,7 +34,7 @@ from shared.contracts.placement import (
     WorkTrialCompleted,
     WorkTrialStarted,
 )
-from shared.domain import Decider, DomainError, Forbidden, InvalidTransition, NotFound
+from shared.domain import Decider, DomainError, InvalidTransition, NotFound
 
 FOLLOW_UP_MONTHS = (6, 12)
 # A follow-up may be recorded this many days before it is due (the call is made in that week).
@@ -57,171 +52,6 @@ def add_months(d: date, months: int) -> date:
         except ValueError:
             continue
     raise ValueError(d)  # pragma: no cover
-
-
-# --- employer --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Employer:
-    employer_id: UUID | None = None
-    agency: str = ""
-    company: str = ""
-    offers_work_trials: bool = False
-    offers_adapted_workplaces: bool = False
-    contacts_erased: bool = False
-
-    @property
-    def exists(self) -> bool:
-        return self.employer_id is not None
-
-
-def evolve_employer(state: Employer, event: DomainEvent) -> Employer:
-    match event:
-        case EmployerAcquired():
-            return Employer(
-                employer_id=event.employer_id,
-                agency=event.agency,
-                company=event.company,
-                offers_work_trials=event.offers_work_trials,
-                offers_adapted_workplaces=event.offers_adapted_workplaces,
-            )
-        case EmployerContactDataErased():
-            return replace(state, contacts_erased=True)
-    return state
-
-
-employer = Decider[Employer](stream_type="employer", initial=Employer, evolve=evolve_employer)
-
-
-def employer_stream(employer_id: UUID) -> str:
-    return f"employer-{employer_id}"
-
-
-def acquire_employer(state: Employer, acquired: EmployerAcquired) -> list[DomainEvent]:
-    if state.exists:
-        raise InvalidTransition("this employer was already acquired")
-    return [acquired]
-
-
-def log_contact(state: Employer, logged: EmployerContactLogged) -> list[DomainEvent]:
-    _require_employer(state)
-    if logged.next_contact_on is not None and logged.next_contact_on < logged.contacted_on:
-        raise DomainError("the next contact cannot be before this one", field="next_contact_on")
-    return [logged]
-
-
-def erase_contacts(state: Employer, on: date) -> list[DomainEvent]:
-    _require_employer(state)
-    if state.contacts_erased:
-        raise InvalidTransition("the contact data of this employer is already erased")
-    assert state.employer_id is not None
-    return [EmployerContactDataErased(employer_id=state.employer_id, erased_on=on)]
-
-
-def _require_employer(state: Employer) -> None:
-    if not state.exists:
-        raise NotFound("no such employer", field="employer_id")
-
-
-# --- vacancy ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Vacancy:
-    vacancy_id: UUID | None = None
-    employer_id: UUID | None = None
-    agency: str = ""
-    status: str = "none"  # none → open → closed
-
-    @property
-    def exists(self) -> bool:
-        return self.vacancy_id is not None
-
-
-def evolve_vacancy(state: Vacancy, event: DomainEvent) -> Vacancy:
-    match event:
-        case VacancyRecorded():
-            return Vacancy(event.vacancy_id, event.employer_id, event.agency, "open")
-        case VacancyClosed():
-            return replace(state, status="closed")
-    return state
-
-
-vacancy = Decider[Vacancy](stream_type="vacancy", initial=Vacancy, evolve=evolve_vacancy)
-
-
-def vacancy_stream(vacancy_id: UUID) -> str:
-    return f"vacancy-{vacancy_id}"
-
-
-def record_vacancy(state: Vacancy, of: Employer, recorded: VacancyRecorded) -> list[DomainEvent]:
-    _require_employer(of)
-    if state.exists:
-        raise InvalidTransition("this vacancy was already recorded")
-    if of.agency != recorded.agency:
-        raise Forbidden("vacancies are recorded by the employer's agency", field="employer_id")
-    return [recorded]
-
-
-def close_vacancy(state: Vacancy, closed: VacancyClosed) -> list[DomainEvent]:
-    if not state.exists:
-        raise NotFound("no such vacancy")
-    if state.status == "closed":
-        raise InvalidTransition("the vacancy is already closed")
-    return [closed]
-
-
-# --- production order ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProductionOrder:
-    order_id: UUID | None = None
-    agency: str = ""
-    accepted_on: date | None = None
-    status: str = "none"  # none → accepted → completed
-
-
-def evolve_order(state: ProductionOrder, event: DomainEvent) -> ProductionOrder:
-    match event:
-        case ProductionOrderAccepted():
-            return ProductionOrder(event.order_id, event.agency, event.accepted_on, "accepted")
-        case ProductionOrderCompleted():
-            return replace(state, status="completed")
-    return state
-
-
-production_order = Decider[ProductionOrder](
-    stream_type="production-order", initial=ProductionOrder, evolve=evolve_order
-)
-
-
-def order_stream(order_id: UUID) -> str:
-    return f"production-order-{order_id}"
-
-
-def accept_order(state: ProductionOrder, of: Employer, accepted: ProductionOrderAccepted) -> list[DomainEvent]:
-    _require_employer(of)
-    if state.status != "none":
-        raise InvalidTransition("this order was already accepted")
-    if accepted.due_on is not None and accepted.due_on < accepted.accepted_on:
-        raise DomainError("the due date cannot be before acceptance", field="due_on")
-    return [accepted]
-
-
-def complete_order(state: ProductionOrder, completed: ProductionOrderCompleted) -> list[DomainEvent]:
-    if state.status == "none":
-        raise NotFound("no such production order")
-    if state.status == "completed":
-        raise InvalidTransition("the order is already completed")
-    assert state.accepted_on is not None
-    if completed.completed_on < state.accepted_on:
-        raise DomainError("completion cannot be before acceptance", field="completed_on")
-    return [completed]
-
-
-# --- candidate journey -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -410,7 +240,7 @@ def decline_proposal(state: Candidate, declined: ProposalDeclined) -> list[Domai
 
 def start_trial(state: Candidate, at: Employer, started: WorkTrialStarted) -> list[DomainEvent]:
     _in_pool(state)
-    _require_employer(at)
+    require_employer(at)
     if any(t.status == "running" for t in state.trials.values()):
         raise InvalidTransition("a work trial is already running for this candidate")
     if started.planned_end is not None and started.planned_end < started.started_on:
@@ -442,7 +272,7 @@ def abort_trial(state: Candidate, aborted: WorkTrialAborted) -> list[DomainEvent
 
 def request_adaptation(state: Candidate, at: Employer, requested: WorkplaceAdaptationRequested) -> list[DomainEvent]:
     _in_pool(state)  # the request tells the employer what the person needs
-    _require_employer(at)
+    require_employer(at)
     return [requested]
 
 

@@ -1,0 +1,74 @@
+"""The employer aggregate: a company won for the project, its contact log and the erasure of
+its contact persons (crypto-shredding: the key goes, the events stay)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from uuid import UUID
+
+from shared.contracts.base import DomainEvent
+from shared.contracts.placement import EmployerAcquired, EmployerContactDataErased, EmployerContactLogged
+from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+
+
+@dataclass(frozen=True)
+class Employer:
+    employer_id: UUID | None = None
+    agency: str = ""
+    company: str = ""
+    offers_work_trials: bool = False
+    offers_adapted_workplaces: bool = False
+    contacts_erased: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.employer_id is not None
+
+
+def evolve_employer(state: Employer, event: DomainEvent) -> Employer:
+    match event:
+        case EmployerAcquired():
+            return Employer(
+                employer_id=event.employer_id,
+                agency=event.agency,
+                company=event.company,
+                offers_work_trials=event.offers_work_trials,
+                offers_adapted_workplaces=event.offers_adapted_workplaces,
+            )
+        case EmployerContactDataErased():
+            return replace(state, contacts_erased=True)
+    return state
+
+
+employer = Decider[Employer](stream_type="employer", initial=Employer, evolve=evolve_employer)
+
+
+def employer_stream(employer_id: UUID) -> str:
+    return f"employer-{employer_id}"
+
+
+def acquire_employer(state: Employer, acquired: EmployerAcquired) -> list[DomainEvent]:
+    if state.exists:
+        raise InvalidTransition("this employer was already acquired")
+    return [acquired]
+
+
+def log_contact(state: Employer, logged: EmployerContactLogged) -> list[DomainEvent]:
+    require_employer(state)
+    if logged.next_contact_on is not None and logged.next_contact_on < logged.contacted_on:
+        raise DomainError("the next contact cannot be before this one", field="next_contact_on")
+    return [logged]
+
+
+def erase_contacts(state: Employer, on: date) -> list[DomainEvent]:
+    require_employer(state)
+    if state.contacts_erased:
+        raise InvalidTransition("the contact data of this employer is already erased")
+    assert state.employer_id is not None
+    return [EmployerContactDataErased(employer_id=state.employer_id, erased_on=on)]
+
+
+def require_employer(state: Employer) -> None:
+    if not state.exists:
+        raise NotFound("no such employer", field="employer_id")

@@ -1,0 +1,363 @@
+"""One handler per placement command: load -> authorise (access) -> decide (domain) -> append.
+
+Each aggregate a command needs is loaded once, and the access rules run on that state.
+Ports: ``keys`` (per-employer keys sealing contact data) and ``offers`` (a vacancy as the
+board projection knows it, for the match score of a proposal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+from services.placement import access, domain
+from services.placement.commands import (
+    AbortWorkTrial,
+    AcceptOrder,
+    AcquireEmployer,
+    CloseVacancy,
+    CompleteOrder,
+    CompleteWorkTrial,
+    DeclineProposal,
+    EndAftercare,
+    EndEmployment,
+    EraseContactData,
+    GrantWageSubsidy,
+    LogContact,
+    ProposeCandidate,
+    RecordFollowUp,
+    RecordVacancy,
+    RequestAdaptation,
+    StartAftercare,
+    StartEmployment,
+    StartWorkTrial,
+)
+from services.placement.domain.matching import JobOffer, match
+from shared.bus import Command, Context, Result
+from shared.contracts.base import DomainEvent
+from shared.contracts.placement import (
+    AftercareEnded,
+    AftercareStarted,
+    CandidateProposed,
+    EmployerAcquired,
+    EmployerContactLogged,
+    EmploymentEnded,
+    EmploymentStarted,
+    EmploymentStatusVerified,
+    ProductionOrderAccepted,
+    ProductionOrderCompleted,
+    ProposalDeclined,
+    VacancyClosed,
+    VacancyRecorded,
+    WageSubsidyGranted,
+    WorkplaceAdaptationRequested,
+    WorkTrialAborted,
+    WorkTrialCompleted,
+    WorkTrialStarted,
+)
+from shared.domain import DomainError
+from shared.envelope import new_id
+from shared.unit_of_work import Loaded, UnitOfWork
+
+
+class KeyStore(Protocol):
+    """Per-subject keys: contact persons and notes are sealed under the employer's key;
+    destroying it erases them without touching history."""
+
+    async def seal(self, subject_id: str, value: Any) -> str: ...
+
+    async def open(self, subject_id: str, token: str) -> Any: ...
+
+    async def erase(self, subject_id: str) -> None: ...
+
+
+class VacancyOffers(Protocol):
+    """What the match looks at for a vacancy (from the board), or None if not projected yet."""
+
+    async def offer(self, vacancy_id: UUID) -> JobOffer | None: ...
+
+
+async def _append(
+    uow: UnitOfWork,
+    ctx: Context,
+    loaded: Loaded[Any],
+    events: Sequence[DomainEvent],
+    body: dict[str, Any],
+    *,
+    agency: str,
+    project: str | None,
+    if_match: bool = True,
+) -> Result:
+    """Append and answer with the body plus the stream's new version. Commands that create a
+    stream ignore If-Match (as they always did)."""
+    sealed = await uow.append(
+        loaded,
+        events,
+        ctx.metadata(agency=agency, project=project),
+        expected_version=ctx.expected_version if if_match else None,
+    )
+    version = sealed[-1].version if sealed else loaded.version
+    return Result(loaded.stream_id, version, {**body, "version": version})
+
+
+async def _agency_append(
+    uow: UnitOfWork, ctx: Context, loaded: Loaded[Any], events: Sequence[DomainEvent], body: dict[str, Any], **kw: Any
+) -> Result:
+    """Employer-side records carry the caller's agency and its project."""
+    agency = ctx.principal.agency
+    return await _append(uow, ctx, loaded, events, body, agency=agency, project=access.project_of(agency), **kw)
+
+
+# --- employers -------------------------------------------------------------------------------
+
+
+async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """A company won for the project; contact persons are sealed under its own key."""
+    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    employer_id = new_id()
+    loaded = Loaded.new(domain.employer, domain.employer_stream(employer_id))
+    sealed = await keys.seal(str(employer_id), [p.model_dump() for p in cmd.contact_persons])
+    acquired = EmployerAcquired(
+        employer_id=employer_id,
+        agency=ctx.principal.agency,
+        sealed_contacts=sealed,
+        **cmd.model_dump(exclude={"contact_persons"}),
+    )
+    events = domain.acquire_employer(loaded.state, acquired)
+    return await _agency_append(uow, ctx, loaded, events, {"employer_id": str(employer_id)}, if_match=False)
+
+
+async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    loaded = await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))
+    state = access.own_employer(ctx.principal, loaded.state)
+    contact_id = new_id()
+    sealed = await keys.seal(str(cmd.employer_id), cmd.notes) if cmd.notes else ""
+    logged = EmployerContactLogged(contact_id=contact_id, sealed_notes=sealed, **cmd.model_dump(exclude={"notes"}))
+    events = domain.log_contact(state, logged)
+    body = {"employer_id": str(cmd.employer_id), "contact_id": str(contact_id)}
+    return await _agency_append(uow, ctx, loaded, events, body)
+
+
+async def erase_contact_data(cmd: EraseContactData, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """Destroy the employer's key: contact persons and notes become unreadable for good."""
+    access.require(ctx.principal, access.ERASURE_ROLES)
+    loaded = await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))
+    state = access.own_employer(ctx.principal, loaded.state)
+    await keys.erase(str(cmd.employer_id))  # key first: erasure never waits on the event
+    events = domain.erase_contacts(state, cmd.erased_on)
+    body = {"employer_id": str(cmd.employer_id), "contacts_erased": True}
+    return await _agency_append(uow, ctx, loaded, events, body, if_match=False)
+
+
+# --- vacancies and production orders ---------------------------------------------------------
+
+
+async def record_vacancy(cmd: RecordVacancy, uow: UnitOfWork, ctx: Context) -> Result:
+    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    of = (await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))).state
+    employer = access.own_employer(ctx.principal, of)
+    vacancy_id = new_id()
+    loaded = Loaded.new(domain.vacancy, domain.vacancy_stream(vacancy_id))
+    recorded = VacancyRecorded(vacancy_id=vacancy_id, agency=ctx.principal.agency, **cmd.model_dump())
+    events = domain.record_vacancy(loaded.state, employer, recorded)
+    return await _agency_append(uow, ctx, loaded, events, {"vacancy_id": str(vacancy_id)}, if_match=False)
+
+
+async def close_vacancy(cmd: CloseVacancy, uow: UnitOfWork, ctx: Context) -> Result:
+    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    loaded = await uow.load(domain.vacancy, domain.vacancy_stream(cmd.vacancy_id))
+    state = access.own_vacancy(ctx.principal, loaded.state)
+    events = domain.close_vacancy(state, VacancyClosed(**cmd.model_dump()))
+    return await _agency_append(uow, ctx, loaded, events, {"vacancy_id": str(cmd.vacancy_id), "status": "closed"})
+
+
+async def accept_order(cmd: AcceptOrder, uow: UnitOfWork, ctx: Context) -> Result:
+    """An order taken on for the Produktionswerkstatt."""
+    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    of = (await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))).state
+    employer = access.own_employer(ctx.principal, of)
+    order_id = new_id()
+    loaded = Loaded.new(domain.production_order, domain.order_stream(order_id))
+    accepted = ProductionOrderAccepted(order_id=order_id, agency=ctx.principal.agency, **cmd.model_dump())
+    events = domain.accept_order(loaded.state, employer, accepted)
+    return await _agency_append(uow, ctx, loaded, events, {"order_id": str(order_id)}, if_match=False)
+
+
+async def complete_order(cmd: CompleteOrder, uow: UnitOfWork, ctx: Context) -> Result:
+    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    loaded = await uow.load(domain.production_order, domain.order_stream(cmd.order_id))
+    state = access.own_order(ctx.principal, loaded.state, loaded.exists)
+    events = domain.complete_order(state, ProductionOrderCompleted(**cmd.model_dump()))
+    return await _agency_append(uow, ctx, loaded, events, {"order_id": str(cmd.order_id), "status": "completed"})
+
+
+# --- candidate journey -----------------------------------------------------------------------
+
+
+async def _candidate(uow: UnitOfWork, ctx: Context, participant_id: UUID) -> Loaded[domain.Candidate]:
+    """The candidate's stream, if the caller may act for them."""
+    loaded = await uow.load(domain.candidate, domain.candidate_stream(participant_id))
+    access.act_for_candidate(ctx.principal, loaded.state)
+    return loaded
+
+
+async def _journey(
+    uow: UnitOfWork,
+    ctx: Context,
+    loaded: Loaded[domain.Candidate],
+    decide: Callable[[domain.Candidate], Sequence[DomainEvent]],
+    body: dict[str, Any],
+) -> Result:
+    """Decide on the loaded journey and append under the case's agency and project."""
+    state = loaded.state
+    events = decide(state)
+    assert state.participant_id is not None
+    return await _append(
+        uow, ctx, loaded, events, {"participant_id": str(state.participant_id), **body},
+        agency=state.agency, project=state.project,
+    )  # fmt: skip
+
+
+async def _employer(uow: UnitOfWork, ctx: Context, employer_id: UUID) -> domain.Employer:
+    state = (await uow.load(domain.employer, domain.employer_stream(employer_id))).state
+    return access.partner_employer(ctx.principal, state)
+
+
+async def _vacancy(uow: UnitOfWork, ctx: Context, vacancy_id: UUID) -> domain.Vacancy:
+    state = (await uow.load(domain.vacancy, domain.vacancy_stream(vacancy_id))).state
+    return access.partner_vacancy(ctx.principal, state)
+
+
+async def propose(cmd: ProposeCandidate, uow: UnitOfWork, ctx: Context, *, offers: VacancyOffers) -> Result:
+    """Propose a candidate in the pool to an employer for an open vacancy."""
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    vacancy = await _vacancy(uow, ctx, cmd.vacancy_id)
+    assert vacancy.employer_id is not None
+    score = None
+    offer = await offers.offer(cmd.vacancy_id)
+    if offer is not None and loaded.state.profile is not None:
+        score = match(offer, loaded.state.profile).score
+    proposal_id = new_id()
+    proposed = CandidateProposed(
+        proposal_id=proposal_id, employer_id=vacancy.employer_id, match_score=score, **cmd.model_dump()
+    )
+    body = {"proposal_id": str(proposal_id), "match_score": score}
+    return await _journey(uow, ctx, loaded, lambda s: domain.propose(s, vacancy, proposed), body)
+
+
+async def decline_proposal(cmd: DeclineProposal, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    declined = ProposalDeclined(**cmd.model_dump())
+    body = {"proposal_id": str(cmd.proposal_id), "status": "declined"}
+    return await _journey(uow, ctx, loaded, lambda s: domain.decline_proposal(s, declined), body)
+
+
+async def start_trial(cmd: StartWorkTrial, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    employer = await _employer(uow, ctx, cmd.employer_id)
+    if cmd.vacancy_id is not None:
+        vacancy = await _vacancy(uow, ctx, cmd.vacancy_id)
+        if vacancy.employer_id != cmd.employer_id:
+            raise DomainError("the vacancy is not one of this employer's", field="vacancy_id")
+    trial_id = new_id()
+    started = WorkTrialStarted(trial_id=trial_id, **cmd.model_dump())
+    body = {"trial_id": str(trial_id), "status": "running"}
+    return await _journey(uow, ctx, loaded, lambda s: domain.start_trial(s, employer, started), body)
+
+
+async def complete_trial(cmd: CompleteWorkTrial, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    completed = WorkTrialCompleted(**cmd.model_dump())
+    body = {"trial_id": str(cmd.trial_id), "status": "completed", "outcome": cmd.outcome}
+    return await _journey(uow, ctx, loaded, lambda s: domain.complete_trial(s, completed), body)
+
+
+async def abort_trial(cmd: AbortWorkTrial, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    aborted = WorkTrialAborted(**cmd.model_dump())
+    body = {"trial_id": str(cmd.trial_id), "status": "aborted"}
+    return await _journey(uow, ctx, loaded, lambda s: domain.abort_trial(s, aborted), body)
+
+
+async def request_adaptation(cmd: RequestAdaptation, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    employer = await _employer(uow, ctx, cmd.employer_id)
+    request_id = new_id()
+    requested = WorkplaceAdaptationRequested(request_id=request_id, **cmd.model_dump())
+    body = {"request_id": str(request_id)}
+    return await _journey(uow, ctx, loaded, lambda s: domain.request_adaptation(s, employer, requested), body)
+
+
+async def start_employment(cmd: StartEmployment, uow: UnitOfWork, ctx: Context) -> Result:
+    """A job started (casework sees it; reporting counts K2 integrations from it)."""
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    if cmd.employer_id is not None:
+        await _employer(uow, ctx, cmd.employer_id)
+    employment_id = new_id()
+    started = EmploymentStarted(
+        employment_id=employment_id, agency=loaded.state.agency, project=loaded.state.project, **cmd.model_dump()
+    )
+    body = {"employment_id": str(employment_id)}
+    return await _journey(uow, ctx, loaded, lambda s: domain.start_employment(s, started), body)
+
+
+async def end_employment(cmd: EndEmployment, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    ended = EmploymentEnded(**cmd.model_dump())
+    body = {"employment_id": str(cmd.employment_id), "ended_on": cmd.ended_on.isoformat()}
+    return await _journey(uow, ctx, loaded, lambda s: domain.end_employment(s, ended), body)
+
+
+async def grant_subsidy(cmd: GrantWageSubsidy, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    subsidy_id = new_id()
+    granted = WageSubsidyGranted(subsidy_id=subsidy_id, **cmd.model_dump())
+    body = {"subsidy_id": str(subsidy_id)}
+    return await _journey(uow, ctx, loaded, lambda s: domain.grant_subsidy(s, granted), body)
+
+
+async def start_aftercare(cmd: StartAftercare, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    started = AftercareStarted(**cmd.model_dump())
+    body = {"employment_id": str(cmd.employment_id), "aftercare": "running"}
+    return await _journey(uow, ctx, loaded, lambda s: domain.start_aftercare(s, started), body)
+
+
+async def end_aftercare(cmd: EndAftercare, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    ended = AftercareEnded(**cmd.model_dump())
+    body = {"employment_id": str(cmd.employment_id), "aftercare": "ended"}
+    return await _journey(uow, ctx, loaded, lambda s: domain.end_aftercare(s, ended), body)
+
+
+async def record_follow_up(cmd: RecordFollowUp, uow: UnitOfWork, ctx: Context) -> Result:
+    """The 6- or 12-month follow-up: still employed or not (sustainability)."""
+    loaded = await _candidate(uow, ctx, cmd.participant_id)
+    verified = EmploymentStatusVerified(**cmd.model_dump())
+    body = {"employment_id": str(cmd.employment_id), "months_after_start": cmd.months_after_start}
+    return await _journey(uow, ctx, loaded, lambda s: domain.verify_status(s, verified), body)
+
+
+HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
+    AcquireEmployer: acquire_employer,
+    LogContact: log_contact,
+    EraseContactData: erase_contact_data,
+    RecordVacancy: record_vacancy,
+    CloseVacancy: close_vacancy,
+    AcceptOrder: accept_order,
+    CompleteOrder: complete_order,
+    ProposeCandidate: propose,
+    DeclineProposal: decline_proposal,
+    StartWorkTrial: start_trial,
+    CompleteWorkTrial: complete_trial,
+    AbortWorkTrial: abort_trial,
+    RequestAdaptation: request_adaptation,
+    StartEmployment: start_employment,
+    EndEmployment: end_employment,
+    GrantWageSubsidy: grant_subsidy,
+    StartAftercare: start_aftercare,
+    EndAftercare: end_aftercare,
+    RecordFollowUp: record_follow_up,
+}

@@ -1,0 +1,52 @@
+"""Placement's read side over its projections, one module per topic; access checks via
+``access``. ``Reads`` carries the ports (pool, streams, key store)."""
+
+from services.placement.views.candidates import (
+    drv_exchange_active,
+    get_candidate,
+    list_candidates,
+    rank_vacancies_for_candidate,
+    visible_candidates,
+)
+from services.placement.views.daily import (
+    due_follow_ups,
+    follow_ups_due,
+    list_employments,
+    list_proposals,
+    list_work_trials,
+    today_board,
+)
+from services.placement.views.employers import (
+    get_employer,
+    get_vacancy,
+    list_contacts,
+    list_employers,
+    list_orders,
+    list_vacancies,
+    rank_candidates_for_vacancy,
+)
+from services.placement.views.ranking import PostgresVacancyOffers
+from services.placement.views.reads import Reads
+
+__all__ = [
+    "PostgresVacancyOffers",
+    "Reads",
+    "drv_exchange_active",
+    "due_follow_ups",
+    "follow_ups_due",
+    "get_candidate",
+    "get_employer",
+    "get_vacancy",
+    "list_candidates",
+    "list_contacts",
+    "list_employers",
+    "list_employments",
+    "list_orders",
+    "list_proposals",
+    "list_vacancies",
+    "list_work_trials",
+    "rank_candidates_for_vacancy",
+    "rank_vacancies_for_candidate",
+    "today_board",
+    "visible_candidates",
+]
