@@ -23,8 +23,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 SERVICES = ("intake", "casework", "placement", "reporting")
 REPO = Path(__file__).resolve().parent.parent
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:55432/postgres")
-KAFKA = os.environ.get("BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+PG_ADMIN = os.environ.get(
+    "BENCH_PG_ADMIN_URL", f"postgresql://postgres@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '25432')}/postgres"
+)
+KAFKA = os.environ.get("BENCH_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '29092')}")
 JWT_SECRET = "bench-only-secret-0123456789abcdef"
 
 

@@ -13,8 +13,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REHAPRO_", extra="ignore")
 
     service: str = "unnamed"
-    database_url: str = "postgresql://postgres@127.0.0.1:55432/postgres"
-    kafka_bootstrap: str = "127.0.0.1:59092"
+    database_url: str = "postgresql://postgres@127.0.0.1:25432/postgres"
+    kafka_bootstrap: str = "127.0.0.1:29092"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     topic_prefix: str = Field(default="", description="prefix for all topic names (tests isolate runs)")

@@ -13,9 +13,9 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 PG_ADMIN = os.environ.get(
-    "TEST_PG_ADMIN_URL", f"postgresql://postgres@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '55432')}/postgres"
+    "TEST_PG_ADMIN_URL", f"postgresql://postgres@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '25432')}/postgres"
 )
-KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '59092')}")
+KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '29092')}")
 SERVICES = ("intake", "casework", "placement", "reporting")
 
 T = TypeVar("T")

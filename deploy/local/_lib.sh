@@ -28,18 +28,48 @@ pid_alive() {
   kill -0 "$pid" 2>/dev/null
 }
 
-# wait_for_time_wait PORT... -> returns once no socket on these local ports is in TIME-WAIT
-# (at most ~70 s). A server stopped moments ago, or a client connection that happened to get one
-# of these ports as its ephemeral port, leaves such sockets, and binding then fails with
-# "Address already in use" here.
-wait_for_time_wait() {
-  local i filter="" p
-  for p in "$@"; do filter="${filter:+$filter or }sport = :$p"; done
-  for i in $(seq 1 70); do
-    if ! ss -Htan state time-wait "( $filter )" 2>/dev/null | grep -q .; then
-      return 0
+# proc_alive PID -> 0 when PID is a live process (not a zombie awaiting its parent's wait).
+proc_alive() {
+  local state
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || return 1
+  state="$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# exe_is PID NAME -> 0 when PID's executable (/proc/PID/exe) is called NAME. Unlike the command
+# line, this names the program the process runs now, after any exec.
+exe_is() {
+  [ "$(basename "$(readlink "/proc/$1/exe" 2>/dev/null)")" = "$2" ]
+}
+
+# port_bindable PORT -> 0 when a server could listen on 127.0.0.1:PORT now (SO_REUSEADDR, as
+# PostgreSQL and the JVM set it, so sockets in TIME-WAIT do not count).
+port_bindable() {
+  python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.close()
+PY
+}
+
+# wait_for_ports_free PORT... -> returns once a server could bind every port; waits only while a
+# port is really held (e.g. by a client connection that got it as its ephemeral port, or a server
+# still exiting), at most PORT_FREE_TIMEOUT (10) seconds, then fails naming the holder. The default
+# ports lie below Linux's ephemeral range (32768-60999), so normally nothing holds them and a
+# restart does not wait; TIME-WAIT sockets never block the bind.
+wait_for_ports_free() {
+  local deadline=$((SECONDS + ${PORT_FREE_TIMEOUT:-10})) p held
+  while :; do
+    held=""
+    for p in "$@"; do port_bindable "$p" || held="$held $p"; done
+    [ -z "$held" ] && return 0
+    if [ $SECONDS -ge $deadline ]; then
+      for p in $held; do ss -Htanp "( sport = :$p )" >&2 2>/dev/null || true; done
+      die "port(s)$held still held after ${PORT_FREE_TIMEOUT:-10}s"
     fi
-    [ "$i" = 1 ] && log "waiting for old connections on ports $* to time out"
+    log "port(s)$held held; waiting"
     sleep 1
   done
 }

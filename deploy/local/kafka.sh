@@ -3,7 +3,7 @@
 # Local single-node Kafka (KRaft, broker+controller in one JVM) for dev/CI.
 #   deploy/local/kafka.sh fetch|start|stop|status
 #   deploy/local/kafka.sh admin list | admin ensure <partitions> <topic>...
-# Env: KAFKA_PORT (59092), KAFKA_CONTROLLER_PORT (59093), KAFKA_PARTITIONS (3),
+# Env: KAFKA_PORT (29092), KAFKA_CONTROLLER_PORT (29093), KAFKA_PARTITIONS (3),
 #      KAFKA_HEAP_OPTS ("-Xms256m -Xmx512m"), KAFKA_START_TIMEOUT (90 seconds).
 # Jars come from Maven via deploy/local/kafka/pom.xml into .local/kafka/libs.
 # State: <repo>/.local/kafka/{libs,data,server.properties,kafka.pid,kafka.log,kafka.out}
@@ -12,8 +12,8 @@ set -euo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/_lib.sh"
 
 KAFKA_HOST=127.0.0.1
-KAFKA_PORT="${KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-59093}"
+KAFKA_PORT="${KAFKA_PORT:-29092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-29093}"
 KAFKA_PARTITIONS="${KAFKA_PARTITIONS:-3}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
@@ -133,8 +133,20 @@ format_storage() {
     || { cat "$K_DIR/format.log" >&2; die "kafka storage format failed"; }
 }
 
+kafka_pid() { [ -s "$PIDFILE" ] && cat "$PIDFILE"; }
+
+# The broker process is alive (the pid file names the process that runs, or is about to exec,
+# the JVM: it is written by that very process, see cmd_start).
+alive() {
+  local pid
+  pid="$(kafka_pid)" && proc_alive "$pid"
+}
+
+# A broker of ours runs: alive, and its executable is java running kafka.Kafka.
 running() {
-  pid_alive "$PIDFILE" && grep -q 'kafka\.Kafka' "/proc/$(cat "$PIDFILE")/cmdline" 2>/dev/null
+  local pid
+  pid="$(kafka_pid)" && proc_alive "$pid" && exe_is "$pid" java \
+    && grep -q 'kafka\.Kafka' "/proc/$pid/cmdline" 2>/dev/null
 }
 
 answers() {
@@ -145,12 +157,14 @@ answers() {
 wait_ready() {
   local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   while [ $SECONDS -lt $deadline ]; do
-    if ! running; then
+    # Until the JVM answers, only ask that the process be alive: right after the fork it is
+    # still the shell about to exec java (checking its command line then was a start race).
+    if ! alive; then
       log "kafka process exited; last log lines:"
       tail -n 40 "$K_DIR/kafka.log" "$OUT" >&2 2>/dev/null || true
       die "kafka failed to start"
     fi
-    if answers; then return 0; fi
+    if exe_is "$(kafka_pid)" java && answers; then return 0; fi
     sleep 1
   done
   tail -n 40 "$K_DIR/kafka.log" "$OUT" >&2 2>/dev/null || true
@@ -170,17 +184,20 @@ cmd_start() {
   if port_open "$KAFKA_HOST" "$KAFKA_PORT" || port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT"; then
     die "port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT already in use by another process"
   fi
-  wait_for_time_wait "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+  wait_for_ports_free "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
   write_props
   format_storage
   log "starting kafka on $BOOTSTRAP (log: $K_DIR/kafka.log)"
-  # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of flags
-  nohup setsid java $KAFKA_HEAP_OPTS \
+  # The process that becomes the JVM writes its own pid and then execs java, so the pid file
+  # is right whether or not setsid had to fork (as $! would not be).
+  # shellcheck disable=SC2086,SC2016  # KAFKA_HEAP_OPTS is a list of flags; $$ is the child's
+  nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" java $KAFKA_HEAP_OPTS \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     "-Dlog4j2.configurationFile=$SRC_DIR/log4j2.xml" "-Dkafka.logs.dir=$K_DIR" \
     -cp "$LIBS/*" kafka.Kafka "$PROPS" >>"$OUT" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
+  for _ in $(seq 1 50); do [ -s "$PIDFILE" ] && break; sleep 0.1; done
+  [ -s "$PIDFILE" ] || die "kafka launcher did not start"
   wait_ready
   log "kafka ready on $BOOTSTRAP (pid $(cat "$PIDFILE"), $(kafka_version))"
 }

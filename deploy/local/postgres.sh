@@ -2,14 +2,14 @@
 # shellcheck source-path=SCRIPTDIR
 # Local PostgreSQL for dev/CI (no Docker).
 #   deploy/local/postgres.sh start|stop|status
-# Env: PGPORT_LOCAL (default 55432), PG_FAST=1 (synchronous_commit=off),
+# Env: PGPORT_LOCAL (default 25432), PG_FAST=1 (synchronous_commit=off),
 #      PG_BIN (default: newest /usr/lib/postgresql/*/bin).
 # State: <repo>/.local/pg/{data,run,postgres.log}. Runs as the `postgres` user.
 set -euo pipefail
 # shellcheck source=_lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/_lib.sh"
 
-PG_PORT="${PGPORT_LOCAL:-55432}"
+PG_PORT="${PGPORT_LOCAL:-25432}"
 PG_HOST=127.0.0.1
 PG_USER=postgres
 PG_ROOT="$LOCAL_DIR/pg"
@@ -152,7 +152,7 @@ cmd_start() {
   else
     init_cluster
     write_config
-    wait_for_time_wait "$PG_PORT"
+    wait_for_ports_free "$PG_PORT"
     log "starting postgres on $PG_HOST:$PG_PORT (log: $PG_LOG)"
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null \
       || { tail -n 40 "$PG_LOG" >&2; die "pg_ctl start failed"; }

@@ -18,7 +18,7 @@ start_one() {
   local name=$1 port_var port db
   port_var="$(echo "$name" | tr '[:lower:]' '[:upper:]')_HTTP_PORT"
   port="${!port_var:-${PORTS[$name]}}"
-  db="postgresql://postgres@127.0.0.1:${PGPORT_LOCAL:-55432}/$name"
+  db="postgresql://postgres@127.0.0.1:${PGPORT_LOCAL:-25432}/$name"
   if pid_alive "$RUN_DIR/$name.pid"; then
     log "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"
     return
@@ -28,7 +28,7 @@ start_one() {
     cd "$REPO_ROOT"
     export "$(echo "$name" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$db"
     export "$port_var=$port"
-    export REHAPRO_KAFKA_BOOTSTRAP="127.0.0.1:${KAFKA_PORT:-59092}"
+    export REHAPRO_KAFKA_BOOTSTRAP="127.0.0.1:${KAFKA_PORT:-29092}"
     nohup "$PY" -m "services.$name" serve >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
   )

@@ -8,8 +8,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=_lib.sh
 . "$HERE/_lib.sh"
 
-PG_PORT="${PGPORT_LOCAL:-55432}"
-KAFKA_PORT="${KAFKA_PORT:-59092}"
+PG_PORT="${PGPORT_LOCAL:-25432}"
+KAFKA_PORT="${KAFKA_PORT:-29092}"
 
 print_conn() {
   cat <<INFO

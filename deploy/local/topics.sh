@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create the project's Kafka topics if missing (existing topics are left alone).
 #   deploy/local/topics.sh [extra-topic ...]
-# Env: KAFKA_PARTITIONS (default 3), KAFKA_PORT (default 59092).
+# Env: KAFKA_PARTITIONS (default 3), KAFKA_PORT (default 29092).
 # Replication 1, topic config retention.ms=-1 / retention.bytes=-1 (keep forever).
 # Uses one JVM for list+create (deploy/local/kafka/EnsureTopics.java).
 set -euo pipefail
