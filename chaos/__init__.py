@@ -1,0 +1,1 @@
+"""Fault injection on the real local stack under a steady mixed load (``make chaos``)."""
