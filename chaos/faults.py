@@ -221,4 +221,4 @@ async def poison(services: Services) -> dict[str, Any]:
         (topic, forged.stream_id.encode(), forged.to_bytes()),
     ]
     await _produce(records)
-    return {"published": dict(zip(POISON_KINDS, [r[1].decode() for r in records], strict=True))}
+    return {"published": dict(zip(POISON_KINDS, [(r[1] or b"").decode() for r in records], strict=True))}
