@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: install stack up down logs test unit lint typecheck check schemas bench clean
+.PHONY: install stack up down logs test unit lint typecheck check schemas bench chaos clean
 
 install: .venv/.installed
 
@@ -55,6 +55,12 @@ check: lint typecheck
 # (own databases and topics); figures to bench/results/latest.json. BENCH_ARGS=--help lists sizes.
 bench: install stack
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Fault injection on the real local stack under a steady mixed load (kill -9 of each service and
+# the relay's leader, Kafka and PostgreSQL restarts, postmaster kill -9, duplicates, poison):
+# a table, and figures per fault to chaos/results/latest.json. CHAOS_ARGS=--help lists options.
+chaos: install stack
+	$(PY) -m chaos $(CHAOS_ARGS)
 
 schemas: install
 	$(PY) -m shared.cli schemas --out docs/schemas
