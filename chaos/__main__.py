@@ -75,6 +75,7 @@ class Readiness:
         self.statuses: dict[str, Counter[str]] = {}
         self.reasons: dict[str, list[str]] = {}
         self.all_ready_at = 0.0
+        self.probed_at = 0.0  # start of the last complete round of probes
         self._task: asyncio.Task[None] | None = None
 
     async def probe(self, http: aiohttp.ClientSession) -> dict[str, str]:
@@ -95,6 +96,7 @@ class Readiness:
     async def _run(self) -> None:
         async with aiohttp.ClientSession() as http:
             while True:
+                started = time.monotonic()
                 got = await self.probe(http)
                 for name, status in got.items():
                     self.statuses.setdefault(name, Counter())[status] += 1
@@ -102,6 +104,7 @@ class Readiness:
                     self.all_ready_at = self.all_ready_at or time.monotonic()
                 else:
                     self.all_ready_at = 0.0
+                self.probed_at = started
                 await asyncio.sleep(0.5)
 
     def __enter__(self) -> Readiness:
@@ -167,8 +170,10 @@ async def run_fault(
         recovered: float | None = None
         while time.monotonic() - injected < args.recover_s:
             wrote = any(t > injected for t, _ in acks.acks[first:])
-            if during.all_ready_at > injected and (wrote or name == "kill9-reporting"):
-                recovered = max(during.all_ready_at, next((t for t, _ in acks.acks[first:] if t > injected), 0))
+            # ready again (a round of probes begun after the fault says so) and writing again
+            if during.probed_at > injected and during.all_ready_at and wrote:
+                first_write = next(t for t, _ in acks.acks[first:] if t > injected)
+                recovered = max(during.all_ready_at, first_write, injected)
                 break
             await asyncio.sleep(0.2)
         await asyncio.sleep(args.after_s)
