@@ -18,7 +18,7 @@ from shared.web import create_app
 
 definition = ServiceDefinition(
     name="casework",
-    sql=sorted((Path(__file__).parent / "sql").glob("*.sql")),
+    sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
     projections=(enrolments, consents, employment, cases),
 )
 

@@ -44,7 +44,7 @@ SYSTEM = Actor(id="casework", role="service")
 enrolments = Projection(name="enrolments", sql=[], topics=["intake"], side_effects=True)
 consents = Projection(
     name="consents",
-    sql=sorted((Path(__file__).parent / "policy_sql").glob("*.sql")),
+    sql=sorted((Path(__file__).parent / "sql" / "policies" / "consents").glob("*.sql")),
     topics=["intake", "casework"],
     side_effects=True,
 )

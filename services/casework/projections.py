@@ -23,7 +23,7 @@ from shared.projections import Projection
 # Every table is keyed by the case of the event's own stream: stream-local (parallel rebuilds).
 cases = Projection(
     name="cases",
-    sql=sorted((Path(__file__).parent / "projections").glob("*.sql")),
+    sql=sorted((Path(__file__).parent / "sql" / "projections" / "cases").glob("*.sql")),
     topics=["casework"],
     stream_local=True,
 )
