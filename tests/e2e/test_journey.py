@@ -113,8 +113,8 @@ async def casework_events(stack: Stack, participant_id: str) -> list[str]:
 
 async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
     clock = Clock(date(2026, 2, 20))
-    for name in ("intake", "casework"):
-        stack.apps[name].state.clock = clock
+    stack.apps["intake"].state.clock = clock
+    stack.runtime("casework").clock = clock  # casework's "today" is its runtime's clock
     intake, casework = stack.clients["intake"], stack.clients["casework"]
     who = Actors(stack)
     cm = who(Role.CASE_MANAGER, "jc-en", "cm-anna")

@@ -54,6 +54,7 @@ from services.casework.domain.state import (
     Status,
     case,
     evolve,
+    require_known,
     stream_id,
 )
 
@@ -91,6 +92,7 @@ __all__ = [
     "record_employment",
     "record_employment_end",
     "remove_team_member",
+    "require_known",
     "resume",
     "revise_goal",
     "schedule_appointment",
