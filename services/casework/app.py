@@ -21,6 +21,7 @@ from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork
 from shared.web import create_app
 
 definition = ServiceDefinition(
@@ -32,13 +33,16 @@ definition = ServiceDefinition(
 
 @dataclass
 class PostgresKeyStore:
-    """The handlers' ``KeyStore`` port: casework's per-participant keys (table subject_keys).
-    Sealing runs on its own connection, before the command's append, as it always did."""
+    """The handlers' ``KeyStore`` port: casework's per-participant keys (table subject_keys),
+    on the command's own connection (a key made for a command that fails is rolled back with it
+    when the command runs in a transaction)."""
 
     runtime: Runtime
     keys: SubjectKeys = field(default_factory=SubjectKeys)
 
-    async def seal(self, participant_id: UUID, *values: Any) -> list[str]:
+    async def seal(self, uow: UnitOfWork, participant_id: UUID, *values: Any) -> list[str]:
+        if isinstance(uow, PostgresUnitOfWork):
+            return await self.keys.seal_many(uow.conn, str(participant_id), *values)
         if self.runtime.pool is None:
             raise RuntimeError("the runtime is not connected")
         async with self.runtime.pool.acquire() as conn:

@@ -54,10 +54,14 @@ from shared.vocabulary import AGENCIES
 # ------------------------------------------------------------------ ports
 
 
+# Ports run in the command's unit of work (a PostgreSQL adapter uses its connection): a handler
+# that held one pooled connection and waited for a second could starve the pool under load.
+
+
 class KeyStore(Protocol):
     """The participants' casework keys (crypto-shredding: erasure destroys the key)."""
 
-    async def seal(self, participant_id: UUID, *values: Any) -> list[str]:
+    async def seal(self, uow: UnitOfWork, participant_id: UUID, *values: Any) -> list[str]:
         """Each value's ciphertext under the participant's key (made if missing)."""
         ...
 
@@ -65,11 +69,11 @@ class KeyStore(Protocol):
 class Consents(Protocol):
     """Look-ups into the consents casework tracks from intake (policy ``consents``)."""
 
-    async def exchange_agencies(self, participant_id: UUID, day: date) -> set[str]:
+    async def exchange_agencies(self, uow: UnitOfWork, participant_id: UUID, day: date) -> set[str]:
         """Agencies an active drv-exchange consent of the participant covers on ``day``."""
         ...
 
-    async def medical_release_active(self, participant_id: UUID, consent_id: UUID, day: date) -> bool:
+    async def medical_release_active(self, uow: UnitOfWork, participant_id: UUID, consent_id: UUID, day: date) -> bool:
         """True if ``consent_id`` is an active medical-release consent of the participant on ``day``."""
         ...
 
@@ -86,7 +90,7 @@ async def visible(uow: UnitOfWork, ctx: Context, participant_id: UUID, consents:
     consent that covers it today)."""
     case = await uow.load(domain.case, domain.stream_id(participant_id))
     domain.require_known(case.state)
-    access.require_see(ctx.principal, case.state, await consents.exchange_agencies(participant_id, ctx.today))
+    access.require_see(ctx.principal, case.state, await consents.exchange_agencies(uow, participant_id, ctx.today))
     return case
 
 
@@ -103,11 +107,11 @@ async def loaded_for(uow: UnitOfWork, ctx: Context, participant_id: UUID, consen
     return case
 
 
-async def seal(keys: KeyStore, participant_id: UUID, *values: Any) -> list[str]:
+async def seal(uow: UnitOfWork, keys: KeyStore, participant_id: UUID, *values: Any) -> list[str]:
     """Ciphertexts in order, "" for nothing. Only called once the caller is authorised, so a
     refused caller never makes a key."""
     wanted = [v for v in values if v not in (None, "", [])]
-    tokens = iter(await keys.seal(participant_id, *wanted) if wanted else [])
+    tokens = iter(await keys.seal(uow, participant_id, *wanted) if wanted else [])
     return ["" if v in (None, "", []) else next(tokens) for v in values]
 
 
@@ -140,7 +144,7 @@ async def assign_case_manager(cmd: AssignCaseManager, uow: UnitOfWork, ctx: Cont
 async def hand_over(cmd: HandOverCase, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
     """Hand-over between case managers (the note is sealed)."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
-    (note,) = await seal(keys, cmd.participant_id, cmd.note)
+    (note,) = await seal(uow, keys, cmd.participant_id, cmd.note)
     return await append(uow, ctx, case, domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note))
 
 
@@ -173,7 +177,7 @@ async def interrupt(
     cmd: InterruptParticipation, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
 ) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
-    (reason,) = await seal(keys, cmd.participant_id, cmd.reason)
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
     return await append(uow, ctx, case, domain.interrupt(case.state, cmd.interrupted_on, reason))
 
 
@@ -195,7 +199,7 @@ async def complete_assessment(
     cmd: CompleteAssessment, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
 ) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_health)
-    (findings,) = await seal(keys, cmd.participant_id, cmd.findings)
+    (findings,) = await seal(uow, keys, cmd.participant_id, cmd.findings)
     aid = new_id()
     events = domain.complete_assessment(case.state, aid, cmd.kind, cmd.completed_on, ctx.principal.subject, findings)
     return await append(uow, ctx, case, events, assessment_id=str(aid))
@@ -206,7 +210,7 @@ async def record_capacity_profile(
 ) -> Result:
     """What the person can do at work, no diagnoses. Goes to placement only under consent."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_health)
-    (profile,) = await seal(keys, cmd.participant_id, cmd.profile.model_dump(mode="json"))
+    (profile,) = await seal(uow, keys, cmd.participant_id, cmd.profile.model_dump(mode="json"))
     events = domain.record_capacity_profile(case.state, cmd.recorded_on, ctx.principal.subject, profile)
     return await append(uow, ctx, case, events)
 
@@ -218,11 +222,11 @@ async def receive_medical_report(
     report came in (checked before the health-access rule, as it always was)."""
     case = await visible(uow, ctx, cmd.participant_id, consents)
     if cmd.consent_id is not None and not await consents.medical_release_active(
-        cmd.participant_id, cmd.consent_id, cmd.received_on
+        uow, cmd.participant_id, cmd.consent_id, cmd.received_on
     ):
         raise DomainError("not an active medical-release consent of this participant", field="consent_id")
     authorise(ctx, case, access.require_health)
-    source, summary = await seal(keys, cmd.participant_id, cmd.source, cmd.summary)
+    source, summary = await seal(uow, keys, cmd.participant_id, cmd.source, cmd.summary)
     rid = new_id()
     events = domain.receive_medical_report(case.state, rid, cmd.received_on, cmd.consent_id, source, summary)
     return await append(uow, ctx, case, events, report_id=str(rid))
@@ -233,7 +237,7 @@ async def receive_medical_report(
 
 async def set_goal(cmd: SetGoal, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
-    (text,) = await seal(keys, cmd.participant_id, cmd.text)
+    (text,) = await seal(uow, keys, cmd.participant_id, cmd.text)
     gid = new_id()
     events = domain.set_goal(case.state, gid, cmd.set_on, cmd.target_date, text)
     return await append(uow, ctx, case, events, goal_id=str(gid))
@@ -241,7 +245,7 @@ async def set_goal(cmd: SetGoal, uow: UnitOfWork, ctx: Context, *, consents: Con
 
 async def revise_goal(cmd: ReviseGoal, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
-    (text,) = await seal(keys, cmd.participant_id, cmd.text)
+    (text,) = await seal(uow, keys, cmd.participant_id, cmd.text)
     events = domain.revise_goal(case.state, cmd.goal_id, cmd.revised_on, cmd.target_date, text)
     return await append(uow, ctx, case, events)
 
@@ -253,7 +257,7 @@ async def achieve_goal(cmd: AchieveGoal, uow: UnitOfWork, ctx: Context, *, conse
 
 async def drop_goal(cmd: DropGoal, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
-    (reason,) = await seal(keys, cmd.participant_id, cmd.reason)
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
     return await append(uow, ctx, case, domain.drop_goal(case.state, cmd.goal_id, cmd.dropped_on, reason))
 
 
@@ -262,7 +266,7 @@ async def update_plan(
 ) -> Result:
     """Kooperationsplan (§ 15 SGB II): agreed steps; not binding, no sanctions."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
-    (steps,) = await seal(keys, cmd.participant_id, list(cmd.steps))
+    (steps,) = await seal(uow, keys, cmd.participant_id, list(cmd.steps))
     events = domain.update_plan(case.state, cmd.updated_on, cmd.review_on, cmd.participant_agreed, steps)
     return await append(uow, ctx, case, events)
 
@@ -277,7 +281,7 @@ async def plan_intervention(
         access.require_intervention(p, c, cmd.category)
 
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, rule)
-    (details,) = await seal(keys, cmd.participant_id, cmd.details)
+    (details,) = await seal(uow, keys, cmd.participant_id, cmd.details)
     iid = new_id()
     events = domain.plan_intervention(
         case.state, iid, cmd.category, cmd.provider, cmd.planned_start, cmd.planned_end, cmd.cost_eur, details
@@ -309,7 +313,7 @@ async def abort_intervention(
     cmd: AbortIntervention, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
 ) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, _on_intervention(cmd.intervention_id))
-    (reason,) = await seal(keys, cmd.participant_id, cmd.reason)
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
     events = domain.abort_intervention(case.state, cmd.intervention_id, cmd.aborted_on, reason)
     return await append(uow, ctx, case, events)
 
@@ -352,7 +356,7 @@ async def record_attendance(cmd: RecordAttendance, uow: UnitOfWork, ctx: Context
 
 async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
-    (summary,) = await seal(keys, cmd.participant_id, cmd.summary)
+    (summary,) = await seal(uow, keys, cmd.participant_id, cmd.summary)
     cid = new_id()
     events = domain.log_contact(case.state, cid, cmd.contacted_on, cmd.channel, cmd.counterpart, summary)
     return await append(uow, ctx, case, events, contact_id=str(cid))
@@ -365,7 +369,7 @@ async def add_note(cmd: AddNote, uow: UnitOfWork, ctx: Context, *, consents: Con
         access.require_note(p, c, cmd.confidential)
 
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, rule)
-    (text,) = await seal(keys, cmd.participant_id, cmd.text)
+    (text,) = await seal(uow, keys, cmd.participant_id, cmd.text)
     nid = new_id()
     events = domain.add_note(case.state, nid, cmd.written_on, ctx.principal.subject, cmd.confidential, text)
     return await append(uow, ctx, case, events, note_id=str(nid))

@@ -44,7 +44,7 @@ class FakeKeys:
     def __init__(self) -> None:
         self.subjects: list[UUID] = []
 
-    async def seal(self, participant_id: UUID, *values: Any) -> list[str]:
+    async def seal(self, uow: UnitOfWork, participant_id: UUID, *values: Any) -> list[str]:
         self.subjects.append(participant_id)
         return [f"sealed:{v}" for v in values]
 
@@ -54,10 +54,10 @@ class FakeConsents:
         self.exchange: dict[UUID, set[str]] = {}
         self.releases: set[tuple[UUID, UUID]] = set()
 
-    async def exchange_agencies(self, participant_id: UUID, day: date) -> set[str]:
+    async def exchange_agencies(self, uow: UnitOfWork, participant_id: UUID, day: date) -> set[str]:
         return self.exchange.get(participant_id, set())
 
-    async def medical_release_active(self, participant_id: UUID, consent_id: UUID, day: date) -> bool:
+    async def medical_release_active(self, uow: UnitOfWork, participant_id: UUID, consent_id: UUID, day: date) -> bool:
         return (participant_id, consent_id) in self.releases
 
 

@@ -19,7 +19,7 @@ from shared.db import Conn
 from shared.domain import NotFound
 from shared.eventstore import PostgresEventStore
 from shared.runtime import Runtime
-from shared.unit_of_work import Loaded, fold
+from shared.unit_of_work import Loaded, PostgresUnitOfWork, UnitOfWork, fold
 
 keys = SubjectKeys()
 
@@ -49,22 +49,23 @@ _MEDICAL_RELEASE_ACTIVE = (
 
 @dataclass
 class PostgresConsents:
-    """The handlers' ``Consents`` port over the ``consents`` policy's table."""
+    """The handlers' ``Consents`` port over the ``consents`` policy's table. A command's look-up
+    runs on its unit of work's connection (never a second pooled one); a read's on the pool."""
 
     runtime: Runtime
 
-    async def exchange_agencies(self, participant_id: UUID, day: date) -> set[str]:
-        rows = await pool(self.runtime).fetch(
-            _EXCHANGE_AGENCIES, participant_id, ConsentPurpose.DRV_EXCHANGE.value, day
-        )
+    def _runner(self, uow: UnitOfWork | None) -> Conn | asyncpg.Pool:
+        return uow.conn if isinstance(uow, PostgresUnitOfWork) else pool(self.runtime)
+
+    async def exchange_agencies(self, uow: UnitOfWork | None, participant_id: UUID, day: date) -> set[str]:
+        rows = await self._runner(uow).fetch(_EXCHANGE_AGENCIES, participant_id, ConsentPurpose.DRV_EXCHANGE.value, day)
         return {r["scope"] for r in rows if r["scope"]}
 
-    async def medical_release_active(self, participant_id: UUID, consent_id: UUID, day: date) -> bool:
-        return bool(
-            await pool(self.runtime).fetchval(
-                _MEDICAL_RELEASE_ACTIVE, consent_id, participant_id, ConsentPurpose.MEDICAL_RELEASE.value, day
-            )
-        )
+    async def medical_release_active(
+        self, uow: UnitOfWork | None, participant_id: UUID, consent_id: UUID, day: date
+    ) -> bool:
+        purpose = ConsentPurpose.MEDICAL_RELEASE.value
+        return bool(await self._runner(uow).fetchval(_MEDICAL_RELEASE_ACTIVE, consent_id, participant_id, purpose, day))
 
 
 @dataclass
@@ -93,7 +94,7 @@ async def visible_case(
     the case as it stood then, rebuilt from the events recorded up to that moment."""
     current = await db.load(participant_id)
     domain.require_known(current.state)
-    scopes = await db.consents.exchange_agencies(participant_id, ctx.today)
+    scopes = await db.consents.exchange_agencies(None, participant_id, ctx.today)
     access.require_see(ctx.principal, current.state, scopes)
     if as_of is None:
         return current
