@@ -37,6 +37,7 @@ CASE_READERS = frozenset(
         Role.DATA_PROTECTION_OFFICER,
     }
 )
+# A command's own rule, checked on the case its handler loaded (raises Forbidden).
 Authorize = Callable[[Principal, Case], None]
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
 NON_HEALTH_CATEGORIES = frozenset({InterventionCategory.EMPLOYMENT_PROMOTION})

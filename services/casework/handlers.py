@@ -79,7 +79,7 @@ class Consents(Protocol):
 
 
 Case = Loaded[domain.Case]
-Authorize = Callable[[Principal, domain.Case], None]
+Authorize = access.Authorize
 
 
 # ------------------------------------------------------------------ steps
