@@ -16,11 +16,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from uuid import UUID
 
 from services.casework.domain import Case
-from shared.auth import Principal
 from shared.contracts.common import InterventionCategory
 from shared.domain import Forbidden
+from shared.principal import Principal
 from shared.vocabulary import HEALTH_ROLES, Role
 
 CASE_READERS = frozenset(
@@ -36,9 +37,21 @@ CASE_READERS = frozenset(
         Role.DATA_PROTECTION_OFFICER,
     }
 )
+# A command's own rule, checked on the case its handler loaded (raises Forbidden).
 Authorize = Callable[[Principal, Case], None]
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
 NON_HEALTH_CATEGORIES = frozenset({InterventionCategory.EMPLOYMENT_PROMOTION})
+
+
+def require_reader(principal: Principal, what: str = "sees no case data") -> None:
+    """Lists (cases, caseload, tasks) are for the case-reading roles only."""
+    if principal.role not in CASE_READERS:
+        raise Forbidden(f"role {principal.role} {what}")
+
+
+def require_auditor(principal: Principal) -> None:
+    if principal.role not in AUDIT_ROLES:
+        raise Forbidden("the health-data read log is for auditors and data-protection officers")
 
 
 def can_see(principal: Principal, case: Case, exchange_agencies: Collection[str]) -> bool:
@@ -88,3 +101,25 @@ def require_team(principal: Principal, case: Case) -> None:
     if (is_case_manager(principal, case) and principal.agency == case.agency) or on_team(principal, case):
         return
     raise Forbidden("only the case manager and the case team may do this")
+
+
+def require_intervention(principal: Principal, case: Case, category: InterventionCategory) -> None:
+    """Employment promotion is teamwork; every other category is health data."""
+    if category in NON_HEALTH_CATEGORIES:
+        require_team(principal, case)
+    else:
+        require_health(principal, case)
+
+
+def require_on_intervention(principal: Principal, case: Case, intervention_id: UUID) -> None:
+    """As for planning it; an unknown intervention counts as health data (the domain then says 404)."""
+    iv = case.interventions.get(intervention_id)
+    require_intervention(principal, case, iv.category if iv else InterventionCategory.THERAPEUTIC)
+
+
+def require_note(principal: Principal, case: Case, confidential: bool) -> None:
+    """Confidential notes are health data; the others are teamwork."""
+    if confidential:
+        require_health(principal, case)
+    else:
+        require_team(principal, case)

@@ -1,8 +1,10 @@
 """Reactions of casework to other services' events (process managers).
 
-They append casework's own events in the same transaction that stores the consumer position,
-so a redelivered event can never act twice. Each decision is state-based (load the case,
-ask the pure domain), which makes redelivery and replays harmless.
+They append casework's own events (``PostgresEventStore.append`` on the runner's connection) in
+the same transaction that stores the consumer position, so a redelivered event can never act
+twice. Each decision is state-based (load the case, ask the pure domain), which makes
+redelivery and replays harmless. Handlers are registered by event class and read the decoded
+contract (``rec.payload``).
 
 - ``enrolments`` (intake.events): enrolment opens the case; ParticipantDataErased destroys
   casework's key for the person and appends CaseDataErased (same stream key as enrolment, so
@@ -22,13 +24,14 @@ from pathlib import Path
 from uuid import UUID
 
 from services.casework import domain
-from shared.commands import load
-from shared.contracts.base import DomainEvent
+from shared.contracts.base import DomainEvent, registry
+from shared.contracts.casework import CapacityProfileRecorded, ParticipantExited
 from shared.contracts.common import CapacityProfile, ConsentPurpose
 from shared.contracts.intake import (
     ConsentExpired,
     ConsentGranted,
     ConsentWithdrawn,
+    ObjectionRecorded,
     ParticipantDataErased,
     ParticipantEnrolled,
 )
@@ -38,13 +41,15 @@ from shared.db import Conn
 from shared.envelope import Actor, Envelope
 from shared.eventstore import CommandContext, PostgresEventStore
 from shared.projections import Projection
+from shared.recorded import Recorded
+from shared.unit_of_work import Loaded, fold
 
 SYSTEM = Actor(id="casework", role="service")
 
 enrolments = Projection(name="enrolments", sql=[], topics=["intake"], side_effects=True)
 consents = Projection(
     name="consents",
-    sql=sorted((Path(__file__).parent / "policy_sql").glob("*.sql")),
+    sql=sorted((Path(__file__).parent / "sql" / "policies" / "consents").glob("*.sql")),
     topics=["intake", "casework"],
     side_effects=True,
 )
@@ -54,23 +59,30 @@ _store = PostgresEventStore()
 keys = SubjectKeys()
 
 
-async def _append(conn: Conn, env: Envelope, participant_id: UUID, events: list[DomainEvent]) -> None:
-    """Append to the case stream, with the triggering event as causation."""
+async def _load(conn: Conn, participant_id: UUID) -> Loaded[domain.Case]:
+    """The participant's case as it stands in this transaction."""
+    stream = domain.stream_id(participant_id)
+    return fold(domain.case, stream, await _store.read_stream(stream, conn=conn))
+
+
+async def _append(
+    conn: Conn, cause: Recorded[DomainEvent], current: Loaded[domain.Case], events: list[DomainEvent]
+) -> None:
+    """Append to the case stream after the loaded version, with the triggering event as causation."""
     if not events:
         return
-    current = await load(_store, domain.case, domain.stream_id(participant_id), conn)
     await _store.append(
         conn,
-        stream_id=domain.stream_id(participant_id),
+        stream_id=current.stream_id,
         stream_type=domain.case.stream_type,
         expected_version=current.version,
         events=events,
         context=CommandContext(
             actor=SYSTEM,
-            agency=current.state.agency or env.agency,
-            project=current.state.project or env.project,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            agency=current.state.agency or cause.agency,
+            project=current.state.project or cause.project,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.event_id,
         ),
     )
 
@@ -86,15 +98,15 @@ async def _lock(conn: Conn, participant_id: UUID) -> None:
 # ------------------------------------------------------------------ enrolments / erasure
 
 
-@enrolments.on("ParticipantEnrolled")
-async def open_case(conn: Conn, env: Envelope) -> None:
-    enrolled = ParticipantEnrolled.model_validate(env.payload)
-    current = await load(_store, domain.case, domain.stream_id(enrolled.participant_id), conn)
-    if current.version:
+@enrolments.on(ParticipantEnrolled)
+async def open_case(conn: Conn, rec: Recorded[ParticipantEnrolled]) -> None:
+    enrolled = rec.payload
+    current = await _load(conn, enrolled.participant_id)
+    if current.exists:
         return  # the case exists already (replay of an old enrolment)
     await _store.append(
         conn,
-        stream_id=domain.stream_id(enrolled.participant_id),
+        stream_id=current.stream_id,
         stream_type=domain.case.stream_type,
         expected_version=0,
         events=domain.open_case(current.state, enrolled),
@@ -102,133 +114,129 @@ async def open_case(conn: Conn, env: Envelope) -> None:
             actor=SYSTEM,
             agency=enrolled.agency,
             project=enrolled.project,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            correlation_id=rec.correlation_id,
+            causation_id=rec.event_id,
         ),
     )
 
 
-@enrolments.on("ParticipantDataErased")
-async def erase(conn: Conn, env: Envelope) -> None:
-    erased = ParticipantDataErased.model_validate(env.payload)
-    pid = erased.participant_id
+@enrolments.on(ParticipantDataErased)
+async def erase(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
+    pid = rec.payload.participant_id
     await _lock(conn, pid)
     await keys.erase(conn, str(pid))
-    current = await load(_store, domain.case, domain.stream_id(pid), conn)
-    await _append(conn, env, pid, domain.erase_case(current.state, erased.erased_on))
+    current = await _load(conn, pid)
+    await _append(conn, rec, current, domain.erase_case(current.state, rec.payload.erased_on))
 
 
 # ------------------------------------------------------------------ consents / disclosure
 
+# The consent as tracked (granted and not yet recorded as withdrawn or expired): sharing is
+# state-based, and withdrawal/expiry retract as soon as they are recorded.
+_DISCLOSURE_ON_RECORD = (
+    "SELECT EXISTS (SELECT 1 FROM consents WHERE participant_id = $1 AND purpose = $2 AND status = 'active')"
+)
+_LATEST_PROFILE = "SELECT envelope FROM events WHERE stream_id = $1 AND event_type = $2 ORDER BY version DESC LIMIT 1"
+
 
 async def disclosure_active(conn: Conn, participant_id: UUID) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM consents WHERE participant_id = $1 AND purpose = $2 AND status = 'active')",
-            participant_id,
-            ConsentPurpose.EMPLOYER_DISCLOSURE.value,
-        )
-    )
+    return bool(await conn.fetchval(_DISCLOSURE_ON_RECORD, participant_id, ConsentPurpose.EMPLOYER_DISCLOSURE.value))
 
 
 async def latest_profile(conn: Conn, participant_id: UUID) -> CapacityProfile | None:
     """The newest recorded capacity profile, opened with casework's key (None if erased)."""
-    row = await conn.fetchrow(
-        "SELECT envelope FROM events WHERE stream_id = $1 AND event_type = 'CapacityProfileRecorded'"
-        " ORDER BY version DESC LIMIT 1",
-        domain.stream_id(participant_id),
-    )
+    row = await conn.fetchval(_LATEST_PROFILE, domain.stream_id(participant_id), CapacityProfileRecorded.event_type)
     if row is None:
         return None
-    sealed = Envelope.from_bytes(row["envelope"]).payload["sealed_profile"]
-    value = await keys.open(conn, str(participant_id), sealed)
+    env = Envelope.from_bytes(row)
+    recorded = registry.load(env.event_type, env.schema_version, env.payload)
+    assert isinstance(recorded, CapacityProfileRecorded)
+    value = await keys.open(conn, str(participant_id), recorded.sealed_profile)
     if value == ERASED:
         return None
     return CapacityProfile.model_validate(value)
 
 
-async def reconcile(conn: Conn, env: Envelope, participant_id: UUID, on: date, reason: str) -> None:
-    current = await load(_store, domain.case, domain.stream_id(participant_id), conn)
-    if not current.version:
+async def reconcile(conn: Conn, cause: Recorded[DomainEvent], participant_id: UUID, on: date, reason: str) -> None:
+    current = await _load(conn, participant_id)
+    if not current.exists:
         return
     active = await disclosure_active(conn, participant_id)
     profile = await latest_profile(conn, participant_id) if active else None
     events = domain.reconcile_sharing(current.state, consent_active=active, profile=profile, on=on, reason=reason)
-    await _append(conn, env, participant_id, events)
+    await _append(conn, cause, current, events)
 
 
-@consents.on("ConsentGranted")
-async def consent_granted(conn: Conn, env: Envelope) -> None:
-    e = ConsentGranted.model_validate(env.payload)
+_INSERT_CONSENT = (
+    "INSERT INTO consents (consent_id, participant_id, purpose, scope, granted_on, expires_on)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consent_id) DO NOTHING"
+)
+
+
+@consents.on(ConsentGranted)
+async def consent_granted(conn: Conn, rec: Recorded[ConsentGranted]) -> None:
+    e = rec.payload
     await _lock(conn, e.participant_id)
     await conn.execute(
-        "INSERT INTO consents (consent_id, participant_id, purpose, scope, granted_on, expires_on)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consent_id) DO NOTHING",
-        e.consent_id,
-        e.participant_id,
-        e.purpose.value,
-        e.scope,
-        e.granted_on,
-        e.expires_on,
+        _INSERT_CONSENT, e.consent_id, e.participant_id, e.purpose.value, e.scope, e.granted_on, e.expires_on
     )
     if e.purpose is ConsentPurpose.EMPLOYER_DISCLOSURE:
-        await reconcile(conn, env, e.participant_id, e.granted_on, "consent granted")
+        await reconcile(conn, rec, e.participant_id, e.granted_on, "consent granted")
 
 
-@consents.on("ConsentWithdrawn", "ConsentExpired")
-async def consent_ended(conn: Conn, env: Envelope) -> None:
-    e: ConsentWithdrawn | ConsentExpired
-    if env.event_type == "ConsentWithdrawn":
-        e = ConsentWithdrawn.model_validate(env.payload)
+@consents.on(ConsentWithdrawn, ConsentExpired)
+async def consent_ended(conn: Conn, rec: Recorded[ConsentWithdrawn | ConsentExpired]) -> None:
+    e = rec.payload
+    if isinstance(e, ConsentWithdrawn):
         status, on, reason = "withdrawn", e.effective_on, "consent withdrawn"
     else:
-        e = ConsentExpired.model_validate(env.payload)
         status, on, reason = "expired", e.expired_on, "consent expired"
     await _lock(conn, e.participant_id)
     await conn.execute("UPDATE consents SET status = $2, ended_on = $3 WHERE consent_id = $1", e.consent_id, status, on)
     if e.purpose is ConsentPurpose.EMPLOYER_DISCLOSURE:
-        await reconcile(conn, env, e.participant_id, on, reason)
+        await reconcile(conn, rec, e.participant_id, on, reason)
 
 
-@consents.on("ObjectionRecorded")
-async def objection_recorded(conn: Conn, env: Envelope) -> None:
+@consents.on(ObjectionRecorded)
+async def objection_recorded(conn: Conn, rec: Recorded[ObjectionRecorded]) -> None:
     """§ 76 SGB X: from now on, medical reports are withheld from other agencies' staff."""
+    e = rec.payload
     await conn.execute(
-        "INSERT INTO objections (participant_id, recorded_on, scope) VALUES ($1, $2::text::date, $3)",
-        UUID(env.payload["participant_id"]),
-        env.payload["recorded_on"],
-        env.payload["scope"],
+        "INSERT INTO objections (participant_id, recorded_on, scope) VALUES ($1, $2, $3)",
+        e.participant_id,
+        e.recorded_on,
+        e.scope,
     )
 
 
-@consents.on("ParticipantDataErased")
-async def consents_erased(conn: Conn, env: Envelope) -> None:
-    await conn.execute("DELETE FROM consents WHERE participant_id = $1", env.payload["participant_id"])
-    await conn.execute("DELETE FROM objections WHERE participant_id = $1", UUID(env.payload["participant_id"]))
+@consents.on(ParticipantDataErased)
+async def consents_erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
+    await conn.execute("DELETE FROM consents WHERE participant_id = $1", rec.payload.participant_id)
+    await conn.execute("DELETE FROM objections WHERE participant_id = $1", rec.payload.participant_id)
 
 
-@consents.on("CapacityProfileRecorded", "ParticipantExited")
-async def case_changed(conn: Conn, env: Envelope) -> None:
-    """Own events that may change what placement should have (the stream is case-<pid>)."""
-    pid = UUID(env.stream_id.removeprefix("case-"))
+@consents.on(CapacityProfileRecorded, ParticipantExited)
+async def case_changed(conn: Conn, rec: Recorded[CapacityProfileRecorded | ParticipantExited]) -> None:
+    """Own events that may change what placement should have (the case id is the participant id)."""
+    pid = rec.payload.case_id
     await _lock(conn, pid)
-    on = env.occurred_at.date()
-    await reconcile(conn, env, pid, on, "exit" if env.event_type == "ParticipantExited" else "profile changed")
+    reason = "exit" if isinstance(rec.payload, ParticipantExited) else "profile changed"
+    await reconcile(conn, rec, pid, rec.occurred_at.date(), reason)
 
 
 # ------------------------------------------------------------------ employment
 
 
-@employment.on("EmploymentStarted")
-async def employment_started(conn: Conn, env: Envelope) -> None:
-    e = EmploymentStarted.model_validate(env.payload)
-    current = await load(_store, domain.case, domain.stream_id(e.participant_id), conn)
+@employment.on(EmploymentStarted)
+async def employment_started(conn: Conn, rec: Recorded[EmploymentStarted]) -> None:
+    e = rec.payload
+    current = await _load(conn, e.participant_id)
     events = domain.record_employment(current.state, e.employment_id, e.started_on, e.type.value)
-    await _append(conn, env, e.participant_id, events)
+    await _append(conn, rec, current, events)
 
 
-@employment.on("EmploymentEnded")
-async def employment_ended(conn: Conn, env: Envelope) -> None:
-    e = EmploymentEnded.model_validate(env.payload)
-    current = await load(_store, domain.case, domain.stream_id(e.participant_id), conn)
-    await _append(conn, env, e.participant_id, domain.record_employment_end(current.state, e.employment_id, e.ended_on))
+@employment.on(EmploymentEnded)
+async def employment_ended(conn: Conn, rec: Recorded[EmploymentEnded]) -> None:
+    e = rec.payload
+    current = await _load(conn, e.participant_id)
+    await _append(conn, rec, current, domain.record_employment_end(current.state, e.employment_id, e.ended_on))

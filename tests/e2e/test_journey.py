@@ -114,8 +114,7 @@ async def casework_events(stack: Stack, participant_id: str) -> list[str]:
 async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
     clock = Clock(date(2026, 2, 20))
     for name in ("intake", "casework"):
-        stack.runtime(name).clock = clock  # "today" of every command and view (intake)
-        stack.apps[name].state.clock = clock  # casework reads it until it is converted too
+        stack.runtime(name).clock = clock  # "today" of every command and view
     intake, casework = stack.clients["intake"], stack.clients["casework"]
     who = Actors(stack)
     cm = who(Role.CASE_MANAGER, "jc-en", "cm-anna")

@@ -1,0 +1,146 @@
+"""Goals, the cooperation plan (Kooperationsplan) and interventions."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from services.casework.domain.state import (
+    Case,
+    Intervention,
+    require_active,
+)
+from shared.contracts.base import DomainEvent
+from shared.contracts.casework import (
+    CooperationPlanUpdated,
+    GoalAchieved,
+    GoalDropped,
+    GoalRevised,
+    GoalSet,
+    InterventionAborted,
+    InterventionCompleted,
+    InterventionPlanned,
+    InterventionStarted,
+)
+from shared.contracts.common import InterventionCategory
+from shared.domain import DomainError, InvalidTransition, NotFound
+
+# ---------------------------------------------------------------- goals and plan
+
+
+def set_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sealed_text: str) -> list[DomainEvent]:
+    cid = require_active(state)
+    if target_date is not None and target_date < on:
+        raise DomainError("the target date cannot be before the goal is set", field="target_date")
+    return [GoalSet(case_id=cid, goal_id=goal_id, set_on=on, target_date=target_date, sealed_text=sealed_text)]
+
+
+def _open_goal(state: Case, goal_id: UUID) -> UUID:
+    cid = require_active(state)
+    status = state.goals.get(goal_id)
+    if status is None:
+        raise NotFound("no such goal", field="goal_id")
+    if status != "open":
+        raise InvalidTransition(f"the goal is {status}", field="goal_id")
+    return cid
+
+
+def revise_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sealed_text: str) -> list[DomainEvent]:
+    cid = _open_goal(state, goal_id)
+    return [GoalRevised(case_id=cid, goal_id=goal_id, revised_on=on, target_date=target_date, sealed_text=sealed_text)]
+
+
+def achieve_goal(state: Case, goal_id: UUID, on: date) -> list[DomainEvent]:
+    return [GoalAchieved(case_id=_open_goal(state, goal_id), goal_id=goal_id, achieved_on=on)]
+
+
+def drop_goal(state: Case, goal_id: UUID, on: date, sealed_reason: str) -> list[DomainEvent]:
+    return [
+        GoalDropped(case_id=_open_goal(state, goal_id), goal_id=goal_id, dropped_on=on, sealed_reason=sealed_reason)
+    ]
+
+
+def update_plan(
+    state: Case, on: date, review_on: date | None, participant_agreed: bool, sealed_steps: str
+) -> list[DomainEvent]:
+    """Kooperationsplan: a new version each time; not binding, so nothing else follows from it."""
+    cid = require_active(state)
+    if review_on is not None and review_on < on:
+        raise DomainError("the review cannot be before the update", field="review_on")
+    return [
+        CooperationPlanUpdated(
+            case_id=cid,
+            updated_on=on,
+            plan_version=state.plan_version + 1,
+            review_on=review_on,
+            participant_agreed=participant_agreed,
+            sealed_steps=sealed_steps,
+        )
+    ]
+
+
+# ---------------------------------------------------------------- interventions
+
+
+def plan_intervention(
+    state: Case,
+    intervention_id: UUID,
+    category: InterventionCategory,
+    provider: str,
+    planned_start: date,
+    planned_end: date | None,
+    cost_eur: float | None,
+    sealed_details: str,
+) -> list[DomainEvent]:
+    cid = require_active(state)
+    if planned_end is not None and planned_end < planned_start:
+        raise DomainError("the end cannot be before the start", field="planned_end")
+    return [
+        InterventionPlanned(
+            case_id=cid,
+            intervention_id=intervention_id,
+            category=category,
+            provider=provider,
+            planned_start=planned_start,
+            planned_end=planned_end,
+            cost_eur=cost_eur,
+            sealed_details=sealed_details,
+        )
+    ]
+
+
+def _intervention(state: Case, intervention_id: UUID, *allowed: str) -> tuple[UUID, Intervention]:
+    cid = require_active(state)
+    iv = state.interventions.get(intervention_id)
+    if iv is None:
+        raise NotFound("no such intervention", field="intervention_id")
+    if iv.status not in allowed:
+        raise InvalidTransition(f"the intervention is {iv.status}", field="intervention_id")
+    return cid, iv
+
+
+def start_intervention(state: Case, intervention_id: UUID, on: date) -> list[DomainEvent]:
+    cid, iv = _intervention(state, intervention_id, "planned")
+    return [InterventionStarted(case_id=cid, intervention_id=intervention_id, category=iv.category, started_on=on)]
+
+
+def complete_intervention(state: Case, intervention_id: UUID, on: date, cost_eur: float | None) -> list[DomainEvent]:
+    cid, iv = _intervention(state, intervention_id, "started")
+    return [
+        InterventionCompleted(
+            case_id=cid, intervention_id=intervention_id, category=iv.category, completed_on=on, cost_eur=cost_eur
+        )
+    ]
+
+
+def abort_intervention(state: Case, intervention_id: UUID, on: date, sealed_reason: str) -> list[DomainEvent]:
+    cid, iv = _intervention(state, intervention_id, "planned", "started")
+    return [
+        InterventionAborted(
+            case_id=cid,
+            intervention_id=intervention_id,
+            category=iv.category,
+            aborted_on=on,
+            sealed_reason=sealed_reason,
+        )
+    ]

@@ -1,0 +1,108 @@
+"""Health records: assessments, the capacity profile (and sharing it with placement), medical
+reports and rehab applications. Their free text arrives sealed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from services.casework.domain.state import (
+    Case,
+    require_active,
+)
+from shared.contracts.base import DomainEvent
+from shared.contracts.casework import (
+    AssessmentCompleted,
+    CapacityProfileRecorded,
+    CapacityProfileRetracted,
+    CapacityProfileShared,
+    MedicalReportReceived,
+    RehabApplicationDecided,
+    RehabApplicationFiled,
+)
+from shared.contracts.common import CapacityProfile
+from shared.domain import InvalidTransition, NotFound
+
+# ---------------------------------------------------------------- health records, profile
+
+
+def complete_assessment(
+    state: Case, assessment_id: UUID, kind: str, on: date, by: str, sealed_findings: str
+) -> list[DomainEvent]:
+    cid = require_active(state)
+    return [
+        AssessmentCompleted(
+            case_id=cid,
+            assessment_id=assessment_id,
+            kind=kind,
+            completed_on=on,
+            assessed_by=by,
+            sealed_findings=sealed_findings,
+        )
+    ]
+
+
+def record_capacity_profile(state: Case, on: date, by: str, sealed_profile: str) -> list[DomainEvent]:
+    cid = require_active(state)
+    return [CapacityProfileRecorded(case_id=cid, recorded_on=on, recorded_by=by, sealed_profile=sealed_profile)]
+
+
+def receive_medical_report(
+    state: Case, report_id: UUID, on: date, consent_id: UUID | None, sealed_source: str, sealed_summary: str
+) -> list[DomainEvent]:
+    cid = require_active(state)
+    return [
+        MedicalReportReceived(
+            case_id=cid,
+            report_id=report_id,
+            received_on=on,
+            consent_id=consent_id,
+            sealed_source=sealed_source,
+            sealed_summary=sealed_summary,
+        )
+    ]
+
+
+def reconcile_sharing(
+    state: Case, *, consent_active: bool, profile: CapacityProfile | None, on: date, reason: str
+) -> list[DomainEvent]:
+    """What placement should have: the latest profile while employer-disclosure consent is
+    active and the case runs; nothing otherwise. Idempotent (state-based), so policies can
+    call it on every relevant event and redelivery changes nothing."""
+    if state.case_id is None or state.participant_id is None:
+        return []
+    wanted = consent_active and state.status in ("open", "interrupted") and state.profile_version > 0
+    if wanted and profile is not None and state.shared_version != state.profile_version:
+        return [
+            CapacityProfileShared(
+                case_id=state.case_id,
+                participant_id=state.participant_id,
+                agency=state.agency,
+                project=state.project,
+                profile=profile,
+                shared_on=on,
+            )
+        ]
+    if not wanted and state.shared_version:
+        return [
+            CapacityProfileRetracted(
+                case_id=state.case_id, participant_id=state.participant_id, retracted_on=on, reason=reason
+            )
+        ]
+    return []
+
+
+def file_rehab_application(state: Case, application_id: UUID, on: date, carrier: str, kind: str) -> list[DomainEvent]:
+    cid = require_active(state)
+    return [RehabApplicationFiled(case_id=cid, application_id=application_id, filed_on=on, carrier=carrier, kind=kind)]
+
+
+def decide_rehab_application(state: Case, application_id: UUID, on: date, approved: bool) -> list[DomainEvent]:
+    cid = require_active(state)
+    status = state.rehab_applications.get(application_id)
+    if status is None:
+        raise NotFound("no such rehab application", field="application_id")
+    if status != "filed":
+        raise InvalidTransition(f"the application was already {status}", field="application_id")
+    return [RehabApplicationDecided(case_id=cid, application_id=application_id, decided_on=on, approved=approved)]

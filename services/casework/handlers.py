@@ -1,0 +1,405 @@
+"""One handler per casework command: load the case, authorise on it (access.py), seal the free
+text, decide (domain), append. The bus runs each in a unit of work (idempotency keys, retries
+of lost races); the ports (key store, consent look-ups) are bound by ``inject`` in app.py.
+
+The case is loaded once per command: authorisation and the decision use the same state, and
+the append after that version fails if the stream moved on (then the bus retries afresh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
+from typing import Any, Protocol
+from uuid import UUID
+
+from services.casework import access, domain
+from services.casework.commands import (
+    AbortIntervention,
+    AchieveGoal,
+    AddNote,
+    AddTeamMember,
+    AssignCaseManager,
+    CompleteAssessment,
+    CompleteIntervention,
+    DecideRehabApplication,
+    DropGoal,
+    EnterPhase,
+    ExitCase,
+    FileRehabApplication,
+    HandOverCase,
+    InterruptParticipation,
+    LogContact,
+    PlanIntervention,
+    ReceiveMedicalReport,
+    RecordAttendance,
+    RecordCapacityProfile,
+    RemoveTeamMember,
+    ResumeParticipation,
+    ReviseGoal,
+    ScheduleAppointment,
+    SetGoal,
+    StartIntervention,
+    UpdateCooperationPlan,
+)
+from shared.bus import Command, Context, Result
+from shared.contracts.base import DomainEvent
+from shared.domain import DomainError
+from shared.envelope import new_id
+from shared.eventstore import ConcurrencyConflict
+from shared.principal import Principal
+from shared.unit_of_work import Loaded, UnitOfWork
+from shared.vocabulary import AGENCIES
+
+# ------------------------------------------------------------------ ports
+
+
+# Ports run in the command's unit of work (a PostgreSQL adapter uses its connection): a handler
+# that held one pooled connection and waited for a second could starve the pool under load.
+
+
+class KeyStore(Protocol):
+    """The participants' casework keys (crypto-shredding: erasure destroys the key)."""
+
+    async def seal(self, uow: UnitOfWork, participant_id: UUID, *values: Any) -> list[str]:
+        """Each value's ciphertext under the participant's key (made if missing)."""
+        ...
+
+
+class Consents(Protocol):
+    """Look-ups into the consents casework tracks from intake (policy ``consents``)."""
+
+    async def exchange_agencies(self, uow: UnitOfWork, participant_id: UUID, day: date) -> set[str]:
+        """Agencies an active drv-exchange consent of the participant covers on ``day``."""
+        ...
+
+    async def medical_release_active(self, uow: UnitOfWork, participant_id: UUID, consent_id: UUID, day: date) -> bool:
+        """True if ``consent_id`` is an active medical-release consent of the participant on ``day``."""
+        ...
+
+
+Case = Loaded[domain.Case]
+Authorize = access.Authorize
+
+
+# ------------------------------------------------------------------ steps
+
+
+async def visible(uow: UnitOfWork, ctx: Context, participant_id: UUID, consents: Consents) -> Case:
+    """The case, if it exists and the caller may see it (their agency, or a drv-exchange
+    consent that covers it today)."""
+    case = await uow.load(domain.case, domain.stream_id(participant_id))
+    domain.require_known(case.state)
+    access.require_see(ctx.principal, case.state, await consents.exchange_agencies(uow, participant_id, ctx.today))
+    return case
+
+
+def authorise(ctx: Context, case: Case, rule: Authorize) -> None:
+    """The command's own access rule, then the client's If-Match (a stale one is a conflict)."""
+    rule(ctx.principal, case.state)
+    if ctx.expected_version is not None and ctx.expected_version != case.version:
+        raise ConcurrencyConflict(case.stream_id, ctx.expected_version, case.version)
+
+
+async def loaded_for(uow: UnitOfWork, ctx: Context, participant_id: UUID, consents: Consents, rule: Authorize) -> Case:
+    case = await visible(uow, ctx, participant_id, consents)
+    authorise(ctx, case, rule)
+    return case
+
+
+async def seal(uow: UnitOfWork, keys: KeyStore, participant_id: UUID, *values: Any) -> list[str]:
+    """Ciphertexts in order, "" for nothing. Only called once the caller is authorised, so a
+    refused caller never makes a key."""
+    wanted = [v for v in values if v not in (None, "", [])]
+    tokens = iter(await keys.seal(uow, participant_id, *wanted) if wanted else [])
+    return ["" if v in (None, "", []) else next(tokens) for v in values]
+
+
+async def append(uow: UnitOfWork, ctx: Context, case: Case, events: list[DomainEvent], **extra: Any) -> Result:
+    """Append on behalf of the caller, under the case's agency and project, and answer with
+    the case's new status and the events written."""
+    s = case.state
+    sealed = await uow.append(case, events, ctx.metadata(agency=s.agency, project=s.project))
+    for e in events:
+        s = domain.evolve(s, e)
+    body = {
+        "participant_id": str(s.participant_id),
+        "status": s.status,
+        "phase": s.phase.value if s.phase else None,
+        "version": sealed[-1].version if sealed else None,
+        "events": [e.event_type for e in sealed],
+        **extra,
+    }
+    return Result(case.stream_id, case.version + len(sealed), body)
+
+
+# ------------------------------------------------------------------ team
+
+
+async def assign_case_manager(cmd: AssignCaseManager, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    return await append(uow, ctx, case, domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on))
+
+
+async def hand_over(cmd: HandOverCase, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
+    """Hand-over between case managers (the note is sealed)."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    (note,) = await seal(uow, keys, cmd.participant_id, cmd.note)
+    return await append(uow, ctx, case, domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note))
+
+
+async def add_team_member(cmd: AddTeamMember, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    def rule(p: Principal, c: domain.Case) -> None:
+        access.require_manage(p, c)
+        if (cmd.agency or c.agency) not in AGENCIES:
+            raise DomainError(f"unknown agency {cmd.agency or c.agency}", field="agency")
+
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, rule)
+    agency = cmd.agency or case.state.agency
+    return await append(uow, ctx, case, domain.add_team_member(case.state, cmd.member, cmd.role, agency, cmd.added_on))
+
+
+async def remove_team_member(cmd: RemoveTeamMember, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    return await append(uow, ctx, case, domain.remove_team_member(case.state, cmd.member, cmd.removed_on))
+
+
+# ------------------------------------------------------------------ journey
+
+
+async def enter_phase(cmd: EnterPhase, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    """Phase transition: next in order; skip or back one with a reason; Nachbetreuung after a job."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    return await append(uow, ctx, case, domain.enter_phase(case.state, cmd.phase, cmd.entered_on, cmd.reason))
+
+
+async def interrupt(
+    cmd: InterruptParticipation, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
+    return await append(uow, ctx, case, domain.interrupt(case.state, cmd.interrupted_on, reason))
+
+
+async def resume(cmd: ResumeParticipation, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    return await append(uow, ctx, case, domain.resume(case.state, cmd.resumed_on))
+
+
+async def exit_case(cmd: ExitCase, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    """Austritt with a reason; a shared capacity profile is retracted with it."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    return await append(uow, ctx, case, domain.exit_case(case.state, cmd.exited_on, cmd.reason))
+
+
+# ------------------------------------------------------------------ health records and profile
+
+
+async def complete_assessment(
+    cmd: CompleteAssessment, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_health)
+    (findings,) = await seal(uow, keys, cmd.participant_id, cmd.findings)
+    aid = new_id()
+    events = domain.complete_assessment(case.state, aid, cmd.kind, cmd.completed_on, ctx.principal.subject, findings)
+    return await append(uow, ctx, case, events, assessment_id=str(aid))
+
+
+async def record_capacity_profile(
+    cmd: RecordCapacityProfile, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    """What the person can do at work, no diagnoses. Goes to placement only under consent."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_health)
+    (profile,) = await seal(uow, keys, cmd.participant_id, cmd.profile.model_dump(mode="json"))
+    events = domain.record_capacity_profile(case.state, cmd.recorded_on, ctx.principal.subject, profile)
+    return await append(uow, ctx, case, events)
+
+
+async def receive_medical_report(
+    cmd: ReceiveMedicalReport, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    """A consent named must be an active medical release of this participant on the day the
+    report came in (checked before the health-access rule, as it always was)."""
+    case = await visible(uow, ctx, cmd.participant_id, consents)
+    if cmd.consent_id is not None and not await consents.medical_release_active(
+        uow, cmd.participant_id, cmd.consent_id, cmd.received_on
+    ):
+        raise DomainError("not an active medical-release consent of this participant", field="consent_id")
+    authorise(ctx, case, access.require_health)
+    source, summary = await seal(uow, keys, cmd.participant_id, cmd.source, cmd.summary)
+    rid = new_id()
+    events = domain.receive_medical_report(case.state, rid, cmd.received_on, cmd.consent_id, source, summary)
+    return await append(uow, ctx, case, events, report_id=str(rid))
+
+
+# ------------------------------------------------------------------ goals and plan
+
+
+async def set_goal(cmd: SetGoal, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
+    (text,) = await seal(uow, keys, cmd.participant_id, cmd.text)
+    gid = new_id()
+    events = domain.set_goal(case.state, gid, cmd.set_on, cmd.target_date, text)
+    return await append(uow, ctx, case, events, goal_id=str(gid))
+
+
+async def revise_goal(cmd: ReviseGoal, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
+    (text,) = await seal(uow, keys, cmd.participant_id, cmd.text)
+    events = domain.revise_goal(case.state, cmd.goal_id, cmd.revised_on, cmd.target_date, text)
+    return await append(uow, ctx, case, events)
+
+
+async def achieve_goal(cmd: AchieveGoal, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
+    return await append(uow, ctx, case, domain.achieve_goal(case.state, cmd.goal_id, cmd.achieved_on))
+
+
+async def drop_goal(cmd: DropGoal, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
+    return await append(uow, ctx, case, domain.drop_goal(case.state, cmd.goal_id, cmd.dropped_on, reason))
+
+
+async def update_plan(
+    cmd: UpdateCooperationPlan, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    """Kooperationsplan (§ 15 SGB II): agreed steps; not binding, no sanctions."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
+    (steps,) = await seal(uow, keys, cmd.participant_id, list(cmd.steps))
+    events = domain.update_plan(case.state, cmd.updated_on, cmd.review_on, cmd.participant_agreed, steps)
+    return await append(uow, ctx, case, events)
+
+
+# ------------------------------------------------------------------ interventions and rehab
+
+
+async def plan_intervention(
+    cmd: PlanIntervention, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    def rule(p: Principal, c: domain.Case) -> None:
+        access.require_intervention(p, c, cmd.category)
+
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, rule)
+    (details,) = await seal(uow, keys, cmd.participant_id, cmd.details)
+    iid = new_id()
+    events = domain.plan_intervention(
+        case.state, iid, cmd.category, cmd.provider, cmd.planned_start, cmd.planned_end, cmd.cost_eur, details
+    )
+    return await append(uow, ctx, case, events, intervention_id=str(iid))
+
+
+def _on_intervention(intervention_id: UUID) -> Authorize:
+    def rule(p: Principal, c: domain.Case) -> None:
+        access.require_on_intervention(p, c, intervention_id)
+
+    return rule
+
+
+async def start_intervention(cmd: StartIntervention, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, _on_intervention(cmd.intervention_id))
+    return await append(uow, ctx, case, domain.start_intervention(case.state, cmd.intervention_id, cmd.started_on))
+
+
+async def complete_intervention(
+    cmd: CompleteIntervention, uow: UnitOfWork, ctx: Context, *, consents: Consents
+) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, _on_intervention(cmd.intervention_id))
+    events = domain.complete_intervention(case.state, cmd.intervention_id, cmd.completed_on, cmd.cost_eur)
+    return await append(uow, ctx, case, events)
+
+
+async def abort_intervention(
+    cmd: AbortIntervention, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, _on_intervention(cmd.intervention_id))
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
+    events = domain.abort_intervention(case.state, cmd.intervention_id, cmd.aborted_on, reason)
+    return await append(uow, ctx, case, events)
+
+
+async def file_rehab_application(
+    cmd: FileRehabApplication, uow: UnitOfWork, ctx: Context, *, consents: Consents
+) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_health)
+    aid = new_id()
+    events = domain.file_rehab_application(case.state, aid, cmd.filed_on, cmd.carrier, cmd.kind)
+    return await append(uow, ctx, case, events, application_id=str(aid))
+
+
+async def decide_rehab_application(
+    cmd: DecideRehabApplication, uow: UnitOfWork, ctx: Context, *, consents: Consents
+) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_health)
+    events = domain.decide_rehab_application(case.state, cmd.application_id, cmd.decided_on, cmd.approved)
+    return await append(uow, ctx, case, events)
+
+
+# ------------------------------------------------------------------ appointments, contacts, notes
+
+
+async def schedule_appointment(
+    cmd: ScheduleAppointment, uow: UnitOfWork, ctx: Context, *, consents: Consents
+) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
+    aid = new_id()
+    events = domain.schedule_appointment(case.state, aid, cmd.scheduled_for, cmd.with_member, cmd.kind)
+    return await append(uow, ctx, case, events, appointment_id=str(aid))
+
+
+async def record_attendance(cmd: RecordAttendance, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    """Attended or missed. A missed appointment is never a sanction."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
+    events = domain.record_attendance(case.state, cmd.appointment_id, cmd.on, cmd.attended, cmd.excused)
+    return await append(uow, ctx, case, events)
+
+
+async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_team)
+    (summary,) = await seal(uow, keys, cmd.participant_id, cmd.summary)
+    cid = new_id()
+    events = domain.log_contact(case.state, cid, cmd.contacted_on, cmd.channel, cmd.counterpart, summary)
+    return await append(uow, ctx, case, events, contact_id=str(cid))
+
+
+async def add_note(cmd: AddNote, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
+    """A case note; confidential notes are readable only with health access."""
+
+    def rule(p: Principal, c: domain.Case) -> None:
+        access.require_note(p, c, cmd.confidential)
+
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, rule)
+    (text,) = await seal(uow, keys, cmd.participant_id, cmd.text)
+    nid = new_id()
+    events = domain.add_note(case.state, nid, cmd.written_on, ctx.principal.subject, cmd.confidential, text)
+    return await append(uow, ctx, case, events, note_id=str(nid))
+
+
+HANDLERS: Mapping[type[Command], Callable[..., Awaitable[Result]]] = {
+    AssignCaseManager: assign_case_manager,
+    HandOverCase: hand_over,
+    AddTeamMember: add_team_member,
+    RemoveTeamMember: remove_team_member,
+    EnterPhase: enter_phase,
+    InterruptParticipation: interrupt,
+    ResumeParticipation: resume,
+    ExitCase: exit_case,
+    CompleteAssessment: complete_assessment,
+    RecordCapacityProfile: record_capacity_profile,
+    ReceiveMedicalReport: receive_medical_report,
+    SetGoal: set_goal,
+    ReviseGoal: revise_goal,
+    AchieveGoal: achieve_goal,
+    DropGoal: drop_goal,
+    UpdateCooperationPlan: update_plan,
+    PlanIntervention: plan_intervention,
+    StartIntervention: start_intervention,
+    CompleteIntervention: complete_intervention,
+    AbortIntervention: abort_intervention,
+    FileRehabApplication: file_rehab_application,
+    DecideRehabApplication: decide_rehab_application,
+    ScheduleAppointment: schedule_appointment,
+    RecordAttendance: record_attendance,
+    LogContact: log_contact,
+    AddNote: add_note,
+}

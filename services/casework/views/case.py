@@ -1,0 +1,214 @@
+"""One case: at a glance, the person (asked from intake), its timeline (optionally as it stood
+then) and its health records (audited)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from services.casework import access
+from services.casework.views.common import Reader, audit_health_read, open_sealed, visible_case, withheld_from
+from shared.bus import Context
+from shared.contracts.base import DomainEvent
+from shared.contracts.casework import (
+    AssessmentCompleted,
+    CapacityProfileRecorded,
+    CaseNoteAdded,
+    GoalRevised,
+    GoalSet,
+    InterventionAborted,
+    InterventionCompleted,
+    InterventionPlanned,
+    InterventionStarted,
+    MedicalReportReceived,
+    ParticipantExited,
+    ParticipationInterrupted,
+    RehabApplicationDecided,
+    RehabApplicationFiled,
+)
+from shared.contracts.common import ExitReason, InterventionCategory
+from shared.db import Conn
+from shared.domain import Forbidden, NotFound
+from shared.recorded import Recorded
+
+HEALTH_SECTIONS: dict[type[DomainEvent], str] = {
+    AssessmentCompleted: "assessments",
+    MedicalReportReceived: "medical_reports",
+    InterventionPlanned: "interventions",
+    InterventionStarted: "interventions",
+    InterventionCompleted: "interventions",
+    InterventionAborted: "interventions",
+    RehabApplicationFiled: "rehab_applications",
+    RehabApplicationDecided: "rehab_applications",
+    ParticipationInterrupted: "interruptions",
+    CaseNoteAdded: "confidential_notes",
+    ParticipantExited: "exit",
+}
+
+# Events whose content came from doctors: § 76 SGB X lets the participant object to passing it on.
+FROM_DOCTORS: frozenset[type[DomainEvent]] = frozenset({MedicalReportReceived})
+
+
+class IntakeUnavailable(Exception):
+    """Intake answered something other than the person, a refusal or "not found"."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"intake answered {status_code}")
+        self.status_code = status_code
+
+
+def is_health(event: DomainEvent) -> bool:
+    """Health content in the sense of the access rules (not only the contract flag)."""
+    match event:
+        case InterventionPlanned() | InterventionStarted() | InterventionCompleted() | InterventionAborted():
+            return event.category is not InterventionCategory.EMPLOYMENT_PROMOTION
+        case CaseNoteAdded():
+            return event.confidential
+        case ParticipantExited():
+            return event.reason is ExitReason.DISABILITY_PENSION
+    return type(event).health_data
+
+
+async def render(conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent]) -> dict[str, Any]:
+    """The event's payload with sealed fields opened (``sealed_x`` → ``x``)."""
+    data: dict[str, Any] = {}
+    for key, value in rec.payload.model_dump(mode="json").items():
+        if key == "case_id":
+            continue
+        if key.startswith("sealed_"):
+            data[key.removeprefix("sealed_")] = await open_sealed(conn, participant_id, value)
+        else:
+            data[key] = value
+    return {
+        "version": rec.version,
+        "event_type": rec.event_type,
+        "occurred_at": rec.occurred_at,
+        "actor": rec.actor.model_dump(),
+        "data": data,
+    }
+
+
+def _redacted(rec: Recorded[DomainEvent]) -> dict[str, Any]:
+    return {"version": rec.version, "event_type": "health-record", "occurred_at": rec.occurred_at, "redacted": True}
+
+
+def days_between(since: date | None, day: date) -> int | None:
+    return (day - since).days if since else None
+
+
+async def get_case(db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None) -> dict[str, Any]:
+    """The case at a glance: phase, team, goals, capacity profile; no diagnoses."""
+    current = await visible_case(db, ctx, participant_id, as_of)
+    s = current.state
+    health = access.has_health_access(ctx.principal, s)
+    profile: Any = None
+    goals: dict[UUID, dict[str, Any]] = {}
+    async with db.pool.acquire() as conn:
+        for rec in map(Recorded.decode, current.events):
+            e = rec.payload
+            if isinstance(e, CapacityProfileRecorded):
+                profile = await open_sealed(conn, participant_id, e.sealed_profile)
+            elif isinstance(e, GoalSet | GoalRevised):
+                g = goals.setdefault(e.goal_id, {"goal_id": str(e.goal_id)})
+                g["text"] = await open_sealed(conn, participant_id, e.sealed_text)
+                g["target_date"] = e.target_date
+    for gid, g in goals.items():
+        g["status"] = s.goals.get(gid, "open")
+    exit_reason: str | None = s.exit_reason.value if s.exit_reason else None
+    if s.exit_reason is ExitReason.DISABILITY_PENSION and not health:
+        exit_reason = "redacted"
+    return {
+        "case_id": str(s.case_id),
+        "participant_id": str(s.participant_id),
+        "agency": s.agency,
+        "project": s.project,
+        "status": s.status,
+        "opened_on": s.opened_on,
+        "phase": s.phase.value if s.phase else None,
+        "phase_since": s.phase_since,
+        "days_in_phase": days_between(s.phase_since, ctx.today),
+        "expected_next_phase": s.expected_next_phase.value if s.expected_next_phase else None,
+        "case_manager": s.case_manager,
+        "team": [{"member": m, "role": v.role, "agency": v.agency} for m, v in s.team.items()],
+        "employment": {"employment_id": str(s.employment_id), "since": s.employed_since} if s.employment_id else None,
+        "capacity_profile": profile,
+        "capacity_profile_shared": bool(s.shared_version),
+        "goals": list(goals.values()),
+        "cooperation_plan_version": s.plan_version,
+        "exited_on": s.exited_on,
+        "exit_reason": exit_reason,
+        "health_access": health,
+        "version": current.version,
+    }
+
+
+async def person(
+    db: Reader, ctx: Context, participant_id: UUID, intake: httpx.AsyncClient, authorization: str
+) -> dict[str, Any]:
+    """Name, birth date and contact of the case's participant. Casework holds no identity: it
+    asks intake with the caller's own token, so intake's rules (agency, drv-exchange consent)
+    decide, and intake's answer is passed on, not stored."""
+    await visible_case(db, ctx, participant_id)
+    async with intake as client:
+        r = await client.get(
+            f"/participants/{participant_id}",
+            headers={"Authorization": authorization, "X-Correlation-ID": str(ctx.correlation_id)},
+        )
+    if r.status_code in (403, 404):
+        detail = r.json().get("error", "intake refused") if r.content else "intake refused"
+        raise (Forbidden if r.status_code == 403 else NotFound)(f"intake: {detail}")
+    if r.status_code != 200:
+        raise IntakeUnavailable(r.status_code)
+    return {"participant_id": str(participant_id), "identity": r.json().get("identity")}
+
+
+async def timeline(db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None) -> dict[str, Any]:
+    """Every event of the case (up to ``as_of``); health records are redacted unless I have
+    health access (then this read is audited)."""
+    current = await visible_case(db, ctx, participant_id, as_of)
+    health = access.has_health_access(ctx.principal, current.state)
+    withhold = await withheld_from(db, ctx, current.state, participant_id)
+    items: list[dict[str, Any]] = []
+    shown_health = False
+    async with db.pool.acquire() as conn:
+        for rec in map(Recorded.decode, current.events):
+            sensitive = is_health(rec.payload)
+            if (sensitive and not health) or (withhold and type(rec.payload) in FROM_DOCTORS):
+                items.append(_redacted(rec))
+                continue
+            shown_health = shown_health or sensitive
+            items.append(await render(conn, participant_id, rec))
+    if shown_health:
+        await audit_health_read(db, ctx, current.state, "timeline")
+    return {"participant_id": str(participant_id), "version": current.version, "events": items}
+
+
+async def health_records(db: Reader, ctx: Context, participant_id: UUID) -> dict[str, Any]:
+    """Assessments, medical reports, interventions, rehab applications, interruptions and
+    confidential notes. Only for the case manager and the team's health roles; audited."""
+    current = await visible_case(db, ctx, participant_id)
+    access.require_health(ctx.principal, current.state)
+    sections: dict[str, list[dict[str, Any]]] = {k: [] for k in sorted(set(HEALTH_SECTIONS.values()))}
+    withhold = await withheld_from(db, ctx, current.state, participant_id)
+    withheld = 0
+    async with db.pool.acquire() as conn:
+        for rec in map(Recorded.decode, current.events):
+            section = HEALTH_SECTIONS.get(type(rec.payload))
+            if section is None or (
+                isinstance(rec.payload, CaseNoteAdded | ParticipantExited) and not is_health(rec.payload)
+            ):
+                continue
+            if withhold and type(rec.payload) in FROM_DOCTORS:
+                withheld += 1
+                continue
+            sections[section].append(await render(conn, participant_id, rec))
+    await audit_health_read(db, ctx, current.state, "health-records")
+    return {
+        "participant_id": str(participant_id),
+        "version": current.version,
+        "withheld_under_objection": withheld,
+        **sections,
+    }

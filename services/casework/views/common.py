@@ -1,0 +1,134 @@
+"""What every casework read needs: the case as the caller may see it, the consents adapter
+(also a port of the handlers), sealed text opened, and the health-read audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.casework import access, domain
+from shared import metrics
+from shared.bus import Context
+from shared.contracts.common import ConsentPurpose
+from shared.crypto import SubjectKeys
+from shared.db import Conn
+from shared.domain import NotFound
+from shared.eventstore import PostgresEventStore
+from shared.runtime import Runtime
+from shared.unit_of_work import Loaded, PostgresUnitOfWork, UnitOfWork, fold
+
+keys = SubjectKeys()
+
+
+def pool(rt: Runtime) -> asyncpg.Pool:
+    if rt.pool is None:
+        raise RuntimeError("the runtime is not connected")
+    return rt.pool
+
+
+def store(rt: Runtime) -> PostgresEventStore:
+    if rt.store is None:
+        raise RuntimeError("the runtime is not connected")
+    return rt.store
+
+
+# Consent validity is shared.consent's rule, in SQL: consent_active(granted_on, expires_on, ended_on, day).
+_EXCHANGE_AGENCIES = (
+    "SELECT scope FROM consents WHERE participant_id = $1 AND purpose = $2"
+    " AND consent_active(granted_on, expires_on, ended_on, $3)"
+)
+_MEDICAL_RELEASE_ACTIVE = (
+    "SELECT EXISTS (SELECT 1 FROM consents WHERE consent_id = $1 AND participant_id = $2 AND purpose = $3"
+    " AND consent_active(granted_on, expires_on, ended_on, $4))"
+)
+
+
+@dataclass
+class PostgresConsents:
+    """The handlers' ``Consents`` port over the ``consents`` policy's table. A command's look-up
+    runs on its unit of work's connection (never a second pooled one); a read's on the pool."""
+
+    runtime: Runtime
+
+    def _runner(self, uow: UnitOfWork | None) -> Conn | asyncpg.Pool:
+        return uow.conn if isinstance(uow, PostgresUnitOfWork) else pool(self.runtime)
+
+    async def exchange_agencies(self, uow: UnitOfWork | None, participant_id: UUID, day: date) -> set[str]:
+        rows = await self._runner(uow).fetch(_EXCHANGE_AGENCIES, participant_id, ConsentPurpose.DRV_EXCHANGE.value, day)
+        return {r["scope"] for r in rows if r["scope"]}
+
+    async def medical_release_active(
+        self, uow: UnitOfWork | None, participant_id: UUID, consent_id: UUID, day: date
+    ) -> bool:
+        purpose = ConsentPurpose.MEDICAL_RELEASE.value
+        return bool(await self._runner(uow).fetchval(_MEDICAL_RELEASE_ACTIVE, consent_id, participant_id, purpose, day))
+
+
+@dataclass
+class Reader:
+    """A read's connections: the runtime (pool, store) and the consent look-ups."""
+
+    runtime: Runtime
+    consents: PostgresConsents = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.consents = PostgresConsents(self.runtime)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return pool(self.runtime)
+
+    async def load(self, participant_id: UUID, *, up_to: datetime | None = None) -> Loaded[domain.Case]:
+        stream = domain.stream_id(participant_id)
+        return fold(domain.case, stream, await store(self.runtime).read_stream(stream, up_to=up_to))
+
+
+async def visible_case(
+    db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None = None
+) -> Loaded[domain.Case]:
+    """The case if the caller may see it (judged on today's case and consents); with ``as_of``,
+    the case as it stood then, rebuilt from the events recorded up to that moment."""
+    current = await db.load(participant_id)
+    domain.require_known(current.state)
+    scopes = await db.consents.exchange_agencies(None, participant_id, ctx.today)
+    access.require_see(ctx.principal, current.state, scopes)
+    if as_of is None:
+        return current
+    then = await db.load(participant_id, up_to=as_of)
+    if then.version == 0:
+        raise NotFound("the case did not exist yet at that time", field="as_of")
+    return then
+
+
+async def open_sealed(conn: Conn, participant_id: UUID, token: str) -> Any:
+    if not token:
+        return None
+    return await keys.open(conn, str(participant_id), token)
+
+
+_AUDIT_HEALTH_READ = (
+    "INSERT INTO health_data_reads (subject, role, agency, case_id, case_agency, what, correlation_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+
+
+async def audit_health_read(db: Reader, ctx: Context, case: domain.Case, what: str) -> None:
+    """One row per response that carried health data (who, role, agency, case, what, when)."""
+    p = ctx.principal
+    await db.pool.execute(
+        _AUDIT_HEALTH_READ, p.subject, p.role.value, p.agency, case.case_id, case.agency, what, ctx.correlation_id
+    )
+    metrics.HEALTH_DATA_READS.labels("casework").inc()
+
+
+async def withheld_from(db: Reader, ctx: Context, case: domain.Case, participant_id: UUID) -> bool:
+    """True if doctors' data must be withheld from this reader: an objection under § 76 SGB X
+    is on record and the reader works for another agency than the case's (passing it on)."""
+    if ctx.principal.agency == case.agency:
+        return False
+    found = await db.pool.fetchval("SELECT 1 FROM objections WHERE participant_id = $1 LIMIT 1", participant_id)
+    return found is not None
