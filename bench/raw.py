@@ -136,7 +136,7 @@ async def ours_appends(url: str, appends: int, writers: int, per_stream: int) ->
     event = _event()
 
     async def writer(n: int) -> None:
-        # As a command appends (shared.commands.execute without an idempotency key): after the
+        # As a command appends (the bus without an idempotency key): after the
         # head it loaded (here: the one it wrote last), one autocommitted statement. The peer
         # likewise inserts at a version it knows, without reading the stream first.
         stream, version, head = f"participant-{uuid4()}", 0, GENESIS_HASH

@@ -53,13 +53,3 @@ async def authenticate(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
-
-
-def require_role(principal: Principal, *roles: Role) -> None:
-    if principal.role not in roles:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this")
-
-
-def require_agency(principal: Principal, agency: str) -> None:
-    if principal.agency != agency:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"agency {principal.agency} may not act for {agency}")

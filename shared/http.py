@@ -4,16 +4,14 @@ the mapping of a handler's ``Result`` to a response."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
-from shared.auth import CurrentPrincipal, Principal
+from shared.auth import CurrentPrincipal
 from shared.bus import Context, MessageBus, Result
-from shared.commands import request_fingerprint
-from shared.eventstore import CommandContext, PostgresEventStore
 from shared.runtime import Runtime
 
 IdempotencyKey = Annotated[
@@ -62,30 +60,6 @@ Bus = Annotated[MessageBus, Depends(get_bus)]
 def respond(result: Result, status_code: int = 200) -> JSONResponse:
     """A command's answer: the handler's body (the same body again for a replayed key)."""
     return JSONResponse(result.body, status_code=status_code)
-
-
-def store(request: Request) -> PostgresEventStore:
-    rt = runtime(request)
-    assert rt.store is not None
-    return rt.store
-
-
-def context(
-    request: Request, principal: Principal, *, agency: str | None = None, project: str | None = None
-) -> CommandContext:
-    return CommandContext(
-        actor=principal.actor,
-        agency=agency or principal.agency,
-        project=project,
-        correlation_id=request.state.correlation_id,
-    )
-
-
-def idempotency(principal: Principal, key: str | None, route: str, payload: Any) -> dict[str, Any]:
-    """Keyword arguments for ``commands.execute``: keys are scoped per user and route."""
-    if not key:
-        return {}
-    return {"idempotency_key": f"{principal.subject}:{route}:{key}", "fingerprint": request_fingerprint(payload)}
 
 
 def intake_client(request: Request) -> httpx.AsyncClient:

@@ -5,8 +5,10 @@ Pure so that access rules and command handlers can take it without importing the
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from shared.domain import Forbidden
 from shared.envelope import Actor
 from shared.vocabulary import Role
 
@@ -26,3 +28,9 @@ class Principal:
 
 
 SYSTEM = Principal(subject="system", role=Role.SERVICE, agency="system")
+
+
+def require_role(principal: Principal, roles: Collection[Role]) -> None:
+    """The one role check every service's access rules start from."""
+    if principal.role not in roles:
+        raise Forbidden(f"role {principal.role} may not do this")

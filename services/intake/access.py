@@ -7,13 +7,13 @@ data: only health roles of the running agency see it. A refusal raises ``Forbidd
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import date
 
 from services.intake.domain import Participant
 from shared.contracts.common import ConsentPurpose
 from shared.domain import Forbidden
 from shared.principal import Principal
+from shared.principal import require_role as require_role
 from shared.vocabulary import HEALTH_ROLES, PROJECTS, Role
 
 REFERRING_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
@@ -33,11 +33,6 @@ IDENTITY_ROLES = frozenset(
 )
 # The only caller that gets identities for the monitoring export.
 REPORTING_SERVICE = "reporting"
-
-
-def require_role(principal: Principal, roles: Collection[Role]) -> None:
-    if principal.role not in roles:
-        raise Forbidden(f"role {principal.role} may not do this")
 
 
 def require_referrer(principal: Principal, project: str) -> None:

@@ -13,17 +13,13 @@ from __future__ import annotations
 from services.placement.domain import Candidate, Employer, ProductionOrder, Vacancy
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
+from shared.principal import require_role as require_role
 from shared.vocabulary import DRV_AGENCIES, PROJECTS, Role
 
 READ_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER, Role.DRV_ADVISER})
 EMPLOYER_ROLES = frozenset({Role.EMPLOYER_ACQUISITION})
 JOURNEY_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER})
 ERASURE_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.DATA_PROTECTION_OFFICER})
-
-
-def require(principal: Principal, roles: frozenset[Role]) -> None:
-    if principal.role not in roles:
-        raise Forbidden(f"role {principal.role} may not do this in placement")
 
 
 def project_of(agency: str) -> str | None:
@@ -112,7 +108,7 @@ def own_order(principal: Principal, state: ProductionOrder, exists: bool) -> Pro
 
 def act_for_candidate(principal: Principal, state: Candidate) -> Candidate:
     """The candidate if the caller may act for them (404 unknown or erased, 403 otherwise)."""
-    require(principal, JOURNEY_ROLES)
+    require_role(principal, JOURNEY_ROLES)
     if state.status in ("none", "erased"):
         raise NotFound("no such candidate")
     if not can_act_for_candidate(principal, state.agency):

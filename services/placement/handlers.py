@@ -114,7 +114,7 @@ async def _agency_append(
 
 async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
     """A company won for the project; contact persons are sealed under its own key."""
-    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     employer_id = new_id()
     loaded = Loaded.new(domain.employer, domain.employer_stream(employer_id))
     sealed = await keys.seal(str(employer_id), [p.model_dump() for p in cmd.contact_persons])
@@ -129,7 +129,7 @@ async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, 
 
 
 async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
-    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     loaded = await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))
     state = access.own_employer(ctx.principal, loaded.state)
     contact_id = new_id()
@@ -142,7 +142,7 @@ async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: K
 
 async def erase_contact_data(cmd: EraseContactData, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
     """Destroy the employer's key: contact persons and notes become unreadable for good."""
-    access.require(ctx.principal, access.ERASURE_ROLES)
+    access.require_role(ctx.principal, access.ERASURE_ROLES)
     loaded = await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))
     state = access.own_employer(ctx.principal, loaded.state)
     await keys.erase(str(cmd.employer_id))  # key first: erasure never waits on the event
@@ -155,7 +155,7 @@ async def erase_contact_data(cmd: EraseContactData, uow: UnitOfWork, ctx: Contex
 
 
 async def record_vacancy(cmd: RecordVacancy, uow: UnitOfWork, ctx: Context) -> Result:
-    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     of = (await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))).state
     employer = access.own_employer(ctx.principal, of)
     vacancy_id = new_id()
@@ -166,7 +166,7 @@ async def record_vacancy(cmd: RecordVacancy, uow: UnitOfWork, ctx: Context) -> R
 
 
 async def close_vacancy(cmd: CloseVacancy, uow: UnitOfWork, ctx: Context) -> Result:
-    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     loaded = await uow.load(domain.vacancy, domain.vacancy_stream(cmd.vacancy_id))
     state = access.own_vacancy(ctx.principal, loaded.state)
     events = domain.close_vacancy(state, VacancyClosed(**cmd.model_dump()))
@@ -175,7 +175,7 @@ async def close_vacancy(cmd: CloseVacancy, uow: UnitOfWork, ctx: Context) -> Res
 
 async def accept_order(cmd: AcceptOrder, uow: UnitOfWork, ctx: Context) -> Result:
     """An order taken on for the Produktionswerkstatt."""
-    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     of = (await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))).state
     employer = access.own_employer(ctx.principal, of)
     order_id = new_id()
@@ -186,7 +186,7 @@ async def accept_order(cmd: AcceptOrder, uow: UnitOfWork, ctx: Context) -> Resul
 
 
 async def complete_order(cmd: CompleteOrder, uow: UnitOfWork, ctx: Context) -> Result:
-    access.require(ctx.principal, access.EMPLOYER_ROLES)
+    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     loaded = await uow.load(domain.production_order, domain.order_stream(cmd.order_id))
     state = access.own_order(ctx.principal, loaded.state, loaded.exists)
     events = domain.complete_order(state, ProductionOrderCompleted(**cmd.model_dump()))

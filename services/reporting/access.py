@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from shared.contracts.common import ConsentPurpose
 from shared.domain import DomainError, Forbidden
 from shared.principal import Principal
+from shared.principal import require_role as require_role
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, PROJECTS, Role
 
 if TYPE_CHECKING:
@@ -19,11 +20,6 @@ if TYPE_CHECKING:
 COUNT_READERS = (Role.PROJECT_LEAD, Role.AUDITOR, Role.CASE_MANAGER)
 KPI_READERS = (Role.PROJECT_LEAD, Role.AUDITOR)
 LEADS = (Role.PROJECT_LEAD,)
-
-
-def require_role(principal: Principal, roles: tuple[Role, ...]) -> None:
-    if not principal.has_role(*roles):
-        raise Forbidden(f"role {principal.role} may not do this")
 
 
 def check_filters(principal: Principal, agency: str | None, project: str | None) -> None:

@@ -10,9 +10,9 @@ import pytest
 from services.casework.projections import cases
 from services.placement.projections import access
 from services.reporting.projections import counts, facts
-from shared.auth import Role
 from shared.rebuild import compare, rebuild_from_kafka, rebuild_from_store, rebuild_parallel, swap
 from shared.relay import OutboxRelay
+from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
 from tests.e2e.test_slice import counts as kpi_counts

@@ -104,7 +104,7 @@ async def test_append_outside_a_transaction_needs_the_loaded_head(store: Postgre
             )
 
 
-# --- appends that chain to the head the caller loaded (no head read: shared.commands.execute)
+# --- appends that chain to the head the caller loaded (no head read: how the bus appends)
 
 
 async def append_on(store: PostgresEventStore, stream: str, *texts: str, conn: Conn | None = None) -> None:

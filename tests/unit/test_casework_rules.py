@@ -9,13 +9,13 @@ import pytest
 
 from services.casework import access
 from services.casework import domain as cw
-from shared.auth import Principal
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import CapacityProfileRetracted, CapacityProfileShared, CaseDataErased
 from shared.contracts.common import CapacityProfile, ExitReason, InterventionCategory, Level, Phase
 from shared.contracts.intake import ParticipantEnrolled
 from shared.domain import DomainError, Forbidden, InvalidTransition
 from shared.envelope import new_id
+from shared.principal import Principal
 from shared.vocabulary import Role
 
 D = date(2026, 3, 2)

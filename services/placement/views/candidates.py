@@ -69,7 +69,7 @@ async def visible_candidates(pool: asyncpg.Pool, principal: Principal, day: date
 
 async def _visible(db: Reads, ctx: Context, participant_id: UUID) -> tuple[domain.Candidate, int]:
     """The candidate (and stream version), if the caller may see them today."""
-    access.require(ctx.principal, access.READ_ROLES)
+    access.require_role(ctx.principal, access.READ_ROLES)
     loaded = await db.load(domain.candidate, domain.candidate_stream(participant_id))
     drv = await drv_exchange_active(db.pool, participant_id, ctx.principal, ctx.today)
     return access.see_candidate(ctx.principal, loaded.state, drv), loaded.version
@@ -77,7 +77,7 @@ async def _visible(db: Reads, ctx: Context, participant_id: UUID) -> tuple[domai
 
 async def list_candidates(db: Reads, ctx: Context) -> list[dict[str, Any]]:
     """The pool: participants whose capacity profile is shared under employer-disclosure consent."""
-    access.require(ctx.principal, access.READ_ROLES)
+    access.require_role(ctx.principal, access.READ_ROLES)
     rows = await visible_candidates(db.pool, ctx.principal, ctx.today)
     return [
         r | {"participant_id": str(r["participant_id"]), "published_on": r["published_on"].isoformat()} for r in rows

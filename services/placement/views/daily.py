@@ -41,17 +41,17 @@ WHERE agency = $1 AND next_contact_on IS NOT NULL AND next_contact_on <= $2 ORDE
 
 
 async def list_work_trials(db: Reads, ctx: Context, *, status: str) -> list[dict[str, Any]]:
-    access.require(ctx.principal, access.JOURNEY_ROLES)
+    access.require_role(ctx.principal, access.JOURNEY_ROLES)
     return rows_json(list(await db.pool.fetch(_TRIALS, ctx.principal.agency, status)))
 
 
 async def list_proposals(db: Reads, ctx: Context, *, status: str) -> list[dict[str, Any]]:
-    access.require(ctx.principal, access.JOURNEY_ROLES)
+    access.require_role(ctx.principal, access.JOURNEY_ROLES)
     return rows_json(list(await db.pool.fetch(_PROPOSALS, ctx.principal.agency, status)))
 
 
 async def list_employments(db: Reads, ctx: Context, *, current: bool) -> list[dict[str, Any]]:
-    access.require(ctx.principal, access.JOURNEY_ROLES)
+    access.require_role(ctx.principal, access.JOURNEY_ROLES)
     return rows_json(list(await db.pool.fetch(_EMPLOYMENTS, ctx.principal.agency, current)))
 
 
@@ -81,7 +81,7 @@ async def due_follow_ups(
 
 async def follow_ups_due(db: Reads, ctx: Context, *, today: date | None, until: date | None) -> dict[str, Any]:
     """6- and 12-month follow-ups not yet recorded whose date falls on or before ``until``."""
-    access.require(ctx.principal, access.JOURNEY_ROLES)
+    access.require_role(ctx.principal, access.JOURNEY_ROLES)
     day = today or ctx.today
     horizon = until or followups.end_of_week(day)
     return {
@@ -94,7 +94,7 @@ async def follow_ups_due(db: Reads, ctx: Context, *, today: date | None, until: 
 async def today_board(db: Reads, ctx: Context, *, today: date | None, best: int) -> dict[str, Any]:
     """Everything an employer-acquisition officer works through in a day, for their agency.
     Who is visible is decided on ``ctx.today``; ``today`` only moves the planning horizon."""
-    access.require(ctx.principal, access.JOURNEY_ROLES)
+    access.require_role(ctx.principal, access.JOURNEY_ROLES)
     day = today or ctx.today
     p, principal = db.pool, ctx.principal
     candidates = await visible_candidates(p, principal, ctx.today)

@@ -39,7 +39,7 @@ async def list_employers(
     db: Reads, ctx: Context, *, region: str | None, sector: str | None, offers_work_trials: bool | None
 ) -> list[dict[str, Any]]:
     """Employers of the caller's agency and its project partners (company data, no contacts)."""
-    access.require(ctx.principal, access.READ_ROLES)
+    access.require_role(ctx.principal, access.READ_ROLES)
     partners = sorted(access.partners(ctx.principal.agency))
     return rows_json(list(await db.pool.fetch(_EMPLOYERS, partners, region, sector, offers_work_trials)))
 
@@ -47,7 +47,7 @@ async def list_employers(
 async def get_employer(db: Reads, ctx: Context, employer_id: UUID) -> dict[str, Any]:
     """One employer, read from its stream (so a just-made change is always visible); contact
     persons are opened only for the owning agency."""
-    access.require(ctx.principal, access.READ_ROLES)
+    access.require_role(ctx.principal, access.READ_ROLES)
     loaded = await db.load(domain.employer, domain.employer_stream(employer_id))
     state = access.readable_employer(ctx.principal, loaded.state)
     events = [Recorded.decode(e).payload for e in loaded.events]
@@ -70,7 +70,7 @@ async def get_employer(db: Reads, ctx: Context, employer_id: UUID) -> dict[str, 
 
 async def list_contacts(db: Reads, ctx: Context, employer_id: UUID) -> list[dict[str, Any]]:
     """The contact log of an employer of the caller's own agency, notes opened."""
-    access.require(ctx.principal, access.READ_ROLES)
+    access.require_role(ctx.principal, access.READ_ROLES)
     loaded = await db.load(domain.employer, domain.employer_stream(employer_id))
     access.own_employer(ctx.principal, loaded.state)
     out = rows_json(list(await db.pool.fetch(_CONTACTS, employer_id)))
@@ -82,13 +82,13 @@ async def list_contacts(db: Reads, ctx: Context, employer_id: UUID) -> list[dict
 
 async def list_vacancies(db: Reads, ctx: Context, *, status: str, employer_id: UUID | None) -> list[dict[str, Any]]:
     """Vacancies of the caller's agency and its project partners."""
-    access.require(ctx.principal, access.READ_ROLES)
+    access.require_role(ctx.principal, access.READ_ROLES)
     partners = sorted(access.partners(ctx.principal.agency))
     return [vacancy_json(r) for r in await db.pool.fetch(_VACANCIES, partners, status, employer_id)]
 
 
 async def _readable_vacancy(db: Reads, ctx: Context, vacancy_id: UUID) -> Any:
-    access.require(ctx.principal, access.READ_ROLES)
+    access.require_role(ctx.principal, access.READ_ROLES)
     row = await vacancy_row(db.pool, vacancy_id)
     if row is None:
         raise NotFound("no such vacancy")
@@ -112,5 +112,5 @@ async def rank_candidates_for_vacancy(db: Reads, ctx: Context, vacancy_id: UUID,
 
 
 async def list_orders(db: Reads, ctx: Context, *, status: str) -> list[dict[str, Any]]:
-    access.require(ctx.principal, access.READ_ROLES)
+    access.require_role(ctx.principal, access.READ_ROLES)
     return rows_json(list(await db.pool.fetch(_ORDERS, ctx.principal.agency, status)))
