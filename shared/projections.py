@@ -418,7 +418,8 @@ class ProjectionRunner:
                     known.blocked.add(stream)
                 continue
             env = item.envelope
-            assert env is not None and stream is not None
+            assert env is not None
+            assert stream is not None
             if stream in known.blocked:
                 result.parked.append(item.parked(BEHIND_PARKED, "an earlier record of its stream is parked"))
                 continue
