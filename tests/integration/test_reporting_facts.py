@@ -15,7 +15,6 @@ from shared.contracts.intake import ParticipantDataErased
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
 from shared.projections import ProjectionRunner, Record
 
-
 # The hash of the latest envelope made per (stream, version): the next version links to it, so
 # consumers (which check the chain) accept the stream.
 _HEADS: dict[tuple[str, int], str] = {}
