@@ -1,12 +1,13 @@
-"""Command line of every service: serve, migrate, rebuild, verify, token, schemas.
+"""Command line of every service: serve, migrate, rebuild, verify, dlq, token, schemas.
 
 ``python -m services.<name> --help``; the shared commands are also at ``python -m shared.cli``.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -15,11 +16,13 @@ import uvicorn
 import uvloop
 from fastapi import FastAPI
 
+from shared import parking
 from shared import rebuild as replay
 from shared.auth import issue_token
 from shared.contracts import registry
-from shared.envelope import Envelope, verify_chain
+from shared.envelope import Actor, Envelope, verify_chain
 from shared.migrations import EVENTSTORE_SQL, migrate
+from shared.projections import ProjectionRunner
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings, load_settings
 from shared.vocabulary import Role
@@ -126,9 +129,85 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
         if breaks:
             raise typer.Exit(1)
 
+    app.add_typer(_dlq_cli(definition, settings), name="dlq")
     app.command()(token)
     app.command()(schemas)
     return app
+
+
+def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettings]) -> typer.Typer:
+    """``dlq list|show|retry|skip``: the operator's procedure for parked records."""
+    dlq = typer.Typer(help="parked (dead-lettered) records of the projections", no_args_is_help=True)
+
+    def run_with(projection: str | None, work: Callable[[Runtime, list[ProjectionRunner]], Awaitable[object]]) -> None:
+        async def run() -> object:
+            rt = Runtime(settings(), definition)
+            connected = await rt.connect()
+            try:
+                runners = [r for r in connected.runners if projection in (None, r.projection.name)]
+                if not runners:
+                    known = [r.projection.name for r in connected.runners]
+                    raise typer.BadParameter(f"unknown projection {projection}; known: {known}")
+                return await work(rt, runners)
+            finally:
+                await connected.pool.close()
+
+        typer.echo(json.dumps(uvloop.run(run()), indent=2, default=str))
+
+    @dlq.command("list")
+    def list_cmd(
+        projection: str | None = typer.Option(None, help="one projection (default: all)"),
+        everything: bool = typer.Option(False, "--all", help="also those already retried or skipped"),
+    ) -> None:
+        """Parked records per projection."""
+
+        async def work(_: Runtime, runners: list[ProjectionRunner]) -> object:
+            return {r.projection.name: await parking.list_parked(r, everything=everything) for r in runners}
+
+        run_with(projection, work)
+
+    @dlq.command("show")
+    def show_cmd(parked_id: int, projection: str = typer.Option(..., help="projection")) -> None:
+        """One parked record with its bytes and error."""
+
+        async def work(_: Runtime, runners: list[ProjectionRunner]) -> object:
+            return await parking.show_parked(runners[0], parked_id)
+
+        run_with(projection, work)
+
+    @dlq.command("retry")
+    def retry_cmd(
+        projection: str = typer.Option(..., help="projection"),
+        parked_id: list[int] = typer.Option([], "--id", help="only these ids (default: every parked record)"),
+    ) -> None:
+        """Re-drive parked records through the runner (after a fix); failures stay parked."""
+
+        async def work(_: Runtime, runners: list[ProjectionRunner]) -> object:
+            result = await runners[0].retry(parked_id or None)
+            return {"applied": result.applied, "ignored": result.ignored, "duplicates": result.duplicates,
+                    "still_parked": [{"offset": p.record.offset, "reason": p.reason, "error": p.error}
+                                     for p in result.parked]}  # fmt: skip
+
+        run_with(projection, work)
+
+    @dlq.command("skip")
+    def skip_cmd(
+        parked_id: int,
+        projection: str = typer.Option(..., help="projection"),
+        reason: str = typer.Option(..., help="why it is never to be applied (recorded as an event)"),
+        actor: str = typer.Option(getpass.getuser(), help="who decides (the event's actor)"),
+        agency: str = typer.Option("platform", help="agency of the operator"),
+    ) -> None:
+        """Never apply a parked record; the decision is appended to the service's event store."""
+
+        async def work(rt: Runtime, runners: list[ProjectionRunner]) -> object:
+            who = Actor(id=actor, role="operator")
+            event = await parking.skip_parked(runners[0], rt.store, parked_id, reason=reason, actor=who, agency=agency)
+            return event.model_dump(mode="json")
+
+        run_with(projection, work)
+
+    return dlq
 
 
 def token(

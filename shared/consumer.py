@@ -2,7 +2,9 @@
 
 Positions live in PostgreSQL with the projection, so on every partition assignment the
 consumer seeks to the stored position; Kafka's own committed offsets are only informative
-(they feed external lag tools). A failed batch seeks back and is retried.
+(they feed external lag tools). Bad records are parked by the runner (and written here to the
+group's dead-letter topic); a batch that fails transiently (database or broker away) is retried
+with a short, capped backoff.
 """
 
 from __future__ import annotations
@@ -10,18 +12,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared import metrics
 from shared.eventstore import ConcurrencyConflict
-from shared.projections import BatchResult, ProjectionRunner, Record
+from shared.projections import BatchResult, Parked, ProjectionRunner, Record, is_transient
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -30,6 +35,58 @@ log = structlog.get_logger(__name__)
 
 _COMMIT_EVERY_S = 1.0
 _POLL_MS = 200  # longest wait in one poll; a record that arrives ends it at once
+# Retry waits for a transient failure: short enough that consumers resume within a few seconds
+# of the database or broker coming back, long enough not to hammer it meanwhile.
+_RETRY_FIRST_S = 0.1
+_RETRY_CAP_S = 2.0
+
+
+def dead_letter_topic(group_id: str) -> str:
+    return f"{group_id}.dlq"
+
+
+def dead_letter_headers(parked: Parked) -> list[tuple[str, bytes]]:
+    """What an operator (or a tool reading the topic) needs to find the original record."""
+    r = parked.record
+    return [
+        ("reason", parked.reason.encode()),
+        ("source-topic", r.topic.encode()),
+        ("source-partition", str(r.partition).encode()),
+        ("source-offset", str(r.offset).encode()),
+        ("error", parked.error.encode()),
+    ]
+
+
+class DeadLetters:
+    """Writes parked records, byte for byte with their key, to one consumer group's ``.dlq``
+    topic; creates the topic on first use (the brokers do not auto-create topics)."""
+
+    def __init__(self, producer: AIOKafkaProducer, bootstrap: str, topic: str) -> None:
+        self.producer = producer
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self._ready = False
+
+    async def __call__(self, parked: Sequence[Parked]) -> None:
+        if not self._ready:
+            await self._ensure_topic()
+        futures = [
+            await self.producer.send(self.topic, value=p.record.value, key=p.record.key, headers=dead_letter_headers(p))
+            for p in parked
+        ]
+        await asyncio.gather(*futures)
+
+    async def _ensure_topic(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            brokers = len((await admin.describe_cluster()).get("brokers", [])) or 1
+            await admin.create_topics([NewTopic(self.topic, 1, min(3, brokers), topic_configs={"retention.ms": "-1"})])
+        except TopicAlreadyExistsError:
+            pass
+        finally:
+            await admin.close()
+        self._ready = True
 
 
 class ProjectionConsumer:
@@ -43,6 +100,9 @@ class ProjectionConsumer:
         self.lag: dict[tuple[str, int], int] = {}
         self.stopping = asyncio.Event()
         self.batches = 0
+        self.group_id = group_id
+        # when the consumer last moved forward or was caught up (a stall is lag without it)
+        self.progressed_at = time.monotonic()
         self._committed_at = 0.0
         self._uncommitted = False
         outer = self
@@ -97,13 +157,14 @@ class ProjectionConsumer:
     async def handle(self, msg: KafkaMessage) -> None:
         raw = msg.raw_message
         records = raw if isinstance(raw, tuple) else (raw,)
-        batch = [Record(r.topic, r.partition, r.offset, r.value or b"") for r in records]
+        batch = [Record(r.topic, r.partition, r.offset, r.value or b"", r.key) for r in records]
         if not batch:
             return
         result = await self._apply_until_done(batch)
         if result is None:
             return  # shutting down: nothing stored, the next start re-reads this batch
         self.batches += 1
+        self.progressed_at = time.monotonic()
         self._update_lag(result.positions)
         # Kafka's committed offsets only inform outside lag tools (PostgreSQL holds the truth),
         # so they are committed at most once a second, not after every batch: each commit is a
@@ -132,10 +193,11 @@ class ProjectionConsumer:
             log.warning("projection.kafka_commit_failed", error=repr(exc))
 
     async def _apply_until_done(self, batch: list[Record]) -> BatchResult | None:
-        """Retry a failing batch (database down, handler bug) instead of moving on: the next
-        batch must never be applied past one that is missing. A poison event therefore stalls
-        its partition, visibly: lag grows, readiness fails, the error is logged each attempt."""
-        delay = 0.5
+        """Retry a batch that fails (the runner parks bad records, so what is left is the
+        database or broker being away) instead of moving on: the next batch must never be
+        applied past one that is missing. Waits are capped at a few seconds, so the consumer
+        resumes soon after the outage ends."""
+        delay = _RETRY_FIRST_S
         while True:
             try:
                 return await self.runner.apply(batch)
@@ -144,14 +206,20 @@ class ProjectionConsumer:
                 # (the batch rolled back; the fresh transaction sees the new head).
                 log.info("projection.batch_conflict", projection=self.runner.projection.name, detail=str(exc))
                 await asyncio.sleep(0.01)
-            except Exception:
-                log.exception(
-                    "projection.batch_failed", projection=self.runner.projection.name, size=len(batch), retry_in=delay
-                )
+            except Exception as exc:
+                first = batch[0]
+                fields = {
+                    "projection": self.runner.projection.name, "size": len(batch), "topic": first.topic,
+                    "partition": first.partition, "offset": first.offset, "retry_in": delay,
+                }  # fmt: skip
+                if is_transient(exc):
+                    log.warning("projection.batch_failed", transient=True, error=repr(exc), **fields)
+                else:  # not a bad record (those are parked): a platform bug, with its traceback
+                    log.exception("projection.batch_failed", transient=False, **fields)
                 metrics.PROJECTION_FAILURES.labels(self.runner.projection.name).inc()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), timeout=delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, _RETRY_CAP_S)
             if self.stopping.is_set():
                 return None
 
@@ -183,7 +251,13 @@ class ProjectionConsumer:
             self.lag[(tp.topic, tp.partition)] = lag
             metrics.CONSUMER_LAG.labels(self.runner.projection.name, tp.topic, str(tp.partition)).set(lag)
             total += lag
+        if total == 0:
+            self.progressed_at = time.monotonic()
         return total
+
+    def stalled(self, after_s: float) -> bool:
+        """Behind, and no batch applied for ``after_s`` seconds."""
+        return self.total_lag > 0 and time.monotonic() - self.progressed_at > after_s
 
     @property
     def total_lag(self) -> int:

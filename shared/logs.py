@@ -25,4 +25,22 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(message)s")
+    route_stdlib_logging(processors, renderer)
+
+
+def route_stdlib_logging(processors: list[structlog.types.Processor], renderer: structlog.types.Processor) -> None:
+    """aiokafka, uvicorn and asyncpg log through ``logging``: render their records (and their
+    tracebacks, as a field) with the same processors, one JSON line each."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *processors],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "aiokafka", "asyncpg"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

@@ -26,3 +26,18 @@ PROJECTION_BATCH_SECONDS = Histogram(
 )
 HTTP_REQUESTS = Histogram("http_request_seconds", "HTTP request latency", ["method", "route", "status"])
 HEALTH_DATA_READS = Counter("health_data_reads_total", "Audited reads of health data", ["service"])
+PROJECTION_IGNORED = Counter(
+    "projection_ignored_total", "Events of a type no contract knows, kept in order but not applied", ["projection"]
+)
+PROJECTION_PARKED_TOTAL = Counter(
+    "projection_parked_total", "Records parked (dead-lettered) instead of applied", ["projection"]
+)
+PROJECTION_PARKED = Gauge("projection_parked_records", "Records parked and not yet retried or skipped", ["projection"])
+PROJECTION_PARKED_OLDEST = Gauge(
+    "projection_parked_oldest_seconds", "Age of the oldest record still parked (0: none)", ["projection"]
+)
+CONSUMER_STALLED = Gauge(
+    "consumer_stalled", "1 while a consumer has lag and made no progress for the configured time", ["projection"]
+)
+OUTBOX_BACKLOG = Gauge("outbox_backlog_rows", "Events stored but not yet published (after the relay checkpoint)")
+OUTBOX_BACKLOG_AGE = Gauge("outbox_backlog_age_seconds", "Age of the oldest unpublished event (0: none)")

@@ -16,15 +16,18 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 import asyncpg
 import structlog
+from aiokafka.errors import KafkaError
 
 from shared import metrics
-from shared.contracts.base import DomainEvent
+from shared.contracts.base import DomainEvent, registry
 from shared.db import Conn
-from shared.envelope import Envelope
+from shared.envelope import GENESIS_HASH, Envelope
+from shared.eventstore import ConcurrencyConflict
 from shared.migrations import TRACKING_SQL, _quote_ident, migrate
 from shared.recorded import Recorded
 
@@ -125,6 +128,35 @@ class Record:
     partition: int
     offset: int
     value: bytes
+    key: bytes | None = None
+
+
+# Why a record was parked (the ``reason`` header on the dead-letter topic, and the table's column).
+UNDECODABLE, CONTRACT, TAMPERED, HANDLER, BEHIND_PARKED = (
+    "undecodable",
+    "contract",
+    "tampered",
+    "handler",
+    "behind-parked",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """A record set aside instead of applied, and why."""
+
+    record: Record
+    reason: str
+    error: str
+    stream_id: str | None
+    event_id: UUID | None
+
+
+class DeadLetterSink(Protocol):
+    """Where parked records also go (the consumer's ``<group>.dlq`` topic). Called inside the
+    batch's transaction, before it commits: a failure to write there retries the batch."""
+
+    async def __call__(self, parked: Sequence[Parked]) -> None: ...
 
 
 @dataclass
@@ -132,7 +164,91 @@ class BatchResult:
     applied: int = 0
     duplicates: int = 0
     gaps: int = 0
+    ignored: int = 0
+    parked: list[Parked] = field(default_factory=list)
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    # (version, hash) per stream after the batch, and the gaps (event, expected version) it had
+    touched: dict[str, tuple[int, str]] = field(default_factory=dict, repr=False)
+    gap_list: list[tuple[Decoded, int]] = field(default_factory=list, repr=False)
+
+
+# Failures that say "the database or the broker is not there right now", not "this record is
+# bad": the batch is retried (never parked) until they pass.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # CannotConnectNow, AdminShutdown, CrashShutdown
+    asyncpg.exceptions.InsufficientResourcesError,  # TooManyConnections, out of memory, disk full
+    asyncpg.exceptions.TransactionRollbackError,  # serialization failure, deadlock
+    KafkaError,
+    ConcurrencyConflict,  # a policy raced a command on its stream: a fresh transaction passes
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Retry, never park: the same batch will apply once the database or broker is back."""
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+@dataclass(slots=True)
+class Decoded:
+    """One record after the checks that need no database: parsed, hash verified, decoded."""
+
+    record: Record
+    envelope: Envelope | None = None
+    recorded: Any = None  # Recorded[...] (or the raw envelope for a legacy handler); None if unhandled
+    problem: tuple[str, str] | None = None  # (reason, error) if it must be parked
+    ignored: bool = False  # a type no contract knows: kept in the stream's order, not applied
+
+    @property
+    def stream_id(self) -> str | None:
+        if self.envelope is not None:
+            return self.envelope.stream_id
+        return self.record.key.decode("utf-8", "replace") if self.record.key else None
+
+    def parked(self, reason: str, error: str) -> Parked:
+        event_id = self.envelope.event_id if self.envelope is not None else None
+        return Parked(self.record, reason, error[:2000], self.stream_id, event_id)
+
+
+def decode_record(record: Record, projection: Projection) -> Decoded:
+    """parse -> check own hash -> decode by contract (only the types this projection handles)."""
+    try:
+        env = Envelope.from_bytes(record.value)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        return Decoded(record, problem=(UNDECODABLE, _short(exc)))
+    if env.compute_hash() != env.hash:
+        return Decoded(record, env, problem=(TAMPERED, "content does not match its hash"))
+    if env.event_type in projection.legacy:
+        return Decoded(record, env, recorded=env if projection.handles(env.event_type) else None)
+    if not registry.knows(env.event_type):
+        return Decoded(record, env, ignored=True)
+    if not projection.handles(env.event_type):
+        return Decoded(record, env)
+    try:
+        return Decoded(record, env, recorded=Recorded.decode(env))
+    except ValueError as exc:
+        return Decoded(record, env, problem=(CONTRACT, _short(exc)))
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+@dataclass
+class _Known:
+    """What the batch's transaction read: stored offsets, applied (version, hash) per stream,
+    and the streams that have a record parked."""
+
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    streams: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    blocked: set[str] = field(default_factory=set)
+
+
+class _Isolate(Exception):
+    """A handler failed deterministically: apply the batch again, event by event."""
 
 
 class ProjectionRunner:
@@ -143,6 +259,10 @@ class ProjectionRunner:
         self.projection = projection
         self.schema = schema
         self._q = _quote_ident(schema)
+        self.dead_letters: DeadLetterSink | None = None
+        # Lower bounds of the stored positions (they only grow): records below are dropped
+        # before they are even parsed.
+        self._floor: dict[tuple[str, int], int] = {}
 
     async def setup(self) -> None:
         async with self.pool.acquire() as conn:
@@ -155,37 +275,103 @@ class ProjectionRunner:
                 f"SELECT topic, partition, next_offset FROM {self._q}.projection_offsets WHERE projection = $1",
                 self.projection.name,
             )
+        found = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        self._raise_floor(found)
         wanted = set(topics) if topics is not None else None
-        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows if wanted is None or r["topic"] in wanted}
+        return {k: v for k, v in found.items() if wanted is None or k[0] in wanted}
+
+    def _raise_floor(self, positions: dict[tuple[str, int], int]) -> None:
+        for key, nxt in positions.items():
+            self._floor[key] = max(self._floor.get(key, 0), nxt)
 
     async def reapply(self, envelopes: Sequence[Envelope]) -> None:
         """Run these events' handlers again, in order and in one transaction, without the
         duplicate check: the cross-stream pass of a parallel rebuild (idempotent handlers)."""
+        items = [decode_record(Record("", 0, 0, e.to_bytes()), self.projection) for e in envelopes]
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT set_config('search_path', $1, true)", f"{self._q}, public")
-            await self._dispatch(conn, list(envelopes))
+            await self._dispatch(conn, [i for i in items if i.problem is None])
 
     async def apply(self, records: Sequence[Record]) -> BatchResult:
         """Apply one batch atomically; safe to call again with the same or overlapping records.
 
-        parse -> lock -> read positions -> drop seen -> check versions -> dispatch -> store positions.
+        drop seen -> parse -> lock -> read positions -> drop seen -> check chain -> dispatch
+        -> park -> store positions. Bad records are parked, not raised; only transient
+        failures (database or broker away) raise, and the caller retries the batch.
         """
-        result = BatchResult()
-        if not records:
-            return result
         started = time.perf_counter()
-        # Parsed before the transaction: the less work inside it, the shorter it holds its
+        fresh = self._drop_below_floor(records)
+        result = BatchResult(duplicates=len(records) - len(fresh))
+        if not fresh:
+            return result
+        # Decoded before the transaction: the less work inside it, the shorter it holds its
         # connection and locks.
-        parsed = [(r, Envelope.from_bytes(r.value)) for r in records]
-        async with self.pool.acquire() as conn, conn.transaction():
-            await self._lock(conn, records)
-            stored, known = await self._read_positions(conn, parsed)
-            fresh = self._drop_seen(parsed, stored, result)
-            to_apply, touched = await self._check_versions(conn, fresh, known, result)
-            await self._dispatch(conn, to_apply)
-            await self._store_positions(conn, touched, result.positions)
+        items = [decode_record(r, self.projection) for r in fresh]
+        try:
+            result = await self._apply_items(items, result.duplicates, isolate=False)
+        except _Isolate:
+            result = await self._apply_items(items, result.duplicates, isolate=True)
+        self._raise_floor(result.positions)
         self._observe(result, time.perf_counter() - started)
         return result
+
+    def _drop_below_floor(self, records: Sequence[Record]) -> list[Record]:
+        """Records below a position known to be stored were applied (or parked) before."""
+        floor = self._floor
+        return [r for r in records if r.offset >= floor.get((r.topic, r.partition), 0)]
+
+    async def _apply_items(self, items: list[Decoded], dropped: int, *, isolate: bool) -> BatchResult:
+        result = BatchResult(duplicates=dropped)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._lock(conn, [i.record for i in items])
+            known = await self._read_positions(conn, items)
+            fresh = self._drop_seen(items, known, result)
+            await self._run(conn, fresh, known, result, isolate=isolate)
+            await self._store_positions(conn, result)
+        return result
+
+    async def retry(self, ids: Sequence[int] | None = None) -> BatchResult:
+        """Re-drive parked records (all, or these ids) through the same checks and handlers, in
+        their original order, after a fix. Those that fail again stay parked (with the new
+        error); the others are applied and marked ``retried``."""
+        result = BatchResult()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('search_path', $1, true)", f"{self._q}, public")
+            rows = await conn.fetch(_PARKED_FOR_RETRY, self.projection.name, None if ids is None else list(ids))
+            if not rows:
+                return result
+            records = [Record(r["topic"], r["partition"], r["offset"], r["record"], r["record_key"]) for r in rows]
+            await self._lock(conn, records)
+            await conn.execute(_MARK_RETRIED, [r["id"] for r in rows])
+            items = [decode_record(r, self.projection) for r in records]
+            known = await self._read_positions(conn, items)
+            await self._run(conn, items, known, result, isolate=True, redrive=True)
+            await self._store_positions(conn, result, with_offsets=False)
+        self._observe(result, 0.0)
+        return result
+
+    async def _run(
+        self, conn: Conn, items: list[Decoded], known: _Known, result: BatchResult, *, isolate: bool,
+        redrive: bool = False,
+    ) -> None:  # fmt: skip
+        """check chain -> dispatch -> park (the steps shared by a batch and a retry)."""
+        candidates = self._check_chain(items, known, result)
+        failed = (
+            await self._dispatch_isolating(conn, candidates) if isolate else await self._dispatch_all(conn, candidates)
+        )
+        result.parked += failed
+        failed_records = {id(p.record) for p in failed}
+        applied = [c for c in candidates if id(c.record) not in failed_records]
+        result.ignored = sum(1 for c in applied if c.ignored)
+        result.applied = len(applied) - result.ignored
+        result.touched = {c.envelope.stream_id: (c.envelope.version, c.envelope.hash) for c in applied if c.envelope}
+        result.gap_list = [(g, x) for g, x in result.gap_list if id(g.record) not in failed_records]
+        result.gaps = len(result.gap_list)
+        if result.parked:
+            await self._park(conn, result.parked, redrive=redrive)
+        for c in applied:
+            if c.ignored and c.envelope is not None:
+                log.debug("projection.ignored", projection=self.projection.name, event_type=c.envelope.event_type)
 
     async def _lock(self, conn: Conn, records: Sequence[Record]) -> None:
         """One applier at a time per partition of this projection (a rebalance may briefly
@@ -196,101 +382,170 @@ class ProjectionRunner:
         keys = sorted({f"projection:{self.schema}.{self.projection.name}:{r.topic}:{r.partition}" for r in records})
         await conn.execute(_LOCK, f"{self._q}, public", keys)
 
-    async def _read_positions(
-        self, conn: Conn, parsed: list[tuple[Record, Envelope]]
-    ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
-        """Stored next offsets per (topic, partition) and applied versions per stream."""
-        stored: dict[tuple[str, int], int] = {}
-        known: dict[str, int] = {}
-        rows = await conn.fetch(
-            _READ_POSITIONS,
-            self.projection.name,
-            list({r.topic for r, _ in parsed}),
-            list({e.stream_id for _, e in parsed}),
-        )
+    async def _read_positions(self, conn: Conn, items: list[Decoded]) -> _Known:
+        """Stored next offsets, applied (version, hash) per stream, streams with parked records."""
+        known = _Known()
+        streams = list({s for i in items if (s := i.stream_id) is not None})
+        rows = await conn.fetch(_READ_POSITIONS, self.projection.name, list({i.record.topic for i in items}), streams)
         for row in rows:
-            if row["partition"] is None:
-                known[row["key"]] = row["value"]
+            if row["kind"] == "o":
+                known.offsets[(row["key"], row["partition"])] = row["value"]
+            elif row["kind"] == "s":
+                known.streams[row["key"]] = (row["value"], row["hash"])
             else:
-                stored[(row["key"], row["partition"])] = row["value"]
-        return stored, known
+                known.blocked.add(row["key"])
+        return known
 
     @staticmethod
-    def _drop_seen(
-        parsed: list[tuple[Record, Envelope]], stored: dict[tuple[str, int], int], result: BatchResult
-    ) -> list[tuple[Record, Envelope]]:
+    def _drop_seen(items: list[Decoded], known: _Known, result: BatchResult) -> list[Decoded]:
         """Records below the stored position were applied before (a redelivery)."""
-        fresh = [(r, e) for r, e in parsed if r.offset >= stored.get((r.topic, r.partition), 0)]
-        result.duplicates += len(parsed) - len(fresh)
+        fresh = [i for i in items if i.record.offset >= known.offsets.get((i.record.topic, i.record.partition), 0)]
+        result.duplicates += len(items) - len(fresh)
         return fresh
 
-    async def _check_versions(
-        self, conn: Conn, fresh: list[tuple[Record, Envelope]], known: dict[str, int], result: BatchResult
-    ) -> tuple[list[Envelope], dict[str, int]]:
-        """Skip versions already applied; record a gap where a version is missing."""
-        to_apply: list[Envelope] = []
-        touched: dict[str, int] = {}
-        for record, env in fresh:
-            current = known.get(env.stream_id, 0)
-            if env.version <= current:
-                result.duplicates += 1
-            else:
-                if env.version > current + 1:
-                    result.gaps += 1
-                    await self._record_gap(conn, env, current + 1)
-                to_apply.append(env)
-                result.applied += 1
-                known[env.stream_id] = touched[env.stream_id] = env.version
+    def _check_chain(self, items: list[Decoded], known: _Known, result: BatchResult) -> list[Decoded]:
+        """Park what failed its checks and what comes after it in its stream; skip versions
+        already applied; check each link against the stream's last hash; record gaps."""
+        candidates: list[Decoded] = []
+        for item in items:
+            record = item.record
             key = (record.topic, record.partition)
             result.positions[key] = max(result.positions.get(key, 0), record.offset + 1)
-        return to_apply, touched
+            stream = item.stream_id
+            if item.problem is not None:
+                result.parked.append(item.parked(*item.problem))
+                if stream is not None:
+                    known.blocked.add(stream)
+                continue
+            env = item.envelope
+            assert env is not None
+            assert stream is not None
+            if stream in known.blocked:
+                result.parked.append(item.parked(BEHIND_PARKED, "an earlier record of its stream is parked"))
+                continue
+            current, head = known.streams.get(stream, (0, None))
+            if env.version <= current:
+                result.duplicates += 1
+                continue
+            if env.version == current + 1:
+                expected = GENESIS_HASH if current == 0 else head
+                if expected is not None and env.prev_hash != expected:
+                    result.parked.append(item.parked(TAMPERED, f"prev_hash does not link to version {current}"))
+                    known.blocked.add(stream)
+                    continue
+            else:
+                result.gap_list.append((item, current + 1))
+            candidates.append(item)
+            known.streams[stream] = (env.version, env.hash)
+        return candidates
 
-    async def _record_gap(self, conn: Conn, env: Envelope, expected: int) -> None:
-        log.error(
-            "projection.gap",
-            projection=self.projection.name,
-            stream_id=env.stream_id,
-            expected=expected,
-            received=env.version,
-            event_id=str(env.event_id),
-        )
-        await conn.execute(_INSERT_GAP, self.projection.name, env.stream_id, expected, env.version, env.event_id)
+    async def _dispatch_all(self, conn: Conn, candidates: list[Decoded]) -> list[Parked]:
+        """The fast path: the whole batch at once. A deterministic failure aborts the
+        transaction, and the batch is applied again, isolating the culprit."""
+        try:
+            await self._dispatch(conn, candidates)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            raise _Isolate from exc
+        return []
 
-    async def _dispatch(self, conn: Conn, envelopes: list[Envelope]) -> None:
-        """Decode each handled event once and call its handler; consecutive events of one batch
-        handler go to it together."""
+    async def _dispatch_isolating(self, conn: Conn, candidates: list[Decoded]) -> list[Parked]:
+        """Event by event, each under a savepoint: a handler that fails parks its event (and
+        the later ones of its stream); the others are applied."""
+        failed: list[Parked] = []
+        blocked: set[str] = set()
+        for item in candidates:
+            assert item.envelope is not None
+            stream = item.envelope.stream_id
+            if stream in blocked:
+                failed.append(item.parked(BEHIND_PARKED, "an earlier record of its stream is parked"))
+                continue
+            try:
+                async with conn.transaction():
+                    await self._dispatch(conn, [item])
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                log.error(
+                    "projection.handler_failed", projection=self.projection.name, topic=item.record.topic,
+                    partition=item.record.partition, offset=item.record.offset, stream_id=stream, error=_short(exc),
+                )  # fmt: skip
+                failed.append(item.parked(HANDLER, _short(exc)))
+                blocked.add(stream)
+        return failed
+
+    async def _dispatch(self, conn: Conn, items: list[Decoded]) -> None:
+        """Call each handled event's handler (decoded once, before); consecutive events of one
+        batch handler go to it together."""
         handlers = self.projection.handlers
         batch_handlers = self.projection.batch_handlers
-        run: list[Recorded[Any]] = []
+        run: list[Any] = []
         run_handler: BatchHandler | None = None
-        for env in envelopes:
-            batch = batch_handlers.get(env.event_type)
-            handler = handlers.get(env.event_type) if batch is None else None
-            if batch is None and handler is None:
-                continue  # not an event this projection needs: not even decoded
+        for item in items:
+            if item.recorded is None or item.envelope is None:
+                continue  # not an event this projection needs
+            event_type = item.envelope.event_type
+            batch = batch_handlers.get(event_type)
+            handler = handlers.get(event_type) if batch is None else None
             if run_handler is not None and batch is not run_handler:
                 await run_handler(conn, run)
                 run, run_handler = [], None
-            recorded: Any = env if env.event_type in self.projection.legacy else Recorded.decode(env)
             if batch is not None:
                 run_handler = batch
-                run.append(recorded)
+                run.append(item.recorded)
             elif handler is not None:
-                await handler(conn, recorded)
+                await handler(conn, item.recorded)
         if run_handler is not None:
             await run_handler(conn, run)
 
-    async def _store_positions(
-        self, conn: Conn, touched: dict[str, int], positions: dict[tuple[str, int], int]
-    ) -> None:
-        """Versions and positions in one round trip, in the batch's transaction."""
+    async def _park(self, conn: Conn, parked: list[Parked], *, redrive: bool) -> None:
+        """Record them next to the positions that step past them; also on the dead-letter topic
+        (not again for a retry: they are there already)."""
+        for p in parked:
+            log.warning(
+                "projection.parked", projection=self.projection.name, reason=p.reason, topic=p.record.topic,
+                partition=p.record.partition, offset=p.record.offset, stream_id=p.stream_id, error=p.error,
+            )  # fmt: skip
+        await conn.execute(
+            _INSERT_PARKED,
+            self.projection.name,
+            [p.record.topic for p in parked],
+            [p.record.partition for p in parked],
+            [p.record.offset for p in parked],
+            [p.stream_id for p in parked],
+            [p.event_id for p in parked],
+            [p.reason for p in parked],
+            [p.error for p in parked],
+            [p.record.value for p in parked],
+            [p.record.key for p in parked],
+        )
+        if self.dead_letters is not None and not redrive:
+            await self.dead_letters(parked)
+
+    async def _record_gaps(self, conn: Conn, gaps: list[tuple[Decoded, int]]) -> None:
+        for item, expected in gaps:
+            env = item.envelope
+            assert env is not None
+            log.error(
+                "projection.gap", projection=self.projection.name, stream_id=env.stream_id, expected=expected,
+                received=env.version, event_id=str(env.event_id),
+            )  # fmt: skip
+            await conn.execute(_INSERT_GAP, self.projection.name, env.stream_id, expected, env.version, env.event_id)
+
+    async def _store_positions(self, conn: Conn, result: BatchResult, *, with_offsets: bool = True) -> None:
+        """Gaps, versions with hashes, and positions, in the batch's transaction."""
+        await self._record_gaps(conn, result.gap_list)
+        touched = result.touched
+        positions = result.positions if with_offsets else {}
         if not touched and not positions:
             return
         await conn.execute(
             _STORE_POSITIONS,
             self.projection.name,
             list(touched),
-            list(touched.values()),
+            [v for v, _ in touched.values()],
+            [h for _, h in touched.values()],
             [k[0] for k in positions],
             [k[1] for k in positions],
             list(positions.values()),
@@ -302,6 +557,8 @@ class ProjectionRunner:
         metrics.PROJECTION_APPLIED.labels(name).inc(result.applied)
         metrics.PROJECTION_DUPLICATES.labels(name).inc(result.duplicates)
         metrics.PROJECTION_GAPS.labels(name).inc(result.gaps)
+        metrics.PROJECTION_IGNORED.labels(name).inc(result.ignored)
+        metrics.PROJECTION_PARKED_TOTAL.labels(name).inc(len(result.parked))
 
 
 _LOCK = (
@@ -310,26 +567,47 @@ _LOCK = (
 )
 
 _READ_POSITIONS = """
-SELECT topic AS key, partition, next_offset AS value FROM projection_offsets
+SELECT 'o' AS kind, topic AS key, partition, next_offset AS value, NULL::text AS hash FROM projection_offsets
 WHERE projection = $1 AND topic = ANY($2::text[])
 UNION ALL
-SELECT stream_id, NULL, version FROM projection_streams
+SELECT 's', stream_id, NULL::integer, version::bigint, hash FROM projection_streams
 WHERE projection = $1 AND stream_id = ANY($3::text[])
+UNION ALL
+SELECT DISTINCT 'p', stream_id, NULL::integer, NULL::bigint, NULL::text FROM parked
+WHERE projection = $1 AND state = 'parked' AND stream_id = ANY($3::text[])
 """
 
 _INSERT_GAP = (
     "INSERT INTO projection_gaps (projection, stream_id, expected, received, event_id) VALUES ($1, $2, $3, $4, $5)"
 )
 
+# A record parked again by a retry keeps its row (and id), with the new reason and error.
+_INSERT_PARKED = """
+INSERT INTO parked (projection, topic, partition, "offset", stream_id, event_id, reason, error, record, record_key)
+SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[], $6::uuid[], $7::text[], $8::text[],
+                         $9::bytea[], $10::bytea[])
+ON CONFLICT (projection, topic, partition, "offset")
+DO UPDATE SET state = 'parked', reason = excluded.reason, error = excluded.error
+"""
+
+_PARKED_FOR_RETRY = """
+SELECT id, topic, partition, "offset", record, record_key FROM parked
+WHERE projection = $1 AND state = 'parked' AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+ORDER BY topic, partition, "offset"
+FOR UPDATE
+"""
+
+_MARK_RETRIED = "UPDATE parked SET state = 'retried' WHERE id = ANY($1::bigint[])"
+
 _STORE_POSITIONS = """
 WITH streams AS (
-    INSERT INTO projection_streams (projection, stream_id, version)
-    SELECT $1, s, v FROM unnest($2::text[], $3::int[]) AS t(s, v)
-    ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version
+    INSERT INTO projection_streams (projection, stream_id, version, hash)
+    SELECT $1, s, v, h FROM unnest($2::text[], $3::int[], $4::text[]) AS t(s, v, h)
+    ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash
     RETURNING 1
 ), offsets AS (
     INSERT INTO projection_offsets (projection, topic, partition, next_offset)
-    SELECT $1, t, p, o FROM unnest($4::text[], $5::int[], $6::bigint[]) AS x(t, p, o)
+    SELECT $1, t, p, o FROM unnest($5::text[], $6::int[], $7::bigint[]) AS x(t, p, o)
     ON CONFLICT (projection, topic, partition)
     DO UPDATE SET next_offset = GREATEST(projection_offsets.next_offset, excluded.next_offset)
     RETURNING 1

@@ -332,7 +332,7 @@ async def compare(settings: ServiceSettings, projection: Projection, live: str, 
     try:
         tables = await conn.fetch(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT IN"
-            " ('schema_migrations', 'projection_offsets', 'projection_streams', 'projection_gaps')",
+            " ('schema_migrations', 'projection_offsets', 'projection_streams', 'projection_gaps', 'parked')",
             rebuilt,
         )
         out: dict[str, int] = {}

@@ -14,12 +14,14 @@ from typing import Any
 
 import asyncpg
 import structlog
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
-from shared.consumer import ProjectionConsumer
+from shared import metrics
+from shared.consumer import DeadLetters, ProjectionConsumer, dead_letter_topic
 from shared.envelope import Envelope
 from shared.eventstore import PostgresEventStore
-from shared.migrations import EVENTSTORE_SQL, migrate
+from shared.migrations import EVENTSTORE_SQL, _quote_ident, migrate
 from shared.projections import Projection, ProjectionRunner
 from shared.relay import OutboxRelay, new_producer
 from shared.settings import ServiceSettings
@@ -69,6 +71,25 @@ class Running:
     consumers: tuple[ProjectionConsumer, ...]
 
 
+def group_id(settings: ServiceSettings, projection: Projection) -> str:
+    """The consumer group of one projection of one service (its dead-letter topic adds ``.dlq``)."""
+    return f"{settings.group_prefix or settings.topic_prefix}{settings.service}.{projection.name}"
+
+
+# Unpublished events: those after the relay's checkpoint (all of them before its first run).
+_OUTBOX_BACKLOG = """
+WITH cp AS (SELECT coalesce((SELECT last_xid FROM relay_checkpoint WHERE topic = $1), '0'::xid8) AS x,
+                   coalesce((SELECT last_position FROM relay_checkpoint WHERE topic = $1), 0) AS p)
+SELECT count(*) AS rows, coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 AS age
+FROM events, cp WHERE (events.xid, events.position) > (cp.x, cp.p)
+"""
+
+_PARKED_SUMMARY = """
+SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(parked_at)), 0)::float8 AS age
+FROM {schema}.parked WHERE projection = $1 AND state = 'parked'
+"""
+
+
 def build_broker(
     settings: ServiceSettings, definition: ServiceDefinition, runners: Sequence[ProjectionRunner]
 ) -> tuple[KafkaBroker, tuple[ProjectionConsumer, ...]]:
@@ -80,7 +101,7 @@ def build_broker(
             broker,
             runner,
             [s.topic(t) for t in runner.projection.topics],
-            group_id=f"{s.group_prefix or s.topic_prefix}{s.service}.{runner.projection.name}",
+            group_id=group_id(s, runner.projection),
             max_records=s.consumer_batch,
         )
         for runner in runners
@@ -104,6 +125,7 @@ class Runtime:
         self.connected: Connected | None = None
         self.running: Running | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._dlq_producer: AIOKafkaProducer | None = None
 
     def _connection(self) -> Connected:
         if self.connected is None:
@@ -203,10 +225,19 @@ class Runtime:
         consumers: tuple[ProjectionConsumer, ...] = ()
         if consuming:
             broker, consumers = build_broker(s, self.definition, connected.runners)
+            await self._attach_dead_letters(consumers)
             await broker.start()
             self.spawn(self._lag_loop(), "lag")
         self.running = Running(background_pool, relay, broker, consumers)
         log.info("service.started", topic=self.topic)
+
+    async def _attach_dead_letters(self, consumers: Sequence[ProjectionConsumer]) -> None:
+        """One producer for every consumer's ``<group>.dlq`` topic."""
+        s = self.settings
+        self._dlq_producer = new_producer(s.kafka_bootstrap, f"{s.service}-dlq")
+        await self._dlq_producer.start()
+        for c in consumers:
+            c.runner.dead_letters = DeadLetters(self._dlq_producer, s.kafka_bootstrap, dead_letter_topic(c.group_id))
 
     async def _lag_loop(self) -> None:
         while True:
@@ -215,6 +246,56 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await c.commit_pending()
                     await c.refresh_lag()
+            with contextlib.suppress(Exception):
+                await self.pipeline_health()
+
+    async def outbox_backlog(self) -> tuple[int, float]:
+        """Unpublished events and the age in seconds of the oldest (also exported as metrics)."""
+        async with self.pool.acquire(timeout=2) as conn:
+            row = await conn.fetchrow(_OUTBOX_BACKLOG, self.topic)
+        assert row is not None  # an aggregate: always one row
+        rows, age = int(row["rows"]), float(row["age"])
+        metrics.OUTBOX_BACKLOG.set(rows)
+        metrics.OUTBOX_BACKLOG_AGE.set(age)
+        return rows, age
+
+    async def parked(self) -> dict[str, tuple[int, float]]:
+        """Records still parked per projection, and the age of the oldest (also metrics)."""
+        out: dict[str, tuple[int, float]] = {}
+        async with self.pool.acquire(timeout=2) as conn:
+            for runner in self.runners:
+                row = await conn.fetchrow(
+                    _PARKED_SUMMARY.format(schema=_quote_ident(runner.schema)), runner.projection.name
+                )
+                assert row is not None
+                name = runner.projection.name
+                out[name] = (int(row["n"]), float(row["age"]))
+                metrics.PROJECTION_PARKED.labels(name).set(out[name][0])
+                metrics.PROJECTION_PARKED_OLDEST.labels(name).set(out[name][1])
+        return out
+
+    def stalled(self) -> list[str]:
+        """Projections whose consumer is behind and has not moved for the configured time."""
+        after = self.settings.consumer_stall_after_s
+        names = []
+        for c in self.consumers:
+            stalled = c.stalled(after)
+            metrics.CONSUMER_STALLED.labels(c.runner.projection.name).set(1 if stalled else 0)
+            if stalled:
+                names.append(c.runner.projection.name)
+        return names
+
+    async def pipeline_health(self) -> dict[str, object]:
+        """Stalled consumers, outbox backlog and parked records: what readiness adds to the
+        database and broker checks, refreshed as metrics by the lag loop too."""
+        checks: dict[str, object] = {"stalled": self.stalled()}
+        try:
+            rows, age = await self.outbox_backlog()
+            checks["outbox_backlog"], checks["outbox_backlog_age_s"] = rows, round(age, 1)
+            checks["parked"] = {name: n for name, (n, _) in (await self.parked()).items()}
+        except Exception as exc:
+            checks["outbox_backlog"] = f"error: {exc!r}"
+        return checks
 
     async def stop(self) -> None:
         """Graceful: stop consuming (finishing the batch in hand), stop the relay, close the pool."""
@@ -238,9 +319,11 @@ class Runtime:
                 await asyncio.wait_for(task, timeout=10)
         self._tasks.clear()
         t_tasks = time.perf_counter()
-        if self.relay is not None:
-            with contextlib.suppress(Exception):
-                await self.relay.producer.stop()
+        for producer in (self.relay.producer if self.relay is not None else None, self._dlq_producer):
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+        self._dlq_producer = None
         if self.running is not None and self.running.background_pool is not None:
             await asyncio.wait_for(self.running.background_pool.close(), timeout=10)
         self.running = None
@@ -255,7 +338,8 @@ class Runtime:
         )
 
     async def readiness(self) -> dict[str, object]:
-        """Database reachable, broker connected, projections not too far behind."""
+        """Database reachable, broker connected, projections not too far behind, no consumer
+        stalled, the outbox not holding events back for too long (with the relay here)."""
         checks: dict[str, object] = {}
         try:
             async with self.pool.acquire(timeout=2) as conn:
@@ -271,7 +355,14 @@ class Runtime:
                 checks["broker"] = f"error: {exc!r}"
         lag = sum(c.total_lag for c in self.consumers)
         checks["projection_lag"] = lag
+        checks |= await self.pipeline_health()
+        age = checks.get("outbox_backlog_age_s")
+        outbox_ok = self.relay is None or (isinstance(age, float) and age <= self.settings.ready_max_outbox_age_s)
         checks["ready"] = (
-            checks.get("database") == "ok" and checks.get("broker", "ok") == "ok" and lag <= self.settings.ready_max_lag
+            checks.get("database") == "ok"
+            and checks.get("broker", "ok") == "ok"
+            and lag <= self.settings.ready_max_lag
+            and not checks["stalled"]
+            and outbox_ok
         )
         return checks

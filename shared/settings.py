@@ -27,6 +27,12 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     projections_enabled: bool = True
     ready_max_lag: int = 10_000
+    consumer_stall_after_s: float = Field(
+        default=30.0, gt=0, description="a consumer with lag and no progress for this long is stalled (not ready)"
+    )
+    ready_max_outbox_age_s: float = Field(
+        default=60.0, gt=0, description="not ready while the oldest unpublished event is older than this"
+    )
     db_pool_min: int = 2
     db_pool_max: int = 10
     consumer_batch: int = 1000

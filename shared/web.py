@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import structlog
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -85,10 +87,36 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, _unavailable)
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("http.unhandled", path=request.url.path)
-        return _error(500, "internal error", correlation_id=str(getattr(request.state, "correlation_id", "")))
+        cid = str(getattr(request.state, "correlation_id", ""))
+        log.exception("http.unhandled", path=request.url.path, correlation_id=cid)
+        return _error(500, "internal error", correlation_id=cid)
+
+
+# The database or the broker is not there right now: the client should retry, not give up.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    KafkaError,
+)
+RETRY_AFTER_S = 2
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After`` (one warning line, no traceback: the outage is not a bug)."""
+    cid = str(getattr(request.state, "correlation_id", ""))
+    log.warning("http.unavailable", path=request.url.path, error=repr(exc), correlation_id=cid)
+    response = _error(503, "service temporarily unavailable: retry later", correlation_id=cid)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 class RequestContext:

@@ -1,6 +1,6 @@
 """Event contracts of all services. Importing this package registers every event type."""
 
-from shared.contracts import casework, intake, placement, reporting
+from shared.contracts import casework, intake, placement, platform, reporting
 from shared.contracts.base import DomainEvent, EventRegistry, registry
 
-__all__ = ["DomainEvent", "EventRegistry", "casework", "intake", "placement", "registry", "reporting"]
+__all__ = ["DomainEvent", "EventRegistry", "casework", "intake", "placement", "platform", "registry", "reporting"]

@@ -26,9 +26,13 @@ def projection(tmp_path: Path) -> Projection:
     return p
 
 
+# The hash of the latest envelope made per (stream, version): the next version links to it.
+_HEADS: dict[tuple[str, int], str] = {}
+
+
 def env(stream: str, version: int, event_type: str = "Noted") -> bytes:
     now = datetime.now(UTC)
-    return (
+    sealed = (
         Envelope(
             event_id=new_id(),
             event_type=event_type,
@@ -44,11 +48,11 @@ def env(stream: str, version: int, event_type: str = "Noted") -> bytes:
             correlation_id=new_id(),
             causation_id=None,
             payload={},
-            prev_hash=GENESIS_HASH,
+            prev_hash=_HEADS.get((stream, version - 1), GENESIS_HASH) if version > 1 else GENESIS_HASH,
         )
-        .sealed()
-        .to_bytes()
-    )
+    ).sealed()
+    _HEADS[(stream, version)] = sealed.hash
+    return sealed.to_bytes()
 
 
 async def seen(pool: asyncpg.Pool) -> list[tuple[str, int]]:
@@ -71,8 +75,9 @@ async def test_same_event_at_another_offset_is_a_duplicate(pool: asyncpg.Pool, p
     """A relay that crashed after publishing re-publishes: same stream version, new offset."""
     runner = ProjectionRunner(pool, projection, "proj_seen")
     await runner.setup()
-    await runner.apply([Record("x", 0, 0, env("s1", 1)), Record("x", 0, 1, env("s1", 2))])
-    result = await runner.apply([Record("x", 0, 2, env("s1", 2)), Record("x", 0, 3, env("s1", 3))])
+    first, second = env("s1", 1), env("s1", 2)
+    await runner.apply([Record("x", 0, 0, first), Record("x", 0, 1, second)])
+    result = await runner.apply([Record("x", 0, 2, second), Record("x", 0, 3, env("s1", 3))])
     assert (result.applied, result.duplicates) == (1, 1)
     assert await seen(pool) == [("s1", 1), ("s1", 2), ("s1", 3)]
 
@@ -86,7 +91,9 @@ async def test_gap_in_stream_versions_is_recorded(pool: asyncpg.Pool, projection
     assert [(g[0], g[1], g[2]) for g in gaps] == [("s1", 2, 3)]
 
 
-async def test_failed_batch_leaves_no_trace(pool: asyncpg.Pool, projection: Projection) -> None:
+async def test_handler_failure_parks_the_event_and_applies_the_rest(pool: asyncpg.Pool, projection: Projection) -> None:
+    """A handler that fails deterministically parks its event (and the later ones of its
+    stream); the batch's other events are applied and the positions step past all of them."""
     runner = ProjectionRunner(pool, projection, "proj_seen")
     await runner.setup()
 
@@ -94,11 +101,69 @@ async def test_failed_batch_leaves_no_trace(pool: asyncpg.Pool, projection: Proj
     async def broken(conn: Conn, env: Envelope) -> None:
         raise RuntimeError("handler bug")
 
-    good = Record("x", 0, 0, env("s1", 1))
-    bad_bytes = env("s2", 1).replace(b'"Noted"', b'"Broken"')
-    with pytest.raises(RuntimeError):
-        await runner.apply([good, Record("x", 0, 1, bad_bytes)])
-    assert await seen(pool) == []
+    batch = [Record("x", 0, 0, env("s1", 1)), Record("x", 0, 1, env("s2", 1, "Broken")),
+             Record("x", 0, 2, env("s2", 2)), Record("x", 0, 3, env("s3", 1))]  # fmt: skip
+    result = await runner.apply(batch)
+    assert [(p.reason, p.record.offset) for p in result.parked] == [("handler", 1), ("behind-parked", 2)]
+    assert await seen(pool) == [("s1", 1), ("s3", 1)]
+    assert await runner.positions() == {("x", 0): 4}
+    rows = await pool.fetch('SELECT "offset", reason, state, stream_id FROM proj_seen.parked ORDER BY 1')
+    assert [tuple(r) for r in rows] == [(1, "handler", "parked", "s2"), (2, "behind-parked", "parked", "s2")]
+    # after the fix, a retry applies both, in order
+    del projection.handlers["Broken"]
+    projection.legacy.discard("Broken")
+    projection.on("Broken")(projection.handlers["Noted"])
+    retried = await runner.retry()
+    assert (retried.applied, retried.parked) == (2, [])
+    assert await seen(pool) == [("s1", 1), ("s2", 1), ("s2", 2), ("s3", 1)]
+    assert {r["state"] for r in await pool.fetch("SELECT state FROM proj_seen.parked")} == {"retried"}
+
+
+async def test_poison_records_are_parked_and_every_other_stream_flows(
+    pool: asyncpg.Pool, projection: Projection
+) -> None:
+    """Undecodable bytes, an altered event and a wrong prev_hash are parked; others apply."""
+    runner = ProjectionRunner(pool, projection, "proj_seen")
+    await runner.setup()
+    altered = env("s2", 1).replace(b'"payload":{}', b'"payload":{"x":1}')
+    forged = Envelope.from_bytes(env("s3", 2)).model_copy(update={"prev_hash": "f" * 64}).sealed().to_bytes()
+    batch = [
+        Record("x", 0, 0, b"not json", b"s0"), Record("x", 0, 1, env("s1", 1)), Record("x", 0, 2, altered),
+        Record("x", 0, 3, env("s3", 1)), Record("x", 0, 4, forged), Record("x", 0, 5, env("s1", 2)),
+    ]  # fmt: skip
+    result = await runner.apply(batch)
+    assert [(p.reason, p.record.offset) for p in result.parked] == [
+        ("undecodable", 0), ("tampered", 2), ("tampered", 4)
+    ]  # fmt: skip
+    assert await seen(pool) == [("s1", 1), ("s1", 2), ("s3", 1)]
+    later = await runner.apply([Record("x", 0, 6, env("s3", 3)), Record("x", 0, 7, env("s1", 3))])
+    assert [(p.reason, p.stream_id) for p in later.parked] == [("behind-parked", "s3")]
+    assert ("s1", 3) in await seen(pool)
+
+
+async def test_unknown_types_are_ignored_and_records_below_the_position_never_parsed(
+    pool: asyncpg.Pool, projection: Projection
+) -> None:
+    runner = ProjectionRunner(pool, projection, "proj_seen")
+    await runner.setup()
+    result = await runner.apply([Record("x", 0, 0, env("s1", 1, "NobodyKnowsThis")), Record("x", 0, 1, env("s1", 2))])
+    assert (result.applied, result.ignored, result.parked) == (1, 1, [])
+    # a poison record below the stored position (moved past by hand) is dropped unparsed
+    again = await runner.apply([Record("x", 0, 0, b"not json"), Record("x", 0, 1, b"not json either")])
+    assert (again.duplicates, again.parked) == (2, [])
+
+
+async def test_transient_failures_raise_and_are_never_parked(pool: asyncpg.Pool, projection: Projection) -> None:
+    runner = ProjectionRunner(pool, projection, "proj_seen")
+    await runner.setup()
+
+    async def unavailable(conn: Conn, env: Envelope) -> None:
+        raise ConnectionRefusedError("database went away")
+
+    projection.handlers["Noted"] = unavailable
+    with pytest.raises(ConnectionRefusedError):
+        await runner.apply([Record("x", 0, 0, env("s1", 1))])
+    assert await pool.fetchval("SELECT count(*) FROM proj_seen.parked") == 0
     assert await runner.positions() == {}
 
 

@@ -15,15 +15,21 @@ from shared.contracts.intake import ParticipantDataErased
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
 from shared.projections import ProjectionRunner, Record
 
+# The hash of the latest envelope made per (stream, version): the next version links to it, so
+# consumers (which check the chain) accept the stream.
+_HEADS: dict[tuple[str, int], str] = {}
+
 
 def record(offset: int, stream: str, version: int, event: DomainEvent) -> Record:
     now = datetime.now(UTC)
+    prev = _HEADS.get((stream, version - 1), GENESIS_HASH) if version > 1 else GENESIS_HASH
     env = Envelope(
         event_id=new_id(), event_type=event.event_type, schema_version=1, stream_id=stream, stream_type="x",
         version=version, occurred_at=now, recorded_at=now, agency="jc-en", project="pro-aktiv",
         actor=Actor(id="t", role="service"), correlation_id=new_id(), causation_id=None,
-        payload=event.model_dump(mode="json"), prev_hash=GENESIS_HASH,
+        payload=event.model_dump(mode="json"), prev_hash=prev,
     ).sealed()  # fmt: skip
+    _HEADS[(stream, version)] = env.hash
     return Record("t.events", 0, offset, env.to_bytes())
 
 

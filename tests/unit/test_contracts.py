@@ -24,7 +24,7 @@ def test_published_schemas_are_current() -> None:
 
 def test_every_service_owns_its_contracts_and_names_are_past_tense_facts() -> None:
     services = {m.service for m in registry.models()}
-    assert services == {"intake", "casework", "placement", "reporting"}
+    assert services == {"intake", "casework", "placement", "reporting", "platform"}
     for model in registry.models():
         assert model.event_type == model.__name__
         assert model.model_config.get("extra") == "forbid", model.event_type

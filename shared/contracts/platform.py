@@ -1,0 +1,30 @@
+"""Events of the platform itself, written by any service into its own store (and topic): the
+operator's decisions about the pipeline, audited like every other change."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.contracts.base import DomainEvent, event
+
+
+class PlatformEvent(DomainEvent):
+    service: ClassVar[str] = "platform"
+
+
+@event
+class ParkedRecordSkipped(PlatformEvent):
+    """An operator decided that a parked record is never to be applied (``dlq skip``)."""
+
+    event_type: ClassVar[str] = "ParkedRecordSkipped"
+
+    projection: str
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+    parked_reason: str = Field(description="why it was parked: undecodable, contract, tampered, handler, ...")
+    stream_id: str | None = Field(default=None, description="the parked record's stream, if it could be read")
+    event_id: str | None = Field(default=None, description="the parked record's event id, if it could be read")
+    reason: str = Field(min_length=1, max_length=2000, description="the operator's reason for skipping it")
