@@ -1,41 +1,342 @@
-"""Bearer-token authentication (JWT: subject, role, agency) and role/agency checks at the HTTP edge."""
+"""Bearer-token authentication against the agencies' identity providers.
+
+Tokens are asymmetric JWTs (RS256, ES256 or EdDSA) from a trusted issuer — one issuer per
+agency — verified against that issuer's JWKS (file or URL, keys chosen by ``kid``, refreshed on
+an unknown ``kid`` so the provider can rotate). Each service checks its own audience
+(``rehapro-<service>``), expiry and not-before with a bounded clock skew. The agency of a
+principal comes from the issuer, never from a claim the issuer cannot vouch for: a token of one
+agency's provider that claims another agency is refused. Claims map to roles per issuer
+(docs/SECURITY.md: Keycloak, ADFS, Entra ID).
+
+Development: ``issue_token`` signs ES256 with a local key made on first use under ``.local/jwt``
+(its public JWKS beside it), and the default trust lists a development issuer per agency on
+that JWKS, so ``make up`` and the tests need no identity provider.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 import time
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
 
 import jwt
+import orjson
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, HTTPException, Request, status
+from jwt.algorithms import ECAlgorithm
 
 from shared.principal import Principal as Principal
+from shared.settings import ServiceSettings
 from shared.vocabulary import AGENCIES, Role
+
+ALGORITHMS = frozenset({"RS256", "ES256", "EdDSA"})
+SERVICES = ("intake", "casework", "placement", "reporting")
+DEV_ISSUER_BASE = "https://idp.dev.rehapro.local"
+SERVICE_ISSUER = f"{DEV_ISSUER_BASE}/services"
+ANY_AGENCY = "*"  # a service issuer vouches for the agency it names in the token
+
+
+def dev_issuer(agency: str) -> str:
+    return f"{DEV_ISSUER_BASE}/{agency}"
+
+
+def audience(service: str) -> str:
+    return f"rehapro-{service}"
+
+
+# --- development signing key -----------------------------------------------------------------
+
+
+@dataclass
+class SigningKeys:
+    """A private JWK set on disk (0600); the last key signs, all are published in the public
+    JWKS beside it (``jwks.json``), so tokens signed before a rotation stay valid until expiry."""
+
+    path: Path
+
+    @property
+    def jwks_path(self) -> Path:
+        return self.path.with_name("jwks.json")
+
+    def _load(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                _create_private(self.path, orjson.dumps({"keys": [_new_jwk()]}))
+        keys: list[dict[str, Any]] = orjson.loads(self.path.read_bytes())["keys"]
+        if not self.jwks_path.exists():
+            self._publish(keys)
+        return keys
+
+    def _publish(self, keys: list[dict[str, Any]]) -> None:
+        public = [{k: v for k, v in key.items() if k != "d"} for key in keys]
+        _replace(self.jwks_path, orjson.dumps({"keys": public}), mode=0o644)
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        key = self._load()[-1]
+        private = ECAlgorithm.from_jwk(orjson.dumps(key).decode())
+        if not isinstance(private, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{self.path}: the signing key has no private part")
+        return jwt.encode(dict(claims), private, algorithm="ES256", headers={"kid": key["kid"]})
+
+    def rotate(self, keep: int = 2) -> str:
+        """A new signing key; the newest ``keep`` stay published. Returns the new ``kid``."""
+        keys = [*self._load(), _new_jwk()][-keep:]
+        _replace(self.path, orjson.dumps({"keys": keys}), mode=0o600)
+        self._publish(keys)
+        return str(keys[-1]["kid"])
+
+
+def _new_jwk() -> dict[str, Any]:
+    jwk: dict[str, Any] = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True)
+    return {**jwk, "kid": os.urandom(8).hex(), "alg": "ES256", "use": "sig"}
+
+
+def _create_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _replace(path: Path, data: bytes, *, mode: int) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    tmp.replace(path)
+
+
+def signing_keys(settings: ServiceSettings | None = None) -> SigningKeys:
+    path = settings.jwt_signing_key_file if settings else os.environ.get("REHAPRO_JWT_SIGNING_KEY_FILE", "")
+    return SigningKeys(Path(path or ".local/jwt/signing-key.json"))
 
 
 def issue_token(
-    secret: str, *, subject: str, role: Role | str, agency: str, issuer: str = "rehapro-dev", ttl: int = 3600 * 12
+    secret: str = "",
+    *,
+    subject: str,
+    role: Role | str,
+    agency: str,
+    issuer: str | None = None,
+    ttl: int = 3600 * 12,
+    audiences: Sequence[str] | None = None,
+    keys: SigningKeys | None = None,
+    not_before: int | None = None,
 ) -> str:
-    """Signs a development/test token. Production tokens come from the agency's identity provider."""
+    """Signs a development/test token (ES256, the local signing key) for the agency's development
+    issuer and every service's audience. ``secret`` is ignored: it is kept so the call sites of
+    the HS256 era keep working. Production tokens come from the agency's identity provider."""
+    del secret
     now = int(time.time())
-    claims = {"sub": subject, "role": str(role), "agency": agency, "iss": issuer, "iat": now, "exp": now + ttl}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "role": str(role),
+        "agency": agency,
+        "iss": issuer or dev_issuer(agency),
+        "aud": list(audiences if audiences is not None else [audience(s) for s in SERVICES]),
+        "iat": now,
+        "nbf": not_before if not_before is not None else now,
+        "exp": now + ttl,
+    }
+    return (keys or signing_keys()).sign(claims)
 
 
-def decode_token(token: str, secret: str, issuer: str) -> Principal:
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=["HS256"], issuer=issuer, options={"require": ["sub", "exp", "iss"]}
+def service_token(settings: ServiceSettings, *, subject: str, agency: str, ttl: int = 300) -> str:
+    """A service's own token (e.g. reporting asking intake), signed with its signing key."""
+    return issue_token(
+        subject=subject, role=Role.SERVICE, agency=agency, issuer=SERVICE_ISSUER, ttl=ttl, keys=signing_keys(settings)
+    )
+
+
+# --- trusted issuers -----------------------------------------------------------------------
+
+
+class KeySource:
+    """Where an issuer's public keys come from."""
+
+    def key(self, kid: str | None) -> jwt.PyJWK:
+        raise NotImplementedError
+
+
+@dataclass
+class JwksFile(KeySource):
+    """A JWKS file, read again when it changes (a rotation publishes the new key there)."""
+
+    path: Path
+    _mtime: float = field(default=-1.0, init=False)
+    _set: jwt.PyJWKSet | None = field(default=None, init=False)
+
+    def key(self, kid: str | None) -> jwt.PyJWK:
+        mtime = self.path.stat().st_mtime if self.path.exists() else -1.0
+        if self._set is None or mtime != self._mtime:
+            self._set = jwt.PyJWKSet.from_json(self.path.read_text())
+            self._mtime = mtime
+        for k in self._set.keys:
+            if kid is None or k.key_id == kid:
+                return k
+        raise jwt.InvalidTokenError(f"unknown kid {kid!r}")
+
+
+@dataclass
+class JwksUri(KeySource):
+    """The identity provider's JWKS endpoint; PyJWKClient caches it and fetches it again on an
+    unknown ``kid`` (blocking, but only on a cache miss)."""
+
+    uri: str
+    client: jwt.PyJWKClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = jwt.PyJWKClient(self.uri, cache_jwk_set=True, lifespan=300, timeout=5)
+
+    def key(self, kid: str | None) -> jwt.PyJWK:
+        try:
+            if kid is None:
+                return self.client.get_signing_keys()[0]
+            return self.client.get_signing_key(kid)
+        except jwt.PyJWKClientError as exc:
+            raise jwt.InvalidTokenError(str(exc)) from None
+
+
+@dataclass
+class Issuer:
+    """One trusted identity provider: its agency and how its claims map to a role."""
+
+    issuer: str
+    agency: str
+    keys: KeySource
+    role_claim: str = "role"  # dotted path, e.g. realm_access.roles (Keycloak), roles (Entra ID)
+    role_map: Mapping[str, str] = field(default_factory=dict)  # provider group/role -> Role
+    subject_claim: str = "sub"
+
+
+@dataclass
+class Trust:
+    issuers: dict[str, Issuer]
+    audience: str
+    leeway: float
+
+
+def _claim(claims: Mapping[str, Any], path: str) -> Any:
+    value: Any = claims
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _role(issuer: Issuer, claims: Mapping[str, Any]) -> Role:
+    raw = _claim(claims, issuer.role_claim)
+    names = raw if isinstance(raw, list) else [raw]
+    roles = set()
+    for name in names:
+        mapped = issuer.role_map.get(str(name), str(name))
+        with contextlib.suppress(ValueError):
+            roles.add(Role(mapped))
+    if len(roles) != 1:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, f"invalid token: claim {issuer.role_claim} must name exactly one role"
         )
-    except jwt.PyJWTError as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}") from None
-    try:
-        role = Role(claims.get("role", ""))
-    except ValueError:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: unknown role") from None
-    agency = claims.get("agency", "")
+    return roles.pop()
+
+
+def _agency(issuer: Issuer, claims: Mapping[str, Any]) -> str:
+    claimed = claims.get("agency")
+    if issuer.agency == ANY_AGENCY:
+        agency = str(claimed or "")
+    elif claimed not in (None, issuer.agency):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: agency is not the issuer's agency")
+    else:
+        agency = issuer.agency
     if agency not in AGENCIES:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: unknown agency")
-    return Principal(subject=str(claims["sub"]), role=role, agency=agency)
+    return agency
+
+
+def _source(entry: Mapping[str, Any], base: Path) -> KeySource:
+    if "jwks_uri" in entry:
+        return JwksUri(str(entry["jwks_uri"]))
+    return JwksFile(base / str(entry["jwks_file"]))
+
+
+def load_trust(settings: ServiceSettings) -> Trust:
+    """The trusted issuers: the trust file (``jwt_trust_file``) or, without one, a development
+    issuer per agency plus the services' issuer, all on the local signing key's JWKS."""
+    aud = settings.jwt_audience or audience(settings.service)
+    leeway = settings.jwt_leeway_s
+    if settings.jwt_trust_file:
+        path = Path(settings.jwt_trust_file)
+        doc = orjson.loads(path.read_bytes())
+        issuers = {
+            str(e["issuer"]): Issuer(
+                issuer=str(e["issuer"]),
+                agency=str(e["agency"]),
+                keys=_source(e, path.parent),
+                role_claim=str(e.get("role_claim", "role")),
+                role_map=dict(e.get("role_map", {})),
+                subject_claim=str(e.get("subject_claim", "sub")),
+            )
+            for e in doc["issuers"]
+        }
+        return Trust(issuers, aud, leeway)
+    keys = signing_keys(settings)
+    keys._load()  # made on first use, with its public JWKS
+    dev = JwksFile(keys.jwks_path)
+    issuers = {dev_issuer(a): Issuer(dev_issuer(a), a, dev) for a in AGENCIES}
+    issuers[SERVICE_ISSUER] = Issuer(SERVICE_ISSUER, ANY_AGENCY, dev)
+    return Trust(issuers, aud, leeway)
+
+
+_trusts: dict[tuple[str, str, str, str, float], Trust] = {}
+
+
+def trust_for(settings: ServiceSettings) -> Trust:
+    s = settings
+    cache_key = (s.service, s.jwt_trust_file, s.jwt_signing_key_file, s.jwt_audience, s.jwt_leeway_s)
+    if cache_key not in _trusts:
+        _trusts[cache_key] = load_trust(settings)
+    return _trusts[cache_key]
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {reason}")
+
+
+def decode_token(token: str, settings: ServiceSettings) -> Principal:
+    """The principal of a token from a trusted issuer, or 401 naming why not."""
+    trust = trust_for(settings)
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise _unauthorized(str(exc)) from None
+    issuer = trust.issuers.get(str(unverified.get("iss", "")))
+    if issuer is None:
+        raise _unauthorized("untrusted issuer")
+    alg = header.get("alg")
+    if alg not in ALGORITHMS:
+        raise _unauthorized(f"algorithm {alg!r} not accepted")
+    try:
+        key = issuer.keys.key(header.get("kid"))
+        if key.algorithm_name != alg:
+            raise jwt.InvalidAlgorithmError("the key's algorithm is not the token's")
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[alg],
+            audience=trust.audience,
+            issuer=issuer.issuer,
+            leeway=trust.leeway,
+            options={"require": ["exp", "iss", "aud", issuer.subject_claim]},
+        )
+    except jwt.PyJWTError as exc:
+        raise _unauthorized(str(exc)) from None
+    return Principal(
+        subject=str(claims[issuer.subject_claim]), role=_role(issuer, claims), agency=_agency(issuer, claims)
+    )
 
 
 async def authenticate(request: Request) -> Principal:
@@ -46,8 +347,7 @@ async def authenticate(request: Request) -> Principal:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    settings = request.app.state.settings
-    principal = decode_token(token, settings.jwt_secret, settings.jwt_issuer)
+    principal = decode_token(token, request.app.state.settings)
     request.state.principal = principal
     return principal
 

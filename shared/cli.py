@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from shared import parking
 from shared import rebuild as replay
-from shared.auth import issue_token
+from shared.auth import issue_token, signing_keys
 from shared.contracts import registry
 from shared.envelope import Actor, Envelope, verify_chain
 from shared.migrations import EVENTSTORE_SQL, migrate
@@ -217,7 +217,7 @@ def token(
 ) -> None:
     """Print a development bearer token signed with the configured key."""
     s = load_settings("cli")
-    typer.echo(issue_token(s.jwt_secret, subject=subject, role=role, agency=agency, issuer=s.jwt_issuer))
+    typer.echo(issue_token(subject=subject, role=role, agency=agency, keys=signing_keys(s)))
 
 
 def schemas(out: Path = typer.Option(Path("docs/schemas"), help="output folder")) -> None:

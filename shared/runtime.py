@@ -17,8 +17,10 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
-from shared import metrics
+from shared import keyprovider, metrics
 from shared.consumer import DeadLetters, ProjectionConsumer, dead_letter_topic
+from shared.crypto import SubjectKeys
+from shared.db import Conn
 from shared.envelope import Envelope
 from shared.eventstore import PostgresEventStore
 from shared.migrations import EVENTSTORE_SQL, _quote_ident, migrate
@@ -48,6 +50,7 @@ class ServiceDefinition:
     name: str
     sql: Sequence[Path] = ()
     projections: Sequence[Projection] = ()
+    subject_keys: bool = False  # holds per-subject data keys (schema keys, wrapped by the KEK)
 
 
 @dataclass(frozen=True)
@@ -176,11 +179,25 @@ class Runtime:
         pool = await self._create_pool(s.db_pool_min, s.db_pool_max)
         async with pool.acquire() as conn:
             await migrate(conn, [*EVENTSTORE_SQL, *self.definition.sql], schema="public")
+            if self.definition.subject_keys:
+                await self._prepare_keys(conn)
         runners = tuple(ProjectionRunner(pool, p, s.schema_for(p.name)) for p in self.definition.projections)
         for runner in runners:
             await runner.setup()
         self.connected = Connected(pool, PostgresEventStore(pool), runners)
         return self.connected
+
+    async def _prepare_keys(self, conn: Conn) -> None:
+        """Install the configured KEK provider and wrap any plain keys left from before."""
+        s = self.settings
+        pkcs11 = {"module": s.pkcs11_module, "token": s.pkcs11_token, "pin": s.pkcs11_pin, "key": s.pkcs11_key}
+        provider = keyprovider.provider_from_settings(
+            s.kek_provider, kek_file=s.kek_file, kek_env=s.kek_env, pkcs11=pkcs11
+        )
+        keyprovider.install(provider)
+        moved = await SubjectKeys(provider).prepare(conn)
+        if moved:
+            log.info("keys.wrapped_legacy", rows=moved, kek=provider.current)
 
     async def _create_pool(self, min_size: int, max_size: int) -> asyncpg.Pool:
         s = self.settings

@@ -20,8 +20,26 @@ class ServiceSettings(BaseSettings):
     topic_prefix: str = Field(default="", description="prefix for all topic names (tests isolate runs)")
     group_prefix: str = Field(default="", description="prefix of consumer group ids (defaults to topic_prefix)")
     projection_schema: str = Field(default="proj", description="prefix of the schema of each projection")
-    jwt_secret: str = Field(default="dev-only-secret-change-me-0123456789", min_length=16)
-    jwt_issuer: str = "rehapro-dev"
+    jwt_secret: str = Field(
+        default="dev-only-secret-change-me-0123456789",
+        min_length=16,
+        description="unused since tokens are asymmetric (kept for callers of issue_token(secret, ...))",
+    )
+    jwt_trust_file: str = Field(
+        default="", description="JSON of trusted issuers (one per agency, JWKS file or URL); empty: development"
+    )
+    jwt_audience: str = Field(default="", description="audience this service accepts; empty: rehapro-<service>")
+    jwt_leeway_s: float = Field(default=30.0, ge=0, le=300, description="clock skew allowed on exp/nbf/iat")
+    jwt_signing_key_file: str = Field(
+        default="", description="this service's own signing key (private JWKS); empty: .local/jwt/signing-key.json"
+    )
+    kek_provider: str = Field(default="file", description="where the key-encryption key lives: file, env, pkcs11")
+    kek_file: str = Field(default=".local/kek.json", description="KEK document for kek_provider=file (0600)")
+    kek_env: str = Field(default="REHAPRO_KEK", description="variable holding the KEK document for kek_provider=env")
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    pkcs11_token: str = Field(default="rehapro", description="label of the PKCS#11 token holding the KEKs")
+    pkcs11_pin: str = ""
+    pkcs11_key: str = Field(default="rehapro-kek-1", description="label of the current KEK on the token")
     log_level: str = "INFO"
     log_json: bool = True
     relay_enabled: bool = True

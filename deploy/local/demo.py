@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from shared.auth import issue_token
+from shared.auth import issue_token, signing_keys
 from shared.settings import load_settings
 from shared.vocabulary import Role
 
@@ -78,7 +78,7 @@ def make_headers() -> Headers:
     s = load_settings("demo")
 
     def headers(role: Role, agency: str, subject: str) -> dict[str, str]:
-        token = issue_token(s.jwt_secret, subject=subject, role=role, agency=agency, issuer=s.jwt_issuer)
+        token = issue_token(subject=subject, role=role, agency=agency, keys=signing_keys(s))
         return {"Authorization": f"Bearer {token}"}
 
     return headers

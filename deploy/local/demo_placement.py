@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from shared.auth import issue_token
+from shared.auth import issue_token, signing_keys
 from shared.settings import load_settings
 from shared.vocabulary import Role
 
@@ -53,10 +53,7 @@ VACANCIES: list[dict[str, Any]] = [
 
 def token(role: Role, agency: str, subject: str) -> dict[str, str]:
     s = load_settings("demo")
-    return {
-        "Authorization": "Bearer "
-        + issue_token(s.jwt_secret, subject=subject, role=role, agency=agency, issuer=s.jwt_issuer)
-    }
+    return {"Authorization": "Bearer " + issue_token(subject=subject, role=role, agency=agency, keys=signing_keys(s))}
 
 
 def post(http: httpx.Client, path: str, body: dict[str, Any], headers: dict[str, str], key: str) -> dict[str, Any]:

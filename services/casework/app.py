@@ -28,12 +28,13 @@ definition = ServiceDefinition(
     name="casework",
     sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
     projections=(enrolments, consents, employment, cases),
+    subject_keys=True,
 )
 
 
 @dataclass
 class PostgresKeyStore:
-    """The handlers' ``KeyStore`` port: casework's per-participant keys (table subject_keys),
+    """The handlers' ``KeyStore`` port: casework's per-participant keys (table keys.subject_keys, wrapped by the KEK),
     on the command's own connection (a key made for a command that fails is rolled back with it
     when the command runs in a transaction)."""
 

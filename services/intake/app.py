@@ -25,11 +25,12 @@ from shared.web import create_app
 
 SQL = sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))
 
-definition = ServiceDefinition(name="intake", sql=SQL, projections=(register,))
+definition = ServiceDefinition(name="intake", sql=SQL, projections=(register,), subject_keys=True)
 
 
 class PostgresKeyStore:
-    """The ``KeyStore`` port on intake's ``subject_keys`` table, on the unit of work's connection."""
+    """The ``KeyStore`` port on intake's ``keys.subject_keys`` (data keys wrapped by the KEK),
+    on the unit of work's connection."""
 
     def __init__(self) -> None:
         self.keys = SubjectKeys()

@@ -26,11 +26,12 @@ definition = ServiceDefinition(
     name="placement",
     sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
     projections=(pool_policy, board, access),
+    subject_keys=True,
 )
 
 
 class PostgresKeyStore:
-    """The ``KeyStore`` port on the service's ``subject_keys`` table. Each call takes its own
+    """The ``KeyStore`` port on the service's ``keys.subject_keys`` table (wrapped by the KEK). Each call takes its own
     connection (autocommitted): an erased key stays erased even if the command then fails."""
 
     def __init__(self, runtime: Runtime) -> None:

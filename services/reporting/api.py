@@ -125,7 +125,7 @@ async def _browser_principal(request: Request) -> Principal:
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first: /dashboard/login?token=<bearer token>")
     s = request.app.state.settings
-    return decode_token(token, s.jwt_secret, s.jwt_issuer)
+    return decode_token(token, s)
 
 
 async def browser_context(request: Request) -> Context:
@@ -140,7 +140,7 @@ BrowserCtx = Annotated[Context, Depends(browser_context)]
 async def dashboard_login(request: Request, token: str = Query(min_length=10)) -> RedirectResponse:
     """Checks the token and keeps it in an HttpOnly cookie, then shows the dashboard."""
     s = request.app.state.settings
-    decode_token(token, s.jwt_secret, s.jwt_issuer)
+    decode_token(token, s)
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=3600)
     return response

@@ -15,11 +15,10 @@ from services.reporting.domain.periods import DateRange
 from services.reporting.handlers import HANDLERS, IntakeRefused
 from services.reporting.projections import counts, facts
 from services.reporting.views import Reads
-from shared.auth import issue_token
+from shared.auth import service_token
 from shared.bus import Context, MessageBus, inject
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
-from shared.vocabulary import Role
 from shared.web import create_app
 
 definition = ServiceDefinition(name="reporting", projections=(counts, facts))
@@ -37,9 +36,7 @@ class IntakeIdentities:
     async def identities(self, ids: Sequence[str], period: DateRange, ctx: Context) -> list[Mapping[str, Any]]:
         s = self.runtime.settings
         p = ctx.principal
-        token = issue_token(
-            s.jwt_secret, subject="reporting", role=Role.SERVICE, agency=p.agency, issuer=s.jwt_issuer, ttl=300
-        )
+        token = service_token(s, subject="reporting", agency=p.agency)
         transport = getattr(self.app.state, "intake_transport", None)
         async with httpx.AsyncClient(base_url=s.intake_url, transport=transport, timeout=s.intake_timeout) as c:
             r = await c.post(

@@ -8,13 +8,15 @@ import asyncio
 import asyncpg
 import pytest
 
-from shared.crypto import ERASED, KEYS_SQL, KeyErased, SubjectKeys
+from shared.crypto import ERASED, KeyErased, SubjectKeys
 
 
 @pytest.fixture
 async def keys(pool: asyncpg.Pool) -> SubjectKeys:
-    await pool.execute(KEYS_SQL)
-    return SubjectKeys()
+    k = SubjectKeys()
+    async with pool.acquire() as conn:
+        await k.prepare(conn)
+    return k
 
 
 async def test_concurrent_first_uses_agree_on_one_key(pool: asyncpg.Pool, keys: SubjectKeys) -> None:
@@ -24,7 +26,7 @@ async def test_concurrent_first_uses_agree_on_one_key(pool: asyncpg.Pool, keys: 
 
     got = await asyncio.gather(*(first_use() for _ in range(6)))
     assert len(set(got)) == 1
-    assert await pool.fetchval("SELECT count(*) FROM subject_keys") == 1
+    assert await pool.fetchval("SELECT count(*) FROM keys.subject_keys") == 1
 
 
 async def test_seal_many_uses_one_key_and_opens_back(pool: asyncpg.Pool, keys: SubjectKeys) -> None:
