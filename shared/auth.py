@@ -185,13 +185,17 @@ class JwksFile(KeySource):
 @dataclass
 class JwksUri(KeySource):
     """The identity provider's JWKS endpoint; PyJWKClient caches it and fetches it again on an
-    unknown ``kid`` (blocking, but only on a cache miss)."""
+    unknown ``kid`` (blocking, but only on a cache miss), at most once per ``cooldown`` seconds
+    so a flood of made-up kids cannot hammer the provider."""
 
     uri: str
+    cooldown: float = 30.0
     client: jwt.PyJWKClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = jwt.PyJWKClient(self.uri, cache_jwk_set=True, lifespan=300, timeout=5)
+        self.client = jwt.PyJWKClient(
+            self.uri, cache_jwk_set=True, lifespan=300, timeout=5, cooldown_duration=self.cooldown
+        )
 
     def key(self, kid: str | None) -> jwt.PyJWK:
         try:
@@ -258,7 +262,7 @@ def _agency(issuer: Issuer, claims: Mapping[str, Any]) -> str:
 
 def _source(entry: Mapping[str, Any], base: Path) -> KeySource:
     if "jwks_uri" in entry:
-        return JwksUri(str(entry["jwks_uri"]))
+        return JwksUri(str(entry["jwks_uri"]), float(entry.get("refresh_cooldown_s", 30.0)))
     return JwksFile(base / str(entry["jwks_file"]))
 
 

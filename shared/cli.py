@@ -16,10 +16,11 @@ import uvicorn
 import uvloop
 from fastapi import FastAPI
 
-from shared import parking
+from shared import keyprovider, parking
 from shared import rebuild as replay
 from shared.auth import issue_token, signing_keys
 from shared.contracts import registry
+from shared.crypto import SubjectKeys
 from shared.envelope import Actor, Envelope, verify_chain
 from shared.migrations import EVENTSTORE_SQL, migrate
 from shared.projections import ProjectionRunner
@@ -129,8 +130,45 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
         if breaks:
             raise typer.Exit(1)
 
+    @app.command("rotate-kek")
+    def rotate_kek(label: str = typer.Option("", help="pkcs11: label of the new KEK made in the token")) -> None:
+        """KEK rotation, first step: a new KEK (file: added and made current; pkcs11: made in the
+        token, then set PKCS11_KEY to its label on every replica). Then run ``rewrap-keys``."""
+        s = settings()
+        if s.kek_provider == "file":
+            typer.echo(keyprovider.LocalKeyProvider.from_file(Path(s.kek_file)).rotate())
+        elif s.kek_provider == "pkcs11":
+            if not label:
+                raise typer.BadParameter("--label is required for pkcs11")
+            hsm = keyprovider.Pkcs11KeyProvider(s.pkcs11_module, s.pkcs11_token, s.pkcs11_pin, s.pkcs11_key)
+            typer.echo(hsm.generate(label))
+        else:
+            raise typer.BadParameter(f"kek_provider {s.kek_provider}: rotate the KEK where it is kept")
+
+    @app.command("rewrap-keys")
+    def rewrap_keys() -> None:
+        """KEK rotation, second step: rewrap every data key under the current KEK (events untouched).
+        First make the new KEK current (a new key in the HSM named by PKCS11_KEY, or ``rotate`` in
+        the KEK file); retire the old KEK once this reports 0 left."""
+
+        async def run() -> dict[str, object]:
+            rt = Runtime(settings(), definition)
+            connected = await rt.connect()  # installs the configured provider, wraps legacy keys
+            try:
+                keys = SubjectKeys(keyprovider.installed())
+                async with connected.pool.acquire() as conn:
+                    rewrapped = await keys.rewrap(conn)
+                return {"rewrapped": rewrapped, "kek": keys.provider.current}
+            finally:
+                await connected.pool.close()
+
+        if not definition.subject_keys:
+            raise typer.BadParameter(f"{definition.name} holds no subject keys")
+        typer.echo(json.dumps(uvloop.run(run())))
+
     app.add_typer(_dlq_cli(definition, settings), name="dlq")
     app.command()(token)
+    app.command("rotate-signing-key")(rotate_signing_key)
     app.command()(schemas)
     return app
 
@@ -220,6 +258,11 @@ def token(
     typer.echo(issue_token(subject=subject, role=role, agency=agency, keys=signing_keys(s)))
 
 
+def rotate_signing_key(keep: int = typer.Option(2, help="signing keys kept in the published JWKS")) -> None:
+    """Development: a new local signing key; the previous ones stay in the JWKS until they drop out."""
+    typer.echo(signing_keys(load_settings("cli")).rotate(keep))
+
+
 def schemas(out: Path = typer.Option(Path("docs/schemas"), help="output folder")) -> None:
     """Write the JSON Schema of the envelope and of every event contract."""
     out.mkdir(parents=True, exist_ok=True)
@@ -239,6 +282,7 @@ def schemas(out: Path = typer.Option(Path("docs/schemas"), help="output folder")
 cli = typer.Typer(help="rehapro shared tools", no_args_is_help=True)
 cli.command()(token)
 cli.command()(schemas)
+cli.command("rotate-signing-key")(rotate_signing_key)
 
 if __name__ == "__main__":
     cli()

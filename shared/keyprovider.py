@@ -140,7 +140,6 @@ class Pkcs11KeyProvider:
     def _open(self) -> Any:
         if self._session is None:
             import pkcs11  # the HSM's library is needed only where this provider is configured
-
             from pkcs11.exceptions import UserAlreadyLoggedIn
 
             token = pkcs11.lib(self.module).get_token(token_label=self.token_label)
