@@ -22,6 +22,7 @@ from shared.consumer import DeadLetters, ProjectionConsumer, dead_letter_topic
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.envelope import Envelope
+from shared.erasure import ErasureRule, reapply_erasures
 from shared.eventstore import PostgresEventStore
 from shared.migrations import EVENTSTORE_SQL, _quote_ident, migrate
 from shared.projections import Projection, ProjectionRunner
@@ -51,6 +52,7 @@ class ServiceDefinition:
     sql: Sequence[Path] = ()
     projections: Sequence[Projection] = ()
     subject_keys: bool = False  # holds per-subject data keys (schema keys, wrapped by the KEK)
+    erasures: Sequence[ErasureRule] = ()  # erasure events re-applied on start (shared/erasure.py)
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,10 @@ class Runtime:
     async def start(self) -> None:
         connected = await self.connect()
         s = self.settings
+        if self.definition.erasures:
+            # before anything is served: a database restored from before an erasure forgets again
+            async with connected.pool.acquire() as conn:
+                await reapply_erasures(conn, s.kafka_bootstrap, s.topic, self.definition.erasures)
         consuming = s.projections_enabled and bool(self.definition.projections)
         background = (1 if s.relay_enabled else 0) + (len(connected.runners) if consuming else 0)
         background_pool = None

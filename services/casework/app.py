@@ -19,6 +19,7 @@ from services.casework.projections import cases
 from services.casework.views import PostgresConsents
 from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
+from shared.erasure import ErasureRule
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork
@@ -29,6 +30,7 @@ definition = ServiceDefinition(
     sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
     projections=(enrolments, consents, employment, cases),
     subject_keys=True,
+    erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
 )
 
 

@@ -18,6 +18,7 @@ from services.intake.projections import register
 from services.intake.views import RegisterDueConsents, connection
 from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
+from shared.erasure import ErasureRule
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.unit_of_work import UnitOfWork
@@ -25,7 +26,13 @@ from shared.web import create_app
 
 SQL = sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))
 
-definition = ServiceDefinition(name="intake", sql=SQL, projections=(register,), subject_keys=True)
+definition = ServiceDefinition(
+    name="intake",
+    sql=SQL,
+    projections=(register,),
+    subject_keys=True,
+    erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
+)
 
 
 class PostgresKeyStore:

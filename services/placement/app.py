@@ -18,6 +18,7 @@ from services.placement.projections import access, board
 from services.placement.views import PostgresVacancyOffers, Reads
 from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
+from shared.erasure import ErasureRule
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.web import create_app
@@ -27,6 +28,7 @@ definition = ServiceDefinition(
     sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
     projections=(pool_policy, board, access),
     subject_keys=True,
+    erasures=(ErasureRule("placement", "EmployerContactDataErased", lambda p: str(p["employer_id"])),),
 )
 
 

@@ -562,11 +562,11 @@ async def test_erasure_makes_every_service_forget(stack: Stack) -> None:
     await support.eventually(lambda: casework.get("/cases", headers=cm), lambda r: r.json() == [])
     cw = stack.runtime("casework")
     assert cw.pool is not None
-    assert await cw.pool.fetchval("SELECT key FROM subject_keys WHERE subject_id = $1", pid) is None
+    assert await cw.pool.fetchval("SELECT wrapped FROM keys.subject_keys WHERE subject_id = $1", pid) is None
     assert await cw.pool.fetchval("SELECT count(*) FROM consents WHERE participant_id = $1::uuid", pid) == 0
     it = stack.runtime("intake")
     assert it.pool is not None
-    assert await it.pool.fetchval("SELECT key FROM subject_keys WHERE subject_id = $1", pid) is None
+    assert await it.pool.fetchval("SELECT wrapped FROM keys.subject_keys WHERE subject_id = $1", pid) is None
     await support.eventually(
         lambda: it.pool.fetchval("SELECT count(*) FROM participants WHERE participant_id = $1::uuid", pid),  # type: ignore[union-attr]
         lambda n: n == 0,
