@@ -225,8 +225,9 @@ class Runtime:
     async def start(self) -> None:
         connected = await self.connect()
         s = self.settings
-        if self.definition.erasures:
+        if self.definition.erasures and (s.relay_enabled or s.projections_enabled):
             # before anything is served: a database restored from before an erasure forgets again
+            # (a process with neither relay nor consumers never talks to the broker: docs/SECURITY.md)
             async with connected.pool.acquire() as conn:
                 await reapply_erasures(conn, s.kafka_bootstrap, s.topic, self.definition.erasures)
         consuming = s.projections_enabled and bool(self.definition.projections)

@@ -167,10 +167,13 @@ async def remove_team_member(cmd: RemoveTeamMember, uow: UnitOfWork, ctx: Contex
 # ------------------------------------------------------------------ journey
 
 
-async def enter_phase(cmd: EnterPhase, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
-    """Phase transition: next in order; skip or back one with a reason; Nachbetreuung after a job."""
+async def enter_phase(cmd: EnterPhase, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
+    """Phase transition: next in order; skip or back one with a reason (sealed: it may say why);
+    Nachbetreuung after a job."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
-    return await append(uow, ctx, case, domain.enter_phase(case.state, cmd.phase, cmd.entered_on, cmd.reason))
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
+    events = domain.enter_phase(case.state, cmd.phase, cmd.entered_on, cmd.reason, reason)
+    return await append(uow, ctx, case, events)
 
 
 async def interrupt(
@@ -281,10 +284,10 @@ async def plan_intervention(
         access.require_intervention(p, c, cmd.category)
 
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, rule)
-    (details,) = await seal(uow, keys, cmd.participant_id, cmd.details)
+    details, provider = await seal(uow, keys, cmd.participant_id, cmd.details, cmd.provider)
     iid = new_id()
     events = domain.plan_intervention(
-        case.state, iid, cmd.category, cmd.provider, cmd.planned_start, cmd.planned_end, cmd.cost_eur, details
+        case.state, iid, cmd.category, provider, cmd.planned_start, cmd.planned_end, cmd.cost_eur, details
     )
     return await append(uow, ctx, case, events, intervention_id=str(iid))
 

@@ -205,7 +205,7 @@ async def objection_recorded(conn: Conn, rec: Recorded[ObjectionRecorded]) -> No
         "INSERT INTO objections (participant_id, recorded_on, scope) VALUES ($1, $2, $3)",
         e.participant_id,
         e.recorded_on,
-        e.scope,
+        e.scope or "",  # v2: what it covers is sealed under intake's key (casework needs only the fact)
     )
 
 

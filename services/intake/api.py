@@ -145,8 +145,8 @@ async def get_participant(participant_id: UUID, ctx: QueryCtx, reads: Reads, key
 
 
 @router.get("/participants/{participant_id}/consents")
-async def list_consents(participant_id: UUID, ctx: QueryCtx, reads: Reads) -> list[dict[str, Any]]:
-    return await views.consents(reads, ctx, participant_id)
+async def list_consents(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys: Keys) -> list[dict[str, Any]]:
+    return await views.consents(reads, keys, ctx, participant_id)
 
 
 @router.post("/admin/consent-expiry")

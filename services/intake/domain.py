@@ -48,6 +48,7 @@ class Consent:
     expires_on: date | None
     ended_on: date | None = None
     ended_by: Literal["withdrawn", "expired"] | None = None
+    sealed_scope: str = ""  # medical-release (v2): the doctor or clinic, sealed
 
     def active_on(self, day: date) -> bool:
         """The one consent rule (``shared.consent``): from the grant date up to, excluding,
@@ -76,7 +77,8 @@ class Participant:
     eligibility_reasons: tuple[str, ...] = ()
     start_date: date | None = None
     consents: Mapping[UUID, Consent] = field(default_factory=lambda: MappingProxyType({}))
-    objections: tuple[str, ...] = ()
+    objections: tuple[str, ...] = ()  # v1: what each objection covers, in clear as recorded
+    sealed_objections: tuple[str, ...] = ()  # v2: the same, sealed
     # ciphertext from the referral (opened only by the views, with the participant's key)
     sealed_identity: str = ""
     sealed_reason: str = ""
@@ -112,7 +114,15 @@ def evolve(state: Participant, event: DomainEvent) -> Participant:
         case ConsentGranted():
             return _with_consent(
                 state,
-                Consent(event.consent_id, event.purpose, event.scope, event.granted_on, event.form, event.expires_on),
+                Consent(
+                    event.consent_id,
+                    event.purpose,
+                    event.scope,
+                    event.granted_on,
+                    event.form,
+                    event.expires_on,
+                    sealed_scope=event.sealed_scope,
+                ),
             )
         case ConsentWithdrawn():
             c = state.consents[event.consent_id]
@@ -121,7 +131,9 @@ def evolve(state: Participant, event: DomainEvent) -> Participant:
             c = state.consents[event.consent_id]
             return _with_consent(state, replace(c, ended_on=event.expired_on, ended_by="expired"))
         case ObjectionRecorded():
-            return replace(state, objections=(*state.objections, event.scope))
+            if event.sealed_scope:
+                return replace(state, sealed_objections=(*state.sealed_objections, event.sealed_scope))
+            return replace(state, objections=(*state.objections, event.scope or ""))
         case ParticipantEnrolled():
             return replace(state, status="enrolled", start_date=event.start_date)
         case EnrolmentDeclined():
@@ -265,22 +277,29 @@ def grant_consent(
     granted_on: date,
     form: ConsentForm,
     expires_on: date | None,
+    sealed_scope: str = "",
 ) -> list[DomainEvent]:
+    """``scope`` is checked; a medical release keeps only ``sealed_scope`` (the doctor sealed),
+    so several releases may run side by side (one per doctor, told apart by their consent id)."""
     pid = _existing(state)
     if state.status in ("declined", "withdrawn"):
         raise InvalidTransition(f"the referral is {state.status}", field="status")
     if expires_on is not None and expires_on <= granted_on:
         raise DomainError("expiry must be after the grant date", field="expires_on")
     scope = consent_scope(state, purpose, scope)
-    for c in state.active_consents(granted_on, purpose):
-        if c.scope == scope:
-            raise InvalidTransition(f"an active {purpose} consent for this scope exists", field="purpose")
+    if purpose is ConsentPurpose.MEDICAL_RELEASE:
+        scope = None  # the doctor travels only sealed
+    else:
+        for c in state.active_consents(granted_on, purpose):
+            if c.scope == scope:
+                raise InvalidTransition(f"an active {purpose} consent for this scope exists", field="purpose")
     return [
         ConsentGranted(
             participant_id=pid,
             consent_id=consent_id,
             purpose=purpose,
             scope=scope,
+            sealed_scope=sealed_scope,
             granted_on=granted_on,
             form=form,
             expires_on=expires_on,
@@ -299,7 +318,11 @@ def withdraw_consent(state: Participant, consent_id: UUID, effective_on: date) -
         raise DomainError("withdrawal takes effect from now on, not before the grant", field="effective_on")
     return [
         ConsentWithdrawn(
-            participant_id=pid, consent_id=c.consent_id, purpose=c.purpose, scope=c.scope, effective_on=effective_on
+            participant_id=pid,
+            consent_id=c.consent_id,
+            purpose=c.purpose,
+            scope=_agency_scope(c),
+            effective_on=effective_on,
         )
     ]
 
@@ -313,7 +336,7 @@ def expire_consents(state: Participant, today: date) -> list[DomainEvent]:
             participant_id=state.participant_id,
             consent_id=c.consent_id,
             purpose=c.purpose,
-            scope=c.scope,
+            scope=_agency_scope(c),
             expired_on=c.expires_on,
         )
         for c in state.consents.values()
@@ -321,9 +344,14 @@ def expire_consents(state: Participant, today: date) -> list[DomainEvent]:
     ]
 
 
-def record_objection(state: Participant, recorded_on: date, scope: str) -> list[DomainEvent]:
+def _agency_scope(c: Consent) -> str | None:
+    """The scope copied into a withdrawal or expiry: never the doctor of a (v1) medical release."""
+    return None if c.purpose is ConsentPurpose.MEDICAL_RELEASE else c.scope
+
+
+def record_objection(state: Participant, recorded_on: date, sealed_scope: str) -> list[DomainEvent]:
     pid = _existing(state)
-    return [ObjectionRecorded(participant_id=pid, recorded_on=recorded_on, scope=scope)]
+    return [ObjectionRecorded(participant_id=pid, recorded_on=recorded_on, sealed_scope=sealed_scope)]
 
 
 def enrol(state: Participant, start_date: date) -> list[DomainEvent]:

@@ -29,6 +29,7 @@ from services.intake.commands import (
 )
 from shared.bus import Command, Context, Result
 from shared.contracts.base import DomainEvent
+from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ReferralReceived
 from shared.domain import NotFound
 from shared.envelope import new_id
@@ -140,11 +141,15 @@ async def check_eligibility(cmd: CheckEligibility, uow: UnitOfWork, ctx: Context
     return await _append(uow, ctx, loaded, events, eligible=eligible, reasons=reasons)
 
 
-async def grant_consent(cmd: GrantConsent, uow: UnitOfWork, ctx: Context) -> Result:
+async def grant_consent(cmd: GrantConsent, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """A medical release's doctor or clinic is sealed under the participant's key."""
     loaded = await _owned(uow, ctx.principal, cmd.participant_id)
     consent_id = new_id()
+    sealed = ""
+    if cmd.purpose is ConsentPurpose.MEDICAL_RELEASE and cmd.scope:
+        (sealed,) = await keys.seal(str(cmd.participant_id), uow, cmd.scope)
     events = domain.grant_consent(
-        loaded.state, consent_id, cmd.purpose, cmd.scope, cmd.granted_on, cmd.form, cmd.expires_on
+        loaded.state, consent_id, cmd.purpose, cmd.scope, cmd.granted_on, cmd.form, cmd.expires_on, sealed
     )
     return await _append(uow, ctx, loaded, events, consent_id=str(consent_id))
 
@@ -155,10 +160,11 @@ async def withdraw_consent(cmd: WithdrawConsent, uow: UnitOfWork, ctx: Context) 
     return await _append(uow, ctx, loaded, domain.withdraw_consent(loaded.state, cmd.consent_id, cmd.effective_on))
 
 
-async def record_objection(cmd: RecordObjection, uow: UnitOfWork, ctx: Context) -> Result:
-    """Objection under § 76 SGB X."""
+async def record_objection(cmd: RecordObjection, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """Objection under § 76 SGB X; what it covers (often a doctor) is sealed."""
     loaded = await _owned(uow, ctx.principal, cmd.participant_id)
-    return await _append(uow, ctx, loaded, domain.record_objection(loaded.state, cmd.recorded_on, cmd.scope))
+    (sealed,) = await keys.seal(str(cmd.participant_id), uow, cmd.scope)
+    return await _append(uow, ctx, loaded, domain.record_objection(loaded.state, cmd.recorded_on, sealed))
 
 
 async def enrol(cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context) -> Result:

@@ -52,12 +52,15 @@ async def register(
     return [dict(r) for r in rows]
 
 
-def consents_view(s: domain.Participant, day: date) -> list[dict[str, Any]]:
+async def consents_view(
+    s: domain.Participant, day: date, keys: KeyStore, uow: UnitOfWork, subject: str
+) -> list[dict[str, Any]]:
+    """The consents, a medical release's sealed doctor or clinic opened."""
     return [
         {
             "consent_id": str(c.consent_id),
             "purpose": c.purpose.value,
-            "scope": c.scope,
+            "scope": await keys.open(subject, uow, c.sealed_scope) if c.sealed_scope else c.scope,
             "granted_on": c.granted_on,
             "form": c.form,
             "expires_on": c.expires_on,
@@ -93,8 +96,11 @@ async def participant_detail(
             "eligible": s.eligible,
             "eligibility_reasons": list(s.eligibility_reasons),
             "start_date": s.start_date,
-            "objections": list(s.objections),
-            "consents": consents_view(s, ctx.today),
+            "objections": [
+                *s.objections,
+                *[await keys.open(str(participant_id), uow, o) for o in s.sealed_objections],
+            ],
+            "consents": await consents_view(s, ctx.today, keys, uow, str(participant_id)),
             "version": loaded.version,
         }
         subject = str(participant_id)
@@ -105,12 +111,14 @@ async def participant_detail(
     return result
 
 
-async def consents(unit_of_work: UnitOfWorkFactory, ctx: Context, participant_id: UUID) -> list[dict[str, Any]]:
+async def consents(
+    unit_of_work: UnitOfWorkFactory, keys: KeyStore, ctx: Context, participant_id: UUID
+) -> list[dict[str, Any]]:
     access.require_role(ctx.principal, access.IDENTITY_ROLES)
     async with unit_of_work(False) as uow:
         loaded = await participant(uow, participant_id)
-    access.require_reader(ctx.principal, loaded.state, ctx.today)
-    return consents_view(loaded.state, ctx.today)
+        access.require_reader(ctx.principal, loaded.state, ctx.today)
+        return await consents_view(loaded.state, ctx.today, keys, uow, str(participant_id))
 
 
 class IdentityRequest(BaseModel):

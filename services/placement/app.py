@@ -28,7 +28,10 @@ definition = ServiceDefinition(
     sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
     projections=(pool_policy, board, access),
     subject_keys=True,
-    erasures=(ErasureRule("placement", "EmployerContactDataErased", lambda p: str(p["employer_id"])),),
+    erasures=(
+        ErasureRule("placement", "EmployerContactDataErased", lambda p: str(p["employer_id"])),
+        ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),
+    ),
 )
 
 

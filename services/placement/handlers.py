@@ -281,11 +281,14 @@ async def abort_trial(cmd: AbortWorkTrial, uow: UnitOfWork, ctx: Context) -> Res
     return await _journey(uow, ctx, loaded, lambda s: domain.abort_trial(s, aborted), body)
 
 
-async def request_adaptation(cmd: RequestAdaptation, uow: UnitOfWork, ctx: Context) -> Result:
+async def request_adaptation(cmd: RequestAdaptation, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """What the person needs is sealed under placement's key for the participant."""
     loaded = await _candidate(uow, ctx, cmd.participant_id)
     employer = await _employer(uow, ctx, cmd.employer_id)
     request_id = new_id()
-    requested = WorkplaceAdaptationRequested(request_id=request_id, **cmd.model_dump())
+    sealed = await keys.seal(str(cmd.participant_id), cmd.adaptation)
+    fields = cmd.model_dump(exclude={"adaptation"})
+    requested = WorkplaceAdaptationRequested(request_id=request_id, sealed_adaptation=sealed, **fields)
     body = {"request_id": str(request_id)}
     return await _journey(uow, ctx, loaded, lambda s: domain.request_adaptation(s, employer, requested), body)
 

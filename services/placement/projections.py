@@ -38,6 +38,7 @@ from shared.contracts.placement import (
     WorkTrialCompleted,
     WorkTrialStarted,
 )
+from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.projections import Projection
 from shared.recorded import Recorded
@@ -288,14 +289,15 @@ async def adaptation(conn: Conn, rec: Recorded[WorkplaceAdaptationRequested]) ->
     e = rec.payload
     await conn.execute(
         "INSERT INTO adaptation_requests (request_id, participant_id, employer_id, agency, adaptation, requested_on,"
-        " funding) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING",
+        " funding, sealed_adaptation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id) DO NOTHING",
         e.request_id,
         e.participant_id,
         e.employer_id,
         rec.agency,
-        e.adaptation,
+        e.adaptation,  # v1 only; v2 rows keep the ciphertext (opened by the views)
         e.requested_on,
         e.funding,
+        e.sealed_adaptation,
     )
 
 
@@ -442,6 +444,13 @@ DO UPDATE SET active = false, ended_on = LEAST(drv_exchange_consents.ended_on, e
 """
 
 
+_HAS_KEYS = "SELECT to_regclass('keys.subject_keys') IS NOT NULL"
+
+
 @access.on(ParticipantDataErased)
 async def drv_erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
+    """The person is erased: their consents go, and placement's key for them (what their
+    workplace adaptations said becomes unreadable in placement's events)."""
     await conn.execute("DELETE FROM drv_exchange_consents WHERE participant_id = $1", rec.payload.participant_id)
+    if await conn.fetchval(_HAS_KEYS):  # a bare projection database (rebuild, tests) holds no keys
+        await SubjectKeys().erase(conn, str(rec.payload.participant_id))

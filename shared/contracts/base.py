@@ -3,9 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True)
+class SealedText:
+    """Marks a contract field as ciphertext under the subject's key (``shared.crypto``): free
+    text that can reveal health or identity travels only like this."""
+
+
+@dataclass(frozen=True)
+class PlainText:
+    """Marks a free-text contract field as allowed in clear, with the reason why it reveals
+    neither health nor identity (tests/unit/test_sealed_fields.py holds every contract to it)."""
+
+    reason: str
+
+
+Sealed: TypeAlias = Annotated[str, SealedText()]
+
+
+def Plain(reason: str) -> PlainText:
+    return PlainText(reason)
+
+
+AgencyCode: TypeAlias = Annotated[str, Plain("agency code from the closed list (vocabulary.AGENCIES)")]
+ProjectCode: TypeAlias = Annotated[str, Plain("project code from the closed list (vocabulary.PROJECTS)")]
+StaffId: TypeAlias = Annotated[str, Plain("pseudonymous staff user id (the token's subject)")]
+Code: TypeAlias = Annotated[str, Plain("a short code or label from a fixed set, no person's details")]
+AgencyScope: TypeAlias = Annotated[
+    str,
+    Plain(
+        "the partner agency of a drv-exchange consent; from v2 on a doctor or clinic is never here"
+        " (sealed_scope); v1 medical-release events hold theirs in clear, as recorded"
+    ),
+]
+EmployerText: TypeAlias = Annotated[str, Plain("an employer's business data (a firm, its vacancies), no person's")]
+LegacyClearText: TypeAlias = Annotated[
+    str, Plain("v1 events only: recorded in clear before the field was sealed (v2); history is not rewritten")
+]
+NonMedicalReason: TypeAlias = Annotated[
+    str, Plain("non-medical reason by contract (the API says so); health details go into sealed notes")
+]
+OperatorText: TypeAlias = Annotated[str, Plain("operator metadata about a parked record, no payload content")]
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 E = TypeVar("E", bound=type["DomainEvent"])

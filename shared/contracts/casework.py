@@ -11,12 +11,23 @@ reporting shows them only as suppressed aggregates.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts.base import DomainEvent, event
+from shared.contracts.base import (
+    AgencyCode,
+    Code,
+    DomainEvent,
+    LegacyClearText,
+    Plain,
+    ProjectCode,
+    Sealed,
+    StaffId,
+    event,
+    registry,
+)
 from shared.contracts.common import CapacityProfile, ExitReason, InterventionCategory, Phase
 
 
@@ -30,8 +41,8 @@ class CaseOpened(CaseworkEvent):
 
     case_id: UUID
     participant_id: UUID
-    agency: str
-    project: str
+    agency: AgencyCode
+    project: ProjectCode
     opened_on: date
 
 
@@ -40,7 +51,7 @@ class CaseManagerAssigned(CaseworkEvent):
     event_type: ClassVar[str] = "CaseManagerAssigned"
 
     case_id: UUID
-    case_manager: str = Field(description="staff id")
+    case_manager: StaffId = Field(description="staff id")
     assigned_on: date
 
 
@@ -49,9 +60,9 @@ class TeamMemberAdded(CaseworkEvent):
     event_type: ClassVar[str] = "TeamMemberAdded"
 
     case_id: UUID
-    member: str
-    role: str
-    agency: str
+    member: StaffId
+    role: Code
+    agency: AgencyCode
     added_on: date
 
 
@@ -60,21 +71,29 @@ class TeamMemberRemoved(CaseworkEvent):
     event_type: ClassVar[str] = "TeamMemberRemoved"
 
     case_id: UUID
-    member: str
+    member: StaffId
     removed_on: date
 
 
 @event
 class PhaseEntered(CaseworkEvent):
-    """``reason`` is required when a phase is skipped or the case goes back."""
+    """A reason is required when a phase is skipped or the case goes back. v2: the reason is
+    sealed (it may tell why, e.g. a relapse); v1 events keep theirs in clear in ``reason``."""
 
     event_type: ClassVar[str] = "PhaseEntered"
+    schema_version: ClassVar[int] = 2
 
     case_id: UUID
     phase: Phase
     entered_on: date
     previous: Phase | None = None
-    reason: str | None = Field(default=None, max_length=500)
+    reason: LegacyClearText | None = Field(default=None, max_length=500)
+    sealed_reason: Sealed = ""
+
+
+@registry.upcaster("PhaseEntered", 1)
+def _phase_entered_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # the v1 reason stays where it was (history is not rewritten); nothing sealed
 
 
 @event
@@ -93,7 +112,7 @@ class ParticipationInterrupted(CaseworkEvent):
 
     case_id: UUID
     interrupted_on: date
-    sealed_reason: str = ""
+    sealed_reason: Sealed = ""
 
 
 @event
@@ -113,8 +132,8 @@ class CapacityProfileShared(CaseworkEvent):
 
     case_id: UUID
     participant_id: UUID
-    agency: str
-    project: str
+    agency: AgencyCode
+    project: ProjectCode
     profile: CapacityProfile
     shared_on: date
 
@@ -128,22 +147,32 @@ class CapacityProfileRetracted(CaseworkEvent):
     case_id: UUID
     participant_id: UUID
     retracted_on: date
-    reason: str
+    reason: Code
 
 
 @event
 class InterventionPlanned(CaseworkEvent):
+    """v2: the provider is sealed (a "Suchtberatung" names the condition); v1 events keep
+    theirs in clear in ``provider``."""
+
     event_type: ClassVar[str] = "InterventionPlanned"
     health_data: ClassVar[bool] = True
+    schema_version: ClassVar[int] = 2
 
     case_id: UUID
     intervention_id: UUID
     category: InterventionCategory
-    provider: str
+    provider: LegacyClearText | None = None
+    sealed_provider: Sealed = ""
     planned_start: date
     planned_end: date | None = None
     cost_eur: float | None = Field(default=None, ge=0)
-    sealed_details: str = ""
+    sealed_details: Sealed = ""
+
+
+@registry.upcaster("InterventionPlanned", 1)
+def _intervention_planned_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # the v1 provider stays in ``provider`` (in clear, as it was recorded)
 
 
 @event
@@ -178,7 +207,7 @@ class InterventionAborted(CaseworkEvent):
     intervention_id: UUID
     category: InterventionCategory
     aborted_on: date
-    sealed_reason: str = ""
+    sealed_reason: Sealed = ""
 
 
 @event
@@ -189,8 +218,8 @@ class RehabApplicationFiled(CaseworkEvent):
     case_id: UUID
     application_id: UUID
     filed_on: date
-    carrier: str = Field(description="e.g. drv-westfalen")
-    kind: str = Field(description="medical or vocational (LTA) rehabilitation")
+    carrier: AgencyCode = Field(description="e.g. drv-westfalen")
+    kind: Code = Field(description="medical or vocational (LTA) rehabilitation")
 
 
 @event
@@ -224,10 +253,10 @@ class CaseHandedOver(CaseworkEvent):
     event_type: ClassVar[str] = "CaseHandedOver"
 
     case_id: UUID
-    from_case_manager: str
-    to_case_manager: str
+    from_case_manager: StaffId
+    to_case_manager: StaffId
     handed_over_on: date
-    sealed_note: str = ""
+    sealed_note: Sealed = ""
 
 
 @event
@@ -239,10 +268,10 @@ class AssessmentCompleted(CaseworkEvent):
 
     case_id: UUID
     assessment_id: UUID
-    kind: str = Field(max_length=60, description="e.g. clearing, potenzialanalyse, psychological, occupational")
+    kind: Code = Field(max_length=60, description="e.g. clearing, potenzialanalyse, psychological, occupational")
     completed_on: date
-    assessed_by: str = Field(description="staff id")
-    sealed_findings: str = ""
+    assessed_by: StaffId = Field(description="staff id")
+    sealed_findings: Sealed = ""
 
 
 @event
@@ -254,8 +283,8 @@ class CapacityProfileRecorded(CaseworkEvent):
 
     case_id: UUID
     recorded_on: date
-    recorded_by: str
-    sealed_profile: str
+    recorded_by: StaffId
+    sealed_profile: Sealed
 
 
 @event
@@ -269,8 +298,8 @@ class MedicalReportReceived(CaseworkEvent):
     report_id: UUID
     received_on: date
     consent_id: UUID | None = Field(default=None, description="the medical-release consent it came under")
-    sealed_source: str = ""
-    sealed_summary: str = ""
+    sealed_source: Sealed = ""
+    sealed_summary: Sealed = ""
 
 
 @event
@@ -281,7 +310,7 @@ class GoalSet(CaseworkEvent):
     goal_id: UUID
     set_on: date
     target_date: date | None = None
-    sealed_text: str = ""
+    sealed_text: Sealed = ""
 
 
 @event
@@ -292,7 +321,7 @@ class GoalRevised(CaseworkEvent):
     goal_id: UUID
     revised_on: date
     target_date: date | None = None
-    sealed_text: str = ""
+    sealed_text: Sealed = ""
 
 
 @event
@@ -311,7 +340,7 @@ class GoalDropped(CaseworkEvent):
     case_id: UUID
     goal_id: UUID
     dropped_on: date
-    sealed_reason: str = ""
+    sealed_reason: Sealed = ""
 
 
 @event
@@ -325,7 +354,7 @@ class CooperationPlanUpdated(CaseworkEvent):
     plan_version: int = Field(ge=1)
     review_on: date | None = None
     participant_agreed: bool = True
-    sealed_steps: str = ""
+    sealed_steps: Sealed = ""
 
 
 @event
@@ -335,8 +364,10 @@ class AppointmentScheduled(CaseworkEvent):
     case_id: UUID
     appointment_id: UUID
     scheduled_for: date
-    with_member: str = Field(description="staff id of the team member")
-    kind: str = Field(max_length=60, description="e.g. consultation, group, workshop; no health details")
+    with_member: StaffId = Field(description="staff id of the team member")
+    kind: Annotated[str, Plain("appointment kind from the UI's list, no health details (contract)")] = Field(
+        max_length=60, description="e.g. consultation, group, workshop; no health details"
+    )
 
 
 @event
@@ -367,9 +398,9 @@ class ContactLogged(CaseworkEvent):
     case_id: UUID
     contact_id: UUID
     contacted_on: date
-    channel: str = Field(max_length=30, description="phone, email, letter, visit, video")
-    counterpart: str = Field(max_length=60, description="participant, employer, doctor, agency, relative, other")
-    sealed_summary: str = ""
+    channel: Code = Field(max_length=30, description="phone, email, letter, visit, video")
+    counterpart: Code = Field(max_length=60, description="participant, employer, doctor, agency, relative, other")
+    sealed_summary: Sealed = ""
 
 
 @event
@@ -381,9 +412,9 @@ class CaseNoteAdded(CaseworkEvent):
     case_id: UUID
     note_id: UUID
     written_on: date
-    author: str
+    author: StaffId
     confidential: bool = False
-    sealed_text: str = ""
+    sealed_text: Sealed = ""
 
 
 @event
@@ -395,7 +426,7 @@ class CaseEmploymentRecorded(CaseworkEvent):
     case_id: UUID
     employment_id: UUID
     started_on: date
-    employment_type: str
+    employment_type: Code
 
 
 @event

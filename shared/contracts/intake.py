@@ -7,12 +7,25 @@ sealed per participant (``shared.crypto``): unreadable anywhere but in intake, a
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts.base import DomainEvent, event
+from shared.contracts.base import (
+    AgencyCode,
+    AgencyScope,
+    Code,
+    DomainEvent,
+    LegacyClearText,
+    NonMedicalReason,
+    Plain,
+    ProjectCode,
+    Sealed,
+    StaffId,
+    event,
+    registry,
+)
 from shared.contracts.common import ConsentPurpose
 
 AgeBand = Literal["<25", "25-34", "35-44", "45-54", "55+", "unknown"]
@@ -32,15 +45,15 @@ class ReferralReceived(IntakeEvent):
     health_data: ClassVar[bool] = True  # the (sealed) referral reason
 
     participant_id: UUID
-    source_agency: str
-    project: str
-    referred_by: str = Field(description="referring person (staff id)")
+    source_agency: AgencyCode
+    project: ProjectCode
+    referred_by: StaffId = Field(description="referring person (staff id)")
     received_on: date
     age_band: AgeBand
     sex: Sex
-    sealed_identity: str = Field(description="name, birth date, address, contact, insurance number; sealed")
-    sealed_reason: str = Field(description="referral reason; health data; sealed")
-    agency: str | None = Field(
+    sealed_identity: Sealed = Field(description="name, birth date, address, contact, insurance number; sealed")
+    sealed_reason: Sealed = Field(description="referral reason; health data; sealed")
+    agency: AgencyCode | None = Field(
         default=None,
         description="agency that runs the case if not the referring one (e.g. DRV refers to a Jobcenter)",
     )
@@ -75,24 +88,32 @@ class EligibilityChecked(IntakeEvent):
     willing_to_address_impairments: bool
     declined_lta: bool
     eligible: bool
-    reasons: list[str] = Field(default_factory=list, description="rule outcomes, no health details")
-    sealed_findings: str = Field(default="", description="free-text findings; sealed")
+    reasons: list[Code] = Field(default_factory=list, description="rule outcomes, no health details")
+    sealed_findings: Sealed = Field(default="", description="free-text findings; sealed")
 
 
 @event
 class ConsentGranted(IntakeEvent):
-    """Consent for one purpose. ``scope`` names the doctor/clinic (medical-release) or the
-    agency data may be exchanged with (drv-exchange)."""
+    """Consent for one purpose. ``scope`` names the agency data may be exchanged with
+    (drv-exchange); the doctor or clinic of a medical release is in ``sealed_scope`` (v2; v1
+    events have it in ``scope``)."""
 
     event_type: ClassVar[str] = "ConsentGranted"
+    schema_version: ClassVar[int] = 2
 
     participant_id: UUID
     consent_id: UUID
     purpose: ConsentPurpose
-    scope: str | None = None
+    scope: AgencyScope | None = None
+    sealed_scope: Sealed = Field(default="", description="medical-release: the doctor or clinic; sealed (v2)")
     granted_on: date
     form: ConsentForm
     expires_on: date | None = None
+
+
+@registry.upcaster("ConsentGranted", 1)
+def _consent_granted_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # a v1 medical-release names its doctor in ``scope``, in clear as recorded
 
 
 @event
@@ -104,7 +125,7 @@ class ConsentWithdrawn(IntakeEvent):
     participant_id: UUID
     consent_id: UUID
     purpose: ConsentPurpose
-    scope: str | None = None
+    scope: AgencyScope | None = None
     effective_on: date
 
 
@@ -115,7 +136,7 @@ class ConsentExpired(IntakeEvent):
     participant_id: UUID
     consent_id: UUID
     purpose: ConsentPurpose
-    scope: str | None = None
+    scope: AgencyScope | None = None
     expired_on: date
 
 
@@ -124,10 +145,17 @@ class ObjectionRecorded(IntakeEvent):
     """Objection under § 76 SGB X to passing on data that came from doctors."""
 
     event_type: ClassVar[str] = "ObjectionRecorded"
+    schema_version: ClassVar[int] = 2
 
     participant_id: UUID
     recorded_on: date
-    scope: str = Field(description="what the objection covers, e.g. a doctor or 'all medical data'")
+    scope: LegacyClearText | None = None
+    sealed_scope: Sealed = Field(default="", description="what it covers, e.g. a doctor or 'all medical data'")
+
+
+@registry.upcaster("ObjectionRecorded", 1)
+def _objection_recorded_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # the v1 scope stays in ``scope``, in clear as recorded
 
 
 @event
@@ -137,8 +165,8 @@ class ParticipantEnrolled(IntakeEvent):
     event_type: ClassVar[str] = "ParticipantEnrolled"
 
     participant_id: UUID
-    project: str
-    agency: str
+    project: ProjectCode
+    agency: AgencyCode
     start_date: date
     age_band: AgeBand
     sex: Sex
@@ -151,7 +179,7 @@ class EnrolmentDeclined(IntakeEvent):
     participant_id: UUID
     declined_on: date
     by: Literal["participant", "agency"]
-    reason: str = Field(max_length=500, description="non-medical reason")
+    reason: NonMedicalReason = Field(max_length=500, description="non-medical reason")
 
 
 @event
@@ -160,7 +188,7 @@ class ReferralWithdrawn(IntakeEvent):
 
     participant_id: UUID
     withdrawn_on: date
-    reason: str = Field(max_length=500, description="non-medical reason")
+    reason: NonMedicalReason = Field(max_length=500, description="non-medical reason")
 
 
 @event
@@ -171,4 +199,4 @@ class ParticipantDataErased(IntakeEvent):
 
     participant_id: UUID
     erased_on: date
-    legal_basis: str
+    legal_basis: Annotated[str, Plain("the legal basis, e.g. Art. 17 GDPR")]

@@ -8,12 +8,23 @@ personal data: sealed per employer.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.base import DomainEvent, event
+from shared.contracts.base import (
+    AgencyCode,
+    Code,
+    DomainEvent,
+    EmployerText,
+    LegacyClearText,
+    NonMedicalReason,
+    ProjectCode,
+    Sealed,
+    event,
+    registry,
+)
 from shared.contracts.common import CapacityProfile, EmploymentType, Level
 
 CompanySize = Literal["micro", "small", "medium", "large"]  # <10, <50, <250, 250+ employees
@@ -53,12 +64,12 @@ class EmployerAcquired(PlacementEvent):
     event_type: ClassVar[str] = "EmployerAcquired"
 
     employer_id: UUID
-    agency: str
-    company: str = Field(min_length=1, max_length=200)
-    sector: str = Field(max_length=100)
+    agency: AgencyCode
+    company: EmployerText = Field(min_length=1, max_length=200)
+    sector: EmployerText = Field(max_length=100)
     size: CompanySize
-    region: str = Field(max_length=100)
-    sealed_contacts: str = ""
+    region: EmployerText = Field(max_length=100)
+    sealed_contacts: Sealed = ""
     offers_work_trials: bool = False
     offers_adapted_workplaces: bool = False
     acquired_on: date
@@ -74,8 +85,8 @@ class EmployerContactLogged(PlacementEvent):
     contact_id: UUID
     contacted_on: date
     channel: ContactChannel
-    topic: str = Field(max_length=200, description="what it was about, no personal data")
-    sealed_notes: str = ""
+    topic: EmployerText = Field(max_length=200, description="what it was about, no personal data")
+    sealed_notes: Sealed = ""
     next_contact_on: date | None = None
 
 
@@ -98,13 +109,13 @@ class VacancyRecorded(PlacementEvent):
 
     vacancy_id: UUID
     employer_id: UUID
-    agency: str
-    title: str = Field(min_length=1, max_length=200)
-    tasks: str = Field(default="", max_length=2000)
+    agency: AgencyCode
+    title: EmployerText = Field(min_length=1, max_length=200)
+    tasks: EmployerText = Field(default="", max_length=2000)
     hours_per_week: float = Field(gt=0, le=60)
     flexible_hours: bool = Field(default=False, description="fewer hours can be agreed")
     demands: JobDemands
-    possible_adaptations: list[str] = Field(default_factory=list)
+    possible_adaptations: list[EmployerText] = Field(default_factory=list)
     positions: int = Field(default=1, ge=1, le=100)
     recorded_on: date
 
@@ -126,8 +137,8 @@ class ProductionOrderAccepted(PlacementEvent):
 
     order_id: UUID
     employer_id: UUID
-    agency: str
-    description: str = Field(min_length=1, max_length=1000)
+    agency: AgencyCode
+    description: EmployerText = Field(min_length=1, max_length=1000)
     quantity: int = Field(ge=1)
     accepted_on: date
     due_on: date | None = None
@@ -153,8 +164,8 @@ class CandidateProfilePublished(PlacementEvent):
     event_type: ClassVar[str] = "CandidateProfilePublished"
 
     participant_id: UUID
-    agency: str
-    project: str
+    agency: AgencyCode
+    project: ProjectCode
     profile: CapacityProfile
     published_on: date
 
@@ -191,19 +202,29 @@ class ProposalDeclined(PlacementEvent):
     participant_id: UUID
     declined_on: date
     by: Literal["employer", "participant"]
-    reason: str = Field(max_length=500, description="non-medical reason")
+    reason: NonMedicalReason = Field(max_length=500, description="non-medical reason")
 
 
 @event
 class WorkplaceAdaptationRequested(PlacementEvent):
+    """v2: what the person needs at the workplace is sealed under placement's key for the
+    participant (it tells of an impairment; erased with the person); v1 events keep it in clear."""
+
     event_type: ClassVar[str] = "WorkplaceAdaptationRequested"
+    schema_version: ClassVar[int] = 2
 
     request_id: UUID
     participant_id: UUID
     employer_id: UUID
-    adaptation: str = Field(min_length=1, max_length=300)
+    adaptation: LegacyClearText | None = None
+    sealed_adaptation: Sealed = ""
     requested_on: date
-    funding: str | None = Field(default=None, max_length=200, description="e.g. LTA, Integrationsamt")
+    funding: Code | None = Field(default=None, max_length=200, description="e.g. LTA, Integrationsamt")
+
+
+@registry.upcaster("WorkplaceAdaptationRequested", 1)
+def _adaptation_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # the v1 adaptation stays in ``adaptation``, in clear as recorded
 
 
 @event
@@ -241,7 +262,7 @@ class WorkTrialCompleted(PlacementEvent):
     trial_id: UUID
     participant_id: UUID
     completed_on: date
-    outcome: str = Field(description="e.g. offer, suitable, not-suitable")
+    outcome: Code = Field(description="e.g. offer, suitable, not-suitable")
 
 
 @event
@@ -251,7 +272,7 @@ class WorkTrialAborted(PlacementEvent):
     trial_id: UUID
     participant_id: UUID
     aborted_on: date
-    reason: str = Field(max_length=500, description="non-medical reason")
+    reason: NonMedicalReason = Field(max_length=500, description="non-medical reason")
 
 
 @event
@@ -263,8 +284,8 @@ class EmploymentStarted(PlacementEvent):
     employment_id: UUID
     participant_id: UUID
     employer_id: UUID | None = None
-    agency: str
-    project: str
+    agency: AgencyCode
+    project: ProjectCode
     started_on: date
     type: EmploymentType
     subsidised: bool = False
@@ -279,7 +300,7 @@ class EmploymentEnded(PlacementEvent):
     employment_id: UUID
     participant_id: UUID
     ended_on: date
-    reason: str = Field(max_length=500)
+    reason: Code = Field(max_length=500)
 
 
 @event

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.contracts.base import DomainEvent, event
+from shared.contracts.base import DomainEvent, OperatorText, event
 
 
 class PlatformEvent(DomainEvent):
@@ -20,11 +20,11 @@ class ParkedRecordSkipped(PlatformEvent):
 
     event_type: ClassVar[str] = "ParkedRecordSkipped"
 
-    projection: str
-    topic: str
+    projection: OperatorText
+    topic: OperatorText
     partition: int = Field(ge=0)
     offset: int = Field(ge=0)
-    parked_reason: str = Field(description="why it was parked: undecodable, contract, tampered, handler, ...")
-    stream_id: str | None = Field(default=None, description="the parked record's stream, if it could be read")
-    event_id: str | None = Field(default=None, description="the parked record's event id, if it could be read")
-    reason: str = Field(min_length=1, max_length=2000, description="the operator's reason for skipping it")
+    parked_reason: OperatorText = Field(description="why it was parked: undecodable, contract, tampered, handler, ...")
+    stream_id: OperatorText | None = Field(default=None, description="the parked record's stream, if it could be read")
+    event_id: OperatorText | None = Field(default=None, description="the parked record's event id, if it could be read")
+    reason: OperatorText = Field(min_length=1, max_length=2000, description="the operator's reason for skipping it")

@@ -8,12 +8,12 @@ monitoring export. They carry no participant ids and no identifying data.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts.base import DomainEvent, event
+from shared.contracts.base import AgencyCode, Code, DomainEvent, Plain, StaffId, event
 
 
 class ReportingEvent(DomainEvent):
@@ -26,10 +26,10 @@ class ReportingPeriodClosed(ReportingEvent):
 
     event_type: ClassVar[str] = "ReportingPeriodClosed"
 
-    agency: str = Field(description="whose view of the figures (the agency of the closing lead)")
-    quarter: str = Field(pattern=r"^\d{4}-Q[1-4]$")
+    agency: AgencyCode = Field(description="whose view of the figures (the agency of the closing lead)")
+    quarter: Code = Field(pattern=r"^\d{4}-Q[1-4]$")
     cutoff: datetime = Field(description="facts recorded at their source after this are corrections")
-    closed_by: str
+    closed_by: StaffId
 
 
 @event
@@ -38,12 +38,12 @@ class KpiSnapshotComputed(ReportingEvent):
 
     event_type: ClassVar[str] = "KpiSnapshotComputed"
 
-    agency: str
-    quarter: str = Field(pattern=r"^\d{4}-Q[1-4]$")
+    agency: AgencyCode
+    quarter: Code = Field(pattern=r"^\d{4}-Q[1-4]$")
     cutoff: datetime
-    figures: dict[str, Any]
+    figures: Annotated[dict[str, Any], Plain("aggregate figures, small cells suppressed")]
     facts: int = Field(ge=0, description="number of facts the snapshot was computed from")
-    digest: str = Field(description="sha256 of the canonical JSON of ``figures``")
+    digest: Code = Field(description="sha256 of the canonical JSON of ``figures``")
 
 
 @event
@@ -53,11 +53,11 @@ class MonitoringExportProduced(ReportingEvent):
     event_type: ClassVar[str] = "MonitoringExportProduced"
 
     export_id: UUID
-    agency: str
-    half_year: str = Field(pattern=r"^\d{4}-H[12]$")
+    agency: AgencyCode
+    half_year: Code = Field(pattern=r"^\d{4}-H[12]$")
     period_start: date
     period_end: date
-    requested_by: str
+    requested_by: StaffId
     format: Literal["csv", "json"]
     rows: int = Field(ge=0)
     withheld: int = Field(ge=0, description="participants intake did not release (no active monitoring consent)")

@@ -100,9 +100,10 @@ def remove_team_member(state: Case, member: str, on: date) -> list[DomainEvent]:
 # ---------------------------------------------------------------- phases
 
 
-def enter_phase(state: Case, target: Phase, on: date, reason: str | None) -> list[DomainEvent]:
+def enter_phase(state: Case, target: Phase, on: date, reason: str | None, sealed_reason: str = "") -> list[DomainEvent]:
     """The phase state machine. Forward by one is the rule; skipping ahead or going back
-    one phase needs a reason; Nachbetreuung needs a job start (and then no reason)."""
+    one phase needs a reason; Nachbetreuung needs a job start (and then no reason). The event
+    carries only ``sealed_reason`` (the reason's ciphertext): ``reason`` is checked, not kept."""
     cid = require_open(state, "change the phase")
     current = state.phase
     assert current is not None
@@ -128,7 +129,7 @@ def enter_phase(state: Case, target: Phase, on: date, reason: str | None) -> lis
     events: list[DomainEvent] = []
     if there > here:
         events.append(PhaseCompleted(case_id=cid, phase=current, completed_on=on))
-    events.append(PhaseEntered(case_id=cid, phase=target, entered_on=on, previous=current, reason=reason or None))
+    events.append(PhaseEntered(case_id=cid, phase=target, entered_on=on, previous=current, sealed_reason=sealed_reason))
     return events
 
 

@@ -79,7 +79,9 @@ async def render(conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent]) -
         if key == "case_id":
             continue
         if key.startswith("sealed_"):
-            data[key.removeprefix("sealed_")] = await open_sealed(conn, participant_id, value)
+            opened = await open_sealed(conn, participant_id, value)
+            if opened is not None or key.removeprefix("sealed_") not in data:  # v1: the clear field
+                data[key.removeprefix("sealed_")] = opened
         else:
             data[key] = value
     return {

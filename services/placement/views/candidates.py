@@ -97,6 +97,10 @@ async def get_candidate(db: Reads, ctx: Context, participant_id: UUID) -> dict[s
     }
     for key, sql in _HISTORY:
         out[key] = rows_json(list(await db.pool.fetch(sql, participant_id)))
+    for row in out["adaptation_requests"]:  # v2: sealed under the participant's placement key
+        sealed = row.pop("sealed_adaptation", "")
+        if sealed:
+            row["adaptation"] = await db.keys.open(str(participant_id), sealed)
     return out
 
 
