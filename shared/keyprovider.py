@@ -138,6 +138,7 @@ class Pkcs11KeyProvider:
     pin: str
     key_label: str
     _session: Any = field(default=None, init=False, repr=False)
+    _handles: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -160,10 +161,13 @@ class Pkcs11KeyProvider:
         from pkcs11 import KeyType, ObjectClass
         from pkcs11.exceptions import NoSuchKey
 
-        try:
-            return self._open().get_key(object_class=ObjectClass.SECRET_KEY, key_type=KeyType.AES, label=label)
-        except NoSuchKey:
-            raise KekUnavailable(label) from None
+        if label not in self._handles:  # a token search costs more than the wrap itself
+            try:
+                found = self._open().get_key(object_class=ObjectClass.SECRET_KEY, key_type=KeyType.AES, label=label)
+            except NoSuchKey:
+                raise KekUnavailable(label) from None
+            self._handles[label] = found
+        return self._handles[label]
 
     def wrap(self, dek: bytes, subject_id: str) -> tuple[str, bytes]:
         from pkcs11 import Mechanism
@@ -210,6 +214,7 @@ class Pkcs11KeyProvider:
             raise ValueError("the current KEK cannot be destroyed")
         with self._lock:
             self._key(label).destroy()
+            self._handles.pop(label, None)
 
 
 def provider_from_settings(kind: str, *, kek_file: str, kek_env: str, pkcs11: dict[str, str]) -> KeyProvider:
