@@ -74,7 +74,7 @@ async def test_parallel_rebuilds_of_stream_local_projections_equal_the_live_ones
     )
     assert r.status_code == 200, r.text
     await support.eventually(
-        lambda: stack.runtime("reporting").pool.fetchval(  # type: ignore[union-attr]
+        lambda: stack.runtime("reporting").pool.fetchval(
             "SELECT count(*) FROM proj_facts.facts WHERE event_type = 'ParticipantDataErased'"
         ),
         lambda n: n == 1,
@@ -84,7 +84,7 @@ async def test_parallel_rebuilds_of_stream_local_projections_equal_the_live_ones
     stats = await rebuild_parallel(reporting, facts, "proj_facts_rebuild", source="kafka", workers=2)
     assert stats.events > 0
     assert await compare(reporting, facts, "proj_facts", "proj_facts_rebuild") == {"facts": 0, "erased_participants": 0}
-    linked = await stack.runtime("reporting").pool.fetchval(  # type: ignore[union-attr]
+    linked = await stack.runtime("reporting").pool.fetchval(
         "SELECT count(*) FROM proj_facts_rebuild.facts WHERE participant_id = $1::uuid", erased
     )
     assert linked == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -74,7 +75,7 @@ async def test_enrolment_reaches_casework_placement_and_reporting(stack: Stack) 
     placement = stack.runtime("placement")
     assert placement.pool is not None
     await support.eventually(
-        lambda: placement.pool.fetchval("SELECT count(*) FROM proj_access.projection_streams"),  # type: ignore[union-attr]
+        lambda: placement.pool.fetchval("SELECT count(*) FROM proj_access.projection_streams"),
         lambda n: n == 1,
     )  # placement has consumed the intake stream of this participant ...
     pool = await stack.clients["placement"].get("/candidates", headers=stack.token(Role.EMPLOYER_ACQUISITION, "jc-en"))
@@ -168,7 +169,7 @@ async def test_stale_if_match_is_a_conflict(stack: Stack) -> None:
 async def test_health_and_metrics(stack: Stack) -> None:
     for name, client in stack.clients.items():
         assert (await client.get("/health/live")).status_code == 200
-        ready = await support.eventually(lambda c=client: c.get("/health/ready"), lambda r: r.status_code == 200)
+        ready = await support.eventually(functools.partial(client.get, "/health/ready"), lambda r: r.status_code == 200)
         assert ready.json()["database"] == "ok", name
         metrics = await client.get("/metrics")
         assert "relay_events_published_total" in metrics.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import asyncpg
 import pytest
@@ -184,7 +184,7 @@ async def test_transient_failures_raise_and_are_never_parked(pool: asyncpg.Pool,
     runner = ProjectionRunner(pool, projection, "proj_seen")
     await runner.setup()
 
-    async def unavailable(conn: Conn, env: Envelope) -> None:
+    async def unavailable(conn: Conn, rec: Recorded[Any]) -> None:
         raise ConnectionRefusedError("database went away")
 
     projection.handlers["Noted"] = unavailable
@@ -205,15 +205,16 @@ async def test_failing_batch_is_retried_until_it_applies(pool: asyncpg.Pool, pro
     failures = {"left": 2}
     original = projection.handlers["Noted"]
 
-    async def flaky(conn: asyncpg.Connection, env: Envelope) -> None:
+    async def flaky(conn: Conn, rec: Recorded[Any]) -> None:
         if failures["left"]:
             failures["left"] -= 1
             raise ConnectionError("database went away")
-        await original(conn, env)
+        await original(conn, rec)
 
     projection.handlers["Noted"] = flaky
     consumer = ProjectionConsumer(MagicMock(), runner, ["x"], group_id="g")
     result = await consumer._apply_until_done([Record("x", 0, 0, env("s1", 1))])
+    assert result is not None
     assert result.applied == 1
     assert failures["left"] == 0
     assert await seen(pool) == [("s1", 1)]
