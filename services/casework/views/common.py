@@ -19,7 +19,7 @@ from shared.db import Conn
 from shared.domain import NotFound
 from shared.eventstore import PostgresEventStore
 from shared.runtime import Runtime
-from shared.unit_of_work import Loaded, PostgresUnitOfWork, UnitOfWork, fold
+from shared.unit_of_work import Loaded, UnitOfWork, connection_of, fold
 
 keys = SubjectKeys()
 
@@ -55,7 +55,7 @@ class PostgresConsents:
     runtime: Runtime
 
     def _runner(self, uow: UnitOfWork | None) -> Conn | asyncpg.Pool:
-        return uow.conn if isinstance(uow, PostgresUnitOfWork) else pool(self.runtime)
+        return pool(self.runtime) if uow is None else connection_of(uow, pool(self.runtime))
 
     async def exchange_agencies(self, uow: UnitOfWork | None, participant_id: UUID, day: date) -> set[str]:
         rows = await self._runner(uow).fetch(_EXCHANGE_AGENCIES, participant_id, ConsentPurpose.DRV_EXCHANGE.value, day)
