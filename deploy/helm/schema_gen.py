@@ -24,13 +24,13 @@ def integer(minimum: int = 0, **extra: Any) -> dict[str, Any]:
     return {"type": "integer", "minimum": minimum} | extra
 
 
-QUANTITY = {"anyOf": [{"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"}, {"type": "number"}]}
+QUANTITY = {
+    "anyOf": [{"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"}, {"type": "number"}]
+}
 LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
 DNS_NAME = string(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", maxLength=253)
 TOPIC = string(pattern=r"^[a-zA-Z0-9._-]{0,249}$")
-RESOURCE_AMOUNTS = obj(
-    {"cpu": QUANTITY, "memory": QUANTITY, "ephemeral-storage": QUANTITY}, required=["cpu", "memory"]
-)
+RESOURCE_AMOUNTS = obj({"cpu": QUANTITY, "memory": QUANTITY, "ephemeral-storage": QUANTITY}, required=["cpu", "memory"])
 RESOURCES = obj({"requests": RESOURCE_AMOUNTS, "limits": RESOURCE_AMOUNTS})
 STORAGE = obj({"size": QUANTITY, "class": string()})
 ENV = {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": string(minLength=1)}}}
@@ -78,8 +78,11 @@ SCHEMA: dict[str, Any] = obj(
                 "create": {"type": "boolean"},
                 "bootstrap": string(),
                 "securityProtocol": {"enum": ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]},
-                "existingUserSecrets": {"type": "object", "additionalProperties": False,
-                                        "properties": {s: DNS_NAME for s in ("intake", "casework", "placement", "reporting")}},
+                "existingUserSecrets": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {s: DNS_NAME for s in ("intake", "casework", "placement", "reporting")},
+                },
                 "version": string(pattern=r"^([0-9]+\.[0-9]+\.[0-9]+)?$"),
                 "replicas": integer(1),
                 "storage": STORAGE,
@@ -91,7 +94,12 @@ SCHEMA: dict[str, Any] = obj(
                 "groupPrefix": TOPIC,
                 "sourceTopics": obj({s: TOPIC for s in ("intake", "casework", "placement")}),
             },
-            allOf=[{"if": {"properties": {"create": {"const": False}}}, "then": {"properties": {"bootstrap": {"minLength": 1}}}}],
+            allOf=[
+                {
+                    "if": {"properties": {"create": {"const": False}}},
+                    "then": {"properties": {"bootstrap": {"minLength": 1}}},
+                }
+            ],
         ),
         "postgres": obj(
             {
@@ -124,7 +132,12 @@ SCHEMA: dict[str, Any] = obj(
             }
         ),
         "ingress": obj(
-            {"enabled": {"type": "boolean"}, "className": string(minLength=1), "annotations": LABELS, "tlsSecret": DNS_NAME}
+            {
+                "enabled": {"type": "boolean"},
+                "className": string(minLength=1),
+                "annotations": LABELS,
+                "tlsSecret": DNS_NAME,
+            }
         ),
         "networkPolicy": obj(
             {
@@ -137,7 +150,9 @@ SCHEMA: dict[str, Any] = obj(
         ),
         "monitoring": obj(
             {
-                "serviceMonitor": obj({"enabled": {"type": "boolean"}, "interval": string(pattern=r"^[0-9]+[smh]$"), "labels": LABELS}),
+                "serviceMonitor": obj(
+                    {"enabled": {"type": "boolean"}, "interval": string(pattern=r"^[0-9]+[smh]$"), "labels": LABELS}
+                ),
                 "prometheusRule": obj(
                     {
                         "enabled": {"type": "boolean"},

@@ -86,7 +86,11 @@ def standalone(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str,
 def strict(node: Any) -> Any:
     if isinstance(node, dict):
         out = {k: strict(v) for k, v in node.items()}
-        if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            "properties" in out
+            and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")
+        ):
             out["additionalProperties"] = False
         return out
     if isinstance(node, list):
