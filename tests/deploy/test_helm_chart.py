@@ -23,7 +23,7 @@ def _definition(service: str) -> ServiceDefinition:
     return definition
 
 
-def _chart_topology() -> dict[str, dict[str, list[str]]]:
+def chart_topology() -> dict[str, dict[str, list[str]]]:
     text = (CHART / "templates" / "_topology.tpl").read_text()
     body = re.search(r'define "rehapro.topology" -}}\n(.*?)\n{{- end', text, re.S)
     assert body, "rehapro.topology not found"
@@ -31,9 +31,9 @@ def _chart_topology() -> dict[str, dict[str, list[str]]]:
     return loaded
 
 
-def test_chart_topology_matches_the_services_definitions() -> None:
+def testchart_topology_matches_the_services_definitions() -> None:
     """ACLs and dead-letter topics come from this table: a new projection or source needs both."""
-    topology = _chart_topology()
+    topology = chart_topology()
     assert set(topology) == set(SERVICES)
     for service in SERVICES:
         projections = _definition(service).projections
