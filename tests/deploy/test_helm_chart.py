@@ -77,3 +77,21 @@ def test_reporting_never_runs_two_replicas(tmp_path: Path) -> None:
     assert reporting["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
     hpas = {d["metadata"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
     assert hpas == {"r-rehapro-intake", "r-rehapro-casework", "r-rehapro-placement"}
+
+
+def test_image_is_multi_stage_non_root_without_dev_or_bench_dependencies() -> None:
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert dockerfile.count("\nFROM ") == 2
+    assert "--no-default-groups" in dockerfile  # neither the dev nor the bench group (py-spy, ...)
+    runtime = dockerfile.split("AS runtime", 1)[1]
+    assert "USER 10001" in runtime
+    assert "uv sync" not in runtime
+    assert "COPY --from=builder /app/.venv /app/.venv" in runtime
+
+
+def test_compose_keeps_kafka_data_and_loads_the_demo_once() -> None:
+    compose = yaml.safe_load((ROOT / "deploy" / "compose" / "docker-compose.yml").read_text())
+    assert "kafkadata:/var/lib/kafka/data" in compose["services"]["kafka"]["volumes"]
+    demo = compose["services"]["demo"]
+    assert demo["restart"] == "no"
+    assert all(c == {"condition": "service_healthy"} for c in demo["depends_on"].values())
