@@ -4,8 +4,10 @@ table of what each service consumes checked against the services' own definition
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -95,3 +97,24 @@ def test_compose_keeps_kafka_data_and_loads_the_demo_once() -> None:
     demo = compose["services"]["demo"]
     assert demo["restart"] == "no"
     assert all(c == {"condition": "service_healthy"} for c in demo["depends_on"].values())
+
+
+def test_chart_readme_has_the_current_values_table() -> None:
+    """Every value documented: the table is generated from values.yaml and the schema."""
+    sys.path.insert(0, str(ROOT / "deploy" / "helm"))
+    try:
+        values_table = importlib.import_module("values_table")
+    finally:
+        sys.path.pop(0)
+    assert values_table.table() in (CHART / "README.md").read_text()
+
+
+def test_values_schema_is_generated_from_schema_gen() -> None:
+    generated = subprocess.run(
+        [sys.executable, "-c", "import json, schema_gen; print(json.dumps(schema_gen.SCHEMA, indent=2))"],
+        cwd=ROOT / "deploy" / "helm",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(generated) == json.loads((CHART / "values.schema.json").read_text())
