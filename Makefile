@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: install stack up down logs test unit lint typecheck check schemas bench chaos clean
+.PHONY: install stack up down logs test unit lint typecheck check chart schemas bench chaos clean
 
 install: .venv/.installed
 
@@ -50,6 +50,11 @@ typecheck: install
 	.venv/bin/mypy
 
 check: lint typecheck
+
+# The Helm chart as CI checks it (helm lint, template per value set, kubeconform, checkov);
+# helm, kubeconform and checkov are installed by .ci/run (go install / uv tool) when missing.
+chart:
+	deploy/helm/check.sh
 
 # Throughput, latency, replay, memory and the stack's own limits on a fresh copy of the system
 # (own databases and topics); figures to bench/results/latest.json. BENCH_ARGS=--help lists sizes.

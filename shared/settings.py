@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
 class ServiceSettings(BaseSettings):
@@ -15,10 +20,22 @@ class ServiceSettings(BaseSettings):
     service: str = "unnamed"
     database_url: str = "postgresql://postgres@127.0.0.1:25432/postgres"
     kafka_bootstrap: str = "127.0.0.1:29092"
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = Field(default="", description="CA bundle of the brokers' certificates (TLS protocols)")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     topic_prefix: str = Field(default="", description="prefix for all topic names (tests isolate runs)")
     group_prefix: str = Field(default="", description="prefix of consumer group ids (defaults to topic_prefix)")
+    topic_intake: str = Field(default="", description="topic read for intake's events (e.g. a mirrored one)")
+    topic_casework: str = Field(default="", description="topic read for casework's events")
+    topic_placement: str = Field(default="", description="topic read for placement's events")
+    topic_reporting: str = Field(default="", description="topic read for reporting's events")
+    migrate_on_start: bool = Field(
+        default=True, description="apply migrations on start; false: wait for the `migrate` command (a Kubernetes Job)"
+    )
     projection_schema: str = Field(default="proj", description="prefix of the schema of each projection")
     jwt_secret: str = Field(default="dev-only-secret-change-me-0123456789", min_length=16)
     jwt_issuer: str = "rehapro-dev"
@@ -43,8 +60,24 @@ class ServiceSettings(BaseSettings):
         """Each projection owns a schema, so it can be rebuilt and swapped on its own."""
         return f"{self.projection_schema}_{projection}"
 
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> Self:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError("kafka_sasl_username and kafka_sasl_password are required with a SASL protocol")
+        return self
+
     def topic(self, service: str) -> str:
+        """A service's own topic (where its relay publishes)."""
         return f"{self.topic_prefix}{service}.events"
+
+    def source_topic(self, source: str) -> str:
+        """The topic this service reads for ``source``'s events: ``TOPIC_<SOURCE>`` when set (an
+        agency consuming topics mirrored by MirrorMaker 2, e.g. ``en.intake.events``), else the
+        source's own topic. A service always reads its own events from its own topic."""
+        override = getattr(self, f"topic_{source}", "") if source != self.service else ""
+        return override or self.topic(source)
 
 
 def load_settings(service: str, **overrides: object) -> ServiceSettings:

@@ -249,3 +249,25 @@ async def test_an_append_committed_during_a_publish_is_published_without_waiting
         relay.stop()
         await asyncio.wait_for(task, timeout=5)
     assert [e.payload["text"] for e in producer.envelopes()] == ["first", "during"]
+
+
+async def test_relay_leader_gauge_follows_the_lock(store: PostgresEventStore) -> None:
+    """``relay_leader`` (the chart's RehaproNoRelayLeader alert) is 0 from the start, 1 while
+    this process leads, 0 again once it stops."""
+    import asyncio
+
+    from shared import metrics
+    from tests.support import eventually
+
+    def gauge() -> float:
+        return float(metrics.RELAY_LEADER.labels("leader-gauge.events")._value.get())
+
+    relay = OutboxRelay(store, CapturingProducer(), "leader-gauge.events", poll_interval=0.05)  # type: ignore[arg-type]
+    assert gauge() == 0
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: asyncio.sleep(0, gauge()), lambda v: v == 1)
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, timeout=10)
+    assert gauge() == 0
