@@ -262,7 +262,7 @@ async def test_relay_leader_gauge_follows_the_lock(store: PostgresEventStore) ->
     def gauge() -> float:
         return float(metrics.RELAY_LEADER.labels("leader-gauge.events")._value.get())
 
-    relay = OutboxRelay(store, CapturingProducer(), "leader-gauge.events", poll_interval=0.05)  # type: ignore[arg-type]
+    relay = OutboxRelay(store, CapturingProducer(), "leader-gauge.events", poll_interval=0.05)
     assert gauge() == 0
     task = asyncio.create_task(relay.run())
     try:
