@@ -9,8 +9,11 @@ that day), so one boundary rule serves both and nobody has to remember which end
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+
+_WORDS = re.compile(r"[\w]+", re.UNICODE)
 
 
 def consent_active(granted_on: date, expires_on: date | None, ended_on: date | None, day: date) -> bool:
@@ -36,3 +39,19 @@ class ConsentTerm:
     def ended(self, on: date) -> ConsentTerm:
         """The same consent, ending (withdrawn or expired) with effect from ``on``."""
         return ConsentTerm(self.granted_on, self.expires_on, on)
+
+
+def _words(text: str) -> list[str]:
+    return _WORDS.findall(text.casefold())
+
+
+def names(scope: str | None, party: str) -> bool:
+    """True if a consent's (or an objection's) ``scope`` names ``party`` (a doctor or clinic):
+    the party's words appear in the scope as one run of whole words, case and punctuation
+    ignored ("Dr. Weber" is named by "Dr. Weber, Hagen"; "Weber" is not named by "Webermann").
+    An empty party is named by nothing."""
+    wanted, given = _words(party), _words(scope or "")
+    if not wanted:
+        return False
+    n = len(wanted)
+    return any(given[i : i + n] == wanted for i in range(len(given) - n + 1))

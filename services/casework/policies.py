@@ -6,7 +6,9 @@ twice. Each decision is state-based (load the case, ask the pure domain), which 
 redelivery and replays harmless. Handlers are registered by event class and read the decoded
 contract (``rec.payload``).
 
-- ``enrolments`` (intake.events): enrolment opens the case; ParticipantDataErased destroys
+- ``enrolments`` (intake.events): enrolment opens the case; withdrawn participation consent
+  exits it (reason ``consent-withdrawn``, as of the effective day: the same consumer group, so
+  the withdrawal is always seen after the enrolment it ends); ParticipantDataErased destroys
   casework's key for the person and appends CaseDataErased (same stream key as enrolment, so
   the two are seen in order).
 - ``consents`` (intake.events + casework.events): tracks consents (drv-exchange access,
@@ -118,6 +120,17 @@ async def open_case(conn: Conn, rec: Recorded[ParticipantEnrolled]) -> None:
             causation_id=rec.event_id,
         ),
     )
+
+
+@enrolments.on(ConsentWithdrawn)
+async def participation_withdrawn(conn: Conn, rec: Recorded[ConsentWithdrawn]) -> None:
+    """Withdrawn participation consent ends the participation: the case exits by itself."""
+    e = rec.payload
+    if e.purpose is not ConsentPurpose.PARTICIPATION:
+        return
+    await _lock(conn, e.participant_id)
+    current = await _load(conn, e.participant_id)
+    await _append(conn, rec, current, domain.end_on_withdrawal(current.state, e.effective_on))
 
 
 @enrolments.on(ParticipantDataErased)

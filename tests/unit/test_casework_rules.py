@@ -243,3 +243,14 @@ def test_any_case_manager_of_the_agency_may_take_an_unassigned_case() -> None:
     access.require_manage(Principal("cm-7", Role.CASE_MANAGER, "jc-en"), case)
     with pytest.raises(Forbidden):
         access.require_manage(Principal("cm-7", Role.CASE_MANAGER, "jc-mk"), case)
+
+
+def test_a_scope_names_a_doctor_by_whole_words() -> None:
+    from shared.consent import names
+
+    assert names("Dr. Weber, Hagen", "Dr. Weber")
+    assert names("Dr. Weber, Hagen", "dr weber")
+    assert not names("Dr. Webermann, Hagen", "Dr. Weber")
+    assert not names("Klinik Hagen", "Dr. Weber")
+    assert not names("Dr. Weber", "")
+    assert not names(None, "Dr. Weber")

@@ -101,9 +101,9 @@ def days_between(since: date | None, day: date) -> int | None:
 
 async def get_case(db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None) -> dict[str, Any]:
     """The case at a glance: phase, team, goals, capacity profile; no diagnoses."""
-    current = await visible_case(db, ctx, participant_id, as_of)
-    s = current.state
-    health = access.has_health_access(ctx.principal, s)
+    view = await visible_case(db, ctx, participant_id, as_of)
+    current, s = view.shown, view.shown.state
+    health = access.has_health_access(ctx.principal, view.now.state)
     profile: Any = None
     goals: dict[UUID, dict[str, Any]] = {}
     async with db.pool.acquire() as conn:
@@ -168,9 +168,10 @@ async def person(
 async def timeline(db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None) -> dict[str, Any]:
     """Every event of the case (up to ``as_of``); health records are redacted unless I have
     health access (then this read is audited)."""
-    current = await visible_case(db, ctx, participant_id, as_of)
-    health = access.has_health_access(ctx.principal, current.state)
-    withhold = await withheld_from(db, ctx, current.state, participant_id)
+    view = await visible_case(db, ctx, participant_id, as_of)
+    current = view.shown
+    health = access.has_health_access(ctx.principal, view.now.state)  # today's case, never the past's
+    withhold = await withheld_from(db, ctx, view.now.state, participant_id)
     items: list[dict[str, Any]] = []
     shown_health = False
     async with db.pool.acquire() as conn:
@@ -189,7 +190,7 @@ async def timeline(db: Reader, ctx: Context, participant_id: UUID, as_of: dateti
 async def health_records(db: Reader, ctx: Context, participant_id: UUID) -> dict[str, Any]:
     """Assessments, medical reports, interventions, rehab applications, interruptions and
     confidential notes. Only for the case manager and the team's health roles; audited."""
-    current = await visible_case(db, ctx, participant_id)
+    current = (await visible_case(db, ctx, participant_id)).now
     access.require_health(ctx.principal, current.state)
     sections: dict[str, list[dict[str, Any]]] = {k: [] for k in sorted(set(HEALTH_SECTIONS.values()))}
     withhold = await withheld_from(db, ctx, current.state, participant_id)

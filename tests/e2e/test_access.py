@@ -1,0 +1,145 @@
+"""Access and consent on the paths a curious colleague or a new user would try (issue 12), on
+the real stack: each was a way around the rules before."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.vocabulary import Role
+from tests import support
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+REFERRAL = {
+    "project": "pro-aktiv",
+    "received_on": "2026-02-02",
+    "sex": "female",
+    "identity": {"first_name": "Clara", "last_name": "Probe", "birth_date": "1981-04-02"},
+    "reason": "anxiety disorder",
+}
+DIAGNOSIS = "F41.1 generalised anxiety disorder"
+
+
+async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+class Case:
+    """One enrolled jc-en participant with a case manager and a psychologist on the team."""
+
+    def __init__(self, stack: Stack, pid: str) -> None:
+        self.stack, self.pid = stack, pid
+        self.cm = stack.token(Role.CASE_MANAGER, "jc-en", "cm-anna")
+        self.psy = stack.token(Role.PSYCHOLOGIST, "jc-en", "psy-paula")
+        self.intake, self.casework = stack.clients["intake"], stack.clients["casework"]
+
+    @property
+    def c(self) -> str:
+        return f"/cases/{self.pid}"
+
+    @property
+    def p(self) -> str:
+        return f"/participants/{self.pid}"
+
+    async def grant(self, purpose: str, **extra: Any) -> str:
+        body = {"purpose": purpose, "granted_on": "2026-02-09", "form": "written"} | extra
+        granted = await ok(await self.intake.post(f"{self.p}/consents", json=body, headers=self.cm), 201)
+        return str(granted["consent_id"])
+
+
+async def enrolled(stack: Stack, *, release: str | None = "Dr. Weber, Hagen") -> tuple[Case, str]:
+    """A case open in casework; returns it and the participation consent's id."""
+    cm = stack.token(Role.CASE_MANAGER, "jc-en", "cm-anna")
+    intake = stack.clients["intake"]
+    pid = (await ok(await intake.post("/referrals", json=REFERRAL, headers=cm), 201))["participant_id"]
+    case = Case(stack, pid)
+    await ok(await intake.post(f"{case.p}/information-meeting", json={"held_on": "2026-02-05"}, headers=cm))
+    eligibility = {"checked_on": "2026-02-09", "voluntary": True, "willing_to_address_impairments": True}
+    await ok(await intake.post(f"{case.p}/eligibility", json=eligibility, headers=cm))
+    participation = await case.grant("participation")
+    if release:
+        await case.grant("medical-release", scope=release)
+    await ok(await intake.post(f"{case.p}/enrolment", json={"start_date": "2026-02-16"}, headers=cm))
+    await support.eventually(lambda: case.casework.get(case.c, headers=cm), lambda r: r.status_code == 200)
+    assign = {"case_manager": "cm-anna", "assigned_on": "2026-02-16"}
+    await ok(await case.casework.post(f"{case.c}/case-manager", json=assign, headers=cm))
+    member = {"member": "psy-paula", "role": "psychologist", "added_on": "2026-02-16"}
+    await ok(await case.casework.post(f"{case.c}/team", json=member, headers=cm), 201)
+    return case, participation
+
+
+async def report(case: Case, source: str = "Dr. Weber", **extra: Any) -> httpx.Response:
+    body = {"received_on": "2026-03-11", "source": source, "summary": DIAGNOSIS} | extra
+    return await case.casework.post(f"{case.c}/medical-reports", json=body, headers=case.psy)
+
+
+async def test_the_past_is_judged_on_todays_case(stack: Stack) -> None:
+    """A psychologist removed from the team and a former case manager after a hand-over read
+    no health records through ``as_of`` (before: the reconstructed past team let them in)."""
+    case, _ = await enrolled(stack)
+    await ok(await report(case), 201)
+    note = {"written_on": "2026-03-12", "text": "panic attacks at the job centre", "confidential": True}
+    await ok(await case.casework.post(f"{case.c}/notes", json=note, headers=case.cm), 201)
+    then = datetime.now(UTC).isoformat()
+    past = await ok(await case.casework.get(f"{case.c}/timeline", params={"as_of": then}, headers=case.psy))
+    assert any(e["event_type"] == "MedicalReportReceived" for e in past["events"])  # on the team: shown
+
+    removal = {"removed_on": "2026-03-20"}
+    await ok(await case.casework.post(f"{case.c}/team/psy-paula/removal", json=removal, headers=case.cm))
+    handover = {"to_case_manager": "cm-bert", "handed_over_on": "2026-03-21"}
+    await ok(await case.casework.post(f"{case.c}/handover", json=handover, headers=case.cm))
+
+    for former in (case.psy, case.cm):
+        assert (await case.casework.get(f"{case.c}/health", headers=former)).status_code == 403
+        past = await ok(await case.casework.get(f"{case.c}/timeline", params={"as_of": then}, headers=former))
+        kinds = {e["event_type"] for e in past["events"]}
+        assert not kinds & {"MedicalReportReceived", "CaseNoteAdded"}, kinds
+        assert any(e.get("redacted") for e in past["events"])
+        glance = await ok(await case.casework.get(case.c, params={"as_of": then}, headers=former))
+        assert glance["health_access"] is False
+    new_cm = stack.token(Role.CASE_MANAGER, "jc-en", "cm-bert")
+    past = await ok(await case.casework.get(f"{case.c}/timeline", params={"as_of": then}, headers=new_cm))
+    assert "MedicalReportReceived" in {e["event_type"] for e in past["events"]}  # today's case manager
+
+
+async def test_withdrawn_participation_consent_exits_the_case(stack: Stack) -> None:
+    """Withdrawal ends participation: casework exits the case as of the effective day, and then
+    takes no new note and no medical report (409 naming ``consent``)."""
+    case, participation = await enrolled(stack)
+    withdrawal = {"effective_on": "2026-04-02"}
+    await ok(await case.intake.post(f"{case.p}/consents/{participation}/withdrawal", json=withdrawal, headers=case.cm))
+    exited = await support.eventually(
+        lambda: case.casework.get(case.c, headers=case.cm), lambda r: r.json()["status"] == "exited"
+    )
+    assert (exited.json()["exit_reason"], exited.json()["exited_on"]) == ("consent-withdrawn", "2026-04-02")
+    note = await case.casework.post(
+        f"{case.c}/notes", json={"written_on": "2026-04-03", "text": "still here"}, headers=case.cm
+    )
+    assert note.status_code == 409, note.text
+    assert note.json()["errors"][0]["field"] == "consent"
+    late = await report(case, received_on="2026-04-03")
+    assert late.status_code == 409, late.text
+
+
+async def test_a_medical_report_needs_a_release_naming_its_doctor(stack: Stack) -> None:
+    """No release at all, a release for another doctor, or one not yet granted on the report's
+    day: 409 naming ``consent``. A release naming the doctor lets it in."""
+    case, _ = await enrolled(stack, release=None)
+    for response in (
+        await report(case),
+        await report(case, source="Dr. Weber"),
+    ):
+        assert response.status_code == 409, response.text
+        assert response.json()["errors"][0]["field"] == "consent"
+    other = await case.grant("medical-release", scope="Klinik Hagen")
+    await support.eventually(lambda: report(case, source="Klinik Hagen"), lambda r: r.status_code == 201)
+    wrong_doctor = await report(case, source="Dr. Weber", consent_id=other)
+    assert (wrong_doctor.status_code, wrong_doctor.json()["errors"][0]["field"]) == (409, "consent")
+    before_grant = await report(case, source="Klinik Hagen", received_on="2026-02-01")
+    assert (before_grant.status_code, before_grant.json()["errors"][0]["field"]) == (409, "consent")
