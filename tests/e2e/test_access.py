@@ -143,3 +143,34 @@ async def test_a_medical_report_needs_a_release_naming_its_doctor(stack: Stack) 
     assert (wrong_doctor.status_code, wrong_doctor.json()["errors"][0]["field"]) == (409, "consent")
     before_grant = await report(case, source="Klinik Hagen", received_on="2026-02-01")
     assert (before_grant.status_code, before_grant.json()["errors"][0]["field"]) == (409, "consent")
+
+
+async def test_lists_show_exactly_the_cases_the_detail_shows(stack: Stack) -> None:
+    """A DRV adviser on the team whose drv-exchange consent was withdrawn: GET /cases/{id} is
+    403, and so the case is in none of the adviser's lists (before: caseload and tasks had it)."""
+    case, _ = await enrolled(stack)
+    exchange = await case.grant("drv-exchange")
+    drv = stack.token(Role.DRV_ADVISER, "drv-westfalen", "drv-dora")
+    member = {"member": "drv-dora", "role": "drv-adviser", "agency": "drv-westfalen", "added_on": "2026-02-16"}
+    await ok(await case.casework.post(f"{case.c}/team", json=member, headers=case.cm), 201)
+    appointment = {"scheduled_for": "2026-12-01", "with_member": "drv-dora", "kind": "counselling"}
+    await ok(await case.casework.post(f"{case.c}/appointments", json=appointment, headers=case.cm), 201)
+
+    async def listed() -> dict[str, bool]:
+        caseload = await ok(await case.casework.get("/caseload", headers=drv))
+        tasks = await ok(await case.casework.get("/tasks", params={"within_days": 30}, headers=drv))
+        cases = await ok(await case.casework.get("/cases", headers=drv))
+        return {
+            "detail": (await case.casework.get(case.c, headers=drv)).status_code == 200,
+            "caseload": any(c["participant_id"] == case.pid for c in caseload["cases"]),
+            "tasks": any(t["participant_id"] == case.pid for t in tasks["tasks"]),
+            "cases": any(str(c["participant_id"]) == case.pid for c in cases),
+        }
+
+    seen = await support.eventually(listed, lambda v: all(v.values()))
+    assert all(seen.values())
+    withdrawal = {"effective_on": "2026-03-01"}
+    await ok(await case.intake.post(f"{case.p}/consents/{exchange}/withdrawal", json=withdrawal, headers=case.cm))
+    await support.eventually(lambda: case.casework.get(case.c, headers=drv), lambda r: r.status_code == 403)
+    gone = await listed()
+    assert gone == {"detail": False, "caseload": False, "tasks": False, "cases": False}
