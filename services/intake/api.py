@@ -36,6 +36,7 @@ from services.intake.commands import (
 )
 from services.intake.handlers import KeyStore
 from services.intake.policies import ConsentExpiry
+from shared.domain import DomainError
 from shared.http import Bus, CommandCtx, QueryCtx, respond, runtime
 
 router = APIRouter(tags=["intake"])
@@ -151,9 +152,12 @@ async def list_consents(participant_id: UUID, ctx: QueryCtx, reads: Reads) -> li
 
 @router.post("/admin/consent-expiry")
 async def run_consent_expiry(body: ExpiryRunIn, ctx: QueryCtx, expiry: Expiry) -> dict[str, Any]:
-    """Run the expiry policy now (it also runs in the background); ``today`` for drills."""
+    """Run the expiry policy now (it also runs in the background) for the caller's own agency;
+    ``today`` for drills, never after today (a future day would expire valid consents for good)."""
     access.require_role(ctx.principal, access.EXPIRY_ROLES)
-    return {"expired": await expiry.run_once(body.today)}
+    if body.today is not None and body.today > ctx.today:
+        raise DomainError(f"a drill cannot run after today ({ctx.today.isoformat()})", field="today")
+    return {"agency": ctx.principal.agency, "expired": await expiry.run_once(body.today, ctx.principal.agency)}
 
 
 @router.post("/internal/monitoring/identities", tags=["intake: monitoring"])

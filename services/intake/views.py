@@ -178,6 +178,7 @@ async def monitoring_identities(
 _DUE = """
 SELECT DISTINCT participant_id FROM participant_consents
 WHERE status = 'active' AND expires_on <= $1 AND NOT consent_active(granted_on, expires_on, ended_on, $1)
+  AND ($2::text IS NULL OR participant_id IN (SELECT participant_id FROM participants WHERE agency = $2))
 """
 
 
@@ -187,7 +188,7 @@ class RegisterDueConsents:
     def __init__(self, unit_of_work: UnitOfWorkFactory) -> None:
         self.unit_of_work = unit_of_work
 
-    async def __call__(self, day: date) -> list[UUID]:
+    async def __call__(self, day: date, agency: str | None = None) -> list[UUID]:
         async with self.unit_of_work(False) as uow:
-            rows = await connection(uow).fetch(_DUE, day)
+            rows = await connection(uow).fetch(_DUE, day, agency)
         return [r["participant_id"] for r in rows]

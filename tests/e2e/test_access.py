@@ -3,12 +3,15 @@ the real stack: each was a way around the rules before."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
+from shared.settings import load_settings
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
@@ -174,3 +177,62 @@ async def test_lists_show_exactly_the_cases_the_detail_shows(stack: Stack) -> No
     await support.eventually(lambda: case.casework.get(case.c, headers=drv), lambda r: r.status_code == 403)
     gone = await listed()
     assert gone == {"detail": False, "caseload": False, "tasks": False, "cases": False}
+
+
+def forged(claims: dict[str, Any]) -> dict[str, str]:
+    """A correctly signed token with the given claims (over a valid base)."""
+    secret = load_settings("test").jwt_secret
+    now = int(time.time())
+    base: dict[str, Any] = {"sub": "cm-anna", "role": "case-manager", "agency": "jc-en", "iss": "rehapro-dev"}
+    body = {k: v for k, v in (base | {"iat": now, "exp": now + 600} | claims).items() if v is not None}
+    return {"Authorization": f"Bearer {jwt.encode(body, secret, algorithm='HS256')}"}
+
+
+BAD_CLAIMS: list[dict[str, Any]] = [
+    {"sub": ""},
+    {"sub": "   "},
+    {"sub": None},
+    {"role": ""},
+    {"role": None},
+    {"agency": ""},
+    {"agency": None},
+]
+
+
+async def test_a_token_without_subject_role_or_agency_is_401(stack: Stack) -> None:
+    """Empty or missing ``sub``, ``role`` or ``agency``: 401 at every service (before: an empty
+    ``sub`` was accepted)."""
+    paths = {"intake": "/participants", "casework": "/cases", "placement": "/employers", "reporting": "/kpis/counts"}
+    for service, path in paths.items():
+        assert (await stack.clients[service].get(path, headers=forged({}))).status_code == 200, service
+        for claims in BAD_CLAIMS:
+            r = await stack.clients[service].get(path, headers=forged(claims))
+            assert r.status_code == 401, (service, claims, r.text)
+
+
+async def test_the_consent_expiry_drill_is_for_the_own_agency_and_never_the_future(stack: Stack) -> None:
+    """A jc-en administrator's drill expires jc-en's due consents only; a ``today`` after today
+    is 422 naming ``today`` (before: it ran for every agency, with any day)."""
+    stack.runtime("intake").clock = lambda: date(2027, 3, 1)
+    intake = stack.clients["intake"]
+    mine: dict[str, str] = {}
+    for agency in ("jc-en", "jc-mk"):
+        cm = stack.token(Role.CASE_MANAGER, agency, f"cm-{agency}")
+        pid = (await ok(await intake.post("/referrals", json=REFERRAL, headers=cm), 201))["participant_id"]
+        body = {"purpose": "monitoring", "granted_on": "2027-01-04", "form": "written", "expires_on": "2027-02-01"}
+        await ok(await intake.post(f"/participants/{pid}/consents", json=body, headers=cm), 201)
+        mine[agency] = pid
+    admin = stack.token(Role.ADMINISTRATOR, "jc-en", "admin-en")
+    future = await intake.post("/admin/consent-expiry", json={"today": "2027-03-02"}, headers=admin)
+    assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "today")
+
+    async def expired(agency: str) -> int:
+        cm = stack.token(Role.CASE_MANAGER, agency, f"cm-{agency}")
+        consents = await ok(await intake.get(f"/participants/{mine[agency]}/consents", headers=cm))
+        return sum(c["ended_by"] == "expired" for c in consents)
+
+    run = await support.eventually(
+        lambda: intake.post("/admin/consent-expiry", json={}, headers=admin), lambda r: r.json().get("expired") == 1
+    )
+    assert run.json() == {"agency": "jc-en", "expired": 1}
+    assert (await expired("jc-en"), await expired("jc-mk")) == (1, 0)

@@ -223,7 +223,7 @@ async def test_expiry_policy_expires_on_the_expiry_date_once(bus: MessageBus, st
         ctx(),
     )
 
-    async def due(day: date) -> list[UUID]:
+    async def due(day: date, agency: str | None = None) -> list[UUID]:
         return [pid]  # the projection's candidates; the aggregate decides
 
     policy = ConsentExpiry(bus, due, clock=lambda: date(2026, 5, 31))
