@@ -55,3 +55,21 @@ def names(scope: str | None, party: str) -> bool:
         return False
     n = len(wanted)
     return any(given[i : i + n] == wanted for i in range(len(given) - n + 1))
+
+
+# § 76 SGB X: an objection whose scope is this covers every piece of data that came from doctors.
+ALL_MEDICAL_DATA = "all medical data"
+
+
+def objection_holds(recorded_on: date, withdrawn_on: date | None, day: date) -> bool:
+    """An objection holds from the day it was made up to, excluding, its withdrawal's day
+    (the consent rule's boundaries, so both read the same)."""
+    return consent_active(recorded_on, None, withdrawn_on, day)
+
+
+def objection_covers(scope: str, source: str) -> bool:
+    """True if an objection with ``scope`` covers data from ``source`` (a doctor or clinic):
+    'all medical data' covers every source; otherwise the scope must name that source."""
+    if _words(scope) == _words(ALL_MEDICAL_DATA):
+        return True
+    return names(scope, source) or names(source, scope)

@@ -27,11 +27,13 @@ from services.intake.commands import (
     HoldInformationMeeting,
     MeetingIn,
     ObjectionIn,
+    ObjectionWithdrawalIn,
     ReceiveReferral,
     RecordObjection,
     ReferralWithdrawalIn,
     WithdrawalIn,
     WithdrawConsent,
+    WithdrawObjection,
     WithdrawReferral,
 )
 from services.intake.handlers import KeyStore
@@ -98,6 +100,15 @@ async def record_objection(participant_id: UUID, body: ObjectionIn, ctx: Command
     """Objection under § 76 SGB X."""
     cmd = RecordObjection(participant_id=participant_id, **body.model_dump())
     return respond(await bus.handle(cmd, ctx), 201)
+
+
+@router.post("/participants/{participant_id}/objections/{objection_id}/withdrawal")
+async def withdraw_objection(
+    participant_id: UUID, objection_id: UUID, body: ObjectionWithdrawalIn, ctx: CommandCtx, bus: Bus
+) -> JSONResponse:
+    """Withdraws a § 76 objection with effect from ``withdrawn_on`` on, never retroactive."""
+    cmd = WithdrawObjection(participant_id=participant_id, objection_id=objection_id, **body.model_dump())
+    return respond(await bus.handle(cmd, ctx))
 
 
 @router.post("/participants/{participant_id}/enrolment")

@@ -25,6 +25,7 @@ from services.intake.commands import (
     ReceiveReferral,
     RecordObjection,
     WithdrawConsent,
+    WithdrawObjection,
     WithdrawReferral,
 )
 from shared.bus import Command, Context, Result
@@ -158,7 +159,15 @@ async def withdraw_consent(cmd: WithdrawConsent, uow: UnitOfWork, ctx: Context) 
 async def record_objection(cmd: RecordObjection, uow: UnitOfWork, ctx: Context) -> Result:
     """Objection under § 76 SGB X."""
     loaded = await _owned(uow, ctx.principal, cmd.participant_id)
-    return await _append(uow, ctx, loaded, domain.record_objection(loaded.state, cmd.recorded_on, cmd.scope))
+    objection_id = new_id()
+    events = domain.record_objection(loaded.state, objection_id, cmd.recorded_on, cmd.scope)
+    return await _append(uow, ctx, loaded, events, objection_id=str(objection_id))
+
+
+async def withdraw_objection(cmd: WithdrawObjection, uow: UnitOfWork, ctx: Context) -> Result:
+    """The participant withdraws a § 76 objection, with effect from ``withdrawn_on`` on."""
+    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    return await _append(uow, ctx, loaded, domain.withdraw_objection(loaded.state, cmd.objection_id, cmd.withdrawn_on))
 
 
 async def enrol(cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context) -> Result:
@@ -205,6 +214,7 @@ HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     GrantConsent: grant_consent,
     WithdrawConsent: withdraw_consent,
     RecordObjection: record_objection,
+    WithdrawObjection: withdraw_objection,
     EnrolParticipant: enrol,
     DeclineEnrolment: decline_enrolment,
     WithdrawReferral: withdraw_referral,

@@ -93,7 +93,16 @@ async def participant_detail(
             "eligible": s.eligible,
             "eligibility_reasons": list(s.eligibility_reasons),
             "start_date": s.start_date,
-            "objections": list(s.objections),
+            "objections": [
+                {
+                    "objection_id": str(o.objection_id),
+                    "scope": o.scope,
+                    "recorded_on": o.recorded_on,
+                    "withdrawn_on": o.withdrawn_on,
+                    "holds": o.holds_on(ctx.today),
+                }
+                for o in s.objections.values()
+            ],
             "consents": consents_view(s, ctx.today),
             "version": loaded.version,
         }

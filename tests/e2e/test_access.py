@@ -236,3 +236,53 @@ async def test_the_consent_expiry_drill_is_for_the_own_agency_and_never_the_futu
     )
     assert run.json() == {"agency": "jc-en", "expired": 1}
     assert (await expired("jc-en"), await expired("jc-mk")) == (1, 0)
+
+
+async def test_an_objection_withholds_exactly_its_doctor_and_can_be_withdrawn(stack: Stack) -> None:
+    """§ 76 SGB X: an objection to passing on Klinik Hagen's data withholds Klinik Hagen's report
+    from the DRV adviser, not Dr. Weber's; withdrawn, it holds no more (before: any objection
+    withheld every report, for ever)."""
+    case, _ = await enrolled(stack)
+    await case.grant("medical-release", scope="Klinik Hagen")
+    await case.grant("drv-exchange")
+    drv = stack.token(Role.DRV_ADVISER, "drv-westfalen", "drv-dora")
+    member = {"member": "drv-dora", "role": "drv-adviser", "agency": "drv-westfalen", "added_on": "2026-02-16"}
+    await ok(await case.casework.post(f"{case.c}/team", json=member, headers=case.cm), 201)
+    await ok(await report(case, source="Dr. Weber"), 201)
+    await support.eventually(lambda: report(case, source="Klinik Hagen"), lambda r: r.status_code == 201)
+    objection = await ok(
+        await case.intake.post(
+            f"{case.p}/objections", json={"recorded_on": "2026-03-20", "scope": "Klinik Hagen"}, headers=case.cm
+        ),
+        201,
+    )
+
+    async def sources(headers: dict[str, str]) -> tuple[list[str], int]:
+        health = await ok(await case.casework.get(f"{case.c}/health", headers=headers))
+        return sorted(r["data"]["source"] for r in health["medical_reports"]), health["withheld_under_objection"]
+
+    withheld = await support.eventually(lambda: sources(drv), lambda v: v[1] == 1)
+    assert withheld == (["Dr. Weber"], 1)
+    assert await sources(case.cm) == (["Dr. Weber", "Klinik Hagen"], 0)  # the case's own agency
+    timeline = await ok(await case.casework.get(f"{case.c}/timeline", headers=drv))
+    shown = [e["data"]["source"] for e in timeline["events"] if e["event_type"] == "MedicalReportReceived"]
+    assert shown == ["Dr. Weber"]
+
+    detail = await ok(await case.intake.get(case.p, headers=case.cm))
+    [on_record] = detail["objections"]
+    assert (on_record["objection_id"], on_record["holds"]) == (objection["objection_id"], True)
+    early = await case.intake.post(
+        f"{case.p}/objections/{objection['objection_id']}/withdrawal",
+        json={"withdrawn_on": "2026-03-19"},
+        headers=case.cm,
+    )
+    assert (early.status_code, early.json()["errors"][0]["field"]) == (422, "withdrawn_on")
+    await ok(
+        await case.intake.post(
+            f"{case.p}/objections/{objection['objection_id']}/withdrawal",
+            json={"withdrawn_on": "2026-04-01"},
+            headers=case.cm,
+        )
+    )
+    released = await support.eventually(lambda: sources(drv), lambda v: v[1] == 0)
+    assert released == (["Dr. Weber", "Klinik Hagen"], 0)

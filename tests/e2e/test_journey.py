@@ -163,7 +163,7 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
     assert missing_scope.status_code == 422
     assert missing_scope.json()["errors"][0]["field"] == "scope"
     await ok(
-        await intake.post(f"{p}/objections", json={"recorded_on": "2026-02-09", "scope": "Klinik Hagen"}, headers=cm),
+        await intake.post(f"{p}/objections", json={"recorded_on": "2026-02-09", "scope": "Dr. Weber"}, headers=cm),
         201,
     )
     await ok(await intake.post(f"{p}/enrolment", json={"start_date": "2026-02-16"}, headers=cm))

@@ -148,5 +148,5 @@ def test_erasure_closes_the_participant() -> None:
     with pytest.raises(InvalidTransition):
         intake.erase(s, D, "again")
     with pytest.raises(NotFound):
-        intake.record_objection(s, D, "all medical data")
+        intake.record_objection(s, new_id(), D, "all medical data")
     assert intake.expire_consents(s, D) == []

@@ -12,6 +12,7 @@ import httpx
 from services.casework import access
 from services.casework.views.common import Reader, audit_health_read, open_sealed, visible_case, withheld_from
 from shared.bus import Context
+from shared.consent import objection_covers
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import (
     AssessmentCompleted,
@@ -89,6 +90,17 @@ async def render(conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent]) -
         "actor": rec.actor.model_dump(),
         "data": data,
     }
+
+
+async def objected(conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent], scopes: list[str]) -> bool:
+    """True if a § 76 objection in ``scopes`` covers this event's doctor (exactly its scope)."""
+    if not scopes or type(rec.payload) not in FROM_DOCTORS:
+        return False
+    assert isinstance(rec.payload, MedicalReportReceived)
+    source = await open_sealed(conn, participant_id, rec.payload.sealed_source)
+    if not source:
+        return True  # an unreadable source: withheld rather than guessed
+    return any(objection_covers(scope, str(source or "")) for scope in scopes)
 
 
 def _redacted(rec: Recorded[DomainEvent]) -> dict[str, Any]:
@@ -177,7 +189,7 @@ async def timeline(db: Reader, ctx: Context, participant_id: UUID, as_of: dateti
     async with db.pool.acquire() as conn:
         for rec in map(Recorded.decode, current.events):
             sensitive = is_health(rec.payload)
-            if (sensitive and not health) or (withhold and type(rec.payload) in FROM_DOCTORS):
+            if (sensitive and not health) or await objected(conn, participant_id, rec, withhold):
                 items.append(_redacted(rec))
                 continue
             shown_health = shown_health or sensitive
@@ -202,7 +214,7 @@ async def health_records(db: Reader, ctx: Context, participant_id: UUID) -> dict
                 isinstance(rec.payload, CaseNoteAdded | ParticipantExited) and not is_health(rec.payload)
             ):
                 continue
-            if withhold and type(rec.payload) in FROM_DOCTORS:
+            if await objected(conn, participant_id, rec, withhold):
                 withheld += 1
                 continue
             sections[section].append(await render(conn, participant_id, rec))

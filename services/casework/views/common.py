@@ -131,10 +131,17 @@ async def audit_health_read(db: Reader, ctx: Context, case: domain.Case, what: s
     metrics.HEALTH_DATA_READS.labels("casework").inc()
 
 
-async def withheld_from(db: Reader, ctx: Context, case: domain.Case, participant_id: UUID) -> bool:
-    """True if doctors' data must be withheld from this reader: an objection under § 76 SGB X
-    is on record and the reader works for another agency than the case's (passing it on)."""
+# shared.consent.objection_holds in SQL: from recorded_on up to, excluding, withdrawn_on.
+_OBJECTIONS_HOLDING = (
+    "SELECT scope FROM objections WHERE participant_id = $1 AND consent_active(recorded_on, NULL, withdrawn_on, $2)"
+)
+
+
+async def withheld_from(db: Reader, ctx: Context, case: domain.Case, participant_id: UUID) -> list[str]:
+    """The scopes of the § 76 SGB X objections that hold today against this reader: none for
+    staff of the case's own agency, those on record today for anyone else (passing it on).
+    Which doctors' data they cover: ``shared.consent.objection_covers``."""
     if ctx.principal.agency == case.agency:
-        return False
-    found = await db.pool.fetchval("SELECT 1 FROM objections WHERE participant_id = $1 LIMIT 1", participant_id)
-    return found is not None
+        return []
+    rows = await db.pool.fetch(_OBJECTIONS_HOLDING, participant_id, ctx.today)
+    return [r["scope"] for r in rows]
