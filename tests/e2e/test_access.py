@@ -286,3 +286,36 @@ async def test_an_objection_withholds_exactly_its_doctor_and_can_be_withdrawn(st
     )
     released = await support.eventually(lambda: sources(drv), lambda v: v[1] == 0)
     assert released == (["Dr. Weber", "Klinik Hagen"], 0)
+
+
+async def test_notes_and_doctor_contacts_are_not_shown_in_clear_by_role(stack: Stack) -> None:
+    """Field visibility: a non-confidential note and a doctor contact's summary are not in clear
+    for a financial adviser on the team or a project lead (before: both were); the employer
+    acquisition officer on the team reads the note, not the doctor's summary; the note's author
+    reads it."""
+    case, _ = await enrolled(stack)
+    for member, role in (("fin-frank", "financial-adviser"), ("eao-emil", "employer-acquisition-officer")):
+        body = {"member": member, "role": role, "added_on": "2026-02-16"}
+        await ok(await case.casework.post(f"{case.c}/team", json=body, headers=case.cm), 201)
+    note = {"written_on": "2026-03-02", "text": "sister helps with the children"}
+    await ok(await case.casework.post(f"{case.c}/notes", json=note, headers=case.cm), 201)
+    contact = {"contacted_on": "2026-03-03", "channel": "phone", "counterpart": "doctor", "summary": "dose raised"}
+    await ok(await case.casework.post(f"{case.c}/contacts", json=contact, headers=case.cm), 201)
+    fin = stack.token(Role.FINANCIAL_ADVISER, "jc-en", "fin-frank")
+    own = {"written_on": "2026-03-04", "text": "debts settled"}
+    await ok(await case.casework.post(f"{case.c}/notes", json=own, headers=fin), 201)
+
+    async def seen(headers: dict[str, str]) -> dict[str, bool]:
+        text = (await ok(await case.casework.get(f"{case.c}/timeline", headers=headers))).get("events")
+        body = str(text)
+        return {"note": "sister helps" in body, "doctor": "dose raised" in body, "own": "debts settled" in body}
+
+    lead = stack.token(Role.PROJECT_LEAD, "jc-en", "lead-lena")
+    eao = stack.token(Role.EMPLOYER_ACQUISITION, "jc-en", "eao-emil")
+    assert await seen(fin) == {"note": False, "doctor": False, "own": True}
+    assert await seen(lead) == {"note": False, "doctor": False, "own": False}
+    assert await seen(eao) == {"note": True, "doctor": False, "own": True}
+    assert await seen(case.psy) == {"note": True, "doctor": True, "own": True}
+    timeline = await ok(await case.casework.get(f"{case.c}/timeline", headers=lead))
+    [logged] = [e for e in timeline["events"] if e["event_type"] == "ContactLogged"]
+    assert (logged["data"]["summary"], logged["withheld"], logged["data"]["counterpart"]) == (None, ["summary"], "doctor")

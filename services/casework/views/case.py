@@ -10,6 +10,7 @@ from uuid import UUID
 import httpx
 
 from services.casework import access
+from services.casework.domain import Case
 from services.casework.views.common import Reader, audit_health_read, open_sealed, visible_case, withheld_from
 from shared.bus import Context
 from shared.consent import objection_covers
@@ -33,6 +34,7 @@ from shared.contracts.casework import (
 from shared.contracts.common import ExitReason, InterventionCategory
 from shared.db import Conn
 from shared.domain import Forbidden, NotFound
+from shared.principal import Principal
 from shared.recorded import Recorded
 
 HEALTH_SECTIONS: dict[type[DomainEvent], str] = {
@@ -73,23 +75,31 @@ def is_health(event: DomainEvent) -> bool:
     return type(event).health_data
 
 
-async def render(conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent]) -> dict[str, Any]:
-    """The event's payload with sealed fields opened (``sealed_x`` → ``x``)."""
+async def render(
+    conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent], reader: Principal, case: Case
+) -> dict[str, Any]:
+    """The event's payload with sealed fields opened (``sealed_x`` → ``x``) where the reader
+    may see them (``access.sees_field``); the others are ``None`` and listed in ``withheld``."""
     data: dict[str, Any] = {}
+    withheld: list[str] = []
     for key, value in rec.payload.model_dump(mode="json").items():
         if key == "case_id":
             continue
-        if key.startswith("sealed_"):
+        if not key.startswith("sealed_"):
+            data[key] = value
+        elif access.sees_field(reader, case, rec.payload, key):
             data[key.removeprefix("sealed_")] = await open_sealed(conn, participant_id, value)
         else:
-            data[key] = value
-    return {
+            data[key.removeprefix("sealed_")] = None
+            withheld.append(key.removeprefix("sealed_"))
+    rendered = {
         "version": rec.version,
         "event_type": rec.event_type,
         "occurred_at": rec.occurred_at,
         "actor": rec.actor.model_dump(),
         "data": data,
     }
+    return rendered | ({"withheld": withheld} if withheld else {})
 
 
 async def objected(conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent], scopes: list[str]) -> bool:
@@ -193,7 +203,7 @@ async def timeline(db: Reader, ctx: Context, participant_id: UUID, as_of: dateti
                 items.append(_redacted(rec))
                 continue
             shown_health = shown_health or sensitive
-            items.append(await render(conn, participant_id, rec))
+            items.append(await render(conn, participant_id, rec, ctx.principal, view.now.state))
     if shown_health:
         await audit_health_read(db, ctx, current.state, "timeline")
     return {"participant_id": str(participant_id), "version": current.version, "events": items}
@@ -217,7 +227,7 @@ async def health_records(db: Reader, ctx: Context, participant_id: UUID) -> dict
             if await objected(conn, participant_id, rec, withhold):
                 withheld += 1
                 continue
-            sections[section].append(await render(conn, participant_id, rec))
+            sections[section].append(await render(conn, participant_id, rec, ctx.principal, current.state))
     await audit_health_read(db, ctx, current.state, "health-records")
     return {
         "participant_id": str(participant_id),
