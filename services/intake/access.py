@@ -60,6 +60,14 @@ def require_reader(principal: Principal, state: Participant, day: date) -> None:
         raise Forbidden(f"agency {principal.agency} may not see this participant")
 
 
+AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
+
+
+def require_auditor(principal: Principal) -> None:
+    if principal.role not in AUDIT_ROLES:
+        raise Forbidden("the read log is for auditors and data-protection officers")
+
+
 def may_read_reason(principal: Principal, state: Participant) -> bool:
     """The referral reason is health data: health roles of the running agency only."""
     return principal.role in HEALTH_ROLES and principal.agency == state.agency

@@ -5,6 +5,7 @@ to the bus; each read route calls ``views``."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -159,6 +160,19 @@ async def get_participant(participant_id: UUID, ctx: QueryCtx, reads: Reads, key
 @router.get("/participants/{participant_id}/consents")
 async def list_consents(participant_id: UUID, ctx: QueryCtx, reads: Reads) -> list[dict[str, Any]]:
     return await views.consents(reads, ctx, participant_id)
+
+
+@router.get("/audit/data-reads")
+async def data_reads(
+    ctx: QueryCtx,
+    reads: Reads,
+    participant_id: Annotated[UUID | None, Query()] = None,
+    subject: str | None = Query(default=None, max_length=200),
+    since: Annotated[datetime | None, Query()] = None,
+    limit: int = Query(default=500, ge=1, le=5000),
+) -> dict[str, Any]:
+    """Who read identities and referral reasons, and when (auditors and data-protection officers)."""
+    return await views.data_reads(reads, ctx, participant_id=participant_id, subject=subject, since=since, limit=limit)
 
 
 @router.post("/admin/consent-expiry")

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 import pytest
@@ -318,4 +319,53 @@ async def test_notes_and_doctor_contacts_are_not_shown_in_clear_by_role(stack: S
     assert await seen(case.psy) == {"note": True, "doctor": True, "own": True}
     timeline = await ok(await case.casework.get(f"{case.c}/timeline", headers=lead))
     [logged] = [e for e in timeline["events"] if e["event_type"] == "ContactLogged"]
-    assert (logged["data"]["summary"], logged["withheld"], logged["data"]["counterpart"]) == (None, ["summary"], "doctor")
+    assert (logged["data"]["summary"], logged["withheld"], logged["data"]["counterpart"]) == (
+        None,
+        ["summary"],
+        "doctor",
+    )
+
+
+async def test_identity_reason_and_health_reads_are_audited_append_only(stack: Stack) -> None:
+    """Every identity and referral-reason read (intake, also through casework's /person) and
+    every health read (casework) leaves a row: who, role, agency, what, when, correlation id;
+    the DPO and auditors of the agency query them; UPDATE and DELETE are refused (before:
+    identity reads left no trace, the health log could be rewritten)."""
+    case, _ = await enrolled(stack)
+    await ok(await report(case), 201)
+    await ok(await case.intake.get(case.p, headers=case.cm))  # identity
+    await ok(await case.intake.get(case.p, headers=case.psy))  # identity + referral reason
+    correlation = "01a2312f-0000-7000-8000-000000000042"
+    person = await case.casework.get(f"{case.c}/person", headers=case.cm | {"X-Correlation-ID": correlation})
+    await ok(person)
+    await ok(await case.casework.get(f"{case.c}/health", headers=case.psy))
+
+    dpo = stack.token(Role.DATA_PROTECTION_OFFICER, "jc-en", "dpo-dora")
+    reads = await ok(await case.intake.get("/audit/data-reads", params={"participant_id": case.pid}, headers=dpo))
+    got = sorted((r["subject"], r["role"], r["agency"], r["what"]) for r in reads["reads"])
+    assert got == [  # the case manager reads the reason too (a health role of the running agency)
+        ("cm-anna", "case-manager", "jc-en", "identity"),
+        ("cm-anna", "case-manager", "jc-en", "identity"),
+        ("cm-anna", "case-manager", "jc-en", "referral-reason"),
+        ("cm-anna", "case-manager", "jc-en", "referral-reason"),
+        ("psy-paula", "psychologist", "jc-en", "identity"),
+        ("psy-paula", "psychologist", "jc-en", "referral-reason"),
+    ]
+    assert correlation in {r["correlation_id"] for r in reads["reads"]}
+    assert all(r["read_id"] and r["read_at"] and r["participant_agency"] == "jc-en" for r in reads["reads"])
+    auditor = stack.token(Role.AUDITOR, "jc-en", "aud-axel")
+    health = await ok(
+        await case.casework.get("/audit/health-reads", params={"participant_id": case.pid}, headers=auditor)
+    )
+    assert [(r["subject"], r["what"]) for r in health["reads"]] == [("psy-paula", "health-records")]
+    assert all(r["read_id"] for r in health["reads"])
+    assert (await case.intake.get("/audit/data-reads", headers=case.cm)).status_code == 403
+    other = stack.token(Role.AUDITOR, "jc-mk", "aud-mk")
+    assert (await ok(await case.intake.get("/audit/data-reads", headers=other)))["count"] == 0
+
+    for service, table in (("intake", "data_reads"), ("casework", "health_data_reads")):
+        pool = stack.runtime(service).pool
+        assert pool is not None
+        for statement in (f"UPDATE {table} SET subject = 'nobody'", f"DELETE FROM {table}"):
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await pool.execute(statement)
