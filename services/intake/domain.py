@@ -362,12 +362,15 @@ def withdraw_objection(state: Participant, objection_id: UUID, withdrawn_on: dat
     return [ObjectionWithdrawn(participant_id=pid, objection_id=objection_id, scope=o.scope, withdrawn_on=withdrawn_on)]
 
 
-def enrol(state: Participant, start_date: date) -> list[DomainEvent]:
+def enrol(state: Participant, start_date: date, *, meeting_required: bool = True) -> list[DomainEvent]:
+    """Eintritt. Whether the information meeting must come first is the project's setting."""
     pid = _existing(state)
     if state.status == "enrolled":
         raise InvalidTransition("the participant is already enrolled")
     if state.status != "referred":
         raise InvalidTransition(f"cannot enrol: the referral is {state.status}", field="status")
+    if meeting_required and state.meeting_held_on is None:
+        raise InvalidTransition("enrolment needs the information meeting first", field="information_meeting")
     if state.eligible is not True:
         raise InvalidTransition(
             "enrolment needs a positive eligibility check"

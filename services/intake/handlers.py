@@ -8,7 +8,7 @@ append of ParticipantDataErased.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 from uuid import UUID
@@ -170,10 +170,14 @@ async def withdraw_objection(cmd: WithdrawObjection, uow: UnitOfWork, ctx: Conte
     return await _append(uow, ctx, loaded, domain.withdraw_objection(loaded.state, cmd.objection_id, cmd.withdrawn_on))
 
 
-async def enrol(cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context) -> Result:
-    """Eintritt: needs a positive eligibility check and participation consent."""
+async def enrol(
+    cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context, *, meeting_optional: Collection[str] = frozenset()
+) -> Result:
+    """Eintritt: needs the information meeting first (unless the project's setting says it is
+    optional), a positive eligibility check and participation consent."""
     loaded = await _owned(uow, ctx.principal, cmd.participant_id)
-    return await _append(uow, ctx, loaded, domain.enrol(loaded.state, cmd.start_date))
+    required = loaded.state.project not in meeting_optional
+    return await _append(uow, ctx, loaded, domain.enrol(loaded.state, cmd.start_date, meeting_required=required))
 
 
 async def decline_enrolment(cmd: DeclineEnrolment, uow: UnitOfWork, ctx: Context) -> Result:

@@ -369,3 +369,19 @@ async def test_identity_reason_and_health_reads_are_audited_append_only(stack: S
         for statement in (f"UPDATE {table} SET subject = 'nobody'", f"DELETE FROM {table}"):
             with pytest.raises(asyncpg.RaiseError, match="append-only"):
                 await pool.execute(statement)
+
+
+async def test_enrolment_needs_the_information_meeting_first_by_default(stack: Stack) -> None:
+    """Both projects hold one (the setting ``information_meeting_optional`` is empty by
+    default): eligible and consented, but no meeting yet, is 409 naming ``information_meeting``."""
+    cm = stack.token(Role.CASE_MANAGER, "jc-en", "cm-anna")
+    intake = stack.clients["intake"]
+    pid = (await ok(await intake.post("/referrals", json=REFERRAL, headers=cm), 201))["participant_id"]
+    eligibility = {"checked_on": "2026-02-09", "voluntary": True, "willing_to_address_impairments": True}
+    await ok(await intake.post(f"/participants/{pid}/eligibility", json=eligibility, headers=cm))
+    consent = {"purpose": "participation", "granted_on": "2026-02-09", "form": "written"}
+    await ok(await intake.post(f"/participants/{pid}/consents", json=consent, headers=cm), 201)
+    early = await intake.post(f"/participants/{pid}/enrolment", json={"start_date": "2026-02-16"}, headers=cm)
+    assert (early.status_code, early.json()["errors"][0]["field"]) == (409, "information_meeting")
+    await ok(await intake.post(f"/participants/{pid}/information-meeting", json={"held_on": "2026-02-10"}, headers=cm))
+    await ok(await intake.post(f"/participants/{pid}/enrolment", json={"start_date": "2026-02-16"}, headers=cm))

@@ -32,6 +32,9 @@ async def refer_and_enrol(stack: Stack, agency: str = "jc-en") -> str:
     r = await stack.clients["intake"].post("/referrals", json=REFERRAL, headers=cm)
     assert r.status_code == 201, r.text
     pid: str = r.json()["participant_id"]
+    meeting = {"held_on": "2026-03-05"}
+    m = await stack.clients["intake"].post(f"/participants/{pid}/information-meeting", json=meeting, headers=cm)
+    assert m.status_code == 200, m.text
     eligibility = {"checked_on": "2026-03-09", "voluntary": True, "willing_to_address_impairments": True}
     c = await stack.clients["intake"].post(f"/participants/{pid}/eligibility", json=eligibility, headers=cm)
     assert c.status_code == 200, c.text
