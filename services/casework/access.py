@@ -28,7 +28,7 @@ from services.casework.domain import Case
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import CaseHandedOver, CaseNoteAdded, ContactLogged
 from shared.contracts.common import InterventionCategory
-from shared.domain import Forbidden
+from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.vocabulary import HEALTH_ROLES, Role
 
@@ -72,7 +72,8 @@ def require_see(principal: Principal, case: Case, exchange_agencies: Collection[
     if principal.role not in CASE_READERS:
         raise Forbidden(f"role {principal.role} sees no case data")
     if not can_see(principal, case, exchange_agencies):
-        raise Forbidden(f"agency {principal.agency} may not see this case (no drv-exchange consent covers it)")
+        # that a person has a case is itself confidential: another agency's case is "no such case"
+        raise NotFound("no such case", field="participant_id")
 
 
 def is_case_manager(principal: Principal, case: Case) -> bool:

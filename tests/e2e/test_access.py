@@ -151,7 +151,7 @@ async def test_a_medical_report_needs_a_release_naming_its_doctor(stack: Stack) 
 
 async def test_lists_show_exactly_the_cases_the_detail_shows(stack: Stack) -> None:
     """A DRV adviser on the team whose drv-exchange consent was withdrawn: GET /cases/{id} is
-    403, and so the case is in none of the adviser's lists (before: caseload and tasks had it)."""
+    404 (no longer opened to DRV), and so the case is in none of the adviser's lists (before: caseload and tasks had it)."""
     case, _ = await enrolled(stack)
     exchange = await case.grant("drv-exchange")
     drv = stack.token(Role.DRV_ADVISER, "drv-westfalen", "drv-dora")
@@ -175,7 +175,7 @@ async def test_lists_show_exactly_the_cases_the_detail_shows(stack: Stack) -> No
     assert all(seen.values())
     withdrawal = {"effective_on": "2026-03-01"}
     await ok(await case.intake.post(f"{case.p}/consents/{exchange}/withdrawal", json=withdrawal, headers=case.cm))
-    await support.eventually(lambda: case.casework.get(case.c, headers=drv), lambda r: r.status_code == 403)
+    await support.eventually(lambda: case.casework.get(case.c, headers=drv), lambda r: r.status_code == 404)
     gone = await listed()
     assert gone == {"detail": False, "caseload": False, "tasks": False, "cases": False}
 

@@ -139,7 +139,7 @@ async def test_health_record_needs_health_access_and_makes_no_key_when_refused()
 async def test_other_agency_sees_the_case_only_under_drv_exchange_consent() -> None:
     w = World()
     pid = await w.open_case()
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another agency's case, not opened to it: "no such case"
         await w.bus.handle(SetGoal(participant_id=pid, set_on=D, text="x"), ctx(DRV))
     w.consents.exchange[pid] = {"drv-westfalen"}
     with pytest.raises(Forbidden, match="case team"):  # visible now, but not on the team

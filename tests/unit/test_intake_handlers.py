@@ -148,7 +148,7 @@ async def test_events_carry_the_running_agency(bus: MessageBus, store: MemoryEve
     """DRV refers, jc-mk runs the case: every event is jc-mk's, and only jc-mk may act on it."""
     pid = await refer(bus, DRV, agency="jc-mk")
     assert store.log[-1].agency == "jc-mk"
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # DRV may not even see jc-mk's participant (no drv-exchange)
         await bus.handle(HoldInformationMeeting(participant_id=pid, held_on=D), ctx(DRV))
     await bus.handle(HoldInformationMeeting(participant_id=pid, held_on=D), ctx(CM_MK))
     assert store.log[-1].agency == "jc-mk"
@@ -189,7 +189,7 @@ async def test_a_project_setting_makes_the_information_meeting_optional(store: M
 
 async def test_other_agency_wrong_role_and_unknown_participant(bus: MessageBus, store: MemoryEventStore) -> None:
     pid = await refer(bus)
-    with pytest.raises(Forbidden):  # another agency's case manager
+    with pytest.raises(NotFound):  # another agency's case manager: "no such participant"
         await bus.handle(HoldInformationMeeting(participant_id=pid, held_on=D), ctx(CM_MK))
     ot = Principal("ot-1", Role.OCCUPATIONAL_THERAPIST, "jc-en")
     with pytest.raises(Forbidden):  # a role that does not do intake
