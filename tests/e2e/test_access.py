@@ -151,7 +151,8 @@ async def test_a_medical_report_needs_a_release_naming_its_doctor(stack: Stack) 
 
 async def test_lists_show_exactly_the_cases_the_detail_shows(stack: Stack) -> None:
     """A DRV adviser on the team whose drv-exchange consent was withdrawn: GET /cases/{id} is
-    404 (no longer opened to DRV), and so the case is in none of the adviser's lists (before: caseload and tasks had it)."""
+    404 (no longer opened to DRV), and so the case is in none of the adviser's lists (before:
+    caseload and tasks had it)."""
     case, _ = await enrolled(stack)
     exchange = await case.grant("drv-exchange")
     drv = stack.token(Role.DRV_ADVISER, "drv-westfalen", "drv-dora")
