@@ -29,8 +29,9 @@ async def test_rebuilt_projections_equal_the_live_ones(stack: Stack) -> None:
     reporting = stack.runtime("reporting").settings
 
     stats = await rebuild_from_kafka(reporting, counts, "proj_counts_rebuild")
-    # intake: referral, eligibility, consent, enrolment; casework: case opened, Einstieg entered
-    assert stats.events == 3 * 6
+    # intake: referral, information meeting, eligibility, consent, enrolment; casework: case
+    # opened, Einstieg entered
+    assert stats.events == 3 * 7
     assert await compare(reporting, counts, "proj_counts", "proj_counts_rebuild") == {"funnel_counts": 0}
 
     casework = stack.runtime("casework").settings
