@@ -61,7 +61,7 @@ async def test_parallel_rebuilds_of_stream_local_projections_equal_the_live_ones
 
     await support.eventually(placement_lag, lambda lag: lag == 0)
     stats = await rebuild_parallel(placement, access, "proj_access_rebuild", source="kafka", workers=2)
-    assert stats.events == 4 * 4  # referral, eligibility, consent, enrolment per participant
+    assert stats.events == 4 * 5  # referral, information meeting, eligibility, consent, enrolment per participant
     assert await compare(placement, access, "proj_access", "proj_access_rebuild") == {"drv_exchange_consents": 0}
 
     async def reporting_lag() -> int:
