@@ -22,12 +22,16 @@ def issue_token(
 
 
 def decode_token(token: str, secret: str, issuer: str) -> Principal:
+    """The caller, or 401: a subject, a known role and a known agency are all required, none empty."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=["HS256"], issuer=issuer, options={"require": ["sub", "exp", "iss"]}
         )
     except jwt.PyJWTError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}") from None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: empty subject") from None
     try:
         role = Role(claims.get("role", ""))
     except ValueError:
@@ -35,7 +39,7 @@ def decode_token(token: str, secret: str, issuer: str) -> Principal:
     agency = claims.get("agency", "")
     if agency not in AGENCIES:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: unknown agency")
-    return Principal(subject=str(claims["sub"]), role=role, agency=agency)
+    return Principal(subject=subject, role=role, agency=agency)
 
 
 async def authenticate(request: Request) -> Principal:

@@ -9,8 +9,11 @@ that day), so one boundary rule serves both and nobody has to remember which end
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+
+_WORDS = re.compile(r"[\w]+", re.UNICODE)
 
 
 def consent_active(granted_on: date, expires_on: date | None, ended_on: date | None, day: date) -> bool:
@@ -36,3 +39,37 @@ class ConsentTerm:
     def ended(self, on: date) -> ConsentTerm:
         """The same consent, ending (withdrawn or expired) with effect from ``on``."""
         return ConsentTerm(self.granted_on, self.expires_on, on)
+
+
+def _words(text: str) -> list[str]:
+    return _WORDS.findall(text.casefold())
+
+
+def names(scope: str | None, party: str) -> bool:
+    """True if a consent's (or an objection's) ``scope`` names ``party`` (a doctor or clinic):
+    the party's words appear in the scope as one run of whole words, case and punctuation
+    ignored ("Dr. Weber" is named by "Dr. Weber, Hagen"; "Weber" is not named by "Webermann").
+    An empty party is named by nothing."""
+    wanted, given = _words(party), _words(scope or "")
+    if not wanted:
+        return False
+    n = len(wanted)
+    return any(given[i : i + n] == wanted for i in range(len(given) - n + 1))
+
+
+# § 76 SGB X: an objection whose scope is this covers every piece of data that came from doctors.
+ALL_MEDICAL_DATA = "all medical data"
+
+
+def objection_holds(recorded_on: date, withdrawn_on: date | None, day: date) -> bool:
+    """An objection holds from the day it was made up to, excluding, its withdrawal's day
+    (the consent rule's boundaries, so both read the same)."""
+    return consent_active(recorded_on, None, withdrawn_on, day)
+
+
+def objection_covers(scope: str, source: str) -> bool:
+    """True if an objection with ``scope`` covers data from ``source`` (a doctor or clinic):
+    'all medical data' covers every source; otherwise the scope must name that source."""
+    if _words(scope) == _words(ALL_MEDICAL_DATA):
+        return True
+    return names(scope, source) or names(source, scope)

@@ -55,6 +55,11 @@ class ServiceSettings(BaseSettings):
     consumer_batch: int = 1000
     intake_url: str = Field(default="http://127.0.0.1:8001", description="intake's base URL (identity look-ups)")
     intake_timeout: float = 30.0
+    information_meeting_optional: list[str] = Field(
+        default_factory=list,
+        description="projects whose enrolment does not need an information meeting first (JSON list); default:"
+        " every project needs one",
+    )
 
     def schema_for(self, projection: str) -> str:
         """Each projection owns a schema, so it can be rebuilt and swapped on its own."""

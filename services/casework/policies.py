@@ -6,7 +6,9 @@ twice. Each decision is state-based (load the case, ask the pure domain), which 
 redelivery and replays harmless. Handlers are registered by event class and read the decoded
 contract (``rec.payload``).
 
-- ``enrolments`` (intake.events): enrolment opens the case; ParticipantDataErased destroys
+- ``enrolments`` (intake.events): enrolment opens the case; withdrawn participation consent
+  exits it (reason ``consent-withdrawn``, as of the effective day: the same consumer group, so
+  the withdrawal is always seen after the enrolment it ends); ParticipantDataErased destroys
   casework's key for the person and appends CaseDataErased (same stream key as enrolment, so
   the two are seen in order).
 - ``consents`` (intake.events + casework.events): tracks consents (drv-exchange access,
@@ -32,6 +34,7 @@ from shared.contracts.intake import (
     ConsentGranted,
     ConsentWithdrawn,
     ObjectionRecorded,
+    ObjectionWithdrawn,
     ParticipantDataErased,
     ParticipantEnrolled,
 )
@@ -120,6 +123,17 @@ async def open_case(conn: Conn, rec: Recorded[ParticipantEnrolled]) -> None:
     )
 
 
+@enrolments.on(ConsentWithdrawn)
+async def participation_withdrawn(conn: Conn, rec: Recorded[ConsentWithdrawn]) -> None:
+    """Withdrawn participation consent ends the participation: the case exits by itself."""
+    e = rec.payload
+    if e.purpose is not ConsentPurpose.PARTICIPATION:
+        return
+    await _lock(conn, e.participant_id)
+    current = await _load(conn, e.participant_id)
+    await _append(conn, rec, current, domain.end_on_withdrawal(current.state, e.effective_on))
+
+
 @enrolments.on(ParticipantDataErased)
 async def erase(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
     pid = rec.payload.participant_id
@@ -197,16 +211,29 @@ async def consent_ended(conn: Conn, rec: Recorded[ConsentWithdrawn | ConsentExpi
         await reconcile(conn, rec, e.participant_id, on, reason)
 
 
+_INSERT_OBJECTION = (
+    "INSERT INTO objections (objection_id, participant_id, recorded_on, scope) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (objection_id) DO NOTHING"
+)
+# Rows written before objections had ids are found by participant and scope.
+_WITHDRAW_OBJECTION = (
+    "UPDATE objections SET withdrawn_on = $4 WHERE objection_id = $1"
+    " OR (objection_id IS NULL AND participant_id = $2 AND scope = $3)"
+)
+
+
 @consents.on(ObjectionRecorded)
 async def objection_recorded(conn: Conn, rec: Recorded[ObjectionRecorded]) -> None:
-    """§ 76 SGB X: from now on, medical reports are withheld from other agencies' staff."""
+    """§ 76 SGB X: from its day on, the doctors' data it covers is withheld from other agencies' staff."""
     e = rec.payload
-    await conn.execute(
-        "INSERT INTO objections (participant_id, recorded_on, scope) VALUES ($1, $2, $3)",
-        e.participant_id,
-        e.recorded_on,
-        e.scope,
-    )
+    await conn.execute(_INSERT_OBJECTION, e.objection_id, e.participant_id, e.recorded_on, e.scope)
+
+
+@consents.on(ObjectionWithdrawn)
+async def objection_withdrawn(conn: Conn, rec: Recorded[ObjectionWithdrawn]) -> None:
+    """The objection no longer holds from ``withdrawn_on`` on."""
+    e = rec.payload
+    await conn.execute(_WITHDRAW_OBJECTION, e.objection_id, e.participant_id, e.scope, e.withdrawn_on)
 
 
 @consents.on(ParticipantDataErased)

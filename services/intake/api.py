@@ -5,6 +5,7 @@ to the bus; each read route calls ``views``."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,15 +28,18 @@ from services.intake.commands import (
     HoldInformationMeeting,
     MeetingIn,
     ObjectionIn,
+    ObjectionWithdrawalIn,
     ReceiveReferral,
     RecordObjection,
     ReferralWithdrawalIn,
     WithdrawalIn,
     WithdrawConsent,
+    WithdrawObjection,
     WithdrawReferral,
 )
 from services.intake.handlers import KeyStore
 from services.intake.policies import ConsentExpiry
+from shared.domain import DomainError
 from shared.http import Bus, CommandCtx, QueryCtx, respond, runtime
 
 router = APIRouter(tags=["intake"])
@@ -99,6 +103,15 @@ async def record_objection(participant_id: UUID, body: ObjectionIn, ctx: Command
     return respond(await bus.handle(cmd, ctx), 201)
 
 
+@router.post("/participants/{participant_id}/objections/{objection_id}/withdrawal")
+async def withdraw_objection(
+    participant_id: UUID, objection_id: UUID, body: ObjectionWithdrawalIn, ctx: CommandCtx, bus: Bus
+) -> JSONResponse:
+    """Withdraws a § 76 objection with effect from ``withdrawn_on`` on, never retroactive."""
+    cmd = WithdrawObjection(participant_id=participant_id, objection_id=objection_id, **body.model_dump())
+    return respond(await bus.handle(cmd, ctx))
+
+
 @router.post("/participants/{participant_id}/enrolment")
 async def enrol(participant_id: UUID, body: EnrolmentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Eintritt: needs a positive eligibility check and participation consent."""
@@ -149,11 +162,27 @@ async def list_consents(participant_id: UUID, ctx: QueryCtx, reads: Reads) -> li
     return await views.consents(reads, ctx, participant_id)
 
 
+@router.get("/audit/data-reads")
+async def data_reads(
+    ctx: QueryCtx,
+    reads: Reads,
+    participant_id: Annotated[UUID | None, Query()] = None,
+    subject: str | None = Query(default=None, max_length=200),
+    since: Annotated[datetime | None, Query()] = None,
+    limit: int = Query(default=500, ge=1, le=5000),
+) -> dict[str, Any]:
+    """Who read identities and referral reasons, and when (auditors and data-protection officers)."""
+    return await views.data_reads(reads, ctx, participant_id=participant_id, subject=subject, since=since, limit=limit)
+
+
 @router.post("/admin/consent-expiry")
 async def run_consent_expiry(body: ExpiryRunIn, ctx: QueryCtx, expiry: Expiry) -> dict[str, Any]:
-    """Run the expiry policy now (it also runs in the background); ``today`` for drills."""
+    """Run the expiry policy now (it also runs in the background) for the caller's own agency;
+    ``today`` for drills, never after today (a future day would expire valid consents for good)."""
     access.require_role(ctx.principal, access.EXPIRY_ROLES)
-    return {"expired": await expiry.run_once(body.today)}
+    if body.today is not None and body.today > ctx.today:
+        raise DomainError(f"a drill cannot run after today ({ctx.today.isoformat()})", field="today")
+    return {"agency": ctx.principal.agency, "expired": await expiry.run_once(body.today, ctx.principal.agency)}
 
 
 @router.post("/internal/monitoring/identities", tags=["intake: monitoring"])

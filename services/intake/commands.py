@@ -97,6 +97,14 @@ class RecordObjection(ObjectionIn, ParticipantCommand):
     pass
 
 
+class ObjectionWithdrawalIn(Command):
+    withdrawn_on: date = Field(description="first day the objection no longer holds (never before it was made)")
+
+
+class WithdrawObjection(ObjectionWithdrawalIn, ParticipantCommand):
+    objection_id: UUID = Field(description="from the path")
+
+
 class EnrolmentIn(Command):
     start_date: date = Field(description="first day of participation")
 

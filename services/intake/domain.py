@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 from uuid import UUID
 
-from shared.consent import consent_active
+from shared.consent import consent_active, objection_holds
 from shared.contracts.base import DomainEvent
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import (
@@ -26,6 +26,7 @@ from shared.contracts.intake import (
     EnrolmentDeclined,
     InformationMeetingHeld,
     ObjectionRecorded,
+    ObjectionWithdrawn,
     ParticipantDataErased,
     ParticipantEnrolled,
     ReferralReceived,
@@ -36,6 +37,19 @@ from shared.domain import Decider, DomainError, InvalidTransition, NotFound
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, project_agencies
 
 Status = Literal["none", "referred", "enrolled", "declined", "withdrawn", "erased"]
+
+
+@dataclass(frozen=True)
+class Objection:
+    """A § 76 SGB X objection: from ``recorded_on`` until its withdrawal takes effect."""
+
+    objection_id: UUID
+    scope: str
+    recorded_on: date
+    withdrawn_on: date | None = None
+
+    def holds_on(self, day: date) -> bool:
+        return objection_holds(self.recorded_on, self.withdrawn_on, day)
 
 
 @dataclass(frozen=True)
@@ -76,13 +90,17 @@ class Participant:
     eligibility_reasons: tuple[str, ...] = ()
     start_date: date | None = None
     consents: Mapping[UUID, Consent] = field(default_factory=lambda: MappingProxyType({}))
-    objections: tuple[str, ...] = ()
+    objections: Mapping[UUID, Objection] = field(default_factory=lambda: MappingProxyType({}))
     # ciphertext from the referral (opened only by the views, with the participant's key)
     sealed_identity: str = ""
     sealed_reason: str = ""
 
     def active_consents(self, day: date, purpose: ConsentPurpose | None = None) -> list[Consent]:
         return [c for c in self.consents.values() if c.active_on(day) and purpose in (None, c.purpose)]
+
+
+def _with_objection(state: Participant, objection: Objection) -> Participant:
+    return replace(state, objections=MappingProxyType({**state.objections, objection.objection_id: objection}))
 
 
 def _with_consent(state: Participant, consent: Consent) -> Participant:
@@ -121,7 +139,10 @@ def evolve(state: Participant, event: DomainEvent) -> Participant:
             c = state.consents[event.consent_id]
             return _with_consent(state, replace(c, ended_on=event.expired_on, ended_by="expired"))
         case ObjectionRecorded():
-            return replace(state, objections=(*state.objections, event.scope))
+            return _with_objection(state, Objection(event.objection_id, event.scope, event.recorded_on))
+        case ObjectionWithdrawn():
+            o = state.objections[event.objection_id]
+            return _with_objection(state, replace(o, withdrawn_on=event.withdrawn_on))
         case ParticipantEnrolled():
             return replace(state, status="enrolled", start_date=event.start_date)
         case EnrolmentDeclined():
@@ -321,17 +342,35 @@ def expire_consents(state: Participant, today: date) -> list[DomainEvent]:
     ]
 
 
-def record_objection(state: Participant, recorded_on: date, scope: str) -> list[DomainEvent]:
+def record_objection(state: Participant, objection_id: UUID, recorded_on: date, scope: str) -> list[DomainEvent]:
     pid = _existing(state)
-    return [ObjectionRecorded(participant_id=pid, recorded_on=recorded_on, scope=scope)]
+    return [ObjectionRecorded(participant_id=pid, objection_id=objection_id, recorded_on=recorded_on, scope=scope)]
 
 
-def enrol(state: Participant, start_date: date) -> list[DomainEvent]:
+def withdraw_objection(state: Participant, objection_id: UUID, withdrawn_on: date) -> list[DomainEvent]:
+    """With effect from ``withdrawn_on`` on; never before the objection was made."""
+    pid = _existing(state)
+    o = state.objections.get(objection_id)
+    if o is None:
+        raise NotFound("no such objection", field="objection_id")
+    if o.withdrawn_on is not None:
+        raise InvalidTransition("the objection is already withdrawn", field="objection_id")
+    if withdrawn_on < o.recorded_on:
+        raise DomainError(
+            f"withdrawn_on cannot be before the objection ({o.recorded_on.isoformat()})", field="withdrawn_on"
+        )
+    return [ObjectionWithdrawn(participant_id=pid, objection_id=objection_id, scope=o.scope, withdrawn_on=withdrawn_on)]
+
+
+def enrol(state: Participant, start_date: date, *, meeting_required: bool = True) -> list[DomainEvent]:
+    """Eintritt. Whether the information meeting must come first is the project's setting."""
     pid = _existing(state)
     if state.status == "enrolled":
         raise InvalidTransition("the participant is already enrolled")
     if state.status != "referred":
         raise InvalidTransition(f"cannot enrol: the referral is {state.status}", field="status")
+    if meeting_required and state.meeting_held_on is None:
+        raise InvalidTransition("enrolment needs the information meeting first", field="information_meeting")
     if state.eligible is not True:
         raise InvalidTransition(
             "enrolment needs a positive eligibility check"

@@ -39,6 +39,7 @@ class ExitReason(StrEnum):
     BENEFITS_ENDED = "benefits-ended"
     TRANSFERRED_TO_REHAB = "transferred-to-rehabilitation"
     DISABILITY_PENSION = "disability-pension"  # EM-Rente: health data, aggregates only
+    CONSENT_WITHDRAWN = "consent-withdrawn"  # participation consent withdrawn: casework exits the case itself
     OTHER = "other"
 
 

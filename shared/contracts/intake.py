@@ -7,12 +7,12 @@ sealed per participant (``shared.crypto``): unreadable anywhere but in intake, a
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
-from uuid import UUID
+from typing import Any, ClassVar, Literal
+from uuid import UUID, uuid5
 
 from pydantic import Field
 
-from shared.contracts.base import DomainEvent, event
+from shared.contracts.base import DomainEvent, event, registry
 from shared.contracts.common import ConsentPurpose
 
 AgeBand = Literal["<25", "25-34", "35-44", "45-54", "55+", "unknown"]
@@ -119,15 +119,43 @@ class ConsentExpired(IntakeEvent):
     expired_on: date
 
 
+# v1 objections had no id: the upcaster derives one from what identified them (stable, so every
+# reader of an old event, in every service, gets the same id).
+OBJECTION_IDS = UUID("6f1d3c52-8d0a-4f43-9a51-0b7f5e2c9d41")
+
+
 @event
 class ObjectionRecorded(IntakeEvent):
-    """Objection under § 76 SGB X to passing on data that came from doctors."""
+    """Objection under § 76 SGB X to passing on data that came from doctors, with effect from
+    ``recorded_on`` until withdrawn. ``scope`` names a doctor or clinic, or 'all medical data'."""
 
     event_type: ClassVar[str] = "ObjectionRecorded"
+    schema_version: ClassVar[int] = 2
 
     participant_id: UUID
+    objection_id: UUID
     recorded_on: date
     scope: str = Field(description="what the objection covers, e.g. a doctor or 'all medical data'")
+
+
+@registry.upcaster("ObjectionRecorded", 1)
+def _objection_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 → v2: the objection's id, derived from participant, day and scope."""
+    key = f"{payload['participant_id']}/{payload['recorded_on']}/{payload['scope']}"
+    return {**payload, "objection_id": str(uuid5(OBJECTION_IDS, key))}
+
+
+@event
+class ObjectionWithdrawn(IntakeEvent):
+    """The participant withdraws a § 76 objection: doctors' data it covered may be passed on
+    again from ``withdrawn_on`` on (never retroactive)."""
+
+    event_type: ClassVar[str] = "ObjectionWithdrawn"
+
+    participant_id: UUID
+    objection_id: UUID
+    scope: str
+    withdrawn_on: date
 
 
 @event
