@@ -16,6 +16,7 @@ from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.rendering import Renderer
 from services.portal.settings import PortalSettings
+from services.portal.vocabulary import N_
 from shared.domain import DomainError
 from shared.vocabulary import AGENCIES, PROJECTS
 
@@ -125,7 +126,7 @@ async def search(request: Request, user: CurrentUser, render: Render, nummer: st
     if pid is None:
         return render.page(
             request, "search.html", status=422 if nummer else 200, user=user, nummer=nummer,
-            errors={"nummer": "Bitte eine vollständige Teilnehmendennummer eingeben."} if nummer else {},
+            errors={"nummer": N_("Bitte eine vollständige Teilnehmendennummer eingeben.")} if nummer else {},
         )  # fmt: skip
     return RedirectResponse(f"/teilnehmende/{pid}", status_code=303)
 
@@ -218,7 +219,7 @@ async def _command(
     reply = await services.call(spec.service, "POST", forms.path_of(spec, str(pid), values), user.token, json=body)
     if reply.ok:
         return _after_command(f"{page_url}#{action}", reply)
-    failed = {"form": action, "errors": _field_errors(reply, spec), "values": values}
+    failed = {"form": action, "errors": _field_errors(reply, spec), "input": values}
     if actions is forms.CASE_ACTIONS:
         page = await views.case(services, user, pid, None)
         return render.page(request, "case.html", status=reply.status, user=user, page=page, pid=pid, failed=failed)

@@ -50,11 +50,10 @@ class Renderer:
 
     def page(self, request: Request, template: str, status: int = 200, **data: Any) -> HTMLResponse:
         language = i18n.language_of(request.cookies.get("rp_lang"))
-        html = (
-            self.envs[language]
-            .get_template(template)
-            .render(
-                request=request, path=request.url.path, today=self.clock().isoformat(), errors={}, values={}, **data
-            )
+        context = (
+            {"errors": {}, "values": {}, "failed": None, "page": None, "user": None}
+            | data
+            | {"request": request, "path": request.url.path, "today": self.clock().isoformat()}
         )
+        html = self.envs[language].get_template(template).render(context)
         return HTMLResponse(html, status_code=status)

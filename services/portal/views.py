@@ -11,6 +11,7 @@ from uuid import UUID
 
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
+from services.portal.vocabulary import N_
 from shared.contracts.common import PHASE_ORDER, Phase
 from shared.vocabulary import HEALTH_ROLES, Role
 
@@ -201,12 +202,12 @@ def _rows(body: Any) -> list[dict[str, Any]]:
 
 # Pydantic's reasons in the staff's words; anything else is shown as the service said it.
 REASONS = {
-    "Field required": "Pflichtfeld: bitte ausfüllen.",
-    "Input should be a valid date": "Bitte ein gültiges Datum angeben (TT.MM.JJJJ).",
-    "String should have at least 1 character": "Pflichtfeld: bitte ausfüllen.",
-    "Input should be a valid number": "Bitte eine Zahl angeben.",
-    "Input should be greater than or equal to 0": "Der Betrag darf nicht negativ sein.",
-    "Input should be": "Bitte einen der angebotenen Werte wählen.",
+    "Field required": N_("Pflichtfeld: bitte ausfüllen."),
+    "Input should be a valid date": N_("Bitte ein gültiges Datum angeben (TT.MM.JJJJ)."),
+    "String should have at least 1 character": N_("Pflichtfeld: bitte ausfüllen."),
+    "Input should be a valid number": N_("Bitte eine Zahl angeben."),
+    "Input should be greater than or equal to 0": N_("Der Betrag darf nicht negativ sein."),
+    "Input should be": N_("Bitte einen der angebotenen Werte wählen."),
 }
 
 
