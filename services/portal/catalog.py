@@ -15,10 +15,10 @@ PO = HERE / "locale" / "en" / "LC_MESSAGES" / "messages.po"
 
 def main() -> None:
     pybabel = Path(sys.executable).with_name("pybabel")
-    keys = ["-k", "_", "-k", "N_", "--no-location", "--omit-header", "--sort-output"]
-    subprocess.run([pybabel, "-q", "extract", "-F", HERE / "babel.cfg", *keys, "-o", POT, HERE], check=True)
-    merge = ["-i", POT, "-o", PO, "-l", "en", "--no-fuzzy-matching", "--ignore-obsolete"]
-    subprocess.run([pybabel, "-q", "update", *merge], check=True)
+    keys: list[str | Path] = ["-k", "_", "-k", "N_", "--no-location", "--omit-header", "--sort-output"]
+    subprocess.run([pybabel, "-q", "extract", "-F", HERE / "babel.cfg", *keys, "-o", POT, HERE], check=True)  # noqa: S603
+    merge: list[str | Path] = ["-i", POT, "-o", PO, "-l", "en", "--no-fuzzy-matching", "--ignore-obsolete"]
+    subprocess.run([pybabel, "-q", "update", *merge], check=True)  # noqa: S603
 
 
 if __name__ == "__main__":

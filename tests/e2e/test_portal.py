@@ -79,7 +79,8 @@ async def portal(stack: Stack) -> AsyncIterator[str]:
 async def browser() -> AsyncIterator[Browser]:
     binary = _chromium()
     async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=binary, headless=True, args=CHROMIUM_ARGS)
+        env = {**os.environ, "LANG": "de_DE.UTF-8", "LANGUAGE": "de"}
+        b = await pw.chromium.launch(executable_path=binary, headless=True, args=CHROMIUM_ARGS, env=env)
         try:
             yield b
         finally:
@@ -88,7 +89,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def accessible(page: Page, name: str) -> None:
     """axe-core in the page: no serious or critical WCAG 2.1 A/AA violation; and a screenshot."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(SHOTS.mkdir, parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     await page.add_script_tag(path=str(AXE))
     violations: list[dict[str, Any]] = await page.evaluate(AXE_RUN)
@@ -175,9 +176,13 @@ async def test_a_case_managers_day_in_the_browser(stack: Stack, portal: str, bro
     await page.goto(f"{portal}/arbeitsplatz")
     await expect(page.locator("#faelle")).to_contain_text("(1)")
     await accessible(page, "05-arbeitsplatz")
+    await page.goto(f"{portal}/vermittlung/{pid}")  # not in the candidate pool before Stellensuche
+    await expect(page.get_by_role("status")).to_contain_text("nicht im Bewerberpool")
 
     # English through the catalog
-    await page.get_by_role("link", name="English").click()
+    await page.get_by_role("link", name="English").click()  # back to the same page, in English
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Placement")
+    await page.goto(f"{portal}/arbeitsplatz")
     await expect(page.get_by_role("heading", level=1)).to_have_text("My workspace")
     await page.goto(f"{portal}/faelle/{pid}")
     await expect(page.locator("#massnahmen")).to_contain_text("€1,200.50")
@@ -195,3 +200,11 @@ async def test_a_case_managers_day_in_the_browser(stack: Stack, portal: str, bro
     await expect(body).not_to_contain_text("Klinikaufenthalt")
     await expect(page.locator(".health")).to_have_count(0)
     await accessible(page, "07-fall-ohne-gesundheitsrecht")
+    await page.get_by_role("button", name="Abmelden").click()
+
+    # a project lead reads the figures: reporting's dashboard inside the portal's page
+    await login(page, portal, "project-lead")
+    await page.get_by_role("link", name="Berichte").click()
+    figures = page.frame_locator("iframe.dashboard")
+    await expect(figures.locator("svg").first).to_be_visible()
+    await accessible(page, "08-berichte")

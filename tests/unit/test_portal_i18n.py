@@ -36,14 +36,17 @@ def test_a_form_becomes_the_commands_body() -> None:
     assert body == {"category": "therapeutic", "provider": "Praxis", "planned_start": "2026-03-01", "cost_eur": 1200.5}
     referral = forms.body_of(forms.REFERRAL, {"identity.first_name": "Anna", "project": "pro-aktiv"})
     assert referral == {"project": "pro-aktiv", "identity": {"first_name": "Anna"}}
-    assert forms.body_of(forms.INTAKE_ACTIONS["eignung"], {"voluntary": "on"})["willing_to_address_impairments"] is False
+    checked = forms.body_of(forms.INTAKE_ACTIONS["eignung"], {"voluntary": "on"})
+    assert checked["voluntary"] is True
+    assert checked["willing_to_address_impairments"] is False
 
 
 def test_the_phase_moves_offered_follow_casework_rules() -> None:
     moves = {t.phase: t for t in views.transitions({"status": "open", "phase": "clearing"})}
     assert set(moves) == {"einstieg", "stabilisierung", "produktionswerkstatt", "stellensuche"}
     assert not moves["stabilisierung"].needs_reason
-    assert moves["stellensuche"].needs_reason and moves["einstieg"].needs_reason
+    assert moves["stellensuche"].needs_reason
+    assert moves["einstieg"].needs_reason
     job = views.transitions({"status": "open", "phase": "stellensuche", "expected_next_phase": "nachbetreuung"})
     assert "nachbetreuung" in {t.phase for t in job}
     assert views.transitions({"status": "interrupted", "phase": "clearing"}) == []
