@@ -8,9 +8,10 @@ PY := .venv/bin/python
 
 install: .venv/.installed
 
-.venv/.installed: pyproject.toml uv.lock
+.venv/.installed: pyproject.toml uv.lock services/portal/assets/package-lock.json
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	uv sync --frozen
+	npm ci --prefix services/portal/assets --no-audit --no-fund --silent
 	@touch $@
 
 stack:
@@ -26,6 +27,8 @@ up: install stack
 	@echo "  casework   http://127.0.0.1:8002/docs"
 	@echo "  placement  http://127.0.0.1:8003/docs"
 	@echo "  reporting  http://127.0.0.1:8004/docs"
+	@echo "  portal     http://127.0.0.1:8005/  (Entwicklungsanmeldung: Behörde + Rolle wählen, z. B."
+	@echo "             Jobcenter Ennepe-Ruhr-Kreis + Fallmanagement = demo-case-manager-jc-en)"
 	@echo "  tokens:    $(PY) -m shared.cli token --subject me --role case-manager --agency jc-en"
 	@echo "  logs:      make logs     stop: make down"
 
