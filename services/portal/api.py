@@ -4,6 +4,8 @@ what a page shows comes from ``views``, how a form becomes a command from ``form
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlparse
 from uuid import UUID
@@ -160,7 +162,7 @@ async def participant(
 async def participant_command(
     pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
 ) -> Response:
-    return await _command(pid, action, forms.INTAKE_ACTIONS, request, user, services, render)
+    return await _command(pid, action, SCREENS["intake"], request, user, services, render)
 
 
 @router.get("/faelle/{pid}", response_class=HTMLResponse)
@@ -175,13 +177,20 @@ async def case(pid: UUID, request: Request, user: CurrentUser, services: Service
 async def case_command(
     pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
 ) -> Response:
-    return await _command(pid, action, forms.CASE_ACTIONS, request, user, services, render)
+    return await _command(pid, action, SCREENS["case"], request, user, services, render)
 
 
 @router.get("/vermittlung/{pid}", response_class=HTMLResponse)
 async def placement(pid: UUID, request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
     page = await views.candidate(services, user, pid, _consistency(request))
     return _page(render, request, "placement.html", status=_status(page), user=user, page=page, pid=pid)
+
+
+@router.post("/vermittlung/{pid}/{action}")
+async def placement_command(
+    pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
+) -> Response:
+    return await _command(pid, action, SCREENS["placement"], request, user, services, render)
 
 
 @router.get("/berichte", response_class=HTMLResponse)
@@ -197,20 +206,31 @@ async def dashboard(request: Request, user: CurrentUser, services: Services) -> 
     return HTMLResponse(reply.body, status_code=reply.status)
 
 
+@dataclass(frozen=True)
+class Screen:
+    """A page that offers commands: its URL, template, view and the commands' forms."""
+
+    url: str
+    template: str
+    view: Callable[[Backends, User, UUID, str | None], Awaitable[views.Page]]
+    actions: dict[str, forms.Action]
+
+
+SCREENS = {
+    "intake": Screen("/teilnehmende", "participant.html", views.participant, forms.INTAKE_ACTIONS),
+    "case": Screen("/faelle", "case.html", views.case, forms.CASE_ACTIONS),
+    "placement": Screen("/vermittlung", "placement.html", views.candidate, forms.PLACEMENT_ACTIONS),
+}
+
+
 async def _command(
-    pid: UUID,
-    action: str,
-    actions: dict[str, forms.Action],
-    request: Request,
-    user: User,
-    services: Backends,
-    render: Renderer,
+    pid: UUID, action: str, screen: Screen, request: Request, user: User, services: Backends, render: Renderer
 ) -> Response:
     """Send the form's command; on success back to the page (which then waits for it), on a
     refusal the page again with the service's reason next to the field and the values kept."""
     values = await _form(request)
-    spec = actions.get(action)
-    page_url = f"{'/faelle' if actions is forms.CASE_ACTIONS else '/teilnehmende'}/{pid}"
+    spec = screen.actions.get(action)
+    page_url = f"{screen.url}/{pid}"
     if spec is None:
         return RedirectResponse(page_url, status_code=303)
     body = forms.body_of(spec, values)
@@ -220,11 +240,8 @@ async def _command(
     if reply.ok:
         return _after_command(f"{page_url}#{action}", reply)
     failed = {"form": action, "errors": _field_errors(reply, spec), "input": values}
-    if actions is forms.CASE_ACTIONS:
-        page = await views.case(services, user, pid, None)
-        return render.page(request, "case.html", status=reply.status, user=user, page=page, pid=pid, failed=failed)
-    page = await views.participant(services, user, pid, None)
-    return render.page(request, "participant.html", status=reply.status, user=user, page=page, pid=pid, failed=failed)
+    page = await screen.view(services, user, pid, None)
+    return render.page(request, screen.template, status=reply.status, user=user, page=page, pid=pid, failed=failed)
 
 
 def _field_errors(reply: Reply, spec: forms.Action) -> dict[str, str]:

@@ -72,6 +72,26 @@ CASE_ACTIONS: dict[str, Action] = {
     "vermerk": Action("casework", "/cases/{pid}/notes", {"written_on": "date", "text": "text", "confidential": "bool"}),
 }
 
+PLACEMENT_ACTIONS: dict[str, Action] = {
+    "vorschlag": Action("placement", "/candidates/{pid}/proposals", {"vacancy_id": "text", "proposed_on": "date"}),
+    "erprobung": Action(
+        "placement",
+        "/candidates/{pid}/work-trials",
+        {"employer_id": "text", "vacancy_id": "text", "started_on": "date", "planned_end": "date"},
+    ),
+    "beschaeftigung": Action(
+        "placement",
+        "/candidates/{pid}/employments",
+        {
+            "employer_id": "text",
+            "started_on": "date",
+            "type": "text",
+            "hours_per_week": "number",
+            "subsidised": "bool",
+        },
+    ),
+}
+
 REFERRAL = Action(
     "intake",
     "/referrals",

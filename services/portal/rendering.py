@@ -45,6 +45,7 @@ class Renderer:
             SEXES=vocabulary.SEXES,
             EVENTS=vocabulary.EVENTS,
             TASKS=vocabulary.TASKS,
+            EMPLOYMENT_TYPES=vocabulary.EMPLOYMENT_TYPES,
         )
         return env
 

@@ -178,26 +178,25 @@ async def candidate(backends: Backends, user: User, pid: UUID, consistency: str 
     """Placement: the candidate's pool status, the ranked open vacancies with the reasons per
     criterion, and what happened so far (proposals, work trials, employment)."""
     page = Page()
-    got, vacancies = await asyncio.gather(
+    got, ranked, board = await asyncio.gather(
         backends.call("placement", "GET", f"/candidates/{pid}", user.token, consistency=consistency),
         backends.call("placement", "GET", f"/candidates/{pid}/vacancies", user.token, consistency=consistency),
+        backends.call("placement", "GET", "/vacancies", user.token, consistency=consistency, params={"status": "open"}),
     )
-    page.take(got)
-    page.take(vacancies)
+    for r in (got, ranked, board):
+        page.take(r)
     page.data["status"] = got.status
     page.data["candidate"] = got.body if got.ok else None
     page.data["error"] = None if got.ok else got.errors().get("_")
-    page.data["vacancies"] = _rows(vacancies.body) if vacancies.ok else []
+    page.data["vacancies"] = _with_vacancy(ranked.body.get("vacancies", []), board.body) if ranked.ok else []
     return page
 
 
-def _rows(body: Any) -> list[dict[str, Any]]:
-    if isinstance(body, dict):
-        for key in ("vacancies", "candidates", "items"):
-            if isinstance(body.get(key), list):
-                return list(body[key])
-        return []
-    return list(body or [])
+def _with_vacancy(ranked: list[dict[str, Any]], board: Any) -> list[dict[str, Any]]:
+    """The ranking names the vacancy; the board adds its employer and hours (for the forms)."""
+    rows = board if isinstance(board, list) else []
+    by_id = {v.get("vacancy_id"): v for v in rows if isinstance(v, dict)}
+    return [{**by_id.get(r["vacancy_id"], {}), **r} for r in ranked]
 
 
 # Pydantic's reasons in the staff's words; anything else is shown as the service said it.

@@ -94,3 +94,9 @@ TASKS = {
     "consent-expiring": N_("Einwilligung läuft ab"),
     "enter-nachbetreuung": N_("Arbeitsaufnahme gemeldet: Nachbetreuung beginnen"),
 }
+EMPLOYMENT_TYPES = {
+    "social-insurance": N_("sozialversicherungspflichtig"),
+    "mini-job": N_("Minijob"),
+    "vocational-training": N_("Ausbildung"),
+    "self-employment": N_("Selbstständigkeit"),
+}

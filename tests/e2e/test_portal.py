@@ -20,8 +20,10 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from services.portal.app import build as build_portal
 from shared.settings import load_settings
+from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
+from tests.e2e.test_placement import EMPLOYER, NIGHT_SHIFT, WAREHOUSE, enrolled_with_open_case, share_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "services" / "portal" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
@@ -208,3 +210,40 @@ async def test_a_case_managers_day_in_the_browser(stack: Stack, portal: str, bro
     figures = page.frame_locator("iframe.dashboard")
     await expect(figures.locator("svg").first).to_be_visible()
     await accessible(page, "08-berichte")
+
+
+async def test_a_placement_officer_proposes_trials_and_places_in_the_browser(
+    stack: Stack, portal: str, browser: Browser
+) -> None:
+    placement = stack.clients["placement"]
+    officer = stack.token(Role.EMPLOYER_ACQUISITION, "jc-en", "demo-employer-acquisition-officer-jc-en")
+    pid = await enrolled_with_open_case(stack)
+    employer = (await placement.post("/employers", json=EMPLOYER, headers=officer)).json()["employer_id"]
+    for vacancy in (WAREHOUSE, NIGHT_SHIFT):
+        assert (
+            await placement.post("/vacancies", json=vacancy | {"employer_id": employer}, headers=officer)
+        ).is_success
+    await share_profile(stack, pid)
+    await support.eventually(
+        lambda: placement.get(f"/candidates/{pid}/vacancies", headers=officer),
+        lambda r: r.status_code == 200 and len(r.json()["vacancies"]) == 2,
+    )
+
+    page = await (await browser.new_context(locale="de-DE")).new_page()
+    await login(page, portal, "employer-acquisition-officer")
+    await page.goto(f"{portal}/vermittlung/{pid}")
+    cards = page.locator("article.card")
+    await expect(cards).to_have_count(2)
+    await expect(cards.nth(1)).to_contain_text("ausgeschlossen")  # night work: the reason per criterion
+    await expect(cards.nth(1)).to_contain_text("night work: required but not possible")
+    await accessible(page, "09-vermittlung")
+
+    history = page.locator("#bisher")
+    await cards.nth(0).get_by_role("button", name="Vorschlagen").click()
+    await expect(history).to_contain_text("Vorschlag vom")
+    await page.locator("article.card").nth(0).get_by_role("button", name="Arbeitserprobung beginnen").click()
+    await expect(history).to_contain_text("Arbeitserprobung ab")
+    await page.locator("article.card").nth(0).get_by_role("button", name="Arbeitsaufnahme erfassen").click()
+    await expect(history).to_contain_text("Beschäftigung ab")
+    await expect(history).to_contain_text("sozialversicherungspflichtig")
+    await accessible(page, "10-vermittlung-beschaeftigt")
