@@ -46,6 +46,9 @@ class Renderer:
             EVENTS=vocabulary.EVENTS,
             TASKS=vocabulary.TASKS,
             EMPLOYMENT_TYPES=vocabulary.EMPLOYMENT_TYPES,
+            PLACEMENT_STATES=vocabulary.PLACEMENT_STATES,
+            CRITERIA=vocabulary.CRITERIA,
+            VERDICTS=vocabulary.VERDICTS,
         )
         return env
 

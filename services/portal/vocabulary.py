@@ -100,3 +100,23 @@ EMPLOYMENT_TYPES = {
     "vocational-training": N_("Ausbildung"),
     "self-employment": N_("Selbstständigkeit"),
 }
+PLACEMENT_STATES = {
+    "open": N_("offen"),
+    "trial": N_("in Erprobung"),
+    "employed": N_("eingestellt"),
+    "declined": N_("abgelehnt"),
+    "running": N_("läuft"),
+    "completed": N_("abgeschlossen"),
+    "aborted": N_("abgebrochen"),
+}
+CRITERIA = {
+    "hours": N_("Arbeitszeit"),
+    "lifting": N_("Heben und Tragen"),
+    "standing": N_("Stehen"),
+    "mental_load": N_("psychische Belastung"),
+    "shift_work": N_("Schichtarbeit"),
+    "night_work": N_("Nachtarbeit"),
+    "customer_contact": N_("Kundenkontakt"),
+    "adaptations": N_("Arbeitsplatzanpassungen"),
+}
+VERDICTS = {"fits": N_("passt"), "partial": N_("teilweise"), "conflict": N_("Konflikt")}
