@@ -6,12 +6,16 @@ PY := .venv/bin/python
 
 .PHONY: install stack up down logs test unit lint typecheck check schemas bench chaos clean
 
-install: .venv/.installed
+install: .venv/.installed services/portal/assets/node_modules/.package-lock.json
 
-.venv/.installed: pyproject.toml uv.lock services/portal/assets/package-lock.json
+.venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	uv sync --frozen
-	npm ci --prefix services/portal/assets --no-audit --no-fund --silent
+	@touch $@
+
+# the portal's htmx and the browser tests' axe-core, from the npm registry (not committed)
+services/portal/assets/node_modules/.package-lock.json: services/portal/assets/package-lock.json
+	npm ci --prefix services/portal/assets --no-audit --no-fund
 	@touch $@
 
 stack:
