@@ -6,11 +6,16 @@ PY := .venv/bin/python
 
 .PHONY: install stack up down logs test unit lint typecheck check chart schemas bench chaos clean
 
-install: .venv/.installed
+install: .venv/.installed services/portal/assets/node_modules/.package-lock.json
 
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	uv sync --frozen
+	@touch $@
+
+# the portal's htmx and the browser tests' axe-core, from the npm registry (not committed)
+services/portal/assets/node_modules/.package-lock.json: services/portal/assets/package-lock.json
+	npm ci --prefix services/portal/assets --no-audit --no-fund
 	@touch $@
 
 stack:
@@ -26,6 +31,8 @@ up: install stack
 	@echo "  casework   http://127.0.0.1:8002/docs"
 	@echo "  placement  http://127.0.0.1:8003/docs"
 	@echo "  reporting  http://127.0.0.1:8004/docs"
+	@echo "  portal     http://127.0.0.1:8005/  (Entwicklungsanmeldung: Behörde + Rolle wählen, z. B."
+	@echo "             Jobcenter Ennepe-Ruhr-Kreis + Fallmanagement = demo-case-manager-jc-en)"
 	@echo "  tokens:    $(PY) -m shared.cli token --subject me --role case-manager --agency jc-en"
 	@echo "  logs:      make logs     stop: make down"
 

@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import metrics
+from shared import consistency, metrics
 from shared.bus import IdempotencyMismatch
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
@@ -121,11 +121,14 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 class RequestContext:
     """Correlation id (from ``X-Correlation-ID`` or new), bound to the logs, echoed in the
-    response, and request duration metrics. Plain ASGI: Starlette's ``BaseHTTPMiddleware``
-    costs an extra task and stream per request, a measurable share of a small command."""
+    response, and request duration metrics; it also names the service in a command's
+    consistency token and marks a read that waited for one (``X-Consistency``). Plain ASGI:
+    Starlette's ``BaseHTTPMiddleware`` costs an extra task and stream per request, a measurable
+    share of a small command."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, service: str = "") -> None:
         self.app = app
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,7 +149,11 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), header]}
+                headers = [self._qualify(k, v) for k, v in message.get("headers", [])]
+                read_state = scope["state"].get("consistency")
+                if read_state:
+                    headers.append((_STATE_HEADER, read_state.encode()))
+                message = {**message, "headers": [*headers, header]}
             await send(message)
 
         try:
@@ -166,6 +173,15 @@ class RequestContext:
                 actor=getattr(scope["state"].get("principal"), "subject", None),
             )
             structlog.contextvars.unbind_contextvars("correlation_id")
+
+    def _qualify(self, key: bytes, value: bytes) -> tuple[bytes, bytes]:
+        if key == _TOKEN_HEADER:
+            return key, f"{self.service}:".encode() + value
+        return key, value
+
+
+_TOKEN_HEADER = consistency.TOKEN_HEADER.lower().encode()
+_STATE_HEADER = consistency.STATE_HEADER.lower().encode()
 
 
 def create_app(
@@ -191,7 +207,7 @@ def create_app(
     app.state.runtime = runtime
     install_error_handlers(app)
 
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, service=runtime.settings.service)
 
     @app.get("/health/live", tags=["ops"])
     async def live() -> dict[str, str]:
