@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
+from shared.auth import principal_of
 from shared.bus import IdempotencyMismatch
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
@@ -119,6 +120,64 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _plain_error(status: int, title: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": title}, status_code=status, headers=headers)
+
+
+class BodyGuard:
+    """The edge before any body is read: a request that sends a body must carry a valid bearer
+    token (401 at once, however large the body: nothing anonymous is parsed), a declared
+    ``Content-Length`` above ``MAX_BODY_BYTES`` is 413 at once, and a body that grows past it
+    while being read (chunked, or a lying length) stops the read with 413."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        settings = scope["app"].state.settings
+        refusal = self._refusal(scope, settings)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, _capped(receive, settings.max_body_bytes), send)
+
+    @staticmethod
+    def _refusal(scope: Scope, settings: Any) -> JSONResponse | None:
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            return _plain_error(413, f"request body larger than {settings.max_body_bytes} bytes")
+        try:
+            scope.setdefault("state", {})["principal"] = principal_of(
+                headers.get(b"authorization", b"").decode("latin-1"), settings
+            )
+        except StarletteHTTPException as exc:
+            return _plain_error(exc.status_code, str(exc.detail), exc.headers)
+        return None
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    """``receive`` that counts body bytes and stops the read with 413 past ``limit``."""
+    seen = 0
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise StarletteHTTPException(413, f"request body larger than {limit} bytes")
+        return message
+
+    return capped
+
+
 class RequestContext:
     """Correlation id (from ``X-Correlation-ID`` or new), bound to the logs, echoed in the
     response, and request duration metrics. Plain ASGI: Starlette's ``BaseHTTPMiddleware``
@@ -191,7 +250,8 @@ def create_app(
     app.state.runtime = runtime
     install_error_handlers(app)
 
-    app.add_middleware(RequestContext)
+    app.add_middleware(BodyGuard)
+    app.add_middleware(RequestContext)  # outermost: 401 and 413 answers carry the correlation id
 
     @app.get("/health/live", tags=["ops"])
     async def live() -> dict[str, str]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.casework import views
@@ -70,6 +70,7 @@ from shared import http
 from shared.contracts.common import Phase
 from shared.http import Bus, CommandCtx, QueryCtx, respond
 from shared.runtime import Runtime
+from shared.values import Name
 
 
 def _reader(rt: Annotated[Runtime, Depends(http.runtime)]) -> views.Reader:
@@ -101,7 +102,11 @@ async def add_team_member(participant_id: UUID, body: TeamMemberIn, ctx: Command
 
 @commands.post("/team/{member}/removal")
 async def remove_team_member(
-    participant_id: UUID, member: str, body: TeamMemberRemovalIn, ctx: CommandCtx, bus: Bus
+    participant_id: UUID,
+    member: Annotated[Name, Path(max_length=200)],
+    body: TeamMemberRemovalIn,
+    ctx: CommandCtx,
+    bus: Bus,
 ) -> JSONResponse:
     cmd = RemoveTeamMember(participant_id=participant_id, member=member, **body.model_dump())
     return respond(await bus.handle(cmd, ctx))
@@ -326,7 +331,7 @@ async def health_reads(
     ctx: QueryCtx,
     db: Reads,
     participant_id: Annotated[UUID | None, Query()] = None,
-    subject: str | None = Query(default=None, max_length=200),
+    subject: Annotated[Name | None, Query(max_length=200)] = None,
     since: Annotated[datetime | None, Query()] = None,
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> dict[str, Any]:

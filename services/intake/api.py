@@ -37,6 +37,7 @@ from services.intake.commands import (
 from services.intake.handlers import KeyStore
 from services.intake.policies import ConsentExpiry
 from shared.http import Bus, CommandCtx, QueryCtx, respond, runtime
+from shared.values import Name
 
 router = APIRouter(tags=["intake"])
 
@@ -133,7 +134,7 @@ async def list_participants(
     ctx: QueryCtx,
     reads: Reads,
     status: Annotated[views.Status | None, Query()] = None,
-    project: Annotated[str | None, Query(max_length=60)] = None,
+    project: Annotated[Name | None, Query(max_length=60)] = None,
 ) -> list[dict[str, Any]]:
     """The agency's register (no identity: open one participant for that)."""
     return await views.register(reads, ctx, status, project)

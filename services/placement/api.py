@@ -49,6 +49,7 @@ from services.placement.commands import (
     VacancyCloseIn,
 )
 from shared.http import Bus, CommandCtx, QueryCtx, respond
+from shared.values import Name
 
 employers = APIRouter(tags=["employers"])
 candidates = APIRouter(tags=["candidates"])
@@ -115,8 +116,8 @@ async def complete_order(order_id: UUID, body: OrderCompleteIn, ctx: CommandCtx,
 async def list_employers(
     ctx: QueryCtx,
     db: Reads,
-    region: str | None = None,
-    sector: str | None = None,
+    region: Annotated[Name | None, Query(max_length=100)] = None,
+    sector: Annotated[Name | None, Query(max_length=100)] = None,
     offers_work_trials: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Employers of the caller's agency and its project partners (company data, no contacts)."""
