@@ -150,15 +150,15 @@ class BodyGuard:
     @staticmethod
     def _refusal(scope: Scope, settings: Any) -> JSONResponse | None:
         headers = dict(scope["headers"])
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > settings.max_body_bytes:
-            return _plain_error(413, f"request body larger than {settings.max_body_bytes} bytes")
         try:
             scope.setdefault("state", {})["principal"] = principal_of(
                 headers.get(b"authorization", b"").decode("latin-1"), settings
             )
         except StarletteHTTPException as exc:
             return _plain_error(exc.status_code, str(exc.detail), exc.headers)
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            return _plain_error(413, f"request body larger than {settings.max_body_bytes} bytes")
         return None
 
 

@@ -26,7 +26,7 @@ class Identity(BaseModel):
     phone: Name = Field(default="", max_length=50)
     email: Name = Field(default="", max_length=200)
     insurance_number: Name = Field(
-        default="", pattern=r"^$|^\d{2}\d{6}[A-Z]\d{3}$", description="Rentenversicherungsnummer"
+        default="", max_length=12, pattern=r"^$|^\d{2}\d{6}[A-Z]\d{3}$", description="Rentenversicherungsnummer"
     )
 
 
