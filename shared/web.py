@@ -13,8 +13,9 @@ import structlog
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -119,6 +120,26 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
 
+
+class FieldError(BaseModel):
+    field: str = Field(description="dotted path of the culprit in the body, query or path")
+    reason: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx answer: a title, and for bad input the fields and their reasons."""
+
+    model_config = ConfigDict(extra="allow")  # e.g. 409's stream_id and versions, 5xx's correlation_id
+
+    error: str
+    errors: list[FieldError] | None = None
+
+
+# Documented on every operation (the fuzz test checks each answer against them).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "refused: bad input (422 names the fields), 401, 403, 404, 409, 413"},
+    503: {"model": ErrorOut, "description": "database or broker unavailable: retry after `Retry-After` seconds"},
+}
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -245,7 +266,7 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan, version="1.0")
+    app = FastAPI(title=title, description=description, lifespan=lifespan, version="1.0", responses=ERROR_RESPONSES)
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -262,7 +283,7 @@ def create_app(
         checks = await runtime.readiness()
         return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

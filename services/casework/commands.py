@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.bus import Command
 from shared.contracts.common import CapacityProfile, ExitReason, InterventionCategory, Phase
@@ -293,3 +293,15 @@ class NoteIn(Command):
 
 class AddNote(NoteIn, OnCase):
     pass
+
+
+class CaseAnswer(BaseModel):
+    """What a case command answers (some add fields, e.g. the new goal's id)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    participant_id: UUID
+    status: str = Field(description="the case's status after the command")
+    phase: str | None = Field(description="the case's phase after the command")
+    version: int | None = Field(description="the case stream's version (If-Match of the next command)")
+    events: list[str] = Field(description="the types of the events written")

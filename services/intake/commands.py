@@ -143,3 +143,13 @@ class ExpiryRunIn(Command):
     """Body of ``POST /admin/consent-expiry``: run the expiry policy now."""
 
     today: BusinessDate | None = Field(default=None, description="the day to expire for (drills); default: today")
+
+
+class ParticipantAnswer(BaseModel):
+    """What a participant command answers (some add fields, e.g. the new consent's id)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    participant_id: UUID
+    status: str = Field(description="the participant's status after the command")
+    version: int | None = Field(description="the participant stream's version (If-Match of the next command)")

@@ -34,6 +34,7 @@ from services.placement.commands import (
     GrantWageSubsidy,
     LogContact,
     OrderCompleteIn,
+    PlacementAnswer,
     ProposalIn,
     ProposeCandidate,
     RecordFollowUp,
@@ -70,43 +71,43 @@ PlanningDay = Annotated[
 # --- employers, vacancies, production orders -------------------------------------------------
 
 
-@employers.post("/employers", status_code=201)
+@employers.post("/employers", status_code=201, response_model=PlacementAnswer)
 async def acquire_employer(body: AcquireEmployer, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Record a company won for the project; contact persons are sealed under its own key."""
     return respond(await bus.handle(body, ctx), 201)
 
 
-@employers.post("/employers/{employer_id}/contacts", status_code=201)
+@employers.post("/employers/{employer_id}/contacts", status_code=201, response_model=PlacementAnswer)
 async def log_contact(employer_id: UUID, body: ContactIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Log a contact with an employer of the caller's agency; notes are sealed."""
     return respond(await bus.handle(LogContact(employer_id=employer_id, **body.model_dump()), ctx), 201)
 
 
-@employers.post("/employers/{employer_id}/contact-data-erasure")
+@employers.post("/employers/{employer_id}/contact-data-erasure", response_model=PlacementAnswer)
 async def erase_contact_data(employer_id: UUID, body: ErasureIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Destroy the employer's key: contact persons and contact notes become unreadable for good."""
     return respond(await bus.handle(EraseContactData(employer_id=employer_id, **body.model_dump()), ctx))
 
 
-@employers.post("/vacancies", status_code=201)
+@employers.post("/vacancies", status_code=201, response_model=PlacementAnswer)
 async def record_vacancy(body: RecordVacancy, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Record a vacancy of an employer of the caller's agency."""
     return respond(await bus.handle(body, ctx), 201)
 
 
-@employers.post("/vacancies/{vacancy_id}/close")
+@employers.post("/vacancies/{vacancy_id}/close", response_model=PlacementAnswer)
 async def close_vacancy(vacancy_id: UUID, body: VacancyCloseIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Close a vacancy of the caller's agency."""
     return respond(await bus.handle(CloseVacancy(vacancy_id=vacancy_id, **body.model_dump()), ctx))
 
 
-@employers.post("/production-orders", status_code=201)
+@employers.post("/production-orders", status_code=201, response_model=PlacementAnswer)
 async def accept_order(body: AcceptOrder, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """An order taken on for the Produktionswerkstatt."""
     return respond(await bus.handle(body, ctx), 201)
 
 
-@employers.post("/production-orders/{order_id}/complete")
+@employers.post("/production-orders/{order_id}/complete", response_model=PlacementAnswer)
 async def complete_order(order_id: UUID, body: OrderCompleteIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Complete a production order."""
     return respond(await bus.handle(CompleteOrder(order_id=order_id, **body.model_dump()), ctx))
@@ -188,13 +189,13 @@ async def rank_vacancies_for_candidate(participant_id: UUID, ctx: QueryCtx, db: 
     return await views.rank_vacancies_for_candidate(db, ctx, participant_id)
 
 
-@candidates.post("/candidates/{participant_id}/proposals", status_code=201)
+@candidates.post("/candidates/{participant_id}/proposals", status_code=201, response_model=PlacementAnswer)
 async def propose(participant_id: UUID, body: ProposalIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Propose a candidate in the pool to an employer for an open vacancy."""
     return respond(await bus.handle(ProposeCandidate(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@candidates.post("/candidates/{participant_id}/proposals/{proposal_id}/decline")
+@candidates.post("/candidates/{participant_id}/proposals/{proposal_id}/decline", response_model=PlacementAnswer)
 async def decline(participant_id: UUID, proposal_id: UUID, body: DeclineIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """The employer or the participant declined a proposal."""
     return respond(
@@ -204,13 +205,13 @@ async def decline(participant_id: UUID, proposal_id: UUID, body: DeclineIn, ctx:
     )
 
 
-@candidates.post("/candidates/{participant_id}/work-trials", status_code=201)
+@candidates.post("/candidates/{participant_id}/work-trials", status_code=201, response_model=PlacementAnswer)
 async def start_trial(participant_id: UUID, body: TrialIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Start a work trial (candidates in the pool only)."""
     return respond(await bus.handle(StartWorkTrial(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/complete")
+@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/complete", response_model=PlacementAnswer)
 async def complete_trial(
     participant_id: UUID, trial_id: UUID, body: TrialCompleteIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -220,7 +221,7 @@ async def complete_trial(
     )
 
 
-@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/abort")
+@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/abort", response_model=PlacementAnswer)
 async def abort_trial(
     participant_id: UUID, trial_id: UUID, body: TrialAbortIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -230,19 +231,19 @@ async def abort_trial(
     )
 
 
-@candidates.post("/candidates/{participant_id}/adaptation-requests", status_code=201)
+@candidates.post("/candidates/{participant_id}/adaptation-requests", status_code=201, response_model=PlacementAnswer)
 async def request_adaptation(participant_id: UUID, body: AdaptationIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """A workplace adaptation requested from an employer (candidates in the pool only)."""
     return respond(await bus.handle(RequestAdaptation(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@candidates.post("/candidates/{participant_id}/employments", status_code=201)
+@candidates.post("/candidates/{participant_id}/employments", status_code=201, response_model=PlacementAnswer)
 async def start_employment(participant_id: UUID, body: EmploymentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """A job started (casework sees it; reporting counts K2 integrations from it)."""
     return respond(await bus.handle(StartEmployment(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/end")
+@candidates.post("/candidates/{participant_id}/employments/{employment_id}/end", response_model=PlacementAnswer)
 async def end_employment(
     participant_id: UUID, employment_id: UUID, body: EmploymentEndIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -254,7 +255,11 @@ async def end_employment(
     )
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/wage-subsidies", status_code=201)
+@candidates.post(
+    "/candidates/{participant_id}/employments/{employment_id}/wage-subsidies",
+    status_code=201,
+    response_model=PlacementAnswer,
+)
 async def grant_subsidy(
     participant_id: UUID, employment_id: UUID, body: SubsidyIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -267,7 +272,7 @@ async def grant_subsidy(
     )
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/aftercare")
+@candidates.post("/candidates/{participant_id}/employments/{employment_id}/aftercare", response_model=PlacementAnswer)
 async def start_aftercare(
     participant_id: UUID, employment_id: UUID, body: AftercareIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -279,7 +284,9 @@ async def start_aftercare(
     )
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/aftercare/end")
+@candidates.post(
+    "/candidates/{participant_id}/employments/{employment_id}/aftercare/end", response_model=PlacementAnswer
+)
 async def end_aftercare(
     participant_id: UUID, employment_id: UUID, body: AftercareEndIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -291,7 +298,11 @@ async def end_aftercare(
     )
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/follow-ups", status_code=201)
+@candidates.post(
+    "/candidates/{participant_id}/employments/{employment_id}/follow-ups",
+    status_code=201,
+    response_model=PlacementAnswer,
+)
 async def record_follow_up(
     participant_id: UUID, employment_id: UUID, body: FollowUpIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:

@@ -226,3 +226,11 @@ class FollowUpIn(Command):
 class RecordFollowUp(FollowUpIn):
     participant_id: UUID
     employment_id: UUID
+
+
+class PlacementAnswer(BaseModel):
+    """What a placement command answers: the stream's new version, plus the ids it made."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: int | None = Field(description="the stream's version (If-Match of the next command)")

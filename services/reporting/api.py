@@ -22,6 +22,7 @@ from shared.values import Name
 router = APIRouter(tags=["reporting"])
 
 COOKIE = "rehapro_token"
+TEXT = {"type": "string"}
 
 Period = Annotated[Name | None, Query(max_length=20, description="2025-Q1, 2025, or empty for every quarter with data")]
 AgencyFilter = Annotated[Name | None, Query(max_length=60, description="only this agency's figures (one you may see)")]
@@ -54,7 +55,7 @@ async def kpi_figures(
     return await views.kpi_figures(db, ctx, period, agency, project)
 
 
-@router.get("/kpis.csv")
+@router.get("/kpis.csv", response_class=Response, responses={200: {"content": {"text/csv": {"schema": TEXT}}}})
 async def kpi_csv(
     ctx: QueryCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
 ) -> Response:
@@ -86,7 +87,11 @@ async def close_quarter(quarter: QuarterPath, ctx: CommandCtx, bus: Bus, db: Rea
 # --- monitoring export ------------------------------------------------------------------------
 
 
-@router.get("/monitoring/export")
+@router.get(
+    "/monitoring/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": TEXT}, "application/json": {"schema": {"type": "array"}}}}},
+)
 async def monitoring_export(
     ctx: QueryCtx,
     bus: Bus,
@@ -150,7 +155,11 @@ async def dashboard_login(
     return response
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    responses={"4XX": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}},
+)
 async def dashboard_page(
     ctx: BrowserCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
 ) -> HTMLResponse:
