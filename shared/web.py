@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
@@ -144,7 +144,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def _plain_error(status: int, title: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _plain_error(status: int, title: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": title}, status_code=status, headers=headers)
 
 
