@@ -11,6 +11,7 @@ so a value that a consumer could not store, or that would make a read absurd (a 
   command model has one).
 - ``BusinessDate``: from 1900-01-01 to a year after today; ``BirthDate``: from 1900-01-01 to
   yesterday; ``PlanDate`` (expiry, review, target or planned end): up to ten years ahead.
+- ``Moment`` (``as_of``, ``since`` query parameters): a date-time from 1900 to ten years ahead.
 - ``Money``: finite, 0 to 10,000,000 EUR; ``Hours``: finite, 0 to 60 a week.
 
 "Today" is the server's calendar day (``date.today()``), not a request's clock.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, GetJsonSchemaHandler
@@ -79,7 +80,8 @@ class _Documented:
 def _window(earliest: date, ahead: timedelta, what: str) -> AfterValidator:
     def check(value: date) -> date:
         latest = date.today() + ahead
-        if not earliest <= value <= latest:
+        day = value.date() if isinstance(value, datetime) else value
+        if not earliest <= day <= latest:
             raise ValueError(f"{what} must lie between {earliest.isoformat()} and {latest.isoformat()}")
         return value
 
@@ -110,6 +112,11 @@ PlanDate = Annotated[
     date,
     _window(EARLIEST, PLAN_AHEAD, "a planned date"),
     _Documented((("description", "a day from 1900-01-01 to ten years after today"),)),
+]
+Moment = Annotated[
+    datetime,
+    _window(EARLIEST, PLAN_AHEAD, "a moment"),
+    _Documented((("description", "a moment from 1900-01-01 to ten years after today"),)),
 ]
 Money = Annotated[float, Field(ge=0, le=MONEY_MAX, allow_inf_nan=False, description="EUR, 0 to 10,000,000")]
 Hours = Annotated[float, Field(gt=0, le=60, allow_inf_nan=False, description="hours a week, at most 60")]

@@ -4,7 +4,6 @@ version: a stale one is 409); a read route calls views. No SQL and no rules here
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -71,7 +70,7 @@ from shared import http
 from shared.contracts.common import Phase
 from shared.http import Bus, CommandCtx, QueryCtx, respond
 from shared.runtime import Runtime
-from shared.values import Name
+from shared.values import Moment, Name
 
 
 def _reader(rt: Annotated[Runtime, Depends(http.runtime)]) -> views.Reader:
@@ -270,7 +269,7 @@ async def add_note(participant_id: UUID, body: NoteIn, ctx: CommandCtx, bus: Bus
 queries = APIRouter(tags=["casework queries"])
 
 AsOf = Annotated[
-    datetime | None,
+    Moment | None,
     Query(description="reconstruct the case as it stood at this moment (ISO 8601, e.g. 2026-05-01T00:00:00Z)"),
 ]
 
@@ -333,7 +332,7 @@ async def health_reads(
     db: Reads,
     participant_id: Annotated[UUID | None, Query()] = None,
     subject: Annotated[Name | None, Query(max_length=200)] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Moment | None, Query()] = None,
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> dict[str, Any]:
     """Who read health data of which case and when (auditors and data-protection officers)."""

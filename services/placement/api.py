@@ -3,7 +3,6 @@ with the handler's body; read routes call ``views``. No SQL and no rules here.""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -50,7 +49,7 @@ from services.placement.commands import (
     VacancyCloseIn,
 )
 from shared.http import Bus, CommandCtx, QueryCtx, respond
-from shared.values import Name
+from shared.values import BusinessDate, Name, PlanDate
 
 employers = APIRouter(tags=["employers"])
 candidates = APIRouter(tags=["candidates"])
@@ -63,7 +62,7 @@ def _reads(request: Request) -> views.Reads:
 
 Reads = Annotated[views.Reads, Depends(_reads)]
 PlanningDay = Annotated[
-    date | None,
+    BusinessDate | None,
     Query(description="the day to plan for (default: today); moves the horizon, not who is visible"),
 ]
 
@@ -344,7 +343,7 @@ async def follow_ups_due(
     ctx: QueryCtx,
     db: Reads,
     today: PlanningDay = None,
-    until: Annotated[date | None, Query(description="default: the end of today's week")] = None,
+    until: Annotated[PlanDate | None, Query(description="default: the end of today's week")] = None,
 ) -> dict[str, Any]:
     """6- and 12-month follow-ups not yet recorded whose date falls on or before ``until``."""
     return await views.follow_ups_due(db, ctx, today=today, until=until)

@@ -79,6 +79,12 @@ async def test_nul_in_query_and_path_parameters_is_422_not_500(stack: Stack) -> 
     assert (kpis.status_code, fields(kpis)) == (422, {"project"}), kpis.text
     employers = await stack.clients["placement"].get("/employers", params={"region": "\u0000"}, headers=cm)
     assert (employers.status_code, fields(employers)) == (422, {"region"}), employers.text
+    doomsday = await stack.clients["placement"].get("/follow-ups/due", params={"today": "9999-12-31"}, headers=cm)
+    assert (doomsday.status_code, fields(doomsday)) == (422, {"today"}), doomsday.text  # was 500 (date overflow)
+    ancient = await stack.clients["casework"].get(
+        "/audit/health-reads", params={"since": "0001-01-01T00:00:00+23:59"}, headers=cm
+    )
+    assert (ancient.status_code, fields(ancient)) == (422, {"since"}), ancient.text
     report = await stack.clients["reporting"].get("/reports/2025-Q1%00", headers=lead)
     assert (report.status_code, fields(report)) == (422, {"quarter"}), report.text
 
