@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
@@ -42,17 +42,23 @@ def decode_token(token: str, secret: str, issuer: str) -> Principal:
     return Principal(subject=subject, role=role, agency=agency)
 
 
-async def authenticate(request: Request) -> Principal:
-    """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request."""
-    header = request.headers.get("authorization", "")
+def principal_of(header: str, settings: Any) -> Principal:
+    """The caller named by an ``Authorization`` header, or 401."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    settings = request.app.state.settings
-    principal = decode_token(token, settings.jwt_secret, settings.jwt_issuer)
-    request.state.principal = principal
+    return decode_token(token, settings.jwt_secret, settings.jwt_issuer)
+
+
+async def authenticate(request: Request) -> Principal:
+    """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request.
+    A request with a body was authenticated by ``shared.web.BodyGuard`` before it was read."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = principal_of(request.headers.get("authorization", ""), request.app.state.settings)
+        request.state.principal = principal
     return principal
 
 

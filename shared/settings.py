@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
     consumer_batch: int = 1000
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="request bodies above this are refused (413) before they are read"
+    )
     intake_url: str = Field(default="http://127.0.0.1:8001", description="intake's base URL (identity look-ups)")
     intake_timeout: float = 30.0
     information_meeting_optional: list[str] = Field(

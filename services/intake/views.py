@@ -23,6 +23,7 @@ from shared.db import Conn
 from shared.domain import Forbidden
 from shared.envelope import Envelope
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork, fold
+from shared.values import BusinessDate, Name
 
 UnitOfWorkFactory = Callable[[bool], UnitOfWork]
 Status = Literal["referred", "enrolled", "declined", "withdrawn"]
@@ -172,9 +173,9 @@ class IdentityRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     participant_ids: list[UUID] = Field(min_length=1, max_length=10_000)
-    reference_date: date = Field(description="age is computed on this day (end of the half-year)")
-    half_year: str = Field(pattern=r"^\d{4}-H[12]$")
-    on_behalf_of: str = Field(min_length=1, max_length=200, description="the project lead who asked")
+    reference_date: BusinessDate = Field(description="age is computed on this day (end of the half-year)")
+    half_year: Name = Field(max_length=7, pattern=r"^\d{4}-H[12]$")
+    on_behalf_of: Name = Field(min_length=1, max_length=200, description="the project lead who asked")
 
 
 _STREAMS = "SELECT stream_id, envelope FROM events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"
