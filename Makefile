@@ -4,13 +4,18 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: install stack up down logs test unit lint typecheck check schemas bench chaos clean
+.PHONY: install stack up down logs test unit lint typecheck check chart schemas bench chaos clean
 
-install: .venv/.installed
+install: .venv/.installed services/portal/assets/node_modules/.package-lock.json
 
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	uv sync --frozen
+	@touch $@
+
+# the portal's htmx and the browser tests' axe-core, from the npm registry (not committed)
+services/portal/assets/node_modules/.package-lock.json: services/portal/assets/package-lock.json
+	npm ci --prefix services/portal/assets --no-audit --no-fund
 	@touch $@
 
 stack:
@@ -26,6 +31,8 @@ up: install stack
 	@echo "  casework   http://127.0.0.1:8002/docs"
 	@echo "  placement  http://127.0.0.1:8003/docs"
 	@echo "  reporting  http://127.0.0.1:8004/docs"
+	@echo "  portal     http://127.0.0.1:8005/  (Entwicklungsanmeldung: Behörde + Rolle wählen, z. B."
+	@echo "             Jobcenter Ennepe-Ruhr-Kreis + Fallmanagement = demo-case-manager-jc-en)"
 	@echo "  tokens:    $(PY) -m shared.cli token --subject me --role case-manager --agency jc-en"
 	@echo "  logs:      make logs     stop: make down"
 
@@ -50,6 +57,11 @@ typecheck: install
 	.venv/bin/mypy
 
 check: lint typecheck
+
+# The Helm chart as CI checks it (helm lint, template per value set, kubeconform, checkov);
+# helm, kubeconform and checkov are installed by .ci/run (go install / uv tool) when missing.
+chart:
+	deploy/helm/check.sh
 
 # Throughput, latency, replay, memory and the stack's own limits on a fresh copy of the system
 # (own databases and topics); figures to bench/results/latest.json. BENCH_ARGS=--help lists sizes.

@@ -53,6 +53,7 @@ class World:
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - not for security
         self.referred: deque[str] = deque()
+        self.met: deque[str] = deque()  # information meeting held (every project needs one first)
         self.eligible: deque[str] = deque()
         self.consented: deque[str] = deque()
         self.enrolled: list[str] = []  # ever enrolled (reads)
@@ -106,9 +107,13 @@ def _stage(source: deque[str], target: deque[str], path: str, body: dict[str, An
     return build
 
 
+def _meeting(w: World) -> Call | None:
+    return _stage(w.referred, w.met, "/participants/{pid}/information-meeting", {"held_on": "2026-03-05"})(w)
+
+
 def _eligibility(w: World) -> Call | None:
     body = {"checked_on": "2026-03-09", "voluntary": True, "willing_to_address_impairments": True}
-    return _stage(w.referred, w.eligible, "/participants/{pid}/eligibility", body)(w)
+    return _stage(w.met, w.eligible, "/participants/{pid}/eligibility", body)(w)
 
 
 def _consent(w: World) -> Call | None:
@@ -208,9 +213,10 @@ class Command:
 
 
 # The command mix (weights are relative). About 80 % writes; every referral can walk the
-# whole journey: 4 intake commands, then a case manager, phases and appointments in casework.
+# whole journey: 5 intake commands, then a case manager, phases and appointments in casework.
 MIX: tuple[Command, ...] = (
     Command("intake: POST /referrals", 16, _referral),
+    Command("intake: POST /participants/{id}/information-meeting", 14, _meeting),
     Command("intake: POST /participants/{id}/eligibility", 14, _eligibility),
     Command("intake: POST /participants/{id}/consents", 14, _consent),
     Command("intake: POST /participants/{id}/enrolment", 14, _enrolment),

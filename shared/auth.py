@@ -223,6 +223,7 @@ class Issuer:
     role_claim: str = "role"  # dotted path, e.g. realm_access.roles (Keycloak), roles (Entra ID)
     role_map: Mapping[str, str] = field(default_factory=dict)  # provider group/role -> Role
     subject_claim: str = "sub"
+    agency_claim: bool = False  # the token must name the agency itself (development tokens do)
 
 
 @dataclass
@@ -256,6 +257,10 @@ def _role(issuer: Issuer, claims: Mapping[str, Any]) -> Role:
 
 def _agency(issuer: Issuer, claims: Mapping[str, Any]) -> str:
     claimed = claims.get("agency")
+    if claimed is not None and (not isinstance(claimed, str) or not claimed.strip()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: empty agency")
+    if claimed is None and (issuer.agency_claim or issuer.agency == ANY_AGENCY):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token: no agency")
     if issuer.agency == ANY_AGENCY:
         agency = str(claimed or "")
     elif claimed not in (None, issuer.agency):
@@ -289,6 +294,7 @@ def load_trust(settings: ServiceSettings) -> Trust:
                 role_claim=str(e.get("role_claim", "role")),
                 role_map=dict(e.get("role_map", {})),
                 subject_claim=str(e.get("subject_claim", "sub")),
+                agency_claim=bool(e.get("agency_claim", False)),
             )
             for e in doc["issuers"]
         }
@@ -296,8 +302,8 @@ def load_trust(settings: ServiceSettings) -> Trust:
     keys = signing_keys(settings)
     keys._load()  # made on first use, with its public JWKS
     dev = JwksFile(keys.jwks_path)
-    issuers = {dev_issuer(a): Issuer(dev_issuer(a), a, dev) for a in AGENCIES}
-    issuers[SERVICE_ISSUER] = Issuer(SERVICE_ISSUER, ANY_AGENCY, dev)
+    issuers = {dev_issuer(a): Issuer(dev_issuer(a), a, dev, agency_claim=True) for a in AGENCIES}
+    issuers[SERVICE_ISSUER] = Issuer(SERVICE_ISSUER, ANY_AGENCY, dev, agency_claim=True)
     return Trust(issuers, aud, leeway)
 
 
@@ -345,21 +351,29 @@ def decode_token(token: str, settings: ServiceSettings) -> Principal:
         )
     except jwt.PyJWTError as exc:
         raise _unauthorized(str(exc)) from None
-    return Principal(
-        subject=str(claims[issuer.subject_claim]), role=_role(issuer, claims), agency=_agency(issuer, claims)
-    )
+    subject = claims.get(issuer.subject_claim)
+    if not isinstance(subject, str) or not subject.strip():
+        raise _unauthorized("empty subject")
+    return Principal(subject=subject, role=_role(issuer, claims), agency=_agency(issuer, claims))
 
 
-async def authenticate(request: Request) -> Principal:
-    """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request."""
-    header = request.headers.get("authorization", "")
+def principal_of(header: str, settings: Any) -> Principal:
+    """The caller named by an ``Authorization`` header, or 401."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    principal = decode_token(token, request.app.state.settings)
-    request.state.principal = principal
+    return decode_token(token, settings)
+
+
+async def authenticate(request: Request) -> Principal:
+    """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request.
+    A request with a body was authenticated by ``shared.web.BodyGuard`` before it was read."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = principal_of(request.headers.get("authorization", ""), request.app.state.settings)
+        request.state.principal = principal
     return principal
 
 

@@ -56,7 +56,7 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
         """Apply the event store, service and projection migrations, then exit."""
 
         async def run() -> None:
-            rt = Runtime(settings(), definition)
+            rt = Runtime(load_settings(definition.name, migrate_on_start=True), definition)
             connected = await rt.connect()
             await connected.pool.close()
 
@@ -179,7 +179,7 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
     def run_with(projection: str | None, work: Callable[[Runtime, list[ProjectionRunner]], Awaitable[object]]) -> None:
         async def run() -> object:
-            rt = Runtime(settings(), definition)
+            rt = Runtime(load_settings(definition.name, migrate_on_start=True), definition)
             connected = await rt.connect()
             try:
                 runners = [r for r in connected.runners if projection in (None, r.projection.name)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -61,9 +61,12 @@ class DeadLetters:
     """Writes parked records, byte for byte with their key, to one consumer group's ``.dlq``
     topic; creates the topic on first use (the brokers do not auto-create topics)."""
 
-    def __init__(self, producer: AIOKafkaProducer, bootstrap: str, topic: str) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, bootstrap: str, topic: str, options: Mapping[str, Any] | None = None
+    ) -> None:
         self.producer = producer
         self.bootstrap = bootstrap
+        self.options = dict(options or {})  # how to connect (shared.kafka_auth.client_options)
         self.topic = topic
         self._ready = False
 
@@ -77,7 +80,7 @@ class DeadLetters:
         await asyncio.gather(*futures)
 
     async def _ensure_topic(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.options)
         await admin.start()
         try:
             brokers = len((await admin.describe_cluster()).get("brokers", [])) or 1

@@ -17,7 +17,9 @@ import asyncpg
 
 from shared.contracts.base import DomainEvent
 from shared.db import Conn
+from shared.domain import DomainError
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id, utcnow
+from shared.values import unstorable_at
 
 
 class ConcurrencyConflict(Exception):
@@ -174,6 +176,19 @@ class EventStore(ABC):
         """All events of one stream in version order (only those recorded by ``up_to``)."""
 
 
+class UnstorableEvent(DomainError):
+    """An event no consumer could store (PostgreSQL refuses U+0000 and lone surrogates in text
+    and JSON): refused before it is written, so it can never stall a projection."""
+
+
+def refuse_unstorable(event: DomainEvent, payload: dict[str, object]) -> None:
+    where = unstorable_at(payload)
+    if where is not None:
+        raise UnstorableEvent(
+            f"{event.event_type} cannot be stored: U+0000 or a lone surrogate in {where}", field=where
+        )
+
+
 def seal(
     events: Sequence[DomainEvent],
     *,
@@ -184,11 +199,14 @@ def seal(
     context: CommandContext,
     occurred_at: datetime | None = None,
 ) -> list[Envelope]:
-    """Wrap new events in envelopes that chain, by hash, to the stream's head."""
+    """Wrap new events in envelopes that chain, by hash, to the stream's head; refuse any
+    event whose payload a consumer could not store (``UnstorableEvent``)."""
     now = utcnow()
     sealed: list[Envelope] = []
     prev_hash = head_hash
     for offset, event in enumerate(events, start=1):
+        payload = event.model_dump(mode="json")
+        refuse_unstorable(event, payload)
         envelope = Envelope(
             event_id=new_id(),
             event_type=event.event_type,
@@ -203,7 +221,7 @@ def seal(
             actor=context.actor,
             correlation_id=context.correlation_id,
             causation_id=context.causation_id,
-            payload=event.model_dump(mode="json"),
+            payload=payload,
             prev_hash=prev_hash,
         ).sealed()
         prev_hash = envelope.hash

@@ -10,6 +10,7 @@ import httpx
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
+from shared import consistency
 from shared.auth import CurrentPrincipal
 from shared.bus import Context, MessageBus, Result
 from shared.runtime import Runtime
@@ -17,6 +18,14 @@ from shared.runtime import Runtime
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=200, description="retries with the same key act once"),
+]
+ConsistencyToken = Annotated[
+    str | None,
+    Header(
+        alias=consistency.TOKEN_HEADER,
+        max_length=300,
+        description="a command's consistency token: the read waits (up to 2 s) until it shows that command",
+    ),
 ]
 IfMatch = Annotated[
     int | None,
@@ -41,9 +50,19 @@ async def command_context(
     )
 
 
-async def query_context(request: Request, principal: CurrentPrincipal) -> Context:
-    """The context of a read: the caller, the correlation id and today."""
+async def query_context(request: Request, principal: CurrentPrincipal, token: ConsistencyToken = None) -> Context:
+    """The context of a read: the caller, the correlation id and today; with a consistency
+    token, only once the service's read models show that write (or the bound has passed: the
+    response then says ``X-Consistency: behind``)."""
+    if token:
+        await await_consistency(request, consistency.Token.parse(token))
     return Context(principal=principal, correlation_id=request.state.correlation_id, today=runtime(request).clock())
+
+
+async def await_consistency(request: Request, token: consistency.Token) -> None:
+    rt = runtime(request)
+    state = await consistency.wait_for(consistency.read_models_of(rt.runners, token.service), token)
+    request.state.consistency = state
 
 
 CommandCtx = Annotated[Context, Depends(command_context)]
@@ -58,8 +77,11 @@ Bus = Annotated[MessageBus, Depends(get_bus)]
 
 
 def respond(result: Result, status_code: int = 200) -> JSONResponse:
-    """A command's answer: the handler's body (the same body again for a replayed key)."""
-    return JSONResponse(result.body, status_code=status_code)
+    """A command's answer: the handler's body (the same body again for a replayed key), and the
+    consistency token of the write (completed with the service's name by ``shared.web``)."""
+    token = consistency.unqualified(result.stream_id, result.version)
+    headers = {consistency.TOKEN_HEADER: token} if token else None
+    return JSONResponse(result.body, status_code=status_code, headers=headers)
 
 
 def intake_client(request: Request) -> httpx.AsyncClient:

@@ -7,6 +7,7 @@ RELAY_HELD = Counter(
     "relay_held_total", "Relay reads that found committed events held back by an older in-flight transaction", ["topic"]
 )
 RELAY_READS = Counter("relay_reads_total", "Reads of the outbox by the relay (empty ones included)", ["topic"])
+RELAY_LEADER = Gauge("relay_leader", "1 while this process holds the outbox relay's leadership", ["topic"])
 RELAY_ERRORS = Counter("relay_errors_total", "Relay attempts that failed and will be retried", ["topic"])
 EVENTS_APPENDED = Counter("events_appended_total", "Events appended to the event store", ["event_type"])
 CONFLICTS = Counter("append_conflicts_total", "Optimistic concurrency conflicts", ["stream_type"])

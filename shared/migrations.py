@@ -54,3 +54,12 @@ async def _apply(conn: Conn, files: Sequence[Path], schema: str, applied_now: li
             await conn.execute(f"INSERT INTO {q}.schema_migrations (name) VALUES ($1)", name)
             applied_now.append(name)
     return applied_now
+
+
+async def pending(conn: Conn, files: Sequence[Path], *, schema: str = "public") -> list[str]:
+    """The names of ``files`` not yet applied in ``schema`` (all of them before the first run)."""
+    q = _quote_ident(schema)
+    if await conn.fetchval("SELECT to_regclass($1)", f"{q}.schema_migrations") is None:
+        return [f"{p.parent.name}/{p.name}" for p in files]
+    done = {r["name"] for r in await conn.fetch(f"SELECT name FROM {q}.schema_migrations")}
+    return [name for p in files if (name := f"{p.parent.name}/{p.name}") not in done]

@@ -56,15 +56,12 @@ class Projection:
     # Classes whose handlers also touch other streams' rows (e.g. an erasure pseudonymising a
     # person's rows everywhere). They must be idempotent: a parallel rebuild applies them once
     # more when every worker is done, so rows written meanwhile by other workers are covered.
-    cross_stream: frozenset[EventClass | str] = frozenset()
+    cross_stream: frozenset[EventClass] = frozenset()
     handlers: dict[str, Handler] = field(default_factory=dict)
     # Opt-in batch application: one call with a run of consecutive events (in order) instead of
     # one call (and one SQL round trip) per event. Replays and busy consumers gain the most.
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
-    # TRANSITIONAL (removed once every service registers by class): handlers registered by a
-    # type-name string get the raw envelope.
-    legacy: set[str] = field(default_factory=set)
     # The module that defined this projection: a spawned rebuild worker gets the projection
     # itself (pickled by reference to it, like a function), so the platform never needs to
     # know where services keep their projections.
@@ -77,39 +74,33 @@ class Projection:
     def __reduce__(self) -> tuple[Callable[[str, str], Projection], tuple[str, str]]:
         return (_projection_named, (self.module, self.name))
 
-    def on(self, *classes: EventClass | str) -> Callable[[H], H]:
+    def on(self, *classes: EventClass) -> Callable[[H], H]:
         """Register ``fn(conn, recorded)`` for events of these classes."""
 
         def deco(fn: H) -> H:
             for cls in classes:
-                self.handlers[self._key(cls)] = fn
+                self.handlers[cls.event_type] = fn
             return fn
 
         return deco
 
-    def on_batch(self, *classes: EventClass | str) -> Callable[[H], H]:
+    def on_batch(self, *classes: EventClass) -> Callable[[H], H]:
         """Register ``fn(conn, [recorded, ...])`` for these classes; it gets every run of
         consecutive events (of the batch, in order) whose classes share this handler."""
 
         def deco(fn: H) -> H:
             for cls in classes:
-                self.batch_handlers[self._key(cls)] = fn
+                self.batch_handlers[cls.event_type] = fn
             return fn
 
         return deco
-
-    def _key(self, cls: EventClass | str) -> str:
-        if isinstance(cls, str):
-            self.legacy.add(cls)
-            return cls
-        return cls.event_type
 
     def handles(self, event_type: str) -> bool:
         return event_type in self.handlers or event_type in self.batch_handlers
 
     @property
     def cross_stream_types(self) -> frozenset[str]:
-        return frozenset(c if isinstance(c, str) else c.event_type for c in self.cross_stream)
+        return frozenset(c.event_type for c in self.cross_stream)
 
 
 def _projection_named(module: str, name: str) -> Projection:
@@ -198,7 +189,7 @@ class Decoded:
 
     record: Record
     envelope: Envelope | None = None
-    recorded: Any = None  # Recorded[...] (or the raw envelope for a legacy handler); None if unhandled
+    recorded: Recorded[Any] | None = None  # None if this projection does not handle the type
     problem: tuple[str, str] | None = None  # (reason, error) if it must be parked
     ignored: bool = False  # a type no contract knows: kept in the stream's order, not applied
 
@@ -221,8 +212,6 @@ def decode_record(record: Record, projection: Projection) -> Decoded:
         return Decoded(record, problem=(UNDECODABLE, _short(exc)))
     if env.compute_hash() != env.hash:
         return Decoded(record, env, problem=(TAMPERED, "content does not match its hash"))
-    if env.event_type in projection.legacy:
-        return Decoded(record, env, recorded=env if projection.handles(env.event_type) else None)
     if not registry.knows(env.event_type):
         return Decoded(record, env, ignored=True)
     if not projection.handles(env.event_type):

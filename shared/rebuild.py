@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.envelope import Envelope
 from shared.eventstore import PostgresEventStore
+from shared.kafka_auth import client_options
 from shared.migrations import _quote_ident
 from shared.projections import Projection, ProjectionRunner, Record
 from shared.settings import ServiceSettings
@@ -75,12 +76,13 @@ async def rebuild_from_kafka(
         group_id=None,
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
+        **client_options(settings),
     )
     await consumer.start()
     try:
         partitions = [
             TopicPartition(t, p)
-            for t in (settings.topic(name) for name in projection.topics)
+            for t in (settings.source_topic(name) for name in projection.topics)
             for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
         ][segment[0] :: segment[1]]
         if not partitions:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from typing import Any
 
 import asyncpg
 import structlog
@@ -25,11 +26,13 @@ def relay_lock_key(topic: str) -> int:
     return int.from_bytes(hashlib.sha256(f"relay:{topic}".encode()).digest()[:8], "big", signed=True)
 
 
-def new_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
-    """Idempotent, acks=all, batching producer: the relay's only way to Kafka."""
+def new_producer(bootstrap: str, client_id: str, **options: Any) -> AIOKafkaProducer:
+    """Idempotent, acks=all, batching producer: the relay's only way to Kafka. ``options``: how
+    to connect (``shared.kafka_auth.client_options``)."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
+        **options,
         acks="all",
         enable_idempotence=True,
         linger_ms=0,  # the relay sends a whole read at once, so it batches without waiting
@@ -56,6 +59,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.is_leader = False
+        metrics.RELAY_LEADER.labels(topic).set(0)  # exported from the start: "no leader" is visible
         self._after: tuple[int, int] | None = None  # the checkpoint this relay last wrote
 
     async def checkpoint(self, conn: Conn) -> tuple[int, int]:
@@ -128,6 +132,7 @@ class OutboxRelay:
             if self._stopping.is_set():
                 return
             self.is_leader = True
+            metrics.RELAY_LEADER.labels(self.topic).set(1)
             self._after = None
             log.info("relay.leader", topic=self.topic)
 
@@ -139,6 +144,7 @@ class OutboxRelay:
                 await self._publish_loop(conn)
             finally:
                 self.is_leader = False
+                metrics.RELAY_LEADER.labels(self.topic).set(0)
                 with contextlib.suppress(Exception):  # the connection may be gone already
                     await conn.remove_listener("events_appended", on_notify)
                     await conn.execute("SELECT pg_advisory_unlock($1)", lock)

@@ -17,14 +17,15 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
-from shared import keyprovider, metrics
+from shared import consent, keyprovider, metrics
 from shared.consumer import DeadLetters, ProjectionConsumer, dead_letter_topic
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.envelope import Envelope
 from shared.erasure import ErasureRule, reapply_erasures
 from shared.eventstore import PostgresEventStore
-from shared.migrations import EVENTSTORE_SQL, _quote_ident, migrate
+from shared.kafka_auth import broker_security, client_options
+from shared.migrations import EVENTSTORE_SQL, TRACKING_SQL, _quote_ident, migrate, pending
 from shared.projections import Projection, ProjectionRunner
 from shared.relay import OutboxRelay, new_producer
 from shared.settings import ServiceSettings
@@ -100,12 +101,12 @@ def build_broker(
 ) -> tuple[KafkaBroker, tuple[ProjectionConsumer, ...]]:
     """The FastStream broker with one batch subscriber per projection (also used for AsyncAPI)."""
     s = settings
-    broker = KafkaBroker(s.kafka_bootstrap, client_id=s.service, logger=None)
+    broker = KafkaBroker(s.kafka_bootstrap, client_id=s.service, logger=None, security=broker_security(s))
     consumers = tuple(
         ProjectionConsumer(
             broker,
             runner,
-            [s.topic(t) for t in runner.projection.topics],
+            [s.source_topic(t) for t in runner.projection.topics],
             group_id=group_id(s, runner.projection),
             max_records=s.consumer_batch,
         )
@@ -174,32 +175,58 @@ class Runtime:
         return self.settings.topic(self.definition.name)
 
     async def connect(self) -> Connected:
-        """Open the pool and apply migrations (event store, service tables, projections)."""
+        """Open the pool and apply migrations (event store, service tables, projections), or, with
+        ``migrate_on_start`` off, wait until the ``migrate`` command (a Kubernetes Job) applied them."""
         if self.connected is not None:
             return self.connected
         s = self.settings
+        consent.install_index_key(s.name_index_key)
         pool = await self._create_pool(s.db_pool_min, s.db_pool_max)
-        async with pool.acquire() as conn:
-            await migrate(conn, [*EVENTSTORE_SQL, *self.definition.sql], schema="public")
-            if self.definition.subject_keys:
-                await self._prepare_keys(conn)
         runners = tuple(ProjectionRunner(pool, p, s.schema_for(p.name)) for p in self.definition.projections)
-        for runner in runners:
-            await runner.setup()
+        if s.migrate_on_start:
+            async with pool.acquire() as conn:
+                await migrate(conn, [*EVENTSTORE_SQL, *self.definition.sql], schema="public")
+                if self.definition.subject_keys:
+                    await self._prepare_keys(conn)
+            for runner in runners:
+                await runner.setup()
+        else:
+            await self._await_migrations(pool)
+            if self.definition.subject_keys:
+                self._install_key_provider()
         self.connected = Connected(pool, PostgresEventStore(pool), runners)
         return self.connected
 
-    async def _prepare_keys(self, conn: Conn) -> None:
-        """Install the configured KEK provider and wrap any plain keys left from before."""
+    def _install_key_provider(self) -> keyprovider.KeyProvider:
+        """Install the configured KEK provider (and the name index key, ``shared.consent``)."""
         s = self.settings
         pkcs11 = {"module": s.pkcs11_module, "token": s.pkcs11_token, "pin": s.pkcs11_pin, "key": s.pkcs11_key}
         provider = keyprovider.provider_from_settings(
             s.kek_provider, kek_file=s.kek_file, kek_env=s.kek_env, pkcs11=pkcs11
         )
         keyprovider.install(provider)
+        return provider
+
+    async def _prepare_keys(self, conn: Conn) -> None:
+        """Install the configured KEK provider and wrap any plain keys left from before."""
+        provider = self._install_key_provider()
         moved = await SubjectKeys(provider).prepare(conn)
         if moved:
             log.info("keys.wrapped_legacy", rows=moved, kek=provider.current)
+
+    def _migrations(self) -> list[tuple[str, list[Path]]]:
+        s = self.settings
+        own: list[tuple[str, list[Path]]] = [("public", [*EVENTSTORE_SQL, *self.definition.sql])]
+        return own + [(s.schema_for(p.name), [*TRACKING_SQL, *p.sql]) for p in self.definition.projections]
+
+    async def _await_migrations(self, pool: asyncpg.Pool) -> None:
+        while True:
+            async with pool.acquire() as conn:
+                missing = [n for schema, files in self._migrations() for n in await pending(conn, files, schema=schema)]
+            if not missing:
+                return
+            log.info("migrations.waiting", pending=len(missing), first=missing[0])
+            await asyncio.sleep(2.0)
 
     async def _create_pool(self, min_size: int, max_size: int) -> asyncpg.Pool:
         s = self.settings
@@ -240,7 +267,7 @@ class Runtime:
                 runner.pool = background_pool
         relay = None
         if s.relay_enabled and background_pool is not None:
-            producer = new_producer(s.kafka_bootstrap, f"{s.service}-relay")
+            producer = new_producer(s.kafka_bootstrap, f"{s.service}-relay", **client_options(s))
             await producer.start()
             relay = OutboxRelay(PostgresEventStore(background_pool), producer, self.topic)
             connected.store.local_relay = relay  # autocommitted appends wake it in-process
@@ -258,10 +285,12 @@ class Runtime:
     async def _attach_dead_letters(self, consumers: Sequence[ProjectionConsumer]) -> None:
         """One producer for every consumer's ``<group>.dlq`` topic."""
         s = self.settings
-        self._dlq_producer = new_producer(s.kafka_bootstrap, f"{s.service}-dlq")
+        self._dlq_producer = new_producer(s.kafka_bootstrap, f"{s.service}-dlq", **client_options(s))
         await self._dlq_producer.start()
         for c in consumers:
-            c.runner.dead_letters = DeadLetters(self._dlq_producer, s.kafka_bootstrap, dead_letter_topic(c.group_id))
+            c.runner.dead_letters = DeadLetters(
+                self._dlq_producer, s.kafka_bootstrap, dead_letter_topic(c.group_id), client_options(s)
+            )
 
     async def _lag_loop(self) -> None:
         while True:

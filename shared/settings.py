@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
 class ServiceSettings(BaseSettings):
@@ -15,10 +20,22 @@ class ServiceSettings(BaseSettings):
     service: str = "unnamed"
     database_url: str = "postgresql://postgres@127.0.0.1:25432/postgres"
     kafka_bootstrap: str = "127.0.0.1:29092"
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = Field(default="", description="CA bundle of the brokers' certificates (TLS protocols)")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     topic_prefix: str = Field(default="", description="prefix for all topic names (tests isolate runs)")
     group_prefix: str = Field(default="", description="prefix of consumer group ids (defaults to topic_prefix)")
+    topic_intake: str = Field(default="", description="topic read for intake's events (e.g. a mirrored one)")
+    topic_casework: str = Field(default="", description="topic read for casework's events")
+    topic_placement: str = Field(default="", description="topic read for placement's events")
+    topic_reporting: str = Field(default="", description="topic read for reporting's events")
+    migrate_on_start: bool = Field(
+        default=True, description="apply migrations on start; false: wait for the `migrate` command (a Kubernetes Job)"
+    )
     projection_schema: str = Field(default="proj", description="prefix of the schema of each projection")
     jwt_secret: str = Field(
         default="dev-only-secret-change-me-0123456789",
@@ -36,6 +53,11 @@ class ServiceSettings(BaseSettings):
     kek_provider: str = Field(default="file", description="where the key-encryption key lives: file, env, pkcs11")
     kek_file: str = Field(default=".local/kek.json", description="KEK document for kek_provider=file (0600)")
     kek_env: str = Field(default="REHAPRO_KEK", description="variable holding the KEK document for kek_provider=env")
+    name_index_key: str = Field(
+        default="dev-only-name-index-change-me",
+        min_length=16,
+        description="key of the doctors' name digests (shared.consent.name_marks): the same in every service",
+    )
     pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
     pkcs11_token: str = Field(default="rehapro", description="label of the PKCS#11 token holding the KEKs")
     pkcs11_pin: str = ""
@@ -54,15 +76,39 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
     consumer_batch: int = 1000
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="request bodies above this are refused (413) before they are read"
+    )
     intake_url: str = Field(default="http://127.0.0.1:8001", description="intake's base URL (identity look-ups)")
     intake_timeout: float = 30.0
+    information_meeting_optional: list[str] = Field(
+        default_factory=list,
+        description="projects whose enrolment does not need an information meeting first (JSON list); default:"
+        " every project needs one",
+    )
 
     def schema_for(self, projection: str) -> str:
         """Each projection owns a schema, so it can be rebuilt and swapped on its own."""
         return f"{self.projection_schema}_{projection}"
 
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> Self:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError("kafka_sasl_username and kafka_sasl_password are required with a SASL protocol")
+        return self
+
     def topic(self, service: str) -> str:
+        """A service's own topic (where its relay publishes)."""
         return f"{self.topic_prefix}{service}.events"
+
+    def source_topic(self, source: str) -> str:
+        """The topic this service reads for ``source``'s events: ``TOPIC_<SOURCE>`` when set (an
+        agency consuming topics mirrored by MirrorMaker 2, e.g. ``en.intake.events``), else the
+        source's own topic. A service always reads its own events from its own topic."""
+        override = getattr(self, f"topic_{source}", "") if source != self.service else ""
+        return override or self.topic(source)
 
 
 def load_settings(service: str, **overrides: object) -> ServiceSettings:

@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+import asyncpg
 import orjson
 
 from shared import metrics
@@ -233,3 +234,11 @@ class MemoryUnitOfWork(UnitOfWork):
             return False
         self._pending_responses[key] = StoredResponse(fingerprint, orjson.loads(orjson.dumps(body, default=str)))
         return True
+
+
+def connection_of(uow: UnitOfWork, pool: asyncpg.Pool) -> Conn | asyncpg.Pool:
+    """Where a port called inside a command runs its SQL: the unit of work's own connection on
+    PostgreSQL, else the pool. A port must never take a second pooled connection while the
+    command holds one: N concurrent commands each holding one and waiting for another would
+    exhaust the pool and wait forever."""
+    return uow.conn if isinstance(uow, PostgresUnitOfWork) else pool

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
@@ -13,12 +13,14 @@ import structlog
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import metrics
+from shared import consistency, metrics
+from shared.auth import principal_of
 from shared.bus import IdempotencyMismatch
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
@@ -119,13 +121,94 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-class RequestContext:
-    """Correlation id (from ``X-Correlation-ID`` or new), bound to the logs, echoed in the
-    response, and request duration metrics. Plain ASGI: Starlette's ``BaseHTTPMiddleware``
-    costs an extra task and stream per request, a measurable share of a small command."""
+class FieldError(BaseModel):
+    field: str = Field(description="dotted path of the culprit in the body, query or path")
+    reason: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx answer: a title, and for bad input the fields and their reasons."""
+
+    model_config = ConfigDict(extra="allow")  # e.g. 409's stream_id and versions, 5xx's correlation_id
+
+    error: str
+    errors: list[FieldError] | None = None
+
+
+# Documented on every operation (the fuzz test checks each answer against them).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "refused: bad input (422 names the fields), 401, 403, 404, 409, 413"},
+    503: {"model": ErrorOut, "description": "database or broker unavailable: retry after `Retry-After` seconds"},
+}
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _plain_error(status: int, title: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": title}, status_code=status, headers=headers)
+
+
+class BodyGuard:
+    """The edge before any body is read: a request that sends a body must carry a valid bearer
+    token (401 at once, however large the body: nothing anonymous is parsed), a declared
+    ``Content-Length`` above ``MAX_BODY_BYTES`` is 413 at once, and a body that grows past it
+    while being read (chunked, or a lying length) stops the read with 413."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        settings = scope["app"].state.settings
+        refusal = self._refusal(scope, settings)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, _capped(receive, settings.max_body_bytes), send)
+
+    @staticmethod
+    def _refusal(scope: Scope, settings: Any) -> JSONResponse | None:
+        headers = dict(scope["headers"])
+        try:
+            scope.setdefault("state", {})["principal"] = principal_of(
+                headers.get(b"authorization", b"").decode("latin-1"), settings
+            )
+        except StarletteHTTPException as exc:
+            return _plain_error(exc.status_code, str(exc.detail), exc.headers)
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            return _plain_error(413, f"request body larger than {settings.max_body_bytes} bytes")
+        return None
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    """``receive`` that counts body bytes and stops the read with 413 past ``limit``."""
+    seen = 0
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise StarletteHTTPException(413, f"request body larger than {limit} bytes")
+        return message
+
+    return capped
+
+
+class RequestContext:
+    """Correlation id (from ``X-Correlation-ID`` or new), bound to the logs, echoed in the
+    response, and request duration metrics; it also names the service in a command's
+    consistency token and marks a read that waited for one (``X-Consistency``). Plain ASGI:
+    Starlette's ``BaseHTTPMiddleware`` costs an extra task and stream per request, a measurable
+    share of a small command."""
+
+    def __init__(self, app: ASGIApp, service: str = "") -> None:
+        self.app = app
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,7 +229,11 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), header]}
+                headers = [self._qualify(k, v) for k, v in message.get("headers", [])]
+                read_state = scope["state"].get("consistency")
+                if read_state:
+                    headers.append((_STATE_HEADER, read_state.encode()))
+                message = {**message, "headers": [*headers, header]}
             await send(message)
 
         try:
@@ -167,6 +254,15 @@ class RequestContext:
             )
             structlog.contextvars.unbind_contextvars("correlation_id")
 
+    def _qualify(self, key: bytes, value: bytes) -> tuple[bytes, bytes]:
+        if key == _TOKEN_HEADER:
+            return key, f"{self.service}:".encode() + value
+        return key, value
+
+
+_TOKEN_HEADER = consistency.TOKEN_HEADER.lower().encode()
+_STATE_HEADER = consistency.STATE_HEADER.lower().encode()
+
 
 def create_app(
     runtime: Runtime,
@@ -186,12 +282,13 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan, version="1.0")
+    app = FastAPI(title=title, description=description, lifespan=lifespan, version="1.0", responses=ERROR_RESPONSES)
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     install_error_handlers(app)
 
-    app.add_middleware(RequestContext)
+    app.add_middleware(BodyGuard)
+    app.add_middleware(RequestContext, service=runtime.settings.service)  # outermost: 401/413 carry the id
 
     @app.get("/health/live", tags=["ops"])
     async def live() -> dict[str, str]:
@@ -202,7 +299,7 @@ def create_app(
         checks = await runtime.readiness()
         return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -273,7 +273,7 @@ _add(
     )
     if hasattr(cw, "CaseHandedOver")
     else cw.CaseManagerAssigned(case_id=uid("P5"), case_manager="cm-a", assigned_on=d("2025-05-01")),
-)  # type: ignore[attr-defined]
+)
 phase("P5", Phase.STELLENSUCHE, "2025-05-01")
 employ("P5", "E5a", "2025-06-01", EmploymentType.MINI_JOB)
 employ("P5", "E5b", "2025-08-01", EmploymentType.SOCIAL_INSURANCE)

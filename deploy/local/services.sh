@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Start/stop the four services in the background against the local stack.
+# Start/stop the four services and the portal in the background against the local stack.
 #   deploy/local/services.sh start|stop|status|logs
 # Logs: .local/logs/<service>.log (JSON lines). Ports: intake 8001, casework 8002,
-# placement 8003, reporting 8004 (override with <SERVICE>_HTTP_PORT).
+# placement 8003, reporting 8004, portal 8005 (override with <SERVICE>_HTTP_PORT).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=_lib.sh
@@ -11,8 +11,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RUN_DIR="$LOCAL_DIR/run"
 LOG_DIR="$LOCAL_DIR/logs"
 PY="$REPO_ROOT/.venv/bin/python"
-declare -A PORTS=([intake]=8001 [casework]=8002 [placement]=8003 [reporting]=8004)
-SERVICES=(intake casework placement reporting)
+declare -A PORTS=([intake]=8001 [casework]=8002 [placement]=8003 [reporting]=8004 [portal]=8005)
+SERVICES=(intake casework placement reporting portal)
 
 start_one() {
   local name=$1 port_var port db
@@ -29,6 +29,11 @@ start_one() {
     export "$(echo "$name" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$db"
     export "$port_var=$port"
     export REHAPRO_KAFKA_BOOTSTRAP="127.0.0.1:${KAFKA_PORT:-29092}"
+    # the portal calls the services' APIs (it has no database and no topic of its own)
+    for svc in intake casework placement reporting; do
+      svc_var="$(echo "$svc" | tr '[:lower:]' '[:upper:]')_HTTP_PORT"
+      export "PORTAL_$(echo "$svc" | tr '[:lower:]' '[:upper:]')_URL=http://127.0.0.1:${!svc_var:-${PORTS[$svc]}}"
+    done
     nohup "$PY" -m "services.$name" serve >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
   )

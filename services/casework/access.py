@@ -11,6 +11,12 @@
   lead of the case's agency; while no case manager is assigned, any case manager of the agency.
 - Team work (goals, plan, appointments, contacts, notes, employment-promotion interventions):
   the case manager and team members.
+- Fields (``sees_field``, the one table ``FIELD_READERS``): the clear text of a non-confidential
+  note, a contact summary and a hand-over note only for the case-working roles (case manager,
+  occupational therapist, psychologist, employer acquisition, DRV adviser) and a note's author;
+  financial advisers, project leads, auditors and DPOs see that it exists, who, when, not what.
+  A contact with a doctor or clinic is health data (health access). Assessment findings and
+  medical-report sources and summaries are health records (``has_health_access``).
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from collections.abc import Callable, Collection
 from uuid import UUID
 
 from services.casework.domain import Case
+from shared.contracts.base import DomainEvent
+from shared.contracts.casework import CaseHandedOver, CaseNoteAdded, ContactLogged
 from shared.contracts.common import InterventionCategory
-from shared.domain import Forbidden
+from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.vocabulary import HEALTH_ROLES, Role
 
@@ -64,7 +72,8 @@ def require_see(principal: Principal, case: Case, exchange_agencies: Collection[
     if principal.role not in CASE_READERS:
         raise Forbidden(f"role {principal.role} sees no case data")
     if not can_see(principal, case, exchange_agencies):
-        raise Forbidden(f"agency {principal.agency} may not see this case (no drv-exchange consent covers it)")
+        # that a person has a case is itself confidential: another agency's case is "no such case"
+        raise NotFound("no such case", field="participant_id")
 
 
 def is_case_manager(principal: Principal, case: Case) -> bool:
@@ -123,3 +132,37 @@ def require_note(principal: Principal, case: Case, confidential: bool) -> None:
         require_health(principal, case)
     else:
         require_team(principal, case)
+
+
+# ------------------------------------------------------------------ field-level visibility
+
+CASEWORKING_ROLES = frozenset(
+    {
+        Role.CASE_MANAGER,
+        Role.OCCUPATIONAL_THERAPIST,
+        Role.PSYCHOLOGIST,
+        Role.EMPLOYER_ACQUISITION,
+        Role.DRV_ADVISER,
+    }
+)
+# (event, sealed field) -> the roles that read it in clear. Fields not listed are shown to
+# whoever sees the event (health records are decided by has_health_access, before this).
+FIELD_READERS: dict[tuple[type[DomainEvent], str], frozenset[Role]] = {
+    (CaseNoteAdded, "sealed_text"): CASEWORKING_ROLES,
+    (ContactLogged, "sealed_summary"): CASEWORKING_ROLES,
+    (CaseHandedOver, "sealed_note"): CASEWORKING_ROLES,
+}
+# Contacts with these counterparts are about health: their summary needs health access.
+HEALTH_COUNTERPARTS = frozenset({"doctor", "clinic"})
+
+
+def sees_field(principal: Principal, case: Case, event: DomainEvent, name: str) -> bool:
+    """May ``principal`` read field ``name`` of ``event`` in clear (judged on today's case)?"""
+    if isinstance(event, ContactLogged) and name == "sealed_summary" and event.counterpart in HEALTH_COUNTERPARTS:
+        return has_health_access(principal, case)
+    roles = FIELD_READERS.get((type(event), name))
+    if roles is None:
+        return True
+    if isinstance(event, CaseNoteAdded) and event.author == principal.subject:
+        return True
+    return principal.role in roles

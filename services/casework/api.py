@@ -4,11 +4,10 @@ version: a stale one is 409); a read route calls views. No SQL and no rules here
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.casework import views
@@ -22,6 +21,7 @@ from services.casework.commands import (
     AssessmentIn,
     AssignCaseManager,
     CapacityProfileIn,
+    CaseAnswer,
     CaseManagerIn,
     CompleteAssessment,
     CompleteIntervention,
@@ -70,6 +70,7 @@ from shared import http
 from shared.contracts.common import Phase
 from shared.http import Bus, CommandCtx, QueryCtx, respond
 from shared.runtime import Runtime
+from shared.values import Moment, Name
 
 
 def _reader(rt: Annotated[Runtime, Depends(http.runtime)]) -> views.Reader:
@@ -83,60 +84,64 @@ Reads = Annotated[views.Reader, Depends(_reader)]
 commands = APIRouter(prefix="/cases/{participant_id}", tags=["casework commands"])
 
 
-@commands.post("/case-manager")
+@commands.post("/case-manager", response_model=CaseAnswer)
 async def assign_case_manager(participant_id: UUID, body: CaseManagerIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     return respond(await bus.handle(AssignCaseManager(participant_id=participant_id, **body.model_dump()), ctx))
 
 
-@commands.post("/handover")
+@commands.post("/handover", response_model=CaseAnswer)
 async def hand_over(participant_id: UUID, body: HandOverIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Hand-over between case managers (the note is sealed)."""
     return respond(await bus.handle(HandOverCase(participant_id=participant_id, **body.model_dump()), ctx))
 
 
-@commands.post("/team", status_code=201)
+@commands.post("/team", status_code=201, response_model=CaseAnswer)
 async def add_team_member(participant_id: UUID, body: TeamMemberIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     return respond(await bus.handle(AddTeamMember(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@commands.post("/team/{member}/removal")
+@commands.post("/team/{member}/removal", response_model=CaseAnswer)
 async def remove_team_member(
-    participant_id: UUID, member: str, body: TeamMemberRemovalIn, ctx: CommandCtx, bus: Bus
+    participant_id: UUID,
+    member: Annotated[Name, Path(max_length=200)],
+    body: TeamMemberRemovalIn,
+    ctx: CommandCtx,
+    bus: Bus,
 ) -> JSONResponse:
     cmd = RemoveTeamMember(participant_id=participant_id, member=member, **body.model_dump())
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/phase")
+@commands.post("/phase", response_model=CaseAnswer)
 async def enter_phase(participant_id: UUID, body: PhaseIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Phase transition: next in order; skip or back one with a reason; Nachbetreuung after a job."""
     return respond(await bus.handle(EnterPhase(participant_id=participant_id, **body.model_dump()), ctx))
 
 
-@commands.post("/interruption")
+@commands.post("/interruption", response_model=CaseAnswer)
 async def interrupt(participant_id: UUID, body: InterruptionIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     cmd = InterruptParticipation(participant_id=participant_id, **body.model_dump())
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/resumption")
+@commands.post("/resumption", response_model=CaseAnswer)
 async def resume(participant_id: UUID, body: ResumptionIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     return respond(await bus.handle(ResumeParticipation(participant_id=participant_id, **body.model_dump()), ctx))
 
 
-@commands.post("/exit")
+@commands.post("/exit", response_model=CaseAnswer)
 async def exit_case(participant_id: UUID, body: ExitIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Austritt with a reason; a shared capacity profile is retracted with it."""
     return respond(await bus.handle(ExitCase(participant_id=participant_id, **body.model_dump()), ctx))
 
 
-@commands.post("/assessments", status_code=201)
+@commands.post("/assessments", status_code=201, response_model=CaseAnswer)
 async def complete_assessment(participant_id: UUID, body: AssessmentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     cmd = CompleteAssessment(participant_id=participant_id, **body.model_dump())
     return respond(await bus.handle(cmd, ctx), 201)
 
 
-@commands.post("/capacity-profile", status_code=201)
+@commands.post("/capacity-profile", status_code=201, response_model=CaseAnswer)
 async def record_capacity_profile(
     participant_id: UUID, body: CapacityProfileIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -145,7 +150,7 @@ async def record_capacity_profile(
     return respond(await bus.handle(cmd, ctx), 201)
 
 
-@commands.post("/medical-reports", status_code=201)
+@commands.post("/medical-reports", status_code=201, response_model=CaseAnswer)
 async def receive_medical_report(
     participant_id: UUID, body: MedicalReportIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -153,12 +158,12 @@ async def receive_medical_report(
     return respond(await bus.handle(cmd, ctx), 201)
 
 
-@commands.post("/goals", status_code=201)
+@commands.post("/goals", status_code=201, response_model=CaseAnswer)
 async def set_goal(participant_id: UUID, body: GoalIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     return respond(await bus.handle(SetGoal(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@commands.post("/goals/{goal_id}/revision")
+@commands.post("/goals/{goal_id}/revision", response_model=CaseAnswer)
 async def revise_goal(
     participant_id: UUID, goal_id: UUID, body: GoalRevisionIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -166,7 +171,7 @@ async def revise_goal(
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/goals/{goal_id}/achievement")
+@commands.post("/goals/{goal_id}/achievement", response_model=CaseAnswer)
 async def achieve_goal(
     participant_id: UUID, goal_id: UUID, body: GoalAchievementIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -174,26 +179,26 @@ async def achieve_goal(
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/goals/{goal_id}/drop")
+@commands.post("/goals/{goal_id}/drop", response_model=CaseAnswer)
 async def drop_goal(participant_id: UUID, goal_id: UUID, body: GoalDropIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     cmd = DropGoal(participant_id=participant_id, goal_id=goal_id, **body.model_dump())
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/cooperation-plan")
+@commands.post("/cooperation-plan", response_model=CaseAnswer)
 async def update_plan(participant_id: UUID, body: CooperationPlanIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Kooperationsplan (§ 15 SGB II): agreed steps; not binding, no sanctions."""
     cmd = UpdateCooperationPlan(participant_id=participant_id, **body.model_dump())
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/interventions", status_code=201)
+@commands.post("/interventions", status_code=201, response_model=CaseAnswer)
 async def plan_intervention(participant_id: UUID, body: InterventionIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     cmd = PlanIntervention(participant_id=participant_id, **body.model_dump())
     return respond(await bus.handle(cmd, ctx), 201)
 
 
-@commands.post("/interventions/{intervention_id}/start")
+@commands.post("/interventions/{intervention_id}/start", response_model=CaseAnswer)
 async def start_intervention(
     participant_id: UUID, intervention_id: UUID, body: InterventionStartIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -201,7 +206,7 @@ async def start_intervention(
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/interventions/{intervention_id}/completion")
+@commands.post("/interventions/{intervention_id}/completion", response_model=CaseAnswer)
 async def complete_intervention(
     participant_id: UUID, intervention_id: UUID, body: InterventionCompletionIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -209,7 +214,7 @@ async def complete_intervention(
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/interventions/{intervention_id}/abortion")
+@commands.post("/interventions/{intervention_id}/abortion", response_model=CaseAnswer)
 async def abort_intervention(
     participant_id: UUID, intervention_id: UUID, body: InterventionAbortionIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -217,7 +222,7 @@ async def abort_intervention(
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/rehab-applications", status_code=201)
+@commands.post("/rehab-applications", status_code=201, response_model=CaseAnswer)
 async def file_rehab_application(
     participant_id: UUID, body: RehabApplicationIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -225,7 +230,7 @@ async def file_rehab_application(
     return respond(await bus.handle(cmd, ctx), 201)
 
 
-@commands.post("/rehab-applications/{application_id}/decision")
+@commands.post("/rehab-applications/{application_id}/decision", response_model=CaseAnswer)
 async def decide_rehab_application(
     participant_id: UUID, application_id: UUID, body: RehabDecisionIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -233,13 +238,13 @@ async def decide_rehab_application(
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/appointments", status_code=201)
+@commands.post("/appointments", status_code=201, response_model=CaseAnswer)
 async def schedule_appointment(participant_id: UUID, body: AppointmentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     cmd = ScheduleAppointment(participant_id=participant_id, **body.model_dump())
     return respond(await bus.handle(cmd, ctx), 201)
 
 
-@commands.post("/appointments/{appointment_id}/outcome")
+@commands.post("/appointments/{appointment_id}/outcome", response_model=CaseAnswer)
 async def record_attendance(
     participant_id: UUID, appointment_id: UUID, body: AppointmentOutcomeIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -248,12 +253,12 @@ async def record_attendance(
     return respond(await bus.handle(cmd, ctx))
 
 
-@commands.post("/contacts", status_code=201)
+@commands.post("/contacts", status_code=201, response_model=CaseAnswer)
 async def log_contact(participant_id: UUID, body: ContactIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     return respond(await bus.handle(LogContact(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@commands.post("/notes", status_code=201)
+@commands.post("/notes", status_code=201, response_model=CaseAnswer)
 async def add_note(participant_id: UUID, body: NoteIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """A case note; confidential notes are readable only with health access."""
     return respond(await bus.handle(AddNote(participant_id=participant_id, **body.model_dump()), ctx), 201)
@@ -264,7 +269,7 @@ async def add_note(participant_id: UUID, body: NoteIn, ctx: CommandCtx, bus: Bus
 queries = APIRouter(tags=["casework queries"])
 
 AsOf = Annotated[
-    datetime | None,
+    Moment | None,
     Query(description="reconstruct the case as it stood at this moment (ISO 8601, e.g. 2026-05-01T00:00:00Z)"),
 ]
 
@@ -326,8 +331,8 @@ async def health_reads(
     ctx: QueryCtx,
     db: Reads,
     participant_id: Annotated[UUID | None, Query()] = None,
-    subject: str | None = Query(default=None, max_length=200),
-    since: Annotated[datetime | None, Query()] = None,
+    subject: Annotated[Name | None, Query(max_length=200)] = None,
+    since: Annotated[Moment | None, Query()] = None,
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> dict[str, Any]:
     """Who read health data of which case and when (auditors and data-protection officers)."""

@@ -4,14 +4,14 @@ participant's casework key by the handler before they reach an event."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.bus import Command
 from shared.contracts.common import CapacityProfile, ExitReason, InterventionCategory, Phase
+from shared.values import BusinessDate, Money, Name, PlanDate, Text
 from shared.vocabulary import Role
 
 ContactChannel = Literal["phone", "email", "letter", "visit", "video", "in-person"]
@@ -28,8 +28,8 @@ class OnCase(Command):
 
 
 class CaseManagerIn(Command):
-    case_manager: str = Field(min_length=1, max_length=200, description="staff id")
-    assigned_on: date = Field(description="day of the assignment")
+    case_manager: Name = Field(min_length=1, max_length=200, description="staff id")
+    assigned_on: BusinessDate = Field(description="day of the assignment")
 
 
 class AssignCaseManager(CaseManagerIn, OnCase):
@@ -37,9 +37,9 @@ class AssignCaseManager(CaseManagerIn, OnCase):
 
 
 class HandOverIn(Command):
-    to_case_manager: str = Field(min_length=1, max_length=200, description="staff id of the new case manager")
-    handed_over_on: date = Field(description="day of the hand-over")
-    note: str = Field(default="", max_length=4000, description="hand-over note (sealed)")
+    to_case_manager: Name = Field(min_length=1, max_length=200, description="staff id of the new case manager")
+    handed_over_on: BusinessDate = Field(description="day of the hand-over")
+    note: Text = Field(default="", max_length=4000, description="hand-over note (sealed)")
 
 
 class HandOverCase(HandOverIn, OnCase):
@@ -47,10 +47,10 @@ class HandOverCase(HandOverIn, OnCase):
 
 
 class TeamMemberIn(Command):
-    member: str = Field(min_length=1, max_length=200, description="staff id")
+    member: Name = Field(min_length=1, max_length=200, description="staff id")
     role: Role = Field(description="the member's role on the team")
-    agency: str | None = Field(default=None, description="the member's agency (default: the case's)")
-    added_on: date = Field(description="day the member joins")
+    agency: Name | None = Field(default=None, max_length=60, description="the member's agency (default: the case's)")
+    added_on: BusinessDate = Field(description="day the member joins")
 
 
 class AddTeamMember(TeamMemberIn, OnCase):
@@ -58,11 +58,11 @@ class AddTeamMember(TeamMemberIn, OnCase):
 
 
 class TeamMemberRemovalIn(Command):
-    removed_on: date = Field(description="day the member leaves")
+    removed_on: BusinessDate = Field(description="day the member leaves")
 
 
 class RemoveTeamMember(TeamMemberRemovalIn, OnCase):
-    member: str = Field(description="staff id of the member (from the path)")
+    member: Name = Field(max_length=200, description="staff id of the member (from the path)")
 
 
 # ------------------------------------------------------------------ journey
@@ -70,8 +70,8 @@ class RemoveTeamMember(TeamMemberRemovalIn, OnCase):
 
 class PhaseIn(Command):
     phase: Phase = Field(description="the phase to enter")
-    entered_on: date = Field(description="first day in the phase")
-    reason: str | None = Field(default=None, max_length=500, description="required to skip or go back")
+    entered_on: BusinessDate = Field(description="first day in the phase")
+    reason: Text | None = Field(default=None, max_length=500, description="required to skip or go back")
 
 
 class EnterPhase(PhaseIn, OnCase):
@@ -79,8 +79,8 @@ class EnterPhase(PhaseIn, OnCase):
 
 
 class InterruptionIn(Command):
-    interrupted_on: date = Field(description="first day of the interruption")
-    reason: str = Field(default="", max_length=2000, description="e.g. clinic stay (health data, sealed)")
+    interrupted_on: BusinessDate = Field(description="first day of the interruption")
+    reason: Text = Field(default="", max_length=2000, description="e.g. clinic stay (health data, sealed)")
 
 
 class InterruptParticipation(InterruptionIn, OnCase):
@@ -88,7 +88,7 @@ class InterruptParticipation(InterruptionIn, OnCase):
 
 
 class ResumptionIn(Command):
-    resumed_on: date = Field(description="day participation resumes")
+    resumed_on: BusinessDate = Field(description="day participation resumes")
 
 
 class ResumeParticipation(ResumptionIn, OnCase):
@@ -96,7 +96,7 @@ class ResumeParticipation(ResumptionIn, OnCase):
 
 
 class ExitIn(Command):
-    exited_on: date = Field(description="day of the exit (Austritt)")
+    exited_on: BusinessDate = Field(description="day of the exit (Austritt)")
     reason: ExitReason = Field(description="why the participant leaves")
 
 
@@ -108,9 +108,9 @@ class ExitCase(ExitIn, OnCase):
 
 
 class AssessmentIn(Command):
-    kind: str = Field(min_length=1, max_length=60, description="kind of assessment")
-    completed_on: date = Field(description="day it was completed")
-    findings: str = Field(default="", max_length=8000, description="findings (health data, sealed)")
+    kind: Name = Field(min_length=1, max_length=60, description="kind of assessment")
+    completed_on: BusinessDate = Field(description="day it was completed")
+    findings: Text = Field(default="", max_length=8000, description="findings (health data, sealed)")
 
 
 class CompleteAssessment(AssessmentIn, OnCase):
@@ -118,7 +118,7 @@ class CompleteAssessment(AssessmentIn, OnCase):
 
 
 class CapacityProfileIn(Command):
-    recorded_on: date = Field(description="day of the profile")
+    recorded_on: BusinessDate = Field(description="day of the profile")
     profile: CapacityProfile = Field(description="what the person can do at work (no diagnoses; sealed)")
 
 
@@ -127,10 +127,10 @@ class RecordCapacityProfile(CapacityProfileIn, OnCase):
 
 
 class MedicalReportIn(Command):
-    received_on: date = Field(description="day the report came in")
+    received_on: BusinessDate = Field(description="day the report came in")
     consent_id: UUID | None = Field(default=None, description="medical-release consent it came under")
-    source: str = Field(min_length=1, max_length=300, description="doctor or clinic (sealed)")
-    summary: str = Field(default="", max_length=8000, description="summary (health data, sealed)")
+    source: Name = Field(min_length=1, max_length=300, description="doctor or clinic (sealed)")
+    summary: Text = Field(default="", max_length=8000, description="summary (health data, sealed)")
 
 
 class ReceiveMedicalReport(MedicalReportIn, OnCase):
@@ -141,9 +141,9 @@ class ReceiveMedicalReport(MedicalReportIn, OnCase):
 
 
 class GoalIn(Command):
-    set_on: date = Field(description="day the goal is set")
-    text: str = Field(min_length=1, max_length=1000, description="the goal (sealed)")
-    target_date: date | None = Field(default=None, description="when it should be reached")
+    set_on: BusinessDate = Field(description="day the goal is set")
+    text: Text = Field(min_length=1, max_length=1000, description="the goal (sealed)")
+    target_date: PlanDate | None = Field(default=None, description="when it should be reached")
 
 
 class SetGoal(GoalIn, OnCase):
@@ -151,9 +151,9 @@ class SetGoal(GoalIn, OnCase):
 
 
 class GoalRevisionIn(Command):
-    revised_on: date = Field(description="day of the revision")
-    text: str = Field(min_length=1, max_length=1000, description="the revised goal (sealed)")
-    target_date: date | None = Field(default=None, description="when it should be reached")
+    revised_on: BusinessDate = Field(description="day of the revision")
+    text: Text = Field(min_length=1, max_length=1000, description="the revised goal (sealed)")
+    target_date: PlanDate | None = Field(default=None, description="when it should be reached")
 
 
 class ReviseGoal(GoalRevisionIn, OnCase):
@@ -161,7 +161,7 @@ class ReviseGoal(GoalRevisionIn, OnCase):
 
 
 class GoalAchievementIn(Command):
-    achieved_on: date = Field(description="day the goal was reached")
+    achieved_on: BusinessDate = Field(description="day the goal was reached")
 
 
 class AchieveGoal(GoalAchievementIn, OnCase):
@@ -169,8 +169,8 @@ class AchieveGoal(GoalAchievementIn, OnCase):
 
 
 class GoalDropIn(Command):
-    dropped_on: date = Field(description="day the goal was dropped")
-    reason: str = Field(default="", max_length=1000, description="why (sealed)")
+    dropped_on: BusinessDate = Field(description="day the goal was dropped")
+    reason: Text = Field(default="", max_length=1000, description="why (sealed)")
 
 
 class DropGoal(GoalDropIn, OnCase):
@@ -178,9 +178,11 @@ class DropGoal(GoalDropIn, OnCase):
 
 
 class CooperationPlanIn(Command):
-    updated_on: date = Field(description="day of this plan version")
-    steps: list[str] = Field(min_length=1, max_length=50, description="agreed steps (sealed)")
-    review_on: date | None = Field(default=None, description="when to review the plan")
+    updated_on: BusinessDate = Field(description="day of this plan version")
+    steps: list[Annotated[Text, Field(max_length=1000)]] = Field(
+        min_length=1, max_length=50, description="agreed steps (sealed)"
+    )
+    review_on: PlanDate | None = Field(default=None, description="when to review the plan")
     participant_agreed: bool = Field(default=True, description="the participant agrees with it")
 
 
@@ -193,11 +195,11 @@ class UpdateCooperationPlan(CooperationPlanIn, OnCase):
 
 class InterventionIn(Command):
     category: InterventionCategory = Field(description="employment promotion is teamwork; the rest is health data")
-    provider: str = Field(min_length=1, max_length=200, description="who provides it")
-    planned_start: date = Field(description="planned first day")
-    planned_end: date | None = Field(default=None, description="planned last day")
-    cost_eur: float | None = Field(default=None, ge=0, description="planned cost")
-    details: str = Field(default="", max_length=4000, description="details (sealed)")
+    provider: Name = Field(min_length=1, max_length=200, description="who provides it")
+    planned_start: BusinessDate = Field(description="planned first day")
+    planned_end: PlanDate | None = Field(default=None, description="planned last day")
+    cost_eur: Money | None = Field(default=None, description="planned cost")
+    details: Text = Field(default="", max_length=4000, description="details (sealed)")
 
 
 class PlanIntervention(InterventionIn, OnCase):
@@ -205,7 +207,7 @@ class PlanIntervention(InterventionIn, OnCase):
 
 
 class InterventionStartIn(Command):
-    started_on: date = Field(description="first day of the intervention")
+    started_on: BusinessDate = Field(description="first day of the intervention")
 
 
 class StartIntervention(InterventionStartIn, OnCase):
@@ -213,8 +215,8 @@ class StartIntervention(InterventionStartIn, OnCase):
 
 
 class InterventionCompletionIn(Command):
-    completed_on: date = Field(description="last day of the intervention")
-    cost_eur: float | None = Field(default=None, ge=0, description="actual cost")
+    completed_on: BusinessDate = Field(description="last day of the intervention")
+    cost_eur: Money | None = Field(default=None, description="actual cost")
 
 
 class CompleteIntervention(InterventionCompletionIn, OnCase):
@@ -222,8 +224,8 @@ class CompleteIntervention(InterventionCompletionIn, OnCase):
 
 
 class InterventionAbortionIn(Command):
-    aborted_on: date = Field(description="day it was aborted")
-    reason: str = Field(default="", max_length=2000, description="why (sealed)")
+    aborted_on: BusinessDate = Field(description="day it was aborted")
+    reason: Text = Field(default="", max_length=2000, description="why (sealed)")
 
 
 class AbortIntervention(InterventionAbortionIn, OnCase):
@@ -231,8 +233,8 @@ class AbortIntervention(InterventionAbortionIn, OnCase):
 
 
 class RehabApplicationIn(Command):
-    filed_on: date = Field(description="day it was filed")
-    carrier: str = Field(min_length=1, max_length=60, description="rehabilitation carrier it went to")
+    filed_on: BusinessDate = Field(description="day it was filed")
+    carrier: Name = Field(min_length=1, max_length=60, description="rehabilitation carrier it went to")
     kind: Literal["medical", "vocational"] = Field(description="medical or vocational rehabilitation")
 
 
@@ -241,7 +243,7 @@ class FileRehabApplication(RehabApplicationIn, OnCase):
 
 
 class RehabDecisionIn(Command):
-    decided_on: date = Field(description="day of the carrier's decision")
+    decided_on: BusinessDate = Field(description="day of the carrier's decision")
     approved: bool = Field(description="approved or rejected")
 
 
@@ -253,9 +255,9 @@ class DecideRehabApplication(RehabDecisionIn, OnCase):
 
 
 class AppointmentIn(Command):
-    scheduled_for: date = Field(description="day of the appointment")
-    with_member: str = Field(min_length=1, max_length=200, description="staff id the participant meets")
-    kind: str = Field(min_length=1, max_length=60, description="kind of appointment")
+    scheduled_for: BusinessDate = Field(description="day of the appointment")
+    with_member: Name = Field(min_length=1, max_length=200, description="staff id the participant meets")
+    kind: Name = Field(min_length=1, max_length=60, description="kind of appointment")
 
 
 class ScheduleAppointment(AppointmentIn, OnCase):
@@ -263,7 +265,7 @@ class ScheduleAppointment(AppointmentIn, OnCase):
 
 
 class AppointmentOutcomeIn(Command):
-    on: date = Field(description="day of the appointment")
+    on: BusinessDate = Field(description="day of the appointment")
     attended: bool = Field(description="attended or missed (never a sanction)")
     excused: bool = Field(default=False, description="a missed appointment was excused")
 
@@ -273,10 +275,10 @@ class RecordAttendance(AppointmentOutcomeIn, OnCase):
 
 
 class ContactIn(Command):
-    contacted_on: date = Field(description="day of the contact")
+    contacted_on: BusinessDate = Field(description="day of the contact")
     channel: ContactChannel = Field(description="how")
     counterpart: Counterpart = Field(description="with whom")
-    summary: str = Field(default="", max_length=4000, description="summary (sealed)")
+    summary: Text = Field(default="", max_length=4000, description="summary (sealed)")
 
 
 class LogContact(ContactIn, OnCase):
@@ -284,10 +286,22 @@ class LogContact(ContactIn, OnCase):
 
 
 class NoteIn(Command):
-    written_on: date = Field(description="day of the note")
-    text: str = Field(min_length=1, max_length=8000, description="the note (sealed)")
+    written_on: BusinessDate = Field(description="day of the note")
+    text: Text = Field(min_length=1, max_length=8000, description="the note (sealed)")
     confidential: bool = Field(default=False, description="readable only with health access")
 
 
 class AddNote(NoteIn, OnCase):
     pass
+
+
+class CaseAnswer(BaseModel):
+    """What a case command answers (some add fields, e.g. the new goal's id)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    participant_id: UUID
+    status: str = Field(description="the case's status after the command")
+    phase: str | None = Field(description="the case's phase after the command")
+    version: int | None = Field(description="the case stream's version (If-Match of the next command)")
+    events: list[str] = Field(description="the types of the events written")

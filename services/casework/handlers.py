@@ -73,8 +73,8 @@ class Consents(Protocol):
         """Agencies an active drv-exchange consent of the participant covers on ``day``."""
         ...
 
-    async def medical_release_active(self, uow: UnitOfWork, participant_id: UUID, consent_id: UUID, day: date) -> bool:
-        """True if ``consent_id`` is an active medical-release consent of the participant on ``day``."""
+    async def medical_releases(self, uow: UnitOfWork, participant_id: UUID, day: date) -> list[domain.Release]:
+        """The participant's medical-release consents, each with whether it holds on ``day``."""
         ...
 
 
@@ -221,17 +221,15 @@ async def record_capacity_profile(
 async def receive_medical_report(
     cmd: ReceiveMedicalReport, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
 ) -> Result:
-    """A consent named must be an active medical release of this participant on the day the
-    report came in (checked before the health-access rule, as it always was)."""
+    """Only under a medical-release consent active on the day the report came in and naming
+    its doctor or clinic (checked before the health-access rule, as it always was)."""
     case = await visible(uow, ctx, cmd.participant_id, consents)
-    if cmd.consent_id is not None and not await consents.medical_release_active(
-        uow, cmd.participant_id, cmd.consent_id, cmd.received_on
-    ):
-        raise DomainError("not an active medical-release consent of this participant", field="consent_id")
+    releases = await consents.medical_releases(uow, cmd.participant_id, cmd.received_on)
+    consent_id = domain.release_for(releases, cmd.consent_id, cmd.source)
     authorise(ctx, case, access.require_health)
     source, summary = await seal(uow, keys, cmd.participant_id, cmd.source, cmd.summary)
     rid = new_id()
-    events = domain.receive_medical_report(case.state, rid, cmd.received_on, cmd.consent_id, source, summary)
+    events = domain.receive_medical_report(case.state, rid, cmd.received_on, consent_id, source, summary)
     return await append(uow, ctx, case, events, report_id=str(rid))
 
 

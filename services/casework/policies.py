@@ -6,7 +6,9 @@ twice. Each decision is state-based (load the case, ask the pure domain), which 
 redelivery and replays harmless. Handlers are registered by event class and read the decoded
 contract (``rec.payload``).
 
-- ``enrolments`` (intake.events): enrolment opens the case; ParticipantDataErased destroys
+- ``enrolments`` (intake.events): enrolment opens the case; withdrawn participation consent
+  exits it (reason ``consent-withdrawn``, as of the effective day: the same consumer group, so
+  the withdrawal is always seen after the enrolment it ends); ParticipantDataErased destroys
   casework's key for the person and appends CaseDataErased (same stream key as enrolment, so
   the two are seen in order).
 - ``consents`` (intake.events + casework.events): tracks consents (drv-exchange access,
@@ -32,8 +34,10 @@ from shared.contracts.intake import (
     ConsentGranted,
     ConsentWithdrawn,
     ObjectionRecorded,
+    ObjectionWithdrawn,
     ParticipantDataErased,
     ParticipantEnrolled,
+    objection_id_v1,
 )
 from shared.contracts.placement import EmploymentEnded, EmploymentStarted
 from shared.crypto import ERASED, SubjectKeys
@@ -120,6 +124,17 @@ async def open_case(conn: Conn, rec: Recorded[ParticipantEnrolled]) -> None:
     )
 
 
+@enrolments.on(ConsentWithdrawn)
+async def participation_withdrawn(conn: Conn, rec: Recorded[ConsentWithdrawn]) -> None:
+    """Withdrawn participation consent ends the participation: the case exits by itself."""
+    e = rec.payload
+    if e.purpose is not ConsentPurpose.PARTICIPATION:
+        return
+    await _lock(conn, e.participant_id)
+    current = await _load(conn, e.participant_id)
+    await _append(conn, rec, current, domain.end_on_withdrawal(current.state, e.effective_on))
+
+
 @enrolments.on(ParticipantDataErased)
 async def erase(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
     pid = rec.payload.participant_id
@@ -168,8 +183,8 @@ async def reconcile(conn: Conn, cause: Recorded[DomainEvent], participant_id: UU
 
 
 _INSERT_CONSENT = (
-    "INSERT INTO consents (consent_id, participant_id, purpose, scope, granted_on, expires_on)"
-    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consent_id) DO NOTHING"
+    "INSERT INTO consents (consent_id, participant_id, purpose, scope, granted_on, expires_on, scope_marks)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (consent_id) DO NOTHING"
 )
 
 
@@ -178,7 +193,14 @@ async def consent_granted(conn: Conn, rec: Recorded[ConsentGranted]) -> None:
     e = rec.payload
     await _lock(conn, e.participant_id)
     await conn.execute(
-        _INSERT_CONSENT, e.consent_id, e.participant_id, e.purpose.value, e.scope, e.granted_on, e.expires_on
+        _INSERT_CONSENT,
+        e.consent_id,
+        e.participant_id,
+        e.purpose.value,
+        e.scope,
+        e.granted_on,
+        e.expires_on,
+        e.scope_marks or None,  # a v2 medical release: its doctor's keyed digests (the name is sealed)
     )
     if e.purpose is ConsentPurpose.EMPLOYER_DISCLOSURE:
         await reconcile(conn, rec, e.participant_id, e.granted_on, "consent granted")
@@ -197,16 +219,38 @@ async def consent_ended(conn: Conn, rec: Recorded[ConsentWithdrawn | ConsentExpi
         await reconcile(conn, rec, e.participant_id, on, reason)
 
 
+_INSERT_OBJECTION = (
+    "INSERT INTO objections (objection_id, participant_id, recorded_on, scope, scope_marks)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (objection_id) DO NOTHING"
+)
+_WITHDRAW_OBJECTION = "UPDATE objections SET withdrawn_on = $2 WHERE objection_id = $1"
+# Rows written before objections had ids (all from v1 events, scope in clear) get the id the
+# upcaster gives their event.
+_UNNAMED_OBJECTIONS = "SELECT recorded_on, scope FROM objections WHERE participant_id = $1 AND objection_id IS NULL"
+_NAME_OBJECTION = (
+    "UPDATE objections SET objection_id = $4"
+    " WHERE participant_id = $1 AND recorded_on = $2 AND scope = $3 AND objection_id IS NULL"
+)
+
+
 @consents.on(ObjectionRecorded)
 async def objection_recorded(conn: Conn, rec: Recorded[ObjectionRecorded]) -> None:
-    """§ 76 SGB X: from now on, medical reports are withheld from other agencies' staff."""
+    """§ 76 SGB X: from its day on, the doctors' data it covers is withheld from other agencies'
+    staff. A v2 scope is sealed under intake's key: casework keeps its words' keyed digests."""
     e = rec.payload
     await conn.execute(
-        "INSERT INTO objections (participant_id, recorded_on, scope) VALUES ($1, $2, $3)",
-        e.participant_id,
-        e.recorded_on,
-        e.scope or "",  # v2: what it covers is sealed under intake's key (casework needs only the fact)
+        _INSERT_OBJECTION, e.objection_id, e.participant_id, e.recorded_on, e.scope or "", e.scope_marks or None
     )
+
+
+@consents.on(ObjectionWithdrawn)
+async def objection_withdrawn(conn: Conn, rec: Recorded[ObjectionWithdrawn]) -> None:
+    """The objection no longer holds from ``withdrawn_on`` on."""
+    e = rec.payload
+    for row in await conn.fetch(_UNNAMED_OBJECTIONS, e.participant_id):
+        oid = objection_id_v1(e.participant_id, row["recorded_on"], row["scope"])
+        await conn.execute(_NAME_OBJECTION, e.participant_id, row["recorded_on"], row["scope"], oid)
+    await conn.execute(_WITHDRAW_OBJECTION, e.objection_id, e.withdrawn_on)
 
 
 @consents.on(ParticipantDataErased)

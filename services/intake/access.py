@@ -11,7 +11,7 @@ from datetime import date
 
 from services.intake.domain import Participant
 from shared.contracts.common import ConsentPurpose
-from shared.domain import Forbidden
+from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.principal import require_role as require_role
 from shared.vocabulary import HEALTH_ROLES, PROJECTS, Role
@@ -42,10 +42,14 @@ def require_referrer(principal: Principal, project: str) -> None:
         raise Forbidden(f"agency {principal.agency} does not take part in {project}", field="project")
 
 
-def require_running_agency(principal: Principal, state: Participant) -> None:
-    """Commands on a participant come from the agency that runs the case."""
-    if principal.agency != state.agency:
-        raise Forbidden(f"agency {principal.agency} may not act for {state.agency}")
+def require_running_agency(principal: Principal, state: Participant, day: date) -> None:
+    """Commands on a participant come from the agency that runs the case. An agency that may
+    not even see the participant is told it does not exist (404: that a person is in the
+    programme is itself confidential); one that may see it (drv-exchange) gets 403."""
+    if principal.agency == state.agency:
+        return
+    require_reader(principal, state, day)
+    raise Forbidden(f"agency {principal.agency} may not act for {state.agency}")
 
 
 def may_read(principal: Principal, state: Participant, day: date) -> bool:
@@ -56,8 +60,17 @@ def may_read(principal: Principal, state: Participant, day: date) -> bool:
 
 
 def require_reader(principal: Principal, state: Participant, day: date) -> None:
+    """Another agency's participant is "no such participant" (404), as an unknown id is."""
     if not may_read(principal, state, day):
-        raise Forbidden(f"agency {principal.agency} may not see this participant")
+        raise NotFound("no such participant", field="participant_id")
+
+
+AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
+
+
+def require_auditor(principal: Principal) -> None:
+    if principal.role not in AUDIT_ROLES:
+        raise Forbidden("the read log is for auditors and data-protection officers")
 
 
 def may_read_reason(principal: Principal, state: Participant) -> bool:

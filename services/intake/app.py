@@ -60,7 +60,8 @@ def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0
     """``clock`` is "today" for every command, view and the expiry policy (tests inject their own)."""
     runtime = Runtime(load_settings("intake", **overrides), definition, clock=clock)
     keys = PostgresKeyStore()
-    bus = MessageBus(inject(HANDLERS, keys=keys), runtime.unit_of_work)
+    optional = frozenset(runtime.settings.information_meeting_optional)
+    bus = MessageBus(inject(HANDLERS, keys=keys, meeting_optional=optional), runtime.unit_of_work)
     # the runtime's clock is read at each run (tests may replace it after build)
     expiry = ConsentExpiry(
         bus, RegisterDueConsents(runtime.unit_of_work), clock=lambda: runtime.clock(), interval=expiry_interval

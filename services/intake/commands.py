@@ -3,7 +3,6 @@ path. A referral has no path id, so its body is the command."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from uuid import UUID
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.bus import Command
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ConsentForm, Sex
+from shared.values import BirthDate, BusinessDate, Name, PlanDate, Text
 
 
 class Identity(BaseModel):
@@ -19,26 +19,28 @@ class Identity(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
-    birth_date: date
-    address: str = Field(default="", max_length=300)
-    phone: str = Field(default="", max_length=50)
-    email: str = Field(default="", max_length=200)
-    insurance_number: str = Field(
-        default="", pattern=r"^$|^\d{2}\d{6}[A-Z]\d{3}$", description="Rentenversicherungsnummer"
+    first_name: Name = Field(min_length=1, max_length=100)
+    last_name: Name = Field(min_length=1, max_length=100)
+    birth_date: BirthDate
+    address: Text = Field(default="", max_length=300)
+    phone: Name = Field(default="", max_length=50)
+    email: Name = Field(default="", max_length=200)
+    insurance_number: Name = Field(
+        default="", max_length=12, pattern=r"^$|^\d{2}\d{6}[A-Z]\d{3}$", description="Rentenversicherungsnummer"
     )
 
 
 class ReceiveReferral(Command):
     """Zuweisung from a Jobcenter or DRV (the participant id is made by the handler)."""
 
-    project: str = Field(description="pro-aktiv or pluspunkt")
-    received_on: date = Field(description="day the referral arrived")
+    project: Name = Field(max_length=60, description="pro-aktiv or pluspunkt")
+    received_on: BusinessDate = Field(description="day the referral arrived")
     sex: Sex = "unknown"
     identity: Identity
-    reason: str = Field(min_length=1, max_length=2000, description="referral reason (health data)")
-    agency: str | None = Field(default=None, description="agency that runs the case (default: the referring one)")
+    reason: Text = Field(min_length=1, max_length=2000, description="referral reason (health data)")
+    agency: Name | None = Field(
+        default=None, max_length=60, description="agency that runs the case (default: the referring one)"
+    )
 
 
 class ParticipantCommand(Command):
@@ -46,7 +48,7 @@ class ParticipantCommand(Command):
 
 
 class MeetingIn(Command):
-    held_on: date = Field(description="day of the information meeting")
+    held_on: BusinessDate = Field(description="day of the information meeting")
     attended: bool = Field(default=True, description="whether the participant came")
 
 
@@ -55,11 +57,11 @@ class HoldInformationMeeting(MeetingIn, ParticipantCommand):
 
 
 class EligibilityIn(Command):
-    checked_on: date = Field(description="day of the check")
+    checked_on: BusinessDate = Field(description="day of the check")
     voluntary: bool = Field(description="participation is voluntary")
     willing_to_address_impairments: bool = Field(description="willing to address placement-relevant impairments")
     declined_lta: bool = Field(default=False, description="declined LTA (Leistungen zur Teilhabe am Arbeitsleben)")
-    findings: str = Field(default="", max_length=4000, description="free-text findings (health data, sealed)")
+    findings: Text = Field(default="", max_length=4000, description="free-text findings (health data, sealed)")
 
 
 class CheckEligibility(EligibilityIn, ParticipantCommand):
@@ -68,12 +70,12 @@ class CheckEligibility(EligibilityIn, ParticipantCommand):
 
 class ConsentIn(Command):
     purpose: ConsentPurpose = Field(description="what the consent allows")
-    scope: str | None = Field(
+    scope: Text | None = Field(
         default=None, max_length=200, description="doctor/clinic (medical-release) or partner agency (drv-exchange)"
     )
-    granted_on: date = Field(description="first day the consent holds")
+    granted_on: BusinessDate = Field(description="first day the consent holds")
     form: ConsentForm = Field(description="written or electronic")
-    expires_on: date | None = Field(default=None, description="first day it no longer holds")
+    expires_on: PlanDate | None = Field(default=None, description="first day it no longer holds")
 
 
 class GrantConsent(ConsentIn, ParticipantCommand):
@@ -81,7 +83,7 @@ class GrantConsent(ConsentIn, ParticipantCommand):
 
 
 class WithdrawalIn(Command):
-    effective_on: date = Field(description="first day the consent no longer holds (never before the grant)")
+    effective_on: BusinessDate = Field(description="first day the consent no longer holds (never before the grant)")
 
 
 class WithdrawConsent(WithdrawalIn, ParticipantCommand):
@@ -89,16 +91,24 @@ class WithdrawConsent(WithdrawalIn, ParticipantCommand):
 
 
 class ObjectionIn(Command):
-    recorded_on: date = Field(description="day the objection was made")
-    scope: str = Field(min_length=1, max_length=300, description="a doctor, or 'all medical data'")
+    recorded_on: BusinessDate = Field(description="day the objection was made")
+    scope: Text = Field(min_length=1, max_length=300, description="a doctor, or 'all medical data'")
 
 
 class RecordObjection(ObjectionIn, ParticipantCommand):
     pass
 
 
+class ObjectionWithdrawalIn(Command):
+    withdrawn_on: BusinessDate = Field(description="first day the objection no longer holds (never before it was made)")
+
+
+class WithdrawObjection(ObjectionWithdrawalIn, ParticipantCommand):
+    objection_id: UUID = Field(description="from the path")
+
+
 class EnrolmentIn(Command):
-    start_date: date = Field(description="first day of participation")
+    start_date: BusinessDate = Field(description="first day of participation")
 
 
 class EnrolParticipant(EnrolmentIn, ParticipantCommand):
@@ -106,9 +116,9 @@ class EnrolParticipant(EnrolmentIn, ParticipantCommand):
 
 
 class DeclineIn(Command):
-    declined_on: date = Field(description="day of the decision")
+    declined_on: BusinessDate = Field(description="day of the decision")
     by: Literal["participant", "agency"] = Field(description="who declined")
-    reason: str = Field(min_length=1, max_length=500, description="non-medical reason")
+    reason: Text = Field(min_length=1, max_length=500, description="non-medical reason")
 
 
 class DeclineEnrolment(DeclineIn, ParticipantCommand):
@@ -116,8 +126,8 @@ class DeclineEnrolment(DeclineIn, ParticipantCommand):
 
 
 class ReferralWithdrawalIn(Command):
-    withdrawn_on: date = Field(description="day the referral was withdrawn")
-    reason: str = Field(min_length=1, max_length=500, description="non-medical reason")
+    withdrawn_on: BusinessDate = Field(description="day the referral was withdrawn")
+    reason: Text = Field(min_length=1, max_length=500, description="non-medical reason")
 
 
 class WithdrawReferral(ReferralWithdrawalIn, ParticipantCommand):
@@ -125,7 +135,7 @@ class WithdrawReferral(ReferralWithdrawalIn, ParticipantCommand):
 
 
 class ErasureIn(Command):
-    legal_basis: str = Field(min_length=1, max_length=300, description="e.g. Art. 17 GDPR, retention period ended")
+    legal_basis: Text = Field(min_length=1, max_length=300, description="e.g. Art. 17 GDPR, retention period ended")
 
 
 class EraseParticipant(ErasureIn, ParticipantCommand):
@@ -140,4 +150,14 @@ class ExpireConsents(ParticipantCommand):
 class ExpiryRunIn(Command):
     """Body of ``POST /admin/consent-expiry``: run the expiry policy now."""
 
-    today: date | None = Field(default=None, description="the day to expire for (drills); default: today")
+    today: BusinessDate | None = Field(default=None, description="the day to expire for (drills); default: today")
+
+
+class ParticipantAnswer(BaseModel):
+    """What a participant command answers (some add fields, e.g. the new consent's id)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    participant_id: UUID
+    status: str = Field(description="the participant's status after the command")
+    version: int | None = Field(description="the participant stream's version (If-Match of the next command)")

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 from uuid import UUID
 
-from shared.consent import consent_active
+from shared.consent import consent_active, name_marks, objection_holds
 from shared.contracts.base import DomainEvent
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import (
@@ -26,6 +26,7 @@ from shared.contracts.intake import (
     EnrolmentDeclined,
     InformationMeetingHeld,
     ObjectionRecorded,
+    ObjectionWithdrawn,
     ParticipantDataErased,
     ParticipantEnrolled,
     ReferralReceived,
@@ -36,6 +37,20 @@ from shared.domain import Decider, DomainError, InvalidTransition, NotFound
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, project_agencies
 
 Status = Literal["none", "referred", "enrolled", "declined", "withdrawn", "erased"]
+
+
+@dataclass(frozen=True)
+class Objection:
+    """A § 76 SGB X objection: from ``recorded_on`` until its withdrawal takes effect."""
+
+    objection_id: UUID
+    scope: str  # v1: what it covers, in clear as recorded ("" from v2 on)
+    recorded_on: date
+    withdrawn_on: date | None = None
+    sealed_scope: str = ""  # v2: the same, sealed (opened only by the views)
+
+    def holds_on(self, day: date) -> bool:
+        return objection_holds(self.recorded_on, self.withdrawn_on, day)
 
 
 @dataclass(frozen=True)
@@ -77,14 +92,17 @@ class Participant:
     eligibility_reasons: tuple[str, ...] = ()
     start_date: date | None = None
     consents: Mapping[UUID, Consent] = field(default_factory=lambda: MappingProxyType({}))
-    objections: tuple[str, ...] = ()  # v1: what each objection covers, in clear as recorded
-    sealed_objections: tuple[str, ...] = ()  # v2: the same, sealed
+    objections: Mapping[UUID, Objection] = field(default_factory=lambda: MappingProxyType({}))
     # ciphertext from the referral (opened only by the views, with the participant's key)
     sealed_identity: str = ""
     sealed_reason: str = ""
 
     def active_consents(self, day: date, purpose: ConsentPurpose | None = None) -> list[Consent]:
         return [c for c in self.consents.values() if c.active_on(day) and purpose in (None, c.purpose)]
+
+
+def _with_objection(state: Participant, objection: Objection) -> Participant:
+    return replace(state, objections=MappingProxyType({**state.objections, objection.objection_id: objection}))
 
 
 def _with_consent(state: Participant, consent: Consent) -> Participant:
@@ -131,9 +149,13 @@ def evolve(state: Participant, event: DomainEvent) -> Participant:
             c = state.consents[event.consent_id]
             return _with_consent(state, replace(c, ended_on=event.expired_on, ended_by="expired"))
         case ObjectionRecorded():
-            if event.sealed_scope:
-                return replace(state, sealed_objections=(*state.sealed_objections, event.sealed_scope))
-            return replace(state, objections=(*state.objections, event.scope or ""))
+            objection = Objection(
+                event.objection_id, event.scope or "", event.recorded_on, sealed_scope=event.sealed_scope
+            )
+            return _with_objection(state, objection)
+        case ObjectionWithdrawn():
+            o = state.objections[event.objection_id]
+            return _with_objection(state, replace(o, withdrawn_on=event.withdrawn_on))
         case ParticipantEnrolled():
             return replace(state, status="enrolled", start_date=event.start_date)
         case EnrolmentDeclined():
@@ -287,7 +309,9 @@ def grant_consent(
     if expires_on is not None and expires_on <= granted_on:
         raise DomainError("expiry must be after the grant date", field="expires_on")
     scope = consent_scope(state, purpose, scope)
+    marks: list[str] = []
     if purpose is ConsentPurpose.MEDICAL_RELEASE:
+        marks = name_marks(scope)  # casework matches a report's doctor against these
         scope = None  # the doctor travels only sealed
     else:
         for c in state.active_consents(granted_on, purpose):
@@ -300,6 +324,7 @@ def grant_consent(
             purpose=purpose,
             scope=scope,
             sealed_scope=sealed_scope,
+            scope_marks=marks,
             granted_on=granted_on,
             form=form,
             expires_on=expires_on,
@@ -349,17 +374,46 @@ def _agency_scope(c: Consent) -> str | None:
     return None if c.purpose is ConsentPurpose.MEDICAL_RELEASE else c.scope
 
 
-def record_objection(state: Participant, recorded_on: date, sealed_scope: str) -> list[DomainEvent]:
+def record_objection(
+    state: Participant, objection_id: UUID, recorded_on: date, sealed_scope: str, scope_marks: list[str]
+) -> list[DomainEvent]:
+    """What the objection covers travels sealed, with its words' keyed digests for matching."""
     pid = _existing(state)
-    return [ObjectionRecorded(participant_id=pid, recorded_on=recorded_on, sealed_scope=sealed_scope)]
+    return [
+        ObjectionRecorded(
+            participant_id=pid,
+            objection_id=objection_id,
+            recorded_on=recorded_on,
+            sealed_scope=sealed_scope,
+            scope_marks=scope_marks,
+        )
+    ]
 
 
-def enrol(state: Participant, start_date: date) -> list[DomainEvent]:
+def withdraw_objection(state: Participant, objection_id: UUID, withdrawn_on: date) -> list[DomainEvent]:
+    """With effect from ``withdrawn_on`` on; never before the objection was made."""
+    pid = _existing(state)
+    o = state.objections.get(objection_id)
+    if o is None:
+        raise NotFound("no such objection", field="objection_id")
+    if o.withdrawn_on is not None:
+        raise InvalidTransition("the objection is already withdrawn", field="objection_id")
+    if withdrawn_on < o.recorded_on:
+        raise DomainError(
+            f"withdrawn_on cannot be before the objection ({o.recorded_on.isoformat()})", field="withdrawn_on"
+        )
+    return [ObjectionWithdrawn(participant_id=pid, objection_id=objection_id, withdrawn_on=withdrawn_on)]
+
+
+def enrol(state: Participant, start_date: date, *, meeting_required: bool = True) -> list[DomainEvent]:
+    """Eintritt. Whether the information meeting must come first is the project's setting."""
     pid = _existing(state)
     if state.status == "enrolled":
         raise InvalidTransition("the participant is already enrolled")
     if state.status != "referred":
         raise InvalidTransition(f"cannot enrol: the referral is {state.status}", field="status")
+    if meeting_required and state.meeting_held_on is None:
+        raise InvalidTransition("enrolment needs the information meeting first", field="information_meeting")
     if state.eligible is not True:
         raise InvalidTransition(
             "enrolment needs a positive eligibility check"

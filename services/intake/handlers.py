@@ -8,7 +8,7 @@ append of ParticipantDataErased.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 from uuid import UUID
@@ -25,15 +25,16 @@ from services.intake.commands import (
     ReceiveReferral,
     RecordObjection,
     WithdrawConsent,
+    WithdrawObjection,
     WithdrawReferral,
 )
 from shared.bus import Command, Context, Result
+from shared.consent import name_marks
 from shared.contracts.base import DomainEvent
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ReferralReceived
 from shared.domain import NotFound
 from shared.envelope import new_id
-from shared.principal import Principal
 from shared.unit_of_work import Loaded, UnitOfWork
 from shared.vocabulary import Role
 
@@ -64,11 +65,11 @@ async def participant(uow: UnitOfWork, participant_id: UUID) -> Loaded[domain.Pa
     return loaded
 
 
-async def _owned(uow: UnitOfWork, principal: Principal, participant_id: UUID) -> Loaded[domain.Participant]:
+async def _owned(uow: UnitOfWork, ctx: Context, participant_id: UUID) -> Loaded[domain.Participant]:
     """Load a participant for a command of the running agency's intake staff."""
-    access.require_role(principal, access.INTAKE_ROLES)
+    access.require_role(ctx.principal, access.INTAKE_ROLES)
     loaded = await participant(uow, participant_id)
-    access.require_running_agency(principal, loaded.state)
+    access.require_running_agency(ctx.principal, loaded.state, ctx.today)
     return loaded
 
 
@@ -119,13 +120,13 @@ async def receive_referral(cmd: ReceiveReferral, uow: UnitOfWork, ctx: Context, 
 
 
 async def hold_information_meeting(cmd: HoldInformationMeeting, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    loaded = await _owned(uow, ctx, cmd.participant_id)
     return await _append(uow, ctx, loaded, domain.hold_information_meeting(loaded.state, cmd.held_on, cmd.attended))
 
 
 async def check_eligibility(cmd: CheckEligibility, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
     """The entry rule; the answer lists the reasons of the result. Findings are sealed."""
-    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    loaded = await _owned(uow, ctx, cmd.participant_id)
     sealed = ""
     if cmd.findings:
         [sealed] = await keys.seal(str(cmd.participant_id), uow, cmd.findings)
@@ -143,7 +144,7 @@ async def check_eligibility(cmd: CheckEligibility, uow: UnitOfWork, ctx: Context
 
 async def grant_consent(cmd: GrantConsent, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
     """A medical release's doctor or clinic is sealed under the participant's key."""
-    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    loaded = await _owned(uow, ctx, cmd.participant_id)
     consent_id = new_id()
     sealed = ""
     if cmd.purpose is ConsentPurpose.MEDICAL_RELEASE and cmd.scope:
@@ -156,30 +157,42 @@ async def grant_consent(cmd: GrantConsent, uow: UnitOfWork, ctx: Context, *, key
 
 async def withdraw_consent(cmd: WithdrawConsent, uow: UnitOfWork, ctx: Context) -> Result:
     """With effect from ``effective_on`` on, never retroactive."""
-    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    loaded = await _owned(uow, ctx, cmd.participant_id)
     return await _append(uow, ctx, loaded, domain.withdraw_consent(loaded.state, cmd.consent_id, cmd.effective_on))
 
 
 async def record_objection(cmd: RecordObjection, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
     """Objection under § 76 SGB X; what it covers (often a doctor) is sealed."""
-    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    loaded = await _owned(uow, ctx, cmd.participant_id)
+    objection_id = new_id()
     (sealed,) = await keys.seal(str(cmd.participant_id), uow, cmd.scope)
-    return await _append(uow, ctx, loaded, domain.record_objection(loaded.state, cmd.recorded_on, sealed))
+    events = domain.record_objection(loaded.state, objection_id, cmd.recorded_on, sealed, name_marks(cmd.scope))
+    return await _append(uow, ctx, loaded, events, objection_id=str(objection_id))
 
 
-async def enrol(cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context) -> Result:
-    """Eintritt: needs a positive eligibility check and participation consent."""
-    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
-    return await _append(uow, ctx, loaded, domain.enrol(loaded.state, cmd.start_date))
+async def withdraw_objection(cmd: WithdrawObjection, uow: UnitOfWork, ctx: Context) -> Result:
+    """The participant withdraws a § 76 objection, with effect from ``withdrawn_on`` on."""
+    loaded = await _owned(uow, ctx, cmd.participant_id)
+    return await _append(uow, ctx, loaded, domain.withdraw_objection(loaded.state, cmd.objection_id, cmd.withdrawn_on))
+
+
+async def enrol(
+    cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context, *, meeting_optional: Collection[str] = frozenset()
+) -> Result:
+    """Eintritt: needs the information meeting first (unless the project's setting says it is
+    optional), a positive eligibility check and participation consent."""
+    loaded = await _owned(uow, ctx, cmd.participant_id)
+    required = loaded.state.project not in meeting_optional
+    return await _append(uow, ctx, loaded, domain.enrol(loaded.state, cmd.start_date, meeting_required=required))
 
 
 async def decline_enrolment(cmd: DeclineEnrolment, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    loaded = await _owned(uow, ctx, cmd.participant_id)
     return await _append(uow, ctx, loaded, domain.decline_enrolment(loaded.state, cmd.declined_on, cmd.by, cmd.reason))
 
 
 async def withdraw_referral(cmd: WithdrawReferral, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _owned(uow, ctx.principal, cmd.participant_id)
+    loaded = await _owned(uow, ctx, cmd.participant_id)
     return await _append(uow, ctx, loaded, domain.withdraw_referral(loaded.state, cmd.withdrawn_on, cmd.reason))
 
 
@@ -188,7 +201,7 @@ async def erase(cmd: EraseParticipant, uow: UnitOfWork, ctx: Context, *, keys: K
     stay, their sealed fields become unreadable for good) and tell every service."""
     access.require_role(ctx.principal, access.ERASING_ROLES)
     loaded = await participant(uow, cmd.participant_id)
-    access.require_running_agency(ctx.principal, loaded.state)
+    access.require_running_agency(ctx.principal, loaded.state, ctx.today)
     events = domain.erase(loaded.state, ctx.today, cmd.legal_basis)
     async with keys.erasing(str(cmd.participant_id), uow):  # never one without the other
         return await _append(uow, ctx, loaded, events)
@@ -211,6 +224,7 @@ HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     GrantConsent: grant_consent,
     WithdrawConsent: withdraw_consent,
     RecordObjection: record_objection,
+    WithdrawObjection: withdraw_objection,
     EnrolParticipant: enrol,
     DeclineEnrolment: decline_enrolment,
     WithdrawReferral: withdraw_referral,

@@ -27,8 +27,9 @@ EXPIRY = Principal(subject="intake-consent-expiry", role=Role.SERVICE, agency="i
 
 
 class DueConsents(Protocol):
-    async def __call__(self, day: date) -> list[UUID]:
-        """Participants that may have a consent whose expiry date is ``day`` or earlier."""
+    async def __call__(self, day: date, agency: str | None = None) -> list[UUID]:
+        """Participants (of ``agency``'s register, or all) that may have a consent whose expiry
+        date is ``day`` or earlier."""
 
 
 class ConsentExpiry:
@@ -39,12 +40,13 @@ class ConsentExpiry:
         self.clock = clock
         self.interval = interval
 
-    async def run_once(self, today: date | None = None) -> int:
-        """Expire every due consent (``today`` overrides the clock, for drills); returns how
-        many ConsentExpired events were appended."""
+    async def run_once(self, today: date | None = None, agency: str | None = None) -> int:
+        """Expire every due consent (``today`` overrides the clock, for drills; ``agency``
+        limits the run to one agency's participants); returns how many ConsentExpired events
+        were appended."""
         day = today or self.clock()
         total = 0
-        for pid in await self.due(day):
+        for pid in await self.due(day, agency):
             result = await self.bus.handle(ExpireConsents(participant_id=pid), Context(principal=EXPIRY, today=day))
             total += int(result.body["expired"])
         if total:

@@ -9,7 +9,7 @@ connection as the stream it was read from.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from shared.db import Conn
 from shared.domain import Forbidden
 from shared.envelope import Envelope
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork, fold
+from shared.values import BusinessDate, Name
 
 UnitOfWorkFactory = Callable[[bool], UnitOfWork]
 Status = Literal["referred", "enrolled", "declined", "withdrawn"]
@@ -97,18 +98,68 @@ async def participant_detail(
             "eligibility_reasons": list(s.eligibility_reasons),
             "start_date": s.start_date,
             "objections": [
-                *s.objections,
-                *[await keys.open(str(participant_id), uow, o) for o in s.sealed_objections],
+                {
+                    "objection_id": str(o.objection_id),
+                    "scope": await keys.open(str(participant_id), uow, o.sealed_scope) if o.sealed_scope else o.scope,
+                    "recorded_on": o.recorded_on,
+                    "withdrawn_on": o.withdrawn_on,
+                    "holds": o.holds_on(ctx.today),
+                }
+                for o in s.objections.values()
             ],
             "consents": await consents_view(s, ctx.today, keys, uow, str(participant_id)),
             "version": loaded.version,
         }
         subject = str(participant_id)
         result["identity"] = await keys.open(subject, uow, s.sealed_identity)
+        await audit_read(connection(uow), ctx, participant_id, s.agency, "identity")
         if access.may_read_reason(p, s):
             result["referral_reason"] = await keys.open(subject, uow, s.sealed_reason)
+            await audit_read(connection(uow), ctx, participant_id, s.agency, "referral-reason")
             metrics.HEALTH_DATA_READS.labels("intake").inc()
     return result
+
+
+_AUDIT_READ = (
+    "INSERT INTO data_reads (subject, role, agency, participant_id, participant_agency, what, correlation_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+
+
+async def audit_read(conn: Conn, ctx: Context, participant_id: UUID, participant_agency: str, what: str) -> None:
+    """One append-only row per identity or referral-reason read (who, role, agency, whose, what,
+    when, correlation id), written before the answer leaves."""
+    p = ctx.principal
+    await conn.execute(
+        _AUDIT_READ, p.subject, p.role.value, p.agency, participant_id, participant_agency, what, ctx.correlation_id
+    )
+
+
+_DATA_READS = """
+SELECT read_id, read_at, subject, role, agency, participant_id, participant_agency, what, correlation_id
+FROM data_reads
+WHERE (participant_agency = $1 OR agency = $1)
+  AND ($2::uuid IS NULL OR participant_id = $2) AND ($3::text IS NULL OR subject = $3)
+  AND ($4::timestamptz IS NULL OR read_at >= $4)
+ORDER BY read_at DESC, id DESC LIMIT $5
+"""
+
+
+async def data_reads(
+    unit_of_work: UnitOfWorkFactory,
+    ctx: Context,
+    *,
+    participant_id: UUID | None,
+    subject: str | None,
+    since: datetime | None,
+    limit: int,
+) -> dict[str, Any]:
+    """Who read which participant's identity or referral reason, and when: for auditors and
+    DPOs of the participant's running agency or of the reader's agency."""
+    access.require_auditor(ctx.principal)
+    async with unit_of_work(False) as uow:
+        rows = await connection(uow).fetch(_DATA_READS, ctx.principal.agency, participant_id, subject, since, limit)
+    return {"count": len(rows), "reads": [dict(r) for r in rows]}
 
 
 async def consents(
@@ -127,9 +178,9 @@ class IdentityRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     participant_ids: list[UUID] = Field(min_length=1, max_length=10_000)
-    reference_date: date = Field(description="age is computed on this day (end of the half-year)")
-    half_year: str = Field(pattern=r"^\d{4}-H[12]$")
-    on_behalf_of: str = Field(min_length=1, max_length=200, description="the project lead who asked")
+    reference_date: BusinessDate = Field(description="age is computed on this day (end of the half-year)")
+    half_year: Name = Field(max_length=7, pattern=r"^\d{4}-H[12]$")
+    on_behalf_of: Name = Field(min_length=1, max_length=200, description="the project lead who asked")
 
 
 _STREAMS = "SELECT stream_id, envelope FROM events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"
@@ -186,6 +237,7 @@ async def monitoring_identities(
 _DUE = """
 SELECT DISTINCT participant_id FROM participant_consents
 WHERE status = 'active' AND expires_on <= $1 AND NOT consent_active(granted_on, expires_on, ended_on, $1)
+  AND ($2::text IS NULL OR participant_id IN (SELECT participant_id FROM participants WHERE agency = $2))
 """
 
 
@@ -195,7 +247,7 @@ class RegisterDueConsents:
     def __init__(self, unit_of_work: UnitOfWorkFactory) -> None:
         self.unit_of_work = unit_of_work
 
-    async def __call__(self, day: date) -> list[UUID]:
+    async def __call__(self, day: date, agency: str | None = None) -> list[UUID]:
         async with self.unit_of_work(False) as uow:
-            rows = await connection(uow).fetch(_DUE, day)
+            rows = await connection(uow).fetch(_DUE, day, agency)
         return [r["participant_id"] for r in rows]

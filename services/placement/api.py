@@ -3,7 +3,6 @@ with the handler's body; read routes call ``views``. No SQL and no rules here.""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -34,6 +33,7 @@ from services.placement.commands import (
     GrantWageSubsidy,
     LogContact,
     OrderCompleteIn,
+    PlacementAnswer,
     ProposalIn,
     ProposeCandidate,
     RecordFollowUp,
@@ -49,6 +49,7 @@ from services.placement.commands import (
     VacancyCloseIn,
 )
 from shared.http import Bus, CommandCtx, QueryCtx, respond
+from shared.values import BusinessDate, Name, PlanDate
 
 employers = APIRouter(tags=["employers"])
 candidates = APIRouter(tags=["candidates"])
@@ -61,7 +62,7 @@ def _reads(request: Request) -> views.Reads:
 
 Reads = Annotated[views.Reads, Depends(_reads)]
 PlanningDay = Annotated[
-    date | None,
+    BusinessDate | None,
     Query(description="the day to plan for (default: today); moves the horizon, not who is visible"),
 ]
 
@@ -69,43 +70,43 @@ PlanningDay = Annotated[
 # --- employers, vacancies, production orders -------------------------------------------------
 
 
-@employers.post("/employers", status_code=201)
+@employers.post("/employers", status_code=201, response_model=PlacementAnswer)
 async def acquire_employer(body: AcquireEmployer, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Record a company won for the project; contact persons are sealed under its own key."""
     return respond(await bus.handle(body, ctx), 201)
 
 
-@employers.post("/employers/{employer_id}/contacts", status_code=201)
+@employers.post("/employers/{employer_id}/contacts", status_code=201, response_model=PlacementAnswer)
 async def log_contact(employer_id: UUID, body: ContactIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Log a contact with an employer of the caller's agency; notes are sealed."""
     return respond(await bus.handle(LogContact(employer_id=employer_id, **body.model_dump()), ctx), 201)
 
 
-@employers.post("/employers/{employer_id}/contact-data-erasure")
+@employers.post("/employers/{employer_id}/contact-data-erasure", response_model=PlacementAnswer)
 async def erase_contact_data(employer_id: UUID, body: ErasureIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Destroy the employer's key: contact persons and contact notes become unreadable for good."""
     return respond(await bus.handle(EraseContactData(employer_id=employer_id, **body.model_dump()), ctx))
 
 
-@employers.post("/vacancies", status_code=201)
+@employers.post("/vacancies", status_code=201, response_model=PlacementAnswer)
 async def record_vacancy(body: RecordVacancy, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Record a vacancy of an employer of the caller's agency."""
     return respond(await bus.handle(body, ctx), 201)
 
 
-@employers.post("/vacancies/{vacancy_id}/close")
+@employers.post("/vacancies/{vacancy_id}/close", response_model=PlacementAnswer)
 async def close_vacancy(vacancy_id: UUID, body: VacancyCloseIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Close a vacancy of the caller's agency."""
     return respond(await bus.handle(CloseVacancy(vacancy_id=vacancy_id, **body.model_dump()), ctx))
 
 
-@employers.post("/production-orders", status_code=201)
+@employers.post("/production-orders", status_code=201, response_model=PlacementAnswer)
 async def accept_order(body: AcceptOrder, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """An order taken on for the Produktionswerkstatt."""
     return respond(await bus.handle(body, ctx), 201)
 
 
-@employers.post("/production-orders/{order_id}/complete")
+@employers.post("/production-orders/{order_id}/complete", response_model=PlacementAnswer)
 async def complete_order(order_id: UUID, body: OrderCompleteIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Complete a production order."""
     return respond(await bus.handle(CompleteOrder(order_id=order_id, **body.model_dump()), ctx))
@@ -115,8 +116,8 @@ async def complete_order(order_id: UUID, body: OrderCompleteIn, ctx: CommandCtx,
 async def list_employers(
     ctx: QueryCtx,
     db: Reads,
-    region: str | None = None,
-    sector: str | None = None,
+    region: Annotated[Name | None, Query(max_length=100)] = None,
+    sector: Annotated[Name | None, Query(max_length=100)] = None,
     offers_work_trials: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Employers of the caller's agency and its project partners (company data, no contacts)."""
@@ -187,13 +188,13 @@ async def rank_vacancies_for_candidate(participant_id: UUID, ctx: QueryCtx, db: 
     return await views.rank_vacancies_for_candidate(db, ctx, participant_id)
 
 
-@candidates.post("/candidates/{participant_id}/proposals", status_code=201)
+@candidates.post("/candidates/{participant_id}/proposals", status_code=201, response_model=PlacementAnswer)
 async def propose(participant_id: UUID, body: ProposalIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Propose a candidate in the pool to an employer for an open vacancy."""
     return respond(await bus.handle(ProposeCandidate(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@candidates.post("/candidates/{participant_id}/proposals/{proposal_id}/decline")
+@candidates.post("/candidates/{participant_id}/proposals/{proposal_id}/decline", response_model=PlacementAnswer)
 async def decline(participant_id: UUID, proposal_id: UUID, body: DeclineIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """The employer or the participant declined a proposal."""
     return respond(
@@ -203,13 +204,13 @@ async def decline(participant_id: UUID, proposal_id: UUID, body: DeclineIn, ctx:
     )
 
 
-@candidates.post("/candidates/{participant_id}/work-trials", status_code=201)
+@candidates.post("/candidates/{participant_id}/work-trials", status_code=201, response_model=PlacementAnswer)
 async def start_trial(participant_id: UUID, body: TrialIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """Start a work trial (candidates in the pool only)."""
     return respond(await bus.handle(StartWorkTrial(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/complete")
+@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/complete", response_model=PlacementAnswer)
 async def complete_trial(
     participant_id: UUID, trial_id: UUID, body: TrialCompleteIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -219,7 +220,7 @@ async def complete_trial(
     )
 
 
-@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/abort")
+@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/abort", response_model=PlacementAnswer)
 async def abort_trial(
     participant_id: UUID, trial_id: UUID, body: TrialAbortIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -229,19 +230,19 @@ async def abort_trial(
     )
 
 
-@candidates.post("/candidates/{participant_id}/adaptation-requests", status_code=201)
+@candidates.post("/candidates/{participant_id}/adaptation-requests", status_code=201, response_model=PlacementAnswer)
 async def request_adaptation(participant_id: UUID, body: AdaptationIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """A workplace adaptation requested from an employer (candidates in the pool only)."""
     return respond(await bus.handle(RequestAdaptation(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@candidates.post("/candidates/{participant_id}/employments", status_code=201)
+@candidates.post("/candidates/{participant_id}/employments", status_code=201, response_model=PlacementAnswer)
 async def start_employment(participant_id: UUID, body: EmploymentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
     """A job started (casework sees it; reporting counts K2 integrations from it)."""
     return respond(await bus.handle(StartEmployment(participant_id=participant_id, **body.model_dump()), ctx), 201)
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/end")
+@candidates.post("/candidates/{participant_id}/employments/{employment_id}/end", response_model=PlacementAnswer)
 async def end_employment(
     participant_id: UUID, employment_id: UUID, body: EmploymentEndIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -253,7 +254,11 @@ async def end_employment(
     )
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/wage-subsidies", status_code=201)
+@candidates.post(
+    "/candidates/{participant_id}/employments/{employment_id}/wage-subsidies",
+    status_code=201,
+    response_model=PlacementAnswer,
+)
 async def grant_subsidy(
     participant_id: UUID, employment_id: UUID, body: SubsidyIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -266,7 +271,7 @@ async def grant_subsidy(
     )
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/aftercare")
+@candidates.post("/candidates/{participant_id}/employments/{employment_id}/aftercare", response_model=PlacementAnswer)
 async def start_aftercare(
     participant_id: UUID, employment_id: UUID, body: AftercareIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -278,7 +283,9 @@ async def start_aftercare(
     )
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/aftercare/end")
+@candidates.post(
+    "/candidates/{participant_id}/employments/{employment_id}/aftercare/end", response_model=PlacementAnswer
+)
 async def end_aftercare(
     participant_id: UUID, employment_id: UUID, body: AftercareEndIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -290,7 +297,11 @@ async def end_aftercare(
     )
 
 
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/follow-ups", status_code=201)
+@candidates.post(
+    "/candidates/{participant_id}/employments/{employment_id}/follow-ups",
+    status_code=201,
+    response_model=PlacementAnswer,
+)
 async def record_follow_up(
     participant_id: UUID, employment_id: UUID, body: FollowUpIn, ctx: CommandCtx, bus: Bus
 ) -> JSONResponse:
@@ -332,7 +343,7 @@ async def follow_ups_due(
     ctx: QueryCtx,
     db: Reads,
     today: PlanningDay = None,
-    until: Annotated[date | None, Query(description="default: the end of today's week")] = None,
+    until: Annotated[PlanDate | None, Query(description="default: the end of today's week")] = None,
 ) -> dict[str, Any]:
     """6- and 12-month follow-ups not yet recorded whose date falls on or before ``until``."""
     return await views.follow_ups_due(db, ctx, today=today, until=until)

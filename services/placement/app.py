@@ -18,9 +18,11 @@ from services.placement.projections import access, board
 from services.placement.views import PostgresVacancyOffers, Reads
 from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
+from shared.db import Conn
 from shared.erasure import ErasureRule
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork
 from shared.web import create_app
 
 definition = ServiceDefinition(
@@ -36,8 +38,9 @@ definition = ServiceDefinition(
 
 
 class PostgresKeyStore:
-    """The ``KeyStore`` port on the service's ``keys.subject_keys`` table (wrapped by the KEK). Each call takes its own
-    connection (autocommitted): an erased key stays erased even if the command then fails."""
+    """The ``KeyStore`` port on the service's ``keys.subject_keys`` table (wrapped by the KEK): a
+    command's calls run on its unit of work's connection (never a second pooled one), a view's on
+    the pool."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -48,17 +51,21 @@ class PostgresKeyStore:
             raise RuntimeError("the runtime is not connected")
         return self.runtime.pool
 
-    async def seal(self, subject_id: str, value: Any) -> str:
-        async with self._pool().acquire() as conn:
-            return await self.keys.seal(conn, subject_id, value)
+    async def seal(self, subject_id: str, value: Any, uow: UnitOfWork) -> str:
+        return await self.keys.seal(uow_conn(uow), subject_id, value)
 
     async def open(self, subject_id: str, token: str) -> Any:
         async with self._pool().acquire() as conn:
             return await self.keys.open(conn, subject_id, token)
 
-    async def erase(self, subject_id: str) -> None:
-        async with self._pool().acquire() as conn:
-            await self.keys.erase(conn, subject_id)
+    async def erase(self, subject_id: str, uow: UnitOfWork) -> None:
+        await self.keys.erase(uow_conn(uow), subject_id)
+
+
+def uow_conn(uow: UnitOfWork) -> Conn:
+    if not isinstance(uow, PostgresUnitOfWork):
+        raise TypeError("the PostgreSQL key store needs a PostgreSQL unit of work")
+    return uow.conn
 
 
 def build(clock: Callable[[], date] = date.today, **overrides: object) -> FastAPI:

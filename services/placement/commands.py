@@ -3,8 +3,7 @@ Where there are no path ids the body is the command."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.bus import Command
 from shared.contracts.common import EmploymentType
 from shared.contracts.placement import CompanySize, ContactChannel, JobDemands, SubsidyInstrument
+from shared.values import BusinessDate, Hours, Name, PlanDate, Text
 
 # --- employers -------------------------------------------------------------------------------
 
@@ -19,31 +19,31 @@ from shared.contracts.placement import CompanySize, ContactChannel, JobDemands, 
 class ContactPerson(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    position: str = Field(default="", max_length=200)
-    phone: str = Field(default="", max_length=50)
-    email: str = Field(default="", max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
+    position: Name = Field(default="", max_length=200)
+    phone: Name = Field(default="", max_length=50)
+    email: Name = Field(default="", max_length=200)
 
 
 class AcquireEmployer(Command):
-    company: str = Field(min_length=1, max_length=200, description="company name")
-    sector: str = Field(min_length=1, max_length=100)
+    company: Name = Field(min_length=1, max_length=200, description="company name")
+    sector: Name = Field(min_length=1, max_length=100)
     size: CompanySize = Field(description="micro <10, small <50, medium <250, large 250+ employees")
-    region: str = Field(min_length=1, max_length=100)
+    region: Name = Field(min_length=1, max_length=100)
     contact_persons: list[ContactPerson] = Field(
         default_factory=list, max_length=20, description="sealed under the employer's own key"
     )
     offers_work_trials: bool = False
     offers_adapted_workplaces: bool = False
-    acquired_on: date
+    acquired_on: BusinessDate
 
 
 class ContactIn(Command):
-    contacted_on: date
+    contacted_on: BusinessDate
     channel: ContactChannel
-    topic: str = Field(min_length=1, max_length=200, description="what it was about, no personal data")
-    notes: str = Field(default="", max_length=2000, description="sealed under the employer's key")
-    next_contact_on: date | None = None
+    topic: Name = Field(min_length=1, max_length=200, description="what it was about, no personal data")
+    notes: Text = Field(default="", max_length=2000, description="sealed under the employer's key")
+    next_contact_on: PlanDate | None = None
 
 
 class LogContact(ContactIn):
@@ -51,7 +51,7 @@ class LogContact(ContactIn):
 
 
 class ErasureIn(Command):
-    erased_on: date = Field(description="the day the contact data is erased")
+    erased_on: BusinessDate = Field(description="the day the contact data is erased")
 
 
 class EraseContactData(ErasureIn):
@@ -63,18 +63,18 @@ class EraseContactData(ErasureIn):
 
 class RecordVacancy(Command):
     employer_id: UUID = Field(description="an employer of the caller's agency")
-    title: str = Field(min_length=1, max_length=200)
-    tasks: str = Field(default="", max_length=2000)
-    hours_per_week: float = Field(gt=0, le=60)
+    title: Name = Field(min_length=1, max_length=200)
+    tasks: Text = Field(default="", max_length=2000)
+    hours_per_week: Hours
     flexible_hours: bool = Field(default=False, description="fewer hours can be agreed")
     demands: JobDemands = Field(description="on the capacity profile's scales")
-    possible_adaptations: list[str] = Field(default_factory=list, max_length=30)
+    possible_adaptations: list[Annotated[Name, Field(max_length=300)]] = Field(default_factory=list, max_length=30)
     positions: int = Field(default=1, ge=1, le=100)
-    recorded_on: date
+    recorded_on: BusinessDate
 
 
 class VacancyCloseIn(Command):
-    closed_on: date
+    closed_on: BusinessDate
     reason: Literal["filled", "withdrawn-by-employer", "expired", "other"]
 
 
@@ -84,14 +84,14 @@ class CloseVacancy(VacancyCloseIn):
 
 class AcceptOrder(Command):
     employer_id: UUID = Field(description="an employer of the caller's agency")
-    description: str = Field(min_length=1, max_length=1000)
+    description: Text = Field(min_length=1, max_length=1000)
     quantity: int = Field(ge=1, le=1_000_000)
-    accepted_on: date
-    due_on: date | None = None
+    accepted_on: BusinessDate
+    due_on: PlanDate | None = None
 
 
 class OrderCompleteIn(Command):
-    completed_on: date
+    completed_on: BusinessDate
     delivered_quantity: int = Field(ge=0, le=1_000_000)
 
 
@@ -104,7 +104,7 @@ class CompleteOrder(OrderCompleteIn):
 
 class ProposalIn(Command):
     vacancy_id: UUID = Field(description="an open vacancy of the caller's agency or a project partner")
-    proposed_on: date
+    proposed_on: BusinessDate
 
 
 class ProposeCandidate(ProposalIn):
@@ -112,9 +112,9 @@ class ProposeCandidate(ProposalIn):
 
 
 class DeclineIn(Command):
-    declined_on: date
+    declined_on: BusinessDate
     by: Literal["employer", "participant"]
-    reason: str = Field(min_length=1, max_length=500, description="non-medical reason")
+    reason: Text = Field(min_length=1, max_length=500, description="non-medical reason")
 
 
 class DeclineProposal(DeclineIn):
@@ -125,8 +125,8 @@ class DeclineProposal(DeclineIn):
 class TrialIn(Command):
     employer_id: UUID
     vacancy_id: UUID | None = Field(default=None, description="one of this employer's vacancies, if any")
-    started_on: date
-    planned_end: date | None = None
+    started_on: BusinessDate
+    planned_end: PlanDate | None = None
 
 
 class StartWorkTrial(TrialIn):
@@ -134,7 +134,7 @@ class StartWorkTrial(TrialIn):
 
 
 class TrialCompleteIn(Command):
-    completed_on: date
+    completed_on: BusinessDate
     outcome: Literal["offer", "suitable", "not-suitable"]
 
 
@@ -144,8 +144,8 @@ class CompleteWorkTrial(TrialCompleteIn):
 
 
 class TrialAbortIn(Command):
-    aborted_on: date
-    reason: str = Field(min_length=1, max_length=500, description="non-medical reason")
+    aborted_on: BusinessDate
+    reason: Text = Field(min_length=1, max_length=500, description="non-medical reason")
 
 
 class AbortWorkTrial(TrialAbortIn):
@@ -155,9 +155,9 @@ class AbortWorkTrial(TrialAbortIn):
 
 class AdaptationIn(Command):
     employer_id: UUID
-    adaptation: str = Field(min_length=1, max_length=300)
-    requested_on: date
-    funding: str | None = Field(default=None, max_length=200, description="e.g. LTA, Integrationsamt")
+    adaptation: Name = Field(min_length=1, max_length=300)
+    requested_on: BusinessDate
+    funding: Name | None = Field(default=None, max_length=200, description="e.g. LTA, Integrationsamt")
 
 
 class RequestAdaptation(AdaptationIn):
@@ -166,11 +166,11 @@ class RequestAdaptation(AdaptationIn):
 
 class EmploymentIn(Command):
     employer_id: UUID | None = None
-    started_on: date
+    started_on: BusinessDate
     type: EmploymentType
     subsidised: bool = False
     fully_qualifying: bool = Field(default=False, description="vocational training: leads to a full qualification")
-    hours_per_week: float = Field(gt=0, le=60)
+    hours_per_week: Hours
 
 
 class StartEmployment(EmploymentIn):
@@ -178,8 +178,8 @@ class StartEmployment(EmploymentIn):
 
 
 class EmploymentEndIn(Command):
-    ended_on: date
-    reason: str = Field(min_length=1, max_length=500)
+    ended_on: BusinessDate
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class EndEmployment(EmploymentEndIn):
@@ -189,7 +189,7 @@ class EndEmployment(EmploymentEndIn):
 
 class SubsidyIn(Command):
     instrument: SubsidyInstrument = Field(description="§ 16e (up to 24 months) or § 16i SGB II (up to 60)")
-    granted_on: date
+    granted_on: BusinessDate
     months: int = Field(ge=1, le=60)
     percent_first_year: int = Field(ge=1, le=100)
 
@@ -200,7 +200,7 @@ class GrantWageSubsidy(SubsidyIn):
 
 
 class AftercareIn(Command):
-    started_on: date
+    started_on: BusinessDate
 
 
 class StartAftercare(AftercareIn):
@@ -209,7 +209,7 @@ class StartAftercare(AftercareIn):
 
 
 class AftercareEndIn(Command):
-    ended_on: date
+    ended_on: BusinessDate
 
 
 class EndAftercare(AftercareEndIn):
@@ -219,10 +219,18 @@ class EndAftercare(AftercareEndIn):
 
 class FollowUpIn(Command):
     months_after_start: Literal[6, 12]
-    verified_on: date = Field(description="accepted from 14 days before the follow-up is due")
+    verified_on: BusinessDate = Field(description="accepted from 14 days before the follow-up is due")
     still_employed: bool
 
 
 class RecordFollowUp(FollowUpIn):
     participant_id: UUID
     employment_id: UUID
+
+
+class PlacementAnswer(BaseModel):
+    """What a placement command answers: the stream's new version, plus the ids it made."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: int | None = Field(description="the stream's version (If-Match of the next command)")

@@ -65,17 +65,17 @@ class KeyStore(Protocol):
     """Per-subject keys: contact persons and notes are sealed under the employer's key;
     destroying it erases them without touching history."""
 
-    async def seal(self, subject_id: str, value: Any) -> str: ...
+    async def seal(self, subject_id: str, value: Any, uow: UnitOfWork) -> str: ...
 
     async def open(self, subject_id: str, token: str) -> Any: ...
 
-    async def erase(self, subject_id: str) -> None: ...
+    async def erase(self, subject_id: str, uow: UnitOfWork) -> None: ...
 
 
 class VacancyOffers(Protocol):
     """What the match looks at for a vacancy (from the board), or None if not projected yet."""
 
-    async def offer(self, vacancy_id: UUID) -> JobOffer | None: ...
+    async def offer(self, vacancy_id: UUID, uow: UnitOfWork) -> JobOffer | None: ...
 
 
 async def _append(
@@ -117,7 +117,7 @@ async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, 
     access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     employer_id = new_id()
     loaded = Loaded.new(domain.employer, domain.employer_stream(employer_id))
-    sealed = await keys.seal(str(employer_id), [p.model_dump() for p in cmd.contact_persons])
+    sealed = await keys.seal(str(employer_id), [p.model_dump() for p in cmd.contact_persons], uow)
     acquired = EmployerAcquired(
         employer_id=employer_id,
         agency=ctx.principal.agency,
@@ -133,7 +133,7 @@ async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: K
     loaded = await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))
     state = access.own_employer(ctx.principal, loaded.state)
     contact_id = new_id()
-    sealed = await keys.seal(str(cmd.employer_id), cmd.notes) if cmd.notes else ""
+    sealed = await keys.seal(str(cmd.employer_id), cmd.notes, uow) if cmd.notes else ""
     logged = EmployerContactLogged(contact_id=contact_id, sealed_notes=sealed, **cmd.model_dump(exclude={"notes"}))
     events = domain.log_contact(state, logged)
     body = {"employer_id": str(cmd.employer_id), "contact_id": str(contact_id)}
@@ -145,7 +145,7 @@ async def erase_contact_data(cmd: EraseContactData, uow: UnitOfWork, ctx: Contex
     access.require_role(ctx.principal, access.ERASURE_ROLES)
     loaded = await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))
     state = access.own_employer(ctx.principal, loaded.state)
-    await keys.erase(str(cmd.employer_id))  # key first: erasure never waits on the event
+    await keys.erase(str(cmd.employer_id), uow)  # with the event (in a transaction, both or neither)
     events = domain.erase_contacts(state, cmd.erased_on)
     body = {"employer_id": str(cmd.employer_id), "contacts_erased": True}
     return await _agency_append(uow, ctx, loaded, events, body, if_match=False)
@@ -236,7 +236,7 @@ async def propose(cmd: ProposeCandidate, uow: UnitOfWork, ctx: Context, *, offer
     vacancy = await _vacancy(uow, ctx, cmd.vacancy_id)
     assert vacancy.employer_id is not None
     score = None
-    offer = await offers.offer(cmd.vacancy_id)
+    offer = await offers.offer(cmd.vacancy_id, uow)
     if offer is not None and loaded.state.profile is not None:
         score = match(offer, loaded.state.profile).score
     proposal_id = new_id()
@@ -286,7 +286,7 @@ async def request_adaptation(cmd: RequestAdaptation, uow: UnitOfWork, ctx: Conte
     loaded = await _candidate(uow, ctx, cmd.participant_id)
     employer = await _employer(uow, ctx, cmd.employer_id)
     request_id = new_id()
-    sealed = await keys.seal(str(cmd.participant_id), cmd.adaptation)
+    sealed = await keys.seal(str(cmd.participant_id), cmd.adaptation, uow)
     fields = cmd.model_dump(exclude={"adaptation"})
     requested = WorkplaceAdaptationRequested(request_id=request_id, sealed_adaptation=sealed, **fields)
     body = {"request_id": str(request_id)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from services.reporting import views
@@ -17,14 +17,17 @@ from shared.auth import authenticate, decode_token
 from shared.bus import Context
 from shared.http import Bus, CommandCtx, QueryCtx, runtime
 from shared.principal import Principal
+from shared.values import Name
 
 router = APIRouter(tags=["reporting"])
 
 COOKIE = "rehapro_token"
+TEXT = {"type": "string"}
 
-Period = Annotated[str | None, Query(description="2025-Q1, 2025, or empty for every quarter with data")]
-AgencyFilter = Annotated[str | None, Query(description="only this agency's figures (one you may see)")]
-ProjectFilter = Annotated[str | None, Query(description="only this project")]
+Period = Annotated[Name | None, Query(max_length=20, description="2025-Q1, 2025, or empty for every quarter with data")]
+AgencyFilter = Annotated[Name | None, Query(max_length=60, description="only this agency's figures (one you may see)")]
+ProjectFilter = Annotated[Name | None, Query(max_length=60, description="only this project")]
+QuarterPath = Annotated[Name, Path(max_length=20, description="e.g. 2025-Q2")]
 
 
 def reads(request: Request) -> views.Reads:
@@ -39,7 +42,7 @@ def _json(doc: bytes, status_code: int = 200) -> Response:
 
 
 @router.get("/kpis/counts")
-async def funnel_counts(ctx: QueryCtx, db: ReadsDep, project: str | None = Query(default=None)) -> dict[str, object]:
+async def funnel_counts(ctx: QueryCtx, db: ReadsDep, project: ProjectFilter = None) -> dict[str, object]:
     """Referrals, enrolments and open cases of the caller's agency, per project (thin slice)."""
     return await views.funnel_counts(db, ctx, project)
 
@@ -52,7 +55,7 @@ async def kpi_figures(
     return await views.kpi_figures(db, ctx, period, agency, project)
 
 
-@router.get("/kpis.csv")
+@router.get("/kpis.csv", response_class=Response, responses={200: {"content": {"text/csv": {"schema": TEXT}}}})
 async def kpi_csv(
     ctx: QueryCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
 ) -> Response:
@@ -68,13 +71,13 @@ async def kpi_csv(
 
 
 @router.get("/reports/{quarter}")
-async def quarterly_report(quarter: str, ctx: QueryCtx, db: ReadsDep) -> Response:
+async def quarterly_report(quarter: QuarterPath, ctx: QueryCtx, db: ReadsDep) -> Response:
     """The report of one quarter for the caller's agency (byte-identical once closed)."""
     return _json(await views.report_document(db, ctx, Quarter.parse(quarter, field="quarter")))
 
 
 @router.post("/reports/{quarter}/close", status_code=201)
-async def close_quarter(quarter: str, ctx: CommandCtx, bus: Bus, db: ReadsDep) -> Response:
+async def close_quarter(quarter: QuarterPath, ctx: CommandCtx, bus: Bus, db: ReadsDep) -> Response:
     """Freeze the quarter's figures for the caller's agency as a ``KpiSnapshotComputed`` event;
     answers with the closed report."""
     await bus.handle(CloseQuarter(quarter=quarter), ctx)
@@ -84,11 +87,15 @@ async def close_quarter(quarter: str, ctx: CommandCtx, bus: Bus, db: ReadsDep) -
 # --- monitoring export ------------------------------------------------------------------------
 
 
-@router.get("/monitoring/export")
+@router.get(
+    "/monitoring/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": TEXT}, "application/json": {"schema": {"type": "array"}}}}},
+)
 async def monitoring_export(
     ctx: QueryCtx,
     bus: Bus,
-    half_year: str = Query(description="e.g. 2025-H2"),
+    half_year: Annotated[Name, Query(max_length=20, description="e.g. 2025-H2")],
     format: Literal["csv", "json"] = Query(default="csv"),
 ) -> StreamingResponse:
     """Monitoring rows of the caller's agency for participants with active monitoring consent.
@@ -137,7 +144,9 @@ BrowserCtx = Annotated[Context, Depends(browser_context)]
 
 
 @router.get("/dashboard/login", include_in_schema=True)
-async def dashboard_login(request: Request, token: str = Query(min_length=10)) -> RedirectResponse:
+async def dashboard_login(
+    request: Request, token: Annotated[Name, Query(min_length=10, max_length=4000)]
+) -> RedirectResponse:
     """Checks the token and keeps it in an HttpOnly cookie, then shows the dashboard."""
     s = request.app.state.settings
     decode_token(token, s)
@@ -146,7 +155,11 @@ async def dashboard_login(request: Request, token: str = Query(min_length=10)) -
     return response
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    responses={"4XX": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}},
+)
 async def dashboard_page(
     ctx: BrowserCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
 ) -> HTMLResponse:

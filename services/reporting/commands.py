@@ -8,16 +8,17 @@ from typing import Literal
 from pydantic import Field
 
 from shared.bus import Command
+from shared.values import Name
 
 
 class CloseQuarter(Command):
     """Freeze a quarter's figures for the caller's agency view."""
 
-    quarter: str = Field(description="the quarter to close, e.g. 2025-Q2 (must have ended)")
+    quarter: Name = Field(max_length=20, description="the quarter to close, e.g. 2025-Q2 (must have ended)")
 
 
 class ProduceMonitoringExport(Command):
     """Build the monitoring rows of the caller's agency for a half-year and record the export."""
 
-    half_year: str = Field(description="e.g. 2025-H2")
+    half_year: Name = Field(max_length=20, description="e.g. 2025-H2")
     format: Literal["csv", "json"] = Field(default="csv", description="how the rows are delivered")

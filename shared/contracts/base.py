@@ -45,6 +45,13 @@ EmployerText: TypeAlias = Annotated[str, Plain("an employer's business data (a f
 LegacyClearText: TypeAlias = Annotated[
     str, Plain("v1 events only: recorded in clear before the field was sealed (v2); history is not rewritten")
 ]
+NameMarks: TypeAlias = Annotated[
+    list[str],
+    Plain(
+        "keyed digests (HMAC, key outside the database) of a sealed doctor's or clinic's words:"
+        " lets another service match a name it already has, never recovers one"
+    ),
+]
 NonMedicalReason: TypeAlias = Annotated[
     str, Plain("non-medical reason by contract (the API says so); health details go into sealed notes")
 ]

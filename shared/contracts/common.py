@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.values import Name, Text
 
 
 class ConsentPurpose(StrEnum):
@@ -39,6 +42,7 @@ class ExitReason(StrEnum):
     BENEFITS_ENDED = "benefits-ended"
     TRANSFERRED_TO_REHAB = "transferred-to-rehabilitation"
     DISABILITY_PENSION = "disability-pension"  # EM-Rente: health data, aggregates only
+    CONSENT_WITHDRAWN = "consent-withdrawn"  # participation consent withdrawn: casework exits the case itself
     OTHER = "other"
 
 
@@ -82,5 +86,7 @@ class CapacityProfile(BaseModel):
     night_work: bool = False
     mental_load: Level = Field(description="highest mental load / time pressure that is fine")
     customer_contact: bool = True
-    adaptations: list[str] = Field(default_factory=list, description="workplace adaptations needed")
-    notes: str = Field(default="", max_length=1000, description="work-related remarks only, no diagnoses")
+    adaptations: list[Annotated[Name, Field(max_length=300)]] = Field(
+        default_factory=list, max_length=30, description="workplace adaptations needed"
+    )
+    notes: Text = Field(default="", max_length=1000, description="work-related remarks only, no diagnoses")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import Field
 
@@ -18,6 +18,7 @@ from shared.contracts.base import (
     Code,
     DomainEvent,
     LegacyClearText,
+    NameMarks,
     NonMedicalReason,
     Plain,
     ProjectCode,
@@ -106,6 +107,7 @@ class ConsentGranted(IntakeEvent):
     purpose: ConsentPurpose
     scope: AgencyScope | None = None
     sealed_scope: Sealed = Field(default="", description="medical-release: the doctor or clinic; sealed (v2)")
+    scope_marks: NameMarks = Field(default_factory=list, description="medical-release: keyed digests of its words")
     granted_on: date
     form: ConsentForm
     expires_on: date | None = None
@@ -140,22 +142,53 @@ class ConsentExpired(IntakeEvent):
     expired_on: date
 
 
+# v1 objections had no id: the upcaster derives one from what identified them (stable, so every
+# reader of an old event, in every service, gets the same id).
+OBJECTION_IDS = UUID("6f1d3c52-8d0a-4f43-9a51-0b7f5e2c9d41")
+
+
 @event
 class ObjectionRecorded(IntakeEvent):
-    """Objection under § 76 SGB X to passing on data that came from doctors."""
+    """Objection under § 76 SGB X to passing on data that came from doctors, with effect from
+    ``recorded_on`` until withdrawn. What it covers (a doctor or clinic, or 'all medical data')
+    is sealed in ``sealed_scope``; ``scope_marks`` lets other services match a doctor against it
+    without reading it (``shared.consent.name_marks``). v1 events hold it in ``scope``, in clear."""
 
     event_type: ClassVar[str] = "ObjectionRecorded"
     schema_version: ClassVar[int] = 2
 
     participant_id: UUID
+    objection_id: UUID
     recorded_on: date
     scope: LegacyClearText | None = None
     sealed_scope: Sealed = Field(default="", description="what it covers, e.g. a doctor or 'all medical data'")
+    scope_marks: NameMarks = Field(default_factory=list, description="keyed digests of the scope's words")
 
 
 @registry.upcaster("ObjectionRecorded", 1)
-def _objection_recorded_v1(payload: dict[str, Any]) -> dict[str, Any]:
-    return payload  # the v1 scope stays in ``scope``, in clear as recorded
+def _objection_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 → v2: the objection's id, derived from participant, day and scope; the v1 scope stays
+    in ``scope``, in clear as recorded (history is not rewritten)."""
+    key = f"{payload['participant_id']}/{payload['recorded_on']}/{payload['scope']}"
+    return {**payload, "objection_id": str(uuid5(OBJECTION_IDS, key))}
+
+
+def objection_id_v1(participant_id: UUID, recorded_on: date, scope: str) -> UUID:
+    """The id the upcaster gives a v1 objection (for rows written before objections had ids)."""
+    return uuid5(OBJECTION_IDS, f"{participant_id}/{recorded_on.isoformat()}/{scope}")
+
+
+@event
+class ObjectionWithdrawn(IntakeEvent):
+    """The participant withdraws a § 76 objection: doctors' data it covered may be passed on
+    again from ``withdrawn_on`` on (never retroactive). The objection is named by its id only:
+    what it covered is never copied here."""
+
+    event_type: ClassVar[str] = "ObjectionWithdrawn"
+
+    participant_id: UUID
+    objection_id: UUID
+    withdrawn_on: date
 
 
 @event

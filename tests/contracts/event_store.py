@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from shared.envelope import GENESIS_HASH, utcnow, verify_chain
-from shared.eventstore import ConcurrencyConflict, EventStore
+from shared.eventstore import ConcurrencyConflict, EventStore, UnstorableEvent
 from tests.integration.fakes import Noted, ctx
 
 
@@ -75,3 +75,11 @@ class EventStoreContract:
             await store.append(stream_id="s-1", stream_type="note", expected_version=0, events=[], context=ctx()) == []
         )
         assert await store.read_stream("s-1") == []
+
+    async def test_an_event_no_consumer_could_store_is_refused_and_nothing_written(self, store: EventStore) -> None:
+        await self.append(store, "s-1", 0, "a")
+        for poison in ("nul\u0000here", "lone \ud800 surrogate"):
+            with pytest.raises(UnstorableEvent) as refused:
+                await self.append(store, "s-1", 1, "fine", poison)
+            assert refused.value.field == "text"
+        assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a"]

@@ -3,7 +3,7 @@ through topics (with a per-run prefix) on the real Kafka broker."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -21,7 +21,7 @@ from shared.settings import load_settings
 from shared.vocabulary import Role
 from tests import support
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[..., FastAPI]] = {
     "intake": build_intake,
     "casework": build_casework,
     "placement": build_placement,

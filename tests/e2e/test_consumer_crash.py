@@ -112,12 +112,12 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(stack: St
             final = await support.eventually(lambda: referrals_counted(url), lambda n: n >= N, timeout=90)
             await asyncio.sleep(1.0)  # anything applied twice would show up now
             assert await referrals_counted(url) == final == N
-            conn = await asyncpg.connect(url)
+            db = await asyncpg.connect(url)
             try:
-                streams = await conn.fetchval("SELECT count(*) FROM proj_counts.projection_streams")
-                gaps = await conn.fetchval("SELECT count(*) FROM proj_counts.projection_gaps")
+                streams = await db.fetchval("SELECT count(*) FROM proj_counts.projection_streams")
+                gaps = await db.fetchval("SELECT count(*) FROM proj_counts.projection_gaps")
             finally:
-                await conn.close()
+                await db.close()
             assert (streams, gaps) == (N, 0)
         finally:
             proc.send_signal(signal.SIGTERM)

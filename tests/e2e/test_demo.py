@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from shared.vocabulary import Role
@@ -16,7 +19,7 @@ from tests.e2e.conftest import Stack
 pytestmark = pytest.mark.e2e
 
 
-def load_demo():  # type: ignore[no-untyped-def]
+def load_demo() -> Any:
     spec = importlib.util.spec_from_file_location("rehapro_demo", Path(__file__).parents[2] / "deploy/local/demo.py")
     assert spec is not None
     assert spec.loader is not None
@@ -37,11 +40,13 @@ async def test_demo_populates_every_agency_and_stage(stack: Stack) -> None:
     assert [p.pid for p in again] == [p.pid for p in everyone]
     for agency in ("jc-en", "jc-unna", "drv-westfalen"):
         lead = stack.token(Role.PROJECT_LEAD, agency, "lead")
+
+        def every_stage(r: httpx.Response, a: str = agency) -> bool:
+            return {c["phase"] for c in r.json() if c["agency"] == a} >= {
+                "einstieg", "clearing", "stabilisierung", "produktionswerkstatt", "stellensuche",
+            }  # fmt: skip
+
         cases = await support.eventually(
-            lambda h=lead: stack.clients["casework"].get("/cases", headers=h),  # type: ignore[misc]
-            lambda r, a=agency: (
-                {c["phase"] for c in r.json() if c["agency"] == a}
-                >= {"einstieg", "clearing", "stabilisierung", "produktionswerkstatt", "stellensuche"}
-            ),
+            functools.partial(stack.clients["casework"].get, "/cases", headers=lead), every_stage
         )
         assert {c["status"] for c in cases.json() if c["agency"] == agency} >= {"open", "interrupted", "exited"}

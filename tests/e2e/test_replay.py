@@ -29,8 +29,9 @@ async def test_rebuilt_projections_equal_the_live_ones(stack: Stack) -> None:
     reporting = stack.runtime("reporting").settings
 
     stats = await rebuild_from_kafka(reporting, counts, "proj_counts_rebuild")
-    # intake: referral, eligibility, consent, enrolment; casework: case opened, Einstieg entered
-    assert stats.events == 3 * 6
+    # intake: referral, information meeting, eligibility, consent, enrolment; casework: case
+    # opened, Einstieg entered
+    assert stats.events == 3 * 7
     assert await compare(reporting, counts, "proj_counts", "proj_counts_rebuild") == {"funnel_counts": 0}
 
     casework = stack.runtime("casework").settings
@@ -60,7 +61,7 @@ async def test_parallel_rebuilds_of_stream_local_projections_equal_the_live_ones
 
     await support.eventually(placement_lag, lambda lag: lag == 0)
     stats = await rebuild_parallel(placement, access, "proj_access_rebuild", source="kafka", workers=2)
-    assert stats.events == 4 * 4  # referral, eligibility, consent, enrolment per participant
+    assert stats.events == 4 * 5  # referral, information meeting, eligibility, consent, enrolment per participant
     assert await compare(placement, access, "proj_access", "proj_access_rebuild") == {"drv_exchange_consents": 0}
 
     async def reporting_lag() -> int:
@@ -74,7 +75,7 @@ async def test_parallel_rebuilds_of_stream_local_projections_equal_the_live_ones
     )
     assert r.status_code == 200, r.text
     await support.eventually(
-        lambda: stack.runtime("reporting").pool.fetchval(  # type: ignore[union-attr]
+        lambda: stack.runtime("reporting").pool.fetchval(
             "SELECT count(*) FROM proj_facts.facts WHERE event_type = 'ParticipantDataErased'"
         ),
         lambda n: n == 1,
@@ -84,7 +85,7 @@ async def test_parallel_rebuilds_of_stream_local_projections_equal_the_live_ones
     stats = await rebuild_parallel(reporting, facts, "proj_facts_rebuild", source="kafka", workers=2)
     assert stats.events > 0
     assert await compare(reporting, facts, "proj_facts", "proj_facts_rebuild") == {"facts": 0, "erased_participants": 0}
-    linked = await stack.runtime("reporting").pool.fetchval(  # type: ignore[union-attr]
+    linked = await stack.runtime("reporting").pool.fetchval(
         "SELECT count(*) FROM proj_facts_rebuild.facts WHERE participant_id = $1::uuid", erased
     )
     assert linked == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import os
 import shutil
@@ -54,7 +55,7 @@ async def append(stack: Stack, steps: list[sc.Step]) -> None:
         assert rt.pool is not None
         event = step.event
         if event.event_type == "CaseOpened":
-            await support.eventually(lambda s=step: _case_events(stack, s.stream_id), bool)
+            await support.eventually(functools.partial(_case_events, stack, step.stream_id), bool)
             continue
         einstieg = event.event_type == "PhaseEntered" and getattr(event, "phase", None) == "einstieg"
         if einstieg and "PhaseEntered:einstieg" in await _case_events(stack, step.stream_id):

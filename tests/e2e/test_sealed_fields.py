@@ -52,7 +52,7 @@ async def test_health_revealing_free_text_travels_only_sealed(stack: Stack) -> N
 
     person = (await intake.get(p, headers=cm)).json()
     assert [c["scope"] for c in person["consents"] if c["purpose"] == "medical-release"] == ["Dr. Weber"]
-    assert person["objections"] == ["Klinik Sonnenhang"]
+    assert [o["scope"] for o in person["objections"]] == ["Klinik Sonnenhang"]
     timeline = (await casework.get(f"{c}/timeline", headers=cm)).text
     assert "Suchtberatung Hagen" in timeline
     assert "Rückfall" in timeline

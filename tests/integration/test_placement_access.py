@@ -4,6 +4,7 @@ applied in one batch (two statements) ends exactly where applying them one by on
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 import asyncpg
 
@@ -25,10 +26,13 @@ def history() -> list[tuple[str, DomainEvent]]:
     """Per participant stream, in order: grants, ends, other purposes and an erasure."""
     a, b, c = new_id(), new_id(), new_id()
     a1, a2, b1, b2, c1 = (new_id() for _ in range(5))
-    grant = lambda p, cid, purpose=DRV, x=None: ConsentGranted(  # noqa: E731
-        participant_id=p, consent_id=cid, purpose=purpose, scope="drv-westfalen", granted_on=date(2026, 1, 1),
-        form="written", expires_on=x,
-    )  # fmt: skip
+
+    def grant(p: UUID, cid: UUID, purpose: ConsentPurpose = DRV, x: date | None = None) -> ConsentGranted:
+        return ConsentGranted(
+            participant_id=p, consent_id=cid, purpose=purpose, scope="drv-westfalen", granted_on=date(2026, 1, 1),
+            form="written", expires_on=x,
+        )  # fmt: skip
+
     return [
         (f"participant-{a}", grant(a, a1, x=date(2027, 1, 1))),
         (

@@ -4,13 +4,42 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import asyncpg
 import pytest
 
+from shared import projections, recorded
+from shared.contracts.base import DomainEvent, EventRegistry
 from shared.db import Conn
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
 from shared.projections import Projection, ProjectionRunner, Record
+from shared.recorded import Recorded
+
+
+class Noted(DomainEvent):
+    event_type: ClassVar[str] = "Noted"
+    service: ClassVar[str] = "test"
+
+
+class Broken(DomainEvent):
+    event_type: ClassVar[str] = "Broken"
+    service: ClassVar[str] = "test"
+
+
+class Flagged(DomainEvent):
+    event_type: ClassVar[str] = "Flagged"
+    service: ClassVar[str] = "test"
+
+
+@pytest.fixture(autouse=True)
+def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throwaway contracts are known only to these tests."""
+    local = EventRegistry()
+    for model in (Noted, Broken, Flagged):
+        local.register(model)
+    monkeypatch.setattr(projections, "registry", local)
+    monkeypatch.setattr(recorded, "registry", local)
 
 
 @pytest.fixture
@@ -19,9 +48,9 @@ def projection(tmp_path: Path) -> Projection:
     sql.write_text("CREATE TABLE IF NOT EXISTS seen (stream_id text, version int, PRIMARY KEY (stream_id, version));")
     p = Projection(name="seen", sql=[sql], topics=["x"])
 
-    @p.on("Noted")
-    async def noted(conn: Conn, env: Envelope) -> None:
-        await conn.execute("INSERT INTO seen VALUES ($1, $2)", env.stream_id, env.version)
+    @p.on(Noted)
+    async def noted(conn: Conn, rec: Recorded[Noted]) -> None:
+        await conn.execute("INSERT INTO seen VALUES ($1, $2)", rec.stream_id, rec.version)
 
     return p
 
@@ -97,8 +126,8 @@ async def test_handler_failure_parks_the_event_and_applies_the_rest(pool: asyncp
     runner = ProjectionRunner(pool, projection, "proj_seen")
     await runner.setup()
 
-    @projection.on("Broken")
-    async def broken(conn: Conn, env: Envelope) -> None:
+    @projection.on(Broken)
+    async def broken(conn: Conn, rec: Recorded[Broken]) -> None:
         raise RuntimeError("handler bug")
 
     batch = [Record("x", 0, 0, env("s1", 1)), Record("x", 0, 1, env("s2", 1, "Broken")),
@@ -110,9 +139,7 @@ async def test_handler_failure_parks_the_event_and_applies_the_rest(pool: asyncp
     rows = await pool.fetch('SELECT "offset", reason, state, stream_id FROM proj_seen.parked ORDER BY 1')
     assert [tuple(r) for r in rows] == [(1, "handler", "parked", "s2"), (2, "behind-parked", "parked", "s2")]
     # after the fix, a retry applies both, in order
-    del projection.handlers["Broken"]
-    projection.legacy.discard("Broken")
-    projection.on("Broken")(projection.handlers["Noted"])
+    projection.on(Broken)(projection.handlers["Noted"])
     retried = await runner.retry()
     assert (retried.applied, retried.parked) == (2, [])
     assert await seen(pool) == [("s1", 1), ("s2", 1), ("s2", 2), ("s3", 1)]
@@ -157,7 +184,7 @@ async def test_transient_failures_raise_and_are_never_parked(pool: asyncpg.Pool,
     runner = ProjectionRunner(pool, projection, "proj_seen")
     await runner.setup()
 
-    async def unavailable(conn: Conn, env: Envelope) -> None:
+    async def unavailable(conn: Conn, rec: Recorded[Any]) -> None:
         raise ConnectionRefusedError("database went away")
 
     projection.handlers["Noted"] = unavailable
@@ -178,15 +205,16 @@ async def test_failing_batch_is_retried_until_it_applies(pool: asyncpg.Pool, pro
     failures = {"left": 2}
     original = projection.handlers["Noted"]
 
-    async def flaky(conn: asyncpg.Connection, env: Envelope) -> None:
+    async def flaky(conn: Conn, rec: Recorded[Any]) -> None:
         if failures["left"]:
             failures["left"] -= 1
             raise ConnectionError("database went away")
-        await original(conn, env)
+        await original(conn, rec)
 
     projection.handlers["Noted"] = flaky
     consumer = ProjectionConsumer(MagicMock(), runner, ["x"], group_id="g")
     result = await consumer._apply_until_done([Record("x", 0, 0, env("s1", 1))])
+    assert result is not None
     assert result.applied == 1
     assert failures["left"] == 0
     assert await seen(pool) == [("s1", 1)]
@@ -199,14 +227,14 @@ async def test_batch_handlers_keep_event_order_with_per_event_handlers(pool: asy
     p = Projection(name="log", sql=[sql], topics=["x"])
     calls: list[int] = []
 
-    @p.on_batch("Noted")
-    async def noted(conn: Conn, envs: list[Envelope]) -> None:
+    @p.on_batch(Noted)
+    async def noted(conn: Conn, envs: list[Recorded[Noted]]) -> None:
         calls.append(len(envs))
         for e in envs:
             await conn.execute("INSERT INTO log (entry) VALUES ($1)", f"{e.stream_id}:{e.version}")
 
-    @p.on("Flagged")
-    async def flagged(conn: Conn, e: Envelope) -> None:
+    @p.on(Flagged)
+    async def flagged(conn: Conn, e: Recorded[Flagged]) -> None:
         await conn.execute("INSERT INTO log (entry) VALUES ($1)", f"flag {e.stream_id}:{e.version}")
 
     runner = ProjectionRunner(pool, p, "proj_log")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from shared.db import Conn
@@ -13,7 +15,7 @@ from tests.integration.fakes import CapturingProducer, Noted, ctx
 
 async def begin_append(
     pool: asyncpg.Pool, store: PostgresEventStore, stream: str, text: str, *, xid_first: bool = False
-):
+) -> Any:
     """Open a transaction, (optionally take an xid first,) append, and leave it uncommitted."""
     conn = await pool.acquire()
     tx = conn.transaction()
@@ -47,7 +49,7 @@ async def drain(relay: OutboxRelay, conn: Conn, timeout: float = 10.0) -> int:
 
 
 def relay_for(store: PostgresEventStore, producer: CapturingProducer) -> OutboxRelay:
-    return OutboxRelay(store, producer, "test.events")  # type: ignore[arg-type]
+    return OutboxRelay(store, producer, "test.events")
 
 
 async def test_late_commit_with_lower_position_is_not_skipped(pool: asyncpg.Pool, store: PostgresEventStore) -> None:
@@ -155,7 +157,7 @@ async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool,
     from tests.support import eventually
 
     producer = CapturingProducer()
-    relay = OutboxRelay(store, producer, "test.events", poll_interval=0.05)  # type: ignore[arg-type]
+    relay = OutboxRelay(store, producer, "test.events", poll_interval=0.05)
     task = asyncio.create_task(relay.run())
     try:
         async with pool.acquire() as c, c.transaction():
@@ -232,7 +234,7 @@ async def test_an_append_committed_during_a_publish_is_published_without_waiting
             return await super().send(topic, value, key)
 
     producer = GatedProducer()
-    relay = OutboxRelay(store, producer, "test.events", poll_interval=60.0)  # type: ignore[arg-type]
+    relay = OutboxRelay(store, producer, "test.events", poll_interval=60.0)
     task = asyncio.create_task(relay.run())
     try:
         async with pool.acquire() as c, c.transaction():
@@ -247,3 +249,25 @@ async def test_an_append_committed_during_a_publish_is_published_without_waiting
         relay.stop()
         await asyncio.wait_for(task, timeout=5)
     assert [e.payload["text"] for e in producer.envelopes()] == ["first", "during"]
+
+
+async def test_relay_leader_gauge_follows_the_lock(store: PostgresEventStore) -> None:
+    """``relay_leader`` (the chart's RehaproNoRelayLeader alert) is 0 from the start, 1 while
+    this process leads, 0 again once it stops."""
+    import asyncio
+
+    from shared import metrics
+    from tests.support import eventually
+
+    def gauge() -> float:
+        return float(metrics.RELAY_LEADER.labels("leader-gauge.events")._value.get())
+
+    relay = OutboxRelay(store, CapturingProducer(), "leader-gauge.events", poll_interval=0.05)
+    assert gauge() == 0
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: asyncio.sleep(0, gauge()), lambda v: v == 1)
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, timeout=10)
+    assert gauge() == 0

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ PIN = "4711-test"
 
 
 @pytest.fixture(scope="session")
-def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A fresh SoftHSM2 token (label ``rehapro-test``) in a temporary directory."""
     root = tmp_path_factory.mktemp("softhsm")
     (root / "tokens").mkdir()
@@ -54,7 +55,7 @@ def start_intake(topic_prefix: str) -> IntakeFactory:
     """Starts intake (on the real broker, its own topic prefix) with the given settings."""
 
     @asynccontextmanager
-    async def start(**overrides: object) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async def start(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
         await support.create_topics([f"{topic_prefix}{name}.events" for name in support.SERVICES])
         app = build_intake(topic_prefix=topic_prefix, kafka_bootstrap=support.KAFKA, log_json=False, **overrides)
         transport = httpx.ASGITransport(app=app)

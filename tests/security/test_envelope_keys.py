@@ -165,6 +165,7 @@ async def test_plain_keys_from_before_are_wrapped_on_start(
     conn = await asyncpg.connect(intake_db)
     try:
         row = await conn.fetchrow("SELECT kek_id, wrapped FROM keys.subject_keys WHERE subject_id = $1", pid)
+        assert row is not None
         dek = provider.unwrap(row["kek_id"], bytes(row["wrapped"]), pid)
         await conn.execute(
             "CREATE TABLE public.subject_keys (subject_id text PRIMARY KEY, key bytea, erased_at timestamptz);"

@@ -23,7 +23,7 @@ from shared.bus import Context, MessageBus, inject
 from shared.contracts.casework import CaseManagerAssigned, GoalSet, TeamMemberAdded
 from shared.contracts.common import Phase
 from shared.contracts.intake import ParticipantEnrolled
-from shared.domain import DomainError, Forbidden, NotFound
+from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import Actor, new_id
 from shared.eventstore import CommandContext, ConcurrencyConflict
 from shared.memory import MemoryEventStore
@@ -52,13 +52,13 @@ class FakeKeys:
 class FakeConsents:
     def __init__(self) -> None:
         self.exchange: dict[UUID, set[str]] = {}
-        self.releases: set[tuple[UUID, UUID]] = set()
+        self.releases: dict[UUID, list[domain.Release]] = {}
 
     async def exchange_agencies(self, uow: UnitOfWork, participant_id: UUID, day: date) -> set[str]:
         return self.exchange.get(participant_id, set())
 
-    async def medical_release_active(self, uow: UnitOfWork, participant_id: UUID, consent_id: UUID, day: date) -> bool:
-        return (participant_id, consent_id) in self.releases
+    async def medical_releases(self, uow: UnitOfWork, participant_id: UUID, day: date) -> list[domain.Release]:
+        return self.releases.get(participant_id, [])
 
 
 class World:
@@ -139,7 +139,7 @@ async def test_health_record_needs_health_access_and_makes_no_key_when_refused()
 async def test_other_agency_sees_the_case_only_under_drv_exchange_consent() -> None:
     w = World()
     pid = await w.open_case()
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another agency's case, not opened to it: "no such case"
         await w.bus.handle(SetGoal(participant_id=pid, set_on=D, text="x"), ctx(DRV))
     w.consents.exchange[pid] = {"drv-westfalen"}
     with pytest.raises(Forbidden, match="case team"):  # visible now, but not on the team
@@ -155,9 +155,19 @@ async def test_medical_report_needs_an_active_release_consent() -> None:
     with pytest.raises(DomainError) as err:
         await w.bus.handle(report, ctx(CM))
     assert err.value.field == "consent_id"
-    w.consents.releases.add((pid, consent))
-    r = await w.bus.handle(report, ctx(CM))
+    w.consents.releases[pid] = [domain.Release(consent, "Dr. B, Hagen", active=True)]
+    with pytest.raises(InvalidTransition) as conflict:  # the release names another doctor
+        await w.bus.handle(report, ctx(CM))
+    assert conflict.value.field == "consent"
+    w.consents.releases[pid] = [domain.Release(consent, "Dr. A, Witten", active=False)]
+    with pytest.raises(InvalidTransition, match="active"):  # not on the report's day
+        await w.bus.handle(report, ctx(CM))
+    with pytest.raises(InvalidTransition):  # none named and none active: still 409
+        await w.bus.handle(report.model_copy(update={"consent_id": None}), ctx(CM))
+    w.consents.releases[pid] = [domain.Release(consent, "Dr. A, Witten", active=True)]
+    r = await w.bus.handle(report.model_copy(update={"consent_id": None}), ctx(CM))
     assert "report_id" in r.body
+    assert w.store.streams[domain.stream_id(pid)][-1].payload["consent_id"] == str(consent)  # by the doctor's name
 
 
 async def test_idempotent_retry_acts_once_and_answers_the_same() -> None:

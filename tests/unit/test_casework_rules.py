@@ -13,7 +13,7 @@ from shared.contracts.base import DomainEvent
 from shared.contracts.casework import CapacityProfileRetracted, CapacityProfileShared, CaseDataErased
 from shared.contracts.common import CapacityProfile, ExitReason, InterventionCategory, Level, Phase
 from shared.contracts.intake import ParticipantEnrolled
-from shared.domain import DomainError, Forbidden, InvalidTransition
+from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
 from shared.principal import Principal
 from shared.vocabulary import Role
@@ -222,8 +222,8 @@ def test_access_matrix(
     assert access.can_see(p, case, exchange) is see
     if see:
         access.require_see(p, case, exchange)
-    else:
-        with pytest.raises(Forbidden):
+    else:  # a role that reads no cases: 403; another agency: "no such case" (existence is confidential)
+        with pytest.raises(Forbidden if role not in access.CASE_READERS else NotFound):
             access.require_see(p, case, exchange)
     assert access.has_health_access(p, case) is health
 
@@ -243,3 +243,14 @@ def test_any_case_manager_of_the_agency_may_take_an_unassigned_case() -> None:
     access.require_manage(Principal("cm-7", Role.CASE_MANAGER, "jc-en"), case)
     with pytest.raises(Forbidden):
         access.require_manage(Principal("cm-7", Role.CASE_MANAGER, "jc-mk"), case)
+
+
+def test_a_scope_names_a_doctor_by_whole_words() -> None:
+    from shared.consent import names
+
+    assert names("Dr. Weber, Hagen", "Dr. Weber")
+    assert names("Dr. Weber, Hagen", "dr weber")
+    assert not names("Dr. Webermann, Hagen", "Dr. Weber")
+    assert not names("Klinik Hagen", "Dr. Weber")
+    assert not names("Dr. Weber", "")
+    assert not names(None, "Dr. Weber")

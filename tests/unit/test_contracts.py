@@ -38,3 +38,18 @@ def test_free_text_in_health_contracts_is_sealed() -> None:
             continue
         for name in model.model_fields:
             assert name not in suspicious, f"{model.event_type}.{name} should be sealed"
+
+
+def test_v1_objections_get_a_stable_id_from_the_upcaster() -> None:
+    """Old events are never edited: a v1 ObjectionRecorded loads as v2, with the same id for
+    every reader (so a withdrawal in intake finds the row casework wrote)."""
+    from shared.contracts.intake import ObjectionRecorded
+
+    v1 = {"participant_id": "01a2312f-c89a-77a3-ab8e-246a92a7bcd9", "recorded_on": "2026-02-09", "scope": "Dr. Weber"}
+    first, again = registry.load("ObjectionRecorded", 1, v1), registry.load("ObjectionRecorded", 1, dict(v1))
+    assert isinstance(first, ObjectionRecorded)
+    assert isinstance(again, ObjectionRecorded)
+    assert first.objection_id == again.objection_id
+    other = registry.load("ObjectionRecorded", 1, v1 | {"scope": "Klinik Hagen"})
+    assert isinstance(other, ObjectionRecorded)
+    assert other.objection_id != first.objection_id

@@ -31,9 +31,11 @@ def referral() -> ReferralReceived:
 
 
 def ready(r: ReferralReceived) -> list[DomainEvent]:
-    """Referral, positive eligibility check and participation consent: what enrolment needs."""
-    state = intake.participant.fold([r])
+    """Referral, information meeting, positive eligibility check and participation consent:
+    what enrolment needs."""
     events: list[DomainEvent] = [r]
+    events += intake.hold_information_meeting(intake.participant.fold(events), date(2026, 3, 4), True)
+    state = intake.participant.fold(events)
     events += intake.check_eligibility(
         state,
         date(2026, 3, 5),

@@ -126,6 +126,7 @@ async def test_referral_to_enrolment(bus: MessageBus, store: MemoryEventStore, k
     assert "Erika" not in env.payload["sealed_identity"]  # sealed under the participant's key
     assert (await keys.open(str(pid), MemoryUnitOfWork(store), received.sealed_identity))["first_name"] == "Erika"
 
+    await bus.handle(HoldInformationMeeting(participant_id=pid, held_on=D), ctx())
     checked = await bus.handle(
         CheckEligibility(
             participant_id=pid, checked_on=D, voluntary=True, willing_to_address_impairments=False, declined_lta=True
@@ -139,7 +140,7 @@ async def test_referral_to_enrolment(bus: MessageBus, store: MemoryEventStore, k
     )
     assert granted.body["consent_id"]
     enrolled = await bus.handle(EnrolParticipant(participant_id=pid, start_date=D), ctx())
-    assert enrolled.body == {"participant_id": str(pid), "status": "enrolled", "version": 4}
+    assert enrolled.body == {"participant_id": str(pid), "status": "enrolled", "version": 5}
     assert store.log[-1].event_type == ParticipantEnrolled.event_type
 
 
@@ -147,7 +148,7 @@ async def test_events_carry_the_running_agency(bus: MessageBus, store: MemoryEve
     """DRV refers, jc-mk runs the case: every event is jc-mk's, and only jc-mk may act on it."""
     pid = await refer(bus, DRV, agency="jc-mk")
     assert store.log[-1].agency == "jc-mk"
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # DRV may not even see jc-mk's participant (no drv-exchange)
         await bus.handle(HoldInformationMeeting(participant_id=pid, held_on=D), ctx(DRV))
     await bus.handle(HoldInformationMeeting(participant_id=pid, held_on=D), ctx(CM_MK))
     assert store.log[-1].agency == "jc-mk"
@@ -157,18 +158,38 @@ async def test_enrolment_without_consent_is_refused_and_writes_nothing(
     bus: MessageBus, store: MemoryEventStore
 ) -> None:
     pid = await refer(bus)
+    with pytest.raises(InvalidTransition) as err:
+        await bus.handle(EnrolParticipant(participant_id=pid, start_date=D), ctx())
+    assert err.value.field == "information_meeting"
+    await bus.handle(HoldInformationMeeting(participant_id=pid, held_on=D), ctx())
     await bus.handle(
         CheckEligibility(participant_id=pid, checked_on=D, voluntary=True, willing_to_address_impairments=True), ctx()
     )
     with pytest.raises(InvalidTransition) as err:
         await bus.handle(EnrolParticipant(participant_id=pid, start_date=D), ctx())
     assert err.value.field == "consent"
-    assert len(store.log) == 2
+    assert len(store.log) == 3
+
+
+async def test_a_project_setting_makes_the_information_meeting_optional(store: MemoryEventStore) -> None:
+    bus = MessageBus(
+        inject(HANDLERS, keys=MemoryKeyStore(), meeting_optional=frozenset({"pro-aktiv"})),
+        lambda transactional: MemoryUnitOfWork(store, transactional=transactional),
+    )
+    pid = await refer(bus)
+    await bus.handle(
+        CheckEligibility(participant_id=pid, checked_on=D, voluntary=True, willing_to_address_impairments=True), ctx()
+    )
+    await bus.handle(
+        GrantConsent(participant_id=pid, purpose=ConsentPurpose.PARTICIPATION, granted_on=D, form="written"), ctx()
+    )
+    enrolled = await bus.handle(EnrolParticipant(participant_id=pid, start_date=D), ctx())
+    assert enrolled.body["status"] == "enrolled"
 
 
 async def test_other_agency_wrong_role_and_unknown_participant(bus: MessageBus, store: MemoryEventStore) -> None:
     pid = await refer(bus)
-    with pytest.raises(Forbidden):  # another agency's case manager
+    with pytest.raises(NotFound):  # another agency's case manager: "no such participant"
         await bus.handle(HoldInformationMeeting(participant_id=pid, held_on=D), ctx(CM_MK))
     ot = Principal("ot-1", Role.OCCUPATIONAL_THERAPIST, "jc-en")
     with pytest.raises(Forbidden):  # a role that does not do intake
@@ -223,7 +244,7 @@ async def test_expiry_policy_expires_on_the_expiry_date_once(bus: MessageBus, st
         ctx(),
     )
 
-    async def due(day: date) -> list[UUID]:
+    async def due(day: date, agency: str | None = None) -> list[UUID]:
         return [pid]  # the projection's candidates; the aggregate decides
 
     policy = ConsentExpiry(bus, due, clock=lambda: date(2026, 5, 31))

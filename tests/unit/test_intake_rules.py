@@ -111,19 +111,27 @@ def test_expiry_applies_on_the_expiry_date_once() -> None:
     assert intake.expire_consents(fold(r, *granted, expired), date(2026, 7, 1)) == []
 
 
-def test_enrolment_needs_eligibility_and_participation_consent() -> None:
+def test_enrolment_needs_the_meeting_eligibility_and_participation_consent() -> None:
     r = referral()
     with pytest.raises(InvalidTransition) as err:
         intake.enrol(fold(r), D)
+    assert err.value.field == "information_meeting"
+    met = intake.hold_information_meeting(fold(r), D, True)
+    with pytest.raises(InvalidTransition) as err:
+        intake.enrol(fold(r, *met), D)
     assert err.value.field == "eligibility"
     checked = intake.check_eligibility(
-        fold(r), D, voluntary=True, willing_to_address_impairments=True, declined_lta=False, sealed_findings=""
+        fold(r, *met), D, voluntary=True, willing_to_address_impairments=True, declined_lta=False, sealed_findings=""
     )
     with pytest.raises(InvalidTransition) as err:
-        intake.enrol(fold(r, *checked), D)
+        intake.enrol(fold(r, *met, *checked), D)
     assert err.value.field == "consent"
-    consent = intake.grant_consent(fold(r, *checked), new_id(), ConsentPurpose.PARTICIPATION, None, D, "written", None)
-    assert intake.enrol(fold(r, *checked, *consent), D)
+    consent = intake.grant_consent(
+        fold(r, *met, *checked), new_id(), ConsentPurpose.PARTICIPATION, None, D, "written", None
+    )
+    assert intake.enrol(fold(r, *met, *checked, *consent), D)
+    # a project whose setting makes the meeting optional enrols without one
+    assert intake.enrol(fold(r, *checked, *consent), D, meeting_required=False)
 
 
 def test_not_eligible_cannot_enrol_and_a_declined_referral_is_closed() -> None:
@@ -148,5 +156,5 @@ def test_erasure_closes_the_participant() -> None:
     with pytest.raises(InvalidTransition):
         intake.erase(s, D, "again")
     with pytest.raises(NotFound):
-        intake.record_objection(s, D, "all medical data")
+        intake.record_objection(s, new_id(), D, "sealed", [])
     assert intake.expire_consents(s, D) == []

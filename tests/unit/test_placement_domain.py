@@ -152,7 +152,7 @@ def employment(state: domain.Candidate, **kw: object) -> tuple[UUID, domain.Cand
                 "hours_per_week": 25,
             }
             | kw
-        )  # type: ignore[arg-type]
+        )
     )
     return eid, apply(state, domain.start_employment(state, started))
 

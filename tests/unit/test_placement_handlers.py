@@ -32,7 +32,7 @@ from shared.envelope import Actor, new_id
 from shared.eventstore import CommandContext, ConcurrencyConflict
 from shared.memory import MemoryEventStore
 from shared.principal import Principal
-from shared.unit_of_work import Loaded, MemoryUnitOfWork
+from shared.unit_of_work import Loaded, MemoryUnitOfWork, UnitOfWork
 from shared.vocabulary import Role
 
 OFFICER = Principal("officer-1", Role.EMPLOYER_ACQUISITION, "jc-en")
@@ -51,7 +51,7 @@ class FakeKeys:
     def __init__(self) -> None:
         self.keys: dict[str, bool] = {}
 
-    async def seal(self, subject_id: str, value: Any) -> str:
+    async def seal(self, subject_id: str, value: Any, uow: UnitOfWork) -> str:
         if self.keys.get(subject_id) is False:
             raise LookupError(subject_id)
         self.keys[subject_id] = True
@@ -60,7 +60,7 @@ class FakeKeys:
     async def open(self, subject_id: str, token: str) -> Any:
         return token if self.keys.get(subject_id) else "[erased]"
 
-    async def erase(self, subject_id: str) -> None:
+    async def erase(self, subject_id: str, uow: UnitOfWork) -> None:
         self.keys[subject_id] = False
 
 
@@ -70,7 +70,7 @@ class FakeOffers:
     def __init__(self) -> None:
         self.offers: dict[UUID, JobOffer] = {}
 
-    async def offer(self, vacancy_id: UUID) -> JobOffer | None:
+    async def offer(self, vacancy_id: UUID, uow: UnitOfWork) -> JobOffer | None:
         return self.offers.get(vacancy_id)
 
 

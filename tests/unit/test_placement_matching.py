@@ -25,7 +25,7 @@ PROFILE = CapacityProfile(
 
 
 def offer(**kw: object) -> matching.JobOffer:
-    demands = JobDemands(**{k: v for k, v in kw.items() if k in JobDemands.model_fields})  # type: ignore[arg-type]
+    demands = JobDemands(**{k: v for k, v in kw.items() if k in JobDemands.model_fields})
     rest = {k: v for k, v in kw.items() if k not in JobDemands.model_fields}
     return matching.JobOffer(**({"hours_per_week": 25.0, "demands": demands} | rest))  # type: ignore[arg-type]
 

@@ -24,16 +24,19 @@ from services.casework.domain.goals import (
     update_plan,
 )
 from services.casework.domain.health import (
+    Release,
     complete_assessment,
     decide_rehab_application,
     file_rehab_application,
     receive_medical_report,
     reconcile_sharing,
     record_capacity_profile,
+    release_for,
 )
 from services.casework.domain.lifecycle import (
     add_team_member,
     assign_case_manager,
+    end_on_withdrawal,
     enter_phase,
     erase_case,
     exit_case,
@@ -64,6 +67,7 @@ __all__ = [
     "Intervention",
     "InterventionStatus",
     "Member",
+    "Release",
     "Status",
     "abort_intervention",
     "achieve_goal",
@@ -75,6 +79,7 @@ __all__ = [
     "complete_intervention",
     "decide_rehab_application",
     "drop_goal",
+    "end_on_withdrawal",
     "enter_phase",
     "erase_case",
     "evolve",
@@ -91,6 +96,7 @@ __all__ = [
     "record_capacity_profile",
     "record_employment",
     "record_employment_end",
+    "release_for",
     "remove_team_member",
     "require_known",
     "resume",

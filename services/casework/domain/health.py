@@ -4,6 +4,8 @@ reports and rehab applications. Their free text arrives sealed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -11,6 +13,7 @@ from services.casework.domain.state import (
     Case,
     require_active,
 )
+from shared.consent import marks_name, names
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import (
     AssessmentCompleted,
@@ -22,7 +25,7 @@ from shared.contracts.casework import (
     RehabApplicationFiled,
 )
 from shared.contracts.common import CapacityProfile
-from shared.domain import InvalidTransition, NotFound
+from shared.domain import DomainError, InvalidTransition, NotFound
 
 # ---------------------------------------------------------------- health records, profile
 
@@ -46,6 +49,40 @@ def complete_assessment(
 def record_capacity_profile(state: Case, on: date, by: str, sealed_profile: str) -> list[DomainEvent]:
     cid = require_active(state)
     return [CapacityProfileRecorded(case_id=cid, recorded_on=on, recorded_by=by, sealed_profile=sealed_profile)]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A medical-release consent of the participant, and whether it holds on the report's day.
+    The doctor is ``scope`` (v1, in clear) or known only by its words' keyed digests (v2, the
+    name itself sealed under intake's key: ``shared.consent.name_marks``)."""
+
+    consent_id: UUID
+    scope: str | None
+    active: bool
+    scope_marks: tuple[str, ...] = ()
+
+    def names(self, source: str) -> bool:
+        return names(self.scope, source) or marks_name(self.scope_marks, source)
+
+
+def release_for(releases: Iterable[Release], consent_id: UUID | None, source: str) -> UUID:
+    """The medical-release consent a report from ``source`` comes under: the one named (it must
+    be the participant's medical release, else 422 ``consent_id``), or any that names the
+    source. Without one active on the report's day and naming that doctor or clinic, the
+    report may not be received (409 ``consent``)."""
+    known = list(releases)
+    if consent_id is not None:
+        named = [r for r in known if r.consent_id == consent_id]
+        if not named:
+            raise DomainError("not a medical-release consent of this participant", field="consent_id")
+        known = named
+    for r in known:
+        if r.active and r.names(source):
+            return r.consent_id
+    raise InvalidTransition(
+        f"no medical-release consent naming {source!r} is active on the report's day", field="consent"
+    )
 
 
 def receive_medical_report(

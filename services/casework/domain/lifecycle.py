@@ -164,6 +164,16 @@ def exit_case(state: Case, on: date, reason: ExitReason) -> list[DomainEvent]:
     return events
 
 
+def end_on_withdrawal(state: Case, effective_on: date) -> list[DomainEvent]:
+    """Withdrawn participation consent ends the participation (§ 67b SGB X, Art. 7 (3) GDPR):
+    the case exits as of the withdrawal's effective day (never before its opening). A case
+    that is gone, erased or already exited stays as it is, so redelivery is harmless."""
+    if state.status in ("none", "exited", "erased"):
+        return []
+    on = max(effective_on, state.opened_on) if state.opened_on else effective_on
+    return exit_case(state, on, ExitReason.CONSENT_WITHDRAWN)
+
+
 # ---------------------------------------------------------------- employment (from placement), erasure
 
 

@@ -223,6 +223,8 @@ def require_known(state: Case) -> UUID:
 def require_active(state: Case) -> UUID:
     """Open or interrupted: records can still be added."""
     cid = require_known(state)
+    if state.status == "exited" and state.exit_reason is ExitReason.CONSENT_WITHDRAWN:
+        raise InvalidTransition("participation consent was withdrawn: the case takes no new content", field="consent")
     if state.status == "exited":
         raise InvalidTransition("the participant has exited; the case is closed", field="status")
     return cid

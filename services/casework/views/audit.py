@@ -11,7 +11,7 @@ from services.casework.views.common import Reader
 from shared.bus import Context
 
 _HEALTH_READS = """
-SELECT read_at, subject, role, agency, case_id AS participant_id, case_agency, what, correlation_id
+SELECT read_id, read_at, subject, role, agency, case_id AS participant_id, case_agency, what, correlation_id
 FROM health_data_reads
 WHERE (case_agency = $1 OR agency = $1)
   AND ($2::uuid IS NULL OR case_id = $2) AND ($3::text IS NULL OR subject = $3)

@@ -10,8 +10,10 @@ from uuid import UUID
 import httpx
 
 from services.casework import access
+from services.casework.domain import Case
 from services.casework.views.common import Reader, audit_health_read, open_sealed, visible_case, withheld_from
 from shared.bus import Context
+from shared.consent import marks_cover
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import (
     AssessmentCompleted,
@@ -32,6 +34,7 @@ from shared.contracts.casework import (
 from shared.contracts.common import ExitReason, InterventionCategory
 from shared.db import Conn
 from shared.domain import Forbidden, NotFound
+from shared.principal import Principal
 from shared.recorded import Recorded
 
 HEALTH_SECTIONS: dict[type[DomainEvent], str] = {
@@ -72,25 +75,45 @@ def is_health(event: DomainEvent) -> bool:
     return type(event).health_data
 
 
-async def render(conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent]) -> dict[str, Any]:
-    """The event's payload with sealed fields opened (``sealed_x`` → ``x``)."""
+async def render(
+    conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent], reader: Principal, case: Case
+) -> dict[str, Any]:
+    """The event's payload with sealed fields opened (``sealed_x`` → ``x``) where the reader
+    may see them (``access.sees_field``); the others are ``None`` and listed in ``withheld``."""
     data: dict[str, Any] = {}
+    withheld: list[str] = []
     for key, value in rec.payload.model_dump(mode="json").items():
         if key == "case_id":
             continue
-        if key.startswith("sealed_"):
-            opened = await open_sealed(conn, participant_id, value)
-            if opened is not None or key.removeprefix("sealed_") not in data:  # v1: the clear field
-                data[key.removeprefix("sealed_")] = opened
-        else:
+        name = key.removeprefix("sealed_")
+        if not key.startswith("sealed_"):
             data[key] = value
-    return {
+        elif access.sees_field(reader, case, rec.payload, key):
+            opened = await open_sealed(conn, participant_id, value)
+            if opened is not None or name not in data:  # a v1 event: keep its clear field
+                data[name] = opened
+        else:
+            data[name] = None  # a v1 event's clear field is withheld the same way
+            withheld.append(name)
+    rendered = {
         "version": rec.version,
         "event_type": rec.event_type,
         "occurred_at": rec.occurred_at,
         "actor": rec.actor.model_dump(),
         "data": data,
     }
+    return rendered | ({"withheld": withheld} if withheld else {})
+
+
+async def objected(conn: Conn, participant_id: UUID, rec: Recorded[DomainEvent], scopes: list[list[str]]) -> bool:
+    """True if a § 76 objection in ``scopes`` covers this event's doctor (exactly its scope)."""
+    if not scopes or type(rec.payload) not in FROM_DOCTORS:
+        return False
+    assert isinstance(rec.payload, MedicalReportReceived)
+    source = await open_sealed(conn, participant_id, rec.payload.sealed_source)
+    if not source:
+        return True  # an unreadable source: withheld rather than guessed
+    return any(marks_cover(scope, str(source or "")) for scope in scopes)
 
 
 def _redacted(rec: Recorded[DomainEvent]) -> dict[str, Any]:
@@ -103,9 +126,9 @@ def days_between(since: date | None, day: date) -> int | None:
 
 async def get_case(db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None) -> dict[str, Any]:
     """The case at a glance: phase, team, goals, capacity profile; no diagnoses."""
-    current = await visible_case(db, ctx, participant_id, as_of)
-    s = current.state
-    health = access.has_health_access(ctx.principal, s)
+    view = await visible_case(db, ctx, participant_id, as_of)
+    current, s = view.shown, view.shown.state
+    health = access.has_health_access(ctx.principal, view.now.state)
     profile: Any = None
     goals: dict[UUID, dict[str, Any]] = {}
     async with db.pool.acquire() as conn:
@@ -170,19 +193,20 @@ async def person(
 async def timeline(db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None) -> dict[str, Any]:
     """Every event of the case (up to ``as_of``); health records are redacted unless I have
     health access (then this read is audited)."""
-    current = await visible_case(db, ctx, participant_id, as_of)
-    health = access.has_health_access(ctx.principal, current.state)
-    withhold = await withheld_from(db, ctx, current.state, participant_id)
+    view = await visible_case(db, ctx, participant_id, as_of)
+    current = view.shown
+    health = access.has_health_access(ctx.principal, view.now.state)  # today's case, never the past's
+    withhold = await withheld_from(db, ctx, view.now.state, participant_id)
     items: list[dict[str, Any]] = []
     shown_health = False
     async with db.pool.acquire() as conn:
         for rec in map(Recorded.decode, current.events):
             sensitive = is_health(rec.payload)
-            if (sensitive and not health) or (withhold and type(rec.payload) in FROM_DOCTORS):
+            if (sensitive and not health) or await objected(conn, participant_id, rec, withhold):
                 items.append(_redacted(rec))
                 continue
             shown_health = shown_health or sensitive
-            items.append(await render(conn, participant_id, rec))
+            items.append(await render(conn, participant_id, rec, ctx.principal, view.now.state))
     if shown_health:
         await audit_health_read(db, ctx, current.state, "timeline")
     return {"participant_id": str(participant_id), "version": current.version, "events": items}
@@ -191,7 +215,7 @@ async def timeline(db: Reader, ctx: Context, participant_id: UUID, as_of: dateti
 async def health_records(db: Reader, ctx: Context, participant_id: UUID) -> dict[str, Any]:
     """Assessments, medical reports, interventions, rehab applications, interruptions and
     confidential notes. Only for the case manager and the team's health roles; audited."""
-    current = await visible_case(db, ctx, participant_id)
+    current = (await visible_case(db, ctx, participant_id)).now
     access.require_health(ctx.principal, current.state)
     sections: dict[str, list[dict[str, Any]]] = {k: [] for k in sorted(set(HEALTH_SECTIONS.values()))}
     withhold = await withheld_from(db, ctx, current.state, participant_id)
@@ -203,10 +227,10 @@ async def health_records(db: Reader, ctx: Context, participant_id: UUID) -> dict
                 isinstance(rec.payload, CaseNoteAdded | ParticipantExited) and not is_health(rec.payload)
             ):
                 continue
-            if withhold and type(rec.payload) in FROM_DOCTORS:
+            if await objected(conn, participant_id, rec, withhold):
                 withheld += 1
                 continue
-            sections[section].append(await render(conn, participant_id, rec))
+            sections[section].append(await render(conn, participant_id, rec, ctx.principal, current.state))
     await audit_health_read(db, ctx, current.state, "health-records")
     return {
         "participant_id": str(participant_id),

@@ -13,13 +13,14 @@ import asyncpg
 from services.casework import access, domain
 from shared import metrics
 from shared.bus import Context
+from shared.consent import name_marks
 from shared.contracts.common import ConsentPurpose
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.domain import NotFound
 from shared.eventstore import PostgresEventStore
 from shared.runtime import Runtime
-from shared.unit_of_work import Loaded, PostgresUnitOfWork, UnitOfWork, fold
+from shared.unit_of_work import Loaded, UnitOfWork, connection_of, fold
 
 keys = SubjectKeys()
 
@@ -41,9 +42,9 @@ _EXCHANGE_AGENCIES = (
     "SELECT scope FROM consents WHERE participant_id = $1 AND purpose = $2"
     " AND consent_active(granted_on, expires_on, ended_on, $3)"
 )
-_MEDICAL_RELEASE_ACTIVE = (
-    "SELECT EXISTS (SELECT 1 FROM consents WHERE consent_id = $1 AND participant_id = $2 AND purpose = $3"
-    " AND consent_active(granted_on, expires_on, ended_on, $4))"
+_MEDICAL_RELEASES = (
+    "SELECT consent_id, scope, scope_marks, consent_active(granted_on, expires_on, ended_on, $3) AS active"
+    " FROM consents WHERE participant_id = $1 AND purpose = $2 ORDER BY granted_on, consent_id"
 )
 
 
@@ -55,17 +56,16 @@ class PostgresConsents:
     runtime: Runtime
 
     def _runner(self, uow: UnitOfWork | None) -> Conn | asyncpg.Pool:
-        return uow.conn if isinstance(uow, PostgresUnitOfWork) else pool(self.runtime)
+        return pool(self.runtime) if uow is None else connection_of(uow, pool(self.runtime))
 
     async def exchange_agencies(self, uow: UnitOfWork | None, participant_id: UUID, day: date) -> set[str]:
         rows = await self._runner(uow).fetch(_EXCHANGE_AGENCIES, participant_id, ConsentPurpose.DRV_EXCHANGE.value, day)
         return {r["scope"] for r in rows if r["scope"]}
 
-    async def medical_release_active(
-        self, uow: UnitOfWork | None, participant_id: UUID, consent_id: UUID, day: date
-    ) -> bool:
+    async def medical_releases(self, uow: UnitOfWork | None, participant_id: UUID, day: date) -> list[domain.Release]:
         purpose = ConsentPurpose.MEDICAL_RELEASE.value
-        return bool(await self._runner(uow).fetchval(_MEDICAL_RELEASE_ACTIVE, consent_id, participant_id, purpose, day))
+        rows = await self._runner(uow).fetch(_MEDICAL_RELEASES, participant_id, purpose, day)
+        return [domain.Release(r["consent_id"], r["scope"], r["active"], tuple(r["scope_marks"] or ())) for r in rows]
 
 
 @dataclass
@@ -87,9 +87,16 @@ class Reader:
         return fold(domain.case, stream, await store(self.runtime).read_stream(stream, up_to=up_to))
 
 
-async def visible_case(
-    db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None = None
-) -> Loaded[domain.Case]:
+@dataclass(frozen=True)
+class Shown:
+    """What a read shows (``shown``: the case now, or as it stood at ``as_of``) and what its
+    access is judged on (``now``: today's case, team, roles; never the reconstructed past)."""
+
+    now: Loaded[domain.Case]
+    shown: Loaded[domain.Case]
+
+
+async def visible_case(db: Reader, ctx: Context, participant_id: UUID, as_of: datetime | None = None) -> Shown:
     """The case if the caller may see it (judged on today's case and consents); with ``as_of``,
     the case as it stood then, rebuilt from the events recorded up to that moment."""
     current = await db.load(participant_id)
@@ -97,11 +104,11 @@ async def visible_case(
     scopes = await db.consents.exchange_agencies(None, participant_id, ctx.today)
     access.require_see(ctx.principal, current.state, scopes)
     if as_of is None:
-        return current
+        return Shown(current, current)
     then = await db.load(participant_id, up_to=as_of)
     if then.version == 0:
         raise NotFound("the case did not exist yet at that time", field="as_of")
-    return then
+    return Shown(current, then)
 
 
 async def open_sealed(conn: Conn, participant_id: UUID, token: str) -> Any:
@@ -125,10 +132,19 @@ async def audit_health_read(db: Reader, ctx: Context, case: domain.Case, what: s
     metrics.HEALTH_DATA_READS.labels("casework").inc()
 
 
-async def withheld_from(db: Reader, ctx: Context, case: domain.Case, participant_id: UUID) -> bool:
-    """True if doctors' data must be withheld from this reader: an objection under § 76 SGB X
-    is on record and the reader works for another agency than the case's (passing it on)."""
+# shared.consent.objection_holds in SQL: from recorded_on up to, excluding, withdrawn_on.
+_OBJECTIONS_HOLDING = (
+    "SELECT scope, scope_marks FROM objections"
+    " WHERE participant_id = $1 AND consent_active(recorded_on, NULL, withdrawn_on, $2)"
+)
+
+
+async def withheld_from(db: Reader, ctx: Context, case: domain.Case, participant_id: UUID) -> list[list[str]]:
+    """The scopes (as keyed word digests) of the § 76 SGB X objections that hold today against
+    this reader: none for staff of the case's own agency, those on record today for anyone else
+    (passing it on). A v2 scope is sealed under intake's key and known here only by its digests;
+    a v1 one was recorded in clear. Which doctors' data they cover: ``shared.consent.marks_cover``."""
     if ctx.principal.agency == case.agency:
-        return False
-    found = await db.pool.fetchval("SELECT 1 FROM objections WHERE participant_id = $1 LIMIT 1", participant_id)
-    return found is not None
+        return []
+    rows = await db.pool.fetch(_OBJECTIONS_HOLDING, participant_id, ctx.today)
+    return [list(r["scope_marks"] or name_marks(r["scope"])) for r in rows]

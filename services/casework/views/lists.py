@@ -10,29 +10,42 @@ from services.casework.views.case import days_between
 from services.casework.views.common import Reader
 from shared.bus import Context
 from shared.contracts.common import ConsentPurpose, Phase
+from shared.vocabulary import Role
 
-# Own agency's cases and those a drv-exchange consent (shared.consent's rule) opens to it today.
-_VISIBLE_CASES = """
+
+def _sees_case(agency: str, day: str, drv_exchange: str) -> str:
+    """``access.can_see`` in SQL, the one case-visibility rule every list uses (the role check
+    is ``access.require_reader``): the case's own agency, or an agency a drv-exchange consent
+    (shared.consent's rule) opens it to on ``day``."""
+    return (
+        f"(c.agency = {agency} OR c.participant_id IN (SELECT participant_id FROM consents"
+        f" WHERE purpose = {drv_exchange} AND scope = {agency}"
+        f" AND consent_active(granted_on, expires_on, ended_on, {day})))"
+    )
+
+
+_VISIBLE_CASES = f"""
 SELECT case_id, participant_id, agency, project, opened_on, status, phase, phase_since, case_manager,
        employed_since, exited_on
-FROM cases
-WHERE (agency = $1 OR participant_id IN (
-         SELECT participant_id FROM consents WHERE purpose = $5 AND scope = $1
-         AND consent_active(granted_on, expires_on, ended_on, $2)))
+FROM cases c
+WHERE {_sees_case("$1", "$2", "$5")}
   AND ($3::text IS NULL OR phase = $3) AND ($4::text IS NULL OR status = $4)
 ORDER BY opened_on, case_id
 """
 
-_MY_CASES = """
+# Mine: I manage it (``access.is_case_manager``) or I am on its team in my token's role and
+# agency (``access.on_team``), and I may see it at all: exactly the cases GET /cases/{id} shows me.
+_MY_CASES = f"""
 SELECT c.case_id, c.participant_id, c.agency, c.project, c.status, c.phase, c.phase_since,
        c.employment_id, c.employed_since,
-       CASE WHEN c.case_manager = $1 THEN 'case-manager' ELSE t.role END AS my_role,
+       CASE WHEN c.case_manager = $1 AND $4 THEN 'case-manager' ELSE t.role END AS my_role,
        (SELECT min(a.scheduled_for) FROM case_appointments a
          WHERE a.case_id = c.case_id AND a.status = 'scheduled' AND a.scheduled_for >= $3) AS next_appointment
 FROM cases c
-LEFT JOIN case_team t ON t.case_id = c.case_id AND t.member = $1 AND t.agency = $2
+LEFT JOIN case_team t ON t.case_id = c.case_id AND t.member = $1 AND t.agency = $2 AND t.role = $5
 WHERE c.status <> 'exited'
   AND ((c.case_manager = $1 AND c.agency = $2 AND $4) OR t.member IS NOT NULL)
+  AND {_sees_case("$2", "$3", "$6")}
 ORDER BY c.phase_since NULLS LAST, c.case_id
 """
 
@@ -65,7 +78,15 @@ async def list_cases(db: Reader, ctx: Context, phase: Phase | None, status: str 
 
 async def _my_cases(db: Reader, ctx: Context) -> list[dict[str, Any]]:
     p = ctx.principal
-    rows = await db.pool.fetch(_MY_CASES, p.subject, p.agency, ctx.today, p.role.value == "case-manager")
+    rows = await db.pool.fetch(
+        _MY_CASES,
+        p.subject,
+        p.agency,
+        ctx.today,
+        p.role is Role.CASE_MANAGER,
+        p.role.value,
+        ConsentPurpose.DRV_EXCHANGE.value,
+    )
     return [dict(r) for r in rows]
 
 

@@ -13,7 +13,9 @@ from services.placement.domain import matching
 from services.placement.views.reads import Reads, loads
 from shared.contracts.common import CapacityProfile
 from shared.contracts.placement import JobDemands
+from shared.db import Conn
 from shared.principal import Principal
+from shared.unit_of_work import UnitOfWork, connection_of
 
 VACANCY_SQL = """
 SELECT v.*, e.company, e.offers_adapted_workplaces, e.offers_work_trials
@@ -37,8 +39,8 @@ class PostgresVacancyOffers:
     def __init__(self, reads: Reads) -> None:
         self.reads = reads
 
-    async def offer(self, vacancy_id: UUID) -> matching.JobOffer | None:
-        row = await vacancy_row(self.reads.pool, vacancy_id)
+    async def offer(self, vacancy_id: UUID, uow: UnitOfWork) -> matching.JobOffer | None:
+        row = await vacancy_row(connection_of(uow, self.reads.pool), vacancy_id)
         return None if row is None else offer_from_row(row)
 
 
@@ -53,7 +55,7 @@ def match_json(m: matching.Match) -> dict[str, Any]:
     }
 
 
-async def vacancy_row(pool: asyncpg.Pool, vacancy_id: UUID) -> Any:
+async def vacancy_row(pool: Conn | asyncpg.Pool, vacancy_id: UUID) -> Any:
     return await pool.fetchrow(VACANCY_SQL + " WHERE v.vacancy_id = $1", vacancy_id)
 
 

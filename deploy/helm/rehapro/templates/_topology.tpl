@@ -1,0 +1,19 @@
+{{/*
+What each service reads and which consumer groups it runs: facts of the code (the ServiceDefinition in each services/NAME/app.py
+definitions), not settings. `python -m pytest tests/test_helm_chart.py` checks this table against
+the services' definitions, so a new projection cannot ship without its ACL and dead-letter topic.
+*/}}
+{{- define "rehapro.topology" -}}
+intake:
+  consumes: [intake]
+  projections: [register]
+casework:
+  consumes: [casework, intake, placement]
+  projections: [cases, consents, employment, enrolments]
+placement:
+  consumes: [casework, intake, placement]
+  projections: [access, board, pool]
+reporting:
+  consumes: [casework, intake, placement]
+  projections: [counts, facts]
+{{- end -}}

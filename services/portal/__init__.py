@@ -1,0 +1,1 @@
+"""The portal: a backend-for-frontend for the people who do the casework (server-rendered, German first)."""

@@ -1,0 +1,264 @@
+"""The portal's routes: pages (GET) and form posts (POST → the service's command → 303 back to
+the page, carrying the command's consistency token so the next page shows its result). Thin:
+what a page shows comes from ``views``, how a form becomes a command from ``forms``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlparse
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.portal import auth, forms, views
+from services.portal.auth import User
+from services.portal.clients import Backends, Reply
+from services.portal.rendering import Renderer
+from services.portal.settings import PortalSettings
+from services.portal.vocabulary import N_
+from shared.domain import DomainError
+from shared.vocabulary import AGENCIES, PROJECTS
+
+CONSISTENCY_COOKIE = "rp_consistency"
+LANGUAGE_COOKIE = "rp_lang"
+
+router = APIRouter()
+
+
+def _settings(request: Request) -> PortalSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _backends(request: Request) -> Backends:
+    return request.app.state.backends  # type: ignore[no-any-return]
+
+
+def _renderer(request: Request) -> Renderer:
+    return request.app.state.renderer  # type: ignore[no-any-return]
+
+
+def _user(request: Request, settings: Annotated[PortalSettings, Depends(_settings)]) -> User:
+    return auth.current_user(request, settings)
+
+
+Settings = Annotated[PortalSettings, Depends(_settings)]
+Services = Annotated[Backends, Depends(_backends)]
+Render = Annotated[Renderer, Depends(_renderer)]
+CurrentUser = Annotated[User, Depends(_user)]
+
+
+def _consistency(request: Request) -> str | None:
+    """The consistency token of the user's last command (set on the redirect after it)."""
+    return request.cookies.get(CONSISTENCY_COOKIE) or None
+
+
+def _after_command(url: str, reply: Reply) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if reply.token:
+        response.set_cookie(CONSISTENCY_COOKIE, reply.token, max_age=60, httponly=True, samesite="strict")
+    return response
+
+
+def _page(render: Renderer, request: Request, template: str, status: int = 200, **data: Any) -> HTMLResponse:
+    response = render.page(request, template, status=status, **data)
+    response.delete_cookie(CONSISTENCY_COOKIE)  # used once: the next page reads without waiting
+    return response
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/arbeitsplatz", status_code=303)
+
+
+@router.get("/anmelden", response_class=HTMLResponse)
+async def login_page(request: Request, render: Render, settings: Settings) -> HTMLResponse:
+    return render.page(request, "login.html", settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES)
+
+
+@router.post("/anmelden")
+async def dev_login(request: Request, render: Render, settings: Settings) -> Response:
+    """Development login (``make up``): a demo user of the chosen agency and role."""
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
+    if not settings.dev_login:
+        return render.page(
+            request, "login.html", status=403, settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES
+        )
+    try:
+        token = auth.dev_token(settings, values.get("role", ""), values.get("agency", ""))
+    except DomainError as exc:
+        errors = {exc.field or "_": exc.message}
+        return render.page(
+            request, "login.html", status=422, settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES,
+            errors=errors, values=values,
+        )  # fmt: skip
+    response = RedirectResponse("/arbeitsplatz", status_code=303)
+    auth.start_session(response, settings, token)
+    return response
+
+
+@router.post("/abmelden")
+async def logout() -> RedirectResponse:
+    response = RedirectResponse("/anmelden", status_code=303)
+    auth.end_session(response)
+    return response
+
+
+@router.get("/sprache/{language}")
+async def choose_language(language: str, request: Request) -> RedirectResponse:
+    back = request.headers.get("referer") or "/arbeitsplatz"
+    response = RedirectResponse(urlparse(back).path or "/arbeitsplatz", status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, language if language in ("de", "en") else "de", max_age=365 * 86400)
+    return response
+
+
+@router.get("/arbeitsplatz", response_class=HTMLResponse)
+async def workspace(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    page = await views.workspace(services, user, _consistency(request))
+    return _page(render, request, "workspace.html", user=user, page=page)
+
+
+@router.get("/suche")
+async def search(request: Request, user: CurrentUser, render: Render, nummer: str = "") -> Response:
+    """Search by participant number (Teilnehmendennummer): straight to the person."""
+    pid = views.participant_number(nummer)
+    if pid is None:
+        return render.page(
+            request, "search.html", status=422 if nummer else 200, user=user, nummer=nummer,
+            errors={"nummer": N_("Bitte eine vollständige Teilnehmendennummer eingeben.")} if nummer else {},
+        )  # fmt: skip
+    return RedirectResponse(f"/teilnehmende/{pid}", status_code=303)
+
+
+@router.get("/zuweisung", response_class=HTMLResponse)
+async def referral_form(request: Request, user: CurrentUser, render: Render) -> HTMLResponse:
+    return render.page(request, "referral.html", user=user, projects=PROJECTS, agencies=AGENCIES, values={})
+
+
+@router.post("/zuweisung")
+async def referral(request: Request, user: CurrentUser, services: Services, render: Render) -> Response:
+    values = await _form(request)
+    reply = await services.call("intake", "POST", "/referrals", user.token, json=forms.body_of(forms.REFERRAL, values))
+    if not reply.ok:
+        return render.page(
+            request, "referral.html", status=reply.status, user=user, projects=PROJECTS, agencies=AGENCIES,
+            values=values, errors=_field_errors(reply, forms.REFERRAL),
+        )  # fmt: skip
+    return _after_command(f"/teilnehmende/{reply.body['participant_id']}", reply)
+
+
+@router.get("/teilnehmende/{pid}", response_class=HTMLResponse)
+async def participant(
+    pid: UUID, request: Request, user: CurrentUser, services: Services, render: Render
+) -> HTMLResponse:
+    page = await views.participant(services, user, pid, _consistency(request))
+    return _page(render, request, "participant.html", status=_status(page), user=user, page=page, pid=pid)
+
+
+@router.post("/teilnehmende/{pid}/{action}")
+async def participant_command(
+    pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
+) -> Response:
+    return await _command(pid, action, SCREENS["intake"], request, user, services, render)
+
+
+@router.get("/faelle/{pid}", response_class=HTMLResponse)
+async def case(pid: UUID, request: Request, user: CurrentUser, services: Services, render: Render) -> Response:
+    page = await views.case(services, user, pid, _consistency(request))
+    if request.headers.get("HX-Request") and page.data["status"] == 200:
+        return Response(status_code=204, headers={"HX-Redirect": f"/faelle/{pid}"})  # the case has opened
+    return _page(render, request, "case.html", status=_status(page), user=user, page=page, pid=pid)
+
+
+@router.post("/faelle/{pid}/{action}")
+async def case_command(
+    pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
+) -> Response:
+    return await _command(pid, action, SCREENS["case"], request, user, services, render)
+
+
+@router.get("/vermittlung/{pid}", response_class=HTMLResponse)
+async def placement(pid: UUID, request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    page = await views.candidate(services, user, pid, _consistency(request))
+    return _page(render, request, "placement.html", status=_status(page), user=user, page=page, pid=pid)
+
+
+@router.post("/vermittlung/{pid}/{action}")
+async def placement_command(
+    pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
+) -> Response:
+    return await _command(pid, action, SCREENS["placement"], request, user, services, render)
+
+
+@router.get("/berichte", response_class=HTMLResponse)
+async def reports(request: Request, user: CurrentUser, render: Render) -> HTMLResponse:
+    return render.page(request, "reports.html", user=user, may=user.role in views.FIGURE_READERS)
+
+
+@router.get("/berichte/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request, user: CurrentUser, services: Services) -> HTMLResponse:
+    """Reporting's own dashboard (server-rendered SVG, no script), fetched with the user's token
+    and framed by the portal's page: same origin, no token in a URL."""
+    reply = await services.html("reporting", "/dashboard", user.token, params=dict(request.query_params))
+    return HTMLResponse(reply.body, status_code=reply.status)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A page that offers commands: its URL, template, view and the commands' forms."""
+
+    url: str
+    template: str
+    view: Callable[[Backends, User, UUID, str | None], Awaitable[views.Page]]
+    actions: dict[str, forms.Action]
+
+
+SCREENS = {
+    "intake": Screen("/teilnehmende", "participant.html", views.participant, forms.INTAKE_ACTIONS),
+    "case": Screen("/faelle", "case.html", views.case, forms.CASE_ACTIONS),
+    "placement": Screen("/vermittlung", "placement.html", views.candidate, forms.PLACEMENT_ACTIONS),
+}
+
+
+async def _command(
+    pid: UUID, action: str, screen: Screen, request: Request, user: User, services: Backends, render: Renderer
+) -> Response:
+    """Send the form's command; on success back to the page (which then waits for it), on a
+    refusal the page again with the service's reason next to the field and the values kept."""
+    values = await _form(request)
+    spec = screen.actions.get(action)
+    page_url = f"{screen.url}/{pid}"
+    if spec is None:
+        return RedirectResponse(page_url, status_code=303)
+    body = forms.body_of(spec, values)
+    if action == "uebernehmen":
+        body["case_manager"] = user.principal.subject
+    reply = await services.call(spec.service, "POST", forms.path_of(spec, str(pid), values), user.token, json=body)
+    if reply.ok:
+        return _after_command(f"{page_url}#{action}", reply)
+    failed = {"form": action, "errors": _field_errors(reply, spec), "input": values}
+    page = await screen.view(services, user, pid, None)
+    return render.page(request, screen.template, status=reply.status, user=user, page=page, pid=pid, failed=failed)
+
+
+def _field_errors(reply: Reply, spec: forms.Action) -> dict[str, str]:
+    """The API's errors by form field; those naming no field of the form (``consent``,
+    ``eligibility``, a 409's reason) go to the form as a whole."""
+    errors: dict[str, str] = {}
+    for name, reason in reply.errors().items():
+        key = name if name in spec.fields else "_"
+        errors[key] = f"{errors[key]}; {reason}" if key in errors else reason
+    return errors
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(v) for k, v in form.items()}
+
+
+def _status(page: views.Page) -> int:
+    status = int(page.data.get("status", 200))
+    return status if status in (200, 403, 404) else 502

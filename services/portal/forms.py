@@ -1,0 +1,148 @@
+"""The portal's forms: which fields each command takes and how a submitted HTML form becomes the
+service's JSON body. Field names are the API's (dotted for nested ones), so the API's error for a
+field lands next to that field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["text", "date", "bool", "number"]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One command the portal offers: the service, the path (``{pid}`` and form fields filled in)
+    and the body's fields."""
+
+    service: str
+    path: str
+    fields: Mapping[str, Kind]
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+
+INTAKE_ACTIONS: dict[str, Action] = {
+    "informationsgespraech": Action(
+        "intake", "/participants/{pid}/information-meeting", {"held_on": "date", "attended": "bool"}
+    ),
+    "eignung": Action(
+        "intake",
+        "/participants/{pid}/eligibility",
+        {
+            "checked_on": "date",
+            "voluntary": "bool",
+            "willing_to_address_impairments": "bool",
+            "declined_lta": "bool",
+            "findings": "text",
+        },
+    ),
+    "einwilligung": Action(
+        "intake",
+        "/participants/{pid}/consents",
+        {"purpose": "text", "scope": "text", "granted_on": "date", "form": "text", "expires_on": "date"},
+    ),
+    "widerruf": Action("intake", "/participants/{pid}/consents/{consent_id}/withdrawal", {"effective_on": "date"}),
+    "widerspruch": Action("intake", "/participants/{pid}/objections", {"recorded_on": "date", "scope": "text"}),
+    "eintritt": Action("intake", "/participants/{pid}/enrolment", {"start_date": "date"}),
+    "ablehnung": Action(
+        "intake", "/participants/{pid}/decline", {"declined_on": "date", "by": "text", "reason": "text"}
+    ),
+}
+
+CASE_ACTIONS: dict[str, Action] = {
+    "uebernehmen": Action("casework", "/cases/{pid}/case-manager", {"assigned_on": "date"}),
+    "phase": Action("casework", "/cases/{pid}/phase", {"phase": "text", "entered_on": "date", "reason": "text"}),
+    "massnahme": Action(
+        "casework",
+        "/cases/{pid}/interventions",
+        {
+            "category": "text",
+            "provider": "text",
+            "planned_start": "date",
+            "planned_end": "date",
+            "cost_eur": "number",
+            "details": "text",
+        },
+    ),
+    "ziel": Action("casework", "/cases/{pid}/goals", {"set_on": "date", "text": "text", "target_date": "date"}),
+    "termin": Action(
+        "casework", "/cases/{pid}/appointments", {"scheduled_for": "date", "with_member": "text", "kind": "text"}
+    ),
+    "vermerk": Action("casework", "/cases/{pid}/notes", {"written_on": "date", "text": "text", "confidential": "bool"}),
+}
+
+PLACEMENT_ACTIONS: dict[str, Action] = {
+    "vorschlag": Action("placement", "/candidates/{pid}/proposals", {"vacancy_id": "text", "proposed_on": "date"}),
+    "erprobung": Action(
+        "placement",
+        "/candidates/{pid}/work-trials",
+        {"employer_id": "text", "vacancy_id": "text", "started_on": "date", "planned_end": "date"},
+    ),
+    "beschaeftigung": Action(
+        "placement",
+        "/candidates/{pid}/employments",
+        {
+            "employer_id": "text",
+            "started_on": "date",
+            "type": "text",
+            "hours_per_week": "number",
+            "subsidised": "bool",
+        },
+    ),
+}
+
+REFERRAL = Action(
+    "intake",
+    "/referrals",
+    {
+        "project": "text",
+        "received_on": "date",
+        "sex": "text",
+        "reason": "text",
+        "agency": "text",
+        "identity.first_name": "text",
+        "identity.last_name": "text",
+        "identity.birth_date": "date",
+        "identity.address": "text",
+        "identity.phone": "text",
+        "identity.email": "text",
+        "identity.insurance_number": "text",
+    },
+)
+
+
+def body_of(action: Action, form: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON body: empty fields left out (the API's default or its 'required' applies),
+    checkboxes as booleans, numbers with a German decimal comma accepted."""
+    body: dict[str, Any] = dict(action.fixed)
+    for name, kind in action.fields.items():
+        raw = (form.get(name) or "").strip()
+        if kind == "bool":
+            value: Any = raw in ("on", "true", "1")
+        elif not raw:
+            continue
+        elif kind == "number":
+            value = _number(raw)
+        else:
+            value = raw
+        _put(body, name, value)
+    return body
+
+
+def path_of(action: Action, pid: str, form: Mapping[str, str]) -> str:
+    return action.path.format(pid=pid, consent_id=form.get("consent_id", ""))
+
+
+def _number(raw: str) -> Any:
+    try:
+        return float(raw.replace(".", "").replace(",", ".")) if "," in raw else float(raw)
+    except ValueError:
+        return raw  # the API names the field and the reason
+
+
+def _put(body: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        body = body.setdefault(p, {})
+    body[leaf] = value

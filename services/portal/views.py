@@ -1,0 +1,215 @@
+"""What each page shows, gathered from the services' read APIs with the user's token (and the
+consistency token of the user's last command, so a page never shows the world before it).
+No rules of the services are repeated here except to offer choices; the services decide."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from services.portal.auth import User
+from services.portal.clients import Backends, Reply
+from services.portal.vocabulary import N_
+from shared.contracts.common import PHASE_ORDER, Phase
+from shared.vocabulary import HEALTH_ROLES, Role
+
+CASE_READERS = frozenset(
+    {
+        Role.CASE_MANAGER,
+        Role.OCCUPATIONAL_THERAPIST,
+        Role.PSYCHOLOGIST,
+        Role.FINANCIAL_ADVISER,
+        Role.EMPLOYER_ACQUISITION,
+        Role.DRV_ADVISER,
+        Role.PROJECT_LEAD,
+    }
+)
+REFERRERS = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
+FIGURE_READERS = frozenset({Role.PROJECT_LEAD, Role.AUDITOR})
+TASK_DAYS = 14
+
+
+@dataclass
+class Page:
+    """A page's data and whether any read answered behind the user's last command."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    behind: bool = False
+
+    def take(self, reply: Reply) -> Reply:
+        self.behind = self.behind or reply.behind
+        return reply
+
+
+@dataclass(frozen=True)
+class Transition:
+    phase: str
+    needs_reason: bool
+    kind: str  # forward | skip | back | aftercare
+
+
+def transitions(case: dict[str, Any]) -> list[Transition]:
+    """The moves to offer now (casework decides; a refused one shows its reason): forward by one,
+    skip ahead or back one with a reason, Nachbetreuung once a job start was reported."""
+    if case.get("status") != "open":
+        return []
+    order = [p.value for p in PHASE_ORDER]
+    here = order.index(case["phase"])
+    moves: list[Transition] = []
+    if here > 0:
+        moves.append(Transition(order[here - 1], True, "back"))
+    for i, phase in enumerate(order[here + 1 :], start=here + 1):
+        if phase == Phase.NACHBETREUUNG:
+            if case.get("expected_next_phase") == Phase.NACHBETREUUNG:
+                moves.append(Transition(phase, False, "aftercare"))
+            continue
+        moves.append(Transition(phase, i > here + 1, "forward" if i == here + 1 else "skip"))
+    return moves
+
+
+async def workspace(backends: Backends, user: User, consistency: str | None) -> Page:
+    """Mein Arbeitsplatz: my caseload, tasks and appointments due, open referrals."""
+    page = Page()
+    if user.role not in CASE_READERS:
+        return page
+    caseload, tasks, referred = await asyncio.gather(
+        backends.call("casework", "GET", "/caseload", user.token, consistency=consistency),
+        backends.call(
+            "casework", "GET", "/tasks", user.token, consistency=consistency, params={"within_days": TASK_DAYS}
+        ),
+        backends.call(
+            "intake", "GET", "/participants", user.token, consistency=consistency, params={"status": "referred"}
+        ),
+    )
+    for r in (caseload, tasks, referred):
+        page.take(r)
+    page.data["caseload"] = caseload.body if caseload.ok else None
+    page.data["tasks"] = _task_list(tasks.body) if tasks.ok else None
+    page.data["referred"] = referred.body if referred.ok else None
+    return page
+
+
+def _task_list(body: Any) -> list[dict[str, Any]]:
+    if isinstance(body, dict):
+        return list(body.get("tasks") or body.get("items") or [])
+    return list(body or [])
+
+
+def participant_number(text: str) -> UUID | None:
+    try:
+        return UUID(text.strip())
+    except ValueError:
+        return None
+
+
+async def participant(backends: Backends, user: User, pid: UUID, consistency: str | None) -> Page:
+    """Intake's view of one person: status, identity, eligibility, consents, objections."""
+    page = Page()
+    path = f"/participants/{pid}"
+    detail = page.take(await backends.call("intake", "GET", path, user.token, consistency=consistency))
+    page.data["status"] = detail.status
+    page.data["participant"] = detail.body if detail.ok else None
+    page.data["error"] = None if detail.ok else detail.errors().get("_")
+    return page
+
+
+async def case(backends: Backends, user: User, pid: UUID, consistency: str | None) -> Page:
+    """The case at a glance, with its timeline, consents, person and (health access only) the
+    health records; every health item is marked so, and absent for everyone else."""
+    page = Page()
+    got = page.take(await backends.call("casework", "GET", f"/cases/{pid}", user.token, consistency=consistency))
+    page.data["status"] = got.status
+    if not got.ok:
+        page.data["error"] = got.errors().get("_")
+        return page
+    the_case: dict[str, Any] = got.body
+    calls = [
+        backends.call("casework", "GET", f"/cases/{pid}/timeline", user.token, consistency=consistency),
+        backends.call("casework", "GET", f"/cases/{pid}/person", user.token, consistency=consistency),
+        backends.call("intake", "GET", f"/participants/{pid}/consents", user.token, consistency=consistency),
+    ]
+    if the_case.get("health_access"):
+        calls.append(backends.call("casework", "GET", f"/cases/{pid}/health", user.token, consistency=consistency))
+    timeline, person, consents, *health = [page.take(r) for r in await asyncio.gather(*calls)]
+    health_versions = _health_versions(health[0].body) if health and health[0].ok else set()
+    events = [
+        {**e, "health": e["version"] in health_versions}
+        for e in (timeline.body.get("events", []) if timeline.ok else [])
+        if not e.get("redacted")  # a health record without the right: absent, not a grey box
+    ]
+    page.data.update(
+        case=the_case,
+        transitions=transitions(the_case),
+        events=list(reversed(events)),
+        interventions=_of(events, "InterventionPlanned", "intervention_id"),
+        appointments=_of(events, "AppointmentScheduled", "appointment_id"),
+        notes=_of(events, "CaseNoteAdded", "note_id"),
+        person=person.body.get("identity") if person.ok else None,
+        consents=consents.body if consents.ok else [],
+        health=health[0].body if health and health[0].ok else None,
+        may_manage=user.role in (Role.CASE_MANAGER, Role.PROJECT_LEAD),
+        may_health=user.role in HEALTH_ROLES and bool(the_case.get("health_access")),
+    )
+    return page
+
+
+def _health_versions(health: dict[str, Any]) -> set[int]:
+    return {
+        int(e["version"])
+        for section in health.values()
+        if isinstance(section, list)
+        for e in section
+        if isinstance(e, dict) and "version" in e
+    }
+
+
+def _of(events: list[dict[str, Any]], event_type: str, key: str) -> list[dict[str, Any]]:
+    """One row per item of a kind, with the later events that name it (start, outcome, ...)."""
+    items = [e for e in events if e["event_type"] == event_type]
+    for item in items:
+        ident = item["data"].get(key)
+        item["later"] = [e for e in events if e is not item and e.get("data", {}).get(key) == ident]
+    return items
+
+
+async def candidate(backends: Backends, user: User, pid: UUID, consistency: str | None) -> Page:
+    """Placement: the candidate's pool status, the ranked open vacancies with the reasons per
+    criterion, and what happened so far (proposals, work trials, employment)."""
+    page = Page()
+    got, ranked, board = await asyncio.gather(
+        backends.call("placement", "GET", f"/candidates/{pid}", user.token, consistency=consistency),
+        backends.call("placement", "GET", f"/candidates/{pid}/vacancies", user.token, consistency=consistency),
+        backends.call("placement", "GET", "/vacancies", user.token, consistency=consistency, params={"status": "open"}),
+    )
+    for r in (got, ranked, board):
+        page.take(r)
+    page.data["status"] = got.status
+    page.data["candidate"] = got.body if got.ok else None
+    page.data["error"] = None if got.ok else got.errors().get("_")
+    page.data["vacancies"] = _with_vacancy(ranked.body.get("vacancies", []), board.body) if ranked.ok else []
+    return page
+
+
+def _with_vacancy(ranked: list[dict[str, Any]], board: Any) -> list[dict[str, Any]]:
+    """The ranking names the vacancy; the board adds its employer and hours (for the forms)."""
+    rows = board if isinstance(board, list) else []
+    by_id = {v.get("vacancy_id"): v for v in rows if isinstance(v, dict)}
+    return [{**by_id.get(r["vacancy_id"], {}), **r} for r in ranked]
+
+
+# Pydantic's reasons in the staff's words; anything else is shown as the service said it.
+REASONS = {
+    "Field required": N_("Pflichtfeld: bitte ausfüllen."),
+    "Input should be a valid date": N_("Bitte ein gültiges Datum angeben (TT.MM.JJJJ)."),
+    "String should have at least 1 character": N_("Pflichtfeld: bitte ausfüllen."),
+    "Input should be a valid number": N_("Bitte eine Zahl angeben."),
+    "Input should be greater than or equal to 0": N_("Der Betrag darf nicht negativ sein."),
+    "Input should be": N_("Bitte einen der angebotenen Werte wählen."),
+}
+
+
+def reason_text(reason: str) -> str:
+    """The German msgid for a known validation reason (translated in the template)."""
+    return next((german for english, german in REASONS.items() if reason.startswith(english)), reason)
