@@ -63,6 +63,7 @@ async def enrol(intake: httpx.AsyncClient) -> str:
     assert r.status_code == 201, r.text
     pid: str = r.json()["participant_id"]
     steps = [
+        ("information-meeting", {"held_on": "2026-03-05"}),
         ("eligibility", {"checked_on": "2026-03-09", "voluntary": True, "willing_to_address_impairments": True}),
         ("consents", {"purpose": "participation", "granted_on": "2026-03-09", "form": "written"}),
         ("enrolment", {"start_date": "2026-03-16"}),
