@@ -12,6 +12,7 @@ from uuid import UUID
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.vocabulary import N_
+from shared.contracts.casework import AppointmentScheduled, CaseNoteAdded, InterventionPlanned
 from shared.contracts.common import PHASE_ORDER, Phase
 from shared.vocabulary import HEALTH_ROLES, Role
 
@@ -143,9 +144,9 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         case=the_case,
         transitions=transitions(the_case),
         events=list(reversed(events)),
-        interventions=_of(events, "InterventionPlanned", "intervention_id"),
-        appointments=_of(events, "AppointmentScheduled", "appointment_id"),
-        notes=_of(events, "CaseNoteAdded", "note_id"),
+        interventions=_of(events, InterventionPlanned.event_type, "intervention_id"),
+        appointments=_of(events, AppointmentScheduled.event_type, "appointment_id"),
+        notes=_of(events, CaseNoteAdded.event_type, "note_id"),
         person=person.body.get("identity") if person.ok else None,
         consents=consents.body if consents.ok else [],
         health=health[0].body if health and health[0].ok else None,

@@ -264,7 +264,10 @@ async def test_an_objection_withholds_exactly_its_doctor_and_can_be_withdrawn(st
     )
 
     async def sources(headers: dict[str, str]) -> tuple[list[str], int]:
-        health = await ok(await case.casework.get(f"{case.c}/health", headers=headers))
+        response = await case.casework.get(f"{case.c}/health", headers=headers)
+        if response.status_code == 404:  # the drv-exchange consent has not reached casework yet
+            return [], -1
+        health = await ok(response)
         return sorted(r["data"]["source"] for r in health["medical_reports"]), health["withheld_under_objection"]
 
     withheld = await support.eventually(lambda: sources(drv), lambda v: v[1] == 1)

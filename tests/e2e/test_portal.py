@@ -127,7 +127,9 @@ async def test_a_case_managers_day_in_the_browser(stack: Stack, portal: str, bro
     await expect(page.get_by_role("heading", level=1)).to_contain_text("zugewiesen")
     pid = page.url.rsplit("/", 1)[1]
 
-    # Eignung, Einwilligung, Eintritt: each page after the command shows its result
+    # Informationsgespräch, Eignung, Einwilligung, Eintritt: each page after the command shows its result
+    await page.get_by_role("button", name="Gespräch speichern").click()
+    await expect(page.locator(".facts dt:has-text('Informationsgespräch') + dd")).not_to_have_text("noch nicht")
     await page.get_by_label("Die Teilnahme ist freiwillig").check()
     await page.get_by_label("Bereit, vermittlungsrelevante Beeinträchtigungen anzugehen").check()
     await page.get_by_role("button", name="Eignung prüfen").click()
