@@ -48,15 +48,18 @@ RETURNING subject_id
 """
 
 
-async def _scan_topic(conn: Conn, bootstrap: str, topic: str, rules: Sequence[ErasureRule]) -> tuple[int, int]:
-    """(records read, keys erased again) for one topic, from the stored offsets to the end."""
+async def _scan_topic(
+    conn: Conn, bootstrap: str, topic: str, rules: Sequence[ErasureRule], options: Mapping[str, Any]
+) -> tuple[int, int]:
+    """(records read, keys erased again) for one topic, from the stored offsets to the end.
+    ``options``: how to connect (``shared.kafka_auth.client_options``: SASL, TLS)."""
     by_type = {r.event_type: r for r in rules}
     stored = {int(r["partition"]): int(r["next_offset"]) for r in await conn.fetch(_CHECKPOINTS, topic)}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **options)
     await consumer.start()
     read = erased = 0
     try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
+        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic, options)]
         if not partitions:
             return 0, 0
         consumer.assign(partitions)
@@ -81,9 +84,9 @@ async def _scan_topic(conn: Conn, bootstrap: str, topic: str, rules: Sequence[Er
     return read, erased
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[int]:
+async def _partitions(bootstrap: str, topic: str, options: Mapping[str, Any]) -> list[int]:
     """The topic's partitions (none if it does not exist yet: nothing was ever erased there)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -106,13 +109,18 @@ async def _apply(conn: Conn, value: bytes | None, by_type: Mapping[str, ErasureR
 
 
 async def reapply_erasures(
-    conn: Conn, bootstrap: str, topic_of: Callable[[str], str], rules: Sequence[ErasureRule]
+    conn: Conn,
+    bootstrap: str,
+    topic_of: Callable[[str], str],
+    rules: Sequence[ErasureRule],
+    options: Mapping[str, Any] | None = None,
 ) -> int:
     """Re-apply every erasure on the rules' topics since the last scan; returns keys erased again."""
     total_read = total_erased = 0
     for service in sorted({r.topic_service for r in rules}):
         topic = topic_of(service)
-        read, erased = await _scan_topic(conn, bootstrap, topic, [r for r in rules if r.topic_service == service])
+        own = [r for r in rules if r.topic_service == service]
+        read, erased = await _scan_topic(conn, bootstrap, topic, own, options or {})
         total_read += read
         total_erased += erased
     log.info("erasures.reapplied", records=total_read, erased_again=total_erased)

@@ -256,7 +256,7 @@ class Runtime:
             # before anything is served: a database restored from before an erasure forgets again
             # (a process with neither relay nor consumers never talks to the broker: docs/SECURITY.md)
             async with connected.pool.acquire() as conn:
-                await reapply_erasures(conn, s.kafka_bootstrap, s.topic, self.definition.erasures)
+                await reapply_erasures(conn, s.kafka_bootstrap, s.topic, self.definition.erasures, client_options(s))
         consuming = s.projections_enabled and bool(self.definition.projections)
         background = (1 if s.relay_enabled else 0) + (len(connected.runners) if consuming else 0)
         background_pool = None
