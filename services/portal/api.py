@@ -1,6 +1,7 @@
 """The portal's routes: pages (GET) and form posts (POST → the service's command → 303 back to
 the page, carrying the command's consistency token so the next page shows its result). Thin:
-what a page shows comes from ``views``, how a form becomes a command from ``forms``."""
+what a page shows comes from ``views``, how a form becomes a command from ``forms``. The pages of
+one person (intake, case, placement) are ``SCREENS``: each gets the same page and command route."""
 
 from __future__ import annotations
 
@@ -150,49 +151,6 @@ async def referral(request: Request, user: CurrentUser, services: Services, rend
     return _after_command(f"/teilnehmende/{reply.body['participant_id']}", reply)
 
 
-@router.get("/teilnehmende/{pid}", response_class=HTMLResponse)
-async def participant(
-    pid: UUID, request: Request, user: CurrentUser, services: Services, render: Render
-) -> HTMLResponse:
-    page = await views.participant(services, user, pid, _consistency(request))
-    return _page(render, request, "participant.html", status=_status(page), user=user, page=page, pid=pid)
-
-
-@router.post("/teilnehmende/{pid}/{action}")
-async def participant_command(
-    pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
-) -> Response:
-    return await _command(pid, action, SCREENS["intake"], request, user, services, render)
-
-
-@router.get("/faelle/{pid}", response_class=HTMLResponse)
-async def case(pid: UUID, request: Request, user: CurrentUser, services: Services, render: Render) -> Response:
-    page = await views.case(services, user, pid, _consistency(request))
-    if request.headers.get("HX-Request") and page.data["status"] == 200:
-        return Response(status_code=204, headers={"HX-Redirect": f"/faelle/{pid}"})  # the case has opened
-    return _page(render, request, "case.html", status=_status(page), user=user, page=page, pid=pid)
-
-
-@router.post("/faelle/{pid}/{action}")
-async def case_command(
-    pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
-) -> Response:
-    return await _command(pid, action, SCREENS["case"], request, user, services, render)
-
-
-@router.get("/vermittlung/{pid}", response_class=HTMLResponse)
-async def placement(pid: UUID, request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
-    page = await views.candidate(services, user, pid, _consistency(request))
-    return _page(render, request, "placement.html", status=_status(page), user=user, page=page, pid=pid)
-
-
-@router.post("/vermittlung/{pid}/{action}")
-async def placement_command(
-    pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
-) -> Response:
-    return await _command(pid, action, SCREENS["placement"], request, user, services, render)
-
-
 @router.get("/berichte", response_class=HTMLResponse)
 async def reports(request: Request, user: CurrentUser, render: Render) -> HTMLResponse:
     return render.page(request, "reports.html", user=user, may=user.role in views.FIGURE_READERS)
@@ -208,19 +166,49 @@ async def dashboard(request: Request, user: CurrentUser, services: Services) -> 
 
 @dataclass(frozen=True)
 class Screen:
-    """A page that offers commands: its URL, template, view and the commands' forms."""
+    """A page of one person that offers commands: its name, URL, template, view and the
+    commands' forms; ``polls`` when the page waits (htmx) for its subject to appear."""
 
+    name: str
     url: str
     template: str
     view: Callable[[Backends, User, UUID, str | None], Awaitable[views.Page]]
     actions: dict[str, forms.Action]
+    polls: bool = False
 
 
 SCREENS = {
-    "intake": Screen("/teilnehmende", "participant.html", views.participant, forms.INTAKE_ACTIONS),
-    "case": Screen("/faelle", "case.html", views.case, forms.CASE_ACTIONS),
-    "placement": Screen("/vermittlung", "placement.html", views.candidate, forms.PLACEMENT_ACTIONS),
+    "intake": Screen("participant", "/teilnehmende", "participant.html", views.participant, forms.INTAKE_ACTIONS),
+    "case": Screen("case", "/faelle", "case.html", views.case, forms.CASE_ACTIONS, polls=True),
+    "placement": Screen("placement", "/vermittlung", "placement.html", views.candidate, forms.PLACEMENT_ACTIONS),
 }
+
+
+def _add_routes(screen: Screen) -> None:
+    """The screen's page (GET ``<url>/{pid}``) and its commands (POST ``<url>/{pid}/{action}``),
+    the same pair for every screen."""
+
+    async def show(pid: UUID, request: Request, user: CurrentUser, services: Services, render: Render) -> Response:
+        return await _show(pid, screen, request, user, services, render)
+
+    async def command(
+        pid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
+    ) -> Response:
+        return await _command(pid, action, screen, request, user, services, render)
+
+    router.add_api_route(f"{screen.url}/{{pid}}", show, methods=["GET"], response_class=HTMLResponse, name=screen.name)
+    router.add_api_route(f"{screen.url}/{{pid}}/{{action}}", command, methods=["POST"], name=f"{screen.name}_command")
+
+
+async def _show(
+    pid: UUID, screen: Screen, request: Request, user: User, services: Backends, render: Renderer
+) -> Response:
+    """The page, read behind the user's last command. A polling page (the case while casework
+    opens it) answers htmx's poll with a redirect once its subject is there."""
+    page = await screen.view(services, user, pid, _consistency(request))
+    if screen.polls and request.headers.get("HX-Request") and page.data["status"] == 200:
+        return Response(status_code=204, headers={"HX-Redirect": f"{screen.url}/{pid}"})
+    return _page(render, request, screen.template, status=_status(page), user=user, page=page, pid=pid)
 
 
 async def _command(
@@ -262,3 +250,7 @@ async def _form(request: Request) -> dict[str, str]:
 def _status(page: views.Page) -> int:
     status = int(page.data.get("status", 200))
     return status if status in (200, 403, 404) else 502
+
+
+for _screen in SCREENS.values():  # after _show and _command, which the routes call
+    _add_routes(_screen)
