@@ -22,6 +22,19 @@ class Role(StrEnum):
 # Roles allowed to read health data of a case whose team they belong to (plus its case manager).
 HEALTH_ROLES = frozenset({Role.CASE_MANAGER, Role.OCCUPATIONAL_THERAPIST, Role.PSYCHOLOGIST, Role.DRV_ADVISER})
 
+# Roles that work on cases (a team's roles and the project lead): they have a caseload and tasks.
+CASE_ROLES = frozenset(
+    {
+        Role.CASE_MANAGER,
+        Role.OCCUPATIONAL_THERAPIST,
+        Role.PSYCHOLOGIST,
+        Role.FINANCIAL_ADVISER,
+        Role.EMPLOYER_ACQUISITION,
+        Role.DRV_ADVISER,
+        Role.PROJECT_LEAD,
+    }
+)
+
 # agency -> display name; more agencies can be added by configuration (REHAPRO_EXTRA_AGENCIES).
 AGENCIES: dict[str, str] = {
     "jc-en": "Jobcenter Ennepe-Ruhr-Kreis",

@@ -30,24 +30,13 @@ from shared.contracts.casework import CaseHandedOver, CaseNoteAdded, ContactLogg
 from shared.contracts.common import InterventionCategory
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
-from shared.vocabulary import HEALTH_ROLES, Role
+from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, Role
 
-CASE_READERS = frozenset(
-    {
-        Role.CASE_MANAGER,
-        Role.OCCUPATIONAL_THERAPIST,
-        Role.PSYCHOLOGIST,
-        Role.FINANCIAL_ADVISER,
-        Role.EMPLOYER_ACQUISITION,
-        Role.DRV_ADVISER,
-        Role.PROJECT_LEAD,
-        Role.AUDITOR,
-        Role.DATA_PROTECTION_OFFICER,
-    }
-)
+AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
+# Cases are read by the roles that work on them and by the audit roles.
+CASE_READERS = CASE_ROLES | AUDIT_ROLES
 # A command's own rule, checked on the case its handler loaded (raises Forbidden).
 Authorize = Callable[[Principal, Case], None]
-AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
 NON_HEALTH_CATEGORIES = frozenset({InterventionCategory.EMPLOYMENT_PROMOTION})
 
 

@@ -14,19 +14,8 @@ from services.portal.clients import Backends, Reply
 from services.portal.vocabulary import N_
 from shared.contracts.casework import AppointmentScheduled, CaseNoteAdded, InterventionPlanned
 from shared.contracts.common import PHASE_ORDER, Phase
-from shared.vocabulary import HEALTH_ROLES, Role
+from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, Role
 
-CASE_READERS = frozenset(
-    {
-        Role.CASE_MANAGER,
-        Role.OCCUPATIONAL_THERAPIST,
-        Role.PSYCHOLOGIST,
-        Role.FINANCIAL_ADVISER,
-        Role.EMPLOYER_ACQUISITION,
-        Role.DRV_ADVISER,
-        Role.PROJECT_LEAD,
-    }
-)
 REFERRERS = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 FIGURE_READERS = frozenset({Role.PROJECT_LEAD, Role.AUDITOR})
 TASK_DAYS = 14
@@ -73,7 +62,8 @@ def transitions(case: dict[str, Any]) -> list[Transition]:
 async def workspace(backends: Backends, user: User, consistency: str | None) -> Page:
     """Mein Arbeitsplatz: my caseload, tasks and appointments due, open referrals."""
     page = Page()
-    if user.role not in CASE_READERS:
+    if user.role not in CASE_ROLES:  # no caseload, no tasks: the page says so
+        page.data.update(caseload=None, tasks=None, referred=None)
         return page
     caseload, tasks, referred = await asyncio.gather(
         backends.call("casework", "GET", "/caseload", user.token, consistency=consistency),
