@@ -68,4 +68,9 @@ reject "an unknown key (typo)" --set services.intake.replica=2
 reject "reporting with two replicas" --set services.reporting.replicas=2
 reject "an image digest that is not sha256" --set image.digest=latest
 reject "an unknown top-level key" --set kafak.create=false
+reject "the HS256 secret of before (jwt.existingSecret)" --set jwt.existingSecret=rehapro-jwt
+reject "an inline trust file without issuers" --set auth.trust.from=inline
+reject "a trusted issuer without JWKS" --set auth.trust.from=inline --set 'auth.trust.issuers[0].issuer=https://idp.example' \
+  --set 'auth.trust.issuers[0].agency=jc-en'
+reject "an unknown KEK provider" --set keys.provider=vault
 echo "chart checks passed"

@@ -44,6 +44,41 @@ AUTOSCALING = obj(
 )
 
 
+FILE_KEY = string(pattern=r"^[-._a-zA-Z0-9]+$", maxLength=253)
+KEY_HOLDERS = ("intake", "casework", "placement")  # the services with subject keys (ServiceDefinition.subject_keys)
+# one entry of the trust file (shared/auth.py load_trust, docs/SECURITY.md "Trust file")
+ISSUER = obj(
+    {
+        "issuer": string(minLength=1),
+        "agency": string(minLength=1),
+        "jwks_uri": string(pattern=r"^https://"),
+        "jwks_file": FILE_KEY,
+        "role_claim": string(minLength=1),
+        "role_map": LABELS,
+        "subject_claim": string(minLength=1),
+        "refresh_cooldown_s": {"type": "number", "minimum": 0},
+        "agency_claim": {"type": "boolean"},
+    },
+    required=["issuer", "agency"],
+    oneOf=[{"required": ["jwks_uri"]}, {"required": ["jwks_file"]}],
+)
+TRUST = obj(
+    {
+        "from": {"enum": ["Secret", "ConfigMap", "inline"]},
+        "name": DNS_NAME,
+        "key": FILE_KEY,
+        "issuers": {"type": "array", "items": ISSUER},
+        "jwksFiles": {"type": "object", "propertyNames": FILE_KEY, "additionalProperties": string(minLength=1)},
+    },
+    allOf=[
+        {
+            "if": {"properties": {"from": {"const": "inline"}}},
+            "then": {"properties": {"issuers": {"minItems": 1}}},
+        }
+    ],
+)
+
+
 def service(scales: bool) -> dict[str, Any]:
     props: dict[str, Any] = {"resources": RESOURCES, "ingressHost": DNS_NAME, "extraEnv": ENV}
     if scales:
@@ -62,7 +97,22 @@ SCHEMA: dict[str, Any] = obj(
             }
         ),
         "imagePullSecrets": {"type": "array", "items": obj({"name": string(minLength=1)})},
-        "jwt": obj({"existingSecret": DNS_NAME, "issuer": string(minLength=1)}),
+        "auth": obj({"trust": TRUST, "signingKeySecret": DNS_NAME}),
+        "keys": obj(
+            {
+                "provider": {"enum": ["file", "env", "pkcs11"]},
+                "kekSecrets": obj({s: DNS_NAME for s in KEY_HOLDERS}),
+                "pkcs11": obj(
+                    {
+                        "module": string(minLength=1),
+                        "token": string(minLength=1),
+                        "pinSecret": DNS_NAME,
+                        "keyLabels": obj({s: string(minLength=1) for s in KEY_HOLDERS}),
+                    }
+                ),
+                "nameIndexSecret": DNS_NAME,
+            }
+        ),
         "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]},
         "readyMaxLag": integer(1),
         "migrations": obj(
@@ -131,6 +181,25 @@ SCHEMA: dict[str, Any] = obj(
                 "reporting": service(False),
             }
         ),
+        "portal": obj(
+            {
+                "enabled": {"type": "boolean"},
+                "replicas": integer(1),
+                "autoscaling": AUTOSCALING,
+                "resources": RESOURCES,
+                "ingressHost": DNS_NAME,
+                "devLogin": {"type": "boolean"},
+                "oidc": obj(
+                    {
+                        "issuer": string(),
+                        "clientId": string(),
+                        "redirectUri": string(),
+                        "clientSecret": {"anyOf": [DNS_NAME, {"const": ""}]},
+                    }
+                ),
+                "extraEnv": ENV,
+            }
+        ),
         "ingress": obj(
             {
                 "enabled": {"type": "boolean"},
@@ -146,6 +215,7 @@ SCHEMA: dict[str, Any] = obj(
                 "monitoringNamespaceSelector": LABELS,
                 "dnsNamespaceSelector": LABELS,
                 "extraEgress": {"type": "array", "items": {"type": "object"}},
+                "identityProviders": {"type": "array", "items": {"type": "object"}},
             }
         ),
         "monitoring": obj(

@@ -13,13 +13,31 @@ CHART = Path(__file__).parent / "rehapro"
 GROUPS = {"services", "resources", "autoscaling", "storage", "backup", "sourceTopics", "existingSecrets"}
 
 DESCRIPTIONS = {
-    "image.repository": "image of all four services (deploy/Dockerfile)",
+    "image.repository": "image of the four services and the portal (deploy/Dockerfile)",
     "image.tag": "tag, used when no digest is set",
     "image.digest": "`sha256:...`: pull by digest (recommended; tag then ignored)",
     "image.pullPolicy": "`IfNotPresent` with digests",
     "imagePullSecrets": "`[{name: ...}]`",
-    "jwt.existingSecret": "secret with key `secret` (>= 16 characters) that signs and checks tokens",
-    "jwt.issuer": "expected token issuer",
+    "auth.trust.from": (
+        "where the trust file (trusted issuers, docs/SECURITY.md) comes from: `Secret`, `ConfigMap`"
+        " (yours, named `name`) or `inline` (a ConfigMap from `issuers`, `jwksFiles`); mounted"
+        " read-only at /etc/rehapro/trust in every pod, `JWT_TRUST_FILE` names it"
+    ),
+    "auth.trust.name": "the Secret or ConfigMap (`from: Secret`/`ConfigMap`)",
+    "auth.trust.key": "its key holding the trust file; its other keys (JWKS files) sit beside it",
+    "auth.trust.issuers": "`from: inline`: the trust file's entries (`issuer`, `agency`, `jwks_uri`/`jwks_file`, ...)",
+    "auth.trust.jwksFiles": "`from: inline`: file name -> public JWKS, for `jwks_file` entries",
+    "auth.signingKeySecret": (
+        "Secret (keys `signing-key.json`, `jwks.json`) with reporting's signing key for its tokens to"
+        " intake (and the portal's with `portal.devLogin`); `JWT_SIGNING_KEY_FILE`"
+    ),
+    "keys.provider": "KEK provider of intake, casework, placement: `file` (mounted), `env`, `pkcs11`",
+    "keys.kekSecrets": "`file`, `env`: service -> Secret with key `kek.json` (the KEK document)",
+    "keys.pkcs11.module": "`pkcs11`: the HSM's PKCS#11 module (must exist in the image)",
+    "keys.pkcs11.token": "`pkcs11`: token label",
+    "keys.pkcs11.pinSecret": "`pkcs11`: Secret with key `pin` (the token's user PIN)",
+    "keys.pkcs11.keyLabels": "`pkcs11`: service -> label of its current KEK on the token",
+    "keys.nameIndexSecret": "Secret with key `key` (>= 16 characters): `NAME_INDEX_KEY`, the same for all four",
     "logLevel": "DEBUG, INFO, WARNING, ERROR",
     "readyMaxLag": "a pod is not ready while its projections lag more messages than this",
     "migrations.enabled": "hook Jobs migrate (post-install, pre-upgrade); pods wait for the schema",
@@ -59,7 +77,18 @@ DESCRIPTIONS = {
         " `replicas` and `autoscaling` (`enabled`, `minReplicas`, `maxReplicas`,"
         " `targetCPUUtilizationPercentage`); reporting has neither (always 1)"
     ),
-    "ingress.enabled": "one Ingress, a host per service",
+    "portal.enabled": "render the portal (Deployment, Service, PDB, HPA, NetworkPolicy, Ingress host)",
+    "portal.replicas": "replicas when `autoscaling.enabled` is false",
+    "portal.autoscaling": "`enabled`, `minReplicas`, `maxReplicas`, `targetCPUUtilizationPercentage`",
+    "portal.resources": "requests and limits of the portal",
+    "portal.ingressHost": "the portal's host on the Ingress",
+    "portal.devLogin": "demo login signed with `auth.signingKeySecret` (only where the trust file lists its issuers)",
+    "portal.oidc": (
+        "`issuer`, `clientId`, `redirectUri`, `clientSecret` (Secret with key `client-secret`); carried,"
+        " the code flow is not implemented yet"
+    ),
+    "portal.extraEnv": "more environment variables of the portal",
+    "ingress.enabled": "one Ingress, a host per service and the portal",
     "ingress.className": "IngressClass",
     "ingress.annotations": "annotations of the Ingress",
     "ingress.tlsSecret": "TLS secret covering all hosts",
@@ -68,6 +97,9 @@ DESCRIPTIONS = {
     "networkPolicy.monitoringNamespaceSelector": "labels of Prometheus' namespace",
     "networkPolicy.dnsNamespaceSelector": "labels of the DNS namespace",
     "networkPolicy.extraEgress": "more egress rules of the services (external brokers or databases)",
+    "networkPolicy.identityProviders": (
+        "NetworkPolicyPeers of the identity providers' JWKS URLs, reachable on 443 by the services and the portal"
+    ),
     "monitoring.serviceMonitor": "`enabled`, `interval`, `labels`",
     "monitoring.prometheusRule.enabled": 'render the alert rules (docs/OPERATIONS.md "Alerts")',
     "monitoring.prometheusRule.labels": "labels the Prometheus rule selector needs",

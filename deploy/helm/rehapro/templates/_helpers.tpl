@@ -106,12 +106,28 @@ seccompProfile:
 {{- end }}
 {{- end }}
 - { name: REHAPRO_INTAKE_URL, value: "http://{{ include "rehapro.fullname" $ }}-intake:8000" }
-- { name: REHAPRO_JWT_ISSUER, value: {{ $.Values.jwt.issuer | quote }} }
 - { name: REHAPRO_LOG_LEVEL, value: {{ $.Values.logLevel | quote }} }
 - { name: REHAPRO_READY_MAX_LAG, value: {{ $.Values.readyMaxLag | quote }} }
 - { name: REHAPRO_MIGRATE_ON_START, value: {{ not $.Values.migrations.enabled | quote }} }
-- name: REHAPRO_JWT_SECRET
-  valueFrom: { secretKeyRef: { name: {{ $.Values.jwt.existingSecret }}, key: secret } }
+{{ include "rehapro.authEnv" (list $ $name) }}
+- name: REHAPRO_NAME_INDEX_KEY
+  valueFrom: { secretKeyRef: { name: {{ $.Values.keys.nameIndexSecret }}, key: key } }
+{{- if has $name (include "rehapro.keyHolders" $ | splitList " ") }}
+{{- $k := $.Values.keys }}
+- { name: REHAPRO_KEK_PROVIDER, value: {{ $k.provider }} }
+{{- if eq $k.provider "file" }}
+- { name: REHAPRO_KEK_FILE, value: /etc/rehapro/kek/kek.json }
+{{- else if eq $k.provider "env" }}
+- name: REHAPRO_KEK
+  valueFrom: { secretKeyRef: { name: {{ index $k.kekSecrets $name }}, key: kek.json } }
+{{- else }}
+- { name: REHAPRO_PKCS11_MODULE, value: {{ $k.pkcs11.module | quote }} }
+- { name: REHAPRO_PKCS11_TOKEN, value: {{ $k.pkcs11.token | quote }} }
+- { name: REHAPRO_PKCS11_KEY, value: {{ index $k.pkcs11.keyLabels $name | quote }} }
+- name: REHAPRO_PKCS11_PIN
+  valueFrom: { secretKeyRef: { name: {{ $k.pkcs11.pinSecret }}, key: pin } }
+{{- end }}
+{{- end }}
 - name: {{ upper $name }}_DATABASE_URL
   valueFrom: { secretKeyRef: { name: {{ include "rehapro.dbSecret" (list $ $name) }}, key: uri } }
 {{- if $.Values.kafka.create }}
@@ -132,19 +148,70 @@ seccompProfile:
 {{- end }}
 {{- end -}}
 
-{{/* Volumes of every pod running the image: a writable /tmp, the Kafka cluster CA. */}}
+{{/* The services that hold per-subject data keys wrapped by a KEK (ServiceDefinition.subject_keys). */}}
+{{- define "rehapro.keyHolders" -}}intake casework placement{{- end -}}
+
+{{/* Pods that sign tokens themselves: reporting (to intake), the portal's demo login. Arguments: (list $ component). */}}
+{{- define "rehapro.signs" -}}
+{{- $ := index . 0 -}}{{- $name := index . 1 -}}
+{{- if or (eq $name "reporting") (and (eq $name "portal") $.Values.portal.devLogin) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "rehapro.trustConfigMap" -}}{{ include "rehapro.fullname" . }}-jwt-trust{{- end -}}
+
+{{/* Token trust of every pod (services, migrations, portal): the trust file, and the signing key where the pod signs. */}}
+{{- define "rehapro.authEnv" -}}
+{{- $ := index . 0 -}}{{- $name := index . 1 -}}
+- { name: REHAPRO_JWT_TRUST_FILE, value: /etc/rehapro/trust/{{ $.Values.auth.trust.key }} }
+{{- if include "rehapro.signs" . }}
+- { name: REHAPRO_JWT_SIGNING_KEY_FILE, value: /etc/rehapro/signing/signing-key.json }
+{{- end }}
+{{- end -}}
+
+{{/* Volumes of every pod running the image: a writable /tmp, the token trust, the signing key
+(where the pod signs), the KEK (file provider), the Kafka cluster CA. Arguments: (list $ component). */}}
 {{- define "rehapro.volumes" -}}
+{{- $ := index . 0 -}}{{- $name := index . 1 -}}
+{{- $trust := $.Values.auth.trust -}}
 - name: tmp
   emptyDir: { sizeLimit: 64Mi }
-{{- if .Values.kafka.create }}
+# file modes in decimal: 292 = 0444 (public trust), 288 = 0440 (private keys, group = fsGroup)
+- name: jwt-trust
+{{- if eq $trust.from "Secret" }}
+  secret: { secretName: {{ $trust.name }}, defaultMode: 292 }
+{{- else if eq $trust.from "ConfigMap" }}
+  configMap: { name: {{ $trust.name }}, defaultMode: 292 }
+{{- else }}
+  configMap: { name: {{ include "rehapro.trustConfigMap" $ }}, defaultMode: 292 }
+{{- end }}
+{{- if include "rehapro.signs" . }}
+- name: signing-key
+  secret:
+    secretName: {{ $.Values.auth.signingKeySecret }}
+    defaultMode: 288
+    items: [{ key: signing-key.json, path: signing-key.json }, { key: jwks.json, path: jwks.json }]
+{{- end }}
+{{- if and (eq $.Values.keys.provider "file") (has $name (include "rehapro.keyHolders" $ | splitList " ")) }}
+- name: kek
+  secret: { secretName: {{ index $.Values.keys.kekSecrets $name }}, defaultMode: 288, items: [{ key: kek.json, path: kek.json }] }
+{{- end }}
+{{- if and $.Values.kafka.create (ne $name "portal") }}
 - name: kafka-ca
-  secret: { secretName: {{ include "rehapro.kafkaCluster" . }}-cluster-ca-cert, items: [{ key: ca.crt, path: ca.crt }] }
+  secret: { secretName: {{ include "rehapro.kafkaCluster" $ }}-cluster-ca-cert, items: [{ key: ca.crt, path: ca.crt }] }
 {{- end }}
 {{- end -}}
 
 {{- define "rehapro.volumeMounts" -}}
+{{- $ := index . 0 -}}{{- $name := index . 1 -}}
 - { name: tmp, mountPath: /tmp }
-{{- if .Values.kafka.create }}
+- { name: jwt-trust, mountPath: /etc/rehapro/trust, readOnly: true }
+{{- if include "rehapro.signs" . }}
+- { name: signing-key, mountPath: /etc/rehapro/signing, readOnly: true }
+{{- end }}
+{{- if and (eq $.Values.keys.provider "file") (has $name (include "rehapro.keyHolders" $ | splitList " ")) }}
+- { name: kek, mountPath: /etc/rehapro/kek, readOnly: true }
+{{- end }}
+{{- if and $.Values.kafka.create (ne $name "portal") }}
 - { name: kafka-ca, mountPath: /etc/rehapro/kafka-ca, readOnly: true }
 {{- end }}
 {{- end -}}
