@@ -205,11 +205,16 @@ async def _run_workers(
         spans = await asyncio.get_running_loop().run_in_executor(None, _collect, results, procs)
     finally:
         _reap(procs)
+    reports = _successful(spans)
+    return reports, collected + [raw for _, _, _, raws in reports for raw in raws]
+
+
+def _successful(spans: list[Report | str]) -> list[Report]:
+    """The workers' reports, or the first worker's error raised here (the parent fails with it)."""
     failed = [s for s in spans if isinstance(s, str)]
     if failed:
         raise RuntimeError(f"rebuild worker failed: {failed[0]}")
-    reports = [s for s in spans if not isinstance(s, str)]
-    return reports, collected + [raw for _, _, _, raws in reports for raw in raws]
+    return [s for s in spans if not isinstance(s, str)]
 
 
 def _start_worker(
