@@ -41,7 +41,7 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
     _add_rebuild(app, definition)
     _add_verify(app, settings)
     _add_kek_rotation(app, definition, settings)
-    app.add_typer(_dlq_cli(definition, settings), name="dlq")
+    app.add_typer(_dlq_cli(definition), name="dlq")
     app.command()(token)
     app.command("rotate-signing-key")(rotate_signing_key)
     app.command()(schemas)
@@ -202,11 +202,26 @@ async def _rewrap(rt: Runtime) -> dict[str, object]:
         await connected.pool.close()
 
 
-def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettings]) -> typer.Typer:
+def _dlq_cli(definition: ServiceDefinition) -> typer.Typer:
     """``dlq list|show|retry|skip``: the operator's procedure for parked records."""
     dlq = typer.Typer(help="parked (dead-lettered) records of the projections", no_args_is_help=True)
+    run_with = _dlq_runner(definition)
+    _add_dlq_list(dlq, run_with)
+    _add_dlq_show(dlq, run_with)
+    _add_dlq_retry(dlq, run_with)
+    _add_dlq_skip(dlq, run_with)
+    return dlq
 
-    def run_with(projection: str | None, work: Callable[[Runtime, list[ProjectionRunner]], Awaitable[object]]) -> None:
+
+DlqWork = Callable[[Runtime, list[ProjectionRunner]], Awaitable[object]]
+DlqRunner = Callable[[str | None, DlqWork], None]
+
+
+def _dlq_runner(definition: ServiceDefinition) -> DlqRunner:
+    """What every ``dlq`` command does around its own work: connect (migrating first), pick the
+    projection's runners (``None``: all), print the result as JSON."""
+
+    def run_with(projection: str | None, work: DlqWork) -> None:
         async def run() -> object:
             rt = Runtime(load_settings(definition.name, migrate_on_start=True), definition)
             connected = await rt.connect()
@@ -221,6 +236,10 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
         typer.echo(json.dumps(uvloop.run(run()), indent=2, default=str))
 
+    return run_with
+
+
+def _add_dlq_list(dlq: typer.Typer, run_with: DlqRunner) -> None:
     @dlq.command("list")
     def list_cmd(
         projection: str | None = typer.Option(None, help="one projection (default: all)"),
@@ -233,6 +252,8 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
         run_with(projection, work)
 
+
+def _add_dlq_show(dlq: typer.Typer, run_with: DlqRunner) -> None:
     @dlq.command("show")
     def show_cmd(parked_id: int, projection: str = typer.Option(..., help="projection")) -> None:
         """One parked record with its bytes and error."""
@@ -242,6 +263,8 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
         run_with(projection, work)
 
+
+def _add_dlq_retry(dlq: typer.Typer, run_with: DlqRunner) -> None:
     @dlq.command("retry")
     def retry_cmd(
         projection: str = typer.Option(..., help="projection"),
@@ -257,6 +280,8 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
         run_with(projection, work)
 
+
+def _add_dlq_skip(dlq: typer.Typer, run_with: DlqRunner) -> None:
     @dlq.command("skip")
     def skip_cmd(
         parked_id: int,
@@ -273,8 +298,6 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
             return event.model_dump(mode="json")
 
         run_with(projection, work)
-
-    return dlq
 
 
 def token(
