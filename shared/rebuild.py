@@ -15,7 +15,7 @@ from typing import TypeAlias
 
 import asyncpg
 import uvloop
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.envelope import Envelope
 from shared.eventstore import CommittedRow, PostgresEventStore
@@ -71,21 +71,10 @@ async def rebuild_from_kafka(
     n reads every n-th partition (a stream lives in one partition)."""
     pool, runner = await _fresh_runner(settings, projection, schema, fresh=fresh)
     stats = RebuildStats(projection.name, schema)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-        **client_options(settings),
-    )
+    consumer = _replay_consumer(settings)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in (settings.source_topic(name) for name in projection.topics)
-            for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
-        ][segment[0] :: segment[1]]
+        partitions = await _segment_partitions(consumer, settings, projection, segment)
         if not partitions:
             return stats
         consumer.assign(partitions)
@@ -95,13 +84,7 @@ async def rebuild_from_kafka(
         started = time.perf_counter()
         while todo:
             fetched = await consumer.getmany(*todo, timeout_ms=1000, max_records=batch)
-            records: list[Record] = []
-            for tp, msgs in fetched.items():
-                for m in msgs:
-                    if m.offset < ends[tp]:
-                        records.append(Record(m.topic, m.partition, m.offset, m.value or b""))
-                if msgs and msgs[-1].offset + 1 >= ends[tp]:
-                    todo.discard(tp)
+            records = _before_the_end(fetched, ends, todo)
             await runner.apply(records)
             stats.events += len(records)
             if segment[1] > 1 and projection.cross_stream:
@@ -111,6 +94,45 @@ async def rebuild_from_kafka(
         await consumer.stop()
         await pool.close()
     return stats
+
+
+def _replay_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """A consumer without a group (nothing committed, partitions assigned by hand) that fetches
+    large batches: a replay reads everything once."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+        **client_options(settings),
+    )
+
+
+async def _segment_partitions(
+    consumer: AIOKafkaConsumer, settings: ServiceSettings, projection: Projection, segment: Segment
+) -> list[TopicPartition]:
+    """Segment k of n: every n-th partition of the projection's topics, in a fixed order."""
+    return [
+        TopicPartition(t, p)
+        for t in (settings.source_topic(name) for name in projection.topics)
+        for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
+    ][segment[0] :: segment[1]]
+
+
+def _before_the_end(
+    fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    ends: dict[TopicPartition, int],
+    todo: set[TopicPartition],
+) -> list[Record]:
+    """The fetched records below the end offsets seen at the start; a partition that reached
+    its end leaves ``todo``."""
+    records: list[Record] = []
+    for tp, msgs in fetched.items():
+        records += [Record(m.topic, m.partition, m.offset, m.value or b"") for m in msgs if m.offset < ends[tp]]
+        if msgs and msgs[-1].offset + 1 >= ends[tp]:
+            todo.discard(tp)
+    return records
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
