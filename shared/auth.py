@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, HTTPException, Request, status
 from jwt.algorithms import ECAlgorithm
 
+from shared import files
 from shared.principal import Principal as Principal
 from shared.settings import ServiceSettings
 from shared.vocabulary import AGENCIES, Role
@@ -67,7 +67,7 @@ class SigningKeys:
         if not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
-                _create_private(self.path, orjson.dumps({"keys": [_new_jwk()]}))
+                files.create_private(self.path, orjson.dumps({"keys": [_new_jwk()]}))
         keys: list[dict[str, Any]] = orjson.loads(self.path.read_bytes())["keys"]
         if not self.jwks_path.exists():
             self._publish(keys)
@@ -75,7 +75,7 @@ class SigningKeys:
 
     def _publish(self, keys: list[dict[str, Any]]) -> None:
         public = [{k: v for k, v in key.items() if k != "d"} for key in keys]
-        _replace(self.jwks_path, orjson.dumps({"keys": public}), mode=0o644)
+        files.replace(self.jwks_path, orjson.dumps({"keys": public}), mode=0o644)
 
     def sign(self, claims: Mapping[str, Any]) -> str:
         key = self._load()[-1]
@@ -87,7 +87,7 @@ class SigningKeys:
     def rotate(self, keep: int = 2) -> str:
         """A new signing key; the newest ``keep`` stay published. Returns the new ``kid``."""
         keys = [*self._load(), _new_jwk()][-keep:]
-        _replace(self.path, orjson.dumps({"keys": keys}), mode=0o600)
+        files.replace(self.path, orjson.dumps({"keys": keys}), mode=0o600)
         self._publish(keys)
         return str(keys[-1]["kid"])
 
@@ -95,27 +95,6 @@ class SigningKeys:
 def _new_jwk() -> dict[str, Any]:
     jwk: dict[str, Any] = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True)
     return {**jwk, "kid": os.urandom(8).hex(), "alg": "ES256", "use": "sig"}
-
-
-def _create_private(path: Path, data: bytes) -> None:
-    """Create ``path`` (0600) with ``data`` unless it exists: written aside, then hard-linked
-    into place, so a concurrent reader never sees a half-written file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    try:
-        os.link(tmp, path)  # FileExistsError if another process was first
-    finally:
-        tmp.unlink()
-
-
-def _replace(path: Path, data: bytes, *, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    tmp.replace(path)
 
 
 def signing_keys(settings: ServiceSettings | None = None) -> SigningKeys:

@@ -23,24 +23,38 @@ from shared.contracts import registry
 from shared.crypto import SubjectKeys
 from shared.envelope import Actor, Envelope, verify_chain
 from shared.migrations import EVENTSTORE_SQL, migrate
-from shared.projections import ProjectionRunner
+from shared.projections import Projection, ProjectionRunner
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings, load_settings
 from shared.vocabulary import Role
 
 
 def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> typer.Typer:
+    """The service's command line: its own commands, then the shared ones."""
     app = typer.Typer(help=f"rehapro {definition.name} service", no_args_is_help=True)
 
     def settings() -> ServiceSettings:
         return load_settings(definition.name)
 
+    _add_serve(app, definition, build)
+    _add_migrate(app, definition)
+    _add_rebuild(app, definition)
+    _add_verify(app, settings)
+    _add_kek_rotation(app, definition, settings)
+    app.add_typer(_dlq_cli(definition), name="dlq")
+    app.command()(token)
+    app.command("rotate-signing-key")(rotate_signing_key)
+    app.command()(schemas)
+    return app
+
+
+def _add_serve(app: typer.Typer, definition: ServiceDefinition, build: Callable[..., FastAPI]) -> None:
     @app.command()
     def serve(host: str | None = None, port: int | None = None) -> None:
         """Run the HTTP API, the outbox relay and the projection consumers."""
         from shared.logs import configure_logging
 
-        s = settings()
+        s = load_settings(definition.name)
         configure_logging(definition.name, s.log_level, s.log_json)
         uvicorn.run(
             build(),
@@ -51,6 +65,8 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
             timeout_graceful_shutdown=20,
         )
 
+
+def _add_migrate(app: typer.Typer, definition: ServiceDefinition) -> None:
     @app.command("migrate")
     def migrate_cmd() -> None:
         """Apply the event store, service and projection migrations, then exit."""
@@ -63,6 +79,8 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
         uvloop.run(run())
         typer.echo("migrated")
 
+
+def _add_rebuild(app: typer.Typer, definition: ServiceDefinition) -> None:
     @app.command("rebuild")
     def rebuild_cmd(
         projection: str = typer.Argument(..., help="projection name"),
@@ -71,64 +89,80 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
         workers: int = typer.Option(1, min=1, help="parallel worker processes (stream-local projections only)"),
     ) -> None:
         """Replay a projection into a fresh schema, compare it with the live one, optionally swap."""
-        s = settings()
-        matches = [p for p in definition.projections if p.name == projection]
-        if not matches:
-            raise typer.BadParameter(f"unknown projection; known: {[p.name for p in definition.projections]}")
-        proj = matches[0]
-        if proj.side_effects:
-            raise typer.BadParameter(f"{projection} is a policy (it appends events); it is not replayed")
-        if workers > 1 and not proj.stream_local:
-            raise typer.BadParameter(f"{projection} is not stream-local: one worker only", param_hint="--workers")
-        live, fresh = s.schema_for(proj.name), s.schema_for(proj.name) + "_rebuild"
+        s = load_settings(definition.name)
+        proj = _replayable(definition, projection, workers)
+        report = _rebuild(s, proj, source=source, swap=swap, workers=workers)
+        typer.echo(json.dumps(uvloop.run(report), indent=2))
 
-        async def run() -> dict[str, object]:
-            stats = await replay.rebuild_parallel(s, proj, fresh, source=source, workers=workers)
-            diffs = await replay.compare(s, proj, live, fresh)
-            if swap:
-                await replay.swap(s, live, fresh)
-            return {
-                "projection": proj.name,
-                "events": stats.events,
-                "seconds": round(stats.seconds, 3),
-                "events_per_s": round(stats.events_per_s),
-                "workers": workers,
-                "rows_differing_from_live": diffs,
-                "swapped": swap,
-            }
 
-        typer.echo(json.dumps(uvloop.run(run()), indent=2))
+def _replayable(definition: ServiceDefinition, name: str, workers: int) -> Projection:
+    """The projection called ``name``, if it can be replayed by ``workers`` processes."""
+    matches = [p for p in definition.projections if p.name == name]
+    if not matches:
+        raise typer.BadParameter(f"unknown projection; known: {[p.name for p in definition.projections]}")
+    proj = matches[0]
+    if proj.side_effects:
+        raise typer.BadParameter(f"{name} is a policy (it appends events); it is not replayed")
+    if workers > 1 and not proj.stream_local:
+        raise typer.BadParameter(f"{name} is not stream-local: one worker only", param_hint="--workers")
+    return proj
 
+
+async def _rebuild(s: ServiceSettings, proj: Projection, *, source: str, swap: bool, workers: int) -> dict[str, object]:
+    """Replay into ``<schema>_rebuild``, compare with the live schema, swap if asked: the report."""
+    live, fresh = s.schema_for(proj.name), s.schema_for(proj.name) + "_rebuild"
+    stats = await replay.rebuild_parallel(s, proj, fresh, source=source, workers=workers)
+    diffs = await replay.compare(s, proj, live, fresh)
+    if swap:
+        await replay.swap(s, live, fresh)
+    return {
+        "projection": proj.name,
+        "events": stats.events,
+        "seconds": round(stats.seconds, 3),
+        "events_per_s": round(stats.events_per_s),
+        "workers": workers,
+        "rows_differing_from_live": diffs,
+        "swapped": swap,
+    }
+
+
+def _add_verify(app: typer.Typer, settings: Callable[[], ServiceSettings]) -> None:
     @app.command()
     def verify() -> None:
         """Check every stream's hash chain in the event store (exit 1 on any break)."""
-
-        async def run() -> tuple[int, int, list[dict[str, object]]]:
-            conn = await asyncpg.connect(settings().database_url)
-            try:
-                await migrate(conn, EVENTSTORE_SQL)
-                streams, events, breaks = 0, 0, []
-                current: list[Envelope] = []
-                async with conn.transaction():
-                    async for row in conn.cursor("SELECT stream_id, envelope FROM events ORDER BY stream_id, version"):
-                        env = Envelope.from_bytes(row["envelope"])
-                        if current and current[-1].stream_id != env.stream_id:
-                            breaks += [b.model_dump() for b in verify_chain(current)]
-                            streams += 1
-                            current = []
-                        current.append(env)
-                        events += 1
-                if current:
-                    breaks += [b.model_dump() for b in verify_chain(current)]
-                    streams += 1
-                return streams, events, breaks
-            finally:
-                await conn.close()
-
-        streams, events, breaks = uvloop.run(run())
+        streams, events, breaks = uvloop.run(_verify_chains(settings().database_url))
         typer.echo(json.dumps({"streams": streams, "events": events, "breaks": breaks}, indent=2))
         if breaks:
             raise typer.Exit(1)
+
+
+async def _verify_chains(database_url: str) -> tuple[int, int, list[dict[str, object]]]:
+    """(streams, events, breaks) over the whole event store, read stream by stream in one
+    cursor so that memory holds one stream at a time."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn, EVENTSTORE_SQL)
+        streams, events, breaks = 0, 0, []
+        current: list[Envelope] = []
+        async with conn.transaction():
+            async for row in conn.cursor("SELECT stream_id, envelope FROM events ORDER BY stream_id, version"):
+                env = Envelope.from_bytes(row["envelope"])
+                if current and current[-1].stream_id != env.stream_id:
+                    breaks += [b.model_dump() for b in verify_chain(current)]
+                    streams += 1
+                    current = []
+                current.append(env)
+                events += 1
+        if current:
+            breaks += [b.model_dump() for b in verify_chain(current)]
+            streams += 1
+        return streams, events, breaks
+    finally:
+        await conn.close()
+
+
+def _add_kek_rotation(app: typer.Typer, definition: ServiceDefinition, settings: Callable[[], ServiceSettings]) -> None:
+    """``rotate-kek`` then ``rewrap-keys``: the two steps of a KEK rotation."""
 
     @app.command("rotate-kek")
     def rotate_kek(label: str = typer.Option("", help="pkcs11: label of the new KEK made in the token")) -> None:
@@ -150,34 +184,44 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
         """KEK rotation, second step: rewrap every data key under the current KEK (events untouched).
         First make the new KEK current (a new key in the HSM named by PKCS11_KEY, or ``rotate`` in
         the KEK file); retire the old KEK once this reports 0 left."""
-
-        async def run() -> dict[str, object]:
-            rt = Runtime(settings(), definition)
-            connected = await rt.connect()  # installs the configured provider, wraps legacy keys
-            try:
-                keys = SubjectKeys(keyprovider.installed())
-                async with connected.pool.acquire() as conn:
-                    rewrapped = await keys.rewrap(conn)
-                return {"rewrapped": rewrapped, "kek": keys.provider.current}
-            finally:
-                await connected.pool.close()
-
         if not definition.subject_keys:
             raise typer.BadParameter(f"{definition.name} holds no subject keys")
-        typer.echo(json.dumps(uvloop.run(run())))
-
-    app.add_typer(_dlq_cli(definition, settings), name="dlq")
-    app.command()(token)
-    app.command("rotate-signing-key")(rotate_signing_key)
-    app.command()(schemas)
-    return app
+        typer.echo(json.dumps(uvloop.run(_rewrap(Runtime(settings(), definition)))))
 
 
-def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettings]) -> typer.Typer:
+async def _rewrap(rt: Runtime) -> dict[str, object]:
+    """Rewrap every subject key under the current KEK; connecting installs the configured
+    provider and wraps legacy keys first."""
+    connected = await rt.connect()
+    try:
+        keys = SubjectKeys(keyprovider.installed())
+        async with connected.pool.acquire() as conn:
+            rewrapped = await keys.rewrap(conn)
+        return {"rewrapped": rewrapped, "kek": keys.provider.current}
+    finally:
+        await connected.pool.close()
+
+
+def _dlq_cli(definition: ServiceDefinition) -> typer.Typer:
     """``dlq list|show|retry|skip``: the operator's procedure for parked records."""
     dlq = typer.Typer(help="parked (dead-lettered) records of the projections", no_args_is_help=True)
+    run_with = _dlq_runner(definition)
+    _add_dlq_list(dlq, run_with)
+    _add_dlq_show(dlq, run_with)
+    _add_dlq_retry(dlq, run_with)
+    _add_dlq_skip(dlq, run_with)
+    return dlq
 
-    def run_with(projection: str | None, work: Callable[[Runtime, list[ProjectionRunner]], Awaitable[object]]) -> None:
+
+DlqWork = Callable[[Runtime, list[ProjectionRunner]], Awaitable[object]]
+DlqRunner = Callable[[str | None, DlqWork], None]
+
+
+def _dlq_runner(definition: ServiceDefinition) -> DlqRunner:
+    """What every ``dlq`` command does around its own work: connect (migrating first), pick the
+    projection's runners (``None``: all), print the result as JSON."""
+
+    def run_with(projection: str | None, work: DlqWork) -> None:
         async def run() -> object:
             rt = Runtime(load_settings(definition.name, migrate_on_start=True), definition)
             connected = await rt.connect()
@@ -192,6 +236,10 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
         typer.echo(json.dumps(uvloop.run(run()), indent=2, default=str))
 
+    return run_with
+
+
+def _add_dlq_list(dlq: typer.Typer, run_with: DlqRunner) -> None:
     @dlq.command("list")
     def list_cmd(
         projection: str | None = typer.Option(None, help="one projection (default: all)"),
@@ -204,6 +252,8 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
         run_with(projection, work)
 
+
+def _add_dlq_show(dlq: typer.Typer, run_with: DlqRunner) -> None:
     @dlq.command("show")
     def show_cmd(parked_id: int, projection: str = typer.Option(..., help="projection")) -> None:
         """One parked record with its bytes and error."""
@@ -213,6 +263,8 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
         run_with(projection, work)
 
+
+def _add_dlq_retry(dlq: typer.Typer, run_with: DlqRunner) -> None:
     @dlq.command("retry")
     def retry_cmd(
         projection: str = typer.Option(..., help="projection"),
@@ -228,6 +280,8 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
 
         run_with(projection, work)
 
+
+def _add_dlq_skip(dlq: typer.Typer, run_with: DlqRunner) -> None:
     @dlq.command("skip")
     def skip_cmd(
         parked_id: int,
@@ -244,8 +298,6 @@ def _dlq_cli(definition: ServiceDefinition, settings: Callable[[], ServiceSettin
             return event.model_dump(mode="json")
 
         run_with(projection, work)
-
-    return dlq
 
 
 def token(

@@ -149,11 +149,32 @@ LIMIT $3
 """
 
 
+@dataclass(frozen=True, slots=True)
+class AppendBatch:
+    """The arguments of one append of at least one event, as ``EventStore.append`` hands them
+    to its backend."""
+
+    stream_id: str
+    stream_type: str
+    expected_version: int
+    events: Sequence[DomainEvent]
+    context: CommandContext
+    occurred_at: datetime | None
+    head_hash: str | None
+
+    def seal(self, head_hash: str) -> list[Envelope]:
+        """The events in envelopes chained to ``head_hash``, the hash of the stream's head."""
+        return seal(
+            self.events, stream_id=self.stream_id, stream_type=self.stream_type,
+            after_version=self.expected_version, head_hash=head_hash, context=self.context,
+            occurred_at=self.occurred_at,
+        )  # fmt: skip
+
+
 class EventStore(ABC):
     """What every event store does (the contract ``tests/contracts/event_store.py`` checks on
     each backend): append after a known version or conflict, and read a stream back."""
 
-    @abstractmethod
     async def append(
         self,
         conn: Conn | None = None,
@@ -167,7 +188,17 @@ class EventStore(ABC):
         head_hash: str | None = None,
     ) -> list[Envelope]:
         """Append ``events`` after ``expected_version``; raise ``ConcurrencyConflict`` (writing
-        nothing) if the stream is elsewhere."""
+        nothing) if the stream is elsewhere. ``head_hash``: the hash of the event at
+        ``expected_version`` as the caller read it (``GENESIS_HASH`` for a new stream); a store
+        also conflicts if its head is another. Appending nothing writes nothing."""
+        if not events:
+            return []
+        batch = AppendBatch(stream_id, stream_type, expected_version, events, context, occurred_at, head_hash)
+        return await self._append(conn, batch)
+
+    @abstractmethod
+    async def _append(self, conn: Conn | None, batch: AppendBatch) -> list[Envelope]:
+        """The backend's append of a batch of at least one event (see ``append``)."""
 
     @abstractmethod
     async def read_stream(
@@ -259,46 +290,27 @@ class PostgresEventStore(EventStore):
             raise RuntimeError("this EventStore was made for appends on a given connection only")
         return self._pool
 
-    async def append(
-        self,
-        conn: Conn | None = None,
-        *,
-        stream_id: str,
-        stream_type: str,
-        expected_version: int,
-        events: Sequence[DomainEvent],
-        context: CommandContext,
-        occurred_at: datetime | None = None,
-        head_hash: str | None = None,
-    ) -> list[Envelope]:
+    async def _append(self, conn: Conn | None, batch: AppendBatch) -> list[Envelope]:
         """check head -> seal -> insert -> wake relay: in the caller's transaction if it has one,
         else (only with ``head_hash``) as one autocommitted statement; without ``conn``, in a
         transaction of its own.
 
-        ``head_hash`` is the hash of the event at ``expected_version`` as the caller read it
-        (``GENESIS_HASH`` for a new stream): then no head read is needed, because events are
-        immutable and versions gapless, so the insert of ``expected_version + 1`` succeeds only
-        if that head is still the head; the xid rule is checked inside the insert.
+        With ``head_hash`` no head read is needed: events are immutable and versions gapless, so
+        the insert of ``expected_version + 1`` succeeds only if that head is still the head; the
+        xid rule is checked inside the insert.
         """
-        if not events:
-            return []
         if conn is None:
             async with self.pool.acquire() as own, own.transaction():
-                return await self.append(
-                    own, stream_id=stream_id, stream_type=stream_type, expected_version=expected_version,
-                    events=events, context=context, occurred_at=occurred_at, head_hash=head_hash,
-                )  # fmt: skip
+                return await self._append(own, batch)
+        head_hash = batch.head_hash
         if head_hash is None:
-            head_hash = await self._check_head(conn, stream_id, expected_version)
-        sealed = seal(
-            events, stream_id=stream_id, stream_type=stream_type, after_version=expected_version,
-            head_hash=head_hash, context=context, occurred_at=occurred_at,
-        )  # fmt: skip
+            head_hash = await self._check_head(conn, batch.stream_id, batch.expected_version)
+        sealed = batch.seal(head_hash)
         relay = self.local_relay
         quiet = relay is not None and relay.is_leader and not conn.is_in_transaction()
         inserted = await self._insert(conn, sealed, quiet=quiet)
         if inserted != len(sealed):  # a concurrent writer, or the xid guard held: nothing written
-            raise ConcurrencyConflict(stream_id, expected_version)
+            raise ConcurrencyConflict(batch.stream_id, batch.expected_version)
         if quiet and relay is not None:
             relay.wake()  # committed: the statement was its own transaction
         return sealed

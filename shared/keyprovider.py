@@ -20,6 +20,8 @@ from typing import Any, Protocol
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared import files
+
 
 class KeyProvider(Protocol):
     """Wraps and unwraps data keys under named KEKs; ``current`` names the KEK new wraps use."""
@@ -69,7 +71,7 @@ class LocalKeyProvider:
         self.keys[kek_id] = AESGCM.generate_key(bit_length=256)
         self.current_id = kek_id
         if self.path is not None:
-            _write_private(self.path, self._document())
+            files.replace(self.path, self._document())
         return kek_id
 
     def retire(self, kek_id: str) -> None:
@@ -78,7 +80,7 @@ class LocalKeyProvider:
             raise ValueError("the current KEK cannot be retired")
         self.keys.pop(kek_id, None)
         if self.path is not None:
-            _write_private(self.path, self._document())
+            files.replace(self.path, self._document())
 
     def _document(self) -> bytes:
         keys = {k: base64.b64encode(v).decode() for k, v in self.keys.items()}
@@ -99,29 +101,8 @@ class LocalKeyProvider:
             first = cls({"local-1": AESGCM.generate_key(bit_length=256)}, "local-1")
             path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
-                _create_private(path, first._document())
+                files.create_private(path, first._document())
         return cls.from_document(path.read_bytes(), path)
-
-
-def _create_private(path: Path, data: bytes) -> None:
-    """Create ``path`` (0600) with ``data`` unless it exists: written aside, then hard-linked
-    into place, so a concurrent reader never sees a half-written file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    try:
-        os.link(tmp, path)  # FileExistsError if another process was first
-    finally:
-        tmp.unlink()
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    tmp.replace(path)
 
 
 @dataclass

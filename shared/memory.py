@@ -6,13 +6,11 @@ handler test on it says something about production.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from shared.contracts.base import DomainEvent
 from shared.db import Conn
 from shared.envelope import GENESIS_HASH, Envelope
-from shared.eventstore import CommandContext, ConcurrencyConflict, EventStore, seal
+from shared.eventstore import AppendBatch, ConcurrencyConflict, EventStore
 
 
 class MemoryEventStore(EventStore):
@@ -20,26 +18,10 @@ class MemoryEventStore(EventStore):
         self.streams: dict[str, list[Envelope]] = {}
         self.log: list[Envelope] = []  # every event in append order (what a relay would publish)
 
-    async def append(
-        self,
-        conn: Conn | None = None,
-        *,
-        stream_id: str,
-        stream_type: str,
-        expected_version: int,
-        events: Sequence[DomainEvent],
-        context: CommandContext,
-        occurred_at: datetime | None = None,
-        head_hash: str | None = None,
-    ) -> list[Envelope]:
-        if not events:
-            return []
-        head = self.check_head(stream_id, expected_version, head_hash)
-        sealed = seal(
-            events, stream_id=stream_id, stream_type=stream_type, after_version=expected_version,
-            head_hash=head, context=context, occurred_at=occurred_at,
-        )  # fmt: skip
-        self.insert(sealed, expected_version=expected_version)
+    async def _append(self, conn: Conn | None, batch: AppendBatch) -> list[Envelope]:
+        head = self.check_head(batch.stream_id, batch.expected_version, batch.head_hash)
+        sealed = batch.seal(head)
+        self.insert(sealed, expected_version=batch.expected_version)
         return sealed
 
     def check_head(self, stream_id: str, expected_version: int, head_hash: str | None = None) -> str:

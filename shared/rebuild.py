@@ -8,16 +8,17 @@ import multiprocessing
 import queue
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
+from typing import TypeAlias
 
 import asyncpg
 import uvloop
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.envelope import Envelope
-from shared.eventstore import PostgresEventStore
+from shared.eventstore import CommittedRow, PostgresEventStore
 from shared.kafka_auth import client_options
 from shared.migrations import _quote_ident
 from shared.projections import Projection, ProjectionRunner, Record
@@ -70,21 +71,10 @@ async def rebuild_from_kafka(
     n reads every n-th partition (a stream lives in one partition)."""
     pool, runner = await _fresh_runner(settings, projection, schema, fresh=fresh)
     stats = RebuildStats(projection.name, schema)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-        **client_options(settings),
-    )
+    consumer = _replay_consumer(settings)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in (settings.source_topic(name) for name in projection.topics)
-            for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
-        ][segment[0] :: segment[1]]
+        partitions = await _segment_partitions(consumer, settings, projection, segment)
         if not partitions:
             return stats
         consumer.assign(partitions)
@@ -94,13 +84,7 @@ async def rebuild_from_kafka(
         started = time.perf_counter()
         while todo:
             fetched = await consumer.getmany(*todo, timeout_ms=1000, max_records=batch)
-            records: list[Record] = []
-            for tp, msgs in fetched.items():
-                for m in msgs:
-                    if m.offset < ends[tp]:
-                        records.append(Record(m.topic, m.partition, m.offset, m.value or b""))
-                if msgs and msgs[-1].offset + 1 >= ends[tp]:
-                    todo.discard(tp)
+            records = _before_the_end(fetched, ends, todo)
             await runner.apply(records)
             stats.events += len(records)
             if segment[1] > 1 and projection.cross_stream:
@@ -110,6 +94,45 @@ async def rebuild_from_kafka(
         await consumer.stop()
         await pool.close()
     return stats
+
+
+def _replay_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """A consumer without a group (nothing committed, partitions assigned by hand) that fetches
+    large batches: a replay reads everything once."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+        **client_options(settings),
+    )
+
+
+async def _segment_partitions(
+    consumer: AIOKafkaConsumer, settings: ServiceSettings, projection: Projection, segment: Segment
+) -> list[TopicPartition]:
+    """Segment k of n: every n-th partition of the projection's topics, in a fixed order."""
+    return [
+        TopicPartition(t, p)
+        for t in (settings.source_topic(name) for name in projection.topics)
+        for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
+    ][segment[0] :: segment[1]]
+
+
+def _before_the_end(
+    fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    ends: dict[TopicPartition, int],
+    todo: set[TopicPartition],
+) -> list[Record]:
+    """The fetched records below the end offsets seen at the start; a partition that reached
+    its end leaves ``todo``."""
+    records: list[Record] = []
+    for tp, msgs in fetched.items():
+        records += [Record(m.topic, m.partition, m.offset, m.value or b"") for m in msgs if m.offset < ends[tp]]
+        if msgs and msgs[-1].offset + 1 >= ends[tp]:
+            todo.discard(tp)
+    return records
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
@@ -129,21 +152,28 @@ async def rebuild_from_store(
     topic = f"store:{settings.topic(settings.service)}"
     started = time.perf_counter()
     try:
-        after = (0, 0)
-        while True:
-            rows, held = await store.read_committed(after, batch)
-            if not rows:
-                if held:  # committed events wait behind a transaction still in flight
-                    await asyncio.sleep(0.05)
-                    continue
-                break
+        async for rows in _committed_batches(store, batch):
             await runner.apply([Record(topic, 0, r.position, r.envelope) for r in rows])
             stats.events += len(rows)
-            after = (rows[-1].xid, rows[-1].position)
         stats.seconds = time.perf_counter() - started
     finally:
         await pool.close()
     return stats
+
+
+async def _committed_batches(store: PostgresEventStore, batch: int) -> AsyncIterator[list[CommittedRow]]:
+    """Every committed event of the store in publish order, ``batch`` at a time. While committed
+    events wait behind a transaction still in flight, it waits too: they come next."""
+    after = (0, 0)
+    while True:
+        rows, held = await store.read_committed(after, batch)
+        if not rows:
+            if not held:
+                return
+            await asyncio.sleep(0.05)
+            continue
+        yield rows
+        after = (rows[-1].xid, rows[-1].position)
 
 
 async def rebuild_parallel(
@@ -164,53 +194,93 @@ async def rebuild_parallel(
         return await fn(settings, projection, schema)
     pool, _ = await _fresh_runner(settings, projection, schema)
     await pool.close()
-    spawn = multiprocessing.get_context("spawn")  # a clean interpreter, no inherited event loop
-    results: multiprocessing.Queue[tuple[int, float, float, list[bytes]] | str] = spawn.Queue()
-    feeds: list[multiprocessing.Queue[list[tuple[int, bytes]] | None]] = []
-    procs: list[BaseProcess] = []
-    for k in range(workers):
-        feed: multiprocessing.Queue[list[tuple[int, bytes]] | None] | None = None
-        if source == "store":
-            feed = spawn.Queue(maxsize=4)
-            feeds.append(feed)
-        args = (settings.model_dump(), projection, schema, source, (k, workers), feed, results)
-        proc = spawn.Process(target=_segment_worker, args=args, daemon=True)
-        proc.start()
-        procs.append(proc)
-    loop = asyncio.get_running_loop()
-    collected: list[bytes] = []
-    try:
-        if source == "store":
-            collected = await _distribute(settings, projection, list(zip(feeds, procs, strict=True)))
-        spans = await loop.run_in_executor(None, _collect, results, procs)
-    finally:
-        for worker in procs:
-            worker.join(timeout=5)
-            if worker.is_alive():
-                worker.kill()
-    failed = [s for s in spans if isinstance(s, str)]
-    if failed:
-        raise RuntimeError(f"rebuild worker failed: {failed[0]}")
-    done = [s for s in spans if not isinstance(s, str)]
-    stats = RebuildStats(projection.name, schema)
-    stats.events = sum(events for events, _, _, _ in done)
-    collected += [raw for _, _, _, raws in done for raw in raws]
-    envelopes = [e for e in map(Envelope.from_bytes, collected) if e.event_type in projection.cross_stream_types]
-    if envelopes:  # now every worker's rows exist: let the cross-stream handlers see them all
-        pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)
-        try:
-            await runner.reapply(sorted(envelopes, key=lambda e: (e.recorded_at, e.event_id)))
-        finally:
-            await pool.close()
-    stats.seconds = time.time() - min(start for _, start, _, _ in done)
+    reports, cross_stream = await _run_workers(settings, projection, schema, source, workers)
+    stats = RebuildStats(projection.name, schema, events=sum(events for events, _, _, _ in reports))
+    await _reapply_cross_stream(settings, projection, schema, cross_stream)
+    stats.seconds = time.time() - min(start for _, start, _, _ in reports)
     return stats
 
 
-def _collect(
-    results: multiprocessing.Queue[tuple[int, float, float, list[bytes]] | str], procs: list[BaseProcess]
-) -> list[tuple[int, float, float, list[bytes]] | str]:
+# What a worker reports: (events, wall-clock start, wall-clock end, cross-stream envelopes), or its error.
+Report: TypeAlias = tuple[int, float, float, list[bytes]]
+Reports: TypeAlias = "multiprocessing.Queue[Report | str]"
+# What the parent hands a store worker: (position, envelope) of its streams; None: the end.
+Feed: TypeAlias = "multiprocessing.Queue[list[tuple[int, bytes]] | None]"
+
+
+async def _run_workers(
+    settings: ServiceSettings, projection: Projection, schema: str, source: str, workers: int
+) -> tuple[list[Report], list[bytes]]:
+    """Run the worker processes to the end: their reports, and the cross-stream envelopes (those
+    a store replay's distributor saw, and those each worker saw). Raises if any worker failed."""
+    spawn = multiprocessing.get_context("spawn")  # a clean interpreter, no inherited event loop
+    results: Reports = spawn.Queue()
+    feeds: list[Feed] = [spawn.Queue(maxsize=4) for _ in range(workers)] if source == "store" else []
+    procs = [
+        _start_worker(spawn, settings, projection, schema, source, (k, workers), feeds[k] if feeds else None, results)
+        for k in range(workers)
+    ]
+    collected: list[bytes] = []
+    try:
+        if feeds:
+            collected = await _distribute(settings, projection, list(zip(feeds, procs, strict=True)))
+        spans = await asyncio.get_running_loop().run_in_executor(None, _collect, results, procs)
+    finally:
+        _reap(procs)
+    reports = _successful(spans)
+    return reports, collected + [raw for _, _, _, raws in reports for raw in raws]
+
+
+def _successful(spans: list[Report | str]) -> list[Report]:
+    """The workers' reports, or the first worker's error raised here (the parent fails with it)."""
+    failed = [s for s in spans if isinstance(s, str)]
+    if failed:
+        raise RuntimeError(f"rebuild worker failed: {failed[0]}")
+    return [s for s in spans if not isinstance(s, str)]
+
+
+def _start_worker(
+    spawn: multiprocessing.context.SpawnContext,
+    settings: ServiceSettings,
+    projection: Projection,
+    schema: str,
+    source: str,
+    segment: Segment,
+    feed: Feed | None,
+    results: Reports,
+) -> BaseProcess:
+    """Start worker ``segment`` (settings go as a dict: the child validates them again)."""
+    args = (settings.model_dump(), projection, schema, source, segment, feed, results)
+    proc = spawn.Process(target=_segment_worker, args=args, daemon=True)
+    proc.start()
+    return proc
+
+
+def _reap(procs: list[BaseProcess]) -> None:
+    """Wait a little for every worker to exit, then kill what is left (no orphans on errors)."""
+    for worker in procs:
+        worker.join(timeout=5)
+        if worker.is_alive():
+            worker.kill()
+
+
+async def _reapply_cross_stream(
+    settings: ServiceSettings, projection: Projection, schema: str, collected: list[bytes]
+) -> None:
+    """Now every worker's rows exist: let the cross-stream handlers see them all, in record order."""
+    envelopes = [e for e in map(Envelope.from_bytes, collected) if e.event_type in projection.cross_stream_types]
+    if not envelopes:
+        return
+    pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)
+    try:
+        await runner.reapply(sorted(envelopes, key=lambda e: (e.recorded_at, e.event_id)))
+    finally:
+        await pool.close()
+
+
+def _collect(results: Reports, procs: list[BaseProcess]) -> list[Report | str]:
     """Every worker's report; raises if a worker died without one (instead of waiting forever)."""
-    out: list[tuple[int, float, float, list[bytes]] | str] = []
+    out: list[Report | str] = []
     while len(out) < len(procs):
         try:
             out.append(results.get(timeout=1.0))
@@ -223,9 +293,7 @@ def _collect(
     return out
 
 
-def _hand_over(
-    feed: multiprocessing.Queue[list[tuple[int, bytes]] | None], item: list[tuple[int, bytes]] | None, proc: BaseProcess
-) -> None:
+def _hand_over(feed: Feed, item: list[tuple[int, bytes]] | None, proc: BaseProcess) -> None:
     """Put with back-pressure, but give up if the worker that should take it is gone."""
     while True:
         try:
@@ -239,7 +307,7 @@ def _hand_over(
 async def _distribute(
     settings: ServiceSettings,
     projection: Projection,
-    feeds: list[tuple[multiprocessing.Queue[list[tuple[int, bytes]] | None], BaseProcess]],
+    feeds: list[tuple[Feed, BaseProcess]],
     batch: int = 5000,
 ) -> list[bytes]:
     """Read the event store once, in publish order, and hand each worker its streams' events;
@@ -249,15 +317,7 @@ async def _distribute(
     loop = asyncio.get_running_loop()
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
     try:
-        store = PostgresEventStore(pool)
-        after = (0, 0)
-        while True:
-            rows, held = await store.read_committed(after, batch)
-            if not rows:
-                if held:  # committed events wait behind a transaction still in flight
-                    await asyncio.sleep(0.05)
-                    continue
-                break
+        async for rows in _committed_batches(PostgresEventStore(pool), batch):
             shares: list[list[tuple[int, bytes]]] = [[] for _ in range(n)]
             for r in rows:
                 shares[zlib.crc32(r.stream_id.encode()) % n].append((r.position, r.envelope))
@@ -265,7 +325,6 @@ async def _distribute(
             for (feed, proc), share in zip(feeds, shares, strict=True):
                 if share:
                     await loop.run_in_executor(None, _hand_over, feed, share, proc)
-            after = (rows[-1].xid, rows[-1].position)
     finally:
         for feed, proc in feeds:
             await loop.run_in_executor(None, _hand_over, feed, None, proc)
@@ -287,8 +346,8 @@ def _segment_worker(
     schema: str,
     source: str,
     segment: Segment,
-    feed: multiprocessing.Queue[list[tuple[int, bytes]] | None] | None,
-    results: multiprocessing.Queue[tuple[int, float, float, list[bytes]] | str],
+    feed: Feed | None,
+    results: Reports,
 ) -> None:
     """One worker process: reports (events, wall-clock start, wall-clock end, cross-stream
     envelopes it saw), or the error."""
@@ -309,7 +368,7 @@ async def _apply_feed(
     projection: Projection,
     schema: str,
     segment: Segment,
-    feed: multiprocessing.Queue[list[tuple[int, bytes]] | None],
+    feed: Feed,
 ) -> RebuildStats:
     """Apply what the parent hands over; positions go to the pseudo-topic's partition k."""
     pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)

@@ -93,8 +93,18 @@ class EligibilityChecked(IntakeEvent):
     sealed_findings: Sealed = Field(default="", description="free-text findings; sealed")
 
 
+class ConsentEvent(IntakeEvent):
+    """What names one consent in each of its events (granted, withdrawn, expired), in this
+    order, ahead of the event's own fields. Not an event type itself."""
+
+    participant_id: UUID
+    consent_id: UUID
+    purpose: ConsentPurpose
+    scope: AgencyScope | None = None
+
+
 @event
-class ConsentGranted(IntakeEvent):
+class ConsentGranted(ConsentEvent):
     """Consent for one purpose. ``scope`` names the agency data may be exchanged with
     (drv-exchange); the doctor or clinic of a medical release is in ``sealed_scope`` (v2; v1
     events have it in ``scope``)."""
@@ -102,10 +112,6 @@ class ConsentGranted(IntakeEvent):
     event_type: ClassVar[str] = "ConsentGranted"
     schema_version: ClassVar[int] = 2
 
-    participant_id: UUID
-    consent_id: UUID
-    purpose: ConsentPurpose
-    scope: AgencyScope | None = None
     sealed_scope: Sealed = Field(default="", description="medical-release: the doctor or clinic; sealed (v2)")
     scope_marks: NameMarks = Field(default_factory=list, description="medical-release: keyed digests of its words")
     granted_on: date
@@ -119,26 +125,18 @@ def _consent_granted_v1(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @event
-class ConsentWithdrawn(IntakeEvent):
+class ConsentWithdrawn(ConsentEvent):
     """Withdrawal with effect from ``effective_on`` on (never retroactive)."""
 
     event_type: ClassVar[str] = "ConsentWithdrawn"
 
-    participant_id: UUID
-    consent_id: UUID
-    purpose: ConsentPurpose
-    scope: AgencyScope | None = None
     effective_on: date
 
 
 @event
-class ConsentExpired(IntakeEvent):
+class ConsentExpired(ConsentEvent):
     event_type: ClassVar[str] = "ConsentExpired"
 
-    participant_id: UUID
-    consent_id: UUID
-    purpose: ConsentPurpose
-    scope: AgencyScope | None = None
     expired_on: date
 
 
