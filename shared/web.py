@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import consistency, metrics
 from shared.auth import principal_of
-from shared.bus import Command, IdempotencyMismatch
+from shared.bus import Command, Context, IdempotencyMismatch, MessageBus
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
 from shared.eventstore import ConcurrencyConflict
@@ -340,13 +340,13 @@ def command_route(
     operation's description, so a command is described once. ``options`` go to ``router.post``
     as they are (tags, ``openapi_extra``; the room for what a route may declare later)."""
     ids = _PATH_ID.findall(router.prefix + path)
-    body = command if not ids else _body_of(command, ids)
+    body_model = command if not ids else _body_of(command, ids)
 
-    async def endpoint(ctx: Any, bus: Any, body: Command, **path_ids: Any) -> JSONResponse:
+    async def endpoint(ctx: Context, bus: MessageBus, body: Command, **path_ids: Any) -> JSONResponse:
         cmd = body if not path_ids else command(**path_ids, **body.model_dump())
         return respond(await bus.handle(cmd, ctx), status_code)
 
-    endpoint.__signature__ = _signature(command, ids, body)  # type: ignore[attr-defined]
+    endpoint.__signature__ = _signature(command, ids, body_model)  # type: ignore[attr-defined]
     router.post(
         path,
         status_code=status_code,
@@ -385,6 +385,8 @@ def _signature(command: type[Command], ids: Sequence[str], body: type[Command]) 
 
 
 def _field_type(command: type[Command], name: str) -> Any:
+    """A path id typed with the command's constraints, so a bad one is a 422 before the command
+    is built."""
     info = command.model_fields[name]
     return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
 
