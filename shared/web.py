@@ -1,30 +1,34 @@
-"""FastAPI app factory shared by all services: lifespan, health, metrics, errors, correlation ids."""
+"""FastAPI app factory shared by all services: lifespan, health, metrics, errors, correlation
+ids, and ``command_route``, the one way a command is put on HTTP."""
 
 from __future__ import annotations
 
+import inspect
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
 import structlog
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import consistency, metrics
 from shared.auth import principal_of
-from shared.bus import IdempotencyMismatch
+from shared.bus import Command, Context, IdempotencyMismatch, MessageBus
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
 from shared.eventstore import ConcurrencyConflict
+from shared.http import Bus, CommandCtx, respond
 from shared.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -314,3 +318,79 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+# ------------------------------------------------------------------ command routes
+
+_PATH_ID = re.compile(r"{(\w+)}")
+
+
+def command_route(
+    router: APIRouter,
+    path: str,
+    command: type[Command],
+    *,
+    answer: type[BaseModel],
+    status_code: int = 200,
+    **options: Any,
+) -> None:
+    """Declare ``POST path`` for ``command``: the ids the path names (with the router's prefix)
+    come from the path, the rest of the command's fields are the JSON body; the bus handles the
+    command and ``respond`` answers with ``status_code``. The command's docstring is the
+    operation's description, so a command is described once. ``options`` go to ``router.post``
+    as they are (tags, ``openapi_extra``; the room for what a route may declare later)."""
+    ids = _PATH_ID.findall(router.prefix + path)
+    body_model = command if not ids else _body_of(command, ids)
+
+    async def endpoint(ctx: Context, bus: MessageBus, body: Command, **path_ids: Any) -> JSONResponse:
+        cmd = body if not path_ids else command(**path_ids, **body.model_dump())
+        return respond(await bus.handle(cmd, ctx), status_code)
+
+    endpoint.__signature__ = _signature(command, ids, body_model)  # type: ignore[attr-defined]
+    router.post(
+        path,
+        status_code=status_code,
+        response_model=answer,
+        name=_snake(command.__name__),
+        description=inspect.cleandoc(command.__doc__ or ""),
+        **options,
+    )(endpoint)
+
+
+def _body_of(command: type[Command], ids: Sequence[str]) -> type[Command]:
+    """The command without the fields the path supplies: what a client sends, declared once
+    (field types, constraints and descriptions are the command's own)."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in command.model_fields.items() if name not in ids
+    }
+    return create_model(f"{command.__name__}Body", __base__=Command, **fields)
+
+
+def _signature(command: type[Command], ids: Sequence[str], body: type[Command]) -> inspect.Signature:
+    """What FastAPI reads to wire the endpoint: each path id typed and constrained as the
+    command's field is, the body, and the command context and bus."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    path_ids = [
+        inspect.Parameter(name, keyword, annotation=Annotated[_field_type(command, name), Path()]) for name in ids
+    ]
+    return inspect.Signature(
+        [
+            *path_ids,
+            inspect.Parameter("body", keyword, annotation=body),
+            inspect.Parameter("ctx", keyword, annotation=CommandCtx),
+            inspect.Parameter("bus", keyword, annotation=Bus),
+        ],
+        return_annotation=JSONResponse,
+    )
+
+
+def _field_type(command: type[Command], name: str) -> Any:
+    """A path id typed with the command's constraints, so a bad one is a 422 before the command
+    is built."""
+    info = command.model_fields[name]
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
+def _snake(name: str) -> str:
+    """``ReviseGoal`` -> ``revise_goal``: the route's name, its summary and operation id."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -1,76 +1,25 @@
-"""casework over HTTP: thin routes. A command route builds the command from path and body and
-hands it to the bus (every POST takes ``Idempotency-Key`` and ``If-Match``, the expected case
-version: a stale one is 409); a read route calls views. No SQL and no rules here."""
+"""casework over HTTP: thin routes. A command route is one ``command_route`` declaration: the
+command from path and body, handed to the bus (every POST takes ``Idempotency-Key`` and
+``If-Match``, the expected case version: a stale one is 409); a read route calls views. No SQL
+and no rules here."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from services.casework import commands as casework
 from services.casework import views
-from services.casework.commands import (
-    AbortIntervention,
-    AchieveGoal,
-    AddNote,
-    AddTeamMember,
-    AppointmentIn,
-    AppointmentOutcomeIn,
-    AssessmentIn,
-    AssignCaseManager,
-    CapacityProfileIn,
-    CaseAnswer,
-    CaseManagerIn,
-    CompleteAssessment,
-    CompleteIntervention,
-    ContactIn,
-    CooperationPlanIn,
-    DecideRehabApplication,
-    DropGoal,
-    EnterPhase,
-    ExitCase,
-    ExitIn,
-    FileRehabApplication,
-    GoalAchievementIn,
-    GoalDropIn,
-    GoalIn,
-    GoalRevisionIn,
-    HandOverCase,
-    HandOverIn,
-    InterruptionIn,
-    InterruptParticipation,
-    InterventionAbortionIn,
-    InterventionCompletionIn,
-    InterventionIn,
-    InterventionStartIn,
-    LogContact,
-    MedicalReportIn,
-    NoteIn,
-    PhaseIn,
-    PlanIntervention,
-    ReceiveMedicalReport,
-    RecordAttendance,
-    RecordCapacityProfile,
-    RehabApplicationIn,
-    RehabDecisionIn,
-    RemoveTeamMember,
-    ResumeParticipation,
-    ResumptionIn,
-    ReviseGoal,
-    ScheduleAppointment,
-    SetGoal,
-    StartIntervention,
-    TeamMemberIn,
-    TeamMemberRemovalIn,
-    UpdateCooperationPlan,
-)
+from services.casework.commands import CaseAnswer
 from shared import http
 from shared.contracts.common import Phase
-from shared.http import Bus, CommandCtx, QueryCtx, respond
+from shared.http import QueryCtx
 from shared.runtime import Runtime
 from shared.values import Moment, Name
+from shared.web import command_route
 
 
 def _reader(rt: Annotated[Runtime, Depends(http.runtime)]) -> views.Reader:
@@ -82,186 +31,34 @@ Reads = Annotated[views.Reader, Depends(_reader)]
 # ------------------------------------------------------------------ commands
 
 commands = APIRouter(prefix="/cases/{participant_id}", tags=["casework commands"])
+command = partial(command_route, commands, answer=CaseAnswer)
 
-
-@commands.post("/case-manager", response_model=CaseAnswer)
-async def assign_case_manager(participant_id: UUID, body: CaseManagerIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    return respond(await bus.handle(AssignCaseManager(participant_id=participant_id, **body.model_dump()), ctx))
-
-
-@commands.post("/handover", response_model=CaseAnswer)
-async def hand_over(participant_id: UUID, body: HandOverIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Hand-over between case managers (the note is sealed)."""
-    return respond(await bus.handle(HandOverCase(participant_id=participant_id, **body.model_dump()), ctx))
-
-
-@commands.post("/team", status_code=201, response_model=CaseAnswer)
-async def add_team_member(participant_id: UUID, body: TeamMemberIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    return respond(await bus.handle(AddTeamMember(participant_id=participant_id, **body.model_dump()), ctx), 201)
-
-
-@commands.post("/team/{member}/removal", response_model=CaseAnswer)
-async def remove_team_member(
-    participant_id: UUID,
-    member: Annotated[Name, Path(max_length=200)],
-    body: TeamMemberRemovalIn,
-    ctx: CommandCtx,
-    bus: Bus,
-) -> JSONResponse:
-    cmd = RemoveTeamMember(participant_id=participant_id, member=member, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/phase", response_model=CaseAnswer)
-async def enter_phase(participant_id: UUID, body: PhaseIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Phase transition: next in order; skip or back one with a reason; Nachbetreuung after a job."""
-    return respond(await bus.handle(EnterPhase(participant_id=participant_id, **body.model_dump()), ctx))
-
-
-@commands.post("/interruption", response_model=CaseAnswer)
-async def interrupt(participant_id: UUID, body: InterruptionIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    cmd = InterruptParticipation(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/resumption", response_model=CaseAnswer)
-async def resume(participant_id: UUID, body: ResumptionIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    return respond(await bus.handle(ResumeParticipation(participant_id=participant_id, **body.model_dump()), ctx))
-
-
-@commands.post("/exit", response_model=CaseAnswer)
-async def exit_case(participant_id: UUID, body: ExitIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Austritt with a reason; a shared capacity profile is retracted with it."""
-    return respond(await bus.handle(ExitCase(participant_id=participant_id, **body.model_dump()), ctx))
-
-
-@commands.post("/assessments", status_code=201, response_model=CaseAnswer)
-async def complete_assessment(participant_id: UUID, body: AssessmentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    cmd = CompleteAssessment(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx), 201)
-
-
-@commands.post("/capacity-profile", status_code=201, response_model=CaseAnswer)
-async def record_capacity_profile(
-    participant_id: UUID, body: CapacityProfileIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """What the person can do at work, no diagnoses. Goes to placement only under consent."""
-    cmd = RecordCapacityProfile(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx), 201)
-
-
-@commands.post("/medical-reports", status_code=201, response_model=CaseAnswer)
-async def receive_medical_report(
-    participant_id: UUID, body: MedicalReportIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = ReceiveMedicalReport(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx), 201)
-
-
-@commands.post("/goals", status_code=201, response_model=CaseAnswer)
-async def set_goal(participant_id: UUID, body: GoalIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    return respond(await bus.handle(SetGoal(participant_id=participant_id, **body.model_dump()), ctx), 201)
-
-
-@commands.post("/goals/{goal_id}/revision", response_model=CaseAnswer)
-async def revise_goal(
-    participant_id: UUID, goal_id: UUID, body: GoalRevisionIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = ReviseGoal(participant_id=participant_id, goal_id=goal_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/goals/{goal_id}/achievement", response_model=CaseAnswer)
-async def achieve_goal(
-    participant_id: UUID, goal_id: UUID, body: GoalAchievementIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = AchieveGoal(participant_id=participant_id, goal_id=goal_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/goals/{goal_id}/drop", response_model=CaseAnswer)
-async def drop_goal(participant_id: UUID, goal_id: UUID, body: GoalDropIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    cmd = DropGoal(participant_id=participant_id, goal_id=goal_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/cooperation-plan", response_model=CaseAnswer)
-async def update_plan(participant_id: UUID, body: CooperationPlanIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Kooperationsplan (§ 15 SGB II): agreed steps; not binding, no sanctions."""
-    cmd = UpdateCooperationPlan(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/interventions", status_code=201, response_model=CaseAnswer)
-async def plan_intervention(participant_id: UUID, body: InterventionIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    cmd = PlanIntervention(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx), 201)
-
-
-@commands.post("/interventions/{intervention_id}/start", response_model=CaseAnswer)
-async def start_intervention(
-    participant_id: UUID, intervention_id: UUID, body: InterventionStartIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = StartIntervention(participant_id=participant_id, intervention_id=intervention_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/interventions/{intervention_id}/completion", response_model=CaseAnswer)
-async def complete_intervention(
-    participant_id: UUID, intervention_id: UUID, body: InterventionCompletionIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = CompleteIntervention(participant_id=participant_id, intervention_id=intervention_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/interventions/{intervention_id}/abortion", response_model=CaseAnswer)
-async def abort_intervention(
-    participant_id: UUID, intervention_id: UUID, body: InterventionAbortionIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = AbortIntervention(participant_id=participant_id, intervention_id=intervention_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/rehab-applications", status_code=201, response_model=CaseAnswer)
-async def file_rehab_application(
-    participant_id: UUID, body: RehabApplicationIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = FileRehabApplication(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx), 201)
-
-
-@commands.post("/rehab-applications/{application_id}/decision", response_model=CaseAnswer)
-async def decide_rehab_application(
-    participant_id: UUID, application_id: UUID, body: RehabDecisionIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = DecideRehabApplication(participant_id=participant_id, application_id=application_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/appointments", status_code=201, response_model=CaseAnswer)
-async def schedule_appointment(participant_id: UUID, body: AppointmentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    cmd = ScheduleAppointment(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx), 201)
-
-
-@commands.post("/appointments/{appointment_id}/outcome", response_model=CaseAnswer)
-async def record_attendance(
-    participant_id: UUID, appointment_id: UUID, body: AppointmentOutcomeIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """Attended or missed. A missed appointment is never a sanction."""
-    cmd = RecordAttendance(participant_id=participant_id, appointment_id=appointment_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@commands.post("/contacts", status_code=201, response_model=CaseAnswer)
-async def log_contact(participant_id: UUID, body: ContactIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    return respond(await bus.handle(LogContact(participant_id=participant_id, **body.model_dump()), ctx), 201)
-
-
-@commands.post("/notes", status_code=201, response_model=CaseAnswer)
-async def add_note(participant_id: UUID, body: NoteIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """A case note; confidential notes are readable only with health access."""
-    return respond(await bus.handle(AddNote(participant_id=participant_id, **body.model_dump()), ctx), 201)
+command("/case-manager", casework.AssignCaseManager)
+command("/handover", casework.HandOverCase)
+command("/team", casework.AddTeamMember, status_code=201)
+command("/team/{member}/removal", casework.RemoveTeamMember)
+command("/phase", casework.EnterPhase)
+command("/interruption", casework.InterruptParticipation)
+command("/resumption", casework.ResumeParticipation)
+command("/exit", casework.ExitCase)
+command("/assessments", casework.CompleteAssessment, status_code=201)
+command("/capacity-profile", casework.RecordCapacityProfile, status_code=201)
+command("/medical-reports", casework.ReceiveMedicalReport, status_code=201)
+command("/goals", casework.SetGoal, status_code=201)
+command("/goals/{goal_id}/revision", casework.ReviseGoal)
+command("/goals/{goal_id}/achievement", casework.AchieveGoal)
+command("/goals/{goal_id}/drop", casework.DropGoal)
+command("/cooperation-plan", casework.UpdateCooperationPlan)
+command("/interventions", casework.PlanIntervention, status_code=201)
+command("/interventions/{intervention_id}/start", casework.StartIntervention)
+command("/interventions/{intervention_id}/completion", casework.CompleteIntervention)
+command("/interventions/{intervention_id}/abortion", casework.AbortIntervention)
+command("/rehab-applications", casework.FileRehabApplication, status_code=201)
+command("/rehab-applications/{application_id}/decision", casework.DecideRehabApplication)
+command("/appointments", casework.ScheduleAppointment, status_code=201)
+command("/appointments/{appointment_id}/outcome", casework.RecordAttendance)
+command("/contacts", casework.LogContact, status_code=201)
+command("/notes", casework.AddNote, status_code=201)
 
 
 # ------------------------------------------------------------------ queries

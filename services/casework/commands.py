@@ -1,5 +1,5 @@
-"""Casework's commands. Each ``<Thing>In`` is the HTTP body (what the client sends); the
-command ``<Verb><Thing>`` adds the ids from the path. Free text fields are sealed with the
+"""Casework's commands, each declared once: its ids come from the path, the rest is the HTTP
+body (``shared.web.command_route`` derives the body model). Free text fields are sealed with the
 participant's casework key by the handler before they reach an event."""
 
 from __future__ import annotations
@@ -24,160 +24,123 @@ class OnCase(Command):
     participant_id: UUID = Field(description="the participant (and so the case)")
 
 
+class OnGoal(OnCase):
+    """A command on one goal of the case."""
+
+    goal_id: UUID = Field(description="the goal (from the path)")
+
+
+class OnIntervention(OnCase):
+    """A command on one intervention of the case."""
+
+    intervention_id: UUID = Field(description="the intervention (from the path)")
+
+
 # ------------------------------------------------------------------ team
 
 
-class CaseManagerIn(Command):
+class AssignCaseManager(OnCase):
     case_manager: Name = Field(min_length=1, max_length=200, description="staff id")
     assigned_on: BusinessDate = Field(description="day of the assignment")
 
 
-class AssignCaseManager(CaseManagerIn, OnCase):
-    pass
+class HandOverCase(OnCase):
+    """Hand-over between case managers (the note is sealed)."""
 
-
-class HandOverIn(Command):
     to_case_manager: Name = Field(min_length=1, max_length=200, description="staff id of the new case manager")
     handed_over_on: BusinessDate = Field(description="day of the hand-over")
     note: Text = Field(default="", max_length=4000, description="hand-over note (sealed)")
 
 
-class HandOverCase(HandOverIn, OnCase):
-    pass
-
-
-class TeamMemberIn(Command):
+class AddTeamMember(OnCase):
     member: Name = Field(min_length=1, max_length=200, description="staff id")
     role: Role = Field(description="the member's role on the team")
     agency: Name | None = Field(default=None, max_length=60, description="the member's agency (default: the case's)")
     added_on: BusinessDate = Field(description="day the member joins")
 
 
-class AddTeamMember(TeamMemberIn, OnCase):
-    pass
-
-
-class TeamMemberRemovalIn(Command):
-    removed_on: BusinessDate = Field(description="day the member leaves")
-
-
-class RemoveTeamMember(TeamMemberRemovalIn, OnCase):
+class RemoveTeamMember(OnCase):
     member: Name = Field(max_length=200, description="staff id of the member (from the path)")
+    removed_on: BusinessDate = Field(description="day the member leaves")
 
 
 # ------------------------------------------------------------------ journey
 
 
-class PhaseIn(Command):
+class EnterPhase(OnCase):
+    """Phase transition: next in order; skip or back one with a reason; Nachbetreuung after a job."""
+
     phase: Phase = Field(description="the phase to enter")
     entered_on: BusinessDate = Field(description="first day in the phase")
     reason: Text | None = Field(default=None, max_length=500, description="required to skip or go back")
 
 
-class EnterPhase(PhaseIn, OnCase):
-    pass
-
-
-class InterruptionIn(Command):
+class InterruptParticipation(OnCase):
     interrupted_on: BusinessDate = Field(description="first day of the interruption")
     reason: Text = Field(default="", max_length=2000, description="e.g. clinic stay (health data, sealed)")
 
 
-class InterruptParticipation(InterruptionIn, OnCase):
-    pass
-
-
-class ResumptionIn(Command):
+class ResumeParticipation(OnCase):
     resumed_on: BusinessDate = Field(description="day participation resumes")
 
 
-class ResumeParticipation(ResumptionIn, OnCase):
-    pass
+class ExitCase(OnCase):
+    """Austritt with a reason; a shared capacity profile is retracted with it."""
 
-
-class ExitIn(Command):
     exited_on: BusinessDate = Field(description="day of the exit (Austritt)")
     reason: ExitReason = Field(description="why the participant leaves")
-
-
-class ExitCase(ExitIn, OnCase):
-    pass
 
 
 # ------------------------------------------------------------------ health records and profile
 
 
-class AssessmentIn(Command):
+class CompleteAssessment(OnCase):
     kind: Name = Field(min_length=1, max_length=60, description="kind of assessment")
     completed_on: BusinessDate = Field(description="day it was completed")
     findings: Text = Field(default="", max_length=8000, description="findings (health data, sealed)")
 
 
-class CompleteAssessment(AssessmentIn, OnCase):
-    pass
+class RecordCapacityProfile(OnCase):
+    """What the person can do at work, no diagnoses. Goes to placement only under consent."""
 
-
-class CapacityProfileIn(Command):
     recorded_on: BusinessDate = Field(description="day of the profile")
     profile: CapacityProfile = Field(description="what the person can do at work (no diagnoses; sealed)")
 
 
-class RecordCapacityProfile(CapacityProfileIn, OnCase):
-    pass
-
-
-class MedicalReportIn(Command):
+class ReceiveMedicalReport(OnCase):
     received_on: BusinessDate = Field(description="day the report came in")
     consent_id: UUID | None = Field(default=None, description="medical-release consent it came under")
     source: Name = Field(min_length=1, max_length=300, description="doctor or clinic (sealed)")
     summary: Text = Field(default="", max_length=8000, description="summary (health data, sealed)")
 
 
-class ReceiveMedicalReport(MedicalReportIn, OnCase):
-    pass
-
-
 # ------------------------------------------------------------------ goals and plan
 
 
-class GoalIn(Command):
+class SetGoal(OnCase):
     set_on: BusinessDate = Field(description="day the goal is set")
     text: Text = Field(min_length=1, max_length=1000, description="the goal (sealed)")
     target_date: PlanDate | None = Field(default=None, description="when it should be reached")
 
 
-class SetGoal(GoalIn, OnCase):
-    pass
-
-
-class GoalRevisionIn(Command):
+class ReviseGoal(OnGoal):
     revised_on: BusinessDate = Field(description="day of the revision")
     text: Text = Field(min_length=1, max_length=1000, description="the revised goal (sealed)")
     target_date: PlanDate | None = Field(default=None, description="when it should be reached")
 
 
-class ReviseGoal(GoalRevisionIn, OnCase):
-    goal_id: UUID = Field(description="the goal (from the path)")
-
-
-class GoalAchievementIn(Command):
+class AchieveGoal(OnGoal):
     achieved_on: BusinessDate = Field(description="day the goal was reached")
 
 
-class AchieveGoal(GoalAchievementIn, OnCase):
-    goal_id: UUID = Field(description="the goal (from the path)")
-
-
-class GoalDropIn(Command):
+class DropGoal(OnGoal):
     dropped_on: BusinessDate = Field(description="day the goal was dropped")
     reason: Text = Field(default="", max_length=1000, description="why (sealed)")
 
 
-class DropGoal(GoalDropIn, OnCase):
-    goal_id: UUID = Field(description="the goal (from the path)")
+class UpdateCooperationPlan(OnCase):
+    """Kooperationsplan (§ 15 SGB II): agreed steps; not binding, no sanctions."""
 
-
-class CooperationPlanIn(Command):
     updated_on: BusinessDate = Field(description="day of this plan version")
     steps: list[Annotated[Text, Field(max_length=1000)]] = Field(
         min_length=1, max_length=50, description="agreed steps (sealed)"
@@ -186,14 +149,10 @@ class CooperationPlanIn(Command):
     participant_agreed: bool = Field(default=True, description="the participant agrees with it")
 
 
-class UpdateCooperationPlan(CooperationPlanIn, OnCase):
-    pass
-
-
 # ------------------------------------------------------------------ interventions and rehab
 
 
-class InterventionIn(Command):
+class PlanIntervention(OnCase):
     category: InterventionCategory = Field(description="employment promotion is teamwork; the rest is health data")
     provider: Name = Field(min_length=1, max_length=200, description="who provides it")
     planned_start: BusinessDate = Field(description="planned first day")
@@ -202,97 +161,63 @@ class InterventionIn(Command):
     details: Text = Field(default="", max_length=4000, description="details (sealed)")
 
 
-class PlanIntervention(InterventionIn, OnCase):
-    pass
-
-
-class InterventionStartIn(Command):
+class StartIntervention(OnIntervention):
     started_on: BusinessDate = Field(description="first day of the intervention")
 
 
-class StartIntervention(InterventionStartIn, OnCase):
-    intervention_id: UUID = Field(description="the intervention (from the path)")
-
-
-class InterventionCompletionIn(Command):
+class CompleteIntervention(OnIntervention):
     completed_on: BusinessDate = Field(description="last day of the intervention")
     cost_eur: Money | None = Field(default=None, description="actual cost")
 
 
-class CompleteIntervention(InterventionCompletionIn, OnCase):
-    intervention_id: UUID = Field(description="the intervention (from the path)")
-
-
-class InterventionAbortionIn(Command):
+class AbortIntervention(OnIntervention):
     aborted_on: BusinessDate = Field(description="day it was aborted")
     reason: Text = Field(default="", max_length=2000, description="why (sealed)")
 
 
-class AbortIntervention(InterventionAbortionIn, OnCase):
-    intervention_id: UUID = Field(description="the intervention (from the path)")
-
-
-class RehabApplicationIn(Command):
+class FileRehabApplication(OnCase):
     filed_on: BusinessDate = Field(description="day it was filed")
     carrier: Name = Field(min_length=1, max_length=60, description="rehabilitation carrier it went to")
     kind: Literal["medical", "vocational"] = Field(description="medical or vocational rehabilitation")
 
 
-class FileRehabApplication(RehabApplicationIn, OnCase):
-    pass
-
-
-class RehabDecisionIn(Command):
+class DecideRehabApplication(OnCase):
+    application_id: UUID = Field(description="the application (from the path)")
     decided_on: BusinessDate = Field(description="day of the carrier's decision")
     approved: bool = Field(description="approved or rejected")
-
-
-class DecideRehabApplication(RehabDecisionIn, OnCase):
-    application_id: UUID = Field(description="the application (from the path)")
 
 
 # ------------------------------------------------------------------ appointments, contacts, notes
 
 
-class AppointmentIn(Command):
+class ScheduleAppointment(OnCase):
     scheduled_for: BusinessDate = Field(description="day of the appointment")
     with_member: Name = Field(min_length=1, max_length=200, description="staff id the participant meets")
     kind: Name = Field(min_length=1, max_length=60, description="kind of appointment")
 
 
-class ScheduleAppointment(AppointmentIn, OnCase):
-    pass
+class RecordAttendance(OnCase):
+    """Attended or missed. A missed appointment is never a sanction."""
 
-
-class AppointmentOutcomeIn(Command):
+    appointment_id: UUID = Field(description="the appointment (from the path)")
     on: BusinessDate = Field(description="day of the appointment")
     attended: bool = Field(description="attended or missed (never a sanction)")
     excused: bool = Field(default=False, description="a missed appointment was excused")
 
 
-class RecordAttendance(AppointmentOutcomeIn, OnCase):
-    appointment_id: UUID = Field(description="the appointment (from the path)")
-
-
-class ContactIn(Command):
+class LogContact(OnCase):
     contacted_on: BusinessDate = Field(description="day of the contact")
     channel: ContactChannel = Field(description="how")
     counterpart: Counterpart = Field(description="with whom")
     summary: Text = Field(default="", max_length=4000, description="summary (sealed)")
 
 
-class LogContact(ContactIn, OnCase):
-    pass
+class AddNote(OnCase):
+    """A case note; confidential notes are readable only with health access."""
 
-
-class NoteIn(Command):
     written_on: BusinessDate = Field(description="day of the note")
     text: Text = Field(min_length=1, max_length=8000, description="the note (sealed)")
     confidential: bool = Field(default=False, description="readable only with health access")
-
-
-class AddNote(NoteIn, OnCase):
-    pass
 
 
 class CaseAnswer(BaseModel):

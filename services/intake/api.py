@@ -1,50 +1,30 @@
 """HTTP API of intake: referrals, information meeting, eligibility, consents, objections,
 enrolment (or a declined/withdrawn referral), erasure, the reads, and the identity look-up
-for reporting's monitoring export. Thin: each command route builds its command and hands it
-to the bus; each read route calls ``views``."""
+for reporting's monitoring export. Thin: each command route is one ``command_route``
+declaration (the command from path and body, handed to the bus); each read route calls
+``views``."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 
 from services.intake import access, views
-from services.intake.commands import (
-    CheckEligibility,
-    ConsentIn,
-    DeclineEnrolment,
-    DeclineIn,
-    EligibilityIn,
-    EnrolmentIn,
-    EnrolParticipant,
-    EraseParticipant,
-    ErasureIn,
-    ExpiryRunIn,
-    GrantConsent,
-    HoldInformationMeeting,
-    MeetingIn,
-    ObjectionIn,
-    ObjectionWithdrawalIn,
-    ParticipantAnswer,
-    ReceiveReferral,
-    RecordObjection,
-    ReferralWithdrawalIn,
-    WithdrawalIn,
-    WithdrawConsent,
-    WithdrawObjection,
-    WithdrawReferral,
-)
+from services.intake import commands as intake
+from services.intake.commands import ExpiryRunIn, ParticipantAnswer
 from services.intake.handlers import KeyStore
 from services.intake.policies import ConsentExpiry
 from shared.domain import DomainError
-from shared.http import Bus, CommandCtx, QueryCtx, respond, runtime
+from shared.http import QueryCtx, runtime
 from shared.values import Name
+from shared.web import command_route
 
 router = APIRouter(tags=["intake"])
+command = partial(command_route, router, answer=ParticipantAnswer)
 
 
 def _unit_of_work(request: Request) -> views.UnitOfWorkFactory:
@@ -64,83 +44,17 @@ Keys = Annotated[KeyStore, Depends(_keys)]
 Expiry = Annotated[ConsentExpiry, Depends(_expiry)]
 
 
-@router.post("/referrals", status_code=201, response_model=ParticipantAnswer)
-async def receive_referral(body: ReceiveReferral, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Zuweisung from a Jobcenter or DRV: identity and reason are sealed under a new key."""
-    return respond(await bus.handle(body, ctx), 201)
-
-
-@router.post("/participants/{participant_id}/information-meeting", response_model=ParticipantAnswer)
-async def information_meeting(participant_id: UUID, body: MeetingIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    cmd = HoldInformationMeeting(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@router.post("/participants/{participant_id}/eligibility", response_model=ParticipantAnswer)
-async def eligibility(participant_id: UUID, body: EligibilityIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """The entry rule; the answer lists the reasons of the result."""
-    cmd = CheckEligibility(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@router.post("/participants/{participant_id}/consents", status_code=201, response_model=ParticipantAnswer)
-async def grant_consent(participant_id: UUID, body: ConsentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    cmd = GrantConsent(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx), 201)
-
-
-@router.post("/participants/{participant_id}/consents/{consent_id}/withdrawal", response_model=ParticipantAnswer)
-async def withdraw_consent(
-    participant_id: UUID, consent_id: UUID, body: WithdrawalIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """Withdrawal with effect from ``effective_on`` on, never retroactive."""
-    cmd = WithdrawConsent(participant_id=participant_id, consent_id=consent_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@router.post("/participants/{participant_id}/objections", status_code=201, response_model=ParticipantAnswer)
-async def record_objection(participant_id: UUID, body: ObjectionIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Objection under § 76 SGB X."""
-    cmd = RecordObjection(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx), 201)
-
-
-@router.post("/participants/{participant_id}/objections/{objection_id}/withdrawal", response_model=ParticipantAnswer)
-async def withdraw_objection(
-    participant_id: UUID, objection_id: UUID, body: ObjectionWithdrawalIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """Withdraws a § 76 objection with effect from ``withdrawn_on`` on, never retroactive."""
-    cmd = WithdrawObjection(participant_id=participant_id, objection_id=objection_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@router.post("/participants/{participant_id}/enrolment", response_model=ParticipantAnswer)
-async def enrol(participant_id: UUID, body: EnrolmentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Eintritt: needs a positive eligibility check and participation consent."""
-    cmd = EnrolParticipant(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@router.post("/participants/{participant_id}/decline", response_model=ParticipantAnswer)
-async def decline(participant_id: UUID, body: DeclineIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    cmd = DeclineEnrolment(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@router.post("/participants/{participant_id}/withdrawal", response_model=ParticipantAnswer)
-async def withdraw_referral(
-    participant_id: UUID, body: ReferralWithdrawalIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    cmd = WithdrawReferral(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
-
-
-@router.post("/participants/{participant_id}/erasure", response_model=ParticipantAnswer)
-async def erase(participant_id: UUID, body: ErasureIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Data-protection officer only: destroy the participant's key (crypto-shredding; the
-    events stay, their sealed fields become unreadable for good) and tell every service."""
-    cmd = EraseParticipant(participant_id=participant_id, **body.model_dump())
-    return respond(await bus.handle(cmd, ctx))
+command("/referrals", intake.ReceiveReferral, status_code=201)
+command("/participants/{participant_id}/information-meeting", intake.HoldInformationMeeting)
+command("/participants/{participant_id}/eligibility", intake.CheckEligibility)
+command("/participants/{participant_id}/consents", intake.GrantConsent, status_code=201)
+command("/participants/{participant_id}/consents/{consent_id}/withdrawal", intake.WithdrawConsent)
+command("/participants/{participant_id}/objections", intake.RecordObjection, status_code=201)
+command("/participants/{participant_id}/objections/{objection_id}/withdrawal", intake.WithdrawObjection)
+command("/participants/{participant_id}/enrolment", intake.EnrolParticipant)
+command("/participants/{participant_id}/decline", intake.DeclineEnrolment)
+command("/participants/{participant_id}/withdrawal", intake.WithdrawReferral)
+command("/participants/{participant_id}/erasure", intake.EraseParticipant)
 
 
 @router.get("/participants")

@@ -1,5 +1,6 @@
-"""Intake's commands: the HTTP bodies (``<Thing>In``) and the commands that add the ids from the
-path. A referral has no path id, so its body is the command."""
+"""Intake's commands, each declared once: its ids come from the path, the rest is the HTTP body
+(``shared.web.command_route`` derives the body model). A referral has no path id, so its body
+is the command."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class Identity(BaseModel):
 
 
 class ReceiveReferral(Command):
-    """Zuweisung from a Jobcenter or DRV (the participant id is made by the handler)."""
+    """Zuweisung from a Jobcenter or DRV: identity and reason are sealed under a new key (the
+    participant id is made by the handler)."""
 
     project: Name = Field(max_length=60, description="pro-aktiv or pluspunkt")
     received_on: BusinessDate = Field(description="day the referral arrived")
@@ -47,16 +49,14 @@ class ParticipantCommand(Command):
     participant_id: UUID = Field(description="from the path")
 
 
-class MeetingIn(Command):
+class HoldInformationMeeting(ParticipantCommand):
     held_on: BusinessDate = Field(description="day of the information meeting")
     attended: bool = Field(default=True, description="whether the participant came")
 
 
-class HoldInformationMeeting(MeetingIn, ParticipantCommand):
-    pass
+class CheckEligibility(ParticipantCommand):
+    """The entry rule; the answer lists the reasons of the result."""
 
-
-class EligibilityIn(Command):
     checked_on: BusinessDate = Field(description="day of the check")
     voluntary: bool = Field(description="participation is voluntary")
     willing_to_address_impairments: bool = Field(description="willing to address placement-relevant impairments")
@@ -64,11 +64,7 @@ class EligibilityIn(Command):
     findings: Text = Field(default="", max_length=4000, description="free-text findings (health data, sealed)")
 
 
-class CheckEligibility(EligibilityIn, ParticipantCommand):
-    pass
-
-
-class ConsentIn(Command):
+class GrantConsent(ParticipantCommand):
     purpose: ConsentPurpose = Field(description="what the consent allows")
     scope: Text | None = Field(
         default=None, max_length=200, description="doctor/clinic (medical-release) or partner agency (drv-exchange)"
@@ -78,68 +74,49 @@ class ConsentIn(Command):
     expires_on: PlanDate | None = Field(default=None, description="first day it no longer holds")
 
 
-class GrantConsent(ConsentIn, ParticipantCommand):
-    pass
+class WithdrawConsent(ParticipantCommand):
+    """Withdrawal with effect from ``effective_on`` on, never retroactive."""
 
-
-class WithdrawalIn(Command):
+    consent_id: UUID = Field(description="from the path")
     effective_on: BusinessDate = Field(description="first day the consent no longer holds (never before the grant)")
 
 
-class WithdrawConsent(WithdrawalIn, ParticipantCommand):
-    consent_id: UUID = Field(description="from the path")
+class RecordObjection(ParticipantCommand):
+    """Objection under § 76 SGB X."""
 
-
-class ObjectionIn(Command):
     recorded_on: BusinessDate = Field(description="day the objection was made")
     scope: Text = Field(min_length=1, max_length=300, description="a doctor, or 'all medical data'")
 
 
-class RecordObjection(ObjectionIn, ParticipantCommand):
-    pass
+class WithdrawObjection(ParticipantCommand):
+    """Withdraws a § 76 objection with effect from ``withdrawn_on`` on, never retroactive."""
 
-
-class ObjectionWithdrawalIn(Command):
+    objection_id: UUID = Field(description="from the path")
     withdrawn_on: BusinessDate = Field(description="first day the objection no longer holds (never before it was made)")
 
 
-class WithdrawObjection(ObjectionWithdrawalIn, ParticipantCommand):
-    objection_id: UUID = Field(description="from the path")
+class EnrolParticipant(ParticipantCommand):
+    """Eintritt: needs a positive eligibility check and participation consent."""
 
-
-class EnrolmentIn(Command):
     start_date: BusinessDate = Field(description="first day of participation")
 
 
-class EnrolParticipant(EnrolmentIn, ParticipantCommand):
-    pass
-
-
-class DeclineIn(Command):
+class DeclineEnrolment(ParticipantCommand):
     declined_on: BusinessDate = Field(description="day of the decision")
     by: Literal["participant", "agency"] = Field(description="who declined")
     reason: Text = Field(min_length=1, max_length=500, description="non-medical reason")
 
 
-class DeclineEnrolment(DeclineIn, ParticipantCommand):
-    pass
-
-
-class ReferralWithdrawalIn(Command):
+class WithdrawReferral(ParticipantCommand):
     withdrawn_on: BusinessDate = Field(description="day the referral was withdrawn")
     reason: Text = Field(min_length=1, max_length=500, description="non-medical reason")
 
 
-class WithdrawReferral(ReferralWithdrawalIn, ParticipantCommand):
-    pass
+class EraseParticipant(ParticipantCommand):
+    """Data-protection officer only: destroy the participant's key (crypto-shredding; the
+    events stay, their sealed fields become unreadable for good) and tell every service."""
 
-
-class ErasureIn(Command):
     legal_basis: Text = Field(min_length=1, max_length=300, description="e.g. Art. 17 GDPR, retention period ended")
-
-
-class EraseParticipant(ErasureIn, ParticipantCommand):
-    pass
 
 
 class ExpireConsents(ParticipantCommand):

@@ -1,59 +1,27 @@
-"""Placement's HTTP routes: build the command from path and body, hand it to the bus, answer
-with the handler's body; read routes call ``views``. No SQL and no rules here."""
+"""Placement's HTTP routes: a command route is one ``command_route`` declaration (the command
+from path and body, handed to the bus, answered with the handler's body); read routes call
+``views``. No SQL and no rules here."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 
+from services.placement import commands as placement
 from services.placement import views
-from services.placement.commands import (
-    AbortWorkTrial,
-    AcceptOrder,
-    AcquireEmployer,
-    AdaptationIn,
-    AftercareEndIn,
-    AftercareIn,
-    CloseVacancy,
-    CompleteOrder,
-    CompleteWorkTrial,
-    ContactIn,
-    DeclineIn,
-    DeclineProposal,
-    EmploymentEndIn,
-    EmploymentIn,
-    EndAftercare,
-    EndEmployment,
-    EraseContactData,
-    ErasureIn,
-    FollowUpIn,
-    GrantWageSubsidy,
-    LogContact,
-    OrderCompleteIn,
-    PlacementAnswer,
-    ProposalIn,
-    ProposeCandidate,
-    RecordFollowUp,
-    RecordVacancy,
-    RequestAdaptation,
-    StartAftercare,
-    StartEmployment,
-    StartWorkTrial,
-    SubsidyIn,
-    TrialAbortIn,
-    TrialCompleteIn,
-    TrialIn,
-    VacancyCloseIn,
-)
-from shared.http import Bus, CommandCtx, QueryCtx, respond
+from services.placement.commands import PlacementAnswer
+from shared.http import QueryCtx
 from shared.values import BusinessDate, Name, PlanDate
+from shared.web import command_route
 
 employers = APIRouter(tags=["employers"])
 candidates = APIRouter(tags=["candidates"])
 daily = APIRouter(tags=["daily views"])
+employers_command = partial(command_route, employers, answer=PlacementAnswer)
+candidates_command = partial(command_route, candidates, answer=PlacementAnswer)
 
 
 def _reads(request: Request) -> views.Reads:
@@ -70,46 +38,13 @@ PlanningDay = Annotated[
 # --- employers, vacancies, production orders -------------------------------------------------
 
 
-@employers.post("/employers", status_code=201, response_model=PlacementAnswer)
-async def acquire_employer(body: AcquireEmployer, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Record a company won for the project; contact persons are sealed under its own key."""
-    return respond(await bus.handle(body, ctx), 201)
-
-
-@employers.post("/employers/{employer_id}/contacts", status_code=201, response_model=PlacementAnswer)
-async def log_contact(employer_id: UUID, body: ContactIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Log a contact with an employer of the caller's agency; notes are sealed."""
-    return respond(await bus.handle(LogContact(employer_id=employer_id, **body.model_dump()), ctx), 201)
-
-
-@employers.post("/employers/{employer_id}/contact-data-erasure", response_model=PlacementAnswer)
-async def erase_contact_data(employer_id: UUID, body: ErasureIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Destroy the employer's key: contact persons and contact notes become unreadable for good."""
-    return respond(await bus.handle(EraseContactData(employer_id=employer_id, **body.model_dump()), ctx))
-
-
-@employers.post("/vacancies", status_code=201, response_model=PlacementAnswer)
-async def record_vacancy(body: RecordVacancy, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Record a vacancy of an employer of the caller's agency."""
-    return respond(await bus.handle(body, ctx), 201)
-
-
-@employers.post("/vacancies/{vacancy_id}/close", response_model=PlacementAnswer)
-async def close_vacancy(vacancy_id: UUID, body: VacancyCloseIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Close a vacancy of the caller's agency."""
-    return respond(await bus.handle(CloseVacancy(vacancy_id=vacancy_id, **body.model_dump()), ctx))
-
-
-@employers.post("/production-orders", status_code=201, response_model=PlacementAnswer)
-async def accept_order(body: AcceptOrder, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """An order taken on for the Produktionswerkstatt."""
-    return respond(await bus.handle(body, ctx), 201)
-
-
-@employers.post("/production-orders/{order_id}/complete", response_model=PlacementAnswer)
-async def complete_order(order_id: UUID, body: OrderCompleteIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Complete a production order."""
-    return respond(await bus.handle(CompleteOrder(order_id=order_id, **body.model_dump()), ctx))
+employers_command("/employers", placement.AcquireEmployer, status_code=201)
+employers_command("/employers/{employer_id}/contacts", placement.LogContact, status_code=201)
+employers_command("/employers/{employer_id}/contact-data-erasure", placement.EraseContactData)
+employers_command("/vacancies", placement.RecordVacancy, status_code=201)
+employers_command("/vacancies/{vacancy_id}/close", placement.CloseVacancy)
+employers_command("/production-orders", placement.AcceptOrder, status_code=201)
+employers_command("/production-orders/{order_id}/complete", placement.CompleteOrder)
 
 
 @employers.get("/employers")
@@ -188,130 +123,24 @@ async def rank_vacancies_for_candidate(participant_id: UUID, ctx: QueryCtx, db: 
     return await views.rank_vacancies_for_candidate(db, ctx, participant_id)
 
 
-@candidates.post("/candidates/{participant_id}/proposals", status_code=201, response_model=PlacementAnswer)
-async def propose(participant_id: UUID, body: ProposalIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Propose a candidate in the pool to an employer for an open vacancy."""
-    return respond(await bus.handle(ProposeCandidate(participant_id=participant_id, **body.model_dump()), ctx), 201)
-
-
-@candidates.post("/candidates/{participant_id}/proposals/{proposal_id}/decline", response_model=PlacementAnswer)
-async def decline(participant_id: UUID, proposal_id: UUID, body: DeclineIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """The employer or the participant declined a proposal."""
-    return respond(
-        await bus.handle(
-            DeclineProposal(participant_id=participant_id, proposal_id=proposal_id, **body.model_dump()), ctx
-        )
-    )
-
-
-@candidates.post("/candidates/{participant_id}/work-trials", status_code=201, response_model=PlacementAnswer)
-async def start_trial(participant_id: UUID, body: TrialIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """Start a work trial (candidates in the pool only)."""
-    return respond(await bus.handle(StartWorkTrial(participant_id=participant_id, **body.model_dump()), ctx), 201)
-
-
-@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/complete", response_model=PlacementAnswer)
-async def complete_trial(
-    participant_id: UUID, trial_id: UUID, body: TrialCompleteIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """A work trial ended as planned, with its outcome."""
-    return respond(
-        await bus.handle(CompleteWorkTrial(participant_id=participant_id, trial_id=trial_id, **body.model_dump()), ctx)
-    )
-
-
-@candidates.post("/candidates/{participant_id}/work-trials/{trial_id}/abort", response_model=PlacementAnswer)
-async def abort_trial(
-    participant_id: UUID, trial_id: UUID, body: TrialAbortIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """A work trial was broken off."""
-    return respond(
-        await bus.handle(AbortWorkTrial(participant_id=participant_id, trial_id=trial_id, **body.model_dump()), ctx)
-    )
-
-
-@candidates.post("/candidates/{participant_id}/adaptation-requests", status_code=201, response_model=PlacementAnswer)
-async def request_adaptation(participant_id: UUID, body: AdaptationIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """A workplace adaptation requested from an employer (candidates in the pool only)."""
-    return respond(await bus.handle(RequestAdaptation(participant_id=participant_id, **body.model_dump()), ctx), 201)
-
-
-@candidates.post("/candidates/{participant_id}/employments", status_code=201, response_model=PlacementAnswer)
-async def start_employment(participant_id: UUID, body: EmploymentIn, ctx: CommandCtx, bus: Bus) -> JSONResponse:
-    """A job started (casework sees it; reporting counts K2 integrations from it)."""
-    return respond(await bus.handle(StartEmployment(participant_id=participant_id, **body.model_dump()), ctx), 201)
-
-
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/end", response_model=PlacementAnswer)
-async def end_employment(
-    participant_id: UUID, employment_id: UUID, body: EmploymentEndIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """An employment ended."""
-    return respond(
-        await bus.handle(
-            EndEmployment(participant_id=participant_id, employment_id=employment_id, **body.model_dump()), ctx
-        )
-    )
-
-
-@candidates.post(
+candidates_command("/candidates/{participant_id}/proposals", placement.ProposeCandidate, status_code=201)
+candidates_command("/candidates/{participant_id}/proposals/{proposal_id}/decline", placement.DeclineProposal)
+candidates_command("/candidates/{participant_id}/work-trials", placement.StartWorkTrial, status_code=201)
+candidates_command("/candidates/{participant_id}/work-trials/{trial_id}/complete", placement.CompleteWorkTrial)
+candidates_command("/candidates/{participant_id}/work-trials/{trial_id}/abort", placement.AbortWorkTrial)
+candidates_command("/candidates/{participant_id}/adaptation-requests", placement.RequestAdaptation, status_code=201)
+candidates_command("/candidates/{participant_id}/employments", placement.StartEmployment, status_code=201)
+candidates_command("/candidates/{participant_id}/employments/{employment_id}/end", placement.EndEmployment)
+candidates_command(
     "/candidates/{participant_id}/employments/{employment_id}/wage-subsidies",
+    placement.GrantWageSubsidy,
     status_code=201,
-    response_model=PlacementAnswer,
 )
-async def grant_subsidy(
-    participant_id: UUID, employment_id: UUID, body: SubsidyIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """A wage subsidy (§ 16e / § 16i SGB II) granted for an employment."""
-    return respond(
-        await bus.handle(
-            GrantWageSubsidy(participant_id=participant_id, employment_id=employment_id, **body.model_dump()), ctx
-        ),
-        201,
-    )
-
-
-@candidates.post("/candidates/{participant_id}/employments/{employment_id}/aftercare", response_model=PlacementAnswer)
-async def start_aftercare(
-    participant_id: UUID, employment_id: UUID, body: AftercareIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """Aftercare started for an employment."""
-    return respond(
-        await bus.handle(
-            StartAftercare(participant_id=participant_id, employment_id=employment_id, **body.model_dump()), ctx
-        )
-    )
-
-
-@candidates.post(
-    "/candidates/{participant_id}/employments/{employment_id}/aftercare/end", response_model=PlacementAnswer
+candidates_command("/candidates/{participant_id}/employments/{employment_id}/aftercare", placement.StartAftercare)
+candidates_command("/candidates/{participant_id}/employments/{employment_id}/aftercare/end", placement.EndAftercare)
+candidates_command(
+    "/candidates/{participant_id}/employments/{employment_id}/follow-ups", placement.RecordFollowUp, status_code=201
 )
-async def end_aftercare(
-    participant_id: UUID, employment_id: UUID, body: AftercareEndIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """Aftercare ended."""
-    return respond(
-        await bus.handle(
-            EndAftercare(participant_id=participant_id, employment_id=employment_id, **body.model_dump()), ctx
-        )
-    )
-
-
-@candidates.post(
-    "/candidates/{participant_id}/employments/{employment_id}/follow-ups",
-    status_code=201,
-    response_model=PlacementAnswer,
-)
-async def record_follow_up(
-    participant_id: UUID, employment_id: UUID, body: FollowUpIn, ctx: CommandCtx, bus: Bus
-) -> JSONResponse:
-    """The 6- or 12-month follow-up: still employed or not (sustainability)."""
-    return respond(
-        await bus.handle(
-            RecordFollowUp(participant_id=participant_id, employment_id=employment_id, **body.model_dump()), ctx
-        ),
-        201,
-    )
 
 
 # --- daily views -----------------------------------------------------------------------------

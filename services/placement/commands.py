@@ -1,5 +1,6 @@
-"""Placement's commands. ``<Thing>In`` is the HTTP body; the command adds the ids from the path.
-Where there are no path ids the body is the command."""
+"""Placement's commands, each declared once: its ids come from the path, the rest is the HTTP
+body (``shared.web.command_route`` derives the body model); where there are no path ids the
+body is the command. A command's docstring is its route's description."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class ContactPerson(BaseModel):
 
 
 class AcquireEmployer(Command):
+    """Record a company won for the project; contact persons are sealed under its own key."""
+
     company: Name = Field(min_length=1, max_length=200, description="company name")
     sector: Name = Field(min_length=1, max_length=100)
     size: CompanySize = Field(description="micro <10, small <50, medium <250, large 250+ employees")
@@ -38,7 +41,10 @@ class AcquireEmployer(Command):
     acquired_on: BusinessDate
 
 
-class ContactIn(Command):
+class LogContact(Command):
+    """Log a contact with an employer of the caller's agency; notes are sealed."""
+
+    employer_id: UUID
     contacted_on: BusinessDate
     channel: ContactChannel
     topic: Name = Field(min_length=1, max_length=200, description="what it was about, no personal data")
@@ -46,22 +52,19 @@ class ContactIn(Command):
     next_contact_on: PlanDate | None = None
 
 
-class LogContact(ContactIn):
+class EraseContactData(Command):
+    """Destroy the employer's key: contact persons and contact notes become unreadable for good."""
+
     employer_id: UUID
-
-
-class ErasureIn(Command):
     erased_on: BusinessDate = Field(description="the day the contact data is erased")
-
-
-class EraseContactData(ErasureIn):
-    employer_id: UUID
 
 
 # --- vacancies and production orders ---------------------------------------------------------
 
 
 class RecordVacancy(Command):
+    """Record a vacancy of an employer of the caller's agency."""
+
     employer_id: UUID = Field(description="an employer of the caller's agency")
     title: Name = Field(min_length=1, max_length=200)
     tasks: Text = Field(default="", max_length=2000)
@@ -73,16 +76,17 @@ class RecordVacancy(Command):
     recorded_on: BusinessDate
 
 
-class VacancyCloseIn(Command):
+class CloseVacancy(Command):
+    """Close a vacancy of the caller's agency."""
+
+    vacancy_id: UUID
     closed_on: BusinessDate
     reason: Literal["filled", "withdrawn-by-employer", "expired", "other"]
 
 
-class CloseVacancy(VacancyCloseIn):
-    vacancy_id: UUID
-
-
 class AcceptOrder(Command):
+    """An order taken on for the Produktionswerkstatt."""
+
     employer_id: UUID = Field(description="an employer of the caller's agency")
     description: Text = Field(min_length=1, max_length=1000)
     quantity: int = Field(ge=1, le=1_000_000)
@@ -90,81 +94,86 @@ class AcceptOrder(Command):
     due_on: PlanDate | None = None
 
 
-class OrderCompleteIn(Command):
+class CompleteOrder(Command):
+    """Complete a production order."""
+
+    order_id: UUID
     completed_on: BusinessDate
     delivered_quantity: int = Field(ge=0, le=1_000_000)
-
-
-class CompleteOrder(OrderCompleteIn):
-    order_id: UUID
 
 
 # --- candidate journey -----------------------------------------------------------------------
 
 
-class ProposalIn(Command):
+class OnCandidate(Command):
+    """A command on one participant's placement journey."""
+
+    participant_id: UUID
+
+
+class OnTrial(OnCandidate):
+    """A command on one work trial of the participant."""
+
+    trial_id: UUID
+
+
+class OnEmployment(OnCandidate):
+    """A command on one employment of the participant."""
+
+    employment_id: UUID
+
+
+class ProposeCandidate(OnCandidate):
+    """Propose a candidate in the pool to an employer for an open vacancy."""
+
     vacancy_id: UUID = Field(description="an open vacancy of the caller's agency or a project partner")
     proposed_on: BusinessDate
 
 
-class ProposeCandidate(ProposalIn):
-    participant_id: UUID
+class DeclineProposal(OnCandidate):
+    """The employer or the participant declined a proposal."""
 
-
-class DeclineIn(Command):
+    proposal_id: UUID
     declined_on: BusinessDate
     by: Literal["employer", "participant"]
     reason: Text = Field(min_length=1, max_length=500, description="non-medical reason")
 
 
-class DeclineProposal(DeclineIn):
-    participant_id: UUID
-    proposal_id: UUID
+class StartWorkTrial(OnCandidate):
+    """Start a work trial (candidates in the pool only)."""
 
-
-class TrialIn(Command):
     employer_id: UUID
     vacancy_id: UUID | None = Field(default=None, description="one of this employer's vacancies, if any")
     started_on: BusinessDate
     planned_end: PlanDate | None = None
 
 
-class StartWorkTrial(TrialIn):
-    participant_id: UUID
+class CompleteWorkTrial(OnTrial):
+    """A work trial ended as planned, with its outcome."""
 
-
-class TrialCompleteIn(Command):
     completed_on: BusinessDate
     outcome: Literal["offer", "suitable", "not-suitable"]
 
 
-class CompleteWorkTrial(TrialCompleteIn):
-    participant_id: UUID
-    trial_id: UUID
+class AbortWorkTrial(OnTrial):
+    """A work trial was broken off."""
 
-
-class TrialAbortIn(Command):
     aborted_on: BusinessDate
     reason: Text = Field(min_length=1, max_length=500, description="non-medical reason")
 
 
-class AbortWorkTrial(TrialAbortIn):
-    participant_id: UUID
-    trial_id: UUID
+class RequestAdaptation(OnCandidate):
+    """A workplace adaptation requested from an employer (candidates in the pool only)."""
 
-
-class AdaptationIn(Command):
     employer_id: UUID
     adaptation: Name = Field(min_length=1, max_length=300)
     requested_on: BusinessDate
     funding: Name | None = Field(default=None, max_length=200, description="e.g. LTA, Integrationsamt")
 
 
-class RequestAdaptation(AdaptationIn):
-    participant_id: UUID
+class StartEmployment(OnCandidate):
+    """A job started (casework sees it; reporting counts K2 integrations from it)."""
 
-
-class EmploymentIn(Command):
     employer_id: UUID | None = None
     started_on: BusinessDate
     type: EmploymentType
@@ -173,59 +182,40 @@ class EmploymentIn(Command):
     hours_per_week: Hours
 
 
-class StartEmployment(EmploymentIn):
-    participant_id: UUID
+class EndEmployment(OnEmployment):
+    """An employment ended."""
 
-
-class EmploymentEndIn(Command):
     ended_on: BusinessDate
     reason: Text = Field(min_length=1, max_length=500)
 
 
-class EndEmployment(EmploymentEndIn):
-    participant_id: UUID
-    employment_id: UUID
+class GrantWageSubsidy(OnEmployment):
+    """A wage subsidy (§ 16e / § 16i SGB II) granted for an employment."""
 
-
-class SubsidyIn(Command):
     instrument: SubsidyInstrument = Field(description="§ 16e (up to 24 months) or § 16i SGB II (up to 60)")
     granted_on: BusinessDate
     months: int = Field(ge=1, le=60)
     percent_first_year: int = Field(ge=1, le=100)
 
 
-class GrantWageSubsidy(SubsidyIn):
-    participant_id: UUID
-    employment_id: UUID
+class StartAftercare(OnEmployment):
+    """Aftercare started for an employment."""
 
-
-class AftercareIn(Command):
     started_on: BusinessDate
 
 
-class StartAftercare(AftercareIn):
-    participant_id: UUID
-    employment_id: UUID
+class EndAftercare(OnEmployment):
+    """Aftercare ended."""
 
-
-class AftercareEndIn(Command):
     ended_on: BusinessDate
 
 
-class EndAftercare(AftercareEndIn):
-    participant_id: UUID
-    employment_id: UUID
+class RecordFollowUp(OnEmployment):
+    """The 6- or 12-month follow-up: still employed or not (sustainability)."""
 
-
-class FollowUpIn(Command):
     months_after_start: Literal[6, 12]
     verified_on: BusinessDate = Field(description="accepted from 14 days before the follow-up is due")
     still_employed: bool
-
-
-class RecordFollowUp(FollowUpIn):
-    participant_id: UUID
-    employment_id: UUID
 
 
 class PlacementAnswer(BaseModel):
