@@ -34,6 +34,7 @@ from shared.contracts.intake import (
     Sex,
 )
 from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.evolvers import Evolver
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, project_agencies
 
 Status = Literal["none", "referred", "enrolled", "declined", "withdrawn", "erased"]
@@ -109,62 +110,80 @@ def _with_consent(state: Participant, consent: Consent) -> Participant:
     return replace(state, consents=MappingProxyType({**state.consents, consent.consent_id: consent}))
 
 
-def evolve(state: Participant, event: DomainEvent) -> Participant:
-    match event:
-        case ReferralReceived():
-            return replace(
-                state,
-                participant_id=event.participant_id,
-                status="referred",
-                agency=event.running_agency,
-                source_agency=event.source_agency,
-                project=event.project,
-                age_band=event.age_band,
-                sex=event.sex,
-                referred_on=event.received_on,
-                sealed_identity=event.sealed_identity,
-                sealed_reason=event.sealed_reason,
-            )
-        case InformationMeetingHeld():
-            return replace(state, meeting_held_on=event.held_on if event.attended else state.meeting_held_on)
-        case EligibilityChecked():
-            return replace(state, eligible=event.eligible, eligibility_reasons=tuple(event.reasons))
-        case ConsentGranted():
-            return _with_consent(
-                state,
-                Consent(
-                    event.consent_id,
-                    event.purpose,
-                    event.scope,
-                    event.granted_on,
-                    event.form,
-                    event.expires_on,
-                    sealed_scope=event.sealed_scope,
-                ),
-            )
-        case ConsentWithdrawn():
-            c = state.consents[event.consent_id]
-            return _with_consent(state, replace(c, ended_on=event.effective_on, ended_by="withdrawn"))
-        case ConsentExpired():
-            c = state.consents[event.consent_id]
-            return _with_consent(state, replace(c, ended_on=event.expired_on, ended_by="expired"))
-        case ObjectionRecorded():
-            objection = Objection(
-                event.objection_id, event.scope or "", event.recorded_on, sealed_scope=event.sealed_scope
-            )
-            return _with_objection(state, objection)
-        case ObjectionWithdrawn():
-            o = state.objections[event.objection_id]
-            return _with_objection(state, replace(o, withdrawn_on=event.withdrawn_on))
-        case ParticipantEnrolled():
-            return replace(state, status="enrolled", start_date=event.start_date)
-        case EnrolmentDeclined():
-            return replace(state, status="declined")
-        case ReferralWithdrawn():
-            return replace(state, status="withdrawn")
-        case ParticipantDataErased():
-            return replace(state, status="erased")
-    return state
+evolve = Evolver[Participant]()
+"""How a participant takes each of their events (one small function per event class)."""
+
+# Events that only end the referral (or the data) with a status.
+REFERRAL_ENDS: dict[type[DomainEvent], Status] = {
+    EnrolmentDeclined: "declined",
+    ReferralWithdrawn: "withdrawn",
+    ParticipantDataErased: "erased",
+}
+
+
+@evolve.on(ReferralReceived)
+def _referral_received(state: Participant, e: ReferralReceived) -> Participant:
+    return replace(
+        state,
+        participant_id=e.participant_id,
+        status="referred",
+        agency=e.running_agency,
+        source_agency=e.source_agency,
+        project=e.project,
+        age_band=e.age_band,
+        sex=e.sex,
+        referred_on=e.received_on,
+        sealed_identity=e.sealed_identity,
+        sealed_reason=e.sealed_reason,
+    )
+
+
+@evolve.on(InformationMeetingHeld)
+def _meeting_held(state: Participant, e: InformationMeetingHeld) -> Participant:
+    return replace(state, meeting_held_on=e.held_on if e.attended else state.meeting_held_on)
+
+
+@evolve.on(EligibilityChecked)
+def _eligibility_checked(state: Participant, e: EligibilityChecked) -> Participant:
+    return replace(state, eligible=e.eligible, eligibility_reasons=tuple(e.reasons))
+
+
+@evolve.on(ConsentGranted)
+def _consent_granted(state: Participant, e: ConsentGranted) -> Participant:
+    granted = Consent(e.consent_id, e.purpose, e.scope, e.granted_on, e.form, e.expires_on, sealed_scope=e.sealed_scope)
+    return _with_consent(state, granted)
+
+
+@evolve.on(ConsentWithdrawn)
+def _consent_withdrawn(state: Participant, e: ConsentWithdrawn) -> Participant:
+    return _with_consent(state, replace(state.consents[e.consent_id], ended_on=e.effective_on, ended_by="withdrawn"))
+
+
+@evolve.on(ConsentExpired)
+def _consent_expired(state: Participant, e: ConsentExpired) -> Participant:
+    return _with_consent(state, replace(state.consents[e.consent_id], ended_on=e.expired_on, ended_by="expired"))
+
+
+@evolve.on(ObjectionRecorded)
+def _objection_recorded(state: Participant, e: ObjectionRecorded) -> Participant:
+    return _with_objection(state, Objection(e.objection_id, e.scope or "", e.recorded_on, sealed_scope=e.sealed_scope))
+
+
+@evolve.on(ObjectionWithdrawn)
+def _objection_withdrawn(state: Participant, e: ObjectionWithdrawn) -> Participant:
+    return _with_objection(state, replace(state.objections[e.objection_id], withdrawn_on=e.withdrawn_on))
+
+
+@evolve.on(ParticipantEnrolled)
+def _enrolled(state: Participant, e: ParticipantEnrolled) -> Participant:
+    return replace(state, status="enrolled", start_date=e.start_date)
+
+
+@evolve.on(*REFERRAL_ENDS)
+def _referral_ended(
+    state: Participant, e: EnrolmentDeclined | ReferralWithdrawn | ParticipantDataErased
+) -> Participant:
+    return replace(state, status=REFERRAL_ENDS[type(e)])
 
 
 participant = Decider[Participant](stream_type="participant", initial=Participant, evolve=evolve)

@@ -35,6 +35,7 @@ from shared.contracts.placement import (
     WorkTrialStarted,
 )
 from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.evolvers import Evolver
 
 FOLLOW_UP_MONTHS = (6, 12)
 # A follow-up may be recorded this many days before it is due (the call is made in that week).
@@ -95,66 +96,83 @@ class Candidate:
         return [pid for pid, p in self.proposals.items() if p.status == "open"]
 
 
-def evolve_candidate(state: Candidate, event: DomainEvent) -> Candidate:
-    match event:
-        case CandidateProfilePublished():
-            return replace(
-                state,
-                participant_id=event.participant_id,
-                agency=event.agency,
-                project=event.project,
-                status="active",
-                profile=event.profile,
-            )
-        case CandidateProfileWithdrawn():
-            voided = {p: replace(state.proposals[p], status="void") for p in event.voided_proposals}
-            return replace(
-                state,
-                status="erased" if event.reason == "data-erased" else "withdrawn",
-                profile=None,
-                proposals={**state.proposals, **voided},
-            )
-        case CandidateProposed():
-            return replace(
-                state, proposals={**state.proposals, event.proposal_id: Proposal(event.vacancy_id, event.employer_id)}
-            )
-        case ProposalDeclined():
-            p = state.proposals[event.proposal_id]
-            return replace(state, proposals={**state.proposals, event.proposal_id: replace(p, status="declined")})
-        case WorkTrialStarted():
-            trial = Trial(event.employer_id, event.vacancy_id, event.started_on)
-            return replace(
-                state,
-                trials={**state.trials, event.trial_id: trial},
-                proposals=_advance(state.proposals, event.vacancy_id, "trial"),
-            )
-        case WorkTrialCompleted():
-            t = state.trials[event.trial_id]
-            return replace(state, trials={**state.trials, event.trial_id: replace(t, status="completed")})
-        case WorkTrialAborted():
-            t = state.trials[event.trial_id]
-            return replace(state, trials={**state.trials, event.trial_id: replace(t, status="aborted")})
-        case EmploymentStarted():
-            job = Employment(event.employer_id, event.type, event.started_on)
-            proposals = state.proposals
-            if event.employer_id is not None:
-                proposals = {
-                    k: replace(p, status="employed")
-                    if p.employer_id == event.employer_id and p.status in ("open", "trial")
-                    else p
-                    for k, p in proposals.items()
-                }
-            return replace(state, employments={**state.employments, event.employment_id: job}, proposals=proposals)
-        case EmploymentEnded():
-            return _job(state, event.employment_id, ended_on=event.ended_on)
-        case AftercareStarted():
-            return _job(state, event.employment_id, aftercare="running")
-        case AftercareEnded():
-            return _job(state, event.employment_id, aftercare="ended")
-        case EmploymentStatusVerified():
-            job = state.employments[event.employment_id]
-            return _job(state, event.employment_id, verified=job.verified | {event.months_after_start})
-    return state
+evolve_candidate = Evolver[Candidate]()
+"""How a candidate takes each of its events (one small function per event class)."""
+
+# Events that only move one work trial to a status.
+TRIAL_STATUS: dict[type[DomainEvent], str] = {WorkTrialCompleted: "completed", WorkTrialAborted: "aborted"}
+
+
+@evolve_candidate.on(CandidateProfilePublished)
+def _published(state: Candidate, e: CandidateProfilePublished) -> Candidate:
+    return replace(
+        state, participant_id=e.participant_id, agency=e.agency, project=e.project, status="active", profile=e.profile
+    )
+
+
+@evolve_candidate.on(CandidateProfileWithdrawn)
+def _withdrawn(state: Candidate, e: CandidateProfileWithdrawn) -> Candidate:
+    voided = {p: replace(state.proposals[p], status="void") for p in e.voided_proposals}
+    return replace(
+        state,
+        status="erased" if e.reason == "data-erased" else "withdrawn",
+        profile=None,
+        proposals={**state.proposals, **voided},
+    )
+
+
+@evolve_candidate.on(CandidateProposed)
+def _proposed(state: Candidate, e: CandidateProposed) -> Candidate:
+    return replace(state, proposals={**state.proposals, e.proposal_id: Proposal(e.vacancy_id, e.employer_id)})
+
+
+@evolve_candidate.on(ProposalDeclined)
+def _declined(state: Candidate, e: ProposalDeclined) -> Candidate:
+    declined = replace(state.proposals[e.proposal_id], status="declined")
+    return replace(state, proposals={**state.proposals, e.proposal_id: declined})
+
+
+@evolve_candidate.on(WorkTrialStarted)
+def _trial_started(state: Candidate, e: WorkTrialStarted) -> Candidate:
+    trial = Trial(e.employer_id, e.vacancy_id, e.started_on)
+    return replace(
+        state, trials={**state.trials, e.trial_id: trial}, proposals=_advance(state.proposals, e.vacancy_id, "trial")
+    )
+
+
+@evolve_candidate.on(*TRIAL_STATUS)
+def _trial_ended(state: Candidate, e: WorkTrialCompleted | WorkTrialAborted) -> Candidate:
+    ended = replace(state.trials[e.trial_id], status=TRIAL_STATUS[type(e)])
+    return replace(state, trials={**state.trials, e.trial_id: ended})
+
+
+@evolve_candidate.on(EmploymentStarted)
+def _employment_started(state: Candidate, e: EmploymentStarted) -> Candidate:
+    """The job's proposals at that employer (open or in a trial) count as employed."""
+    job = Employment(e.employer_id, e.type, e.started_on)
+    proposals = state.proposals
+    if e.employer_id is not None:
+        proposals = {
+            k: replace(p, status="employed") if p.employer_id == e.employer_id and p.status in ("open", "trial") else p
+            for k, p in proposals.items()
+        }
+    return replace(state, employments={**state.employments, e.employment_id: job}, proposals=proposals)
+
+
+@evolve_candidate.on(EmploymentEnded)
+def _employment_ended(state: Candidate, e: EmploymentEnded) -> Candidate:
+    return _job(state, e.employment_id, ended_on=e.ended_on)
+
+
+@evolve_candidate.on(AftercareStarted, AftercareEnded)
+def _aftercare(state: Candidate, e: AftercareStarted | AftercareEnded) -> Candidate:
+    return _job(state, e.employment_id, aftercare="running" if isinstance(e, AftercareStarted) else "ended")
+
+
+@evolve_candidate.on(EmploymentStatusVerified)
+def _verified(state: Candidate, e: EmploymentStatusVerified) -> Candidate:
+    job = state.employments[e.employment_id]
+    return _job(state, e.employment_id, verified=job.verified | {e.months_after_start})
 
 
 def _advance(proposals: dict[UUID, Proposal], vacancy_id: UUID | None, status: str) -> dict[UUID, Proposal]:
