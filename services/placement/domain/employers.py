@@ -10,6 +10,7 @@ from uuid import UUID
 from shared.contracts.base import DomainEvent
 from shared.contracts.placement import EmployerAcquired, EmployerContactDataErased, EmployerContactLogged
 from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.evolvers import Evolver
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,23 @@ class Employer:
         return self.employer_id is not None
 
 
-def evolve_employer(state: Employer, event: DomainEvent) -> Employer:
-    match event:
-        case EmployerAcquired():
-            return Employer(
-                employer_id=event.employer_id,
-                agency=event.agency,
-                company=event.company,
-                offers_work_trials=event.offers_work_trials,
-                offers_adapted_workplaces=event.offers_adapted_workplaces,
-            )
-        case EmployerContactDataErased():
-            return replace(state, contacts_erased=True)
-    return state
+evolve_employer = Evolver[Employer]()
+
+
+@evolve_employer.on(EmployerAcquired)
+def _acquired(state: Employer, e: EmployerAcquired) -> Employer:
+    return Employer(
+        employer_id=e.employer_id,
+        agency=e.agency,
+        company=e.company,
+        offers_work_trials=e.offers_work_trials,
+        offers_adapted_workplaces=e.offers_adapted_workplaces,
+    )
+
+
+@evolve_employer.on(EmployerContactDataErased)
+def _contacts_erased(state: Employer, e: EmployerContactDataErased) -> Employer:
+    return replace(state, contacts_erased=True)
 
 
 employer = Decider[Employer](stream_type="employer", initial=Employer, evolve=evolve_employer)

@@ -15,6 +15,7 @@ from shared.contracts.placement import (
     VacancyRecorded,
 )
 from shared.domain import Decider, DomainError, Forbidden, InvalidTransition, NotFound
+from shared.evolvers import Evolver
 
 # --- vacancy ---------------------------------------------------------------------------------
 
@@ -31,13 +32,17 @@ class Vacancy:
         return self.vacancy_id is not None
 
 
-def evolve_vacancy(state: Vacancy, event: DomainEvent) -> Vacancy:
-    match event:
-        case VacancyRecorded():
-            return Vacancy(event.vacancy_id, event.employer_id, event.agency, "open")
-        case VacancyClosed():
-            return replace(state, status="closed")
-    return state
+evolve_vacancy = Evolver[Vacancy]()
+
+
+@evolve_vacancy.on(VacancyRecorded)
+def _vacancy_recorded(state: Vacancy, e: VacancyRecorded) -> Vacancy:
+    return Vacancy(e.vacancy_id, e.employer_id, e.agency, "open")
+
+
+@evolve_vacancy.on(VacancyClosed)
+def _vacancy_closed(state: Vacancy, e: VacancyClosed) -> Vacancy:
+    return replace(state, status="closed")
 
 
 vacancy = Decider[Vacancy](stream_type="vacancy", initial=Vacancy, evolve=evolve_vacancy)
@@ -75,13 +80,17 @@ class ProductionOrder:
     status: str = "none"  # none → accepted → completed
 
 
-def evolve_order(state: ProductionOrder, event: DomainEvent) -> ProductionOrder:
-    match event:
-        case ProductionOrderAccepted():
-            return ProductionOrder(event.order_id, event.agency, event.accepted_on, "accepted")
-        case ProductionOrderCompleted():
-            return replace(state, status="completed")
-    return state
+evolve_order = Evolver[ProductionOrder]()
+
+
+@evolve_order.on(ProductionOrderAccepted)
+def _order_accepted(state: ProductionOrder, e: ProductionOrderAccepted) -> ProductionOrder:
+    return ProductionOrder(e.order_id, e.agency, e.accepted_on, "accepted")
+
+
+@evolve_order.on(ProductionOrderCompleted)
+def _order_completed(state: ProductionOrder, e: ProductionOrderCompleted) -> ProductionOrder:
+    return replace(state, status="completed")
 
 
 production_order = Decider[ProductionOrder](
