@@ -33,8 +33,9 @@ from shared.contracts.intake import (
     ReferralWithdrawn,
     Sex,
 )
-from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.domain import Decider, DomainError, InvalidTransition
 from shared.evolvers import Evolver
+from shared.guards import found, not_before, require_existing
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, project_agencies
 
 Status = Literal["none", "referred", "enrolled", "declined", "withdrawn", "erased"]
@@ -194,11 +195,7 @@ def stream_id(participant_id: UUID) -> str:
 
 
 def _existing(state: Participant) -> UUID:
-    if state.status == "none" or state.participant_id is None:
-        raise NotFound("no such participant")
-    if state.status == "erased":
-        raise NotFound("the participant's data was erased")
-    return state.participant_id
+    return require_existing(state.participant_id, state.status, what="participant")
 
 
 def _referred(state: Participant, action: str) -> UUID:
@@ -223,8 +220,7 @@ def receive_referral(state: Participant, referral: ReferralReceived) -> list[Dom
 
 def hold_information_meeting(state: Participant, held_on: date, attended: bool) -> list[DomainEvent]:
     pid = _referred(state, "hold an information meeting")
-    if state.referred_on and held_on < state.referred_on:
-        raise DomainError("the meeting cannot be before the referral", field="held_on")
+    not_before(held_on, state.referred_on, "the meeting cannot be before the referral", field="held_on")
     return [InformationMeetingHeld(participant_id=pid, held_on=held_on, attended=attended)]
 
 
@@ -271,8 +267,7 @@ def check_eligibility(
     sealed_findings: str,
 ) -> list[DomainEvent]:
     pid = _referred(state, "check eligibility")
-    if state.referred_on and checked_on < state.referred_on:
-        raise DomainError("the check cannot be before the referral", field="checked_on")
+    not_before(checked_on, state.referred_on, "the check cannot be before the referral", field="checked_on")
     eligible, reasons = eligibility_reasons(voluntary, willing_to_address_impairments, declined_lta)
     return [
         EligibilityChecked(
@@ -353,13 +348,12 @@ def grant_consent(
 
 def withdraw_consent(state: Participant, consent_id: UUID, effective_on: date) -> list[DomainEvent]:
     pid = _existing(state)
-    c = state.consents.get(consent_id)
-    if c is None:
-        raise NotFound("no such consent", field="consent_id")
+    c = found(state.consents, consent_id, what="consent", field="consent_id")
     if c.ended_on is not None:
         raise InvalidTransition(f"the consent was already {c.ended_by}", field="consent_id")
-    if effective_on < c.granted_on:
-        raise DomainError("withdrawal takes effect from now on, not before the grant", field="effective_on")
+    not_before(
+        effective_on, c.granted_on, "withdrawal takes effect from now on, not before the grant", field="effective_on"
+    )
     return [
         ConsentWithdrawn(
             participant_id=pid,
@@ -412,15 +406,15 @@ def record_objection(
 def withdraw_objection(state: Participant, objection_id: UUID, withdrawn_on: date) -> list[DomainEvent]:
     """With effect from ``withdrawn_on`` on; never before the objection was made."""
     pid = _existing(state)
-    o = state.objections.get(objection_id)
-    if o is None:
-        raise NotFound("no such objection", field="objection_id")
+    o = found(state.objections, objection_id, what="objection", field="objection_id")
     if o.withdrawn_on is not None:
         raise InvalidTransition("the objection is already withdrawn", field="objection_id")
-    if withdrawn_on < o.recorded_on:
-        raise DomainError(
-            f"withdrawn_on cannot be before the objection ({o.recorded_on.isoformat()})", field="withdrawn_on"
-        )
+    not_before(
+        withdrawn_on,
+        o.recorded_on,
+        f"withdrawn_on cannot be before the objection ({o.recorded_on})",
+        field="withdrawn_on",
+    )
     return [ObjectionWithdrawn(participant_id=pid, objection_id=objection_id, withdrawn_on=withdrawn_on)]
 
 
@@ -442,8 +436,7 @@ def enrol(state: Participant, start_date: date, *, meeting_required: bool = True
         )
     if not state.active_consents(start_date, ConsentPurpose.PARTICIPATION):
         raise InvalidTransition("enrolment requires participation consent active on the start date", field="consent")
-    if state.referred_on and start_date < state.referred_on:
-        raise DomainError("the start cannot be before the referral", field="start_date")
+    not_before(start_date, state.referred_on, "the start cannot be before the referral", field="start_date")
     return [
         ParticipantEnrolled(
             participant_id=pid,

@@ -17,7 +17,8 @@ from shared.contracts.casework import (
     CaseNoteAdded,
     ContactLogged,
 )
-from shared.domain import InvalidTransition, NotFound
+from shared.domain import InvalidTransition
+from shared.guards import found
 
 # ---------------------------------------------------------------- appointments, contacts, notes
 
@@ -33,9 +34,7 @@ def schedule_appointment(state: Case, appointment_id: UUID, on: date, with_membe
 
 def _scheduled(state: Case, appointment_id: UUID) -> UUID:
     cid = require_active(state)
-    status = state.appointments.get(appointment_id)
-    if status is None:
-        raise NotFound("no such appointment", field="appointment_id")
+    status = found(state.appointments, appointment_id, what="appointment", field="appointment_id")
     if status != "scheduled":
         raise InvalidTransition(f"the appointment was already recorded as {status}", field="appointment_id")
     return cid

@@ -23,23 +23,21 @@ from shared.contracts.casework import (
     InterventionStarted,
 )
 from shared.contracts.common import InterventionCategory
-from shared.domain import DomainError, InvalidTransition, NotFound
+from shared.domain import InvalidTransition
+from shared.guards import found, not_before
 
 # ---------------------------------------------------------------- goals and plan
 
 
 def set_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sealed_text: str) -> list[DomainEvent]:
     cid = require_active(state)
-    if target_date is not None and target_date < on:
-        raise DomainError("the target date cannot be before the goal is set", field="target_date")
+    not_before(target_date, on, "the target date cannot be before the goal is set", field="target_date")
     return [GoalSet(case_id=cid, goal_id=goal_id, set_on=on, target_date=target_date, sealed_text=sealed_text)]
 
 
 def _open_goal(state: Case, goal_id: UUID) -> UUID:
     cid = require_active(state)
-    status = state.goals.get(goal_id)
-    if status is None:
-        raise NotFound("no such goal", field="goal_id")
+    status = found(state.goals, goal_id, what="goal", field="goal_id")
     if status != "open":
         raise InvalidTransition(f"the goal is {status}", field="goal_id")
     return cid
@@ -65,8 +63,7 @@ def update_plan(
 ) -> list[DomainEvent]:
     """Kooperationsplan: a new version each time; not binding, so nothing else follows from it."""
     cid = require_active(state)
-    if review_on is not None and review_on < on:
-        raise DomainError("the review cannot be before the update", field="review_on")
+    not_before(review_on, on, "the review cannot be before the update", field="review_on")
     return [
         CooperationPlanUpdated(
             case_id=cid,
@@ -93,8 +90,7 @@ def plan_intervention(
     sealed_details: str,
 ) -> list[DomainEvent]:
     cid = require_active(state)
-    if planned_end is not None and planned_end < planned_start:
-        raise DomainError("the end cannot be before the start", field="planned_end")
+    not_before(planned_end, planned_start, "the end cannot be before the start", field="planned_end")
     return [
         InterventionPlanned(
             case_id=cid,
@@ -111,9 +107,7 @@ def plan_intervention(
 
 def _intervention(state: Case, intervention_id: UUID, *allowed: str) -> tuple[UUID, Intervention]:
     cid = require_active(state)
-    iv = state.interventions.get(intervention_id)
-    if iv is None:
-        raise NotFound("no such intervention", field="intervention_id")
+    iv = found(state.interventions, intervention_id, what="intervention", field="intervention_id")
     if iv.status not in allowed:
         raise InvalidTransition(f"the intervention is {iv.status}", field="intervention_id")
     return cid, iv

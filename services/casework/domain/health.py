@@ -25,7 +25,8 @@ from shared.contracts.casework import (
     RehabApplicationFiled,
 )
 from shared.contracts.common import CapacityProfile
-from shared.domain import DomainError, InvalidTransition, NotFound
+from shared.domain import DomainError, InvalidTransition
+from shared.guards import found
 
 # ---------------------------------------------------------------- health records, profile
 
@@ -137,9 +138,7 @@ def file_rehab_application(state: Case, application_id: UUID, on: date, carrier:
 
 def decide_rehab_application(state: Case, application_id: UUID, on: date, approved: bool) -> list[DomainEvent]:
     cid = require_active(state)
-    status = state.rehab_applications.get(application_id)
-    if status is None:
-        raise NotFound("no such rehab application", field="application_id")
+    status = found(state.rehab_applications, application_id, what="rehab application", field="application_id")
     if status != "filed":
         raise InvalidTransition(f"the application was already {status}", field="application_id")
     return [RehabApplicationDecided(case_id=cid, application_id=application_id, decided_on=on, approved=approved)]

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Literal, TypeVar
 from uuid import UUID
 
+from shared import guards
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import (
     AppointmentAttended,
@@ -46,8 +47,9 @@ from shared.contracts.casework import (
     TeamMemberRemoved,
 )
 from shared.contracts.common import PHASE_ORDER, ExitReason, InterventionCategory, Phase
-from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.domain import Decider, InvalidTransition
 from shared.evolvers import Evolver
+from shared.guards import require_existing
 from shared.vocabulary import Role
 
 Status = Literal["none", "open", "interrupted", "exited", "erased"]
@@ -270,11 +272,7 @@ def stream_id(participant_id: UUID) -> str:
 
 
 def require_known(state: Case) -> UUID:
-    if state.status == "none" or state.case_id is None:
-        raise NotFound("no such case", field="participant_id")
-    if state.status == "erased":
-        raise NotFound("the participant's data was erased", field="participant_id")
-    return state.case_id
+    return require_existing(state.case_id, state.status, what="case", field="participant_id")
 
 
 def require_active(state: Case) -> UUID:
@@ -295,5 +293,5 @@ def require_open(state: Case, what: str) -> UUID:
 
 
 def not_before(day: date, since: date | None, field_name: str, what: str) -> None:
-    if since is not None and day < since:
-        raise DomainError(f"{field_name} cannot be before {what} ({since.isoformat()})", field=field_name)
+    """The case's dates run forward; the message names the date it may not precede."""
+    guards.not_before(day, since, f"{field_name} cannot be before {what} ({since})", field=field_name)

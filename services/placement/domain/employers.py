@@ -9,8 +9,9 @@ from uuid import UUID
 
 from shared.contracts.base import DomainEvent
 from shared.contracts.placement import EmployerAcquired, EmployerContactDataErased, EmployerContactLogged
-from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.domain import Decider, InvalidTransition, NotFound
 from shared.evolvers import Evolver
+from shared.guards import not_before
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,12 @@ def acquire_employer(state: Employer, acquired: EmployerAcquired) -> list[Domain
 
 def log_contact(state: Employer, logged: EmployerContactLogged) -> list[DomainEvent]:
     require_employer(state)
-    if logged.next_contact_on is not None and logged.next_contact_on < logged.contacted_on:
-        raise DomainError("the next contact cannot be before this one", field="next_contact_on")
+    not_before(
+        logged.next_contact_on,
+        logged.contacted_on,
+        "the next contact cannot be before this one",
+        field="next_contact_on",
+    )
     return [logged]
 
 

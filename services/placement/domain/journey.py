@@ -36,6 +36,7 @@ from shared.contracts.placement import (
 )
 from shared.domain import Decider, DomainError, InvalidTransition, NotFound
 from shared.evolvers import Evolver
+from shared.guards import found, not_before
 
 FOLLOW_UP_MONTHS = (6, 12)
 # A follow-up may be recorded this many days before it is due (the call is made in that week).
@@ -248,9 +249,7 @@ def propose(state: Candidate, to: Vacancy, proposed: CandidateProposed) -> list[
 
 def decline_proposal(state: Candidate, declined: ProposalDeclined) -> list[DomainEvent]:
     _known(state)
-    p = state.proposals.get(declined.proposal_id)
-    if p is None:
-        raise NotFound("no such proposal", field="proposal_id")
+    p = found(state.proposals, declined.proposal_id, what="proposal", field="proposal_id")
     if p.status != "open":
         raise InvalidTransition(f"the proposal is {p.status}, not open", field="proposal_id")
     return [declined]
@@ -261,20 +260,18 @@ def start_trial(state: Candidate, at: Employer, started: WorkTrialStarted) -> li
     require_employer(at)
     if any(t.status == "running" for t in state.trials.values()):
         raise InvalidTransition("a work trial is already running for this candidate")
-    if started.planned_end is not None and started.planned_end < started.started_on:
-        raise DomainError("the planned end cannot be before the start", field="planned_end")
+    not_before(
+        started.planned_end, started.started_on, "the planned end cannot be before the start", field="planned_end"
+    )
     return [started]
 
 
 def _running_trial(state: Candidate, trial_id: UUID, on: date, field_name: str) -> Trial:
     _known(state)
-    t = state.trials.get(trial_id)
-    if t is None:
-        raise NotFound("no such work trial", field="trial_id")
+    t = found(state.trials, trial_id, what="work trial", field="trial_id")
     if t.status != "running":
         raise InvalidTransition(f"the work trial is {t.status}")
-    if on < t.started_on:
-        raise DomainError("cannot end before the work trial started", field=field_name)
+    not_before(on, t.started_on, "cannot end before the work trial started", field=field_name)
     return t
 
 
@@ -307,18 +304,14 @@ def start_employment(state: Candidate, started: EmploymentStarted) -> list[Domai
 
 def _employment(state: Candidate, employment_id: UUID) -> Employment:
     _known(state)
-    job = state.employments.get(employment_id)
-    if job is None:
-        raise NotFound("no such employment", field="employment_id")
-    return job
+    return found(state.employments, employment_id, what="employment", field="employment_id")
 
 
 def end_employment(state: Candidate, ended: EmploymentEnded) -> list[DomainEvent]:
     job = _employment(state, ended.employment_id)
     if job.ended_on is not None:
         raise InvalidTransition("the employment has already ended")
-    if ended.ended_on < job.started_on:
-        raise DomainError("the end cannot be before the start", field="ended_on")
+    not_before(ended.ended_on, job.started_on, "the end cannot be before the start", field="ended_on")
     return [ended]
 
 

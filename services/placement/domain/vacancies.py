@@ -14,8 +14,9 @@ from shared.contracts.placement import (
     VacancyClosed,
     VacancyRecorded,
 )
-from shared.domain import Decider, DomainError, Forbidden, InvalidTransition, NotFound
+from shared.domain import Decider, Forbidden, InvalidTransition, NotFound
 from shared.evolvers import Evolver
+from shared.guards import not_before
 
 # --- vacancy ---------------------------------------------------------------------------------
 
@@ -106,8 +107,7 @@ def accept_order(state: ProductionOrder, of: Employer, accepted: ProductionOrder
     require_employer(of)
     if state.status != "none":
         raise InvalidTransition("this order was already accepted")
-    if accepted.due_on is not None and accepted.due_on < accepted.accepted_on:
-        raise DomainError("the due date cannot be before acceptance", field="due_on")
+    not_before(accepted.due_on, accepted.accepted_on, "the due date cannot be before acceptance", field="due_on")
     return [accepted]
 
 
@@ -117,6 +117,7 @@ def complete_order(state: ProductionOrder, completed: ProductionOrderCompleted) 
     if state.status == "completed":
         raise InvalidTransition("the order is already completed")
     assert state.accepted_on is not None
-    if completed.completed_on < state.accepted_on:
-        raise DomainError("completion cannot be before acceptance", field="completed_on")
+    not_before(
+        completed.completed_on, state.accepted_on, "completion cannot be before acceptance", field="completed_on"
+    )
     return [completed]
