@@ -6,6 +6,7 @@ from datetime import date
 from uuid import UUID
 
 from services.casework.domain.state import (
+    GOALS,
     Case,
     Intervention,
     require_active,
@@ -35,27 +36,18 @@ def set_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sea
     return [GoalSet(case_id=cid, goal_id=goal_id, set_on=on, target_date=target_date, sealed_text=sealed_text)]
 
 
-def _open_goal(state: Case, goal_id: UUID) -> UUID:
-    cid = require_active(state)
-    status = found(state.goals, goal_id, what="goal", field="goal_id")
-    if status != "open":
-        raise InvalidTransition(f"the goal is {status}", field="goal_id")
-    return cid
-
-
 def revise_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sealed_text: str) -> list[DomainEvent]:
-    cid = _open_goal(state, goal_id)
+    cid = GOALS.require(state, goal_id, "open")
     return [GoalRevised(case_id=cid, goal_id=goal_id, revised_on=on, target_date=target_date, sealed_text=sealed_text)]
 
 
 def achieve_goal(state: Case, goal_id: UUID, on: date) -> list[DomainEvent]:
-    return [GoalAchieved(case_id=_open_goal(state, goal_id), goal_id=goal_id, achieved_on=on)]
+    return [GoalAchieved(case_id=GOALS.require(state, goal_id, "open"), goal_id=goal_id, achieved_on=on)]
 
 
 def drop_goal(state: Case, goal_id: UUID, on: date, sealed_reason: str) -> list[DomainEvent]:
-    return [
-        GoalDropped(case_id=_open_goal(state, goal_id), goal_id=goal_id, dropped_on=on, sealed_reason=sealed_reason)
-    ]
+    cid = GOALS.require(state, goal_id, "open")
+    return [GoalDropped(case_id=cid, goal_id=goal_id, dropped_on=on, sealed_reason=sealed_reason)]
 
 
 def update_plan(

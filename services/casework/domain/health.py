@@ -10,6 +10,7 @@ from datetime import date
 from uuid import UUID
 
 from services.casework.domain.state import (
+    REHAB_APPLICATIONS,
     Case,
     require_active,
 )
@@ -26,7 +27,6 @@ from shared.contracts.casework import (
 )
 from shared.contracts.common import CapacityProfile
 from shared.domain import DomainError, InvalidTransition
-from shared.guards import found
 
 # ---------------------------------------------------------------- health records, profile
 
@@ -137,8 +137,5 @@ def file_rehab_application(state: Case, application_id: UUID, on: date, carrier:
 
 
 def decide_rehab_application(state: Case, application_id: UUID, on: date, approved: bool) -> list[DomainEvent]:
-    cid = require_active(state)
-    status = found(state.rehab_applications, application_id, what="rehab application", field="application_id")
-    if status != "filed":
-        raise InvalidTransition(f"the application was already {status}", field="application_id")
+    cid = REHAB_APPLICATIONS.require(state, application_id, "filed")
     return [RehabApplicationDecided(case_id=cid, application_id=application_id, decided_on=on, approved=approved)]

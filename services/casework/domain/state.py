@@ -7,7 +7,7 @@ and code treats the case's id as the participant id (the stream is ``case-<parti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
@@ -49,7 +49,7 @@ from shared.contracts.casework import (
 from shared.contracts.common import PHASE_ORDER, ExitReason, InterventionCategory, Phase
 from shared.domain import Decider, InvalidTransition
 from shared.evolvers import Evolver
-from shared.guards import require_existing
+from shared.guards import found, require_existing
 from shared.vocabulary import Role
 
 Status = Literal["none", "open", "interrupted", "exited", "erased"]
@@ -290,6 +290,34 @@ def require_open(state: Case, what: str) -> UUID:
     if state.status == "interrupted":
         raise InvalidTransition(f"participation is interrupted: resume it before you {what}", field="status")
     return cid
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of record a case keeps by id with a status (an appointment, a goal, a rehab
+    application), and how a command naming one that is missing or past that step is refused."""
+
+    what: str
+    field: str
+    refusal: str  # why not, with ``{}`` for the record's status
+    statuses: Callable[[Case], Mapping[UUID, str]]
+
+    def require(self, state: Case, record_id: UUID, status: str) -> UUID:
+        """The case's id, if the case is active and the record exists in ``status``."""
+        cid = require_active(state)
+        current = found(self.statuses(state), record_id, what=self.what, field=self.field)
+        if current != status:
+            raise InvalidTransition(self.refusal.format(current), field=self.field)
+        return cid
+
+
+APPOINTMENTS = RecordKind(
+    "appointment", "appointment_id", "the appointment was already recorded as {}", lambda c: c.appointments
+)
+GOALS = RecordKind("goal", "goal_id", "the goal is {}", lambda c: c.goals)
+REHAB_APPLICATIONS = RecordKind(
+    "rehab application", "application_id", "the application was already {}", lambda c: c.rehab_applications
+)
 
 
 def not_before(day: date, since: date | None, field_name: str, what: str) -> None:
