@@ -34,7 +34,7 @@ from shared.contracts.intake import (
     Sex,
 )
 from shared.domain import Decider, DomainError, InvalidTransition
-from shared.evolvers import Evolver
+from shared.evolvers import Evolver, taken
 from shared.guards import found, not_before, require_existing
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, project_agencies
 
@@ -114,29 +114,16 @@ def _with_consent(state: Participant, consent: Consent) -> Participant:
 evolve = Evolver[Participant]()
 """How a participant takes each of their events (one small function per event class)."""
 
-# Events that only end the referral (or the data) with a status.
-REFERRAL_ENDS: dict[type[DomainEvent], Status] = {
-    EnrolmentDeclined: "declined",
-    ReferralWithdrawn: "withdrawn",
-    ParticipantDataErased: "erased",
-}
+# Events that only end the referral (or the data) with a final status.
+evolve.sets(EnrolmentDeclined, status="declined")
+evolve.sets(ReferralWithdrawn, status="withdrawn")
+evolve.sets(ParticipantDataErased, status="erased")
 
 
 @evolve.on(ReferralReceived)
 def _referral_received(state: Participant, e: ReferralReceived) -> Participant:
-    return replace(
-        state,
-        participant_id=e.participant_id,
-        status="referred",
-        agency=e.running_agency,
-        source_agency=e.source_agency,
-        project=e.project,
-        age_band=e.age_band,
-        sex=e.sex,
-        referred_on=e.received_on,
-        sealed_identity=e.sealed_identity,
-        sealed_reason=e.sealed_reason,
-    )
+    same_names = ("participant_id", "source_agency", "project", "age_band", "sex", "sealed_identity", "sealed_reason")
+    return taken(state, e, *same_names, status="referred", agency=e.running_agency, referred_on=e.received_on)
 
 
 @evolve.on(InformationMeetingHeld)
@@ -178,13 +165,6 @@ def _objection_withdrawn(state: Participant, e: ObjectionWithdrawn) -> Participa
 @evolve.on(ParticipantEnrolled)
 def _enrolled(state: Participant, e: ParticipantEnrolled) -> Participant:
     return replace(state, status="enrolled", start_date=e.start_date)
-
-
-@evolve.on(*REFERRAL_ENDS)
-def _referral_ended(
-    state: Participant, e: EnrolmentDeclined | ReferralWithdrawn | ParticipantDataErased
-) -> Participant:
-    return replace(state, status=REFERRAL_ENDS[type(e)])
 
 
 participant = Decider[Participant](stream_type="participant", initial=Participant, evolve=evolve)

@@ -140,23 +140,12 @@ INTERVENTION_STATUS: Mapping[type[DomainEvent], InterventionStatus] = {
     InterventionAborted: "aborted",
 }
 
-
-@evolve.on(CaseOpened)
-def _opened(state: Case, e: CaseOpened) -> Case:
-    return replace(
-        state,
-        case_id=e.case_id,
-        participant_id=e.participant_id,
-        agency=e.agency,
-        project=e.project,
-        status="open",
-        opened_on=e.opened_on,
-    )
-
-
-@evolve.on(CaseManagerAssigned)
-def _manager_assigned(state: Case, e: CaseManagerAssigned) -> Case:
-    return replace(state, case_manager=e.case_manager)
+evolve.takes(CaseOpened, "case_id", "participant_id", "agency", "project", "opened_on", status="open")
+evolve.takes(CaseManagerAssigned, "case_manager")
+evolve.takes(CooperationPlanUpdated, "plan_version")
+evolve.sets(ParticipationResumed, status="open", interrupted_on=None)
+evolve.sets(CapacityProfileRetracted, shared_version=0)
+evolve.sets(CaseDataErased, status="erased")
 
 
 @evolve.on(CaseHandedOver)
@@ -184,11 +173,6 @@ def _interrupted(state: Case, e: ParticipationInterrupted) -> Case:
     return replace(state, status="interrupted", interrupted_on=e.interrupted_on)
 
 
-@evolve.on(ParticipationResumed)
-def _resumed(state: Case, e: ParticipationResumed) -> Case:
-    return replace(state, status="open", interrupted_on=None)
-
-
 @evolve.on(CapacityProfileRecorded)
 def _profile_recorded(state: Case, e: CapacityProfileRecorded) -> Case:
     return replace(state, profile_version=state.profile_version + 1)
@@ -199,19 +183,9 @@ def _profile_shared(state: Case, e: CapacityProfileShared) -> Case:
     return replace(state, shared_version=state.profile_version)
 
 
-@evolve.on(CapacityProfileRetracted)
-def _profile_retracted(state: Case, e: CapacityProfileRetracted) -> Case:
-    return replace(state, shared_version=0)
-
-
 @evolve.on(*GOAL_STATUS)
 def _goal(state: Case, e: GoalSet | GoalAchieved | GoalDropped) -> Case:
     return replace(state, goals=_put(state.goals, e.goal_id, GOAL_STATUS[type(e)]))
-
-
-@evolve.on(CooperationPlanUpdated)
-def _plan_updated(state: Case, e: CooperationPlanUpdated) -> Case:
-    return replace(state, plan_version=e.plan_version)
 
 
 @evolve.on(InterventionPlanned)
@@ -253,11 +227,6 @@ def _employment_ended(state: Case, e: CaseEmploymentEndRecorded) -> Case:
 @evolve.on(ParticipantExited)
 def _exited(state: Case, e: ParticipantExited) -> Case:
     return replace(state, status="exited", exited_on=e.exited_on, exit_reason=e.reason)
-
-
-@evolve.on(CaseDataErased)
-def _erased(state: Case, e: CaseDataErased) -> Case:
-    return replace(state, status="erased")
 
 
 case = Decider[Case](stream_type="case", initial=Case, evolve=evolve)

@@ -3,7 +3,7 @@ its contact persons (crypto-shredding: the key goes, the events stay)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -31,20 +31,10 @@ class Employer:
 evolve_employer = Evolver[Employer]()
 
 
-@evolve_employer.on(EmployerAcquired)
-def _acquired(state: Employer, e: EmployerAcquired) -> Employer:
-    return Employer(
-        employer_id=e.employer_id,
-        agency=e.agency,
-        company=e.company,
-        offers_work_trials=e.offers_work_trials,
-        offers_adapted_workplaces=e.offers_adapted_workplaces,
-    )
-
-
-@evolve_employer.on(EmployerContactDataErased)
-def _contacts_erased(state: Employer, e: EmployerContactDataErased) -> Employer:
-    return replace(state, contacts_erased=True)
+evolve_employer.takes(
+    EmployerAcquired, "employer_id", "agency", "company", "offers_work_trials", "offers_adapted_workplaces"
+)
+evolve_employer.sets(EmployerContactDataErased, contacts_erased=True)
 
 
 employer = Decider[Employer](stream_type="employer", initial=Employer, evolve=evolve_employer)

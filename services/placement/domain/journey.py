@@ -103,12 +103,7 @@ evolve_candidate = Evolver[Candidate]()
 # Events that only move one work trial to a status.
 TRIAL_STATUS: dict[type[DomainEvent], str] = {WorkTrialCompleted: "completed", WorkTrialAborted: "aborted"}
 
-
-@evolve_candidate.on(CandidateProfilePublished)
-def _published(state: Candidate, e: CandidateProfilePublished) -> Candidate:
-    return replace(
-        state, participant_id=e.participant_id, agency=e.agency, project=e.project, status="active", profile=e.profile
-    )
+evolve_candidate.takes(CandidateProfilePublished, "participant_id", "agency", "project", "profile", status="active")
 
 
 @evolve_candidate.on(CandidateProfileWithdrawn)

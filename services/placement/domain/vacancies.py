@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -36,14 +36,8 @@ class Vacancy:
 evolve_vacancy = Evolver[Vacancy]()
 
 
-@evolve_vacancy.on(VacancyRecorded)
-def _vacancy_recorded(state: Vacancy, e: VacancyRecorded) -> Vacancy:
-    return Vacancy(e.vacancy_id, e.employer_id, e.agency, "open")
-
-
-@evolve_vacancy.on(VacancyClosed)
-def _vacancy_closed(state: Vacancy, e: VacancyClosed) -> Vacancy:
-    return replace(state, status="closed")
+evolve_vacancy.takes(VacancyRecorded, "vacancy_id", "employer_id", "agency", status="open")
+evolve_vacancy.sets(VacancyClosed, status="closed")
 
 
 vacancy = Decider[Vacancy](stream_type="vacancy", initial=Vacancy, evolve=evolve_vacancy)
@@ -84,14 +78,8 @@ class ProductionOrder:
 evolve_order = Evolver[ProductionOrder]()
 
 
-@evolve_order.on(ProductionOrderAccepted)
-def _order_accepted(state: ProductionOrder, e: ProductionOrderAccepted) -> ProductionOrder:
-    return ProductionOrder(e.order_id, e.agency, e.accepted_on, "accepted")
-
-
-@evolve_order.on(ProductionOrderCompleted)
-def _order_completed(state: ProductionOrder, e: ProductionOrderCompleted) -> ProductionOrder:
-    return replace(state, status="completed")
+evolve_order.takes(ProductionOrderAccepted, "order_id", "agency", "accepted_on", status="accepted")
+evolve_order.sets(ProductionOrderCompleted, status="completed")
 
 
 production_order = Decider[ProductionOrder](
