@@ -271,17 +271,21 @@ def consent_scope(state: Participant, purpose: ConsentPurpose, scope: str | None
             raise DomainError("a medical release names the doctor or clinic", field="scope")
         return scope
     if purpose is ConsentPurpose.DRV_EXCHANGE:
+        return _exchange_partner(state, scope)
+    return scope
+
+
+def _exchange_partner(state: Participant, scope: str | None) -> str:
+    """The agency a drv-exchange consent names: the one given (another agency), or by default
+    the project's first member on the other side of the Jobcenter/DRV line."""
+    if scope is None:
         members = project_agencies(state.project)
-        if scope is None:
-            partners = [
-                a for a in members if a != state.agency and (a in DRV_AGENCIES) != (state.agency in DRV_AGENCIES)
-            ]
-            if not partners:
-                raise DomainError("no exchange partner in this project; name one", field="scope")
-            return partners[0]
-        if scope not in AGENCIES or scope == state.agency:
-            raise DomainError("scope must be another agency", field="scope")
-        return scope
+        partners = [a for a in members if a != state.agency and (a in DRV_AGENCIES) != (state.agency in DRV_AGENCIES)]
+        if not partners:
+            raise DomainError("no exchange partner in this project; name one", field="scope")
+        return partners[0]
+    if scope not in AGENCIES or scope == state.agency:
+        raise DomainError("scope must be another agency", field="scope")
     return scope
 
 
