@@ -33,7 +33,9 @@ from shared.contracts.intake import (
     ReferralWithdrawn,
     Sex,
 )
-from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.domain import Decider, DomainError, InvalidTransition
+from shared.evolvers import Evolver, taken
+from shared.guards import found, not_before, require_existing
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, project_agencies
 
 Status = Literal["none", "referred", "enrolled", "declined", "withdrawn", "erased"]
@@ -109,62 +111,60 @@ def _with_consent(state: Participant, consent: Consent) -> Participant:
     return replace(state, consents=MappingProxyType({**state.consents, consent.consent_id: consent}))
 
 
-def evolve(state: Participant, event: DomainEvent) -> Participant:
-    match event:
-        case ReferralReceived():
-            return replace(
-                state,
-                participant_id=event.participant_id,
-                status="referred",
-                agency=event.running_agency,
-                source_agency=event.source_agency,
-                project=event.project,
-                age_band=event.age_band,
-                sex=event.sex,
-                referred_on=event.received_on,
-                sealed_identity=event.sealed_identity,
-                sealed_reason=event.sealed_reason,
-            )
-        case InformationMeetingHeld():
-            return replace(state, meeting_held_on=event.held_on if event.attended else state.meeting_held_on)
-        case EligibilityChecked():
-            return replace(state, eligible=event.eligible, eligibility_reasons=tuple(event.reasons))
-        case ConsentGranted():
-            return _with_consent(
-                state,
-                Consent(
-                    event.consent_id,
-                    event.purpose,
-                    event.scope,
-                    event.granted_on,
-                    event.form,
-                    event.expires_on,
-                    sealed_scope=event.sealed_scope,
-                ),
-            )
-        case ConsentWithdrawn():
-            c = state.consents[event.consent_id]
-            return _with_consent(state, replace(c, ended_on=event.effective_on, ended_by="withdrawn"))
-        case ConsentExpired():
-            c = state.consents[event.consent_id]
-            return _with_consent(state, replace(c, ended_on=event.expired_on, ended_by="expired"))
-        case ObjectionRecorded():
-            objection = Objection(
-                event.objection_id, event.scope or "", event.recorded_on, sealed_scope=event.sealed_scope
-            )
-            return _with_objection(state, objection)
-        case ObjectionWithdrawn():
-            o = state.objections[event.objection_id]
-            return _with_objection(state, replace(o, withdrawn_on=event.withdrawn_on))
-        case ParticipantEnrolled():
-            return replace(state, status="enrolled", start_date=event.start_date)
-        case EnrolmentDeclined():
-            return replace(state, status="declined")
-        case ReferralWithdrawn():
-            return replace(state, status="withdrawn")
-        case ParticipantDataErased():
-            return replace(state, status="erased")
-    return state
+evolve = Evolver[Participant]()
+"""How a participant takes each of their events (one small function per event class)."""
+
+# Events that only end the referral (or the data) with a final status.
+evolve.sets(EnrolmentDeclined, status="declined")
+evolve.sets(ReferralWithdrawn, status="withdrawn")
+evolve.sets(ParticipantDataErased, status="erased")
+
+
+@evolve.on(ReferralReceived)
+def _referral_received(state: Participant, e: ReferralReceived) -> Participant:
+    same_names = ("participant_id", "source_agency", "project", "age_band", "sex", "sealed_identity", "sealed_reason")
+    return taken(state, e, *same_names, status="referred", agency=e.running_agency, referred_on=e.received_on)
+
+
+@evolve.on(InformationMeetingHeld)
+def _meeting_held(state: Participant, e: InformationMeetingHeld) -> Participant:
+    return replace(state, meeting_held_on=e.held_on if e.attended else state.meeting_held_on)
+
+
+@evolve.on(EligibilityChecked)
+def _eligibility_checked(state: Participant, e: EligibilityChecked) -> Participant:
+    return replace(state, eligible=e.eligible, eligibility_reasons=tuple(e.reasons))
+
+
+@evolve.on(ConsentGranted)
+def _consent_granted(state: Participant, e: ConsentGranted) -> Participant:
+    granted = Consent(e.consent_id, e.purpose, e.scope, e.granted_on, e.form, e.expires_on, sealed_scope=e.sealed_scope)
+    return _with_consent(state, granted)
+
+
+@evolve.on(ConsentWithdrawn)
+def _consent_withdrawn(state: Participant, e: ConsentWithdrawn) -> Participant:
+    return _with_consent(state, replace(state.consents[e.consent_id], ended_on=e.effective_on, ended_by="withdrawn"))
+
+
+@evolve.on(ConsentExpired)
+def _consent_expired(state: Participant, e: ConsentExpired) -> Participant:
+    return _with_consent(state, replace(state.consents[e.consent_id], ended_on=e.expired_on, ended_by="expired"))
+
+
+@evolve.on(ObjectionRecorded)
+def _objection_recorded(state: Participant, e: ObjectionRecorded) -> Participant:
+    return _with_objection(state, Objection(e.objection_id, e.scope or "", e.recorded_on, sealed_scope=e.sealed_scope))
+
+
+@evolve.on(ObjectionWithdrawn)
+def _objection_withdrawn(state: Participant, e: ObjectionWithdrawn) -> Participant:
+    return _with_objection(state, replace(state.objections[e.objection_id], withdrawn_on=e.withdrawn_on))
+
+
+@evolve.on(ParticipantEnrolled)
+def _enrolled(state: Participant, e: ParticipantEnrolled) -> Participant:
+    return replace(state, status="enrolled", start_date=e.start_date)
 
 
 participant = Decider[Participant](stream_type="participant", initial=Participant, evolve=evolve)
@@ -175,11 +175,7 @@ def stream_id(participant_id: UUID) -> str:
 
 
 def _existing(state: Participant) -> UUID:
-    if state.status == "none" or state.participant_id is None:
-        raise NotFound("no such participant")
-    if state.status == "erased":
-        raise NotFound("the participant's data was erased")
-    return state.participant_id
+    return require_existing(state.participant_id, state.status, what="participant")
 
 
 def _referred(state: Participant, action: str) -> UUID:
@@ -204,8 +200,7 @@ def receive_referral(state: Participant, referral: ReferralReceived) -> list[Dom
 
 def hold_information_meeting(state: Participant, held_on: date, attended: bool) -> list[DomainEvent]:
     pid = _referred(state, "hold an information meeting")
-    if state.referred_on and held_on < state.referred_on:
-        raise DomainError("the meeting cannot be before the referral", field="held_on")
+    not_before(held_on, state.referred_on, "the meeting cannot be before the referral", field="held_on")
     return [InformationMeetingHeld(participant_id=pid, held_on=held_on, attended=attended)]
 
 
@@ -252,8 +247,7 @@ def check_eligibility(
     sealed_findings: str,
 ) -> list[DomainEvent]:
     pid = _referred(state, "check eligibility")
-    if state.referred_on and checked_on < state.referred_on:
-        raise DomainError("the check cannot be before the referral", field="checked_on")
+    not_before(checked_on, state.referred_on, "the check cannot be before the referral", field="checked_on")
     eligible, reasons = eligibility_reasons(voluntary, willing_to_address_impairments, declined_lta)
     return [
         EligibilityChecked(
@@ -277,17 +271,21 @@ def consent_scope(state: Participant, purpose: ConsentPurpose, scope: str | None
             raise DomainError("a medical release names the doctor or clinic", field="scope")
         return scope
     if purpose is ConsentPurpose.DRV_EXCHANGE:
+        return _exchange_partner(state, scope)
+    return scope
+
+
+def _exchange_partner(state: Participant, scope: str | None) -> str:
+    """The agency a drv-exchange consent names: the one given (another agency), or by default
+    the project's first member on the other side of the Jobcenter/DRV line."""
+    if scope is None:
         members = project_agencies(state.project)
-        if scope is None:
-            partners = [
-                a for a in members if a != state.agency and (a in DRV_AGENCIES) != (state.agency in DRV_AGENCIES)
-            ]
-            if not partners:
-                raise DomainError("no exchange partner in this project; name one", field="scope")
-            return partners[0]
-        if scope not in AGENCIES or scope == state.agency:
-            raise DomainError("scope must be another agency", field="scope")
-        return scope
+        partners = [a for a in members if a != state.agency and (a in DRV_AGENCIES) != (state.agency in DRV_AGENCIES)]
+        if not partners:
+            raise DomainError("no exchange partner in this project; name one", field="scope")
+        return partners[0]
+    if scope not in AGENCIES or scope == state.agency:
+        raise DomainError("scope must be another agency", field="scope")
     return scope
 
 
@@ -334,13 +332,12 @@ def grant_consent(
 
 def withdraw_consent(state: Participant, consent_id: UUID, effective_on: date) -> list[DomainEvent]:
     pid = _existing(state)
-    c = state.consents.get(consent_id)
-    if c is None:
-        raise NotFound("no such consent", field="consent_id")
+    c = found(state.consents, consent_id, what="consent", field="consent_id")
     if c.ended_on is not None:
         raise InvalidTransition(f"the consent was already {c.ended_by}", field="consent_id")
-    if effective_on < c.granted_on:
-        raise DomainError("withdrawal takes effect from now on, not before the grant", field="effective_on")
+    not_before(
+        effective_on, c.granted_on, "withdrawal takes effect from now on, not before the grant", field="effective_on"
+    )
     return [
         ConsentWithdrawn(
             participant_id=pid,
@@ -393,15 +390,15 @@ def record_objection(
 def withdraw_objection(state: Participant, objection_id: UUID, withdrawn_on: date) -> list[DomainEvent]:
     """With effect from ``withdrawn_on`` on; never before the objection was made."""
     pid = _existing(state)
-    o = state.objections.get(objection_id)
-    if o is None:
-        raise NotFound("no such objection", field="objection_id")
+    o = found(state.objections, objection_id, what="objection", field="objection_id")
     if o.withdrawn_on is not None:
         raise InvalidTransition("the objection is already withdrawn", field="objection_id")
-    if withdrawn_on < o.recorded_on:
-        raise DomainError(
-            f"withdrawn_on cannot be before the objection ({o.recorded_on.isoformat()})", field="withdrawn_on"
-        )
+    not_before(
+        withdrawn_on,
+        o.recorded_on,
+        f"withdrawn_on cannot be before the objection ({o.recorded_on})",
+        field="withdrawn_on",
+    )
     return [ObjectionWithdrawn(participant_id=pid, objection_id=objection_id, withdrawn_on=withdrawn_on)]
 
 
@@ -423,8 +420,7 @@ def enrol(state: Participant, start_date: date, *, meeting_required: bool = True
         )
     if not state.active_consents(start_date, ConsentPurpose.PARTICIPATION):
         raise InvalidTransition("enrolment requires participation consent active on the start date", field="consent")
-    if state.referred_on and start_date < state.referred_on:
-        raise DomainError("the start cannot be before the referral", field="start_date")
+    not_before(start_date, state.referred_on, "the start cannot be before the referral", field="start_date")
     return [
         ParticipantEnrolled(
             participant_id=pid,

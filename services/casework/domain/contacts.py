@@ -6,6 +6,7 @@ from datetime import date
 from uuid import UUID
 
 from services.casework.domain.state import (
+    APPOINTMENTS,
     Case,
     require_active,
 )
@@ -17,7 +18,6 @@ from shared.contracts.casework import (
     CaseNoteAdded,
     ContactLogged,
 )
-from shared.domain import InvalidTransition, NotFound
 
 # ---------------------------------------------------------------- appointments, contacts, notes
 
@@ -31,19 +31,9 @@ def schedule_appointment(state: Case, appointment_id: UUID, on: date, with_membe
     ]
 
 
-def _scheduled(state: Case, appointment_id: UUID) -> UUID:
-    cid = require_active(state)
-    status = state.appointments.get(appointment_id)
-    if status is None:
-        raise NotFound("no such appointment", field="appointment_id")
-    if status != "scheduled":
-        raise InvalidTransition(f"the appointment was already recorded as {status}", field="appointment_id")
-    return cid
-
-
 def record_attendance(state: Case, appointment_id: UUID, on: date, attended: bool, excused: bool) -> list[DomainEvent]:
     """Attended or missed; a missed appointment is never a sanction."""
-    cid = _scheduled(state, appointment_id)
+    cid = APPOINTMENTS.require(state, appointment_id, "scheduled")
     if attended:
         return [AppointmentAttended(case_id=cid, appointment_id=appointment_id, attended_on=on)]
     return [AppointmentMissed(case_id=cid, appointment_id=appointment_id, missed_on=on, excused=excused)]

@@ -6,6 +6,7 @@ from datetime import date
 from uuid import UUID
 
 from services.casework.domain.state import (
+    GOALS,
     Case,
     Intervention,
     require_active,
@@ -23,41 +24,30 @@ from shared.contracts.casework import (
     InterventionStarted,
 )
 from shared.contracts.common import InterventionCategory
-from shared.domain import DomainError, InvalidTransition, NotFound
+from shared.domain import InvalidTransition
+from shared.guards import found, not_before
 
 # ---------------------------------------------------------------- goals and plan
 
 
 def set_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sealed_text: str) -> list[DomainEvent]:
     cid = require_active(state)
-    if target_date is not None and target_date < on:
-        raise DomainError("the target date cannot be before the goal is set", field="target_date")
+    not_before(target_date, on, "the target date cannot be before the goal is set", field="target_date")
     return [GoalSet(case_id=cid, goal_id=goal_id, set_on=on, target_date=target_date, sealed_text=sealed_text)]
 
 
-def _open_goal(state: Case, goal_id: UUID) -> UUID:
-    cid = require_active(state)
-    status = state.goals.get(goal_id)
-    if status is None:
-        raise NotFound("no such goal", field="goal_id")
-    if status != "open":
-        raise InvalidTransition(f"the goal is {status}", field="goal_id")
-    return cid
-
-
 def revise_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sealed_text: str) -> list[DomainEvent]:
-    cid = _open_goal(state, goal_id)
+    cid = GOALS.require(state, goal_id, "open")
     return [GoalRevised(case_id=cid, goal_id=goal_id, revised_on=on, target_date=target_date, sealed_text=sealed_text)]
 
 
 def achieve_goal(state: Case, goal_id: UUID, on: date) -> list[DomainEvent]:
-    return [GoalAchieved(case_id=_open_goal(state, goal_id), goal_id=goal_id, achieved_on=on)]
+    return [GoalAchieved(case_id=GOALS.require(state, goal_id, "open"), goal_id=goal_id, achieved_on=on)]
 
 
 def drop_goal(state: Case, goal_id: UUID, on: date, sealed_reason: str) -> list[DomainEvent]:
-    return [
-        GoalDropped(case_id=_open_goal(state, goal_id), goal_id=goal_id, dropped_on=on, sealed_reason=sealed_reason)
-    ]
+    cid = GOALS.require(state, goal_id, "open")
+    return [GoalDropped(case_id=cid, goal_id=goal_id, dropped_on=on, sealed_reason=sealed_reason)]
 
 
 def update_plan(
@@ -65,8 +55,7 @@ def update_plan(
 ) -> list[DomainEvent]:
     """Kooperationsplan: a new version each time; not binding, so nothing else follows from it."""
     cid = require_active(state)
-    if review_on is not None and review_on < on:
-        raise DomainError("the review cannot be before the update", field="review_on")
+    not_before(review_on, on, "the review cannot be before the update", field="review_on")
     return [
         CooperationPlanUpdated(
             case_id=cid,
@@ -93,8 +82,7 @@ def plan_intervention(
     sealed_details: str,
 ) -> list[DomainEvent]:
     cid = require_active(state)
-    if planned_end is not None and planned_end < planned_start:
-        raise DomainError("the end cannot be before the start", field="planned_end")
+    not_before(planned_end, planned_start, "the end cannot be before the start", field="planned_end")
     return [
         InterventionPlanned(
             case_id=cid,
@@ -111,9 +99,7 @@ def plan_intervention(
 
 def _intervention(state: Case, intervention_id: UUID, *allowed: str) -> tuple[UUID, Intervention]:
     cid = require_active(state)
-    iv = state.interventions.get(intervention_id)
-    if iv is None:
-        raise NotFound("no such intervention", field="intervention_id")
+    iv = found(state.interventions, intervention_id, what="intervention", field="intervention_id")
     if iv.status not in allowed:
         raise InvalidTransition(f"the intervention is {iv.status}", field="intervention_id")
     return cid, iv

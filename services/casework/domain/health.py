@@ -10,6 +10,7 @@ from datetime import date
 from uuid import UUID
 
 from services.casework.domain.state import (
+    REHAB_APPLICATIONS,
     Case,
     require_active,
 )
@@ -25,7 +26,7 @@ from shared.contracts.casework import (
     RehabApplicationFiled,
 )
 from shared.contracts.common import CapacityProfile
-from shared.domain import DomainError, InvalidTransition, NotFound
+from shared.domain import DomainError, InvalidTransition
 
 # ---------------------------------------------------------------- health records, profile
 
@@ -136,10 +137,5 @@ def file_rehab_application(state: Case, application_id: UUID, on: date, carrier:
 
 
 def decide_rehab_application(state: Case, application_id: UUID, on: date, approved: bool) -> list[DomainEvent]:
-    cid = require_active(state)
-    status = state.rehab_applications.get(application_id)
-    if status is None:
-        raise NotFound("no such rehab application", field="application_id")
-    if status != "filed":
-        raise InvalidTransition(f"the application was already {status}", field="application_id")
+    cid = REHAB_APPLICATIONS.require(state, application_id, "filed")
     return [RehabApplicationDecided(case_id=cid, application_id=application_id, decided_on=on, approved=approved)]

@@ -110,6 +110,16 @@ def enter_phase(state: Case, target: Phase, on: date, reason: str | None, sealed
     if target is current:
         raise InvalidTransition(f"the case is already in {current}", field="phase")
     not_before(on, state.phase_since, "entered_on", f"the start of {current}")
+    _check_step(state, current, target, reason)
+    events: list[DomainEvent] = []
+    if PHASE_ORDER.index(target) > PHASE_ORDER.index(current):
+        events.append(PhaseCompleted(case_id=cid, phase=current, completed_on=on))
+    events.append(PhaseEntered(case_id=cid, phase=target, entered_on=on, previous=current, sealed_reason=sealed_reason))
+    return events
+
+
+def _check_step(state: Case, current: Phase, target: Phase, reason: str | None) -> None:
+    """Whether the step from ``current`` to ``target`` may be taken (and with what reason)."""
     here, there = PHASE_ORDER.index(current), PHASE_ORDER.index(target)
     if target is Phase.NACHBETREUUNG and there > here:
         if state.employment_id is None:
@@ -126,11 +136,6 @@ def enter_phase(state: Case, target: Phase, on: date, reason: str | None, sealed
             )
         if not reason:
             raise DomainError("going back a phase needs a reason", field="reason")
-    events: list[DomainEvent] = []
-    if there > here:
-        events.append(PhaseCompleted(case_id=cid, phase=current, completed_on=on))
-    events.append(PhaseEntered(case_id=cid, phase=target, entered_on=on, previous=current, sealed_reason=sealed_reason))
-    return events
 
 
 def interrupt(state: Case, on: date, sealed_reason: str) -> list[DomainEvent]:

@@ -7,13 +7,14 @@ and code treats the case's id as the participant id (the stream is ``case-<parti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Literal, TypeVar
 from uuid import UUID
 
+from shared import guards
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import (
     AppointmentAttended,
@@ -46,7 +47,9 @@ from shared.contracts.casework import (
     TeamMemberRemoved,
 )
 from shared.contracts.common import PHASE_ORDER, ExitReason, InterventionCategory, Phase
-from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.domain import Decider, InvalidTransition
+from shared.evolvers import Evolver
+from shared.guards import found, require_existing
 from shared.vocabulary import Role
 
 Status = Literal["none", "open", "interrupted", "exited", "erased"]
@@ -121,84 +124,109 @@ def _put(m: Mapping[K, V], key: K, value: V) -> Mapping[K, V]:
     return MappingProxyType({**m, key: value})
 
 
-def _intervention_now(state: Case, intervention_id: UUID, status: InterventionStatus) -> Case:
-    old = state.interventions[intervention_id]
-    return replace(state, interventions=_put(state.interventions, intervention_id, replace(old, status=status)))
+evolve = Evolver[Case]()
+"""How a case takes each of its events (one small function per event class)."""
+
+# Events that only move one goal, appointment or intervention to a status.
+GOAL_STATUS: Mapping[type[DomainEvent], str] = {GoalSet: "open", GoalAchieved: "achieved", GoalDropped: "dropped"}
+APPOINTMENT_STATUS: Mapping[type[DomainEvent], str] = {
+    AppointmentScheduled: "scheduled",
+    AppointmentAttended: "attended",
+    AppointmentMissed: "missed",
+}
+INTERVENTION_STATUS: Mapping[type[DomainEvent], InterventionStatus] = {
+    InterventionStarted: "started",
+    InterventionCompleted: "completed",
+    InterventionAborted: "aborted",
+}
+
+evolve.takes(CaseOpened, "case_id", "participant_id", "agency", "project", "opened_on", status="open")
+evolve.takes(CaseManagerAssigned, "case_manager")
+evolve.takes(CooperationPlanUpdated, "plan_version")
+evolve.sets(ParticipationResumed, status="open", interrupted_on=None)
+evolve.sets(CapacityProfileRetracted, shared_version=0)
+evolve.sets(CaseDataErased, status="erased")
 
 
-def evolve(state: Case, event: DomainEvent) -> Case:
-    match event:
-        case CaseOpened():
-            return replace(
-                state,
-                case_id=event.case_id,
-                participant_id=event.participant_id,
-                agency=event.agency,
-                project=event.project,
-                status="open",
-                opened_on=event.opened_on,
-            )
-        case CaseManagerAssigned():
-            return replace(state, case_manager=event.case_manager)
-        case CaseHandedOver():
-            return replace(state, case_manager=event.to_case_manager)
-        case TeamMemberAdded():
-            return replace(state, team=_put(state.team, event.member, Member(event.role, event.agency)))
-        case TeamMemberRemoved():
-            return replace(state, team=MappingProxyType({k: v for k, v in state.team.items() if k != event.member}))
-        case PhaseEntered():
-            return replace(state, phase=event.phase, phase_since=event.entered_on)
-        case ParticipationInterrupted():
-            return replace(state, status="interrupted", interrupted_on=event.interrupted_on)
-        case ParticipationResumed():
-            return replace(state, status="open", interrupted_on=None)
-        case CapacityProfileRecorded():
-            return replace(state, profile_version=state.profile_version + 1)
-        case CapacityProfileShared():
-            return replace(state, shared_version=state.profile_version)
-        case CapacityProfileRetracted():
-            return replace(state, shared_version=0)
-        case GoalSet():
-            return replace(state, goals=_put(state.goals, event.goal_id, "open"))
-        case GoalAchieved():
-            return replace(state, goals=_put(state.goals, event.goal_id, "achieved"))
-        case GoalDropped():
-            return replace(state, goals=_put(state.goals, event.goal_id, "dropped"))
-        case CooperationPlanUpdated():
-            return replace(state, plan_version=event.plan_version)
-        case InterventionPlanned():
-            return replace(
-                state,
-                interventions=_put(state.interventions, event.intervention_id, Intervention(event.category, "planned")),
-            )
-        case InterventionStarted():
-            return _intervention_now(state, event.intervention_id, "started")
-        case InterventionCompleted():
-            return _intervention_now(state, event.intervention_id, "completed")
-        case InterventionAborted():
-            return _intervention_now(state, event.intervention_id, "aborted")
-        case RehabApplicationFiled():
-            return replace(state, rehab_applications=_put(state.rehab_applications, event.application_id, "filed"))
-        case RehabApplicationDecided():
-            verdict = "approved" if event.approved else "rejected"
-            return replace(state, rehab_applications=_put(state.rehab_applications, event.application_id, verdict))
-        case AppointmentScheduled():
-            return replace(state, appointments=_put(state.appointments, event.appointment_id, "scheduled"))
-        case AppointmentAttended():
-            return replace(state, appointments=_put(state.appointments, event.appointment_id, "attended"))
-        case AppointmentMissed():
-            return replace(state, appointments=_put(state.appointments, event.appointment_id, "missed"))
-        case CaseEmploymentRecorded():
-            return replace(state, employment_id=event.employment_id, employed_since=event.started_on)
-        case CaseEmploymentEndRecorded():
-            if state.employment_id == event.employment_id:
-                return replace(state, employment_id=None, employed_since=None)
-            return state
-        case ParticipantExited():
-            return replace(state, status="exited", exited_on=event.exited_on, exit_reason=event.reason)
-        case CaseDataErased():
-            return replace(state, status="erased")
-    return state
+@evolve.on(CaseHandedOver)
+def _handed_over(state: Case, e: CaseHandedOver) -> Case:
+    return replace(state, case_manager=e.to_case_manager)
+
+
+@evolve.on(TeamMemberAdded)
+def _member_added(state: Case, e: TeamMemberAdded) -> Case:
+    return replace(state, team=_put(state.team, e.member, Member(e.role, e.agency)))
+
+
+@evolve.on(TeamMemberRemoved)
+def _member_removed(state: Case, e: TeamMemberRemoved) -> Case:
+    return replace(state, team=MappingProxyType({k: v for k, v in state.team.items() if k != e.member}))
+
+
+@evolve.on(PhaseEntered)
+def _phase_entered(state: Case, e: PhaseEntered) -> Case:
+    return replace(state, phase=e.phase, phase_since=e.entered_on)
+
+
+@evolve.on(ParticipationInterrupted)
+def _interrupted(state: Case, e: ParticipationInterrupted) -> Case:
+    return replace(state, status="interrupted", interrupted_on=e.interrupted_on)
+
+
+@evolve.on(CapacityProfileRecorded)
+def _profile_recorded(state: Case, e: CapacityProfileRecorded) -> Case:
+    return replace(state, profile_version=state.profile_version + 1)
+
+
+@evolve.on(CapacityProfileShared)
+def _profile_shared(state: Case, e: CapacityProfileShared) -> Case:
+    return replace(state, shared_version=state.profile_version)
+
+
+@evolve.on(*GOAL_STATUS)
+def _goal(state: Case, e: GoalSet | GoalAchieved | GoalDropped) -> Case:
+    return replace(state, goals=_put(state.goals, e.goal_id, GOAL_STATUS[type(e)]))
+
+
+@evolve.on(InterventionPlanned)
+def _intervention_planned(state: Case, e: InterventionPlanned) -> Case:
+    planned = Intervention(e.category, "planned")
+    return replace(state, interventions=_put(state.interventions, e.intervention_id, planned))
+
+
+@evolve.on(*INTERVENTION_STATUS)
+def _intervention(state: Case, e: InterventionStarted | InterventionCompleted | InterventionAborted) -> Case:
+    now = replace(state.interventions[e.intervention_id], status=INTERVENTION_STATUS[type(e)])
+    return replace(state, interventions=_put(state.interventions, e.intervention_id, now))
+
+
+@evolve.on(RehabApplicationFiled, RehabApplicationDecided)
+def _rehab_application(state: Case, e: RehabApplicationFiled | RehabApplicationDecided) -> Case:
+    status = "filed" if isinstance(e, RehabApplicationFiled) else "approved" if e.approved else "rejected"
+    return replace(state, rehab_applications=_put(state.rehab_applications, e.application_id, status))
+
+
+@evolve.on(*APPOINTMENT_STATUS)
+def _appointment(state: Case, e: AppointmentScheduled | AppointmentAttended | AppointmentMissed) -> Case:
+    return replace(state, appointments=_put(state.appointments, e.appointment_id, APPOINTMENT_STATUS[type(e)]))
+
+
+@evolve.on(CaseEmploymentRecorded)
+def _employment_recorded(state: Case, e: CaseEmploymentRecorded) -> Case:
+    return replace(state, employment_id=e.employment_id, employed_since=e.started_on)
+
+
+@evolve.on(CaseEmploymentEndRecorded)
+def _employment_ended(state: Case, e: CaseEmploymentEndRecorded) -> Case:
+    """Only the job the case knows ends (an end reported for an older one changes nothing)."""
+    if state.employment_id != e.employment_id:
+        return state
+    return replace(state, employment_id=None, employed_since=None)
+
+
+@evolve.on(ParticipantExited)
+def _exited(state: Case, e: ParticipantExited) -> Case:
+    return replace(state, status="exited", exited_on=e.exited_on, exit_reason=e.reason)
 
 
 case = Decider[Case](stream_type="case", initial=Case, evolve=evolve)
@@ -213,11 +241,7 @@ def stream_id(participant_id: UUID) -> str:
 
 
 def require_known(state: Case) -> UUID:
-    if state.status == "none" or state.case_id is None:
-        raise NotFound("no such case", field="participant_id")
-    if state.status == "erased":
-        raise NotFound("the participant's data was erased", field="participant_id")
-    return state.case_id
+    return require_existing(state.case_id, state.status, what="case", field="participant_id")
 
 
 def require_active(state: Case) -> UUID:
@@ -237,6 +261,34 @@ def require_open(state: Case, what: str) -> UUID:
     return cid
 
 
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of record a case keeps by id with a status (an appointment, a goal, a rehab
+    application), and how a command naming one that is missing or past that step is refused."""
+
+    what: str
+    field: str
+    refusal: str  # why not, with ``{}`` for the record's status
+    statuses: Callable[[Case], Mapping[UUID, str]]
+
+    def require(self, state: Case, record_id: UUID, status: str) -> UUID:
+        """The case's id, if the case is active and the record exists in ``status``."""
+        cid = require_active(state)
+        current = found(self.statuses(state), record_id, what=self.what, field=self.field)
+        if current != status:
+            raise InvalidTransition(self.refusal.format(current), field=self.field)
+        return cid
+
+
+APPOINTMENTS = RecordKind(
+    "appointment", "appointment_id", "the appointment was already recorded as {}", lambda c: c.appointments
+)
+GOALS = RecordKind("goal", "goal_id", "the goal is {}", lambda c: c.goals)
+REHAB_APPLICATIONS = RecordKind(
+    "rehab application", "application_id", "the application was already {}", lambda c: c.rehab_applications
+)
+
+
 def not_before(day: date, since: date | None, field_name: str, what: str) -> None:
-    if since is not None and day < since:
-        raise DomainError(f"{field_name} cannot be before {what} ({since.isoformat()})", field=field_name)
+    """The case's dates run forward; the message names the date it may not precede."""
+    guards.not_before(day, since, f"{field_name} cannot be before {what} ({since})", field=field_name)

@@ -3,13 +3,15 @@ its contact persons (crypto-shredding: the key goes, the events stay)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
 from shared.contracts.base import DomainEvent
 from shared.contracts.placement import EmployerAcquired, EmployerContactDataErased, EmployerContactLogged
-from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.domain import Decider, InvalidTransition, NotFound
+from shared.evolvers import Evolver
+from shared.guards import not_before
 
 
 @dataclass(frozen=True)
@@ -26,19 +28,13 @@ class Employer:
         return self.employer_id is not None
 
 
-def evolve_employer(state: Employer, event: DomainEvent) -> Employer:
-    match event:
-        case EmployerAcquired():
-            return Employer(
-                employer_id=event.employer_id,
-                agency=event.agency,
-                company=event.company,
-                offers_work_trials=event.offers_work_trials,
-                offers_adapted_workplaces=event.offers_adapted_workplaces,
-            )
-        case EmployerContactDataErased():
-            return replace(state, contacts_erased=True)
-    return state
+evolve_employer = Evolver[Employer]()
+
+
+evolve_employer.takes(
+    EmployerAcquired, "employer_id", "agency", "company", "offers_work_trials", "offers_adapted_workplaces"
+)
+evolve_employer.sets(EmployerContactDataErased, contacts_erased=True)
 
 
 employer = Decider[Employer](stream_type="employer", initial=Employer, evolve=evolve_employer)
@@ -56,8 +52,12 @@ def acquire_employer(state: Employer, acquired: EmployerAcquired) -> list[Domain
 
 def log_contact(state: Employer, logged: EmployerContactLogged) -> list[DomainEvent]:
     require_employer(state)
-    if logged.next_contact_on is not None and logged.next_contact_on < logged.contacted_on:
-        raise DomainError("the next contact cannot be before this one", field="next_contact_on")
+    not_before(
+        logged.next_contact_on,
+        logged.contacted_on,
+        "the next contact cannot be before this one",
+        field="next_contact_on",
+    )
     return [logged]
 
 

@@ -35,6 +35,8 @@ from shared.contracts.placement import (
     WorkTrialStarted,
 )
 from shared.domain import Decider, DomainError, InvalidTransition, NotFound
+from shared.evolvers import Evolver
+from shared.guards import found, not_before
 
 FOLLOW_UP_MONTHS = (6, 12)
 # A follow-up may be recorded this many days before it is due (the call is made in that week).
@@ -95,66 +97,78 @@ class Candidate:
         return [pid for pid, p in self.proposals.items() if p.status == "open"]
 
 
-def evolve_candidate(state: Candidate, event: DomainEvent) -> Candidate:
-    match event:
-        case CandidateProfilePublished():
-            return replace(
-                state,
-                participant_id=event.participant_id,
-                agency=event.agency,
-                project=event.project,
-                status="active",
-                profile=event.profile,
-            )
-        case CandidateProfileWithdrawn():
-            voided = {p: replace(state.proposals[p], status="void") for p in event.voided_proposals}
-            return replace(
-                state,
-                status="erased" if event.reason == "data-erased" else "withdrawn",
-                profile=None,
-                proposals={**state.proposals, **voided},
-            )
-        case CandidateProposed():
-            return replace(
-                state, proposals={**state.proposals, event.proposal_id: Proposal(event.vacancy_id, event.employer_id)}
-            )
-        case ProposalDeclined():
-            p = state.proposals[event.proposal_id]
-            return replace(state, proposals={**state.proposals, event.proposal_id: replace(p, status="declined")})
-        case WorkTrialStarted():
-            trial = Trial(event.employer_id, event.vacancy_id, event.started_on)
-            return replace(
-                state,
-                trials={**state.trials, event.trial_id: trial},
-                proposals=_advance(state.proposals, event.vacancy_id, "trial"),
-            )
-        case WorkTrialCompleted():
-            t = state.trials[event.trial_id]
-            return replace(state, trials={**state.trials, event.trial_id: replace(t, status="completed")})
-        case WorkTrialAborted():
-            t = state.trials[event.trial_id]
-            return replace(state, trials={**state.trials, event.trial_id: replace(t, status="aborted")})
-        case EmploymentStarted():
-            job = Employment(event.employer_id, event.type, event.started_on)
-            proposals = state.proposals
-            if event.employer_id is not None:
-                proposals = {
-                    k: replace(p, status="employed")
-                    if p.employer_id == event.employer_id and p.status in ("open", "trial")
-                    else p
-                    for k, p in proposals.items()
-                }
-            return replace(state, employments={**state.employments, event.employment_id: job}, proposals=proposals)
-        case EmploymentEnded():
-            return _job(state, event.employment_id, ended_on=event.ended_on)
-        case AftercareStarted():
-            return _job(state, event.employment_id, aftercare="running")
-        case AftercareEnded():
-            return _job(state, event.employment_id, aftercare="ended")
-        case EmploymentStatusVerified():
-            job = state.employments[event.employment_id]
-            return _job(state, event.employment_id, verified=job.verified | {event.months_after_start})
-    return state
+evolve_candidate = Evolver[Candidate]()
+"""How a candidate takes each of its events (one small function per event class)."""
+
+# Events that only move one work trial to a status.
+TRIAL_STATUS: dict[type[DomainEvent], str] = {WorkTrialCompleted: "completed", WorkTrialAborted: "aborted"}
+
+evolve_candidate.takes(CandidateProfilePublished, "participant_id", "agency", "project", "profile", status="active")
+
+
+@evolve_candidate.on(CandidateProfileWithdrawn)
+def _withdrawn(state: Candidate, e: CandidateProfileWithdrawn) -> Candidate:
+    voided = {p: replace(state.proposals[p], status="void") for p in e.voided_proposals}
+    return replace(
+        state,
+        status="erased" if e.reason == "data-erased" else "withdrawn",
+        profile=None,
+        proposals={**state.proposals, **voided},
+    )
+
+
+@evolve_candidate.on(CandidateProposed)
+def _proposed(state: Candidate, e: CandidateProposed) -> Candidate:
+    return replace(state, proposals={**state.proposals, e.proposal_id: Proposal(e.vacancy_id, e.employer_id)})
+
+
+@evolve_candidate.on(ProposalDeclined)
+def _declined(state: Candidate, e: ProposalDeclined) -> Candidate:
+    declined = replace(state.proposals[e.proposal_id], status="declined")
+    return replace(state, proposals={**state.proposals, e.proposal_id: declined})
+
+
+@evolve_candidate.on(WorkTrialStarted)
+def _trial_started(state: Candidate, e: WorkTrialStarted) -> Candidate:
+    trial = Trial(e.employer_id, e.vacancy_id, e.started_on)
+    return replace(
+        state, trials={**state.trials, e.trial_id: trial}, proposals=_advance(state.proposals, e.vacancy_id, "trial")
+    )
+
+
+@evolve_candidate.on(*TRIAL_STATUS)
+def _trial_ended(state: Candidate, e: WorkTrialCompleted | WorkTrialAborted) -> Candidate:
+    ended = replace(state.trials[e.trial_id], status=TRIAL_STATUS[type(e)])
+    return replace(state, trials={**state.trials, e.trial_id: ended})
+
+
+@evolve_candidate.on(EmploymentStarted)
+def _employment_started(state: Candidate, e: EmploymentStarted) -> Candidate:
+    """The job's proposals at that employer (open or in a trial) count as employed."""
+    job = Employment(e.employer_id, e.type, e.started_on)
+    proposals = state.proposals
+    if e.employer_id is not None:
+        proposals = {
+            k: replace(p, status="employed") if p.employer_id == e.employer_id and p.status in ("open", "trial") else p
+            for k, p in proposals.items()
+        }
+    return replace(state, employments={**state.employments, e.employment_id: job}, proposals=proposals)
+
+
+@evolve_candidate.on(EmploymentEnded)
+def _employment_ended(state: Candidate, e: EmploymentEnded) -> Candidate:
+    return _job(state, e.employment_id, ended_on=e.ended_on)
+
+
+@evolve_candidate.on(AftercareStarted, AftercareEnded)
+def _aftercare(state: Candidate, e: AftercareStarted | AftercareEnded) -> Candidate:
+    return _job(state, e.employment_id, aftercare="running" if isinstance(e, AftercareStarted) else "ended")
+
+
+@evolve_candidate.on(EmploymentStatusVerified)
+def _verified(state: Candidate, e: EmploymentStatusVerified) -> Candidate:
+    job = state.employments[e.employment_id]
+    return _job(state, e.employment_id, verified=job.verified | {e.months_after_start})
 
 
 def _advance(proposals: dict[UUID, Proposal], vacancy_id: UUID | None, status: str) -> dict[UUID, Proposal]:
@@ -230,9 +244,7 @@ def propose(state: Candidate, to: Vacancy, proposed: CandidateProposed) -> list[
 
 def decline_proposal(state: Candidate, declined: ProposalDeclined) -> list[DomainEvent]:
     _known(state)
-    p = state.proposals.get(declined.proposal_id)
-    if p is None:
-        raise NotFound("no such proposal", field="proposal_id")
+    p = found(state.proposals, declined.proposal_id, what="proposal", field="proposal_id")
     if p.status != "open":
         raise InvalidTransition(f"the proposal is {p.status}, not open", field="proposal_id")
     return [declined]
@@ -243,20 +255,18 @@ def start_trial(state: Candidate, at: Employer, started: WorkTrialStarted) -> li
     require_employer(at)
     if any(t.status == "running" for t in state.trials.values()):
         raise InvalidTransition("a work trial is already running for this candidate")
-    if started.planned_end is not None and started.planned_end < started.started_on:
-        raise DomainError("the planned end cannot be before the start", field="planned_end")
+    not_before(
+        started.planned_end, started.started_on, "the planned end cannot be before the start", field="planned_end"
+    )
     return [started]
 
 
 def _running_trial(state: Candidate, trial_id: UUID, on: date, field_name: str) -> Trial:
     _known(state)
-    t = state.trials.get(trial_id)
-    if t is None:
-        raise NotFound("no such work trial", field="trial_id")
+    t = found(state.trials, trial_id, what="work trial", field="trial_id")
     if t.status != "running":
         raise InvalidTransition(f"the work trial is {t.status}")
-    if on < t.started_on:
-        raise DomainError("cannot end before the work trial started", field=field_name)
+    not_before(on, t.started_on, "cannot end before the work trial started", field=field_name)
     return t
 
 
@@ -289,18 +299,14 @@ def start_employment(state: Candidate, started: EmploymentStarted) -> list[Domai
 
 def _employment(state: Candidate, employment_id: UUID) -> Employment:
     _known(state)
-    job = state.employments.get(employment_id)
-    if job is None:
-        raise NotFound("no such employment", field="employment_id")
-    return job
+    return found(state.employments, employment_id, what="employment", field="employment_id")
 
 
 def end_employment(state: Candidate, ended: EmploymentEnded) -> list[DomainEvent]:
     job = _employment(state, ended.employment_id)
     if job.ended_on is not None:
         raise InvalidTransition("the employment has already ended")
-    if ended.ended_on < job.started_on:
-        raise DomainError("the end cannot be before the start", field="ended_on")
+    not_before(ended.ended_on, job.started_on, "the end cannot be before the start", field="ended_on")
     return [ended]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -14,7 +14,9 @@ from shared.contracts.placement import (
     VacancyClosed,
     VacancyRecorded,
 )
-from shared.domain import Decider, DomainError, Forbidden, InvalidTransition, NotFound
+from shared.domain import Decider, Forbidden, InvalidTransition, NotFound
+from shared.evolvers import Evolver
+from shared.guards import not_before
 
 # --- vacancy ---------------------------------------------------------------------------------
 
@@ -31,13 +33,11 @@ class Vacancy:
         return self.vacancy_id is not None
 
 
-def evolve_vacancy(state: Vacancy, event: DomainEvent) -> Vacancy:
-    match event:
-        case VacancyRecorded():
-            return Vacancy(event.vacancy_id, event.employer_id, event.agency, "open")
-        case VacancyClosed():
-            return replace(state, status="closed")
-    return state
+evolve_vacancy = Evolver[Vacancy]()
+
+
+evolve_vacancy.takes(VacancyRecorded, "vacancy_id", "employer_id", "agency", status="open")
+evolve_vacancy.sets(VacancyClosed, status="closed")
 
 
 vacancy = Decider[Vacancy](stream_type="vacancy", initial=Vacancy, evolve=evolve_vacancy)
@@ -75,13 +75,11 @@ class ProductionOrder:
     status: str = "none"  # none → accepted → completed
 
 
-def evolve_order(state: ProductionOrder, event: DomainEvent) -> ProductionOrder:
-    match event:
-        case ProductionOrderAccepted():
-            return ProductionOrder(event.order_id, event.agency, event.accepted_on, "accepted")
-        case ProductionOrderCompleted():
-            return replace(state, status="completed")
-    return state
+evolve_order = Evolver[ProductionOrder]()
+
+
+evolve_order.takes(ProductionOrderAccepted, "order_id", "agency", "accepted_on", status="accepted")
+evolve_order.sets(ProductionOrderCompleted, status="completed")
 
 
 production_order = Decider[ProductionOrder](
@@ -97,8 +95,7 @@ def accept_order(state: ProductionOrder, of: Employer, accepted: ProductionOrder
     require_employer(of)
     if state.status != "none":
         raise InvalidTransition("this order was already accepted")
-    if accepted.due_on is not None and accepted.due_on < accepted.accepted_on:
-        raise DomainError("the due date cannot be before acceptance", field="due_on")
+    not_before(accepted.due_on, accepted.accepted_on, "the due date cannot be before acceptance", field="due_on")
     return [accepted]
 
 
@@ -108,6 +105,7 @@ def complete_order(state: ProductionOrder, completed: ProductionOrderCompleted) 
     if state.status == "completed":
         raise InvalidTransition("the order is already completed")
     assert state.accepted_on is not None
-    if completed.completed_on < state.accepted_on:
-        raise DomainError("completion cannot be before acceptance", field="completed_on")
+    not_before(
+        completed.completed_on, state.accepted_on, "completion cannot be before acceptance", field="completed_on"
+    )
     return [completed]

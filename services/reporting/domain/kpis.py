@@ -224,29 +224,31 @@ def sensitive(path: str) -> bool:
 
 def suppress(raw: Mapping[str, Any], path: str = "") -> dict[str, Any]:
     """Counts 1-4 of health-data figures become "< 5" (rates derived from them disappear)."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        p = f"{path}.{key}" if path else key
-        if isinstance(value, Mapping):
-            out[key] = suppress(value, p)
-        elif isinstance(value, int) and not isinstance(value, bool) and sensitive(p) and 0 < value < SMALL_CELL:
-            out[key] = SUPPRESSED
-        else:
-            out[key] = value
-    if (
-        path == ""
-        and "eligibility" in out
-        and SUPPRESSED in (out["eligibility"]["checked"], out["eligibility"]["eligible"])
-    ):
-        out["eligibility"]["rate"] = SECONDARY
+    out = {key: _suppressed(value, f"{path}.{key}" if path else key) for key, value in raw.items()}
     if path == "":
-        for cells_path, total_path in BREAKDOWNS.items():
-            cells = _get(out, cells_path)
-            if cells is None:
-                continue
-            if sum(1 for v in cells.values() if v == SUPPRESSED) == 1 and _get(out, total_path) != SUPPRESSED:
-                _set(out, total_path, SECONDARY)
+        _suppress_secondary(out)
     return out
+
+
+def _suppressed(value: Any, path: str) -> Any:
+    if isinstance(value, Mapping):
+        return suppress(value, path)
+    if isinstance(value, int) and not isinstance(value, bool) and sensitive(path) and 0 < value < SMALL_CELL:
+        return SUPPRESSED
+    return value
+
+
+def _suppress_secondary(out: dict[str, Any]) -> None:
+    """A rate or a total from which a suppressed cell could be worked out goes as well."""
+    eligibility = out.get("eligibility")
+    if eligibility is not None and SUPPRESSED in (eligibility["checked"], eligibility["eligible"]):
+        eligibility["rate"] = SECONDARY
+    for cells_path, total_path in BREAKDOWNS.items():
+        cells = _get(out, cells_path)
+        if cells is None:
+            continue
+        if sum(1 for v in cells.values() if v == SUPPRESSED) == 1 and _get(out, total_path) != SUPPRESSED:
+            _set(out, total_path, SECONDARY)
 
 
 def _get(tree: Mapping[str, Any], path: str) -> Any:
