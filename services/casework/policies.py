@@ -22,7 +22,6 @@ contract (``rec.payload``).
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from uuid import UUID
 
 from services.casework import domain
@@ -45,6 +44,7 @@ from shared.db import Conn
 from shared.envelope import Actor, Envelope
 from shared.eventstore import CommandContext, PostgresEventStore
 from shared.projections import Projection
+from shared.read_models import migrations
 from shared.recorded import Recorded
 from shared.unit_of_work import Loaded, fold
 
@@ -53,7 +53,7 @@ SYSTEM = Actor(id="casework", role="service")
 enrolments = Projection(name="enrolments", sql=[], topics=["intake"], side_effects=True)
 consents = Projection(
     name="consents",
-    sql=sorted((Path(__file__).parent / "sql" / "policies" / "consents").glob("*.sql")),
+    sql=migrations(__file__, "policies", "consents"),
     topics=["intake", "casework"],
     side_effects=True,
 )

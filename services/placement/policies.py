@@ -16,7 +16,6 @@ publishes twice; a lost race with an HTTP command fails the batch, which is retr
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from uuid import UUID
 
 import orjson
@@ -31,6 +30,7 @@ from shared.db import Conn
 from shared.envelope import Actor
 from shared.eventstore import CommandContext, PostgresEventStore
 from shared.projections import Projection
+from shared.read_models import Statement, as_json, migrations
 from shared.recorded import Recorded
 from shared.unit_of_work import fold
 
@@ -38,7 +38,7 @@ SYSTEM = Actor(id="placement", role="service")
 
 pool_policy = Projection(
     name="pool",
-    sql=sorted((Path(__file__).parent / "sql" / "policies" / "pool").glob("*.sql")),
+    sql=migrations(__file__, "policies", "pool"),
     topics=["casework", "intake"],
     side_effects=True,
 )
@@ -89,20 +89,20 @@ async def reconcile(
     )
 
 
+# the latest shared profile, replaced by each new share
+_REMEMBER_SHARE = Statement(
+    CapacityProfileShared,
+    "INSERT INTO pool_shares (participant_id, agency, project, profile, shared_on) VALUES ($1, $2, $3, $4, $5)"
+    " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
+    " profile = excluded.profile, shared_on = excluded.shared_on",
+    "participant_id", "agency", "project", as_json("profile"), "shared_on",
+)  # fmt: skip
+
+
 @pool_policy.on(CapacityProfileShared)
 async def shared(conn: Conn, rec: Recorded[CapacityProfileShared]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO pool_shares (participant_id, agency, project, profile, shared_on) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
-        " profile = excluded.profile, shared_on = excluded.shared_on",
-        e.participant_id,
-        e.agency,
-        e.project,
-        orjson.dumps(e.profile.model_dump(mode="json")).decode(),
-        e.shared_on,
-    )
-    await reconcile(conn, rec, e.participant_id, "profile-retracted", e.shared_on)
+    await _REMEMBER_SHARE.run(conn, rec)
+    await reconcile(conn, rec, rec.payload.participant_id, "profile-retracted", rec.payload.shared_on)
 
 
 @pool_policy.on(CapacityProfileRetracted)
