@@ -28,8 +28,9 @@ from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithd
 from shared.contracts.placement import CandidateProfilePublished, WithdrawalReason
 from shared.db import Conn
 from shared.envelope import Actor
-from shared.eventstore import CommandContext, PostgresEventStore
+from shared.eventstore import PostgresEventStore
 from shared.projections import Projection
+from shared.reactions import append_reaction
 from shared.read_models import Statement, as_json, migrations
 from shared.recorded import Recorded
 from shared.unit_of_work import fold
@@ -77,16 +78,7 @@ async def reconcile(
         agency, project = state.agency or rec.agency, state.project or rec.project
     if not events:
         return
-    await _store.append(
-        conn,
-        stream_id=stream,
-        stream_type=domain.candidate.stream_type,
-        expected_version=loaded.version,
-        events=events,
-        context=CommandContext(
-            actor=SYSTEM, agency=agency, project=project, correlation_id=rec.correlation_id, causation_id=rec.event_id
-        ),
-    )
+    await append_reaction(_store, conn, rec, loaded, events, actor=SYSTEM, agency=agency, project=project)
 
 
 # the latest shared profile, replaced by each new share
