@@ -2,6 +2,8 @@
 
 - ``migrations``: a projection's or policy's SQL folder (``sql/projections/<name>``,
   ``sql/policies/<name>``), the same layout in every service.
+- ``columns``: a batch handler's rows as the column arrays of an ``unnest($1::uuid[], ...)``
+  statement (one round trip for a run of events).
 - ``statement`` / ``Statement``: most read-model handlers only run one SQL statement with some
   of the event's fields as parameters. Written out, each is the same handler around another
   statement; here it is one handler driven by data (the statement and the fields it takes), so
@@ -11,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,11 @@ def migrations(module_file: str, kind: str, name: str) -> list[Path]:
     """The SQL files of the read model ``name`` (``kind``: "projections" or "policies") of
     the service whose module is ``module_file``, in the order they apply."""
     return sorted((Path(module_file).parent / "sql" / kind / name).glob("*.sql"))
+
+
+def columns(rows: Iterable[Sequence[object]]) -> list[list[object]]:
+    """Rows (tuples of equal length) turned into one list per column, for ``unnest``."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def recorded_agency(rec: Recorded[Any]) -> object:

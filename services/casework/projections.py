@@ -23,7 +23,7 @@ from shared.contracts.casework import (
 )
 from shared.db import Conn
 from shared.projections import Projection
-from shared.read_models import migrations, statement
+from shared.read_models import columns, migrations, statement
 from shared.recorded import Recorded
 
 # Every table is keyed by the case of the event's own stream: stream-local (parallel rebuilds).
@@ -51,21 +51,10 @@ async def case_opened(conn: Conn, recs: list[Recorded[CaseOpened | PhaseEntered]
     opened = [r.payload for r in recs if isinstance(r.payload, CaseOpened)]
     phases = {r.payload.case_id: r.payload for r in recs if isinstance(r.payload, PhaseEntered)}
     if opened:
-        await conn.execute(
-            _INSERT_CASES,
-            [e.case_id for e in opened],
-            [e.participant_id for e in opened],
-            [e.agency for e in opened],
-            [e.project for e in opened],
-            [e.opened_on for e in opened],
-        )
+        rows = ((e.case_id, e.participant_id, e.agency, e.project, e.opened_on) for e in opened)
+        await conn.execute(_INSERT_CASES, *columns(rows))
     if phases:
-        await conn.execute(
-            _SET_PHASES,
-            list(phases),
-            [e.phase.value for e in phases.values()],
-            [e.entered_on for e in phases.values()],
-        )
+        await conn.execute(_SET_PHASES, *columns((case, e.phase.value, e.entered_on) for case, e in phases.items()))
 
 
 _ASSIGN_MANAGER = "UPDATE cases SET case_manager = $2 WHERE case_id = $1"

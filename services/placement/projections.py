@@ -38,7 +38,7 @@ from shared.contracts.placement import (
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.projections import Projection
-from shared.read_models import Statement, as_json, migrations, recorded_agency, statement, statements
+from shared.read_models import Statement, as_json, columns, migrations, recorded_agency, statement, statements
 from shared.recorded import Recorded
 
 board = Projection(name="board", sql=migrations(__file__, "projections", "board"), topics=["placement"])
@@ -269,22 +269,9 @@ async def drv_consents(conn: Conn, recs: list[Recorded[ConsentGranted | ConsentW
             scope, first = ended.get(key, (e.scope, on))
             ended[key] = (scope, min(first, on))
     if granted:
-        await conn.execute(
-            _GRANT_DRV,
-            [k[0] for k in granted],
-            [k[1] for k in granted],
-            [v[0] for v in granted.values()],
-            [v[1] for v in granted.values()],
-            [v[2] for v in granted.values()],
-        )
+        await conn.execute(_GRANT_DRV, *columns(key + row for key, row in granted.items()))
     if ended:
-        await conn.execute(
-            _END_DRV,
-            [k[0] for k in ended],
-            [k[1] for k in ended],
-            [v[0] for v in ended.values()],
-            [v[1] for v in ended.values()],
-        )
+        await conn.execute(_END_DRV, *columns(key + row for key, row in ended.items()))
 
 
 _GRANT_DRV = """
