@@ -22,7 +22,6 @@ contract (``rec.payload``).
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from uuid import UUID
 
 from services.casework import domain
@@ -43,8 +42,10 @@ from shared.contracts.placement import EmploymentEnded, EmploymentStarted
 from shared.crypto import ERASED, SubjectKeys
 from shared.db import Conn
 from shared.envelope import Actor, Envelope
-from shared.eventstore import CommandContext, PostgresEventStore
+from shared.eventstore import PostgresEventStore
 from shared.projections import Projection
+from shared.reactions import append_reaction
+from shared.read_models import migrations
 from shared.recorded import Recorded
 from shared.unit_of_work import Loaded, fold
 
@@ -53,7 +54,7 @@ SYSTEM = Actor(id="casework", role="service")
 enrolments = Projection(name="enrolments", sql=[], topics=["intake"], side_effects=True)
 consents = Projection(
     name="consents",
-    sql=sorted((Path(__file__).parent / "sql" / "policies" / "consents").glob("*.sql")),
+    sql=migrations(__file__, "policies", "consents"),
     topics=["intake", "casework"],
     side_effects=True,
 )
@@ -75,20 +76,8 @@ async def _append(
     """Append to the case stream after the loaded version, with the triggering event as causation."""
     if not events:
         return
-    await _store.append(
-        conn,
-        stream_id=current.stream_id,
-        stream_type=domain.case.stream_type,
-        expected_version=current.version,
-        events=events,
-        context=CommandContext(
-            actor=SYSTEM,
-            agency=current.state.agency or cause.agency,
-            project=current.state.project or cause.project,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.event_id,
-        ),
-    )
+    agency, project = current.state.agency or cause.agency, current.state.project or cause.project
+    await append_reaction(_store, conn, cause, current, events, actor=SYSTEM, agency=agency, project=project)
 
 
 async def _lock(conn: Conn, participant_id: UUID) -> None:
@@ -108,19 +97,9 @@ async def open_case(conn: Conn, rec: Recorded[ParticipantEnrolled]) -> None:
     current = await _load(conn, enrolled.participant_id)
     if current.exists:
         return  # the case exists already (replay of an old enrolment)
-    await _store.append(
-        conn,
-        stream_id=current.stream_id,
-        stream_type=domain.case.stream_type,
-        expected_version=0,
-        events=domain.open_case(current.state, enrolled),
-        context=CommandContext(
-            actor=SYSTEM,
-            agency=enrolled.agency,
-            project=enrolled.project,
-            correlation_id=rec.correlation_id,
-            causation_id=rec.event_id,
-        ),
+    events = domain.open_case(current.state, enrolled)
+    await append_reaction(
+        _store, conn, rec, current, events, actor=SYSTEM, agency=enrolled.agency, project=enrolled.project
     )
 
 

@@ -5,8 +5,6 @@ A case's id is its participant's id (one case per participant)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from shared.contracts.casework import (
     AppointmentAttended,
     AppointmentMissed,
@@ -25,14 +23,12 @@ from shared.contracts.casework import (
 )
 from shared.db import Conn
 from shared.projections import Projection
+from shared.read_models import columns, migrations, statement
 from shared.recorded import Recorded
 
 # Every table is keyed by the case of the event's own stream: stream-local (parallel rebuilds).
 cases = Projection(
-    name="cases",
-    sql=sorted((Path(__file__).parent / "sql" / "projections" / "cases").glob("*.sql")),
-    topics=["casework"],
-    stream_local=True,
+    name="cases", sql=migrations(__file__, "projections", "cases"), topics=["casework"], stream_local=True
 )
 
 _INSERT_CASES = (
@@ -55,106 +51,43 @@ async def case_opened(conn: Conn, recs: list[Recorded[CaseOpened | PhaseEntered]
     opened = [r.payload for r in recs if isinstance(r.payload, CaseOpened)]
     phases = {r.payload.case_id: r.payload for r in recs if isinstance(r.payload, PhaseEntered)}
     if opened:
-        await conn.execute(
-            _INSERT_CASES,
-            [e.case_id for e in opened],
-            [e.participant_id for e in opened],
-            [e.agency for e in opened],
-            [e.project for e in opened],
-            [e.opened_on for e in opened],
-        )
+        rows = ((e.case_id, e.participant_id, e.agency, e.project, e.opened_on) for e in opened)
+        await conn.execute(_INSERT_CASES, *columns(rows))
     if phases:
-        await conn.execute(
-            _SET_PHASES,
-            list(phases),
-            [e.phase.value for e in phases.values()],
-            [e.entered_on for e in phases.values()],
-        )
+        await conn.execute(_SET_PHASES, *columns((case, e.phase.value, e.entered_on) for case, e in phases.items()))
 
 
-@cases.on(CaseManagerAssigned)
-async def manager_assigned(conn: Conn, rec: Recorded[CaseManagerAssigned]) -> None:
-    e = rec.payload
-    await conn.execute("UPDATE cases SET case_manager = $2 WHERE case_id = $1", e.case_id, e.case_manager)
+_ASSIGN_MANAGER = "UPDATE cases SET case_manager = $2 WHERE case_id = $1"
+_INTERRUPT = "UPDATE cases SET status = 'interrupted' WHERE case_id = $1"
+_RESUME = "UPDATE cases SET status = 'open' WHERE case_id = $1"
+_EXIT = "UPDATE cases SET status = 'exited', exited_on = $2, exit_reason = $3 WHERE case_id = $1"
+_EMPLOY = "UPDATE cases SET employment_id = $2, employed_since = $3 WHERE case_id = $1"
+_END_EMPLOYMENT = (
+    "UPDATE cases SET employment_id = NULL, employed_since = NULL WHERE case_id = $1 AND employment_id = $2"
+)
+_ADD_MEMBER = (
+    "INSERT INTO case_team (case_id, member, role, agency) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (case_id, member) DO UPDATE SET role = excluded.role, agency = excluded.agency"
+)
+_REMOVE_MEMBER = "DELETE FROM case_team WHERE case_id = $1 AND member = $2"
+_SCHEDULE = (
+    "INSERT INTO case_appointments (appointment_id, case_id, scheduled_for, with_member, kind)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (appointment_id) DO NOTHING"
+)
+_ATTENDED = "UPDATE case_appointments SET status = 'attended' WHERE appointment_id = $1"
+_MISSED = "UPDATE case_appointments SET status = 'missed' WHERE appointment_id = $1"
 
-
-@cases.on(ParticipationInterrupted, ParticipationResumed)
-async def interruption(conn: Conn, rec: Recorded[ParticipationInterrupted | ParticipationResumed]) -> None:
-    status = "interrupted" if isinstance(rec.payload, ParticipationInterrupted) else "open"
-    await conn.execute("UPDATE cases SET status = $2 WHERE case_id = $1", rec.payload.case_id, status)
-
-
-@cases.on(ParticipantExited)
-async def exited(conn: Conn, rec: Recorded[ParticipantExited]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE cases SET status = 'exited', exited_on = $2, exit_reason = $3 WHERE case_id = $1",
-        e.case_id,
-        e.exited_on,
-        e.reason.value,
-    )
-
-
-@cases.on(CaseEmploymentRecorded)
-async def employed(conn: Conn, rec: Recorded[CaseEmploymentRecorded]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE cases SET employment_id = $2, employed_since = $3 WHERE case_id = $1",
-        e.case_id,
-        e.employment_id,
-        e.started_on,
-    )
-
-
-@cases.on(CaseEmploymentEndRecorded)
-async def employment_ended(conn: Conn, rec: Recorded[CaseEmploymentEndRecorded]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE cases SET employment_id = NULL, employed_since = NULL WHERE case_id = $1 AND employment_id = $2",
-        e.case_id,
-        e.employment_id,
-    )
-
-
-@cases.on(TeamMemberAdded)
-async def member_added(conn: Conn, rec: Recorded[TeamMemberAdded]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO case_team (case_id, member, role, agency) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (case_id, member) DO UPDATE SET role = excluded.role, agency = excluded.agency",
-        e.case_id,
-        e.member,
-        e.role,
-        e.agency,
-    )
-
-
-@cases.on(TeamMemberRemoved)
-async def member_removed(conn: Conn, rec: Recorded[TeamMemberRemoved]) -> None:
-    e = rec.payload
-    await conn.execute("DELETE FROM case_team WHERE case_id = $1 AND member = $2", e.case_id, e.member)
-
-
-@cases.on(AppointmentScheduled)
-async def appointment_scheduled(conn: Conn, rec: Recorded[AppointmentScheduled]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO case_appointments (appointment_id, case_id, scheduled_for, with_member, kind)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (appointment_id) DO NOTHING",
-        e.appointment_id,
-        e.case_id,
-        e.scheduled_for,
-        e.with_member,
-        e.kind,
-    )
-
-
-@cases.on(AppointmentAttended, AppointmentMissed)
-async def appointment_recorded(conn: Conn, rec: Recorded[AppointmentAttended | AppointmentMissed]) -> None:
-    status = "attended" if isinstance(rec.payload, AppointmentAttended) else "missed"
-    await conn.execute(
-        "UPDATE case_appointments SET status = $2 WHERE appointment_id = $1", rec.payload.appointment_id, status
-    )
+statement(cases, CaseManagerAssigned, _ASSIGN_MANAGER, "case_id", "case_manager")
+statement(cases, ParticipationInterrupted, _INTERRUPT, "case_id")
+statement(cases, ParticipationResumed, _RESUME, "case_id")
+statement(cases, ParticipantExited, _EXIT, "case_id", "exited_on", "reason.value")
+statement(cases, CaseEmploymentRecorded, _EMPLOY, "case_id", "employment_id", "started_on")
+statement(cases, CaseEmploymentEndRecorded, _END_EMPLOYMENT, "case_id", "employment_id")
+statement(cases, TeamMemberAdded, _ADD_MEMBER, "case_id", "member", "role", "agency")
+statement(cases, TeamMemberRemoved, _REMOVE_MEMBER, "case_id", "member")
+statement(cases, AppointmentScheduled, _SCHEDULE, "appointment_id", "case_id", "scheduled_for", "with_member", "kind")
+statement(cases, AppointmentAttended, _ATTENDED, "appointment_id")
+statement(cases, AppointmentMissed, _MISSED, "appointment_id")
 
 
 _ERASE = (
@@ -166,5 +99,5 @@ _ERASE = (
 
 @cases.on(CaseDataErased)
 async def erased(conn: Conn, rec: Recorded[CaseDataErased]) -> None:
-    for statement in _ERASE:
-        await conn.execute(statement, rec.payload.case_id)
+    for sql in _ERASE:
+        await conn.execute(sql, rec.payload.case_id)

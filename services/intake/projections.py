@@ -3,8 +3,6 @@ and the consent index the expiry policy scans. Erasure deletes the person's rows
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from shared.contracts.intake import (
     ConsentExpired,
     ConsentGranted,
@@ -18,11 +16,12 @@ from shared.contracts.intake import (
 )
 from shared.db import Conn
 from shared.projections import Projection
+from shared.read_models import migrations, statement
 from shared.recorded import Recorded
 
 register = Projection(
     name="register",
-    sql=sorted((Path(__file__).parent / "sql" / "projections" / "register").glob("*.sql")),
+    sql=migrations(__file__, "projections", "register"),
     topics=["intake"],
 )
 
@@ -30,64 +29,27 @@ _INSERT_PARTICIPANT = """
 INSERT INTO participants (participant_id, agency, source_agency, project, status, referred_on)
 VALUES ($1, $2, $3, $4, 'referred', $5) ON CONFLICT (participant_id) DO NOTHING
 """
-_SET_STATUS = "UPDATE participants SET status = $2 WHERE participant_id = $1"
+_SET_ELIGIBLE = "UPDATE participants SET eligible = $2 WHERE participant_id = $1"
+_ENROL = "UPDATE participants SET status = 'enrolled', start_date = $2 WHERE participant_id = $1"
+_DECLINE = "UPDATE participants SET status = 'declined' WHERE participant_id = $1"
+_WITHDRAW_REFERRAL = "UPDATE participants SET status = 'withdrawn' WHERE participant_id = $1"
 _INSERT_CONSENT = """
 INSERT INTO participant_consents (consent_id, participant_id, purpose, scope, granted_on, expires_on)
 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consent_id) DO NOTHING
 """
-_END_CONSENT = "UPDATE participant_consents SET status = $2, ended_on = $3 WHERE consent_id = $1"
+_WITHDRAW_CONSENT = "UPDATE participant_consents SET status = 'withdrawn', ended_on = $2 WHERE consent_id = $1"
+_EXPIRE_CONSENT = "UPDATE participant_consents SET status = 'expired', ended_on = $2 WHERE consent_id = $1"
 
-
-@register.on(ReferralReceived)
-async def referred(conn: Conn, rec: Recorded[ReferralReceived]) -> None:
-    e = rec.payload
-    await conn.execute(
-        _INSERT_PARTICIPANT, e.participant_id, e.running_agency, e.source_agency, e.project, e.received_on
-    )
-
-
-@register.on(EligibilityChecked)
-async def checked(conn: Conn, rec: Recorded[EligibilityChecked]) -> None:
-    e = rec.payload
-    await conn.execute("UPDATE participants SET eligible = $2 WHERE participant_id = $1", e.participant_id, e.eligible)
-
-
-@register.on(ParticipantEnrolled)
-async def enrolled(conn: Conn, rec: Recorded[ParticipantEnrolled]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE participants SET status = 'enrolled', start_date = $2 WHERE participant_id = $1",
-        e.participant_id,
-        e.start_date,
-    )
-
-
-@register.on(EnrolmentDeclined)
-async def declined(conn: Conn, rec: Recorded[EnrolmentDeclined]) -> None:
-    await conn.execute(_SET_STATUS, rec.payload.participant_id, "declined")
-
-
-@register.on(ReferralWithdrawn)
-async def referral_withdrawn(conn: Conn, rec: Recorded[ReferralWithdrawn]) -> None:
-    await conn.execute(_SET_STATUS, rec.payload.participant_id, "withdrawn")
-
-
-@register.on(ConsentGranted)
-async def granted(conn: Conn, rec: Recorded[ConsentGranted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        _INSERT_CONSENT, e.consent_id, e.participant_id, e.purpose.value, e.scope, e.granted_on, e.expires_on
-    )
-
-
-@register.on(ConsentWithdrawn)
-async def withdrawn(conn: Conn, rec: Recorded[ConsentWithdrawn]) -> None:
-    await conn.execute(_END_CONSENT, rec.payload.consent_id, "withdrawn", rec.payload.effective_on)
-
-
-@register.on(ConsentExpired)
-async def expired(conn: Conn, rec: Recorded[ConsentExpired]) -> None:
-    await conn.execute(_END_CONSENT, rec.payload.consent_id, "expired", rec.payload.expired_on)
+_REFERRAL = ("participant_id", "running_agency", "source_agency", "project", "received_on")
+statement(register, ReferralReceived, _INSERT_PARTICIPANT, *_REFERRAL)
+statement(register, EligibilityChecked, _SET_ELIGIBLE, "participant_id", "eligible")
+statement(register, ParticipantEnrolled, _ENROL, "participant_id", "start_date")
+statement(register, EnrolmentDeclined, _DECLINE, "participant_id")
+statement(register, ReferralWithdrawn, _WITHDRAW_REFERRAL, "participant_id")
+_CONSENT = ("consent_id", "participant_id", "purpose.value", "scope", "granted_on", "expires_on")
+statement(register, ConsentGranted, _INSERT_CONSENT, *_CONSENT)
+statement(register, ConsentWithdrawn, _WITHDRAW_CONSENT, "consent_id", "effective_on")
+statement(register, ConsentExpired, _EXPIRE_CONSENT, "consent_id", "expired_on")
 
 
 @register.on(ParticipantDataErased)

@@ -9,8 +9,8 @@ connection as the stream it was read from.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import date
+from typing import Any, Literal, Unpack
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,7 @@ from shared.bus import Context
 from shared.db import Conn
 from shared.domain import Forbidden
 from shared.envelope import Envelope
+from shared.read_log import ReadFilter, ReadLog
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork, fold
 from shared.values import BusinessDate, Name
 
@@ -120,46 +121,22 @@ async def participant_detail(
     return result
 
 
-_AUDIT_READ = (
-    "INSERT INTO data_reads (subject, role, agency, participant_id, participant_agency, what, correlation_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-)
+# every response that carried identity or the referral reason, for auditors and DPOs
+DATA_READS = ReadLog("data_reads", whose="participant")
 
 
 async def audit_read(conn: Conn, ctx: Context, participant_id: UUID, participant_agency: str, what: str) -> None:
     """One append-only row per identity or referral-reason read (who, role, agency, whose, what,
     when, correlation id), written before the answer leaves."""
-    p = ctx.principal
-    await conn.execute(
-        _AUDIT_READ, p.subject, p.role.value, p.agency, participant_id, participant_agency, what, ctx.correlation_id
-    )
+    await DATA_READS.record(conn, ctx, participant_id, participant_agency, what)
 
 
-_DATA_READS = """
-SELECT read_id, read_at, subject, role, agency, participant_id, participant_agency, what, correlation_id
-FROM data_reads
-WHERE (participant_agency = $1 OR agency = $1)
-  AND ($2::uuid IS NULL OR participant_id = $2) AND ($3::text IS NULL OR subject = $3)
-  AND ($4::timestamptz IS NULL OR read_at >= $4)
-ORDER BY read_at DESC, id DESC LIMIT $5
-"""
-
-
-async def data_reads(
-    unit_of_work: UnitOfWorkFactory,
-    ctx: Context,
-    *,
-    participant_id: UUID | None,
-    subject: str | None,
-    since: datetime | None,
-    limit: int,
-) -> dict[str, Any]:
+async def data_reads(unit_of_work: UnitOfWorkFactory, ctx: Context, **query: Unpack[ReadFilter]) -> dict[str, Any]:
     """Who read which participant's identity or referral reason, and when: for auditors and
     DPOs of the participant's running agency or of the reader's agency."""
     access.require_auditor(ctx.principal)
     async with unit_of_work(False) as uow:
-        rows = await connection(uow).fetch(_DATA_READS, ctx.principal.agency, participant_id, subject, since, limit)
-    return {"count": len(rows), "reads": [dict(r) for r in rows]}
+        return await DATA_READS.reads(connection(uow), ctx, **query)
 
 
 async def consents(

@@ -8,7 +8,8 @@ board projection knows it, for the match score of a proposal).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from services.placement import access, domain
@@ -56,9 +57,11 @@ from shared.contracts.placement import (
     WorkTrialCompleted,
     WorkTrialStarted,
 )
-from shared.domain import DomainError
+from shared.domain import Decider, DomainError
 from shared.envelope import new_id
 from shared.unit_of_work import Loaded, UnitOfWork
+
+S = TypeVar("S")
 
 
 class KeyStore(Protocol):
@@ -109,6 +112,41 @@ async def _agency_append(
     return await _append(uow, ctx, loaded, events, body, agency=agency, project=access.project_of(agency), **kw)
 
 
+async def _employer_side(uow: UnitOfWork, ctx: Context, decider: Decider[S], stream_id: str) -> Loaded[S]:
+    """An employer, vacancy or order stream: only the roles that look after employers load one."""
+    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
+    return await uow.load(decider, stream_id)
+
+
+async def _new_for_employer(
+    uow: UnitOfWork,
+    ctx: Context,
+    employer_id: UUID,
+    decider: Decider[S],
+    stream_id: str,
+    decide: Callable[[S, domain.Employer], Sequence[DomainEvent]],
+    body: dict[str, Any],
+) -> Result:
+    """A new vacancy or order: recorded under the caller's own employer, in a new stream."""
+    of = await _employer_side(uow, ctx, domain.employer, domain.employer_stream(employer_id))
+    employer = access.own_employer(ctx.principal, of.state)
+    return await _new_stream(uow, ctx, decider, stream_id, lambda state: decide(state, employer), body)
+
+
+async def _new_stream(
+    uow: UnitOfWork,
+    ctx: Context,
+    decider: Decider[S],
+    stream_id: str,
+    decide: Callable[[S], Sequence[DomainEvent]],
+    body: dict[str, Any],
+) -> Result:
+    """Decide on a stream that does not exist yet and append under the caller's agency (a new
+    stream ignores If-Match, as it always did)."""
+    loaded = Loaded.new(decider, stream_id)
+    return await _agency_append(uow, ctx, loaded, decide(loaded.state), body, if_match=False)
+
+
 # --- employers -------------------------------------------------------------------------------
 
 
@@ -116,7 +154,6 @@ async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, 
     """A company won for the project; contact persons are sealed under its own key."""
     access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     employer_id = new_id()
-    loaded = Loaded.new(domain.employer, domain.employer_stream(employer_id))
     sealed = await keys.seal(str(employer_id), [p.model_dump() for p in cmd.contact_persons], uow)
     acquired = EmployerAcquired(
         employer_id=employer_id,
@@ -124,13 +161,13 @@ async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, 
         sealed_contacts=sealed,
         **cmd.model_dump(exclude={"contact_persons"}),
     )
-    events = domain.acquire_employer(loaded.state, acquired)
-    return await _agency_append(uow, ctx, loaded, events, {"employer_id": str(employer_id)}, if_match=False)
+    decide = partial(domain.acquire_employer, acquired=acquired)
+    stream_id = domain.employer_stream(employer_id)
+    return await _new_stream(uow, ctx, domain.employer, stream_id, decide, {"employer_id": str(employer_id)})
 
 
 async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
-    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
-    loaded = await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))
+    loaded = await _employer_side(uow, ctx, domain.employer, domain.employer_stream(cmd.employer_id))
     state = access.own_employer(ctx.principal, loaded.state)
     contact_id = new_id()
     sealed = await keys.seal(str(cmd.employer_id), cmd.notes, uow) if cmd.notes else ""
@@ -155,39 +192,32 @@ async def erase_contact_data(cmd: EraseContactData, uow: UnitOfWork, ctx: Contex
 
 
 async def record_vacancy(cmd: RecordVacancy, uow: UnitOfWork, ctx: Context) -> Result:
-    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
-    of = (await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))).state
-    employer = access.own_employer(ctx.principal, of)
     vacancy_id = new_id()
-    loaded = Loaded.new(domain.vacancy, domain.vacancy_stream(vacancy_id))
     recorded = VacancyRecorded(vacancy_id=vacancy_id, agency=ctx.principal.agency, **cmd.model_dump())
-    events = domain.record_vacancy(loaded.state, employer, recorded)
-    return await _agency_append(uow, ctx, loaded, events, {"vacancy_id": str(vacancy_id)}, if_match=False)
+    decide = partial(domain.record_vacancy, recorded=recorded)
+    stream_id = domain.vacancy_stream(vacancy_id)
+    body = {"vacancy_id": str(vacancy_id)}
+    return await _new_for_employer(uow, ctx, cmd.employer_id, domain.vacancy, stream_id, decide, body)
 
 
 async def close_vacancy(cmd: CloseVacancy, uow: UnitOfWork, ctx: Context) -> Result:
-    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
-    loaded = await uow.load(domain.vacancy, domain.vacancy_stream(cmd.vacancy_id))
-    state = access.own_vacancy(ctx.principal, loaded.state)
-    events = domain.close_vacancy(state, VacancyClosed(**cmd.model_dump()))
+    loaded = await _employer_side(uow, ctx, domain.vacancy, domain.vacancy_stream(cmd.vacancy_id))
+    events = domain.close_vacancy(access.own_vacancy(ctx.principal, loaded.state), VacancyClosed(**cmd.model_dump()))
     return await _agency_append(uow, ctx, loaded, events, {"vacancy_id": str(cmd.vacancy_id), "status": "closed"})
 
 
 async def accept_order(cmd: AcceptOrder, uow: UnitOfWork, ctx: Context) -> Result:
     """An order taken on for the Produktionswerkstatt."""
-    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
-    of = (await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))).state
-    employer = access.own_employer(ctx.principal, of)
     order_id = new_id()
-    loaded = Loaded.new(domain.production_order, domain.order_stream(order_id))
     accepted = ProductionOrderAccepted(order_id=order_id, agency=ctx.principal.agency, **cmd.model_dump())
-    events = domain.accept_order(loaded.state, employer, accepted)
-    return await _agency_append(uow, ctx, loaded, events, {"order_id": str(order_id)}, if_match=False)
+    decide = partial(domain.accept_order, accepted=accepted)
+    stream_id = domain.order_stream(order_id)
+    body = {"order_id": str(order_id)}
+    return await _new_for_employer(uow, ctx, cmd.employer_id, domain.production_order, stream_id, decide, body)
 
 
 async def complete_order(cmd: CompleteOrder, uow: UnitOfWork, ctx: Context) -> Result:
-    access.require_role(ctx.principal, access.EMPLOYER_ROLES)
-    loaded = await uow.load(domain.production_order, domain.order_stream(cmd.order_id))
+    loaded = await _employer_side(uow, ctx, domain.production_order, domain.order_stream(cmd.order_id))
     state = access.own_order(ctx.principal, loaded.state, loaded.exists)
     events = domain.complete_order(state, ProductionOrderCompleted(**cmd.model_dump()))
     return await _agency_append(uow, ctx, loaded, events, {"order_id": str(cmd.order_id), "status": "completed"})
@@ -220,6 +250,39 @@ async def _journey(
     )  # fmt: skip
 
 
+class _ForCandidate(Protocol):
+    @property
+    def participant_id(self) -> UUID: ...
+
+    def model_dump(self, *, mode: str = ..., include: set[str] | None = ...) -> dict[str, Any]: ...
+
+
+C = TypeVar("C", bound=_ForCandidate)
+E = TypeVar("E", bound=DomainEvent)
+
+
+def _journey_step(
+    command: type[C],
+    event: type[E],
+    decide: Callable[[domain.Candidate, E], Sequence[DomainEvent]],
+    *named: str,
+    **fixed: object,
+) -> Callable[[C, UnitOfWork, Context], Awaitable[Result]]:
+    """The handler of a journey command that only states its event: the candidate's stream (if
+    the caller may act for them), the event from the command's fields, the decision on the
+    journey; the answer names the command's fields ``named`` (as JSON) and the ``fixed`` ones."""
+    answered = set(named)
+
+    async def handle(cmd: C, uow: UnitOfWork, ctx: Context) -> Result:
+        loaded = await _candidate(uow, ctx, cmd.participant_id)
+        happened = event(**cmd.model_dump())
+        answer = {**cmd.model_dump(mode="json", include=answered), **fixed}
+        return await _journey(uow, ctx, loaded, lambda state: decide(state, happened), answer)
+
+    handle.__name__ = handle.__qualname__ = f"handle_{command.__name__}"
+    return handle
+
+
 async def _employer(uow: UnitOfWork, ctx: Context, employer_id: UUID) -> domain.Employer:
     state = (await uow.load(domain.employer, domain.employer_stream(employer_id))).state
     return access.partner_employer(ctx.principal, state)
@@ -247,13 +310,6 @@ async def propose(cmd: ProposeCandidate, uow: UnitOfWork, ctx: Context, *, offer
     return await _journey(uow, ctx, loaded, lambda s: domain.propose(s, vacancy, proposed), body)
 
 
-async def decline_proposal(cmd: DeclineProposal, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _candidate(uow, ctx, cmd.participant_id)
-    declined = ProposalDeclined(**cmd.model_dump())
-    body = {"proposal_id": str(cmd.proposal_id), "status": "declined"}
-    return await _journey(uow, ctx, loaded, lambda s: domain.decline_proposal(s, declined), body)
-
-
 async def start_trial(cmd: StartWorkTrial, uow: UnitOfWork, ctx: Context) -> Result:
     loaded = await _candidate(uow, ctx, cmd.participant_id)
     employer = await _employer(uow, ctx, cmd.employer_id)
@@ -265,20 +321,6 @@ async def start_trial(cmd: StartWorkTrial, uow: UnitOfWork, ctx: Context) -> Res
     started = WorkTrialStarted(trial_id=trial_id, **cmd.model_dump())
     body = {"trial_id": str(trial_id), "status": "running"}
     return await _journey(uow, ctx, loaded, lambda s: domain.start_trial(s, employer, started), body)
-
-
-async def complete_trial(cmd: CompleteWorkTrial, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _candidate(uow, ctx, cmd.participant_id)
-    completed = WorkTrialCompleted(**cmd.model_dump())
-    body = {"trial_id": str(cmd.trial_id), "status": "completed", "outcome": cmd.outcome}
-    return await _journey(uow, ctx, loaded, lambda s: domain.complete_trial(s, completed), body)
-
-
-async def abort_trial(cmd: AbortWorkTrial, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _candidate(uow, ctx, cmd.participant_id)
-    aborted = WorkTrialAborted(**cmd.model_dump())
-    body = {"trial_id": str(cmd.trial_id), "status": "aborted"}
-    return await _journey(uow, ctx, loaded, lambda s: domain.abort_trial(s, aborted), body)
 
 
 async def request_adaptation(cmd: RequestAdaptation, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
@@ -306,13 +348,6 @@ async def start_employment(cmd: StartEmployment, uow: UnitOfWork, ctx: Context) 
     return await _journey(uow, ctx, loaded, lambda s: domain.start_employment(s, started), body)
 
 
-async def end_employment(cmd: EndEmployment, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _candidate(uow, ctx, cmd.participant_id)
-    ended = EmploymentEnded(**cmd.model_dump())
-    body = {"employment_id": str(cmd.employment_id), "ended_on": cmd.ended_on.isoformat()}
-    return await _journey(uow, ctx, loaded, lambda s: domain.end_employment(s, ended), body)
-
-
 async def grant_subsidy(cmd: GrantWageSubsidy, uow: UnitOfWork, ctx: Context) -> Result:
     loaded = await _candidate(uow, ctx, cmd.participant_id)
     subsidy_id = new_id()
@@ -321,26 +356,22 @@ async def grant_subsidy(cmd: GrantWageSubsidy, uow: UnitOfWork, ctx: Context) ->
     return await _journey(uow, ctx, loaded, lambda s: domain.grant_subsidy(s, granted), body)
 
 
-async def start_aftercare(cmd: StartAftercare, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _candidate(uow, ctx, cmd.participant_id)
-    started = AftercareStarted(**cmd.model_dump())
-    body = {"employment_id": str(cmd.employment_id), "aftercare": "running"}
-    return await _journey(uow, ctx, loaded, lambda s: domain.start_aftercare(s, started), body)
-
-
-async def end_aftercare(cmd: EndAftercare, uow: UnitOfWork, ctx: Context) -> Result:
-    loaded = await _candidate(uow, ctx, cmd.participant_id)
-    ended = AftercareEnded(**cmd.model_dump())
-    body = {"employment_id": str(cmd.employment_id), "aftercare": "ended"}
-    return await _journey(uow, ctx, loaded, lambda s: domain.end_aftercare(s, ended), body)
-
-
-async def record_follow_up(cmd: RecordFollowUp, uow: UnitOfWork, ctx: Context) -> Result:
-    """The 6- or 12-month follow-up: still employed or not (sustainability)."""
-    loaded = await _candidate(uow, ctx, cmd.participant_id)
-    verified = EmploymentStatusVerified(**cmd.model_dump())
-    body = {"employment_id": str(cmd.employment_id), "months_after_start": cmd.months_after_start}
-    return await _journey(uow, ctx, loaded, lambda s: domain.verify_status(s, verified), body)
+decline_proposal = _journey_step(
+    DeclineProposal, ProposalDeclined, domain.decline_proposal, "proposal_id", status="declined"
+)
+complete_trial = _journey_step(
+    CompleteWorkTrial, WorkTrialCompleted, domain.complete_trial, "trial_id", "outcome", status="completed"
+)
+abort_trial = _journey_step(AbortWorkTrial, WorkTrialAborted, domain.abort_trial, "trial_id", status="aborted")
+end_employment = _journey_step(EndEmployment, EmploymentEnded, domain.end_employment, "employment_id", "ended_on")
+start_aftercare = _journey_step(
+    StartAftercare, AftercareStarted, domain.start_aftercare, "employment_id", aftercare="running"
+)
+end_aftercare = _journey_step(EndAftercare, AftercareEnded, domain.end_aftercare, "employment_id", aftercare="ended")
+# the 6- or 12-month follow-up: still employed or not (sustainability)
+record_follow_up = _journey_step(
+    RecordFollowUp, EmploymentStatusVerified, domain.verify_status, "employment_id", "months_after_start"
+)
 
 
 HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {

@@ -16,7 +16,6 @@ publishes twice; a lost race with an HTTP command fails the batch, which is retr
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from uuid import UUID
 
 import orjson
@@ -29,8 +28,10 @@ from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithd
 from shared.contracts.placement import CandidateProfilePublished, WithdrawalReason
 from shared.db import Conn
 from shared.envelope import Actor
-from shared.eventstore import CommandContext, PostgresEventStore
+from shared.eventstore import PostgresEventStore
 from shared.projections import Projection
+from shared.reactions import append_reaction
+from shared.read_models import Statement, as_json, migrations
 from shared.recorded import Recorded
 from shared.unit_of_work import fold
 
@@ -38,7 +39,7 @@ SYSTEM = Actor(id="placement", role="service")
 
 pool_policy = Projection(
     name="pool",
-    sql=sorted((Path(__file__).parent / "sql" / "policies" / "pool").glob("*.sql")),
+    sql=migrations(__file__, "policies", "pool"),
     topics=["casework", "intake"],
     side_effects=True,
 )
@@ -77,32 +78,23 @@ async def reconcile(
         agency, project = state.agency or rec.agency, state.project or rec.project
     if not events:
         return
-    await _store.append(
-        conn,
-        stream_id=stream,
-        stream_type=domain.candidate.stream_type,
-        expected_version=loaded.version,
-        events=events,
-        context=CommandContext(
-            actor=SYSTEM, agency=agency, project=project, correlation_id=rec.correlation_id, causation_id=rec.event_id
-        ),
-    )
+    await append_reaction(_store, conn, rec, loaded, events, actor=SYSTEM, agency=agency, project=project)
+
+
+# the latest shared profile, replaced by each new share
+_REMEMBER_SHARE = Statement(
+    CapacityProfileShared,
+    "INSERT INTO pool_shares (participant_id, agency, project, profile, shared_on) VALUES ($1, $2, $3, $4, $5)"
+    " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
+    " profile = excluded.profile, shared_on = excluded.shared_on",
+    "participant_id", "agency", "project", as_json("profile"), "shared_on",
+)  # fmt: skip
 
 
 @pool_policy.on(CapacityProfileShared)
 async def shared(conn: Conn, rec: Recorded[CapacityProfileShared]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO pool_shares (participant_id, agency, project, profile, shared_on) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
-        " profile = excluded.profile, shared_on = excluded.shared_on",
-        e.participant_id,
-        e.agency,
-        e.project,
-        orjson.dumps(e.profile.model_dump(mode="json")).decode(),
-        e.shared_on,
-    )
-    await reconcile(conn, rec, e.participant_id, "profile-retracted", e.shared_on)
+    await _REMEMBER_SHARE.run(conn, rec)
+    await reconcile(conn, rec, rec.payload.participant_id, "profile-retracted", rec.payload.shared_on)
 
 
 @pool_policy.on(CapacityProfileRetracted)

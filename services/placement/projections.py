@@ -8,10 +8,7 @@ person is deleted.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from uuid import UUID
-
-import orjson
 
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn, ParticipantDataErased
@@ -41,13 +38,14 @@ from shared.contracts.placement import (
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.projections import Projection
+from shared.read_models import Statement, as_json, columns, migrations, recorded_agency, statement, statements
 from shared.recorded import Recorded
 
-_SQL = Path(__file__).parent / "sql" / "projections"
-
-board = Projection(name="board", sql=sorted((_SQL / "board").glob("*.sql")), topics=["placement"])
+board = Projection(name="board", sql=migrations(__file__, "projections", "board"), topics=["placement"])
 # Rows per participant, from that participant's own stream (consents, erasure): stream-local.
-access = Projection(name="access", sql=sorted((_SQL / "access").glob("*.sql")), topics=["intake"], stream_local=True)
+access = Projection(
+    name="access", sql=migrations(__file__, "projections", "access"), topics=["intake"], stream_local=True
+)
 
 PARTICIPANT_TABLES = (
     "candidates",
@@ -60,142 +58,81 @@ PARTICIPANT_TABLES = (
 )
 
 
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
 # --- employers, vacancies, orders ------------------------------------------------------------
 
+_ACQUIRE_EMPLOYER = (
+    "INSERT INTO employers (employer_id, agency, company, sector, size, region, sealed_contacts,"
+    " offers_work_trials, offers_adapted_workplaces, acquired_on)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (employer_id) DO NOTHING"
+)
+_EMPLOYER = (
+    "employer_id", "agency", "company", "sector", "size", "region", "sealed_contacts",
+    "offers_work_trials", "offers_adapted_workplaces", "acquired_on",
+)  # fmt: skip
+_CLOSE_VACANCY = "UPDATE vacancies SET status = 'closed', closed_on = $2, close_reason = $3 WHERE vacancy_id = $1"
+_ACCEPT_ORDER = (
+    "INSERT INTO production_orders (order_id, employer_id, agency, description, quantity, accepted_on, due_on,"
+    " status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted') ON CONFLICT (order_id) DO NOTHING"
+)
+_ORDER = ("order_id", "employer_id", "agency", "description", "quantity", "accepted_on", "due_on")
+_COMPLETE_ORDER = (
+    "UPDATE production_orders SET status = 'completed', completed_on = $2, delivered_quantity = $3 WHERE order_id = $1"
+)
 
-@board.on(EmployerAcquired)
-async def employer_acquired(conn: Conn, rec: Recorded[EmployerAcquired]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO employers (employer_id, agency, company, sector, size, region, sealed_contacts,"
-        " offers_work_trials, offers_adapted_workplaces, acquired_on)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (employer_id) DO NOTHING",
-        e.employer_id,
-        e.agency,
-        e.company,
-        e.sector,
-        e.size,
-        e.region,
-        e.sealed_contacts,
-        e.offers_work_trials,
-        e.offers_adapted_workplaces,
-        e.acquired_on,
-    )
-
-
-@board.on(EmployerContactLogged)
-async def contact_logged(conn: Conn, rec: Recorded[EmployerContactLogged]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO employer_contacts (contact_id, employer_id, agency, contacted_on, channel, topic, sealed_notes,"
-        " next_contact_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (contact_id) DO NOTHING",
-        e.contact_id,
-        e.employer_id,
-        rec.agency,
-        e.contacted_on,
-        e.channel,
-        e.topic,
-        e.sealed_notes,
-        e.next_contact_on,
-    )
-    await conn.execute(
-        "UPDATE employers SET last_contact_on = GREATEST(last_contact_on, $2), next_contact_on = $3"
-        " WHERE employer_id = $1",
-        e.employer_id,
-        e.contacted_on,
-        e.next_contact_on,
-    )
+statement(board, EmployerAcquired, _ACQUIRE_EMPLOYER, *_EMPLOYER)
+statement(board, VacancyClosed, _CLOSE_VACANCY, "vacancy_id", "closed_on", "reason")
+statement(board, ProductionOrderAccepted, _ACCEPT_ORDER, *_ORDER)
+statement(board, ProductionOrderCompleted, _COMPLETE_ORDER, "order_id", "completed_on", "delivered_quantity")
 
 
-@board.on(EmployerContactDataErased)
-async def contacts_erased(conn: Conn, rec: Recorded[EmployerContactDataErased]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE employers SET contacts_erased = true, sealed_contacts = '' WHERE employer_id = $1", e.employer_id
-    )
-    await conn.execute("UPDATE employer_contacts SET sealed_notes = '' WHERE employer_id = $1", e.employer_id)
+_LOG_CONTACT = Statement(
+    EmployerContactLogged,
+    "INSERT INTO employer_contacts (contact_id, employer_id, agency, contacted_on, channel, topic, sealed_notes,"
+    " next_contact_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (contact_id) DO NOTHING",
+    "contact_id", "employer_id", recorded_agency, "contacted_on", "channel", "topic", "sealed_notes",
+    "next_contact_on",
+)  # fmt: skip
+_CONTACT_DATES = Statement(
+    EmployerContactLogged,
+    "UPDATE employers SET last_contact_on = GREATEST(last_contact_on, $2), next_contact_on = $3 WHERE employer_id = $1",
+    "employer_id", "contacted_on", "next_contact_on",
+)  # fmt: skip
+_SEAL_CONTACTS_ERASED = Statement(
+    EmployerContactDataErased,
+    "UPDATE employers SET contacts_erased = true, sealed_contacts = '' WHERE employer_id = $1",
+    "employer_id",
+)
+_NOTES_ERASED = Statement(
+    EmployerContactDataErased, "UPDATE employer_contacts SET sealed_notes = '' WHERE employer_id = $1", "employer_id"
+)
+
+statements(board, _LOG_CONTACT, _CONTACT_DATES)
+# the employer's key is gone: its sealed contacts and notes are blanked as well
+statements(board, _SEAL_CONTACTS_ERASED, _NOTES_ERASED)
 
 
-@board.on(VacancyRecorded)
-async def vacancy_recorded(conn: Conn, rec: Recorded[VacancyRecorded]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO vacancies (vacancy_id, employer_id, agency, title, tasks, hours_per_week, flexible_hours,"
-        " demands, possible_adaptations, positions, status, recorded_on)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11) ON CONFLICT (vacancy_id) DO NOTHING",
-        e.vacancy_id,
-        e.employer_id,
-        e.agency,
-        e.title,
-        e.tasks,
-        e.hours_per_week,
-        e.flexible_hours,
-        _json(e.demands.model_dump(mode="json")),
-        _json(e.possible_adaptations),
-        e.positions,
-        e.recorded_on,
-    )
-
-
-@board.on(VacancyClosed)
-async def vacancy_closed(conn: Conn, rec: Recorded[VacancyClosed]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE vacancies SET status = 'closed', closed_on = $2, close_reason = $3 WHERE vacancy_id = $1",
-        e.vacancy_id,
-        e.closed_on,
-        e.reason,
-    )
-
-
-@board.on(ProductionOrderAccepted)
-async def order_accepted(conn: Conn, rec: Recorded[ProductionOrderAccepted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO production_orders (order_id, employer_id, agency, description, quantity, accepted_on, due_on,"
-        " status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted') ON CONFLICT (order_id) DO NOTHING",
-        e.order_id,
-        e.employer_id,
-        e.agency,
-        e.description,
-        e.quantity,
-        e.accepted_on,
-        e.due_on,
-    )
-
-
-@board.on(ProductionOrderCompleted)
-async def order_completed(conn: Conn, rec: Recorded[ProductionOrderCompleted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE production_orders SET status = 'completed', completed_on = $2, delivered_quantity = $3"
-        " WHERE order_id = $1",
-        e.order_id,
-        e.completed_on,
-        e.delivered_quantity,
-    )
+_RECORD_VACANCY = (
+    "INSERT INTO vacancies (vacancy_id, employer_id, agency, title, tasks, hours_per_week, flexible_hours,"
+    " demands, possible_adaptations, positions, status, recorded_on)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11) ON CONFLICT (vacancy_id) DO NOTHING"
+)
+_VACANCY = (
+    "vacancy_id", "employer_id", "agency", "title", "tasks", "hours_per_week", "flexible_hours",
+    as_json("demands"), as_json("possible_adaptations"), "positions", "recorded_on",
+)  # fmt: skip
+statement(board, VacancyRecorded, _RECORD_VACANCY, *_VACANCY)
 
 
 # --- candidate pool and journey --------------------------------------------------------------
 
 
-@board.on(CandidateProfilePublished)
-async def published(conn: Conn, rec: Recorded[CandidateProfilePublished]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO candidates (participant_id, agency, project, profile, published_on) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
-        " profile = excluded.profile, published_on = excluded.published_on",
-        e.participant_id,
-        e.agency,
-        e.project,
-        _json(e.profile.model_dump(mode="json")),
-        e.published_on,
-    )
+_PUBLISH = (
+    "INSERT INTO candidates (participant_id, agency, project, profile, published_on) VALUES ($1, $2, $3, $4, $5)"
+    " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
+    " profile = excluded.profile, published_on = excluded.published_on"
+)
+_PROFILE = ("participant_id", "agency", "project", as_json("profile"), "published_on")
+statement(board, CandidateProfilePublished, _PUBLISH, *_PROFILE)
 
 
 @board.on(CandidateProfileWithdrawn)
@@ -213,177 +150,96 @@ async def withdrawn(conn: Conn, rec: Recorded[CandidateProfileWithdrawn]) -> Non
     )
 
 
-@board.on(CandidateProposed)
-async def proposed(conn: Conn, rec: Recorded[CandidateProposed]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO proposals (proposal_id, participant_id, vacancy_id, employer_id, agency, proposed_on,"
-        " match_score, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open') ON CONFLICT (proposal_id) DO NOTHING",
-        e.proposal_id,
-        e.participant_id,
-        e.vacancy_id,
-        e.employer_id,
-        rec.agency,
-        e.proposed_on,
-        e.match_score,
-    )
+_START_TRIAL = Statement(
+    WorkTrialStarted,
+    "INSERT INTO work_trials (trial_id, participant_id, employer_id, vacancy_id, agency, started_on, planned_end,"
+    " status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running') ON CONFLICT (trial_id) DO NOTHING",
+    "trial_id", "participant_id", "employer_id", "vacancy_id", recorded_agency, "started_on", "planned_end",
+)  # fmt: skip
+# the open proposal for the trial's vacancy (if it has one) moves on to the trial
+_PROPOSAL_ON_TRIAL = Statement(
+    WorkTrialStarted,
+    "UPDATE proposals SET status = 'trial' WHERE participant_id = $1 AND vacancy_id = $2 AND status = 'open'",
+    "participant_id", "vacancy_id",
+    only_if="vacancy_id",
+)  # fmt: skip
+
+statements(board, _START_TRIAL, _PROPOSAL_ON_TRIAL)
 
 
-@board.on(ProposalDeclined)
-async def declined(conn: Conn, rec: Recorded[ProposalDeclined]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE proposals SET status = 'declined', declined_by = $2, reason = $3 WHERE proposal_id = $1",
-        e.proposal_id,
-        e.by,
-        e.reason,
-    )
+_START_EMPLOYMENT = Statement(
+    EmploymentStarted,
+    "INSERT INTO employments (employment_id, participant_id, employer_id, agency, project, type, subsidised,"
+    " fully_qualifying, hours_per_week, started_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    " ON CONFLICT (employment_id) DO NOTHING",
+    "employment_id", "participant_id", "employer_id", "agency", "project", "type.value", "subsidised",
+    "fully_qualifying", "hours_per_week", "started_on",
+)  # fmt: skip
+# the open or trial proposals with the employer end in the employment
+_PROPOSALS_EMPLOYED = Statement(
+    EmploymentStarted,
+    "UPDATE proposals SET status = 'employed'"
+    " WHERE participant_id = $1 AND employer_id = $2 AND status IN ('open', 'trial')",
+    "participant_id", "employer_id",
+    only_if="employer_id",
+)  # fmt: skip
+
+statements(board, _START_EMPLOYMENT, _PROPOSALS_EMPLOYED)
 
 
-@board.on(WorkTrialStarted)
-async def trial_started(conn: Conn, rec: Recorded[WorkTrialStarted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO work_trials (trial_id, participant_id, employer_id, vacancy_id, agency, started_on, planned_end,"
-        " status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running') ON CONFLICT (trial_id) DO NOTHING",
-        e.trial_id,
-        e.participant_id,
-        e.employer_id,
-        e.vacancy_id,
-        rec.agency,
-        e.started_on,
-        e.planned_end,
-    )
-    if e.vacancy_id is not None:
-        await conn.execute(
-            "UPDATE proposals SET status = 'trial' WHERE participant_id = $1 AND vacancy_id = $2 AND status = 'open'",
-            e.participant_id,
-            e.vacancy_id,
-        )
+# The proposals, trials, subsidies and follow-ups of a candidate, one statement per event.
+_PROPOSE = (
+    "INSERT INTO proposals (proposal_id, participant_id, vacancy_id, employer_id, agency, proposed_on,"
+    " match_score, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open') ON CONFLICT (proposal_id) DO NOTHING"
+)
+_PROPOSAL = (
+    "proposal_id",
+    "participant_id",
+    "vacancy_id",
+    "employer_id",
+    recorded_agency,
+    "proposed_on",
+    "match_score",
+)
+_DECLINE = "UPDATE proposals SET status = 'declined', declined_by = $2, reason = $3 WHERE proposal_id = $1"
+_COMPLETE_TRIAL = "UPDATE work_trials SET status = 'completed', ended_on = $2, outcome = $3 WHERE trial_id = $1"
+_ABORT_TRIAL = "UPDATE work_trials SET status = 'aborted', ended_on = $2, reason = $3 WHERE trial_id = $1"
+# ``adaptation`` is v1 only; v2 rows keep the ciphertext (opened by the views)
+_REQUEST_ADAPTATION = (
+    "INSERT INTO adaptation_requests (request_id, participant_id, employer_id, agency, adaptation, requested_on,"
+    " funding, sealed_adaptation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id) DO NOTHING"
+)
+_ADAPTATION = (
+    "request_id", "participant_id", "employer_id", recorded_agency, "adaptation", "requested_on", "funding",
+    "sealed_adaptation",
+)  # fmt: skip
+_GRANT_SUBSIDY = (
+    "INSERT INTO wage_subsidies (subsidy_id, participant_id, employment_id, agency, instrument, granted_on,"
+    " months, percent_first_year) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (subsidy_id) DO NOTHING"
+)
+_SUBSIDY = (
+    "subsidy_id", "participant_id", "employment_id", recorded_agency, "instrument", "granted_on", "months",
+    "percent_first_year",
+)  # fmt: skip
+_END_EMPLOYMENT = "UPDATE employments SET ended_on = $2, end_reason = $3 WHERE employment_id = $1"
+_START_AFTERCARE = "UPDATE employments SET aftercare_started_on = $2 WHERE employment_id = $1"
+_END_AFTERCARE = "UPDATE employments SET aftercare_ended_on = $2 WHERE employment_id = $1"
+_VERIFY = (
+    "INSERT INTO follow_ups (employment_id, months, participant_id, verified_on, still_employed)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (employment_id, months) DO NOTHING"
+)
+_FOLLOW_UP = ("employment_id", "months_after_start", "participant_id", "verified_on", "still_employed")
 
-
-@board.on(WorkTrialCompleted)
-async def trial_completed(conn: Conn, rec: Recorded[WorkTrialCompleted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE work_trials SET status = 'completed', ended_on = $2, outcome = $3 WHERE trial_id = $1",
-        e.trial_id,
-        e.completed_on,
-        e.outcome,
-    )
-
-
-@board.on(WorkTrialAborted)
-async def trial_aborted(conn: Conn, rec: Recorded[WorkTrialAborted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE work_trials SET status = 'aborted', ended_on = $2, reason = $3 WHERE trial_id = $1",
-        e.trial_id,
-        e.aborted_on,
-        e.reason,
-    )
-
-
-@board.on(WorkplaceAdaptationRequested)
-async def adaptation(conn: Conn, rec: Recorded[WorkplaceAdaptationRequested]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO adaptation_requests (request_id, participant_id, employer_id, agency, adaptation, requested_on,"
-        " funding, sealed_adaptation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id) DO NOTHING",
-        e.request_id,
-        e.participant_id,
-        e.employer_id,
-        rec.agency,
-        e.adaptation,  # v1 only; v2 rows keep the ciphertext (opened by the views)
-        e.requested_on,
-        e.funding,
-        e.sealed_adaptation,
-    )
-
-
-@board.on(WageSubsidyGranted)
-async def subsidy(conn: Conn, rec: Recorded[WageSubsidyGranted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO wage_subsidies (subsidy_id, participant_id, employment_id, agency, instrument, granted_on,"
-        " months, percent_first_year) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (subsidy_id) DO NOTHING",
-        e.subsidy_id,
-        e.participant_id,
-        e.employment_id,
-        rec.agency,
-        e.instrument,
-        e.granted_on,
-        e.months,
-        e.percent_first_year,
-    )
-
-
-@board.on(EmploymentStarted)
-async def employment_started(conn: Conn, rec: Recorded[EmploymentStarted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO employments (employment_id, participant_id, employer_id, agency, project, type, subsidised,"
-        " fully_qualifying, hours_per_week, started_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        " ON CONFLICT (employment_id) DO NOTHING",
-        e.employment_id,
-        e.participant_id,
-        e.employer_id,
-        e.agency,
-        e.project,
-        e.type.value,
-        e.subsidised,
-        e.fully_qualifying,
-        e.hours_per_week,
-        e.started_on,
-    )
-    if e.employer_id is not None:
-        await conn.execute(
-            "UPDATE proposals SET status = 'employed'"
-            " WHERE participant_id = $1 AND employer_id = $2 AND status IN ('open', 'trial')",
-            e.participant_id,
-            e.employer_id,
-        )
-
-
-@board.on(EmploymentEnded)
-async def employment_ended(conn: Conn, rec: Recorded[EmploymentEnded]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE employments SET ended_on = $2, end_reason = $3 WHERE employment_id = $1",
-        e.employment_id,
-        e.ended_on,
-        e.reason,
-    )
-
-
-@board.on(AftercareStarted)
-async def aftercare_started(conn: Conn, rec: Recorded[AftercareStarted]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE employments SET aftercare_started_on = $2 WHERE employment_id = $1", e.employment_id, e.started_on
-    )
-
-
-@board.on(AftercareEnded)
-async def aftercare_ended(conn: Conn, rec: Recorded[AftercareEnded]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "UPDATE employments SET aftercare_ended_on = $2 WHERE employment_id = $1", e.employment_id, e.ended_on
-    )
-
-
-@board.on(EmploymentStatusVerified)
-async def status_verified(conn: Conn, rec: Recorded[EmploymentStatusVerified]) -> None:
-    e = rec.payload
-    await conn.execute(
-        "INSERT INTO follow_ups (employment_id, months, participant_id, verified_on, still_employed)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (employment_id, months) DO NOTHING",
-        e.employment_id,
-        e.months_after_start,
-        e.participant_id,
-        e.verified_on,
-        e.still_employed,
-    )
+statement(board, CandidateProposed, _PROPOSE, *_PROPOSAL)
+statement(board, ProposalDeclined, _DECLINE, "proposal_id", "by", "reason")
+statement(board, WorkTrialCompleted, _COMPLETE_TRIAL, "trial_id", "completed_on", "outcome")
+statement(board, WorkTrialAborted, _ABORT_TRIAL, "trial_id", "aborted_on", "reason")
+statement(board, WorkplaceAdaptationRequested, _REQUEST_ADAPTATION, *_ADAPTATION)
+statement(board, WageSubsidyGranted, _GRANT_SUBSIDY, *_SUBSIDY)
+statement(board, EmploymentEnded, _END_EMPLOYMENT, "employment_id", "ended_on", "reason")
+statement(board, AftercareStarted, _START_AFTERCARE, "employment_id", "started_on")
+statement(board, AftercareEnded, _END_AFTERCARE, "employment_id", "ended_on")
+statement(board, EmploymentStatusVerified, _VERIFY, *_FOLLOW_UP)
 
 
 # --- drv-exchange consent (from intake) ------------------------------------------------------
@@ -413,22 +269,9 @@ async def drv_consents(conn: Conn, recs: list[Recorded[ConsentGranted | ConsentW
             scope, first = ended.get(key, (e.scope, on))
             ended[key] = (scope, min(first, on))
     if granted:
-        await conn.execute(
-            _GRANT_DRV,
-            [k[0] for k in granted],
-            [k[1] for k in granted],
-            [v[0] for v in granted.values()],
-            [v[1] for v in granted.values()],
-            [v[2] for v in granted.values()],
-        )
+        await conn.execute(_GRANT_DRV, *columns(key + row for key, row in granted.items()))
     if ended:
-        await conn.execute(
-            _END_DRV,
-            [k[0] for k in ended],
-            [k[1] for k in ended],
-            [v[0] for v in ended.values()],
-            [v[1] for v in ended.values()],
-        )
+        await conn.execute(_END_DRV, *columns(key + row for key, row in ended.items()))
 
 
 _GRANT_DRV = """

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import orjson
@@ -61,14 +60,14 @@ from shared.contracts.placement import (
 )
 from shared.db import Conn
 from shared.projections import Projection
+from shared.read_models import columns, migrations
 from shared.recorded import Recorded
 
-SQL = Path(__file__).parent / "sql" / "projections"
 E = TypeVar("E", bound=DomainEvent)
 
 # --- counts ----------------------------------------------------------------------------------
 
-counts = Projection(name="counts", sql=sorted((SQL / "counts").glob("*.sql")), topics=["intake", "casework"])
+counts = Projection(name="counts", sql=migrations(__file__, "projections", "counts"), topics=["intake", "casework"])
 
 Counted = ReferralReceived | ParticipantEnrolled | CaseOpened
 
@@ -95,10 +94,7 @@ _UPSERT_COUNTS = (
 async def count(conn: Conn, batch: list[Recorded[Counted]]) -> None:
     """Adds up a run of events in memory and applies one upsert per (agency, project, metric)."""
     totals = Counter(_counter(rec) for rec in batch)
-    keys = list(totals)
-    await conn.execute(
-        _UPSERT_COUNTS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [totals[k] for k in keys]
-    )
+    await conn.execute(_UPSERT_COUNTS, *columns((*key, total) for key, total in totals.items()))
 
 
 # --- facts -----------------------------------------------------------------------------------
@@ -109,7 +105,7 @@ async def count(conn: Conn, batch: list[Recorded[Counted]]) -> None:
 # split the streams and re-apply erasures at the end.
 facts = Projection(
     name="facts",
-    sql=sorted((SQL / "facts").glob("*.sql")),
+    sql=migrations(__file__, "projections", "facts"),
     topics=["intake", "casework", "placement"],
     stream_local=True,
     cross_stream=frozenset({ParticipantDataErased}),
@@ -249,7 +245,7 @@ async def record(conn: Conn, batch: list[Recorded[DomainEvent]]) -> None:
 
 async def _insert(conn: Conn, rows: list[Row]) -> None:
     if rows:
-        await conn.execute(_INSERT_FACTS, *(list(col) for col in zip(*rows, strict=True)))
+        await conn.execute(_INSERT_FACTS, *columns(rows))
 
 
 async def _erase(conn: Conn, participant: uuid.UUID, erasure: uuid.UUID) -> uuid.UUID:

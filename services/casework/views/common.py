@@ -19,6 +19,7 @@ from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.domain import NotFound
 from shared.eventstore import PostgresEventStore
+from shared.read_log import ReadLog
 from shared.runtime import Runtime
 from shared.unit_of_work import Loaded, UnitOfWork, connection_of, fold
 
@@ -117,18 +118,13 @@ async def open_sealed(conn: Conn, participant_id: UUID, token: str) -> Any:
     return await keys.open(conn, str(participant_id), token)
 
 
-_AUDIT_HEALTH_READ = (
-    "INSERT INTO health_data_reads (subject, role, agency, case_id, case_agency, what, correlation_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-)
+# every response that carried health data, for auditors and data-protection officers
+HEALTH_READS = ReadLog("health_data_reads", whose="case")
 
 
 async def audit_health_read(db: Reader, ctx: Context, case: domain.Case, what: str) -> None:
     """One row per response that carried health data (who, role, agency, case, what, when)."""
-    p = ctx.principal
-    await db.pool.execute(
-        _AUDIT_HEALTH_READ, p.subject, p.role.value, p.agency, case.case_id, case.agency, what, ctx.correlation_id
-    )
+    await HEALTH_READS.record(db.pool, ctx, case.case_id, case.agency, what)
     metrics.HEALTH_DATA_READS.labels("casework").inc()
 
 

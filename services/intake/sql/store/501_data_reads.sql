@@ -2,7 +2,7 @@
 -- participant_detail): who (subject, role, agency), whose (participant and its running agency),
 -- what, when, correlation id. The same shape as casework's health_data_reads, with a read_id
 -- for publishing it as a stream later. Append-only: a trigger refuses UPDATE and DELETE, on
--- this table and on monitoring_disclosures.
+-- this table and on monitoring_disclosures (append_only: shared/sql/eventstore/910_append_only.sql).
 CREATE TABLE IF NOT EXISTS data_reads (
     id                 bigserial   PRIMARY KEY,
     read_id            uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),
@@ -17,13 +17,5 @@ CREATE TABLE IF NOT EXISTS data_reads (
 );
 CREATE INDEX IF NOT EXISTS data_reads_participant ON data_reads (participant_id, read_at);
 CREATE INDEX IF NOT EXISTS data_reads_agency ON data_reads (participant_agency, read_at);
-CREATE OR REPLACE FUNCTION reads_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
-END $$;
-DROP TRIGGER IF EXISTS data_reads_no_update ON data_reads;
-CREATE TRIGGER data_reads_no_update BEFORE UPDATE OR DELETE ON data_reads
-    FOR EACH ROW EXECUTE FUNCTION reads_are_append_only();
-DROP TRIGGER IF EXISTS monitoring_disclosures_no_update ON monitoring_disclosures;
-CREATE TRIGGER monitoring_disclosures_no_update BEFORE UPDATE OR DELETE ON monitoring_disclosures
-    FOR EACH ROW EXECUTE FUNCTION reads_are_append_only();
+SELECT append_only('data_reads');
+SELECT append_only('monitoring_disclosures');
