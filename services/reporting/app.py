@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +22,11 @@ from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.web import create_app
 
-definition = ServiceDefinition(name="reporting", projections=(counts, facts))
+definition = ServiceDefinition(
+    name="reporting",
+    sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
+    projections=(counts, facts),
+)
 
 
 class IntakeIdentities:
