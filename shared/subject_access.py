@@ -15,7 +15,11 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
+from shared.bus import Context
 from shared.contracts.base import DomainEvent
+from shared.db import Conn
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.recorded import Recorded
@@ -39,6 +43,29 @@ def require_subject_access(principal: Principal, owner_agency: str, *, what: str
 def read_log(rows: Sequence[Any]) -> list[dict[str, Any]]:
     """The read-log rows (database records or mappings) as the answer lists them."""
     return [{k: r[k] for k in READ_FIELDS} for r in rows]
+
+
+# The ``data_reads`` table of intake, placement and reporting (the same shape in each database).
+_AUDIT_READ = (
+    "INSERT INTO data_reads (subject, role, agency, participant_id, participant_agency, what, correlation_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+_PERSON_READS = """
+SELECT read_at, subject, role, agency, what, correlation_id FROM data_reads
+WHERE participant_id = $1 ORDER BY read_at, id
+"""
+
+
+async def audit_and_read_log(
+    db: Conn | asyncpg.Pool, ctx: Context, participant_id: UUID, owner_agency: str
+) -> list[Any]:
+    """Write this subject-access read to the service's ``data_reads``, then read the person's
+    log back (so it lists this request too)."""
+    p = ctx.principal
+    await db.execute(
+        _AUDIT_READ, p.subject, p.role.value, p.agency, participant_id, owner_agency, WHAT, ctx.correlation_id
+    )
+    return list(await db.fetch(_PERSON_READS, participant_id))
 
 
 Opener = Callable[[str], Awaitable[Any]]

@@ -256,10 +256,6 @@ class RegisterDueConsents:
         return [r["participant_id"] for r in rows]
 
 
-_PERSON_READS = """
-SELECT read_at, subject, role, agency, what, correlation_id FROM data_reads
-WHERE participant_id = $1 ORDER BY read_at, id
-"""
 _PERSON_DISCLOSURES = """
 SELECT at, service, on_behalf_of, agency, half_year, correlation_id FROM monitoring_disclosures
 WHERE $1 = ANY(released) ORDER BY at, id
@@ -279,8 +275,7 @@ async def subject_access(
         s = loaded.state
         subject_access_rules.require_subject_access(ctx.principal, s.agency)
         conn = connection(uow)
-        await audit_read(conn, ctx, participant_id, s.agency, subject_access_rules.WHAT)
-        reads = await conn.fetch(_PERSON_READS, participant_id)
+        reads = await subject_access_rules.audit_and_read_log(conn, ctx, participant_id, s.agency)
         if s.status == "erased":
             erased = next(r.payload for r in map(Recorded.decode, loaded.events) if isinstance(r.payload, ErasedEvent))
             return subject_access_rules.answer("intake", participant_id, s.agency, data=None, reads=reads,

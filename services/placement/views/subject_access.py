@@ -17,15 +17,6 @@ from shared.contracts.placement import CandidateProfileWithdrawn
 from shared.domain import NotFound
 from shared.recorded import Recorded
 
-_AUDIT_READ = (
-    "INSERT INTO data_reads (subject, role, agency, participant_id, participant_agency, what, correlation_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-)
-_PERSON_READS = """
-SELECT read_at, subject, role, agency, what, correlation_id FROM data_reads
-WHERE participant_id = $1 ORDER BY read_at, id
-"""
-
 
 async def subject_access(db: Reads, ctx: Context, participant_id: UUID) -> dict[str, Any]:
     """The candidate's records; 404 when placement never heard of the person."""
@@ -34,11 +25,7 @@ async def subject_access(db: Reads, ctx: Context, participant_id: UUID) -> dict[
     if s.status == "none":
         raise NotFound("no such candidate", field="participant_id")
     rules.require_subject_access(ctx.principal, s.agency, what="candidate")
-    p = ctx.principal
-    await db.pool.execute(
-        _AUDIT_READ, p.subject, p.role.value, p.agency, participant_id, s.agency, rules.WHAT, ctx.correlation_id
-    )
-    reads = await db.pool.fetch(_PERSON_READS, participant_id)
+    reads = await rules.audit_and_read_log(db.pool, ctx, participant_id, s.agency)
     events = list(map(Recorded.decode, loaded.events))
     if s.status == "erased":
         erased_on = next(

@@ -23,14 +23,6 @@ SELECT event_id, event_type, on_date, recorded_at, data::text AS data FROM facts
 WHERE participant_id = $1 ORDER BY on_date, recorded_at, event_id
 """
 _PSEUDONYM = "SELECT pseudonym FROM erased_participants WHERE participant_key = $1"
-_AUDIT_READ = (
-    "INSERT INTO data_reads (subject, role, agency, participant_id, participant_agency, what, correlation_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-)
-_PERSON_READS = """
-SELECT read_at, subject, role, agency, what, correlation_id FROM data_reads
-WHERE participant_id = $1 ORDER BY read_at, id
-"""
 # The facts that name the agency running the person's case (the referral's, else later ones).
 _OWNER_FROM = ("ReferralReceived", "ParticipantEnrolled", "CaseOpened")
 
@@ -61,11 +53,7 @@ async def subject_access(db: Reads, ctx: Context, participant_id: UUID) -> dict[
     if agency is None:
         raise NotFound("no such participant", field="participant_id")
     rules.require_subject_access(ctx.principal, agency)
-    p = ctx.principal
-    await pool.execute(
-        _AUDIT_READ, p.subject, p.role.value, p.agency, participant_id, agency, rules.WHAT, ctx.correlation_id
-    )
-    reads = await pool.fetch(_PERSON_READS, participant_id)
+    reads = await rules.audit_and_read_log(pool, ctx, participant_id, agency)
     if pseudonym is not None:
         erased_on = next(f["on_date"] for f in facts if f["event_type"] == "ParticipantDataErased")
         return rules.answer("reporting", participant_id, agency, data=None, reads=reads, erased_on=erased_on)
