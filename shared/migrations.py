@@ -11,6 +11,8 @@ from shared.db import Conn
 SQL_DIR = Path(__file__).parent / "sql"
 EVENTSTORE_SQL = sorted((SQL_DIR / "eventstore").glob("*.sql"))
 TRACKING_SQL = sorted((SQL_DIR / "projections").glob("*.sql"))
+# the audited-reads log (``shared.read_log``) of the services that keep ``data_reads``
+READ_LOG_SQL = sorted((SQL_DIR / "read_log").glob("*.sql"))
 
 
 def _quote_ident(name: str) -> str:

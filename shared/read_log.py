@@ -43,6 +43,7 @@ class ReadLog:
     whose: str
     _insert: str = field(init=False, repr=False)
     _listing: str = field(init=False, repr=False)
+    _person: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         whose_id, whose_agency = f"{self.whose}_id", f"{self.whose}_agency"
@@ -59,6 +60,11 @@ WHERE ({whose_agency} = $1 OR agency = $1)
   AND ($4::timestamptz IS NULL OR read_at >= $4)
 ORDER BY read_at DESC, id DESC LIMIT $5
 """
+        person = (
+            f"SELECT read_at, subject, role, agency, what, correlation_id FROM {self.table}"
+            f" WHERE {whose_id} = $1 ORDER BY read_at, id"
+        )
+        object.__setattr__(self, "_person", person)
         object.__setattr__(self, "_insert", insert)
         object.__setattr__(self, "_listing", listing)
 
@@ -76,3 +82,11 @@ ORDER BY read_at DESC, id DESC LIMIT $5
         args = (query["participant_id"], query["subject"], query["since"], query["limit"])
         rows = await db.fetch(self._listing, ctx.principal.agency, *args)
         return {"count": len(rows), "reads": [dict(r) for r in rows]}
+
+    async def of_person(self, db: Executor, whose_id: UUID) -> list[Any]:
+        """Every read of one person's data, oldest first: what a subject-access answer lists."""
+        return list(await db.fetch(self._person, whose_id))
+
+
+# intake's, placement's and reporting's log (``shared/sql/read_log``); casework's is its own
+DATA_READS = ReadLog("data_reads", whose="participant")

@@ -111,6 +111,12 @@ async def health_records(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict
     return await views.health_records(db, ctx, participant_id)
 
 
+@queries.get("/cases/{participant_id}/subject-access")
+async def subject_access(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
+    """Everything casework holds about the person (GDPR Art. 15): the case agency's DPO; audited."""
+    return await views.subject_access(db, ctx, participant_id)
+
+
 @queries.get("/caseload")
 async def caseload(ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """My active cases, with phase, days in phase and next appointment."""

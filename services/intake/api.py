@@ -78,6 +78,12 @@ async def list_consents(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys:
     return await views.consents(reads, keys, ctx, participant_id)
 
 
+@router.get("/participants/{participant_id}/subject-access")
+async def subject_access(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys: Keys) -> dict[str, Any]:
+    """Everything intake holds about the person (GDPR Art. 15): the owning agency's DPO; audited."""
+    return await views.subject_access(reads, keys, ctx, participant_id)
+
+
 @router.get("/audit/data-reads")
 async def data_reads(
     ctx: QueryCtx,

@@ -19,12 +19,13 @@ from services.intake.views import RegisterDueConsents, connection
 from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
+from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.unit_of_work import UnitOfWork
 from shared.web import create_app
 
-SQL = sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))
+SQL = [*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))]
 
 definition = ServiceDefinition(
     name="intake",

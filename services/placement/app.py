@@ -20,6 +20,7 @@ from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.erasure import ErasureRule
+from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork
@@ -27,7 +28,7 @@ from shared.web import create_app
 
 definition = ServiceDefinition(
     name="placement",
-    sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
+    sql=[*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))],
     projections=(pool_policy, board, access),
     subject_keys=True,
     erasures=(

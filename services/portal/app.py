@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.portal import api
+from services.portal import api, subject_access
 from services.portal.auth import NotLoggedIn
 from services.portal.clients import Backends
 from services.portal.rendering import Renderer
@@ -45,6 +45,7 @@ def build(
     app.state.backends = backends
     app.state.renderer = Renderer(clock)
     app.include_router(api.router)
+    app.include_router(subject_access.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/assets/htmx.min.js", include_in_schema=False)

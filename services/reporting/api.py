@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -45,6 +46,12 @@ def _json(doc: bytes, status_code: int = 200) -> Response:
 async def funnel_counts(ctx: QueryCtx, db: ReadsDep, project: ProjectFilter = None) -> dict[str, object]:
     """Referrals, enrolments and open cases of the caller's agency, per project (thin slice)."""
     return await views.funnel_counts(db, ctx, project)
+
+
+@router.get("/participants/{participant_id}/subject-access")
+async def subject_access(participant_id: UUID, ctx: QueryCtx, db: ReadsDep) -> dict[str, object]:
+    """What reporting holds about the person (GDPR Art. 15): the owning agency's DPO; audited."""
+    return await views.subject_access(db, ctx, participant_id)
 
 
 @router.get("/kpis")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +18,16 @@ from services.reporting.projections import counts, facts
 from services.reporting.views import Reads
 from shared.auth import service_token
 from shared.bus import Context, MessageBus, inject
+from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.web import create_app
 
-definition = ServiceDefinition(name="reporting", projections=(counts, facts))
+definition = ServiceDefinition(
+    name="reporting",
+    sql=[*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))],
+    projections=(counts, facts),
+)
 
 
 class IntakeIdentities:

@@ -16,6 +16,7 @@ from services.casework.views.case import (
 )
 from services.casework.views.common import PostgresConsents, Reader, audit_health_read, visible_case
 from services.casework.views.lists import caseload, list_cases, open_tasks
+from services.casework.views.subject_access import subject_access
 
 __all__ = [
     "FROM_DOCTORS",
@@ -32,6 +33,7 @@ __all__ = [
     "list_cases",
     "open_tasks",
     "person",
+    "subject_access",
     "timeline",
     "visible_case",
 ]

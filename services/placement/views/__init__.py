@@ -27,6 +27,7 @@ from services.placement.views.employers import (
 )
 from services.placement.views.ranking import PostgresVacancyOffers
 from services.placement.views.reads import Reads
+from services.placement.views.subject_access import subject_access
 
 __all__ = [
     "PostgresVacancyOffers",
@@ -47,6 +48,7 @@ __all__ = [
     "list_work_trials",
     "rank_candidates_for_vacancy",
     "rank_vacancies_for_candidate",
+    "subject_access",
     "today_board",
     "visible_candidates",
 ]

@@ -34,7 +34,7 @@ SELECT c.participant_id, c.agency, c.project, c.profile, c.published_on,
 FROM candidates c ORDER BY c.published_on, c.participant_id
 """
 
-_HISTORY = (
+HISTORY = (
     ("proposals", "SELECT * FROM proposals WHERE participant_id = $1 ORDER BY proposed_on, proposal_id"),
     ("work_trials", "SELECT * FROM work_trials WHERE participant_id = $1 ORDER BY started_on, trial_id"),
     (
@@ -95,7 +95,7 @@ async def get_candidate(db: Reads, ctx: Context, participant_id: UUID) -> dict[s
         "profile": state.profile.model_dump(mode="json") if state.profile is not None else None,
         "version": version,
     }
-    for key, sql in _HISTORY:
+    for key, sql in HISTORY:
         out[key] = rows_json(list(await db.pool.fetch(sql, participant_id)))
     for row in out["adaptation_requests"]:  # v2: sealed under the participant's placement key
         sealed = row.pop("sealed_adaptation", "")

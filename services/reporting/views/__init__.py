@@ -10,5 +10,15 @@ from services.reporting.views.reports import (
     report_document,
     reports,
 )
+from services.reporting.views.subject_access import subject_access
 
-__all__ = ["Reads", "dashboard_page", "funnel_counts", "kpi_csv", "kpi_figures", "report_document", "reports"]
+__all__ = [
+    "Reads",
+    "dashboard_page",
+    "funnel_counts",
+    "kpi_csv",
+    "kpi_figures",
+    "report_document",
+    "reports",
+    "subject_access",
+]
