@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import uuid4
 
-import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from bench import stack as bench_stack
 
 PG_ADMIN = os.environ.get(
     "TEST_PG_ADMIN_URL", f"postgresql://postgres@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '25432')}/postgres"
@@ -31,20 +30,12 @@ def db_url(name: str) -> str:
 
 
 async def create_database(name: str) -> str:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await bench_stack.create_databases([name], PG_ADMIN)
     return db_url(name)
 
 
 async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await bench_stack.drop_databases([name], PG_ADMIN)
 
 
 _pending_drops: set[asyncio.Task[None]] = set()
@@ -64,17 +55,7 @@ async def finish_drops() -> None:
 
 
 async def create_topics(names: list[str], partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(n, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"})
-                for n in names
-            ]
-        )
-    finally:
-        await admin.close()
+    await bench_stack.create_topics(names, partitions, KAFKA)
 
 
 async def eventually(
