@@ -17,6 +17,20 @@ PG_ADMIN = os.environ.get(
 KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '29092')}")
 SERVICES = ("intake", "casework", "placement", "reporting")
 
+# The referral most tests make (POST /referrals): one participant, every required field.
+REFERRAL = {
+    "project": "pro-aktiv",
+    "received_on": "2026-03-02",
+    "sex": "female",
+    "identity": {
+        "first_name": "Anna",
+        "last_name": "Beispiel",
+        "birth_date": "1984-05-17",
+        "insurance_number": "12170584B123",
+    },
+    "reason": "chronic back pain, depressive episode",
+}
+
 T = TypeVar("T")
 
 

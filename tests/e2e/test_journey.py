@@ -11,17 +11,17 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.contracts.placement import EmploymentStarted
-from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id, utcnow
+from shared.envelope import GENESIS_HASH, Actor, new_id
+from shared.eventstore import CommandContext, seal
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 
-REFERRAL = {
-    "project": "pro-aktiv",
+# The usual referral, of another person (her name and diagnosis are checked at the end).
+REFERRAL = support.REFERRAL | {
     "received_on": "2026-02-02",
-    "sex": "female",
     "identity": {
         "first_name": "Birgit",
         "last_name": "Lehmann",
@@ -67,7 +67,7 @@ async def ok(response: httpx.Response, status: int = 200) -> Any:
 async def publish_employment(stack: Stack, participant_id: str, started_on: str) -> None:
     """What placement will put on its topic when a job starts (its service is built in parallel)."""
     employment_id = new_id()
-    payload = EmploymentStarted(
+    started = EmploymentStarted(
         employment_id=employment_id,
         participant_id=participant_id,
         agency="jc-en",
@@ -75,25 +75,16 @@ async def publish_employment(stack: Stack, participant_id: str, started_on: str)
         started_on=date.fromisoformat(started_on),
         type="social-insurance",
         hours_per_week=25,
-    ).model_dump(mode="json")
-    now = utcnow()
-    env = Envelope(
-        event_id=new_id(),
-        event_type="EmploymentStarted",
-        schema_version=1,
+    )
+    officer = Actor(id="eao-emil", role="employer-acquisition-officer")
+    [env] = seal(
+        [started],
         stream_id=f"employment-{employment_id}",
         stream_type="employment",
-        version=1,
-        occurred_at=now,
-        recorded_at=now,
-        agency="jc-en",
-        project="pro-aktiv",
-        actor=Actor(id="eao-emil", role="employer-acquisition-officer"),
-        correlation_id=new_id(),
-        causation_id=None,
-        payload=payload,
-        prev_hash=GENESIS_HASH,
-    ).sealed()
+        after_version=0,
+        head_hash=GENESIS_HASH,
+        context=CommandContext(actor=officer, agency="jc-en", project="pro-aktiv", correlation_id=new_id()),
+    )
     producer = AIOKafkaProducer(bootstrap_servers=support.KAFKA)
     await producer.start()
     try:
