@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 from bench import stack as bench_stack
+from shared.contracts.common import CapacityProfile, Level
 
 PG_ADMIN = os.environ.get(
     "TEST_PG_ADMIN_URL", f"postgresql://postgres@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '25432')}/postgres"
@@ -30,6 +31,27 @@ REFERRAL = {
     },
     "reason": "chronic back pain, depressive episode",
 }
+# A participant's capacity profile that fits an office job with a height-adjustable desk
+# (the matching tests, and what casework shares with placement in the end-to-end ones).
+PROFILE = CapacityProfile(
+    max_hours_per_week=30,
+    lifting=Level.LIGHT,
+    standing=Level.MODERATE,
+    mental_load=Level.MODERATE,
+    shift_work=False,
+    night_work=False,
+    customer_contact=True,
+    adaptations=["height-adjustable desk"],
+)
+# Chromium without the parts a headless test run must not start (GPU, sync, updates, first-run).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 T = TypeVar("T")
 
