@@ -1,4 +1,6 @@
-"""Test support: isolated databases and topics on the real local PostgreSQL and Kafka."""
+"""Test support: isolated databases and topics on the real local PostgreSQL and Kafka (made by
+the bench's scratch helpers in bench/stack.py, on the servers the tests are pointed at), and
+the request bodies and values many tests share."""
 
 from __future__ import annotations
 
