@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,14 +46,18 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
+def proc_entries(pid: int, sub: str) -> list[Path]:
+    """The entries of ``/proc/<pid>/<sub>``; none once the process is gone (it may exit while we look)."""
+    try:
+        return list(Path(f"/proc/{pid}/{sub}").iterdir())
+    except OSError:
+        return []
+
+
 def descendants(pid: int) -> list[int]:
     """Child processes of ``pid``, recursively (from /proc/<pid>/task/*/children)."""
     out: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return out
-    for task in tasks:
+    for task in proc_entries(pid, "task"):
         try:
             children = [int(c) for c in (task / "children").read_text().split()]
         except OSError:
@@ -68,46 +73,51 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def create_databases(names: list[str]) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
+async def admin_execute(statements: list[str], admin_url: str = PG_ADMIN) -> None:
+    """Statements on the admin database one after another (CREATE/DROP DATABASE cannot run in a
+    transaction). The bench's and the tests' scratch databases (tests/support.py) both come here."""
+    conn = await asyncpg.connect(admin_url)
     try:
-        for n in names:
-            await conn.execute(f'CREATE DATABASE "{n}"')
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
 
 
-async def drop_databases(names: list[str]) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        for n in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
-    finally:
-        await conn.close()
+async def create_databases(names: list[str], admin_url: str = PG_ADMIN) -> None:
+    await admin_execute([f'CREATE DATABASE "{n}"' for n in names], admin_url)
 
 
-async def create_topics(names: list[str], partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+async def drop_databases(names: list[str], admin_url: str = PG_ADMIN) -> None:
+    await admin_execute([f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names], admin_url)
+
+
+@contextlib.asynccontextmanager
+async def kafka_admin(bootstrap: str = KAFKA) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client, closed again however the block ends."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def create_topics(names: list[str], partitions: int = 3, bootstrap: str = KAFKA) -> None:
+    """Topics that keep every record (``retention.ms=-1``), as the event topics do."""
+    async with kafka_admin(bootstrap) as admin:
         await admin.create_topics(
             [
                 NewTopic(n, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"})
                 for n in names
             ]
         )
-    finally:
-        await admin.close()
 
 
-async def delete_topics(names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
+async def delete_topics(names: list[str], bootstrap: str = KAFKA) -> None:
+    async with kafka_admin(bootstrap) as admin:
         with contextlib.suppress(Exception):
             await admin.delete_topics(names)
-    finally:
-        await admin.close()
 
 
 @dataclass

@@ -15,56 +15,78 @@ from uuid import UUID, uuid4
 
 import orjson
 
+from shared.contracts.base import DomainEvent
 from shared.contracts.casework import CaseOpened, PhaseEntered
 from shared.contracts.common import ConsentPurpose, Phase
 from shared.contracts.intake import ConsentGranted, EligibilityChecked, ParticipantEnrolled, ReferralReceived
 from shared.crypto import seal_with
-from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
+from shared.envelope import GENESIS_HASH, Actor, new_id
+from shared.eventstore import CommandContext, seal
 
 NOW = datetime(2024, 4, 1, 9, 0, tzinfo=UTC)
 ACTOR = Actor(id="bench", role="case-manager")
 _KEY = bytes(32)
+_PID = UUID(int=1)
+_CONTEXT = CommandContext(actor=ACTOR, agency="jc-en", project="pro-aktiv", correlation_id=_PID)
 
 
-def _template(event: Any, stream_id: str, stream_type: str, version: int) -> dict[str, Any]:
-    env = Envelope(
-        event_id=new_id(),
-        event_type=event.event_type,
-        schema_version=event.schema_version,
+def referral(participant_id: UUID | None = None, **fields: Any) -> ReferralReceived:
+    """A valid referral with plain defaults, for the bench's template and for tests: each caller
+    names only the fields its run depends on."""
+    defaults: dict[str, Any] = {
+        "source_agency": "jc-en",
+        "project": "pro-aktiv",
+        "referred_by": "cm-1",
+        "received_on": date(2026, 3, 1),
+        "age_band": "35-44",
+        "sex": "female",
+        "sealed_identity": "x",
+        "sealed_reason": "y",
+    }
+    return ReferralReceived(participant_id=participant_id or new_id(), **(defaults | fields))
+
+
+def _template(event: DomainEvent, stream_id: str, stream_type: str, version: int) -> dict[str, Any]:
+    """The envelope the event store would seal for ``event`` (recorded at ``NOW``, as the rows are)."""
+    [env] = seal(
+        [event],
         stream_id=stream_id,
         stream_type=stream_type,
-        version=version,
+        after_version=version - 1,
+        head_hash=GENESIS_HASH,
+        context=_CONTEXT,
         occurred_at=NOW,
-        recorded_at=NOW,
-        agency="jc-en",
-        project="pro-aktiv",
-        actor=ACTOR,
-        correlation_id=new_id(),
-        causation_id=None,
-        payload=event.model_dump(mode="json"),
-        prev_hash=GENESIS_HASH,
     )
-    return env.model_dump(mode="json")
+    return env.model_copy(update={"recorded_at": NOW}).model_dump(mode="json")
 
 
-_PID = UUID(int=1)
-_REFERRAL = _template(
-    ReferralReceived(
-        participant_id=_PID,
-        source_agency="jc-en",
-        project="pro-aktiv",
+def _participant(event: DomainEvent, version: int) -> dict[str, Any]:
+    return _template(event, f"participant-{_PID}", "participant", version)
+
+
+def _case(event: DomainEvent, version: int) -> dict[str, Any]:
+    return _template(event, f"case-{_PID}", "case", version)
+
+
+def _consent(purpose: ConsentPurpose, version: int, scope: str | None = None) -> dict[str, Any]:
+    granted = ConsentGranted(
+        participant_id=_PID, consent_id=_PID, purpose=purpose, scope=scope, granted_on=date(2024, 3, 9), form="written"
+    )
+    return _participant(granted, version)
+
+
+_REFERRAL = _participant(
+    referral(
+        _PID,
         referred_by="bench",
         received_on=date(2024, 3, 1),
         age_band="45-54",
-        sex="female",
         sealed_identity=seal_with(_KEY, {"first_name": "Erika", "last_name": "Mustermann"}, str(_PID)),
         sealed_reason=seal_with(_KEY, "Rückenschmerzen, längere Arbeitsunfähigkeit", str(_PID)),
     ),
-    f"participant-{_PID}",
-    "participant",
     1,
 )
-_ELIGIBLE = _template(
+_ELIGIBLE = _participant(
     EligibilityChecked(
         participant_id=_PID,
         checked_on=date(2024, 3, 9),
@@ -74,36 +96,11 @@ _ELIGIBLE = _template(
         eligible=True,
         sealed_findings="",
     ),
-    f"participant-{_PID}",
-    "participant",
     2,
 )
-_CONSENT = _template(
-    ConsentGranted(
-        participant_id=_PID,
-        consent_id=_PID,
-        purpose=ConsentPurpose.PARTICIPATION,
-        granted_on=date(2024, 3, 9),
-        form="written",
-    ),
-    f"participant-{_PID}",
-    "participant",
-    3,
-)
-_DRV_CONSENT = _template(
-    ConsentGranted(
-        participant_id=_PID,
-        consent_id=_PID,
-        purpose=ConsentPurpose.DRV_EXCHANGE,
-        scope="drv-westfalen",
-        granted_on=date(2024, 3, 9),
-        form="written",
-    ),
-    f"participant-{_PID}",
-    "participant",
-    4,
-)
-_ENROLLED = _template(
+_CONSENT = _consent(ConsentPurpose.PARTICIPATION, 3)
+_DRV_CONSENT = _consent(ConsentPurpose.DRV_EXCHANGE, 4, scope="drv-westfalen")
+_ENROLLED = _participant(
     ParticipantEnrolled(
         participant_id=_PID,
         project="pro-aktiv",
@@ -112,22 +109,12 @@ _ENROLLED = _template(
         age_band="45-54",
         sex="female",
     ),
-    f"participant-{_PID}",
-    "participant",
     5,
 )
-_OPENED = _template(
-    CaseOpened(case_id=_PID, participant_id=_PID, agency="jc-en", project="pro-aktiv", opened_on=date(2024, 4, 1)),
-    f"case-{_PID}",
-    "case",
-    1,
+_OPENED = _case(
+    CaseOpened(case_id=_PID, participant_id=_PID, agency="jc-en", project="pro-aktiv", opened_on=date(2024, 4, 1)), 1
 )
-_PHASE = _template(
-    PhaseEntered(case_id=_PID, phase=Phase.EINSTIEG, entered_on=date(2024, 4, 1)),
-    f"case-{_PID}",
-    "case",
-    2,
-)
+_PHASE = _case(PhaseEntered(case_id=_PID, phase=Phase.EINSTIEG, entered_on=date(2024, 4, 1)), 2)
 
 
 def _seal(data: dict[str, Any]) -> tuple[str, bytes]:

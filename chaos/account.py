@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.progress import Target
-from bench.stack import KAFKA, Services
+from bench.stack import KAFKA, Services, kafka_admin
 from shared.migrations import _quote_ident
 
 Ack = tuple[str, str, int]  # (service, stream id, version) of one 2xx write
@@ -98,12 +97,8 @@ async def read_topics(topics: list[str]) -> dict[str, list[tuple[bytes | None, b
 
 
 async def existing_topics() -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
+    async with kafka_admin() as admin:
         return set(await admin.list_topics())
-    finally:
-        await admin.close()
 
 
 def envelope_keys(records: list[tuple[bytes | None, bytes | None]]) -> Counter[tuple[str, int]]:

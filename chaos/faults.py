@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from bench.stack import KAFKA, PG_ADMIN, REPO, Service, Services
+from bench.stack import KAFKA, PG_ADMIN, REPO, Service, Services, proc_entries
 from chaos.account import connect, read_topics
 from shared.envelope import GENESIS_HASH, Envelope
 from shared.relay import relay_lock_key
@@ -92,11 +92,7 @@ def _socket_inodes(port: int) -> set[str]:
 
 
 def _owns_socket(pid: int, inodes: set[str]) -> bool:
-    try:
-        fds = list(Path(f"/proc/{pid}/fd").iterdir())
-    except OSError:
-        return False
-    for fd in fds:
+    for fd in proc_entries(pid, "fd"):
         try:
             link = os.readlink(fd)
         except OSError:

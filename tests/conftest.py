@@ -35,7 +35,8 @@ def pytest_report_header() -> list[str]:
     import asyncio
 
     import asyncpg
-    from aiokafka.admin import AIOKafkaAdminClient
+
+    from bench.stack import kafka_admin
 
     async def probe() -> list[str]:
         conn = await asyncpg.connect(support.PG_ADMIN)
@@ -43,12 +44,8 @@ def pytest_report_header() -> list[str]:
             pg = await conn.fetchval("SHOW server_version")
         finally:
             await conn.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=support.KAFKA)
-        await admin.start()
-        try:
+        async with kafka_admin(support.KAFKA) as admin:
             cluster = await admin.describe_cluster()
-        finally:
-            await admin.close()
         return [
             f"postgresql: real server {pg} at {support.PG_ADMIN}",
             f"kafka: real broker at {support.KAFKA}, cluster {cluster.get('cluster_id')},"

@@ -58,7 +58,15 @@ def _project(p: str) -> str:
     return "pluspunkt" if _ORDER[p] == "jc-unna" else "pro-aktiv"
 
 
-def _add(service: str, p: str, event: DomainEvent) -> None:
+def _whose(p: str) -> dict[str, Any]:
+    """The participant, running agency and project that enrolment, case and employment events
+    of ``p`` all carry."""
+    return {"participant_id": uid(p), "agency": _ORDER[p], "project": _project(p)}
+
+
+def _add(p: str, event: DomainEvent) -> None:
+    """One step of ``p``'s history, in the service whose contract the event is (``shared.contracts.<service>``)."""
+    service = type(event).__module__.rsplit(".", 1)[1]
     STEPS.append(Step(service, p, _ORDER[p], _project(p), event))
 
 
@@ -68,7 +76,6 @@ def d(text: str) -> date:
 
 def refer(p: str, on: str, eligible: bool | None = True, checked: str | None = None) -> None:
     _add(
-        "intake",
         p,
         it.ReferralReceived(
             participant_id=uid(p),
@@ -84,7 +91,6 @@ def refer(p: str, on: str, eligible: bool | None = True, checked: str | None = N
     )
     if eligible is not None:
         _add(
-            "intake",
             p,
             it.EligibilityChecked(
                 participant_id=uid(p),
@@ -101,7 +107,6 @@ def consent(p: str, purpose: ConsentPurpose, on: str, withdrawn: str | None = No
     cid = uid(f"{p}-{purpose}")
     scope = "drv-westfalen" if purpose == ConsentPurpose.DRV_EXCHANGE else None
     _add(
-        "intake",
         p,
         it.ConsentGranted(
             participant_id=uid(p), consent_id=cid, purpose=purpose, scope=scope, granted_on=d(on), form="written"
@@ -109,7 +114,6 @@ def consent(p: str, purpose: ConsentPurpose, on: str, withdrawn: str | None = No
     )
     if withdrawn:
         _add(
-            "intake",
             p,
             it.ConsentWithdrawn(
                 participant_id=uid(p), consent_id=cid, purpose=purpose, scope=scope, effective_on=d(withdrawn)
@@ -119,43 +123,28 @@ def consent(p: str, purpose: ConsentPurpose, on: str, withdrawn: str | None = No
 
 def enrol(p: str, on: str, manager: str) -> None:
     _add(
-        "intake",
         p,
-        it.ParticipantEnrolled(
-            participant_id=uid(p),
-            project=_project(p),
-            agency=_ORDER[p],
-            start_date=d(on),
-            age_band="35-44",
-            sex="female",
-        ),
+        it.ParticipantEnrolled(**_whose(p), start_date=d(on), age_band="35-44", sex="female"),
     )
-    _add(
-        "casework",
-        p,
-        cw.CaseOpened(case_id=uid(p), participant_id=uid(p), agency=_ORDER[p], project=_project(p), opened_on=d(on)),
-    )
-    _add("casework", p, cw.CaseManagerAssigned(case_id=uid(p), case_manager=manager, assigned_on=d(on)))
+    _add(p, cw.CaseOpened(**_whose(p), case_id=uid(p), opened_on=d(on)))
+    _add(p, cw.CaseManagerAssigned(case_id=uid(p), case_manager=manager, assigned_on=d(on)))
     phase(p, Phase.EINSTIEG, on)
 
 
 def phase(p: str, ph: Phase, on: str) -> None:
-    _add("casework", p, cw.PhaseEntered(case_id=uid(p), phase=ph, entered_on=d(on)))
+    _add(p, cw.PhaseEntered(case_id=uid(p), phase=ph, entered_on=d(on)))
 
 
 def exit_(p: str, on: str, reason: ExitReason) -> None:
-    _add("casework", p, cw.ParticipantExited(case_id=uid(p), participant_id=uid(p), exited_on=d(on), reason=reason))
+    _add(p, cw.ParticipantExited(case_id=uid(p), participant_id=uid(p), exited_on=d(on), reason=reason))
 
 
 def employ(p: str, key: str, on: str, kind: EmploymentType, subsidised: bool = False, fq: bool = False) -> None:
     _add(
-        "placement",
         p,
         pl.EmploymentStarted(
+            **_whose(p),
             employment_id=uid(key),
-            participant_id=uid(p),
-            agency=_ORDER[p],
-            project=_project(p),
             started_on=d(on),
             type=kind,
             subsidised=subsidised,
@@ -167,7 +156,6 @@ def employ(p: str, key: str, on: str, kind: EmploymentType, subsidised: bool = F
 
 def verify(p: str, key: str, months: int, on: str, still: bool) -> None:
     _add(
-        "placement",
         p,
         pl.EmploymentStatusVerified(
             employment_id=uid(key),
@@ -182,18 +170,14 @@ def verify(p: str, key: str, months: int, on: str, still: bool) -> None:
 def intervention(p: str, key: str, cat: InterventionCategory, on: str, completed: str | None = None) -> None:
     # planned first: casework's own decider folds these streams and refuses a start of nothing
     _add(
-        "casework",
         p,
         cw.InterventionPlanned(
             case_id=uid(p), intervention_id=uid(key), category=cat, provider="Praxis am Markt", planned_start=d(on)
         ),
     )
-    _add(
-        "casework", p, cw.InterventionStarted(case_id=uid(p), intervention_id=uid(key), category=cat, started_on=d(on))
-    )
+    _add(p, cw.InterventionStarted(case_id=uid(p), intervention_id=uid(key), category=cat, started_on=d(on)))
     if completed:
         _add(
-            "casework",
             p,
             cw.InterventionCompleted(case_id=uid(p), intervention_id=uid(key), category=cat, completed_on=d(completed)),
         )
@@ -215,16 +199,14 @@ consent("P1", ConsentPurpose.MONITORING, "2025-01-20")
 enrol("P1", "2025-02-01", "cm-a")
 phase("P1", Phase.CLEARING, "2025-02-15")
 phase("P1", Phase.STABILISIERUNG, "2025-03-17")
-_add("casework", "P1", cw.ParticipationInterrupted(case_id=uid("P1"), interrupted_on=d("2025-04-01")))
-_add("casework", "P1", cw.ParticipationResumed(case_id=uid("P1"), resumed_on=d("2025-04-20")))
+_add("P1", cw.ParticipationInterrupted(case_id=uid("P1"), interrupted_on=d("2025-04-01")))
+_add("P1", cw.ParticipationResumed(case_id=uid("P1"), resumed_on=d("2025-04-20")))
 phase("P1", Phase.PRODUKTIONSWERKSTATT, "2025-05-01")
 _add(
-    "placement",
     "P1",
     pl.WorkTrialStarted(trial_id=uid("T1"), participant_id=uid("P1"), employer_id=uid("X"), started_on=d("2025-05-10")),
 )
 _add(
-    "placement",
     "P1",
     pl.WorkTrialCompleted(trial_id=uid("T1"), participant_id=uid("P1"), completed_on=d("2025-06-10"), outcome="offer"),
 )
@@ -253,7 +235,6 @@ phase("P4", Phase.STABILISIERUNG, "2025-04-01")
 intervention("P4", "I1", InterventionCategory.THERAPEUTIC, "2025-04-05", completed="2025-06-30")
 intervention("P4", "I2", InterventionCategory.DEBT_COUNSELLING, "2025-04-10")
 _add(
-    "casework",
     "P4",
     cw.RehabApplicationFiled(
         case_id=uid("P4"), application_id=uid("R1"), filed_on=d("2025-05-01"), carrier="drv-westfalen", kind="medical"
@@ -266,7 +247,6 @@ refer("P5", "2025-03-01", checked="2025-03-05")
 enrol("P5", "2025-03-10", "cm-b")
 phase("P5", Phase.CLEARING, "2025-03-31")
 _add(
-    "casework",
     "P5",
     cw.CaseHandedOver(
         case_id=uid("P5"), from_case_manager="cm-b", to_case_manager="cm-a", handed_over_on=d("2025-05-01")
@@ -294,7 +274,7 @@ refer("P9", "2025-02-01")
 enrol("P9", "2025-02-15", "drv-a")
 refer("P10", "2025-01-02")
 enrol("P10", "2025-01-15", "cm-u")
-_add("casework", "P10", cw.ParticipationInterrupted(case_id=uid("P10"), interrupted_on=d("2025-02-01")))
+_add("P10", cw.ParticipationInterrupted(case_id=uid("P10"), interrupted_on=d("2025-02-01")))
 
 # after jc-en closes 2025-Q2: a work trial recorded late (a correction)
 LATE = Step(
@@ -309,6 +289,12 @@ LATE = Step(
 ZERO_PHASES = {p.value: 0 for p in Phase} | {"none": 0}
 ZERO_CATEGORIES = {c.value: 0 for c in InterventionCategory}
 ZERO_EXITS = {r.value: 0 for r in ExitReason}
+ZERO_INTEGRATION_TYPES = {
+    "social-insurance": 0,
+    "social-insurance-subsidised": 0,
+    "vocational-training": 0,
+    "self-employment": 0,
+}
 NO_FOLLOW_UP = {"verified": 0, "still_employed": 0, "rate": None}
 
 # jc-en's view, 2025-Q1 (one group: jc-en / pro-aktiv, so group == total)
@@ -332,12 +318,7 @@ JC_EN_Q1: dict[str, Any] = {
     "exits": {"total": 2, "by_reason": ZERO_EXITS | {"dropped-out": 1, "regular-end": 1}},
     "integrations": {
         "total": 0,
-        "by_type": {
-            "social-insurance": 0,
-            "social-insurance-subsidised": 0,
-            "vocational-training": 0,
-            "self-employment": 0,
-        },
+        "by_type": ZERO_INTEGRATION_TYPES,
         "not_counted": 0,
     },
     "sustainability": {"6_months": NO_FOLLOW_UP, "12_months": NO_FOLLOW_UP},
@@ -369,12 +350,7 @@ JC_EN_Q2: dict[str, Any] = {
     "exits": {"total": "suppressed", "by_reason": ZERO_EXITS | {"disability-pension": "< 5"}},
     "integrations": {
         "total": 0,
-        "by_type": {
-            "social-insurance": 0,
-            "social-insurance-subsidised": 0,
-            "vocational-training": 0,
-            "self-employment": 0,
-        },
+        "by_type": ZERO_INTEGRATION_TYPES,
         "not_counted": 1,  # P5's mini-job
     },
     "sustainability": {"6_months": {"verified": 1, "still_employed": 1, "rate": 1.0}, "12_months": NO_FOLLOW_UP},
@@ -384,12 +360,7 @@ JC_EN_Q2: dict[str, Any] = {
 
 JC_EN_Q3_INTEGRATIONS = {
     "total": 2,  # P1 (subsidised), P5 (social insurance); P5's mini-job was Q2
-    "by_type": {
-        "social-insurance": 1,
-        "social-insurance-subsidised": 1,
-        "vocational-training": 0,
-        "self-employment": 0,
-    },
+    "by_type": ZERO_INTEGRATION_TYPES | {"social-insurance": 1, "social-insurance-subsidised": 1},
     "not_counted": 0,
 }
 JC_EN_Q4_SUSTAINABILITY = {"6_months": NO_FOLLOW_UP, "12_months": {"verified": 1, "still_employed": 0, "rate": 0.0}}

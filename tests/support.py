@@ -1,4 +1,6 @@
-"""Test support: isolated databases and topics on the real local PostgreSQL and Kafka."""
+"""Test support: isolated databases and topics on the real local PostgreSQL and Kafka (made by
+the bench's scratch helpers in bench/stack.py, on the servers the tests are pointed at), and
+the request bodies and values many tests share."""
 
 from __future__ import annotations
 
@@ -9,14 +11,49 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import uuid4
 
-import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from bench import stack as bench_stack
+from shared.contracts.common import CapacityProfile, Level
 
 PG_ADMIN = os.environ.get(
     "TEST_PG_ADMIN_URL", f"postgresql://postgres@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '25432')}/postgres"
 )
 KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '29092')}")
 SERVICES = ("intake", "casework", "placement", "reporting")
+
+# The referral most tests make (POST /referrals): one participant, every required field.
+REFERRAL = {
+    "project": "pro-aktiv",
+    "received_on": "2026-03-02",
+    "sex": "female",
+    "identity": {
+        "first_name": "Anna",
+        "last_name": "Beispiel",
+        "birth_date": "1984-05-17",
+        "insurance_number": "12170584B123",
+    },
+    "reason": "chronic back pain, depressive episode",
+}
+# A participant's capacity profile that fits an office job with a height-adjustable desk
+# (the matching tests, and what casework shares with placement in the end-to-end ones).
+PROFILE = CapacityProfile(
+    max_hours_per_week=30,
+    lifting=Level.LIGHT,
+    standing=Level.MODERATE,
+    mental_load=Level.MODERATE,
+    shift_work=False,
+    night_work=False,
+    customer_contact=True,
+    adaptations=["height-adjustable desk"],
+)
+# Chromium without the parts a headless test run must not start (GPU, sync, updates, first-run).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 T = TypeVar("T")
 
@@ -31,20 +68,12 @@ def db_url(name: str) -> str:
 
 
 async def create_database(name: str) -> str:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await bench_stack.create_databases([name], PG_ADMIN)
     return db_url(name)
 
 
 async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await bench_stack.drop_databases([name], PG_ADMIN)
 
 
 _pending_drops: set[asyncio.Task[None]] = set()
@@ -64,17 +93,7 @@ async def finish_drops() -> None:
 
 
 async def create_topics(names: list[str], partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(n, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"})
-                for n in names
-            ]
-        )
-    finally:
-        await admin.close()
+    await bench_stack.create_topics(names, partitions, KAFKA)
 
 
 async def eventually(

@@ -4,7 +4,7 @@ through topics (with a per-run prefix) on the real Kafka broker."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -53,16 +53,18 @@ class Stack:
         }
 
 
-@pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
-    run = support.run_id()
-    s = Stack(run=run, prefix=f"{run}.")
-    await support.create_topics([f"{s.prefix}{name}.events" for name in support.SERVICES])
+Overrides = Callable[[str], dict[str, object]]
+
+
+@asynccontextmanager
+async def serve(s: Stack, extra: Overrides = lambda _: {}) -> AsyncIterator[Stack]:
+    """The four services in this process, each on a fresh database of the run, built with the
+    stack's settings and ``extra(name)`` on top; the databases are dropped afterwards."""
     for name in support.SERVICES:
-        s.urls[name] = await support.create_database(f"{run}_{name}")
+        s.urls[name] = await support.create_database(f"{s.run}_{name}")
     async with AsyncExitStack() as exits:
         for name, build in BUILDERS.items():
-            app = build(**s.overrides(name))
+            app = build(**(s.overrides(name) | extra(name)))
             await exits.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
             await exits.enter_async_context(client)
@@ -73,4 +75,13 @@ async def stack() -> AsyncIterator[Stack]:
         s.apps["casework"].state.intake_transport = httpx.ASGITransport(app=s.apps["intake"])
         yield s
     for name in support.SERVICES:
-        support.drop_database_later(f"{run}_{name}")
+        support.drop_database_later(f"{s.run}_{name}")
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[Stack]:
+    run = support.run_id()
+    s = Stack(run=run, prefix=f"{run}.")
+    await support.create_topics([f"{s.prefix}{name}.events" for name in support.SERVICES])
+    async with serve(s) as served:
+        yield served

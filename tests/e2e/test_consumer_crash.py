@@ -8,14 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from bench.synth import referral
 from services.intake import domain
-from shared.contracts.intake import ReferralReceived
 from shared.envelope import new_id
 from shared.eventstore import PostgresEventStore
 from tests import support
@@ -79,19 +79,7 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(stack: St
                         stream_type="participant",
                         expected_version=0,
                         context=ctx(),
-                        events=[
-                            ReferralReceived(
-                                participant_id=pid,
-                                source_agency="jc-en",
-                                project="pro-aktiv",
-                                referred_by="cm",
-                                received_on=date(2026, 1, 5),
-                                age_band="25-34",
-                                sex="male",
-                                sealed_identity="-",
-                                sealed_reason="-",
-                            )
-                        ],
+                        events=[referral(pid)],
                     )
     proc_db = f"{stack.run}_reporting_proc"
     url = await support.create_database(proc_db)

@@ -12,7 +12,8 @@ import pytest
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
-from tests.e2e.test_slice import REFERRAL, refer_and_enrol
+from tests.e2e.test_slice import refer_and_enrol
+from tests.support import REFERRAL
 
 pytestmark = pytest.mark.e2e
 

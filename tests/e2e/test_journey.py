@@ -3,6 +3,7 @@ granted and withdrawn on the way, and what each role in each agency can and cann
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -11,17 +12,17 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.contracts.placement import EmploymentStarted
-from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id, utcnow
+from shared.envelope import GENESIS_HASH, Actor, new_id
+from shared.eventstore import CommandContext, seal
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 
-REFERRAL = {
-    "project": "pro-aktiv",
+# The usual referral, of another person (her name and diagnosis are checked at the end).
+REFERRAL = support.REFERRAL | {
     "received_on": "2026-02-02",
-    "sex": "female",
     "identity": {
         "first_name": "Birgit",
         "last_name": "Lehmann",
@@ -64,10 +65,22 @@ async def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
+@dataclass(frozen=True)
+class Commands:
+    """Commands (POSTs) under one resource that must succeed: ``act(path, body, who)`` gives
+    the response body, so the story reads as its steps."""
+
+    client: httpx.AsyncClient
+    base: str
+
+    async def __call__(self, path: str, body: dict[str, Any], headers: dict[str, str], status: int = 200) -> Any:
+        return await ok(await self.client.post(f"{self.base}{path}", json=body, headers=headers), status)
+
+
 async def publish_employment(stack: Stack, participant_id: str, started_on: str) -> None:
     """What placement will put on its topic when a job starts (its service is built in parallel)."""
     employment_id = new_id()
-    payload = EmploymentStarted(
+    started = EmploymentStarted(
         employment_id=employment_id,
         participant_id=participant_id,
         agency="jc-en",
@@ -75,25 +88,16 @@ async def publish_employment(stack: Stack, participant_id: str, started_on: str)
         started_on=date.fromisoformat(started_on),
         type="social-insurance",
         hours_per_week=25,
-    ).model_dump(mode="json")
-    now = utcnow()
-    env = Envelope(
-        event_id=new_id(),
-        event_type="EmploymentStarted",
-        schema_version=1,
+    )
+    officer = Actor(id="eao-emil", role="employer-acquisition-officer")
+    [env] = seal(
+        [started],
         stream_id=f"employment-{employment_id}",
         stream_type="employment",
-        version=1,
-        occurred_at=now,
-        recorded_at=now,
-        agency="jc-en",
-        project="pro-aktiv",
-        actor=Actor(id="eao-emil", role="employer-acquisition-officer"),
-        correlation_id=new_id(),
-        causation_id=None,
-        payload=payload,
-        prev_hash=GENESIS_HASH,
-    ).sealed()
+        after_version=0,
+        head_hash=GENESIS_HASH,
+        context=CommandContext(actor=officer, agency="jc-en", project="pro-aktiv", correlation_id=new_id()),
+    )
     producer = AIOKafkaProducer(bootstrap_servers=support.KAFKA)
     await producer.start()
     try:
@@ -170,13 +174,11 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
 
     # ---- casework: the case opens in Einstieg; team
     c = f"/cases/{pid}"
+    act = Commands(casework, c)
+
     case = await support.eventually(lambda: casework.get(c, headers=cm), lambda r: r.status_code == 200)
     assert case.json()["phase"] == "einstieg"
-    await ok(
-        await casework.post(
-            f"{c}/case-manager", json={"case_manager": "cm-anna", "assigned_on": "2026-02-16"}, headers=cm
-        )
-    )
+    await act("/case-manager", {"case_manager": "cm-anna", "assigned_on": "2026-02-16"}, cm)
     for member, role, agency in (
         ("ot-otto", "occupational-therapist", None),
         ("psy-paula", "psychologist", None),
@@ -185,21 +187,14 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
         ("drv-dora", "drv-adviser", "drv-westfalen"),
     ):
         body = {"member": member, "role": role, "added_on": "2026-02-16"} | ({"agency": agency} if agency else {})
-        await ok(await casework.post(f"{c}/team", json=body, headers=cm), 201)
+        await act("/team", body, cm, 201)
     not_manager = await casework.post(f"{c}/phase", json={"phase": "clearing", "entered_on": "2026-02-23"}, headers=fin)
     assert not_manager.status_code == 403
 
     # ---- Clearing: assessment, medical report, capacity profile
     clock.day = date(2026, 3, 1)
-    await ok(await casework.post(f"{c}/phase", json={"phase": "clearing", "entered_on": "2026-02-23"}, headers=cm))
-    await ok(
-        await casework.post(
-            f"{c}/assessments",
-            json={"kind": "clearing", "completed_on": "2026-03-10", "findings": DIAGNOSIS},
-            headers=ot,
-        ),
-        201,
-    )
+    await act("/phase", {"phase": "clearing", "entered_on": "2026-02-23"}, cm)
+    await act("/assessments", {"kind": "clearing", "completed_on": "2026-03-10", "findings": DIAGNOSIS}, ot, 201)
     assert (
         await casework.post(f"{c}/assessments", json={"kind": "clearing", "completed_on": "2026-03-10"}, headers=fin)
     ).status_code == 403
@@ -231,12 +226,7 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
     own_timeline = await ok(await casework.get(f"{c}/timeline", headers=cm))
     report_version = next(e["version"] for e in own_timeline["events"] if e["event_type"] == "MedicalReportReceived")
     assert next(e for e in drv_timeline["events"] if e["version"] == report_version)["redacted"] is True
-    await ok(
-        await casework.post(
-            f"{c}/capacity-profile", json={"recorded_on": "2026-03-12", "profile": PROFILE}, headers=ot
-        ),
-        201,
-    )
+    await act("/capacity-profile", {"recorded_on": "2026-03-12", "profile": PROFILE}, ot, 201)
 
     # ---- invalid transitions are refused with an explanation
     no_job = await casework.post(f"{c}/phase", json={"phase": "nachbetreuung", "entered_on": "2026-03-20"}, headers=cm)
@@ -249,135 +239,73 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
     assert same.status_code == 409
 
     # ---- Stabilisierung: goals, plan, therapy, rehab application, interruption, appointments, notes
-    await ok(
-        await casework.post(f"{c}/phase", json={"phase": "stabilisierung", "entered_on": "2026-03-20"}, headers=cm)
-    )
+    await act("/phase", {"phase": "stabilisierung", "entered_on": "2026-03-20"}, cm)
     back_two = await casework.post(
         f"{c}/phase", json={"phase": "einstieg", "entered_on": "2026-03-21", "reason": "x"}, headers=cm
     )
     assert back_two.status_code == 409
-    goal = (
-        await ok(
-            await casework.post(
-                f"{c}/goals", json={"set_on": "2026-03-20", "text": "stable daily routine"}, headers=cm
-            ),
-            201,
-        )
-    )["goal_id"]
-    await ok(await casework.post(
-        f"{c}/cooperation-plan",
-        json={"updated_on": "2026-03-20", "steps": ["weekly talks", "workshop visit"], "review_on": "2026-06-01"},
-        headers=cm,
-    ))  # fmt: skip
+    goal = (await act("/goals", {"set_on": "2026-03-20", "text": "stable daily routine"}, cm, 201))["goal_id"]
+    plan = {"updated_on": "2026-03-20", "steps": ["weekly talks", "workshop visit"], "review_on": "2026-06-01"}
+    await act("/cooperation-plan", plan, cm)
     therapy = (
-        await ok(
-            await casework.post(
-                f"{c}/interventions",
-                json={
-                    "category": "therapeutic",
-                    "provider": "Praxis Hagen",
-                    "planned_start": "2026-03-23",
-                    "cost_eur": 1200,
-                    "details": "behavioural therapy for depression",
-                },
-                headers=psy,
-            ),
+        await act(
+            "/interventions",
+            {
+                "category": "therapeutic",
+                "provider": "Praxis Hagen",
+                "planned_start": "2026-03-23",
+                "cost_eur": 1200,
+                "details": "behavioural therapy for depression",
+            },
+            psy,
             201,
         )
     )["intervention_id"]
-    await ok(await casework.post(f"{c}/interventions/{therapy}/start", json={"started_on": "2026-03-23"}, headers=psy))
+    await act(f"/interventions/{therapy}/start", {"started_on": "2026-03-23"}, psy)
     rehab = (
-        await ok(
-            await casework.post(
-                f"{c}/rehab-applications",
-                json={"filed_on": "2026-03-25", "carrier": "drv-westfalen", "kind": "medical"},
-                headers=drv,
-            ),
-            201,
+        await act(
+            "/rehab-applications", {"filed_on": "2026-03-25", "carrier": "drv-westfalen", "kind": "medical"}, drv, 201
         )
     )["application_id"]
-    await ok(
-        await casework.post(
-            f"{c}/rehab-applications/{rehab}/decision", json={"decided_on": "2026-04-10", "approved": True}, headers=drv
-        )
-    )
-    await ok(
-        await casework.post(
-            f"{c}/interruption", json={"interrupted_on": "2026-04-20", "reason": "clinic stay"}, headers=cm
-        )
-    )
+    await act(f"/rehab-applications/{rehab}/decision", {"decided_on": "2026-04-10", "approved": True}, drv)
+    await act("/interruption", {"interrupted_on": "2026-04-20", "reason": "clinic stay"}, cm)
     interrupted = await casework.post(
         f"{c}/phase", json={"phase": "produktionswerkstatt", "entered_on": "2026-05-01"}, headers=cm
     )
     assert interrupted.status_code == 409
-    await ok(await casework.post(f"{c}/resumption", json={"resumed_on": "2026-05-18"}, headers=cm))
-    await ok(
-        await casework.post(
-            f"{c}/interventions/{therapy}/completion",
-            json={"completed_on": "2026-05-29", "cost_eur": 1150},
-            headers=psy,
-        )
-    )
+    await act("/resumption", {"resumed_on": "2026-05-18"}, cm)
+    await act(f"/interventions/{therapy}/completion", {"completed_on": "2026-05-29", "cost_eur": 1150}, psy)
     appt = (
-        await ok(
-            await casework.post(
-                f"{c}/appointments",
-                json={"scheduled_for": "2026-05-20", "with_member": "cm-anna", "kind": "consultation"},
-                headers=cm,
-            ),
-            201,
+        await act(
+            "/appointments", {"scheduled_for": "2026-05-20", "with_member": "cm-anna", "kind": "consultation"}, cm, 201
         )
     )["appointment_id"]
-    await ok(
-        await casework.post(
-            f"{c}/appointments/{appt}/outcome", json={"on": "2026-05-20", "attended": False}, headers=cm
-        )
+    await act(f"/appointments/{appt}/outcome", {"on": "2026-05-20", "attended": False}, cm)
+    await act(
+        "/appointments", {"scheduled_for": "2026-06-03", "with_member": "fin-frank", "kind": "debt advice"}, fin, 201
     )
-    await ok(
-        await casework.post(
-            f"{c}/appointments",
-            json={"scheduled_for": "2026-06-03", "with_member": "fin-frank", "kind": "debt advice"},
-            headers=fin,
-        ),
+    await act(
+        "/contacts",
+        {
+            "contacted_on": "2026-05-21",
+            "channel": "phone",
+            "counterpart": "participant",
+            "summary": "rescheduled",
+        },
+        cm,
         201,
     )
-    await ok(
-        await casework.post(
-            f"{c}/contacts",
-            json={
-                "contacted_on": "2026-05-21",
-                "channel": "phone",
-                "counterpart": "participant",
-                "summary": "rescheduled",
-            },
-            headers=cm,
-        ),
-        201,
-    )
-    await ok(
-        await casework.post(
-            f"{c}/notes",
-            json={"written_on": "2026-05-21", "text": "therapy going well", "confidential": True},
-            headers=psy,
-        ),
-        201,
-    )
-    await ok(
-        await casework.post(f"{c}/notes", json={"written_on": "2026-05-21", "text": "debts settled"}, headers=fin), 201
-    )
+    await act("/notes", {"written_on": "2026-05-21", "text": "therapy going well", "confidential": True}, psy, 201)
+    await act("/notes", {"written_on": "2026-05-21", "text": "debts settled"}, fin, 201)
     assert (
         await casework.post(
             f"{c}/notes", json={"written_on": "2026-05-21", "text": "x", "confidential": True}, headers=fin
         )
     ).status_code == 403
-    await ok(await casework.post(f"{c}/goals/{goal}/achievement", json={"achieved_on": "2026-05-29"}, headers=cm))
+    await act(f"/goals/{goal}/achievement", {"achieved_on": "2026-05-29"}, cm)
 
     # ---- Produktionswerkstatt; employer-disclosure consent shares the profile, withdrawal retracts it
-    await ok(
-        await casework.post(
-            f"{c}/phase", json={"phase": "produktionswerkstatt", "entered_on": "2026-06-01"}, headers=cm
-        )
-    )
+    await act("/phase", {"phase": "produktionswerkstatt", "entered_on": "2026-06-01"}, cm)
     disclosure = await grant("employer-disclosure", granted_on="2026-06-01")
     await support.eventually(lambda: casework_events(stack, pid), lambda ev: "CapacityProfileShared" in ev)
     await ok(
@@ -393,7 +321,7 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
         f"{c}/phase", json={"phase": "stellensuche", "entered_on": "2026-07-01"}, headers=cm | {"If-Match": "3"}
     )
     assert stale.status_code == 409
-    await ok(await casework.post(f"{c}/phase", json={"phase": "stellensuche", "entered_on": "2026-07-01"}, headers=cm))
+    await act("/phase", {"phase": "stellensuche", "entered_on": "2026-07-01"}, cm)
     await publish_employment(stack, pid, "2026-08-01")
     employed = await support.eventually(
         lambda: casework.get(c, headers=cm), lambda r: r.json()["expected_next_phase"] == "nachbetreuung"
@@ -406,7 +334,7 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
     kinds = {t["kind"] for t in tasks.json()["tasks"]}
     assert "consent-expiring" in kinds  # monitoring consent ends on 2026-09-01
     assert "record-appointment-outcome" in kinds  # fin-frank's 3 June appointment has no outcome yet
-    await ok(await casework.post(f"{c}/phase", json={"phase": "nachbetreuung", "entered_on": "2026-08-03"}, headers=cm))
+    await act("/phase", {"phase": "nachbetreuung", "entered_on": "2026-08-03"}, cm)
 
     # ---- caseload
     load = await support.eventually(
@@ -435,9 +363,7 @@ async def test_referral_to_exit_through_every_phase(stack: Stack) -> None:
     assert (await intake.get(p, headers=drv)).status_code == 404
 
     # ---- exit: the profile is retracted with it
-    await ok(
-        await casework.post(f"{c}/exit", json={"exited_on": "2026-12-31", "reason": "integrated-into-work"}, headers=cm)
-    )
+    await act("/exit", {"exited_on": "2026-12-31", "reason": "integrated-into-work"}, cm)
     events = await casework_events(stack, pid)
     assert events[-2:] == ["ParticipantExited", "CapacityProfileRetracted"]
     after = await casework.post(f"{c}/notes", json={"written_on": "2027-01-02", "text": "late"}, headers=cm)
@@ -535,19 +461,11 @@ async def test_erasure_makes_every_service_forget(stack: Stack) -> None:
     cm = stack.token(Role.CASE_MANAGER, "jc-en", "cm-1")
     intake, casework = stack.clients["intake"], stack.clients["casework"]
     c = f"/cases/{pid}"
+    act = Commands(casework, c)
     await support.eventually(lambda: casework.get(c, headers=cm), lambda r: r.status_code == 200)
-    await ok(
-        await casework.post(f"{c}/case-manager", json={"case_manager": "cm-1", "assigned_on": "2026-03-16"}, headers=cm)
-    )
-    await ok(
-        await casework.post(
-            f"{c}/capacity-profile", json={"recorded_on": "2026-03-20", "profile": PROFILE}, headers=cm
-        ),
-        201,
-    )
-    await ok(
-        await casework.post(f"{c}/notes", json={"written_on": "2026-03-20", "text": "Anna called"}, headers=cm), 201
-    )
+    await act("/case-manager", {"case_manager": "cm-1", "assigned_on": "2026-03-16"}, cm)
+    await act("/capacity-profile", {"recorded_on": "2026-03-20", "profile": PROFILE}, cm, 201)
+    await act("/notes", {"written_on": "2026-03-20", "text": "Anna called"}, cm, 201)
     disclosure = {"purpose": "employer-disclosure", "granted_on": "2026-03-20", "form": "electronic"}
     await ok(await intake.post(f"/participants/{pid}/consents", json=disclosure, headers=cm), 201)
     await support.eventually(lambda: casework_events(stack, pid), lambda ev: "CapacityProfileShared" in ev)

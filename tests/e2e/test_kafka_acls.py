@@ -10,11 +10,9 @@ import secrets
 import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaError, TopicAuthorizationFailedError
@@ -25,7 +23,7 @@ from shared.settings import ServiceSettings, load_settings
 from shared.vocabulary import Role
 from tests import support
 from tests.deploy.test_helm_chart import chart_topology
-from tests.e2e.conftest import BUILDERS, Stack
+from tests.e2e.conftest import Stack, serve
 from tests.e2e.test_slice import refer_and_enrol
 
 pytestmark = pytest.mark.e2e
@@ -159,22 +157,8 @@ async def test_wrong_password_is_refused(sasl_broker: SaslBroker, prefix: str) -
 @pytest.fixture
 async def sasl_stack(sasl_broker: SaslBroker, prefix: str) -> AsyncIterator[Stack]:
     run = prefix.rstrip(".")
-    s = Stack(run=run, prefix=prefix)
-    for name in support.SERVICES:
-        s.urls[name] = await support.create_database(f"{run}_{name}")
-    async with AsyncExitStack() as exits:
-        for name, build in BUILDERS.items():
-            app = build(**(s.overrides(name) | sasl_broker.overrides(name, prefix)))
-            await exits.enter_async_context(app.router.lifespan_context(app))
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
-            await exits.enter_async_context(client)
-            s.apps[name] = app
-            s.clients[name] = client
-        s.apps["reporting"].state.intake_transport = httpx.ASGITransport(app=s.apps["intake"])
-        s.apps["casework"].state.intake_transport = httpx.ASGITransport(app=s.apps["intake"])
+    async with serve(Stack(run=run, prefix=prefix), lambda name: sasl_broker.overrides(name, prefix)) as s:
         yield s
-    for name in support.SERVICES:
-        support.drop_database_later(f"{run}_{name}")
 
 
 async def test_events_flow_between_services_with_authentication_on(sasl_stack: Stack) -> None:

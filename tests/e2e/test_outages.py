@@ -14,7 +14,7 @@ from shared.projections import Record
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
-from tests.e2e.test_slice import REFERRAL
+from tests.support import REFERRAL
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens on port 1
 

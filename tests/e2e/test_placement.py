@@ -18,7 +18,7 @@ import pytest
 from services.placement.projections import board as board_projection
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import CapacityProfileRetracted, CapacityProfileShared
-from shared.contracts.common import CapacityProfile, ConsentPurpose, Level
+from shared.contracts.common import CapacityProfile, ConsentPurpose
 from shared.contracts.intake import ConsentGranted, ConsentWithdrawn, ParticipantDataErased
 from shared.envelope import Actor, new_id
 from shared.eventstore import CommandContext
@@ -27,19 +27,9 @@ from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
 from tests.e2e.test_slice import refer_and_enrol
+from tests.support import PROFILE
 
 pytestmark = pytest.mark.e2e
-
-PROFILE = CapacityProfile(
-    max_hours_per_week=30,
-    lifting=Level.LIGHT,
-    standing=Level.MODERATE,
-    mental_load=Level.MODERATE,
-    shift_work=False,
-    night_work=False,
-    customer_contact=True,
-    adaptations=["height-adjustable desk"],
-)
 
 EMPLOYER = {
     "company": "Hagener Metallbau GmbH",

@@ -16,7 +16,7 @@ from shared.projections import ProjectionRunner
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
-from tests.e2e.test_slice import REFERRAL
+from tests.support import REFERRAL
 
 
 def envelope(stream: str, version: int, event_type: str, payload: dict[str, Any], prev: str = GENESIS_HASH) -> Envelope:

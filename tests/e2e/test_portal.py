@@ -28,15 +28,7 @@ from tests.e2e.test_placement import EMPLOYER, NIGHT_SHIFT, WAREHOUSE, enrolled_
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "services" / "portal" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS", ROOT / ".local" / "screenshots"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--lang=de-DE",  # date inputs as TT.MM.JJJJ
-]
+CHROMIUM_ARGS = [*support.CHROMIUM_ARGS, "--lang=de-DE"]  # date inputs as TT.MM.JJJJ
 AXE_RUN = """async () => {
   const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
   return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,

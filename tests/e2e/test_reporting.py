@@ -285,12 +285,7 @@ async def _chromium(*args: str) -> bytes:
     proc = await asyncio.create_subprocess_exec(
         binary,
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *support.CHROMIUM_ARGS,
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,

@@ -11,21 +11,9 @@ from aiokafka import AIOKafkaProducer
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
+from tests.support import REFERRAL
 
 pytestmark = pytest.mark.e2e
-
-REFERRAL = {
-    "project": "pro-aktiv",
-    "received_on": "2026-03-02",
-    "sex": "female",
-    "identity": {
-        "first_name": "Anna",
-        "last_name": "Beispiel",
-        "birth_date": "1984-05-17",
-        "insurance_number": "12170584B123",
-    },
-    "reason": "chronic back pain, depressive episode",
-}
 
 
 async def refer_and_enrol(stack: Stack, agency: str = "jc-en") -> str:

@@ -15,7 +15,7 @@ from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn, ParticipantDataErased
 from shared.envelope import new_id
 from shared.principal import Principal
-from shared.projections import ProjectionRunner
+from shared.projections import ProjectionRunner, Record
 from shared.vocabulary import Role
 from tests.integration.test_reporting_facts import record
 
@@ -60,6 +60,16 @@ def history() -> list[tuple[str, DomainEvent]]:
     ]
 
 
+def numbered(events: list[tuple[str, DomainEvent]]) -> list[Record]:
+    """The events as the consumer would receive them: offsets in order, versions per stream."""
+    versions: dict[str, int] = {}
+    records = []
+    for offset, (stream, event) in enumerate(events):
+        versions[stream] = versions.get(stream, 0) + 1
+        records.append(record(offset, stream, versions[stream], event))
+    return records
+
+
 async def rows(pool: asyncpg.Pool, schema: str) -> list[tuple[object, ...]]:
     got = await pool.fetch(
         f"SELECT participant_id, consent_id, scope, active, expires_on, granted_on, ended_on"
@@ -70,12 +80,7 @@ async def rows(pool: asyncpg.Pool, schema: str) -> list[tuple[object, ...]]:
 
 
 async def test_one_batch_ends_where_event_by_event_ends(pool: asyncpg.Pool) -> None:
-    events = history()
-    versions: dict[str, int] = {}
-    records = []
-    for offset, (stream, event) in enumerate(events):
-        versions[stream] = versions.get(stream, 0) + 1
-        records.append(record(offset, stream, versions[stream], event))
+    records = numbered(history())
     batched = ProjectionRunner(pool, access, "proj_access_batched")
     single = ProjectionRunner(pool, access, "proj_access_single")
     for runner in (batched, single):
@@ -108,11 +113,7 @@ async def test_drv_visibility_follows_the_one_consent_rule(pool: asyncpg.Pool) -
             participant_id=withdrawn, consent_id=cid, purpose=DRV, scope=None, effective_on=date(2026, 3, 1),
         )),
     ]  # fmt: skip
-    versions: dict[str, int] = {}
-    records = []
-    for offset, (stream, event) in enumerate(events):
-        versions[stream] = versions.get(stream, 0) + 1
-        records.append(record(offset, stream, versions[stream], event))
+    records = numbered(events)
     runner = ProjectionRunner(pool, access, "proj_access_rule")
     await runner.setup()
     await runner.apply(records)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import pytest
 
 from shared.db import Conn
 from shared.eventstore import PostgresEventStore
@@ -13,15 +14,21 @@ from tests import support
 from tests.integration.fakes import CapturingProducer, Noted, ctx
 
 
-async def begin_append(
-    pool: asyncpg.Pool, store: PostgresEventStore, stream: str, text: str, *, xid_first: bool = False
-) -> Any:
-    """Open a transaction, (optionally take an xid first,) append, and leave it uncommitted."""
+async def begin_xid(pool: asyncpg.Pool) -> Any:
+    """Open a transaction that takes its xid at once, and leave it uncommitted."""
     conn = await pool.acquire()
     tx = conn.transaction()
     await tx.start()
-    if xid_first:
-        await conn.fetchval("SELECT pg_current_xact_id()")
+    await conn.fetchval("SELECT pg_current_xact_id()")
+    return conn, tx
+
+
+async def begin_append(pool: asyncpg.Pool, store: PostgresEventStore, stream: str, text: str) -> Any:
+    """Open a transaction, append, and leave it uncommitted."""
+    conn = await pool.acquire()
+    tx = conn.transaction()
+    await tx.start()
+    await do_append(store, conn, stream, text)
     return conn, tx
 
 
@@ -48,72 +55,83 @@ async def drain(relay: OutboxRelay, conn: Conn, timeout: float = 10.0) -> int:
     raise AssertionError(f"relay still held back after {timeout}s ({total} published)")
 
 
-def relay_for(store: PostgresEventStore, producer: CapturingProducer) -> OutboxRelay:
+async def committed(pool: asyncpg.Pool, store: PostgresEventStore, stream: str, text: str) -> None:
+    """Append in a transaction of its own, committed at once."""
+    async with pool.acquire() as conn, conn.transaction():
+        await do_append(store, conn, stream, text)
+
+
+async def end(pool: asyncpg.Pool, conn: Any, tx: Any, *, commit: bool) -> None:
+    """Commit or roll back a transaction from ``begin_append`` and give its connection back."""
+    await (tx.commit() if commit else tx.rollback())
+    await pool.release(conn)
+
+
+def published_texts(producer: CapturingProducer) -> list[str]:
+    return [e.payload["text"] for e in producer.envelopes()]
+
+
+@pytest.fixture
+def producer() -> CapturingProducer:
+    return CapturingProducer()
+
+
+@pytest.fixture
+def relay(store: PostgresEventStore, producer: CapturingProducer) -> OutboxRelay:
+    """A relay on the test's store, publishing into ``producer``."""
     return OutboxRelay(store, producer, "test.events")
 
 
-async def test_late_commit_with_lower_position_is_not_skipped(pool: asyncpg.Pool, store: PostgresEventStore) -> None:
-    producer = CapturingProducer()
-    relay = relay_for(store, producer)
+async def test_late_commit_with_lower_position_is_not_skipped(
+    pool: asyncpg.Pool, store: PostgresEventStore, producer: CapturingProducer, relay: OutboxRelay
+) -> None:
     # T1 inserts first (lower position) but stays open.
     c1, t1 = await begin_append(pool, store, "a", "early")
-    await do_append(store, c1, "a", "early")
     # T2 inserts later (higher position) and commits.
-    async with pool.acquire() as c2, c2.transaction():
-        await do_append(store, c2, "b", "late")
+    await committed(pool, store, "b", "late")
     async with pool.acquire() as rc:
         published, held = await relay.publish_once(rc)
         assert (published, held) == (0, True), "T2 must wait behind the in-flight T1"
-        await t1.commit()
-        await pool.release(c1)
+        await end(pool, c1, t1, commit=True)
         assert await drain(relay, rc) == 2
-    assert [e.payload["text"] for e in producer.envelopes()] == ["early", "late"]
+    assert published_texts(producer) == ["early", "late"]
 
 
 async def test_transaction_with_older_xid_but_higher_position_is_not_skipped(
-    pool: asyncpg.Pool, store: PostgresEventStore
+    pool: asyncpg.Pool, store: PostgresEventStore, producer: CapturingProducer, relay: OutboxRelay
 ) -> None:
     """The case a position-only watermark loses: T1 takes its xid first, T2 commits a lower
     position, then T1 inserts a higher position and commits."""
-    producer = CapturingProducer()
-    relay = relay_for(store, producer)
-    c1, t1 = await begin_append(pool, store, "a", "old-xid", xid_first=True)
-    async with pool.acquire() as c2, c2.transaction():
-        await do_append(store, c2, "b", "new-xid-low-position")
+    c1, t1 = await begin_xid(pool)
+    await committed(pool, store, "b", "new-xid-low-position")
     async with pool.acquire() as rc:
         assert await relay.publish_once(rc) == (0, True)
         await do_append(store, c1, "a", "old-xid-high-position")
-        await t1.commit()
-        await pool.release(c1)
+        await end(pool, c1, t1, commit=True)
         assert await drain(relay, rc) == 2
-    texts = [e.payload["text"] for e in producer.envelopes()]
+    texts = published_texts(producer)
     assert sorted(texts) == ["new-xid-low-position", "old-xid-high-position"]
     assert len(texts) == 2
 
 
-async def test_rolled_back_transaction_does_not_block_or_leak(pool: asyncpg.Pool, store: PostgresEventStore) -> None:
-    producer = CapturingProducer()
-    relay = relay_for(store, producer)
+async def test_rolled_back_transaction_does_not_block_or_leak(
+    pool: asyncpg.Pool, store: PostgresEventStore, producer: CapturingProducer, relay: OutboxRelay
+) -> None:
     c1, t1 = await begin_append(pool, store, "a", "doomed")
-    await do_append(store, c1, "a", "doomed")
-    async with pool.acquire() as c2, c2.transaction():
-        await do_append(store, c2, "b", "kept")
-    await t1.rollback()
-    await pool.release(c1)
+    await committed(pool, store, "b", "kept")
+    await end(pool, c1, t1, commit=False)
     async with pool.acquire() as rc:
         assert await drain(relay, rc) == 1
-    assert [e.payload["text"] for e in producer.envelopes()] == ["kept"]
+    assert published_texts(producer) == ["kept"]
 
 
 async def test_many_interleaved_writers_publish_every_event_once_in_stream_order(
-    pool: asyncpg.Pool, store: PostgresEventStore
+    pool: asyncpg.Pool, store: PostgresEventStore, producer: CapturingProducer, relay: OutboxRelay
 ) -> None:
     """Writers on 5 streams commit in a scrambled order while the relay keeps publishing."""
     import asyncio
     import random
 
-    producer = CapturingProducer()
-    relay = relay_for(store, producer)
     rng = random.Random(7)
 
     async def writer(stream: str) -> None:
@@ -160,62 +178,53 @@ async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool,
     relay = OutboxRelay(store, producer, "test.events", poll_interval=0.05)
     task = asyncio.create_task(relay.run())
     try:
-        async with pool.acquire() as c, c.transaction():
-            await do_append(store, c, "a", "before")
+        await committed(pool, store, "a", "before")
         await eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 1)
         killed = await pool.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         assert killed == 1
-        async with pool.acquire() as c, c.transaction():
-            await do_append(store, c, "b", "after")
+        await committed(pool, store, "b", "after")
         await eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 2, timeout=15)
         await eventually(lambda: asyncio.sleep(0, relay.is_leader), bool)
     finally:
         relay.stop()
         await asyncio.wait_for(task, timeout=10)
-    assert [e.payload["text"] for e in producer.envelopes()] == ["before", "after"]
+    assert published_texts(producer) == ["before", "after"]
 
 
 async def test_a_transaction_in_another_database_does_not_hold_this_outbox_back(
-    pool: asyncpg.Pool, store: PostgresEventStore
+    pool: asyncpg.Pool, store: PostgresEventStore, producer: CapturingProducer, relay: OutboxRelay
 ) -> None:
     """xids are cluster-wide, but a session in another database cannot write here: its older
     in-flight xid must not delay publishing (other services' projections would otherwise
     hold every relay on the server back). One in this database still does (tests above)."""
     from tests import support
 
-    producer = CapturingProducer()
-    relay = relay_for(store, producer)
     other = await asyncpg.connect(support.PG_ADMIN)  # the server's "postgres" database
     try:
         async with other.transaction():
             await other.fetchval("SELECT pg_current_xact_id()")  # an older xid, in flight
-            async with pool.acquire() as c, c.transaction():
-                await do_append(store, c, "a", "not held")
+            await committed(pool, store, "a", "not held")
             async with pool.acquire() as rc:
                 published, held = await relay.publish_once(rc)
                 # other tests may run sessions in this database's neighbours, never in it
                 assert (published, held) == (1, False)
     finally:
         await other.close()
-    assert [e.payload["text"] for e in producer.envelopes()] == ["not held"]
+    assert published_texts(producer) == ["not held"]
 
 
 async def test_a_session_here_with_an_older_xid_still_holds_the_outbox_back(
-    pool: asyncpg.Pool, store: PostgresEventStore
+    pool: asyncpg.Pool, store: PostgresEventStore, producer: CapturingProducer, relay: OutboxRelay
 ) -> None:
     """Even without having written to ``events`` yet: it may still do so."""
-    producer = CapturingProducer()
-    relay = relay_for(store, producer)
-    c1, t1 = await begin_append(pool, store, "a", "", xid_first=True)
-    async with pool.acquire() as c2, c2.transaction():
-        await do_append(store, c2, "b", "newer")
+    c1, t1 = await begin_xid(pool)
+    await committed(pool, store, "b", "newer")
     async with pool.acquire() as rc:
         assert await relay.publish_once(rc) == (0, True)
-        await t1.rollback()
-        await pool.release(c1)
+        await end(pool, c1, t1, commit=False)
         assert await drain(relay, rc) == 1
 
 
@@ -237,8 +246,7 @@ async def test_an_append_committed_during_a_publish_is_published_without_waiting
     relay = OutboxRelay(store, producer, "test.events", poll_interval=60.0)
     task = asyncio.create_task(relay.run())
     try:
-        async with pool.acquire() as c, c.transaction():
-            await do_append(store, c, "a", "first")
+        await committed(pool, store, "a", "first")
         await asyncio.sleep(0.3)  # the relay read "first" and waits on the gate
         async with pool.acquire() as c, c.transaction():
             await do_append(store, c, "b", "during")  # NOTIFY arrives mid-publish
@@ -248,7 +256,7 @@ async def test_an_append_committed_during_a_publish_is_published_without_waiting
     finally:
         relay.stop()
         await asyncio.wait_for(task, timeout=5)
-    assert [e.payload["text"] for e in producer.envelopes()] == ["first", "during"]
+    assert published_texts(producer) == ["first", "during"]
 
 
 async def test_relay_leader_gauge_follows_the_lock(store: PostgresEventStore) -> None:

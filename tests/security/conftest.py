@@ -43,11 +43,9 @@ IntakeFactory = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, httpx.A
 
 
 @pytest.fixture
-async def intake_db() -> AsyncIterator[str]:
-    name = support.run_id()
-    url = await support.create_database(name)
-    yield url
-    support.drop_database_later(name)
+def intake_db(pg_url: str) -> str:
+    """Intake's own database: a fresh, empty one for the test (``pg_url``)."""
+    return pg_url
 
 
 @pytest.fixture

@@ -20,19 +20,7 @@ from shared.keyprovider import LocalKeyProvider, Pkcs11KeyProvider
 from shared.vocabulary import Role
 from tests import support
 from tests.security.conftest import IntakeFactory, pg_bin
-
-REFERRAL = {
-    "project": "pro-aktiv",
-    "received_on": "2026-03-02",
-    "sex": "female",
-    "identity": {
-        "first_name": "Anna",
-        "last_name": "Beispiel",
-        "birth_date": "1984-05-17",
-        "insurance_number": "12170584B123",
-    },
-    "reason": "chronic back pain, depressive episode",
-}
+from tests.support import REFERRAL
 
 
 def cm() -> dict[str, str]:

@@ -19,7 +19,8 @@ from shared.auth import issue_token
 from shared.vocabulary import Role
 from tests import support
 from tests.security.conftest import pg_bin
-from tests.security.test_envelope_keys import REFERRAL, run
+from tests.security.test_envelope_keys import run
+from tests.support import REFERRAL
 
 Apps = dict[str, tuple[FastAPI, httpx.AsyncClient]]
 

@@ -19,17 +19,17 @@ from services.casework.commands import (
     SetGoal,
 )
 from services.casework.handlers import HANDLERS
-from shared.bus import Context, MessageBus, inject
+from shared.bus import Context
 from shared.contracts.casework import CaseManagerAssigned, GoalSet, TeamMemberAdded
 from shared.contracts.common import Phase
 from shared.contracts.intake import ParticipantEnrolled
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import Actor, new_id
 from shared.eventstore import CommandContext, ConcurrencyConflict
-from shared.memory import MemoryEventStore
 from shared.principal import Principal
-from shared.unit_of_work import MemoryUnitOfWork, UnitOfWork
+from shared.unit_of_work import UnitOfWork
 from shared.vocabulary import Role
+from tests.unit.memory_bus import MemoryService
 
 D = date(2026, 3, 2)
 CM = Principal("cm-anna", Role.CASE_MANAGER, "jc-en")
@@ -61,19 +61,11 @@ class FakeConsents:
         return self.releases.get(participant_id, [])
 
 
-class World:
+class World(MemoryService):
     def __init__(self) -> None:
-        self.store = MemoryEventStore()
         self.keys = FakeKeys()
         self.consents = FakeConsents()
-        responses = MemoryUnitOfWork(self.store).responses  # one idempotency table, like one database
-
-        def unit_of_work(transactional: bool) -> UnitOfWork:
-            uow = MemoryUnitOfWork(self.store, transactional=transactional)
-            uow.responses = responses
-            return uow
-
-        self.bus = MessageBus(inject(HANDLERS, keys=self.keys, consents=self.consents), unit_of_work)
+        super().__init__(HANDLERS, keys=self.keys, consents=self.consents)
 
     async def open_case(self) -> UUID:
         """What the enrolments policy writes for a new participant."""

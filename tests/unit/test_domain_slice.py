@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bench.synth import referral
 from services.casework import domain as casework
 from services.intake import domain as intake
 from shared.contracts.base import DomainEvent
@@ -14,20 +15,6 @@ from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ParticipantEnrolled, ReferralReceived
 from shared.domain import InvalidTransition, NotFound
 from shared.envelope import new_id
-
-
-def referral() -> ReferralReceived:
-    return ReferralReceived(
-        participant_id=new_id(),
-        source_agency="jc-en",
-        project="pro-aktiv",
-        referred_by="cm-1",
-        received_on=date(2026, 3, 1),
-        age_band="35-44",
-        sex="female",
-        sealed_identity="x",
-        sealed_reason="y",
-    )
 
 
 def ready(r: ReferralReceived) -> list[DomainEvent]:

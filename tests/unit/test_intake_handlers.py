@@ -39,6 +39,7 @@ from shared.memory import MemoryEventStore
 from shared.principal import Principal
 from shared.unit_of_work import MemoryUnitOfWork, UnitOfWork
 from shared.vocabulary import Role
+from tests.unit.memory_bus import memory_bus
 
 D = date(2026, 3, 2)
 CM = Principal("cm-1", Role.CASE_MANAGER, "jc-en")
@@ -89,14 +90,7 @@ def keys() -> MemoryKeyStore:
 
 @pytest.fixture
 def bus(store: MemoryEventStore, keys: MemoryKeyStore) -> MessageBus:
-    shared = MemoryUnitOfWork(store)  # one set of stored idempotency responses
-
-    def make(transactional: bool) -> UnitOfWork:
-        uow = MemoryUnitOfWork(store, transactional=transactional)
-        uow.responses = shared.responses
-        return uow
-
-    return MessageBus(inject(HANDLERS, keys=keys), make)
+    return memory_bus(inject(HANDLERS, keys=keys), store)
 
 
 def ctx(principal: Principal = CM, **kw: Any) -> Context:

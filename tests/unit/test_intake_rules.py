@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bench import synth
 from services.intake import domain as intake
 from shared.contracts.base import DomainEvent
 from shared.contracts.common import ConsentPurpose
@@ -17,18 +18,7 @@ D = date(2026, 3, 2)
 
 
 def referral(agency: str = "jc-en", project: str = "pro-aktiv", runs_at: str | None = None) -> ReferralReceived:
-    return ReferralReceived(
-        participant_id=new_id(),
-        source_agency=agency,
-        project=project,
-        referred_by="cm-1",
-        received_on=D,
-        age_band="35-44",
-        sex="female",
-        sealed_identity="x",
-        sealed_reason="y",
-        agency=runs_at,
-    )
+    return synth.referral(source_agency=agency, project=project, received_on=D, agency=runs_at)
 
 
 def fold(*events: DomainEvent) -> intake.Participant:

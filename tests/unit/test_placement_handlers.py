@@ -24,16 +24,16 @@ from services.placement.commands import (
 )
 from services.placement.domain.matching import JobOffer
 from services.placement.handlers import HANDLERS
-from shared.bus import Command, Context, IdempotencyMismatch, MessageBus, Result, inject
+from shared.bus import Command, Context, IdempotencyMismatch, Result
 from shared.contracts.common import CapacityProfile, EmploymentType, Level
 from shared.contracts.placement import CandidateProfilePublished, EmployerAcquired, JobDemands
 from shared.domain import Forbidden, InvalidTransition, NotFound
 from shared.envelope import Actor, new_id
 from shared.eventstore import CommandContext, ConcurrencyConflict
-from shared.memory import MemoryEventStore
 from shared.principal import Principal
 from shared.unit_of_work import Loaded, MemoryUnitOfWork, UnitOfWork
 from shared.vocabulary import Role
+from tests.unit.memory_bus import MemoryService
 
 OFFICER = Principal("officer-1", Role.EMPLOYER_ACQUISITION, "jc-en")
 CASE_MANAGER = Principal("cm-1", Role.CASE_MANAGER, "jc-en")
@@ -74,19 +74,11 @@ class FakeOffers:
         return self.offers.get(vacancy_id)
 
 
-class Placement:
+class Placement(MemoryService):
     def __init__(self) -> None:
-        self.store = MemoryEventStore()
         self.keys = FakeKeys()
         self.offers = FakeOffers()
-        shared = MemoryUnitOfWork(self.store)  # one set of stored responses, like one database
-
-        def unit_of_work(transactional: bool) -> MemoryUnitOfWork:
-            uow = MemoryUnitOfWork(self.store, transactional=transactional)
-            uow.responses = shared.responses
-            return uow
-
-        self.bus = MessageBus(inject(HANDLERS, keys=self.keys, offers=self.offers), unit_of_work)
+        super().__init__(HANDLERS, keys=self.keys, offers=self.offers)
 
     async def do(self, command: Command, who: Principal = OFFICER, **ctx: Any) -> Result:
         return await self.bus.handle(command, Context(principal=who, today=TODAY, **ctx))

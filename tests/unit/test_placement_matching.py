@@ -7,21 +7,11 @@ from uuid import uuid4
 
 from services.placement import access
 from services.placement.domain import add_months, followups, matching
-from shared.contracts.common import CapacityProfile, Level
+from shared.contracts.common import Level
 from shared.contracts.placement import JobDemands
 from shared.principal import Principal
 from shared.vocabulary import Role
-
-PROFILE = CapacityProfile(
-    max_hours_per_week=30,
-    lifting=Level.LIGHT,
-    standing=Level.MODERATE,
-    mental_load=Level.MODERATE,
-    shift_work=False,
-    night_work=False,
-    customer_contact=True,
-    adaptations=["height-adjustable desk"],
-)
+from tests.support import PROFILE
 
 
 def offer(**kw: object) -> matching.JobOffer:
