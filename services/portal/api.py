@@ -5,16 +5,18 @@ one person (intake, case, placement) are ``SCREENS``: each gets the same page an
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlparse
 from uuid import UUID
 
+import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.portal import auth, forms, views
+from services.portal import auth, forms, oidc, views
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.rendering import Renderer
@@ -76,7 +78,7 @@ async def home() -> RedirectResponse:
 
 @router.get("/anmelden", response_class=HTMLResponse)
 async def login_page(request: Request, render: Render, settings: Settings) -> HTMLResponse:
-    return render.page(request, "login.html", settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES)
+    return _login_page(request, render, settings)
 
 
 @router.post("/anmelden")
@@ -85,25 +87,91 @@ async def dev_login(request: Request, render: Render, settings: Settings) -> Res
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}
     if not settings.dev_login:
-        return render.page(
-            request, "login.html", status=403, settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES
-        )
+        return _login_page(request, render, settings, status=403)
     try:
         token = auth.dev_token(settings, values.get("role", ""), values.get("agency", ""))
     except DomainError as exc:
-        errors = {exc.field or "_": exc.message}
-        return render.page(
-            request, "login.html", status=422, settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES,
-            errors=errors, values=values,
-        )  # fmt: skip
+        return _login_page(request, render, settings, status=422, errors={exc.field or "_": exc.message}, values=values)
     response = RedirectResponse("/arbeitsplatz", status_code=303)
     auth.start_session(response, settings, token)
     return response
 
 
+def _oidc(request: Request) -> oidc.OidcClient | None:
+    return getattr(request.app.state, "oidc", None)
+
+
+def _login_page(
+    request: Request, render: Renderer, settings: PortalSettings, status: int = 200, **data: Any
+) -> HTMLResponse:
+    return render.page(
+        request, "login.html", status=status, settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES, **data
+    )
+
+
+@router.get("/anmelden/oidc")
+async def oidc_login(request: Request, render: Render, settings: Settings) -> Response:
+    """Off to the agency's provider, with a fresh state, nonce and PKCE challenge kept in a
+    cookie (SameSite=lax: the provider sends the browser back with a top-level GET)."""
+    client = _oidc(request)
+    if client is None:
+        return RedirectResponse("/anmelden", status_code=303)
+    flow = oidc.Flow.new()
+    try:
+        url = await client.authorize_url(flow)
+    except (oidc.LoginFailed, httpx.HTTPError):
+        return _login_page(
+            request, render, settings, status=502, oidc_error=N_("Der Anmeldedienst der Behörde ist nicht erreichbar.")
+        )
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        oidc.FLOW_COOKIE, flow.cookie(), max_age=oidc.FLOW_TTL_S, httponly=True, samesite="lax",
+        secure=settings.cookie_secure, path="/anmelden/oidc",
+    )  # fmt: skip
+    return response
+
+
+@router.get("/anmelden/oidc/callback")
+async def oidc_callback(
+    request: Request, render: Render, settings: Settings, code: str = "", state: str = "", error: str = ""
+) -> Response:
+    """Back from the provider: the state must be ours, the code buys the tokens, the ID token
+    must verify and the services must trust the access token. The session cookie is strict, so
+    the browser follows on from our own page (a redirect chain from another site would not send it)."""
+    client = _oidc(request)
+    flow = oidc.Flow.of_cookie(request.cookies.get(oidc.FLOW_COOKIE))
+    try:
+        if client is None or flow is None or error or not code or not secrets.compare_digest(state, flow.state):
+            raise oidc.LoginFailed(error or "state")
+        tokens = await client.exchange(code, flow)
+        auth.check_token(settings, tokens.access_token)
+    except (oidc.LoginFailed, DomainError, httpx.HTTPError):
+        response = _login_page(
+            request,
+            render,
+            settings,
+            status=401,
+            oidc_error=N_("Die Anmeldung ist fehlgeschlagen. Bitte versuchen Sie es erneut."),
+        )
+    else:
+        response = render.page(request, "signed_in.html", settings=settings)
+        auth.start_session(response, settings, tokens.access_token, ttl=tokens.expires_in)
+        response.set_cookie(
+            auth.ID_TOKEN_COOKIE, tokens.id_token, max_age=min(tokens.expires_in, auth.SESSION_TTL_S),
+            httponly=True, samesite="strict", secure=settings.cookie_secure,
+        )  # fmt: skip
+    response.delete_cookie(oidc.FLOW_COOKIE, path="/anmelden/oidc")
+    return response
+
+
 @router.post("/abmelden")
-async def logout() -> RedirectResponse:
-    response = RedirectResponse("/anmelden", status_code=303)
+async def logout(request: Request) -> RedirectResponse:
+    """The session ends here and, after an OpenID login, at the provider too."""
+    client = _oidc(request)
+    id_token = request.cookies.get(auth.ID_TOKEN_COOKIE)
+    back = str(request.url_for("login_page"))
+    target = await client.logout_url(id_token, back) if client and id_token else None
+    response = RedirectResponse(target or "/anmelden", status_code=303)
     auth.end_session(response)
     return response
 
