@@ -232,6 +232,53 @@ async def dashboard(request: Request, user: CurrentUser, services: Services) -> 
     return HTMLResponse(reply.body, status_code=reply.status)
 
 
+@router.get("/datenschutz", response_class=HTMLResponse)
+async def privacy(request: Request, user: CurrentUser, render: Render) -> HTMLResponse:
+    """The data-protection officer's desk: the read log, erasure, (soon) subject access."""
+    return render.page(request, "privacy.html", user=user, may=user.role in views.PRIVACY_ROLES)
+
+
+@router.get("/datenschutz/lesezugriffe", response_class=HTMLResponse)
+async def read_log(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """Who read identities, referral reasons and health data (the services' audit of reads),
+    filtered by participant, reader and day; a bad filter comes back next to its field."""
+    filters = {k: request.query_params.get(k, "") for k in views.READ_LOG_FILTERS}
+    page = await views.read_log(services, user, filters, _consistency(request))
+    status = 422 if page.data["errors"] else int(page.data["status"])
+    return _page(render, request, "read_log.html", status=status, user=user, page=page, values=filters)
+
+
+@router.get("/datenschutz/loeschung", response_class=HTMLResponse)
+async def erasure_form(request: Request, user: CurrentUser, render: Render, geloescht: str = "") -> HTMLResponse:
+    erased = views.participant_number(geloescht)
+    return _page(render, request, "erasure.html", user=user, may=user.role in views.ERASERS, erased=erased)
+
+
+@router.post("/datenschutz/loeschung")
+async def erase(request: Request, user: CurrentUser, services: Services, render: Render) -> Response:
+    """Erasure (Art. 17 DSGVO) through intake's command: the participant's key is destroyed and
+    every service told. Irreversible, so the form must be confirmed; intake decides who may."""
+    values = await _form(request)
+    pid = views.participant_number(values.get("participant_id", ""))
+    errors: dict[str, str] = {}
+    if pid is None:
+        errors["participant_id"] = N_("Bitte eine vollständige Teilnehmendennummer eingeben.")
+    if values.get("confirmed") != "on":
+        errors["confirmed"] = N_("Bitte bestätigen Sie, dass die Löschung nicht rückgängig zu machen ist.")
+    if pid is not None and not errors:
+        path, body = forms.path_of(forms.ERASURE, str(pid), values), forms.body_of(forms.ERASURE, values)
+        reply = await services.call(forms.ERASURE.service, "POST", path, user.token, json=body)
+        if reply.ok:
+            return _after_command(f"/datenschutz/loeschung?geloescht={pid}", reply)
+        errors = _field_errors(reply, forms.ERASURE, also=("participant_id",))
+        status = reply.status
+    else:
+        status = 422
+    return render.page(
+        request, "erasure.html", status=status, user=user, may=user.role in views.ERASERS, values=values, errors=errors
+    )
+
+
 @dataclass(frozen=True)
 class Screen:
     """A page of one person that offers commands: its name, URL, template, view and the
@@ -300,12 +347,13 @@ async def _command(
     return render.page(request, screen.template, status=reply.status, user=user, page=page, pid=pid, failed=failed)
 
 
-def _field_errors(reply: Reply, spec: forms.Action) -> dict[str, str]:
-    """The API's errors by form field; those naming no field of the form (``consent``,
-    ``eligibility``, a 409's reason) go to the form as a whole."""
+def _field_errors(reply: Reply, spec: forms.Action, also: tuple[str, ...] = ()) -> dict[str, str]:
+    """The API's errors by form field (the body's, and ``also`` those of the path the form
+    fills in); those naming no field of the form (``consent``, ``eligibility``, a 409's
+    reason) go to the form as a whole."""
     errors: dict[str, str] = {}
     for name, reason in reply.errors().items():
-        key = name if name in spec.fields else "_"
+        key = name if name in spec.fields or name in also else "_"
         errors[key] = f"{errors[key]}; {reason}" if key in errors else reason
     return errors
 

@@ -146,3 +146,6 @@ def _put(body: dict[str, Any], dotted: str, value: Any) -> None:
     for p in parents:
         body = body.setdefault(p, {})
     body[leaf] = value
+
+
+ERASURE = Action("intake", "/participants/{pid}/erasure", {"legal_basis": "text"})

@@ -32,6 +32,7 @@ class Renderer:
         )
         env.install_gettext_translations(i18n.catalog(language), newstyle=True)  # type: ignore[attr-defined]
         env.filters["datum"] = lambda v: i18n.fmt_date(v, language)
+        env.filters["zeit"] = lambda v: i18n.fmt_moment(v, language)
         env.filters["eur"] = lambda v: i18n.fmt_eur(v, language)
         env.filters["reason"] = views.reason_text
         env.globals.update(
@@ -49,6 +50,7 @@ class Renderer:
             PLACEMENT_STATES=vocabulary.PLACEMENT_STATES,
             CRITERIA=vocabulary.CRITERIA,
             VERDICTS=vocabulary.VERDICTS,
+            READS=vocabulary.READS,
         )
         return env
 

@@ -5,10 +5,13 @@ No rules of the services are repeated here except to offer choices; the services
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
+from services.portal import i18n
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.vocabulary import N_
@@ -204,3 +207,44 @@ REASONS = {
 def reason_text(reason: str) -> str:
     """The German msgid for a known validation reason (translated in the template)."""
     return next((german for english, german in REASONS.items() if reason.startswith(english)), reason)
+
+
+# --- data protection (DPO, auditor) ----------------------------------------------------------
+
+PRIVACY_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.AUDITOR})
+ERASERS = frozenset({Role.DATA_PROTECTION_OFFICER})
+READ_LOG_FILTERS = ("participant_id", "subject", "since")
+# the two audited reads: intake's identities and referral reasons, casework's health data
+READ_LOGS = (("intake", "/audit/data-reads"), ("casework", "/audit/health-reads"))
+
+
+def read_log_params(filters: dict[str, str]) -> dict[str, str]:
+    """The filter form as the audit APIs' query (their own field names); a day from the date
+    input means from midnight in Germany."""
+    params = {k: v for k in READ_LOG_FILTERS if (v := (filters.get(k) or "").strip())}
+    if "since" in params and "T" not in params["since"]:
+        with contextlib.suppress(ValueError):  # else the API names the field and the reason
+            params["since"] = datetime.combine(date.fromisoformat(params["since"]), time(), i18n.BERLIN).isoformat()
+    return params
+
+
+async def read_log(backends: Backends, user: User, filters: dict[str, str], consistency: str | None) -> Page:
+    """Who read personal data, newest first: intake's data-read audit and casework's health-read
+    audit, one list; the APIs decide who may see it (and refuse a bad filter by its field)."""
+    page = Page()
+    params = read_log_params(filters)
+    replies = await asyncio.gather(
+        *(backends.call(s, "GET", path, user.token, consistency=consistency, params=params) for s, path in READ_LOGS)
+    )
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for (service, _), reply in zip(READ_LOGS, replies, strict=True):
+        page.take(reply)
+        if reply.ok:
+            rows += [{**r, "service": service} for r in reply.body.get("reads", [])]
+        elif reply.status != 403:
+            errors.update(reply.errors())
+    rows.sort(key=lambda r: str(r.get("read_at", "")), reverse=True)
+    forbidden = all(r.status == 403 for r in replies)
+    page.data.update(reads=rows, errors=errors, forbidden=forbidden, status=403 if forbidden else 200)
+    return page

@@ -153,3 +153,10 @@ CRITERIA = {
     "adaptations": N_("Arbeitsplatzanpassungen"),
 }
 VERDICTS = {"fits": N_("passt"), "partial": N_("teilweise"), "conflict": N_("Konflikt")}
+# what an audited read read (intake's data-read audit, casework's health-read audit)
+READS = {
+    "identity": N_("Identität (Name, Anschrift, Geburtsdatum)"),
+    "referral-reason": N_("Zuweisungsgrund"),
+    "timeline": N_("Fallverlauf mit Gesundheitsdaten"),
+    "health-records": N_("Gesundheitsakte"),
+}
