@@ -279,6 +279,27 @@ async def erase(request: Request, user: CurrentUser, services: Services, render:
     )
 
 
+@router.get("/arbeitgeber", response_class=HTMLResponse)
+async def employers(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """Arbeitgeberakquise: the employers (own agency and project partners) and a new one."""
+    page = await views.employers(services, user, _consistency(request))
+    return _page(render, request, "employers.html", status=_status(page), user=user, page=page)
+
+
+@router.post("/arbeitgeber")
+async def acquire_employer(request: Request, user: CurrentUser, services: Services, render: Render) -> Response:
+    values = await _form(request)
+    body = forms.body_of(forms.EMPLOYER, values)
+    reply = await services.call(forms.EMPLOYER.service, "POST", forms.EMPLOYER.path, user.token, json=body)
+    if reply.ok:
+        return _after_command(f"/arbeitgeber/{reply.body['employer_id']}", reply)
+    page = await views.employers(services, user, None)
+    errors = _field_errors(reply, forms.EMPLOYER)
+    return render.page(
+        request, "employers.html", status=reply.status, user=user, page=page, values=values, errors=errors
+    )
+
+
 @dataclass(frozen=True)
 class Screen:
     """A page of one person that offers commands: its name, URL, template, view and the
@@ -296,6 +317,7 @@ SCREENS = {
     "intake": Screen("participant", "/teilnehmende", "participant.html", views.participant, forms.INTAKE_ACTIONS),
     "case": Screen("case", "/faelle", "case.html", views.case, forms.CASE_ACTIONS, polls=True),
     "placement": Screen("placement", "/vermittlung", "placement.html", views.candidate, forms.PLACEMENT_ACTIONS),
+    "employer": Screen("employer", "/arbeitgeber", "employer.html", views.employer, forms.EMPLOYER_ACTIONS),
 }
 
 
@@ -336,7 +358,7 @@ async def _command(
     page_url = f"{screen.url}/{pid}"
     if spec is None:
         return RedirectResponse(page_url, status_code=303)
-    body = forms.body_of(spec, values)
+    body = forms.body_of(spec, values, str(pid))
     if action == "uebernehmen":
         body["case_manager"] = user.principal.subject
     reply = await services.call(spec.service, "POST", forms.path_of(spec, str(pid), values), user.token, json=body)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -57,6 +57,14 @@ def fmt_moment(value: object, language: str = DEFAULT) -> str:
         return str(value or "")
     pattern = "dd.MM.yyyy, HH:mm" if language == "de" else "dd/MM/yyyy, HH:mm"
     return format_datetime(moment, pattern, tzinfo=BERLIN, locale=_BABEL_LOCALE[language])
+
+
+def fmt_number(value: object, language: str = DEFAULT) -> str:
+    """``25.0`` → ``25``, ``12.5`` → ``12,5`` (German)."""
+    try:
+        return format_decimal(float(str(value)), locale=_BABEL_LOCALE[language])
+    except ValueError:
+        return str(value or "")
 
 
 def fmt_eur(value: object, language: str = DEFAULT) -> str:

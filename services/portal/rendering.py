@@ -33,6 +33,7 @@ class Renderer:
         env.install_gettext_translations(i18n.catalog(language), newstyle=True)  # type: ignore[attr-defined]
         env.filters["datum"] = lambda v: i18n.fmt_date(v, language)
         env.filters["zeit"] = lambda v: i18n.fmt_moment(v, language)
+        env.filters["zahl"] = lambda v: i18n.fmt_number(v, language)
         env.filters["eur"] = lambda v: i18n.fmt_eur(v, language)
         env.filters["reason"] = views.reason_text
         env.globals.update(
@@ -51,6 +52,11 @@ class Renderer:
             CRITERIA=vocabulary.CRITERIA,
             VERDICTS=vocabulary.VERDICTS,
             READS=vocabulary.READS,
+            SIZES=vocabulary.SIZES,
+            CHANNELS=vocabulary.CHANNELS,
+            LEVELS=vocabulary.LEVELS,
+            VACANCY_STATES=vocabulary.VACANCY_STATES,
+            CLOSE_REASONS=vocabulary.CLOSE_REASONS,
         )
         return env
 

@@ -248,3 +248,59 @@ async def read_log(backends: Backends, user: User, filters: dict[str, str], cons
     forbidden = all(r.status == 403 for r in replies)
     page.data.update(reads=rows, errors=errors, forbidden=forbidden, status=403 if forbidden else 200)
     return page
+
+
+# --- employers and vacancies (Arbeitgeberakquise) --------------------------------------------
+
+EMPLOYER_READERS = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER, Role.DRV_ADVISER})
+ACQUIRERS = frozenset({Role.EMPLOYER_ACQUISITION})
+
+
+async def employers(backends: Backends, user: User, consistency: str | None) -> Page:
+    """The employers of the agency and its project partners, with their open vacancies' count."""
+    page = Page()
+    listed, board = await asyncio.gather(
+        backends.call("placement", "GET", "/employers", user.token, consistency=consistency),
+        backends.call("placement", "GET", "/vacancies", user.token, consistency=consistency, params={"status": "open"}),
+    )
+    for r in (listed, board):
+        page.take(r)
+    open_by_employer: dict[str, int] = {}
+    for v in board.body if board.ok and isinstance(board.body, list) else []:
+        open_by_employer[v["employer_id"]] = open_by_employer.get(v["employer_id"], 0) + 1
+    rows = listed.body if listed.ok and isinstance(listed.body, list) else []
+    page.data.update(
+        status=listed.status,
+        employers=[{**e, "open_vacancies": open_by_employer.get(e["employer_id"], 0)} for e in rows],
+        error=None if listed.ok else listed.errors().get("_"),
+        may_acquire=user.role in ACQUIRERS,
+    )
+    return page
+
+
+async def employer(backends: Backends, user: User, eid: UUID, consistency: str | None) -> Page:
+    """One employer: company data, contact persons and the contact log (owning agency only),
+    and its vacancies, open and closed."""
+    page = Page()
+    got = page.take(await backends.call("placement", "GET", f"/employers/{eid}", user.token, consistency=consistency))
+    page.data["status"] = got.status
+    if not got.ok:
+        page.data["error"] = got.errors().get("_")
+        return page
+    contacts, vacancies = await asyncio.gather(
+        backends.call("placement", "GET", f"/employers/{eid}/contacts", user.token, consistency=consistency),
+        backends.call(
+            "placement", "GET", "/vacancies", user.token, consistency=consistency,
+            params={"status": "all", "employer_id": str(eid)},
+        ),
+    )  # fmt: skip
+    for r in (contacts, vacancies):
+        page.take(r)
+    owner = got.body.get("agency") == user.principal.agency
+    page.data.update(
+        employer=got.body,
+        contacts=contacts.body if contacts.ok else None,
+        vacancies=vacancies.body if vacancies.ok else [],
+        may_acquire=user.role in ACQUIRERS and owner,
+    )
+    return page

@@ -33,7 +33,7 @@ async def _read_identity_and_health(stack: Stack, pid: str) -> None:
 
 async def test_a_data_protection_officer_reads_the_read_log_and_erases_a_person(
     stack: Stack,
-    portal: str,
+    portal: str,  # noqa: F811
     browser: Browser,  # noqa: F811
 ) -> None:
     pid = await enrolled_with_open_case(stack)
@@ -90,7 +90,7 @@ async def test_a_data_protection_officer_reads_the_read_log_and_erases_a_person(
 
 async def test_a_case_manager_gets_no_read_log_and_no_erasure(
     stack: Stack,
-    portal: str,
+    portal: str,  # noqa: F811
     browser: Browser,  # noqa: F811
 ) -> None:
     page = await (await browser.new_context(locale="de-DE")).new_page()
