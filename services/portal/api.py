@@ -16,7 +16,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.portal import auth, forms, oidc, views
+from services.portal import auth, figures, forms, oidc, views, vocabulary
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.rendering import Renderer
@@ -225,11 +225,16 @@ async def reports(request: Request, user: CurrentUser, render: Render) -> HTMLRe
 
 
 @router.get("/berichte/dashboard", response_class=HTMLResponse)
-async def dashboard(request: Request, user: CurrentUser, services: Services) -> HTMLResponse:
-    """Reporting's own dashboard (server-rendered SVG, no script), fetched with the user's token
-    and framed by the portal's page: same origin, no token in a URL."""
-    reply = await services.html("reporting", "/dashboard", user.token, params=dict(request.query_params))
-    return HTMLResponse(reply.body, status_code=reply.status)
+async def dashboard(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """The figures in German: reporting's KPI JSON (``GET /kpis``, the user's token, the
+    page's filters passed on) laid out by the portal's own page, framed by ``/berichte``."""
+    params = {k: v for k in ("period", "agency", "project") if (v := request.query_params.get(k))}
+    reply = await services.call("reporting", "GET", "/kpis", user.token, params=params)
+    model = figures.dashboard(reply.body, vocabulary.PHASES) if reply.ok else None
+    status = reply.status if reply.status in (200, 403) else 502
+    return render.page(
+        request, "dashboard.html", status=status, user=user, d=model, refused=reply.status == 403, NONE=figures.NONE
+    )
 
 
 @router.get("/datenschutz", response_class=HTMLResponse)

@@ -211,6 +211,12 @@ async def test_a_case_managers_day_in_the_browser(stack: Stack, portal: str, bro
     await page.get_by_role("link", name="Berichte").click()
     figures = page.frame_locator("iframe.dashboard")
     await expect(figures.locator("svg").first).to_be_visible()
+    # in German, from reporting's figures (GET /kpis), laid out by the portal
+    await expect(figures.locator("html")).to_have_attribute("lang", "de")
+    await expect(figures.locator("#trichter")).to_contain_text("Eintritte")
+    await expect(figures.locator("#quartal")).to_contain_text("Kennzahlen im Quartal")
+    await expect(figures.locator("#quartal")).to_contain_text("Aktive Teilnehmende")
+    await expect(figures.locator("body")).not_to_contain_text("Referrals")
     await accessible(page, "08-berichte")
 
 
