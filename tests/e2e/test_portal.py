@@ -35,8 +35,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--lang=de-DE",  # date inputs as TT.MM.JJJJ
+    "--lang=de-DE",  # date inputs as TT.MM.JJJJ (with Debian's chromium-l10n: locales/de.pak)
 ]
+GERMAN_PAK = Path("/usr/lib/chromium/locales/de.pak")
 AXE_RUN = """async () => {
   const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
   return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
@@ -255,3 +256,16 @@ async def test_a_placement_officer_proposes_trials_and_places_in_the_browser(
     await expect(history).to_contain_text("Beschäftigung ab")
     await expect(history).to_contain_text("sozialversicherungspflichtig")
     await accessible(page, "10-vermittlung-beschaeftigt")
+
+
+async def test_date_inputs_are_german_day_month_year(browser: Browser) -> None:
+    """Typed digits fill TT.MM.JJJJ in that order: the browser formats dates in German
+    (``--lang=de-DE`` and the German language pack; without it, mm/dd/yyyy)."""
+    assert await asyncio.to_thread(GERMAN_PAK.exists), (
+        "chromium-l10n is missing: apt-get install chromium-l10n (see .ci/run)"
+    )
+    page = await (await browser.new_context(locale="de-DE")).new_page()
+    await page.set_content('<label for="d">Datum</label><input type="date" id="d">')
+    await page.locator("#d").focus()  # the first segment: the day in German, the month in English
+    await page.keyboard.type("09032026")
+    await expect(page.locator("#d")).to_have_value("2026-03-09")
