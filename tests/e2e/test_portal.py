@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +63,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def portal(stack: Stack) -> AsyncIterator[str]:
-    """The portal over real HTTP, calling the in-process services of the stack."""
+@asynccontextmanager
+async def serve_portal(stack: Stack, port: int, **settings: Any) -> AsyncIterator[str]:
+    """The portal on ``port`` over real HTTP, calling the in-process services of the stack."""
     transports = {name: httpx.ASGITransport(app=app) for name, app in stack.apps.items()}
-    app = build_portal(transports=transports, jwt_secret=load_settings("test").jwt_secret)
-    port = _free_port()
+    app = build_portal(transports=transports, **settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     task = asyncio.create_task(server.serve())
     await support.eventually(lambda: asyncio.sleep(0, server.started), bool, timeout=30)
@@ -76,6 +76,12 @@ async def portal(stack: Stack) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def portal(stack: Stack) -> AsyncIterator[str]:
+    async with serve_portal(stack, _free_port(), jwt_secret=load_settings("test").jwt_secret) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ in through the authorization-code flow with PKCE and sees the user's caseload.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
@@ -13,16 +12,13 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-import uvicorn
 from playwright.async_api import Browser, expect
 
-from services.portal.app import build as build_portal
 from shared.auth import SERVICE_ISSUER, dev_issuer, signing_keys
 from shared.vocabulary import AGENCIES, Role
-from tests import support
 from tests.e2e.conftest import Stack
 from tests.e2e.test_placement import enrolled_with_open_case
-from tests.e2e.test_portal import accessible, browser  # noqa: F401 (the browser fixture)
+from tests.e2e.test_portal import accessible, browser, serve_portal  # noqa: F401 (the browser fixture)
 from tests.fake_oidc import FakeProvider, free_port
 
 SUBJECT = "anna.fm@jobcenter-en.example"
@@ -59,22 +55,14 @@ def stack(idp: FakeProvider, stack: Stack) -> Stack:
 
 @pytest.fixture
 async def oidc_portal(stack: Stack, idp: FakeProvider) -> AsyncIterator[str]:
-    transports = {name: httpx.ASGITransport(app=app) for name, app in stack.apps.items()}
-    app = build_portal(
-        transports=transports,
-        oidc_issuer=idp.issuer,
-        oidc_client_id=idp.client_id,
-        oidc_client_secret=idp.client_secret,
-        oidc_redirect_uri=REDIRECT,
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=PORTAL_PORT, log_config=None))
-    task = asyncio.create_task(server.serve())
-    await support.eventually(lambda: asyncio.sleep(0, server.started), bool, timeout=30)
-    try:
-        yield f"http://127.0.0.1:{PORTAL_PORT}"
-    finally:
-        server.should_exit = True
-        await task
+    settings = {
+        "oidc_issuer": idp.issuer,
+        "oidc_client_id": idp.client_id,
+        "oidc_client_secret": idp.client_secret,
+        "oidc_redirect_uri": REDIRECT,
+    }
+    async with serve_portal(stack, PORTAL_PORT, **settings) as url:
+        yield url
 
 
 async def test_a_case_manager_logs_in_through_the_agencys_provider_and_sees_her_caseload(
