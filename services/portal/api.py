@@ -5,16 +5,18 @@ one person (intake, case, placement) are ``SCREENS``: each gets the same page an
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlparse
 from uuid import UUID
 
+import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.portal import auth, forms, views
+from services.portal import auth, figures, forms, oidc, views, vocabulary
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.rendering import Renderer
@@ -76,7 +78,7 @@ async def home() -> RedirectResponse:
 
 @router.get("/anmelden", response_class=HTMLResponse)
 async def login_page(request: Request, render: Render, settings: Settings) -> HTMLResponse:
-    return render.page(request, "login.html", settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES)
+    return _login_page(request, render, settings)
 
 
 @router.post("/anmelden")
@@ -85,25 +87,91 @@ async def dev_login(request: Request, render: Render, settings: Settings) -> Res
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}
     if not settings.dev_login:
-        return render.page(
-            request, "login.html", status=403, settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES
-        )
+        return _login_page(request, render, settings, status=403)
     try:
         token = auth.dev_token(settings, values.get("role", ""), values.get("agency", ""))
     except DomainError as exc:
-        errors = {exc.field or "_": exc.message}
-        return render.page(
-            request, "login.html", status=422, settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES,
-            errors=errors, values=values,
-        )  # fmt: skip
+        return _login_page(request, render, settings, status=422, errors={exc.field or "_": exc.message}, values=values)
     response = RedirectResponse("/arbeitsplatz", status_code=303)
     auth.start_session(response, settings, token)
     return response
 
 
+def _oidc(request: Request) -> oidc.OidcClient | None:
+    return getattr(request.app.state, "oidc", None)
+
+
+def _login_page(
+    request: Request, render: Renderer, settings: PortalSettings, status: int = 200, **data: Any
+) -> HTMLResponse:
+    return render.page(
+        request, "login.html", status=status, settings=settings, agencies=AGENCIES, roles=auth.STAFF_ROLES, **data
+    )
+
+
+@router.get("/anmelden/oidc")
+async def oidc_login(request: Request, render: Render, settings: Settings) -> Response:
+    """Off to the agency's provider, with a fresh state, nonce and PKCE challenge kept in a
+    cookie (SameSite=lax: the provider sends the browser back with a top-level GET)."""
+    client = _oidc(request)
+    if client is None:
+        return RedirectResponse("/anmelden", status_code=303)
+    flow = oidc.Flow.new()
+    try:
+        url = await client.authorize_url(flow)
+    except (oidc.LoginFailed, httpx.HTTPError):
+        return _login_page(
+            request, render, settings, status=502, oidc_error=N_("Der Anmeldedienst der Behörde ist nicht erreichbar.")
+        )
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        oidc.FLOW_COOKIE, flow.cookie(), max_age=oidc.FLOW_TTL_S, httponly=True, samesite="lax",
+        secure=settings.cookie_secure, path="/anmelden/oidc",
+    )  # fmt: skip
+    return response
+
+
+@router.get("/anmelden/oidc/callback")
+async def oidc_callback(
+    request: Request, render: Render, settings: Settings, code: str = "", state: str = "", error: str = ""
+) -> Response:
+    """Back from the provider: the state must be ours, the code buys the tokens, the ID token
+    must verify and the services must trust the access token. The session cookie is strict, so
+    the browser follows on from our own page (a redirect chain from another site would not send it)."""
+    client = _oidc(request)
+    flow = oidc.Flow.of_cookie(request.cookies.get(oidc.FLOW_COOKIE))
+    try:
+        if client is None or flow is None or error or not code or not secrets.compare_digest(state, flow.state):
+            raise oidc.LoginFailed(error or "state")
+        tokens = await client.exchange(code, flow)
+        auth.check_token(settings, tokens.access_token)
+    except (oidc.LoginFailed, DomainError, httpx.HTTPError):
+        response = _login_page(
+            request,
+            render,
+            settings,
+            status=401,
+            oidc_error=N_("Die Anmeldung ist fehlgeschlagen. Bitte versuchen Sie es erneut."),
+        )
+    else:
+        response = render.page(request, "signed_in.html", settings=settings)
+        auth.start_session(response, settings, tokens.access_token, ttl=tokens.expires_in)
+        response.set_cookie(
+            auth.ID_TOKEN_COOKIE, tokens.id_token, max_age=min(tokens.expires_in, auth.SESSION_TTL_S),
+            httponly=True, samesite="strict", secure=settings.cookie_secure,
+        )  # fmt: skip
+    response.delete_cookie(oidc.FLOW_COOKIE, path="/anmelden/oidc")
+    return response
+
+
 @router.post("/abmelden")
-async def logout() -> RedirectResponse:
-    response = RedirectResponse("/anmelden", status_code=303)
+async def logout(request: Request) -> RedirectResponse:
+    """The session ends here and, after an OpenID login, at the provider too."""
+    client = _oidc(request)
+    id_token = request.cookies.get(auth.ID_TOKEN_COOKIE)
+    back = str(request.url_for("login_page"))
+    target = await client.logout_url(id_token, back) if client and id_token else None
+    response = RedirectResponse(target or "/anmelden", status_code=303)
     auth.end_session(response)
     return response
 
@@ -157,11 +225,84 @@ async def reports(request: Request, user: CurrentUser, render: Render) -> HTMLRe
 
 
 @router.get("/berichte/dashboard", response_class=HTMLResponse)
-async def dashboard(request: Request, user: CurrentUser, services: Services) -> HTMLResponse:
-    """Reporting's own dashboard (server-rendered SVG, no script), fetched with the user's token
-    and framed by the portal's page: same origin, no token in a URL."""
-    reply = await services.html("reporting", "/dashboard", user.token, params=dict(request.query_params))
-    return HTMLResponse(reply.body, status_code=reply.status)
+async def dashboard(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """The figures in German: reporting's KPI JSON (``GET /kpis``, the user's token, the
+    page's filters passed on) laid out by the portal's own page, framed by ``/berichte``."""
+    params = {k: v for k in ("period", "agency", "project") if (v := request.query_params.get(k))}
+    reply = await services.call("reporting", "GET", "/kpis", user.token, params=params)
+    model = figures.dashboard(reply.body, vocabulary.PHASES) if reply.ok else None
+    status = reply.status if reply.status in (200, 403) else 502
+    return render.page(
+        request, "dashboard.html", status=status, user=user, d=model, refused=reply.status == 403, NONE=figures.NONE
+    )
+
+
+@router.get("/datenschutz", response_class=HTMLResponse)
+async def privacy(request: Request, user: CurrentUser, render: Render) -> HTMLResponse:
+    """The data-protection officer's desk: the read log, erasure, (soon) subject access."""
+    return render.page(request, "privacy.html", user=user, may=user.role in views.PRIVACY_ROLES)
+
+
+@router.get("/datenschutz/lesezugriffe", response_class=HTMLResponse)
+async def read_log(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """Who read identities, referral reasons and health data (the services' audit of reads),
+    filtered by participant, reader and day; a bad filter comes back next to its field."""
+    filters = {k: request.query_params.get(k, "") for k in views.READ_LOG_FILTERS}
+    page = await views.read_log(services, user, filters, _consistency(request))
+    status = 422 if page.data["errors"] else int(page.data["status"])
+    return _page(render, request, "read_log.html", status=status, user=user, page=page, values=filters)
+
+
+@router.get("/datenschutz/loeschung", response_class=HTMLResponse)
+async def erasure_form(request: Request, user: CurrentUser, render: Render, geloescht: str = "") -> HTMLResponse:
+    erased = views.participant_number(geloescht)
+    return _page(render, request, "erasure.html", user=user, may=user.role in views.ERASERS, erased=erased)
+
+
+@router.post("/datenschutz/loeschung")
+async def erase(request: Request, user: CurrentUser, services: Services, render: Render) -> Response:
+    """Erasure (Art. 17 DSGVO) through intake's command: the participant's key is destroyed and
+    every service told. Irreversible, so the form must be confirmed; intake decides who may."""
+    values = await _form(request)
+    pid = views.participant_number(values.get("participant_id", ""))
+    errors: dict[str, str] = {}
+    if pid is None:
+        errors["participant_id"] = N_("Bitte eine vollständige Teilnehmendennummer eingeben.")
+    if values.get("confirmed") != "on":
+        errors["confirmed"] = N_("Bitte bestätigen Sie, dass die Löschung nicht rückgängig zu machen ist.")
+    if pid is not None and not errors:
+        path, body = forms.path_of(forms.ERASURE, str(pid), values), forms.body_of(forms.ERASURE, values)
+        reply = await services.call(forms.ERASURE.service, "POST", path, user.token, json=body)
+        if reply.ok:
+            return _after_command(f"/datenschutz/loeschung?geloescht={pid}", reply)
+        errors = _field_errors(reply, forms.ERASURE, also=("participant_id",))
+        status = reply.status
+    else:
+        status = 422
+    return render.page(
+        request, "erasure.html", status=status, user=user, may=user.role in views.ERASERS, values=values, errors=errors
+    )
+
+
+@router.get("/arbeitgeber", response_class=HTMLResponse)
+async def employers(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """Arbeitgeberakquise: the employers (own agency and project partners) and a new one."""
+    page = await views.employers(services, user, _consistency(request))
+    return _page(render, request, "employers.html", status=_status(page), user=user, page=page)
+
+
+@router.post("/arbeitgeber")
+async def acquire_employer(request: Request, user: CurrentUser, services: Services, render: Render) -> Response:
+    values = await _form(request)
+    body = forms.body_of(forms.EMPLOYER, values)
+    reply = await services.call(forms.EMPLOYER.service, "POST", forms.EMPLOYER.path, user.token, json=body)
+    if reply.ok:
+        return _after_command(f"/arbeitgeber/{reply.body['employer_id']}", reply)
+    page = await views.employers(services, user, None)
+    errors = _field_errors(reply, forms.EMPLOYER)
+    return render.page(
+        request, "employers.html", status=reply.status, user=user, page=page, values=values, errors=errors
+    )
 
 
 @dataclass(frozen=True)
@@ -181,6 +322,7 @@ SCREENS = {
     "intake": Screen("participant", "/teilnehmende", "participant.html", views.participant, forms.INTAKE_ACTIONS),
     "case": Screen("case", "/faelle", "case.html", views.case, forms.CASE_ACTIONS, polls=True),
     "placement": Screen("placement", "/vermittlung", "placement.html", views.candidate, forms.PLACEMENT_ACTIONS),
+    "employer": Screen("employer", "/arbeitgeber", "employer.html", views.employer, forms.EMPLOYER_ACTIONS),
 }
 
 
@@ -221,7 +363,7 @@ async def _command(
     page_url = f"{screen.url}/{pid}"
     if spec is None:
         return RedirectResponse(page_url, status_code=303)
-    body = forms.body_of(spec, values)
+    body = forms.body_of(spec, values, str(pid))
     if action == "uebernehmen":
         body["case_manager"] = user.principal.subject
     reply = await services.call(spec.service, "POST", forms.path_of(spec, str(pid), values), user.token, json=body)
@@ -232,12 +374,13 @@ async def _command(
     return render.page(request, screen.template, status=reply.status, user=user, page=page, pid=pid, failed=failed)
 
 
-def _field_errors(reply: Reply, spec: forms.Action) -> dict[str, str]:
-    """The API's errors by form field; those naming no field of the form (``consent``,
-    ``eligibility``, a 409's reason) go to the form as a whole."""
+def _field_errors(reply: Reply, spec: forms.Action, also: tuple[str, ...] = ()) -> dict[str, str]:
+    """The API's errors by form field (the body's, and ``also`` those of the path the form
+    fills in); those naming no field of the form (``consent``, ``eligibility``, a 409's
+    reason) go to the form as a whole."""
     errors: dict[str, str] = {}
     for name, reason in reply.errors().items():
-        key = name if name in spec.fields else "_"
+        key = name if name in spec.fields or name in also else "_"
         errors[key] = f"{errors[key]}; {reason}" if key in errors else reason
     return errors
 

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from services.portal import api, subject_access
 from services.portal.auth import NotLoggedIn
 from services.portal.clients import Backends
+from services.portal.oidc import OidcClient
 from services.portal.rendering import Renderer
 from services.portal.settings import load_portal_settings
 
@@ -44,6 +45,7 @@ def build(
     app.state.settings = settings
     app.state.backends = backends
     app.state.renderer = Renderer(clock)
+    app.state.oidc = OidcClient(settings) if settings.oidc_issuer else None
     app.include_router(api.router)
     app.include_router(subject_access.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -16,6 +16,7 @@ from shared.principal import Principal
 from shared.vocabulary import AGENCIES, Role
 
 SESSION_COOKIE = "rp_session"
+ID_TOKEN_COOKIE = "rp_id_token"  # the OpenID provider's logout wants it back (id_token_hint)
 SESSION_TTL_S = 8 * 3600
 # Roles a person logs in with (the service role is for machines).
 STAFF_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.SERVICE)
@@ -66,11 +67,11 @@ def current_user(request: Request, settings: PortalSettings) -> User:
         raise NotLoggedIn from exc
 
 
-def start_session(response: Response, settings: PortalSettings, token: str) -> None:
+def start_session(response: Response, settings: PortalSettings, token: str, ttl: int = SESSION_TTL_S) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=SESSION_TTL_S,
+        max_age=min(ttl, SESSION_TTL_S),
         httponly=True,
         samesite="strict",
         secure=settings.cookie_secure,
@@ -79,3 +80,13 @@ def start_session(response: Response, settings: PortalSettings, token: str) -> N
 
 def end_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(ID_TOKEN_COOKIE)
+
+
+def check_token(settings: PortalSettings, token: str) -> Principal:
+    """The principal of a provider's access token, as the services would see it; refuses a
+    token of a provider the services do not trust (the login would fail on every page)."""
+    try:
+        return decode_token(token, settings.verifier())
+    except HTTPException as exc:
+        raise DomainError(str(exc.detail), field="_") from None

@@ -80,8 +80,3 @@ class Backends:
         return Reply(
             r.status_code, body, r.headers.get(TOKEN_HEADER), r.headers.get(STATE_HEADER, "").lower() == "behind"
         )
-
-    async def html(self, service: str, path: str, token: str, params: Mapping[str, Any] | None = None) -> Reply:
-        """A page a service renders itself (the reporting dashboard), for embedding."""
-        r = await self.client(service).get(path, headers={"Authorization": f"Bearer {token}"}, params=params)
-        return Reply(r.status_code, r.text)

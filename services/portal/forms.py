@@ -6,20 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Any, Literal
+from urllib.parse import quote
 
-Kind = Literal["text", "date", "bool", "number"]
+Kind = Literal["text", "date", "bool", "number", "list"]  # list: comma-separated
 
 
 @dataclass(frozen=True)
 class Action:
     """One command the portal offers: the service, the path (``{pid}`` and form fields filled in)
-    and the body's fields."""
+    and the body's fields; ``pid_field`` names the body field that gets the page's id (a
+    vacancy names its employer)."""
 
     service: str
     path: str
     fields: Mapping[str, Kind]
     fixed: Mapping[str, Any] = field(default_factory=dict)
+    pid_field: str = ""
 
 
 INTAKE_ACTIONS: dict[str, Action] = {
@@ -112,10 +116,13 @@ REFERRAL = Action(
 )
 
 
-def body_of(action: Action, form: Mapping[str, str]) -> dict[str, Any]:
+def body_of(action: Action, form: Mapping[str, str], pid: str = "") -> dict[str, Any]:
     """The JSON body: empty fields left out (the API's default or its 'required' applies),
-    checkboxes as booleans, numbers with a German decimal comma accepted."""
+    checkboxes as booleans, numbers with a German decimal comma accepted, lists comma-separated;
+    a dotted name with a number (``contact_persons.0.name``) is an item of a list."""
     body: dict[str, Any] = dict(action.fixed)
+    if action.pid_field:
+        body[action.pid_field] = pid
     for name, kind in action.fields.items():
         raw = (form.get(name) or "").strip()
         if kind == "bool":
@@ -124,14 +131,19 @@ def body_of(action: Action, form: Mapping[str, str]) -> dict[str, Any]:
             continue
         elif kind == "number":
             value = _number(raw)
+        elif kind == "list":
+            value = [item.strip() for item in raw.split(",") if item.strip()]
         else:
             value = raw
         _put(body, name, value)
-    return body
+    return {k: _lists(v) for k, v in body.items()}
 
 
 def path_of(action: Action, pid: str, form: Mapping[str, str]) -> str:
-    return action.path.format(pid=pid, consent_id=form.get("consent_id", ""))
+    """The command's path: ``{pid}`` the page's id, any other ``{name}`` the form's field of
+    that name (quoted, so a value cannot reach another path of the service)."""
+    names = {name for _, name, _, _ in Formatter().parse(action.path) if name and name != "pid"}
+    return action.path.format(pid=pid, **{n: quote(form.get(n, ""), safe="") for n in names})
 
 
 def _number(raw: str) -> Any:
@@ -146,3 +158,65 @@ def _put(body: dict[str, Any], dotted: str, value: Any) -> None:
     for p in parents:
         body = body.setdefault(p, {})
     body[leaf] = value
+
+
+def _lists(node: Any) -> Any:
+    """``{"0": a, "1": b}`` → ``[a, b]``, all the way down."""
+    if not isinstance(node, dict):
+        return node
+    done = {k: _lists(v) for k, v in node.items()}
+    if done and all(k.isdigit() for k in done):
+        return [done[k] for k in sorted(done, key=int)]
+    return done
+
+
+ERASURE = Action("intake", "/participants/{pid}/erasure", {"legal_basis": "text"})
+
+# --- employers and vacancies (Arbeitgeberakquise) --------------------------------------------
+
+EMPLOYER = Action(
+    "placement",
+    "/employers",
+    {
+        "company": "text",
+        "sector": "text",
+        "size": "text",
+        "region": "text",
+        "contact_persons.0.name": "text",
+        "contact_persons.0.position": "text",
+        "contact_persons.0.phone": "text",
+        "contact_persons.0.email": "text",
+        "offers_work_trials": "bool",
+        "offers_adapted_workplaces": "bool",
+        "acquired_on": "date",
+    },
+)
+
+EMPLOYER_ACTIONS: dict[str, Action] = {
+    "kontakt": Action(
+        "placement",
+        "/employers/{pid}/contacts",
+        {"contacted_on": "date", "channel": "text", "topic": "text", "notes": "text", "next_contact_on": "date"},
+    ),
+    "stelle": Action(
+        "placement",
+        "/vacancies",
+        {
+            "title": "text",
+            "tasks": "text",
+            "hours_per_week": "number",
+            "flexible_hours": "bool",
+            "demands.lifting": "text",
+            "demands.standing": "text",
+            "demands.mental_load": "text",
+            "demands.shift_work": "bool",
+            "demands.night_work": "bool",
+            "demands.customer_contact": "bool",
+            "possible_adaptations": "list",
+            "positions": "number",
+            "recorded_on": "date",
+        },
+        pid_field="employer_id",
+    ),
+    "schliessen": Action("placement", "/vacancies/{vacancy_id}/close", {"closed_on": "date", "reason": "text"}),
+}

@@ -7,16 +7,18 @@ import io
 from datetime import date, datetime
 from gettext import NullTranslations
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT, LANGUAGES = "de", ("de", "en")
 _BABEL_LOCALE = {"de": "de_DE", "en": "en_GB"}
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def catalog(language: str) -> NullTranslations:
@@ -45,6 +47,24 @@ def fmt_date(value: object, language: str = DEFAULT) -> str:
     if day is None:
         return str(value)
     return format_date(day, "dd.MM.yyyy" if language == "de" else "dd/MM/yyyy", locale=_BABEL_LOCALE[language])
+
+
+def fmt_moment(value: object, language: str = DEFAULT) -> str:
+    """``2026-03-09T12:05:00Z`` → ``09.03.2026, 13:05`` (German time, the staff's clock)."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(BERLIN)
+    except ValueError:
+        return str(value or "")
+    pattern = "dd.MM.yyyy, HH:mm" if language == "de" else "dd/MM/yyyy, HH:mm"
+    return format_datetime(moment, pattern, tzinfo=BERLIN, locale=_BABEL_LOCALE[language])
+
+
+def fmt_number(value: object, language: str = DEFAULT) -> str:
+    """``25.0`` → ``25``, ``12.5`` → ``12,5`` (German)."""
+    try:
+        return format_decimal(float(str(value)), locale=_BABEL_LOCALE[language])
+    except ValueError:
+        return str(value or "")
 
 
 def fmt_eur(value: object, language: str = DEFAULT) -> str:

@@ -32,6 +32,8 @@ class Renderer:
         )
         env.install_gettext_translations(i18n.catalog(language), newstyle=True)  # type: ignore[attr-defined]
         env.filters["datum"] = lambda v: i18n.fmt_date(v, language)
+        env.filters["zeit"] = lambda v: i18n.fmt_moment(v, language)
+        env.filters["zahl"] = lambda v: i18n.fmt_number(v, language)
         env.filters["eur"] = lambda v: i18n.fmt_eur(v, language)
         env.filters["reason"] = views.reason_text
         env.globals.update(
@@ -49,6 +51,12 @@ class Renderer:
             PLACEMENT_STATES=vocabulary.PLACEMENT_STATES,
             CRITERIA=vocabulary.CRITERIA,
             VERDICTS=vocabulary.VERDICTS,
+            READS=vocabulary.READS,
+            SIZES=vocabulary.SIZES,
+            CHANNELS=vocabulary.CHANNELS,
+            LEVELS=vocabulary.LEVELS,
+            VACANCY_STATES=vocabulary.VACANCY_STATES,
+            CLOSE_REASONS=vocabulary.CLOSE_REASONS,
         )
         return env
 

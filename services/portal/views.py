@@ -5,10 +5,13 @@ No rules of the services are repeated here except to offer choices; the services
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
+from services.portal import i18n
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.vocabulary import N_
@@ -204,3 +207,100 @@ REASONS = {
 def reason_text(reason: str) -> str:
     """The German msgid for a known validation reason (translated in the template)."""
     return next((german for english, german in REASONS.items() if reason.startswith(english)), reason)
+
+
+# --- data protection (DPO, auditor) ----------------------------------------------------------
+
+PRIVACY_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.AUDITOR})
+ERASERS = frozenset({Role.DATA_PROTECTION_OFFICER})
+READ_LOG_FILTERS = ("participant_id", "subject", "since")
+# the two audited reads: intake's identities and referral reasons, casework's health data
+READ_LOGS = (("intake", "/audit/data-reads"), ("casework", "/audit/health-reads"))
+
+
+def read_log_params(filters: dict[str, str]) -> dict[str, str]:
+    """The filter form as the audit APIs' query (their own field names); a day from the date
+    input means from midnight in Germany."""
+    params = {k: v for k in READ_LOG_FILTERS if (v := (filters.get(k) or "").strip())}
+    if "since" in params and "T" not in params["since"]:
+        with contextlib.suppress(ValueError):  # else the API names the field and the reason
+            params["since"] = datetime.combine(date.fromisoformat(params["since"]), time(), i18n.BERLIN).isoformat()
+    return params
+
+
+async def read_log(backends: Backends, user: User, filters: dict[str, str], consistency: str | None) -> Page:
+    """Who read personal data, newest first: intake's data-read audit and casework's health-read
+    audit, one list; the APIs decide who may see it (and refuse a bad filter by its field)."""
+    page = Page()
+    params = read_log_params(filters)
+    replies = await asyncio.gather(
+        *(backends.call(s, "GET", path, user.token, consistency=consistency, params=params) for s, path in READ_LOGS)
+    )
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for (service, _), reply in zip(READ_LOGS, replies, strict=True):
+        page.take(reply)
+        if reply.ok:
+            rows += [{**r, "service": service} for r in reply.body.get("reads", [])]
+        elif reply.status != 403:
+            errors.update(reply.errors())
+    rows.sort(key=lambda r: str(r.get("read_at", "")), reverse=True)
+    forbidden = all(r.status == 403 for r in replies)
+    page.data.update(reads=rows, errors=errors, forbidden=forbidden, status=403 if forbidden else 200)
+    return page
+
+
+# --- employers and vacancies (Arbeitgeberakquise) --------------------------------------------
+
+EMPLOYER_READERS = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER, Role.DRV_ADVISER})
+ACQUIRERS = frozenset({Role.EMPLOYER_ACQUISITION})
+
+
+async def employers(backends: Backends, user: User, consistency: str | None) -> Page:
+    """The employers of the agency and its project partners, with their open vacancies' count."""
+    page = Page()
+    listed, board = await asyncio.gather(
+        backends.call("placement", "GET", "/employers", user.token, consistency=consistency),
+        backends.call("placement", "GET", "/vacancies", user.token, consistency=consistency, params={"status": "open"}),
+    )
+    for r in (listed, board):
+        page.take(r)
+    open_by_employer: dict[str, int] = {}
+    for v in board.body if board.ok and isinstance(board.body, list) else []:
+        open_by_employer[v["employer_id"]] = open_by_employer.get(v["employer_id"], 0) + 1
+    rows = listed.body if listed.ok and isinstance(listed.body, list) else []
+    page.data.update(
+        status=listed.status,
+        employers=[{**e, "open_vacancies": open_by_employer.get(e["employer_id"], 0)} for e in rows],
+        error=None if listed.ok else listed.errors().get("_"),
+        may_acquire=user.role in ACQUIRERS,
+    )
+    return page
+
+
+async def employer(backends: Backends, user: User, eid: UUID, consistency: str | None) -> Page:
+    """One employer: company data, contact persons and the contact log (owning agency only),
+    and its vacancies, open and closed."""
+    page = Page()
+    got = page.take(await backends.call("placement", "GET", f"/employers/{eid}", user.token, consistency=consistency))
+    page.data["status"] = got.status
+    if not got.ok:
+        page.data["error"] = got.errors().get("_")
+        return page
+    contacts, vacancies = await asyncio.gather(
+        backends.call("placement", "GET", f"/employers/{eid}/contacts", user.token, consistency=consistency),
+        backends.call(
+            "placement", "GET", "/vacancies", user.token, consistency=consistency,
+            params={"status": "all", "employer_id": str(eid)},
+        ),
+    )  # fmt: skip
+    for r in (contacts, vacancies):
+        page.take(r)
+    owner = got.body.get("agency") == user.principal.agency
+    page.data.update(
+        employer=got.body,
+        contacts=contacts.body if contacts.ok else None,
+        vacancies=vacancies.body if vacancies.ok else [],
+        may_acquire=user.role in ACQUIRERS and owner,
+    )
+    return page

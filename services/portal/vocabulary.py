@@ -153,3 +153,32 @@ CRITERIA = {
     "adaptations": N_("Arbeitsplatzanpassungen"),
 }
 VERDICTS = {"fits": N_("passt"), "partial": N_("teilweise"), "conflict": N_("Konflikt")}
+# what an audited read read (intake's data-read audit, casework's health-read audit)
+READS = {
+    "identity": N_("Identität (Name, Anschrift, Geburtsdatum)"),
+    "referral-reason": N_("Zuweisungsgrund"),
+    "timeline": N_("Fallverlauf mit Gesundheitsdaten"),
+    "health-records": N_("Gesundheitsakte"),
+}
+# employers and vacancies (placement's codes)
+SIZES = {
+    "micro": N_("Kleinstunternehmen (unter 10 Beschäftigte)"),
+    "small": N_("Kleinunternehmen (unter 50 Beschäftigte)"),
+    "medium": N_("mittleres Unternehmen (unter 250 Beschäftigte)"),
+    "large": N_("Großunternehmen (250 Beschäftigte und mehr)"),
+}
+CHANNELS = {
+    "visit": N_("Betriebsbesuch"),
+    "phone": N_("Telefon"),
+    "email": N_("E-Mail"),
+    "job-fair": N_("Jobmesse"),
+    "other": N_("sonstiger Kontakt"),
+}
+LEVELS = {"none": N_("keine"), "light": N_("leicht"), "moderate": N_("mittel"), "heavy": N_("schwer")}
+VACANCY_STATES = {"open": N_("offen"), "closed": N_("geschlossen")}
+CLOSE_REASONS = {
+    "filled": N_("besetzt"),
+    "withdrawn-by-employer": N_("vom Arbeitgeber zurückgezogen"),
+    "expired": N_("abgelaufen"),
+    "other": N_("anderer Grund"),
+}

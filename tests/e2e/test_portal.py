@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ from tests.e2e.test_placement import EMPLOYER, NIGHT_SHIFT, WAREHOUSE, enrolled_
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "services" / "portal" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS", ROOT / ".local" / "screenshots"))
-CHROMIUM_ARGS = [*support.CHROMIUM_ARGS, "--lang=de-DE"]  # date inputs as TT.MM.JJJJ
+# date inputs as TT.MM.JJJJ (with Debian's chromium-l10n: locales/de.pak)
+CHROMIUM_ARGS = [*support.CHROMIUM_ARGS, "--lang=de-DE"]
+GERMAN_PAK = Path("/usr/lib/chromium/locales/de.pak")
 AXE_RUN = """async () => {
   const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
   return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
@@ -53,12 +56,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def portal(stack: Stack) -> AsyncIterator[str]:
-    """The portal over real HTTP, calling the in-process services of the stack."""
+@asynccontextmanager
+async def serve_portal(stack: Stack, port: int, **settings: Any) -> AsyncIterator[str]:
+    """The portal on ``port`` over real HTTP, calling the in-process services of the stack."""
     transports = {name: httpx.ASGITransport(app=app) for name, app in stack.apps.items()}
-    app = build_portal(transports=transports, jwt_secret=load_settings("test").jwt_secret)
-    port = _free_port()
+    app = build_portal(transports=transports, **settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     task = asyncio.create_task(server.serve())
     await support.eventually(lambda: asyncio.sleep(0, server.started), bool, timeout=30)
@@ -67,6 +69,12 @@ async def portal(stack: Stack) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def portal(stack: Stack) -> AsyncIterator[str]:
+    async with serve_portal(stack, _free_port(), jwt_secret=load_settings("test").jwt_secret) as url:
+        yield url
 
 
 @pytest.fixture
@@ -203,6 +211,12 @@ async def test_a_case_managers_day_in_the_browser(stack: Stack, portal: str, bro
     await page.get_by_role("link", name="Berichte").click()
     figures = page.frame_locator("iframe.dashboard")
     await expect(figures.locator("svg").first).to_be_visible()
+    # in German, from reporting's figures (GET /kpis), laid out by the portal
+    await expect(figures.locator("html")).to_have_attribute("lang", "de")
+    await expect(figures.locator("#trichter")).to_contain_text("Eintritte")
+    await expect(figures.locator("#quartal")).to_contain_text("Kennzahlen im Quartal")
+    await expect(figures.locator("#quartal")).to_contain_text("Aktive Teilnehmende")
+    await expect(figures.locator("body")).not_to_contain_text("Referrals")
     await accessible(page, "08-berichte")
 
 
@@ -241,3 +255,16 @@ async def test_a_placement_officer_proposes_trials_and_places_in_the_browser(
     await expect(history).to_contain_text("Beschäftigung ab")
     await expect(history).to_contain_text("sozialversicherungspflichtig")
     await accessible(page, "10-vermittlung-beschaeftigt")
+
+
+async def test_date_inputs_are_german_day_month_year(browser: Browser) -> None:
+    """Typed digits fill TT.MM.JJJJ in that order: the browser formats dates in German
+    (``--lang=de-DE`` and the German language pack; without it, mm/dd/yyyy)."""
+    assert await asyncio.to_thread(GERMAN_PAK.exists), (
+        "chromium-l10n is missing: apt-get install chromium-l10n (see .ci/run)"
+    )
+    page = await (await browser.new_context(locale="de-DE")).new_page()
+    await page.set_content('<label for="d">Datum</label><input type="date" id="d">')
+    await page.locator("#d").focus()  # the first segment: the day in German, the month in English
+    await page.keyboard.type("09032026")
+    await expect(page.locator("#d")).to_have_value("2026-03-09")

@@ -1,0 +1,109 @@
+"""The portal's pure parts behind the newer pages: reporting's KPI JSON as the German figures
+page shows it (suppressed cells kept, never summed away), forms that nest list items and fill
+path fields, the read log's filter as the audit APIs' query, and the OIDC flow's PKCE."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from services.portal import figures, forms, i18n, views, vocabulary
+from services.portal.oidc import Flow
+
+
+def _figs(referrals: Any, enrolments: int, k2: Any, einstieg: int = 1) -> dict[str, Any]:
+    return {
+        "referrals": referrals,
+        "eligibility": {"checked": 3, "eligible": 2},
+        "enrolments": enrolments,
+        "active": {"total": einstieg, "by_phase": {"einstieg": einstieg, "clearing": 0}},
+        "integrations": {"total": k2},
+        "sustainability": {"6_months": {"rate": 0.5}, "12_months": {"rate": None}},
+    }
+
+
+KPIS = {
+    "viewer": "jc-en",
+    "quarters": [
+        {
+            "quarter": "2026-Q1",
+            "groups": [{"agency": "jc-en", "project": "pro-aktiv", "figures": _figs(7, 2, 0)}],
+            "total": _figs(7, 2, 0),
+        },
+        {
+            "quarter": "2026-Q2",
+            "groups": [{"agency": "jc-en", "project": "pro-aktiv", "figures": _figs("< 5", 1, "< 5")}],
+            "total": _figs("< 5", 1, "< 5", einstieg=2),
+        },
+    ],
+}
+
+
+def test_the_figures_page_sums_quarters_but_never_reveals_a_suppressed_cell() -> None:
+    d = figures.dashboard(KPIS, vocabulary.PHASES)
+    assert d["span"] == ("Q1/2026", "Q2/2026")
+    assert dict(d["funnel"]) == {"Zuweisungen": "≥ 7", "Geeignet": 4, "Eintritte": 3, "Integrationen (K2)": "< 5"}
+    bars = {(b.category, b.series): b.text for b in d["phases"].bars}
+    assert bars[("Q2/2026", "Einstieg")] == "2"
+    assert [b.text for b in d["sustainability"].bars] == ["50 %", "\u2013", "50 %", "\u2013"]
+    assert d["latest"]["quarter"] == "Q2/2026"
+    assert d["latest"]["columns"] == ["jc-en / pro-aktiv", "Gesamt"]
+    assert ("Zuweisungen", ["< 5", "< 5"]) in d["latest"]["rows"]
+    assert figures.dashboard({"viewer": "jc-en", "quarters": []}, vocabulary.PHASES)["span"] is None
+
+
+def test_a_stacked_chart_stacks_and_a_missing_value_draws_no_bar() -> None:
+    chart = figures.bar_chart("t", ["a"], [("x", [2]), ("y", [2]), ("z", [None])], stacked=True)
+    x, y, z = chart.bars
+    assert x.y == y.y + y.height  # y sits on x
+    assert z.height == 0
+    assert z.text == figures.NONE
+
+
+def test_list_items_and_path_fields_come_from_the_form() -> None:
+    employer = forms.body_of(
+        forms.EMPLOYER, {"company": "Metallbau", "contact_persons.0.name": "Petra", "contact_persons.0.phone": "1"}
+    )
+    assert employer["contact_persons"] == [{"name": "Petra", "phone": "1"}]
+    assert employer["offers_work_trials"] is False
+    vacancy = forms.body_of(
+        forms.EMPLOYER_ACTIONS["stelle"],
+        {
+            "title": "Lager",
+            "hours_per_week": "25",
+            "possible_adaptations": "Tisch, , Pausenraum",
+            "demands.lifting": "light",
+        },
+        pid="e-1",
+    )
+    assert vacancy["employer_id"] == "e-1"
+    assert vacancy["possible_adaptations"] == ["Tisch", "Pausenraum"]
+    assert vacancy["demands"] == {
+        "lifting": "light",
+        "shift_work": False,
+        "night_work": False,
+        "customer_contact": False,
+    }
+    close = forms.EMPLOYER_ACTIONS["schliessen"]
+    assert forms.path_of(close, "e-1", {"vacancy_id": "v-1"}) == "/vacancies/v-1/close"
+    assert forms.path_of(close, "e-1", {"vacancy_id": "../employers"}) == "/vacancies/..%2Femployers/close"
+
+
+def test_the_read_log_filter_is_the_audit_apis_query() -> None:
+    params = views.read_log_params({"participant_id": " 0190 ", "subject": "", "since": "2026-03-09"})
+    assert params == {"participant_id": "0190", "since": "2026-03-09T00:00:00+01:00"}  # midnight in Germany
+    assert views.read_log_params({"since": "gestern"}) == {"since": "gestern"}  # the API names the field
+    assert i18n.fmt_moment("2026-07-01T10:05:00Z") == "01.07.2026, 12:05"
+    assert i18n.fmt_number(25.0) == "25"
+    assert i18n.fmt_number(12.5) == "12,5"
+
+
+def test_the_login_flow_sends_the_s256_challenge_of_its_verifier_and_survives_its_cookie() -> None:
+    flow = Flow.new()
+    digest = hashlib.sha256(flow.verifier.encode()).digest()
+    assert flow.challenge == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert Flow.of_cookie(flow.cookie()) == flow
+    assert Flow.of_cookie("a.b") is None
+    assert Flow.of_cookie(None) is None
+    assert Flow.new().state != flow.state
