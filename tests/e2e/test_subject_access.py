@@ -19,7 +19,6 @@ from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
 from tests.e2e.test_placement import EMPLOYER, WAREHOUSE, enrolled_with_open_case, ok, share_profile
-from tests.e2e.test_slice import REFERRAL
 
 pytestmark = pytest.mark.e2e
 
@@ -100,8 +99,8 @@ async def test_the_dpo_gets_everything_as_json_and_html_and_the_request_is_audit
 
     # intake: identity in clear, the referral reason, consents with their state
     identity = intake["data"]["identity"]
-    assert {k: v for k, v in identity.items() if v} == REFERRAL["identity"]  # the rest: empty optional fields
-    assert intake["data"]["referral_reason"] == REFERRAL["reason"]
+    assert {k: v for k, v in identity.items() if v} == support.REFERRAL["identity"]  # the rest: empty optional fields
+    assert intake["data"]["referral_reason"] == support.REFERRAL["reason"]
     consents = {c["purpose"]: c for c in intake["data"]["consents"]}
     assert set(consents) == {"participation", "medical-release"}
     assert consents["medical-release"]["scope"] == "Dr. Weber, Hagen"
