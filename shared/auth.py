@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, HTTPException, Request, status
 from jwt.algorithms import ECAlgorithm
 
-from shared import files
+from shared import files, staff
 from shared.principal import Principal as Principal
 from shared.settings import ServiceSettings
 from shared.vocabulary import AGENCIES, Role
@@ -348,11 +348,16 @@ def principal_of(header: str, settings: Any) -> Principal:
 
 async def authenticate(request: Request) -> Principal:
     """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request.
-    A request with a body was authenticated by ``shared.web.BodyGuard`` before it was read."""
+    A request with a body was authenticated by ``shared.web.BodyGuard`` before it was read.
+    The subject must then be current staff of its agency (``shared.staff.require_known``)."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         principal = principal_of(request.headers.get("authorization", ""), request.app.state.settings)
         request.state.principal = principal
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None and not getattr(request.state, "staff_known", False):
+        await staff.require_known(runtime, principal)  # the staff directory (shared.staff)
+        request.state.staff_known = True
     return principal
 
 

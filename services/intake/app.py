@@ -21,6 +21,7 @@ from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import staff
 from shared.unit_of_work import UnitOfWork
 from shared.web import create_app
 
@@ -29,7 +30,7 @@ SQL = sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))
 definition = ServiceDefinition(
     name="intake",
     sql=SQL,
-    projections=(register,),
+    projections=(register, staff),
     subject_keys=True,
     erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
 )

@@ -19,9 +19,10 @@ from shared.auth import service_token
 from shared.bus import Context, MessageBus, inject
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import staff
 from shared.web import create_app
 
-definition = ServiceDefinition(name="reporting", projections=(counts, facts))
+definition = ServiceDefinition(name="reporting", projections=(counts, facts, staff))
 
 
 class IntakeIdentities:

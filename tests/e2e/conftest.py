@@ -4,7 +4,7 @@ through topics (with a per-run prefix) on the real Kafka broker."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -36,6 +36,7 @@ class Stack:
     apps: dict[str, FastAPI] = field(default_factory=dict)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    staff_directory: str = "off"  # "required" for the staff directory's own tests
 
     def runtime(self, service: str) -> Runtime:
         return self.apps[service].state.runtime  # type: ignore[no-any-return]
@@ -50,13 +51,27 @@ class Stack:
             "topic_prefix": self.prefix,
             "kafka_bootstrap": support.KAFKA,
             "log_json": False,
+            "staff_directory": self.staff_directory,
         }
 
 
 @pytest.fixture
 async def stack() -> AsyncIterator[Stack]:
+    async with running_stack("off") as s:
+        yield s
+
+
+@pytest.fixture
+async def staffed_stack() -> AsyncIterator[Stack]:
+    """The stack with the staff directory required, as in production."""
+    async with running_stack("required") as s:
+        yield s
+
+
+@asynccontextmanager
+async def running_stack(staff_directory: str) -> AsyncIterator[Stack]:
     run = support.run_id()
-    s = Stack(run=run, prefix=f"{run}.")
+    s = Stack(run=run, prefix=f"{run}.", staff_directory=staff_directory)
     await support.create_topics([f"{s.prefix}{name}.events" for name in support.SERVICES])
     for name in support.SERVICES:
         s.urls[name] = await support.create_database(f"{run}_{name}")
