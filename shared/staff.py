@@ -10,8 +10,10 @@ and the two rules built on it:
 
 Both hold only with ``staff_directory=required`` (the default); ``off`` is for development and
 the tests that need no directory. The services' own tokens (role ``service``) are not staff.
-An agency whose directory is still empty accepts its administrators, so the first one can
-register the staff (themselves included): a bootstrap, closed by the first registration.
+An agency with no current administrator in the directory accepts its administrators' tokens,
+so the first one can register the staff (themselves included): a bootstrap, closed as soon as
+an administrator's registration has reached the service (not by any other member's, whose event
+may arrive first on another partition).
 """
 
 from __future__ import annotations
@@ -53,7 +55,15 @@ SET roles = EXCLUDED.roles, projects = EXCLUDED.projects, registered_on = EXCLUD
 _CHANGE = "UPDATE staff_members SET roles = $3, projects = $4 WHERE agency = $1 AND subject = $2"
 _LEAVE = "UPDATE staff_members SET left_on = $3 WHERE agency = $1 AND subject = $2"
 _MEMBER = "SELECT roles, projects, registered_on, left_on FROM staff_members WHERE agency = $1 AND subject = $2"
-_ANY_STAFF = "SELECT EXISTS (SELECT 1 FROM staff_members WHERE agency = $1)"
+# The member and whether the agency has a current administrator, in one snapshot (the
+# projection may apply an event between two statements).
+_TOKEN_SUBJECT = """
+SELECT m.roles, m.projects, m.left_on, EXISTS (
+    SELECT 1 FROM staff_members a WHERE a.agency = $1 AND 'administrator' = ANY (a.roles)
+    AND (a.left_on IS NULL OR a.left_on > $3)
+) AS administered
+FROM (SELECT 1) AS one LEFT JOIN staff_members m ON m.agency = $1 AND m.subject = $2
+"""
 
 
 @staff.on(StaffMemberRegistered)
@@ -94,8 +104,10 @@ def required(settings: ServiceSettings) -> bool:
 
 async def member(runner: Conn | asyncpg.Pool, agency: str, subject: str) -> StaffRecord | None:
     row = await runner.fetchrow(_MEMBER, agency, subject)
-    if row is None:
-        return None
+    return None if row is None else _record(agency, subject, row)
+
+
+def _record(agency: str, subject: str, row: asyncpg.Record) -> StaffRecord:
     return StaffRecord(agency, subject, frozenset(row["roles"]), frozenset(row["projects"]), row["left_on"])
 
 
@@ -110,12 +122,14 @@ async def require_known(runtime: Runtime, principal: Principal) -> None:
         return
     if runtime.pool is None:
         raise RuntimeError("the runtime is not connected")
-    found = await member(runtime.pool, principal.agency, principal.subject)
-    if found is None:
-        if principal.role is Role.ADMINISTRATOR and not await runtime.pool.fetchval(_ANY_STAFF, principal.agency):
-            return  # bootstrap: the agency's first administrator registers its staff
+    today = runtime.clock()
+    row = await runtime.pool.fetchrow(_TOKEN_SUBJECT, principal.agency, principal.subject, today)
+    if row is None or row["roles"] is None:
+        if principal.role is Role.ADMINISTRATOR and not (row and row["administered"]):
+            return  # bootstrap: no administrator known yet, so one may register the staff
         raise _unknown(f"{principal.subject} is not known staff of {principal.agency}")
-    if not found.current_on(runtime.clock()):
+    found = _record(principal.agency, principal.subject, row)
+    if not found.current_on(today):
         raise _unknown(f"{principal.subject} has left {principal.agency}")
     if principal.role.value not in found.roles:
         raise _unknown(f"{principal.subject} does not hold the role {principal.role.value}")
