@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -348,17 +348,22 @@ def principal_of(header: str, settings: Any) -> Principal:
 
 async def authenticate(request: Request) -> Principal:
     """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request.
-    A request with a body was authenticated by ``shared.web.BodyGuard`` before it was read.
-    The subject must then be current staff of its agency (``shared.staff.require_known``)."""
+    A request with a body was authenticated by ``shared.web.BodyGuard`` before it was read."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         principal = principal_of(request.headers.get("authorization", ""), request.app.state.settings)
-        request.state.principal = principal
-    runtime = getattr(request.app.state, "runtime", None)
-    if runtime is not None and not getattr(request.state, "staff_known", False):
-        await staff.require_known(runtime, principal)  # the staff directory (shared.staff)
-        request.state.staff_known = True
+        await known_staff(request.app.state, request.scope.setdefault("state", {}), principal)
     return principal
+
+
+async def known_staff(app_state: Any, state: MutableMapping[str, Any], principal: Principal) -> None:
+    """The subject is current staff of its agency (``shared.staff.require_known``, against the
+    service's own projection; 401 if not), then the request's principal: checked once per
+    request, whichever of ``BodyGuard`` and ``authenticate`` sees the token first."""
+    runtime = getattr(app_state, "runtime", None)
+    if runtime is not None:
+        await staff.require_known(runtime, principal)
+    state["principal"] = principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
