@@ -18,21 +18,13 @@ from shared.principal import Principal
 from shared.staff import StaffRecord, require_member
 from shared.unit_of_work import MemoryUnitOfWork
 from shared.vocabulary import Role
-from tests.unit.test_intake_handlers import MemoryKeyStore
+from tests.unit.test_intake_handlers import MemoryKeyStore, keys, store
+
+__all__ = ["keys", "store"]  # the event store and key store fixtures of intake's handler tests
 
 D = date(2026, 3, 2)
 ADMIN = Principal("admin-en", Role.ADMINISTRATOR, "jc-en")
 CM = Principal("cm-anna", Role.CASE_MANAGER, "jc-en")
-
-
-@pytest.fixture
-def store() -> MemoryEventStore:
-    return MemoryEventStore()
-
-
-@pytest.fixture
-def keys() -> MemoryKeyStore:
-    return MemoryKeyStore()
 
 
 @pytest.fixture
