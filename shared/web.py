@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import consistency, metrics
-from shared.auth import principal_of
+from shared.auth import known_staff, principal_of
 from shared.bus import Command, Context, IdempotencyMismatch, MessageBus
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
@@ -154,8 +154,8 @@ def _plain_error(status: int, title: str, headers: Mapping[str, str] | None = No
 
 class BodyGuard:
     """The edge before any body is read: a request that sends a body must carry a valid bearer
-    token (401 at once, however large the body: nothing anonymous is parsed), a declared
-    ``Content-Length`` above ``MAX_BODY_BYTES`` is 413 at once, and a body that grows past it
+    token of known staff (401 at once, however large the body: nothing anonymous is parsed), a
+    declared ``Content-Length`` above ``MAX_BODY_BYTES`` is 413 at once, and a body that grows past it
     while being read (chunked, or a lying length) stops the read with 413."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -166,21 +166,24 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         settings = scope["app"].state.settings
-        refusal = self._refusal(scope, settings)
+        refusal = await self._refusal(scope, settings)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         await self.app(scope, _capped(receive, settings.max_body_bytes), send)
 
     @staticmethod
-    def _refusal(scope: Scope, settings: Any) -> JSONResponse | None:
+    async def _refusal(scope: Scope, settings: Any) -> JSONResponse | None:
         headers = dict(scope["headers"])
         try:
-            scope.setdefault("state", {})["principal"] = principal_of(
-                headers.get(b"authorization", b"").decode("latin-1"), settings
-            )
+            principal = principal_of(headers.get(b"authorization", b"").decode("latin-1"), settings)
+            await known_staff(scope["app"].state, scope.setdefault("state", {}), principal)
         except StarletteHTTPException as exc:
             return _plain_error(exc.status_code, str(exc.detail), exc.headers)
+        except UNAVAILABLE_ERRORS as exc:  # the staff directory's database, outside the app's handlers
+            log.warning("http.unavailable", path=scope["path"], error=repr(exc))
+            retry = {"Retry-After": str(RETRY_AFTER_S)}
+            return _plain_error(503, "service temporarily unavailable: retry later", retry)
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > settings.max_body_bytes:
             return _plain_error(413, f"request body larger than {settings.max_body_bytes} bytes")

@@ -1,4 +1,5 @@
-"""Demo data for `make up`: participants of all four agencies and both projects at various
+"""Demo data for `make up`: the demo staff of every agency (the portal's dev login users; the
+staff directory is required), then participants of all four agencies and both projects at various
 points of the journey, created through the intake and casework HTTP APIs.
 
 Every POST carries a deterministic Idempotency-Key, so running the script twice changes
@@ -20,7 +21,7 @@ import httpx
 
 from shared.auth import issue_token, signing_keys
 from shared.settings import load_settings
-from shared.vocabulary import Role
+from shared.vocabulary import AGENCIES, PROJECTS, Role
 
 INTAKE = os.environ.get("INTAKE_URL", "http://127.0.0.1:8001")
 CASEWORK = os.environ.get("CASEWORK_URL", "http://127.0.0.1:8002")
@@ -111,6 +112,30 @@ class Demo:
         if r.status_code >= 400:
             raise RuntimeError(f"POST {path} -> {r.status_code}: {r.text}")
         return r.json()  # type: ignore[no-any-return]
+
+    async def register_staff(self, agency: str) -> None:
+        """The agency's demo administrator registers itself first (an empty directory accepts
+        its administrators), then a demo user per role (the portal's dev login users) and the
+        placement demo's officer, so the demo works with the staff directory required."""
+        admin, admin_id = self.staff(agency, Role.ADMINISTRATOR)
+        projects = [project for project, agencies in PROJECTS.items() if agency in agencies]
+        since = (date.today() - timedelta(days=500)).isoformat()
+        people = [(admin_id, Role.ADMINISTRATOR)]
+        people += [(f"demo-{r.value}-{agency}", r) for r in Role if r not in (Role.SERVICE, Role.ADMINISTRATOR)]
+        people.append((f"demo-bak-{agency}", Role.EMPLOYER_ACQUISITION))
+        for subject, role in people:
+            body = {"subject": subject, "name": f"Demo {role.value} {agency}", "roles": [role.value]}
+            body |= {"projects": projects, "registered_on": since}
+            await self.post(self.intake, "/staff", body, admin, f"staff-{agency}-{subject}")
+
+    async def wait_for_staff(self, agency: str) -> None:
+        """Until casework knows the agency's staff (its projection of intake's staff events)."""
+        cm, _ = self.staff(agency, Role.CASE_MANAGER)
+        for _ in range(300):
+            if (await self.casework.get("/cases", headers=cm)).status_code == 200:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"casework does not know the staff of {agency}")
 
     async def intake_journey(self, p: Person, rng: random.Random) -> None:
         role = Role.DRV_ADVISER if p.agency == "drv-westfalen" and rng.random() < 0.5 else Role.CASE_MANAGER
@@ -357,6 +382,9 @@ async def populate(
     rng = random.Random(2026)
     demo = Demo(intake, casework, headers)
     everyone = people(rng, per_agency)
+    for agency in AGENCIES:
+        await demo.register_staff(agency)
+    await asyncio.gather(*(demo.wait_for_staff(agency) for agency in AGENCIES))
     seeds = {p.key: random.Random(p.key) for p in everyone}
     await asyncio.gather(*(demo.intake_journey(p, seeds[p.key]) for p in everyone))
     enrolled = [p for p in everyone if p.stage not in ("referred", "declined", "withdrawn")]

@@ -22,13 +22,14 @@ from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import Directory, staff
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork
 from shared.web import create_app
 
 definition = ServiceDefinition(
     name="casework",
     sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
-    projections=(enrolments, consents, employment, cases),
+    projections=(enrolments, consents, employment, cases, staff),
     subject_keys=True,
     erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
 )
@@ -62,7 +63,9 @@ def build(clock: Callable[[], date] = date.today, **overrides: object) -> FastAP
         description="Cases and the participant journey: team, phases, health records (audited), goals, plan, "
         "interventions, appointments, notes, exit",
     )
-    handlers = inject(HANDLERS, keys=PostgresKeyStore(runtime), consents=PostgresConsents(runtime))
+    handlers = inject(
+        HANDLERS, keys=PostgresKeyStore(runtime), consents=PostgresConsents(runtime), staff=Directory(runtime)
+    )
     app.state.bus = MessageBus(handlers, runtime.unit_of_work)
     app.state.intake_transport = None  # tests may point this at an in-process intake app
     return app

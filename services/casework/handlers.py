@@ -48,8 +48,9 @@ from shared.domain import DomainError
 from shared.envelope import new_id
 from shared.eventstore import ConcurrencyConflict
 from shared.principal import Principal
+from shared.staff import NO_DIRECTORY, StaffRecord, require_member
 from shared.unit_of_work import Loaded, UnitOfWork
-from shared.vocabulary import AGENCIES
+from shared.vocabulary import AGENCIES, Role
 
 # ------------------------------------------------------------------ ports
 
@@ -75,6 +76,19 @@ class Consents(Protocol):
 
     async def medical_releases(self, uow: UnitOfWork, participant_id: UUID, day: date) -> list[domain.Release]:
         """The participant's medical-release consents, each with whether it holds on ``day``."""
+        ...
+
+
+class Staff(Protocol):
+    """The staff directory as casework knows it (``shared.staff``'s projection of intake's events)."""
+
+    @property
+    def required(self) -> bool:
+        """Whether team members must be known staff (setting ``staff_directory``)."""
+        ...
+
+    async def member(self, uow: UnitOfWork, agency: str, subject: str) -> StaffRecord | None:
+        """The member of ``agency`` whose token subject is ``subject``, if known."""
         ...
 
 
@@ -133,22 +147,51 @@ async def append(uow: UnitOfWork, ctx: Context, case: Case, events: list[DomainE
     return Result(case.stream_id, case.version + len(sealed), body)
 
 
+async def require_staff(
+    staff: Staff, uow: UnitOfWork, ctx: Context, case: Case, subject: str, *, agency: str, role: Role, field: str
+) -> None:
+    """Whoever joins the case's team is current staff of an agency of the case's project,
+    holding the role (422 naming ``field`` or ``agency``); off without a directory."""
+    if staff.required:
+        found = await staff.member(uow, agency, subject)
+        require_member(found, field=field, agency=agency, project=case.state.project, role=role, day=ctx.today)
+
+
 # ------------------------------------------------------------------ team
 
 
-async def assign_case_manager(cmd: AssignCaseManager, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+async def assign_case_manager(
+    cmd: AssignCaseManager, uow: UnitOfWork, ctx: Context, *, consents: Consents, staff: Staff = NO_DIRECTORY
+) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    await require_staff(
+        staff, uow, ctx, case, cmd.case_manager, agency=case.state.agency, role=Role.CASE_MANAGER, field="case_manager"
+    )
     return await append(uow, ctx, case, domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on))
 
 
-async def hand_over(cmd: HandOverCase, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
+async def hand_over(
+    cmd: HandOverCase,
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    consents: Consents,
+    keys: KeyStore,
+    staff: Staff = NO_DIRECTORY,
+) -> Result:
     """Hand-over between case managers (the note is sealed)."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    await require_staff(
+        staff, uow, ctx, case, cmd.to_case_manager, agency=case.state.agency, role=Role.CASE_MANAGER,
+        field="to_case_manager",
+    )  # fmt: skip
     (note,) = await seal(uow, keys, cmd.participant_id, cmd.note)
     return await append(uow, ctx, case, domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note))
 
 
-async def add_team_member(cmd: AddTeamMember, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+async def add_team_member(
+    cmd: AddTeamMember, uow: UnitOfWork, ctx: Context, *, consents: Consents, staff: Staff = NO_DIRECTORY
+) -> Result:
     def rule(p: Principal, c: domain.Case) -> None:
         access.require_manage(p, c)
         if (cmd.agency or c.agency) not in AGENCIES:
@@ -156,6 +199,7 @@ async def add_team_member(cmd: AddTeamMember, uow: UnitOfWork, ctx: Context, *, 
 
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, rule)
     agency = cmd.agency or case.state.agency
+    await require_staff(staff, uow, ctx, case, cmd.member, agency=agency, role=cmd.role, field="member")
     return await append(uow, ctx, case, domain.add_team_member(case.state, cmd.member, cmd.role, agency, cmd.added_on))
 
 

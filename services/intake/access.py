@@ -20,6 +20,8 @@ REFERRING_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 INTAKE_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 ERASING_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER})
 EXPIRY_ROLES = frozenset({Role.ADMINISTRATOR, Role.DATA_PROTECTION_OFFICER})
+# The staff directory: each agency's administrator keeps its own staff (and reads it).
+STAFF_ADMIN_ROLES = frozenset({Role.ADMINISTRATOR})
 IDENTITY_ROLES = frozenset(
     {
         Role.CASE_MANAGER,

@@ -11,11 +11,11 @@ from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.intake import access, views
 from services.intake import commands as intake
-from services.intake.commands import ExpiryRunIn, ParticipantAnswer
+from services.intake.commands import ExpiryRunIn, ParticipantAnswer, StaffAnswer
 from services.intake.handlers import KeyStore
 from services.intake.policies import ConsentExpiry
 from shared.domain import DomainError
@@ -55,6 +55,24 @@ command("/participants/{participant_id}/enrolment", intake.EnrolParticipant)
 command("/participants/{participant_id}/decline", intake.DeclineEnrolment)
 command("/participants/{participant_id}/withdrawal", intake.WithdrawReferral)
 command("/participants/{participant_id}/erasure", intake.EraseParticipant)
+staff = partial(command_route, router, answer=StaffAnswer, tags=["intake: staff directory"])
+staff("/staff", intake.RegisterStaffMember, status_code=201)
+staff("/staff/{subject}/roles", intake.ChangeStaffRoles)
+staff("/staff/{subject}/departure", intake.RecordStaffDeparture)
+
+
+@router.get("/staff", tags=["intake: staff directory"])
+async def list_staff(ctx: QueryCtx, reads: Reads) -> list[dict[str, Any]]:
+    """The agency's staff (administrators): subjects, roles, projects, who left."""
+    return await views.staff_list(reads, ctx)
+
+
+@router.get("/staff/{subject}", tags=["intake: staff directory"])
+async def get_staff_member(
+    subject: Annotated[Name, Path(max_length=200)], ctx: QueryCtx, reads: Reads, keys: Keys
+) -> dict[str, Any]:
+    """One member of the agency's staff, with the name (administrators)."""
+    return await views.staff_detail(reads, keys, ctx, subject)
 
 
 @router.get("/participants")

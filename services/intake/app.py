@@ -22,6 +22,7 @@ from shared.erasure import ErasureRule
 from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import staff
 from shared.unit_of_work import UnitOfWork
 from shared.web import create_app
 
@@ -30,7 +31,7 @@ SQL = [*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.
 definition = ServiceDefinition(
     name="intake",
     sql=SQL,
-    projections=(register,),
+    projections=(register, staff),
     subject_keys=True,
     erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
 )

@@ -4,7 +4,7 @@ is the command."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from shared.bus import Command
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import ConsentForm, Sex
 from shared.values import BirthDate, BusinessDate, Name, PlanDate, Text
+from shared.vocabulary import Role
 
 
 class Identity(BaseModel):
@@ -138,3 +139,48 @@ class ParticipantAnswer(BaseModel):
     participant_id: UUID
     status: str = Field(description="the participant's status after the command")
     version: int | None = Field(description="the participant stream's version (If-Match of the next command)")
+
+
+# ------------------------------------------------------------------ the staff directory
+
+
+class StaffCommand(Command):
+    """A command of the agency's administrator about one member of the agency's staff."""
+
+    subject: Name = Field(min_length=1, max_length=200, description="the token subject (sub) of the member")
+
+
+class StaffAssignment(BaseModel):
+    roles: list[Role] = Field(min_length=1, max_length=len(Role), description="roles the member's tokens may carry")
+    projects: list[Annotated[Name, Field(max_length=60)]] = Field(
+        default_factory=list, max_length=10, description="projects the member works in"
+    )
+
+
+class RegisterStaffMember(StaffCommand, StaffAssignment):
+    """Register a member of the administrator's agency (or register one again who left); the
+    name is sealed under the member's own key."""
+
+    name: Name = Field(min_length=1, max_length=200, description="full name (personal data, sealed)")
+    registered_on: BusinessDate = Field(description="first day the member works for the agency here")
+
+
+class ChangeStaffRoles(StaffCommand, StaffAssignment):
+    """The member's whole set of roles and projects from ``changed_on`` on."""
+
+    changed_on: BusinessDate = Field(description="day of the change")
+
+
+class RecordStaffDeparture(StaffCommand):
+    """The member left: from ``left_on`` on every service refuses their tokens."""
+
+    left_on: BusinessDate = Field(description="first day the member no longer works for the agency")
+
+
+class StaffAnswer(BaseModel):
+    """What a staff command answers."""
+
+    agency: str
+    subject: str
+    status: str = Field(description="active or left")
+    version: int | None = Field(description="the member's stream version")

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from services.intake import access, domain
 from services.intake.commands import (
+    ChangeStaffRoles,
     CheckEligibility,
     DeclineEnrolment,
     EnrolParticipant,
@@ -24,6 +25,8 @@ from services.intake.commands import (
     HoldInformationMeeting,
     ReceiveReferral,
     RecordObjection,
+    RecordStaffDeparture,
+    RegisterStaffMember,
     WithdrawConsent,
     WithdrawObjection,
     WithdrawReferral,
@@ -217,6 +220,58 @@ async def expire_consents(cmd: ExpireConsents, uow: UnitOfWork, ctx: Context) ->
     return Result(loaded.stream_id, appended[-1].version if appended else None, {"expired": len(appended)})
 
 
+# ------------------------------------------------------------------ the staff directory
+
+
+def staff_key(agency: str, subject: str) -> str:
+    """The key a staff member's name is sealed under (their own: erasable on its own)."""
+    return f"staff:{agency}:{subject}"
+
+
+async def _staff(uow: UnitOfWork, ctx: Context, subject: str) -> Loaded[domain.StaffMember]:
+    """A member of the administrator's own agency (the only agency an administrator keeps)."""
+    access.require_role(ctx.principal, access.STAFF_ADMIN_ROLES)
+    return await uow.load(domain.staff_member, domain.staff_stream_id(ctx.principal.agency, subject))
+
+
+async def _append_staff(
+    uow: UnitOfWork, ctx: Context, loaded: Loaded[domain.StaffMember], events: Sequence[DomainEvent]
+) -> Result:
+    appended = await uow.append(
+        loaded, events, ctx.metadata(agency=ctx.principal.agency, project=None), expected_version=ctx.expected_version
+    )
+    state = loaded.state
+    for e in events:
+        state = domain.evolve_staff(state, e)
+    version = appended[-1].version if appended else loaded.version
+    answer = {"agency": state.agency, "subject": state.subject, "status": state.status, "version": version}
+    return Result(loaded.stream_id, version, answer)
+
+
+async def register_staff_member(cmd: RegisterStaffMember, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """The administrator registers a member of their agency; the name is sealed."""
+    loaded = await _staff(uow, ctx, cmd.subject)
+    agency = ctx.principal.agency
+    domain.register_staff(loaded.state, agency, cmd.subject, "", cmd.roles, cmd.projects, cmd.registered_on)
+    (sealed,) = await keys.seal(staff_key(agency, cmd.subject), uow, cmd.name)  # only once it is allowed
+    events = domain.register_staff(
+        loaded.state, agency, cmd.subject, sealed, cmd.roles, cmd.projects, cmd.registered_on
+    )
+    return await _append_staff(uow, ctx, loaded, events)
+
+
+async def change_staff_roles(cmd: ChangeStaffRoles, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _staff(uow, ctx, cmd.subject)
+    return await _append_staff(
+        uow, ctx, loaded, domain.change_staff_roles(loaded.state, cmd.roles, cmd.projects, cmd.changed_on)
+    )
+
+
+async def record_staff_departure(cmd: RecordStaffDeparture, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _staff(uow, ctx, cmd.subject)
+    return await _append_staff(uow, ctx, loaded, domain.staff_left(loaded.state, cmd.left_on))
+
+
 HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     ReceiveReferral: receive_referral,
     HoldInformationMeeting: hold_information_meeting,
@@ -230,4 +285,7 @@ HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     WithdrawReferral: withdraw_referral,
     EraseParticipant: erase,
     ExpireConsents: expire_consents,
+    RegisterStaffMember: register_staff_member,
+    ChangeStaffRoles: change_staff_roles,
+    RecordStaffDeparture: record_staff_departure,
 }

@@ -16,7 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import access, domain
-from services.intake.handlers import KeyStore, participant
+from services.intake.handlers import KeyStore, participant, staff_key
 from shared import metrics
 from shared import subject_access as subject_access_rules
 from shared.bus import Context
@@ -274,3 +274,42 @@ async def subject_access(
             "monitoring_disclosures": [dict(r) for r in await conn.fetch(_PERSON_DISCLOSURES, participant_id)],
         }
     return subject_access_rules.answer("intake", participant_id, s.agency, data=data, reads=reads)
+
+
+# ------------------------------------------------------------------ the staff directory
+
+_STAFF = """
+SELECT subject, roles, projects, registered_on, left_on FROM staff_members WHERE agency = $1
+ORDER BY subject
+"""
+
+
+async def staff_list(unit_of_work: UnitOfWorkFactory, ctx: Context) -> list[dict[str, Any]]:
+    """The administrator's agency's staff as every service knows it (no names: open one)."""
+    access.require_role(ctx.principal, access.STAFF_ADMIN_ROLES)
+    async with unit_of_work(False) as uow:
+        rows = await connection(uow).fetch(_STAFF, ctx.principal.agency)
+    return [dict(r) | {"status": "left" if r["left_on"] and r["left_on"] <= ctx.today else "active"} for r in rows]
+
+
+async def staff_detail(unit_of_work: UnitOfWorkFactory, keys: KeyStore, ctx: Context, subject: str) -> dict[str, Any]:
+    """One member of the administrator's agency, the name opened."""
+    access.require_role(ctx.principal, access.STAFF_ADMIN_ROLES)
+    agency = ctx.principal.agency
+    async with unit_of_work(False) as uow:
+        loaded = await uow.load(domain.staff_member, domain.staff_stream_id(agency, subject))
+        s = loaded.state
+        if s.status == "none":
+            raise NotFound("no such staff member", field="subject")
+        name = await keys.open(staff_key(agency, subject), uow, s.sealed_name)
+    return {
+        "agency": agency,
+        "subject": subject,
+        "name": name,
+        "status": s.status,
+        "roles": [r.value for r in s.roles],
+        "projects": list(s.projects),
+        "registered_on": s.registered_on,
+        "left_on": s.left_on,
+        "version": loaded.version,
+    }

@@ -23,13 +23,14 @@ from shared.erasure import ErasureRule
 from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import staff
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork
 from shared.web import create_app
 
 definition = ServiceDefinition(
     name="placement",
     sql=[*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))],
-    projections=(pool_policy, board, access),
+    projections=(pool_policy, board, access, staff),
     subject_keys=True,
     erasures=(
         ErasureRule("placement", "EmployerContactDataErased", lambda p: str(p["employer_id"])),

@@ -21,12 +21,13 @@ from shared.bus import Context, MessageBus, inject
 from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import staff
 from shared.web import create_app
 
 definition = ServiceDefinition(
     name="reporting",
     sql=[*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))],
-    projections=(counts, facts),
+    projections=(counts, facts, staff),
 )
 
 

@@ -28,6 +28,7 @@ from shared.contracts.base import (
     registry,
 )
 from shared.contracts.common import ConsentPurpose
+from shared.vocabulary import Role
 
 AgeBand = Literal["<25", "25-34", "35-44", "45-54", "55+", "unknown"]
 Sex = Literal["female", "male", "diverse", "unknown"]
@@ -231,3 +232,49 @@ class ParticipantDataErased(IntakeEvent):
     participant_id: UUID
     erased_on: date
     legal_basis: Annotated[str, Plain("the legal basis, e.g. Art. 17 GDPR")]
+
+
+# --- the staff directory (intake keeps it: docs/ARCHITECTURE.md "The staff directory") --------
+
+
+class StaffEvent(IntakeEvent):
+    """What names one staff member in each staff event: the agency and the subject its identity
+    provider puts in the member's tokens. Not an event type itself."""
+
+    agency: AgencyCode = Field(description="the staff member's agency (the administrator's own)")
+    subject: StaffId = Field(description="the token subject (sub) the agency's identity provider issues")
+
+
+@event
+class StaffMemberRegistered(StaffEvent):
+    """The agency's administrator registers a staff member (again, after one left): from now on
+    the member's tokens are accepted with one of ``roles``, and the member may be on the teams
+    of cases of ``projects``. The name is personal data: sealed under the member's own key."""
+
+    event_type: ClassVar[str] = "StaffMemberRegistered"
+
+    sealed_name: Sealed = Field(description="the staff member's full name; sealed")
+    roles: list[Role] = Field(min_length=1, description="the roles the member's tokens may carry")
+    projects: list[ProjectCode] = Field(description="projects the member works in (of the agency's)")
+    registered_on: date
+
+
+@event
+class StaffRolesChanged(StaffEvent):
+    """The member's roles and projects as they are from ``changed_on`` on (the whole set)."""
+
+    event_type: ClassVar[str] = "StaffRolesChanged"
+
+    roles: list[Role] = Field(min_length=1, description="the roles the member's tokens may carry now")
+    projects: list[ProjectCode] = Field(description="projects the member works in now")
+    changed_on: date
+
+
+@event
+class StaffMemberLeft(StaffEvent):
+    """The member left the agency: from ``left_on`` on their tokens are refused and they can no
+    longer join a team (teams they are on keep them until removed)."""
+
+    event_type: ClassVar[str] = "StaffMemberLeft"
+
+    left_on: date
