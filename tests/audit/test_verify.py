@@ -152,6 +152,15 @@ def forged_stream(src: Source) -> tuple[dict[int, list[Record]], tuple[int, int]
     return records, (v2.partition, v2.index), "differs from the event signed by checkpoint"
 
 
+def off_contract(src: Source) -> tuple[dict[int, list[Record]], tuple[int, int], str]:
+    """A field its published schema does not have (re-hashed, so only the schema says so)."""
+    v2, _ = target(src)
+    records = copy_of(src)
+    changed = v2.envelope.model_copy(update={"payload": {**v2.envelope.payload, "diagnosis": "F32.1"}})
+    rehashed_from(records, v2, changed)
+    return records, (v2.partition, v2.index), "ParkedRecordSkipped v1 schema: payload must not contain"
+
+
 def forged_checkpoint(src: Source) -> tuple[dict[int, list[Record]], tuple[int, int], str]:
     """The forger also rewrites the checkpoint's hashes and root (and re-hashes its chain): only
     the signature is left to give it away."""
@@ -174,7 +183,9 @@ def forged_checkpoint(src: Source) -> tuple[dict[int, list[Record]], tuple[int, 
 
 
 @pytest.mark.parametrize(
-    "tamper", [edit, delete, reorder, insert, truncate, forged_stream, forged_checkpoint], ids=lambda f: f.__name__
+    "tamper",
+    [edit, delete, reorder, insert, truncate, forged_stream, off_contract, forged_checkpoint],
+    ids=lambda f: f.__name__,
 )
 async def test_tampering_is_found_at_its_offset(
     source: Source, tamper: Callable[[Source], tuple[dict[int, list[Record]], tuple[int, int], str]]
