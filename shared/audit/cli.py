@@ -196,6 +196,17 @@ def public_keys(key_file: Path = typer.Option(..., help="a checkpoint key ring")
     typer.echo(json.dumps(keys, indent=2))
 
 
+@app.command()
+def pins(
+    key_file: str = typer.Option(..., help="the services' key rings, with {service} in the path"),
+    service: list[str] = typer.Option(list(audit_rebuild.SERVICES), help="services to pin (repeat)"),
+) -> None:
+    """A pins file for ``verify --pins``: each service's first public key (later ones must be
+    endorsed). Hand it to auditors out of band, like any trust anchor."""
+    found = {s: [signing.load_keyring(Path(key_file.format(service=s)))[0].public_key] for s in service}
+    typer.echo(json.dumps(found, indent=2))
+
+
 def main() -> None:
     app()
 
