@@ -172,7 +172,8 @@ def diff(
         out.print(table)
         for t in tables:
             for sample in t.samples:
-                out.print(f"[red]{t.table}[/red] {sample}")
+                for side, row in sample.items():
+                    out.print(f"{t.table} {side.replace('_', ' ')}: {row}", markup=False, soft_wrap=True)
     if not all(t.equal for t in tables):
         raise typer.Exit(1)
 
