@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shared.audit import rebuild as audit_rebuild
+from shared.audit import report as audit_report
 from shared.audit import signing
 from shared.audit.schemas import PublishedSchemas
 from shared.audit.topics import TopicReader
@@ -106,6 +108,28 @@ def verify(
     else:
         print_report(report, seconds)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    bootstrap: str = BOOTSTRAP,
+    topic: list[str] = TOPICS,
+    out_file: Path = typer.Option(Path("audit-report.html"), "--out", help="where to write the HTML report"),
+    schemas: Path = typer.Option(Path("docs/schemas"), help="the published JSON Schemas (make schemas)"),
+    pin: list[str] = typer.Option([], help="a pinned checkpoint key: service=<base64 public key> (repeat)"),
+    pins: Path | None = typer.Option(None, help="pinned keys as JSON: {service: [public keys]}"),
+    quiet: bool = typer.Option(False, help="no progress bar"),
+) -> None:
+    """``verify`` written as an HTML report: figures, breaks, coverage, keys, checkpoints (exit 1
+    on a break, after writing it)."""
+    verifier = Verifier(PublishedSchemas.load(schemas), load_pins(pin, pins))
+    started = time.perf_counter()
+    found = uvloop.run(run_verify(bootstrap, topic, verifier, show=not quiet))
+    seconds = time.perf_counter() - started
+    out_file.write_text(audit_report.render(found, topic, seconds, datetime.now(UTC)))
+    typer.echo(f"wrote {out_file}: {found.events} events, {len(found.breaks)} breaks")
+    if not found.ok:
         raise typer.Exit(1)
 
 

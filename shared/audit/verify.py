@@ -73,6 +73,42 @@ class Signed:
     envelope: Envelope
 
 
+@dataclass(frozen=True)
+class CheckpointRow:
+    """One checkpoint as read, for the report."""
+
+    topic: str
+    partition: int
+    offset: int
+    signer: str
+    sequence: int
+    events: int
+    key_id: str
+    merkle_root: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One published key, for the report."""
+
+    signer: str
+    key_id: str
+    valid_from_sequence: int
+    previous_key_id: str | None
+    trusted: bool
+
+
+@dataclass
+class Coverage:
+    """Per topic: events, and how many of them (audit streams left out) a valid checkpoint signs."""
+
+    streams: int = 0
+    events: int = 0
+    signed: int = 0
+    unsigned: int = 0
+
+
 @dataclass
 class Report:
     streams: int = 0
@@ -85,6 +121,9 @@ class Report:
     unsigned_events: int = 0
     unsigned_streams: int = 0
     breaks: list[Break] = field(default_factory=list)
+    checkpoint_rows: list[CheckpointRow] = field(default_factory=list)
+    key_rows: list[KeyRow] = field(default_factory=list)
+    coverage: dict[str, Coverage] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +135,7 @@ class Report:
             "checkpoints": self.checkpoints, "checkpoints_verified": self.checkpoints_verified, "keys": self.keys,
             "signed_events": self.signed_events, "unsigned_events": self.unsigned_events,
             "unsigned_streams": self.unsigned_streams, "breaks": [b.as_dict() for b in self.breaks],
+            "coverage": {t: vars(c) for t, c in self.coverage.items()},
         }  # fmt: skip
 
 
@@ -112,6 +152,7 @@ class Verifier:
         self.events = 0
         self.duplicates = 0
         self.partition_ends: dict[tuple[str, int], int] = {}
+        self.key_rows: list[KeyRow] = []
 
     def feed(self, records: Iterable[Record]) -> None:
         for record in records:
@@ -196,18 +237,26 @@ class Verifier:
         report = Report(streams=len(self.streams), events=self.events, duplicates=self.duplicates)
         report.checkpoints = len(self.checkpoints)
         report.keys = {signer: [k.key_id for k in keys] for signer, keys in sorted(trusted.items())}
+        report.key_rows = self.key_rows
         last: dict[tuple[str, str], CheckpointSigned] = {}
         for signed in self.checkpoints:
-            if self._checkpoint(signed, trusted, last):
-                report.checkpoints_verified += 1
+            verified = self._checkpoint(signed, trusted, last)
+            report.checkpoints_verified += verified
+            report.checkpoint_rows.append(_row(signed, verified))
         for stream in self.streams.values():
+            coverage = report.coverage.setdefault(stream.topic, Coverage())
+            coverage.streams += 1
+            coverage.events += stream.version
             if stream.stream_type == AUDIT_STREAM_TYPE:
                 continue
-            report.signed_events += min(stream.signed_through, stream.version)
+            signed_events = min(stream.signed_through, stream.version)
+            report.signed_events += signed_events
+            coverage.signed += signed_events
             tail = stream.version - stream.signed_through
             if tail > 0:
                 report.unsigned_events += tail
                 report.unsigned_streams += 1
+                coverage.unsigned += tail
         report.breaks = sorted(self.first_break.values(), key=lambda b: (b.topic, b.partition, b.offset))
         return report
 
@@ -220,7 +269,13 @@ class Verifier:
         for signed in self.key_events:
             key = SigningKeyPublished.model_validate(signed.envelope.payload)
             chain = trusted.setdefault(key.signer, [])
-            if self._key_trusted(key, chain):
+            if key in chain:
+                continue  # the same key event on a second topic (a mirror, a copy)
+            is_trusted = self._key_trusted(key, chain)
+            self.key_rows.append(
+                KeyRow(key.signer, key.key_id, key.valid_from_sequence, key.previous_key_id, is_trusted)
+            )
+            if is_trusted:
                 chain.append(key)
             else:
                 self._signed_break(signed, f"key {key.key_id} of {key.signer} is neither pinned nor endorsed")
@@ -302,3 +357,10 @@ class Verifier:
         self._record_break(
             Break(r.topic, r.partition, r.offset, signed.envelope.stream_id, signed.envelope.version, reason)
         )
+
+
+def _row(signed: Signed, verified: bool) -> CheckpointRow:
+    cp = CheckpointSigned.model_validate(signed.envelope.payload)
+    r = signed.record
+    return CheckpointRow(r.topic, r.partition, r.offset, cp.signer, cp.sequence, cp.events, cp.key_id, cp.merkle_root,
+                         verified)  # fmt: skip

@@ -6,12 +6,14 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from shared.audit.checkpoints import Checkpointer, CheckpointSettings, checkpoint_stream
 from shared.audit.merkle import merkle_root
+from shared.audit.report import render
 from shared.audit.signing import SigningKey
 from shared.envelope import Envelope
 from shared.eventstore import PostgresEventStore
@@ -228,3 +230,19 @@ async def test_an_exact_copy_verifies_and_a_republished_event_is_a_duplicate(sou
     report = await verify([copied], source.pins)
     assert report.ok, report.breaks
     assert report.duplicates == 1
+
+
+async def test_the_html_report_lists_breaks_coverage_keys_and_checkpoints(source: Source) -> None:
+    records, (partition, offset), _ = forged_stream(source)
+    copied = f"{support.run_id()}.copy.events"
+    await write_copy(records, copied)
+    report = await verify([source.topic, copied], source.pins)
+    page = render(report, [source.topic, copied], 1.0, datetime(2026, 12, 1, tzinfo=UTC))
+    assert "1 break(s)" in page
+    assert f'<td class="num">{partition}</td><td class="num">{offset}</td>' in page
+    assert "differs from the event signed by checkpoint" in page
+    assert page.count(f"<code>{source.key.key_id}</code>") >= report.checkpoints_verified
+    signed = report.coverage[source.topic].signed
+    assert signed == STREAMS * PER_STREAM
+    assert f'<td class="num">{signed}</td><td class="num">1</td>' in page  # signed, unsigned tail
+    assert [k.trusted for k in report.key_rows] == [True]  # the same key event on both topics, once
