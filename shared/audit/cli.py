@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.table import Table
 from rich.text import Text
 
+from shared.audit import case as audit_case
 from shared.audit import rebuild as audit_rebuild
 from shared.audit import report as audit_report
 from shared.audit import signing
 from shared.audit.schemas import PublishedSchemas
 from shared.audit.topics import TopicReader
 from shared.audit.verify import Report, Verifier
+from shared.projections import Record
 
 app = typer.Typer(help="rehapro auditor's toolkit: verify and rebuild from the topics alone", no_args_is_help=True)
 err = Console(stderr=True)
@@ -62,12 +65,7 @@ def load_pins(pins: list[str], pins_file: Path | None) -> dict[str, set[str]]:
 
 
 async def run_verify(bootstrap: str, topics: list[str], verifier: Verifier, show: bool) -> Report:
-    async with TopicReader(bootstrap, topics) as reader:
-        with progress() as bar:
-            task = bar.add_task("verify", total=reader.span.total, visible=show)
-            async for batch in reader.batches():
-                verifier.feed(batch)
-                bar.advance(task, len(batch))
+    await feed_topics(bootstrap, topics, verifier.feed, show, "verify")
     return verifier.finish()
 
 
@@ -109,6 +107,58 @@ def verify(
         print_report(report, seconds)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def case(
+    participant: str = typer.Argument(..., help="the participant id"),
+    bootstrap: str = BOOTSTRAP,
+    topic: list[str] = TOPICS,
+    as_of: str = typer.Option("", help="the moment (recorded time), ISO 8601, UTC unless it says; default: now"),
+    as_json: bool = typer.Option(False, "--json", help="state and timeline as JSON on stdout"),
+) -> None:
+    """A participant's case as it stood at ``--as-of``: the state of each of their streams (folded by
+    the services' own aggregates) and every event up to then; sealed fields stay sealed."""
+    moment = parse_moment(as_of)
+    reader = audit_case.CaseReader(participant, moment)
+    uvloop.run(feed_topics(bootstrap, topic, reader.feed, show=not as_json))
+    view = reader.finish()
+    if as_json:
+        typer.echo(json.dumps(view.as_dict(), indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"participant {participant} as of {moment.isoformat()}")
+    for column in ("recorded at", "topic", "stream", "v", "event", "actor", "agency"):
+        table.add_column(column)
+    for e in view.timeline:
+        actor = f"{e['actor']['id']} ({e['actor']['role']})"
+        table.add_row(e["recorded_at"][:19], e["topic"], e["stream_id"], str(e["version"]), e["event_type"], actor,
+                      e["agency"])  # fmt: skip
+    out.print(table)
+    for stream_id, state in view.state.items():
+        out.print(f"{stream_id} (v{state['version']}):", markup=False)
+        out.print_json(json.dumps(state["state"], ensure_ascii=False))
+
+
+def parse_moment(text: str) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--as-of") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def feed_topics(
+    bootstrap: str, topics: list[str], feed: Callable[[list[Record]], None], show: bool, what: str = "read"
+) -> None:
+    """Every record of the topics from offset 0, batch by batch, with a progress bar on stderr."""
+    async with TopicReader(bootstrap, topics) as reader:
+        with progress() as bar:
+            task = bar.add_task(what, total=reader.span.total, visible=show)
+            async for batch in reader.batches():
+                feed(batch)
+                bar.advance(task, len(batch))
 
 
 @app.command()

@@ -8,18 +8,21 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from shared.audit import signing
 from shared.audit.cli import load_pins
+from shared.vocabulary import Role
 from tests import support
 from tests.audit.topics import verify
 from tests.e2e.conftest import Stack
+from tests.e2e.test_slice import REFERRAL, refer_and_enrol
 from tests.e2e.test_slice import counts as kpi_counts
-from tests.e2e.test_slice import refer_and_enrol
 
 pytestmark = pytest.mark.e2e
 CLI = str(Path(sys.executable).with_name("rehapro-audit"))
@@ -38,12 +41,15 @@ def audit_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def audit(*args: str) -> tuple[int, str]:
+    """Run the installed ``rehapro-audit``: exit status and stdout (stderr, the progress bar and
+    logs, is shown if a check fails)."""
     proc = await asyncio.create_subprocess_exec(
         CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, errors = await proc.communicate()
     assert proc.returncode is not None
-    return proc.returncode, out.decode() + errors.decode()
+    print(errors.decode())
+    return proc.returncode, out.decode()
 
 
 @pytest.fixture
@@ -95,3 +101,48 @@ async def test_signed_topics_verify_and_rebuilt_projections_equal_the_live_ones(
                                "--rebuilt", scratch, "--json")  # fmt: skip
     assert code == 1, output
     assert {t["table"]: (t["only_live"], t["only_rebuilt"]) for t in json.loads(output)}["cases"] == (1, 0)
+
+
+async def test_case_as_of_matches_a_scripted_history(stack: Stack) -> None:
+    """Referral, meeting, eligibility; then the moment; then consent and enrolment (and casework
+    opening the case). As of the moment the case is the first three events, folded by intake's
+    aggregate; as of now it is all of it, casework's case included; sealed fields stay sealed."""
+    cm = stack.token(Role.CASE_MANAGER, "jc-en")
+    intake = stack.clients["intake"]
+    r = await intake.post("/referrals", json=REFERRAL, headers=cm)
+    pid = r.json()["participant_id"]
+    for path, body in [("information-meeting", {"held_on": "2026-03-05"}),
+                       ("eligibility", {"checked_on": "2026-03-09", "voluntary": True,
+                                        "willing_to_address_impairments": True})]:  # fmt: skip
+        assert (await intake.post(f"/participants/{pid}/{path}", json=body, headers=cm)).status_code == 200
+    await asyncio.sleep(0.01)
+    moment = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    consent = {"purpose": "participation", "granted_on": "2026-03-09", "form": "written"}
+    assert (await intake.post(f"/participants/{pid}/consents", json=consent, headers=cm)).status_code == 201
+    enrolment = {"start_date": "2026-03-16"}
+    assert (await intake.post(f"/participants/{pid}/enrolment", json=enrolment, headers=cm)).status_code == 200
+    await support.eventually(
+        lambda: stack.clients["casework"].get(f"/cases/{pid}", headers=cm), lambda r: r.status_code == 200
+    )
+    topics = [a for s in support.SERVICES for a in ("--topic", f"{stack.prefix}{s}.events")]
+
+    async def case(*args: str) -> dict[str, Any]:
+        code, output = await audit("case", pid, "--bootstrap", support.KAFKA, *topics, "--json", *args)
+        assert code == 0, output
+        return json.loads(output)  # type: ignore[no-any-return]
+
+    then = await case("--as-of", moment.isoformat())
+    assert [e["event_type"] for e in then["timeline"]] == ["ReferralReceived", "InformationMeetingHeld",
+                                                           "EligibilityChecked"]  # fmt: skip
+    (participant,) = then["state"].values()
+    assert participant["state"]["eligible"] is True
+    assert participant["state"]["start_date"] is None
+    assert participant["state"]["sealed_reason"] == "<sealed>"
+    assert then["timeline"][0]["payload"]["sealed_identity"] == "<sealed>"
+
+    now = await support.eventually(lambda: case(), lambda c: len(c["timeline"]) == 7)
+    assert [e["event_type"] for e in now["timeline"]][3:5] == ["ConsentGranted", "ParticipantEnrolled"]
+    assert {e["event_type"] for e in now["timeline"][5:]} == {"CaseOpened", "PhaseEntered"}
+    assert now["state"][f"participant-{pid}"]["state"]["status"] == "enrolled"
+    assert now["state"][f"case-{pid}"]["state"]["phase"] == "einstieg"
