@@ -19,6 +19,7 @@ import structlog
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.audit.merkle import merkle_root
+from shared.audit.reads import READ_TABLES, ReadPublisher
 from shared.audit.signing import SigningKey, load_keyring
 from shared.contracts.audit import CheckpointSigned, CoveredRange, SigningKeyPublished
 from shared.db import Conn
@@ -233,12 +234,17 @@ class Checkpointer:
             log.info("checkpoint.key_published", signer=self.signer, key_id=key.key_id)
 
 
-def start_checkpoints(runtime: Runtime, settings: CheckpointSettings | None = None) -> Checkpointer | None:
-    """The runtime's hook: a background checkpointer when a key file is configured."""
+def start_audit_trail(runtime: Runtime, settings: CheckpointSettings | None = None) -> Checkpointer | None:
+    """The runtime's hook: with a key file configured, a background checkpointer, and for a
+    service that keeps read records, their publisher (``shared.audit.reads``)."""
     s = settings or CheckpointSettings()
-    path = s.key_path(runtime.definition.name)
+    name = runtime.definition.name
+    path = s.key_path(name)
     if path is None:
         return None
-    checkpointer = Checkpointer(PostgresEventStore(runtime.pool), runtime.definition.name, load_keyring(path), s)
+    store = PostgresEventStore(runtime.pool)
+    checkpointer = Checkpointer(store, name, load_keyring(path), s)
     runtime.spawn(checkpointer.run(), "checkpoints")
+    if name in READ_TABLES:
+        runtime.spawn(ReadPublisher(store, name, READ_TABLES[name], poll_seconds=s.poll_seconds).run(), "reads")
     return checkpointer

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.table import Table
 from rich.text import Text
 
+from shared.audit import access as audit_access
 from shared.audit import case as audit_case
 from shared.audit import rebuild as audit_rebuild
 from shared.audit import report as audit_report
@@ -159,6 +160,34 @@ async def feed_topics(
             async for batch in reader.batches():
                 feed(batch)
                 bar.advance(task, len(batch))
+
+
+@app.command()
+def access(
+    bootstrap: str = BOOTSTRAP,
+    topic: list[str] = TOPICS,
+    participant: str | None = typer.Option(None, help="one person's data (participant id)"),
+    user: str | None = typer.Option(None, help="one user's reads and writes (token subject)"),
+    since: str = typer.Option("", help="from this moment on (ISO 8601, UTC unless it says)"),
+    as_json: bool = typer.Option(False, "--json", help="the accesses as JSON on stdout"),
+) -> None:
+    """Every read and write of a person's data (or by a user, or since a moment): who, role,
+    agency, when, what; reads from the services' published read records."""
+    if participant is None and user is None and not since:
+        raise typer.BadParameter("give --participant, --user or --since")
+    reader = audit_access.AccessReader(participant, user, parse_moment(since) if since else None)
+    uvloop.run(feed_topics(bootstrap, topic, reader.feed, show=not as_json))
+    found = reader.finish()
+    if as_json:
+        typer.echo(json.dumps([a.as_dict() for a in found], indent=2))
+        return
+    table = Table(title="rehapro-audit access")
+    for column in ("at", "kind", "participant", "who", "role", "agency", "what", "where"):
+        table.add_column(column)
+    for a in found:
+        table.add_row(a.at.isoformat(timespec="seconds"), a.kind, a.participant, a.subject, a.role, a.agency, a.what,
+                      f"{a.topic}[{a.partition}]@{a.offset}")  # fmt: skip
+    out.print(table)
 
 
 @app.command()

@@ -5,7 +5,9 @@ them: the runners pass them by as events they do not need (``shared.projections.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, ClassVar, TypeAlias
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,3 +68,24 @@ class SigningKeyPublished(PlatformEvent):
     endorsement: KeyText | None = Field(
         default=None, description="signature by the previous key over every other field (base64)"
     )
+
+
+@event
+class DataRead(PlatformEvent):
+    """Someone was shown a person's protected data (identity, referral reason, health data): the
+    service's append-only read record, published so the access log travels, hash-chained and
+    signed, with everything else (``shared.audit.reads``)."""
+
+    event_type: ClassVar[str] = "DataRead"
+
+    reader: ServiceName = Field(description="the service that answered the read")
+    read_id: UUID
+    row_id: int = Field(ge=1, description="the read record's id in the service (the publisher's resume point)")
+    read_at: datetime
+    subject: Annotated[str, Plain("pseudonymous staff user id (the token's subject) or a service")]
+    role: Annotated[str, Plain("the reader's role")]
+    agency: Annotated[str, Plain("the reader's agency code")]
+    participant_id: UUID
+    participant_agency: Annotated[str, Plain("the agency running the person's case")]
+    what: Annotated[str, Plain("what was shown, by category: identity, referral-reason, timeline, health-records")]
+    correlation_id: UUID | None = None

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -146,3 +147,47 @@ async def test_case_as_of_matches_a_scripted_history(stack: Stack) -> None:
     assert {e["event_type"] for e in now["timeline"][5:]} == {"CaseOpened", "PhaseEntered"}
     assert now["state"][f"participant-{pid}"]["state"]["status"] == "enrolled"
     assert now["state"][f"case-{pid}"]["state"]["phase"] == "einstieg"
+
+
+async def test_the_access_log_of_scripted_reads_lists_exactly_those_reads(audit_keys: Path, stack: Stack) -> None:
+    """Two users read a participant at intake, a third of another agency is refused: the topic's
+    access log holds exactly the reads intake recorded, signed like every other event."""
+    pid = await refer_and_enrol(stack)
+    for subject, agency in (("cm-a", "jc-en"), ("cm-b", "jc-en"), ("cm-a", "jc-en"), ("cm-c", "jc-mk")):
+        r = await stack.clients["intake"].get(
+            f"/participants/{pid}", headers=stack.token(Role.CASE_MANAGER, agency, subject)
+        )
+        assert r.status_code == (200 if agency == "jc-en" else 404), r.text
+    conn = await asyncpg.connect(stack.urls["intake"])
+    try:
+        rows = await conn.fetch(
+            "SELECT subject, role, agency, what FROM data_reads WHERE participant_id = $1 ORDER BY id", UUID(pid)
+        )
+    finally:
+        await conn.close()
+    recorded = [tuple(r) for r in rows]
+    assert {r[0] for r in recorded} == {"cm-a", "cm-b"}
+    topics = [a for s in support.SERVICES for a in ("--topic", f"{stack.prefix}{s}.events")]
+
+    async def accesses(*args: str) -> list[dict[str, Any]]:
+        code, output = await audit("access", "--bootstrap", support.KAFKA, *topics, "--json", *args)
+        assert code == 0, output
+        return json.loads(output)  # type: ignore[no-any-return]
+
+    log = await support.eventually(
+        lambda: accesses("--participant", pid), lambda a: sum(x["kind"] == "read" for x in a) == len(recorded)
+    )
+    reads = [(a["subject"], a["role"], a["agency"], a["what"]) for a in log if a["kind"] == "read"]
+    assert reads == recorded
+    writes = [a["what"] for a in log if a["kind"] == "write" and a["topic"].endswith("intake.events")]
+    assert writes == ["ReferralReceived", "InformationMeetingHeld", "EligibilityChecked", "ConsentGranted",
+                      "ParticipantEnrolled"]  # fmt: skip
+    by_b = await accesses("--user", "cm-b")
+    assert [(a["kind"], a["participant"]) for a in by_b] == [("read", pid)] * sum(r[0] == "cm-b" for r in recorded)
+
+    pins = load_pins([], audit_keys)
+    report = await support.eventually(
+        lambda: verify([f"{stack.prefix}{s}.events" for s in support.SERVICES], pins),
+        lambda r: r.ok and r.unsigned_events == 0, timeout=60,
+    )  # fmt: skip
+    assert report.signed_events >= len(log)
