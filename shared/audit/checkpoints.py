@@ -159,8 +159,8 @@ class Checkpointer:
         """Until cancelled: write a checkpoint whenever one is due; errors are logged and retried."""
         while True:
             try:
-                if await self.due():
-                    await self.write()
+                while await self.due() and await self.write() is not None:
+                    pass  # a backlog (checkpoints just switched on) is signed at once, not one a poll
             except asyncio.CancelledError:
                 raise
             except ConcurrencyConflict:
