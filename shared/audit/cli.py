@@ -25,7 +25,9 @@ from shared.audit import signing
 from shared.audit.schemas import PublishedSchemas
 from shared.audit.topics import TopicReader
 from shared.audit.verify import Report, Verifier
+from shared.kafka_auth import client_options
 from shared.projections import Record
+from shared.settings import load_settings
 
 app = typer.Typer(help="rehapro auditor's toolkit: verify and rebuild from the topics alone", no_args_is_help=True)
 err = Console(stderr=True)
@@ -49,6 +51,12 @@ def progress() -> Progress:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(),
         console=err, transient=False,
     )  # fmt: skip
+
+
+def kafka_options() -> dict[str, Any]:
+    """Connect like the services do (``shared.kafka_auth``): ``REHAPRO_KAFKA_SECURITY_PROTOCOL``,
+    ``…_SASL_MECHANISM|USERNAME|PASSWORD``, ``…_SSL_CAFILE``, or the same with ``AUDIT_``."""
+    return client_options(load_settings("audit"))
 
 
 def load_pins(pins: list[str], pins_file: Path | None) -> dict[str, set[str]]:
@@ -154,7 +162,7 @@ async def feed_topics(
     bootstrap: str, topics: list[str], feed: Callable[[list[Record]], None], show: bool, what: str = "read"
 ) -> None:
     """Every record of the topics from offset 0, batch by batch, with a progress bar on stderr."""
-    async with TopicReader(bootstrap, topics) as reader:
+    async with TopicReader(bootstrap, topics, kafka_options()) as reader:
         with progress() as bar:
             task = bar.add_task(what, total=reader.span.total, visible=show)
             async for batch in reader.batches():

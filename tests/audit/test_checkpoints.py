@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from shared.audit.checkpoints import Checkpointer, CheckpointSettings, checkpoint_stream
+from shared.audit.cli import kafka_options
 from shared.audit.merkle import EMPTY_ROOT, merkle_root
 from shared.audit.signing import SigningKey, load_keyring, rotate
 from shared.contracts.platform import ParkedRecordSkipped
@@ -126,3 +127,14 @@ def test_merkle_root_is_order_sensitive_and_prefixed() -> None:
     assert merkle_root([a, b, c]) != merkle_root([b, a, c])
     assert merkle_root([a, b]) != merkle_root([a, b, c])
     assert merkle_root([a]) != a  # a leaf is hashed with its prefix
+
+
+def test_the_auditor_connects_like_the_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SASL over TLS from the same variables the services read (the k8s brokers need it)."""
+    monkeypatch.setenv("AUDIT_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("AUDIT_KAFKA_SASL_USERNAME", "auditor")
+    monkeypatch.setenv("AUDIT_KAFKA_SASL_PASSWORD", "secret")
+    options = kafka_options()
+    assert options["security_protocol"] == "SASL_SSL"
+    assert (options["sasl_plain_username"], options["sasl_plain_password"]) == ("auditor", "secret")
+    assert options["ssl_context"] is not None
