@@ -27,6 +27,8 @@ SELECT table_name FROM information_schema.tables
 WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY table_name
 """
 _ROWS = "SELECT to_jsonb(t)::text AS row FROM {table} AS t"
+_CONNECTION = ("kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password",
+               "kafka_ssl_cafile")  # fmt: skip
 
 
 def projections() -> dict[str, tuple[str, Projection]]:
@@ -53,6 +55,8 @@ def scratch_settings(
     """The service's settings pointed at a scratch database and at the auditor's topics
     (``topics``: source service -> topic, e.g. a mirrored ``en.intake.events``)."""
     overrides: dict[str, object] = {f"topic_{source}": topic for source, topic in (topics or {}).items()}
+    auditor = load_settings("audit")  # the auditor's own Kafka account, as ``verify`` connects
+    overrides |= {name: getattr(auditor, name) for name in _CONNECTION}
     return load_settings(
         service, database_url=database_url, kafka_bootstrap=bootstrap, topic_prefix=topic_prefix, **overrides
     )

@@ -14,6 +14,7 @@ import pytest
 from shared.audit.checkpoints import Checkpointer, CheckpointSettings, checkpoint_stream
 from shared.audit.cli import kafka_options
 from shared.audit.merkle import EMPTY_ROOT, merkle_root
+from shared.audit.rebuild import scratch_settings
 from shared.audit.signing import SigningKey, load_keyring, rotate
 from shared.contracts.platform import ParkedRecordSkipped
 from shared.eventstore import PostgresEventStore
@@ -138,3 +139,5 @@ def test_the_auditor_connects_like_the_services(monkeypatch: pytest.MonkeyPatch)
     assert options["security_protocol"] == "SASL_SSL"
     assert (options["sasl_plain_username"], options["sasl_plain_password"]) == ("auditor", "secret")
     assert options["ssl_context"] is not None
+    rebuild = scratch_settings("casework", "postgresql://127.0.0.1/scratch", "broker:9093", "en.")
+    assert (rebuild.kafka_security_protocol, rebuild.kafka_sasl_username) == ("SASL_SSL", "auditor")
