@@ -61,11 +61,22 @@ class FakeConsents:
         return self.releases.get(participant_id, [])
 
 
+class FakeCaseloads:
+    """Active cases per (project, guide), as the ``cases`` projection would count them."""
+
+    def __init__(self) -> None:
+        self.active: dict[tuple[str, str], int] = {}
+
+    async def active_cases(self, uow: UnitOfWork, project: str, case_manager: str) -> int:
+        return self.active.get((project, case_manager), 0)
+
+
 class World:
     def __init__(self) -> None:
         self.store = MemoryEventStore()
         self.keys = FakeKeys()
         self.consents = FakeConsents()
+        self.caseloads = FakeCaseloads()
         responses = MemoryUnitOfWork(self.store).responses  # one idempotency table, like one database
 
         def unit_of_work(transactional: bool) -> UnitOfWork:
@@ -73,7 +84,9 @@ class World:
             uow.responses = responses
             return uow
 
-        self.bus = MessageBus(inject(HANDLERS, keys=self.keys, consents=self.consents), unit_of_work)
+        self.bus = MessageBus(
+            inject(HANDLERS, keys=self.keys, consents=self.consents, caseloads=self.caseloads), unit_of_work
+        )
 
     async def open_case(self) -> UUID:
         """What the enrolments policy writes for a new participant."""
