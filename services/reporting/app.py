@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from services.reporting.api import router
 from services.reporting.domain.periods import DateRange
 from services.reporting.handlers import HANDLERS, IntakeRefused
-from services.reporting.projections import counts, facts
+from services.reporting.projections import counts, facts, plans
 from services.reporting.views import Reads
 from shared.auth import service_token
 from shared.bus import Context, MessageBus, inject
@@ -21,7 +21,7 @@ from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
 from shared.web import create_app
 
-definition = ServiceDefinition(name="reporting", projections=(counts, facts))
+definition = ServiceDefinition(name="reporting", projections=(counts, facts, plans))
 
 
 class IntakeIdentities:
