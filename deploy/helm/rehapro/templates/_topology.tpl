@@ -15,5 +15,5 @@ placement:
   projections: [access, board, pool]
 reporting:
   consumes: [casework, intake, placement]
-  projections: [counts, facts]
+  projections: [counts, facts, plans]
 {{- end -}}
