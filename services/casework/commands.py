@@ -240,6 +240,7 @@ class AddNote(OnCase):
 # ------------------------------------------------------------------ projects
 
 Year = Annotated[int, Field(ge=2000, le=2100, description="calendar year")]
+AgencyName = Annotated[Name, Field(max_length=60, description="an agency code")]
 
 
 class BudgetItem(BaseModel):
@@ -258,7 +259,9 @@ class ConfigureProject(Command):
 
     project: Name = Field(max_length=60, description="the project code (from the path)")
     coordinating_agency: Name = Field(max_length=60, description="the agency that runs the project")
-    partner_agencies: list[Name] = Field(default_factory=list, max_length=20, description="the other member agencies")
+    partner_agencies: list[AgencyName] = Field(
+        default_factory=list, max_length=20, description="the other member agencies"
+    )
     starts_on: PlanDate = Field(description="first day of the project")
     ends_on: PlanDate = Field(description="last day of the project")
     participant_target: int = Field(ge=1, le=1_000_000, description="participants to enrol over the project's run")
