@@ -228,3 +228,15 @@ class RegisterDueConsents:
         async with self.unit_of_work(False) as uow:
             rows = await connection(uow).fetch(_DUE, day, agency)
         return [r["participant_id"] for r in rows]
+
+
+_MEETING_REQUIRED = "SELECT info_meeting_required FROM project_rules WHERE project = $1"
+
+
+class RegisterProjectRules:
+    """The enrolment's ``ProjectRules`` port on the ``projects`` projection, on the command's
+    own connection."""
+
+    async def meeting_required(self, uow: UnitOfWork, project: str) -> bool | None:
+        found = await connection(uow).fetchval(_MEETING_REQUIRED, project)
+        return None if found is None else bool(found)

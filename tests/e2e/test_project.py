@@ -14,7 +14,7 @@ from shared.contracts.casework import CaseManagerAssigned
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
-from tests.e2e.test_slice import refer_and_enrol
+from tests.e2e.test_slice import REFERRAL, refer_and_enrol
 
 pytestmark = pytest.mark.e2e
 
@@ -195,3 +195,44 @@ async def test_a_project_configured_by_its_coordinator_caps_caseloads_and_report
 
 def _guide(body: dict[str, Any], guide: str) -> int:
     return sum(g["active_cases"] for a in body["agencies"] for g in a["guides"] if g["case_manager"] == guide)
+
+
+async def test_intake_learns_from_casework_whether_enrolment_needs_the_information_meeting(stack: Stack) -> None:
+    """Default on (the setting, no project configured); the project's configuration decides once
+    casework's ProjectConfigured reached intake."""
+    cm = stack.token(Role.CASE_MANAGER, "jc-en")
+    intake = stack.clients["intake"]
+
+    async def ready_without_meeting() -> str:
+        r = await intake.post("/referrals", json=REFERRAL, headers=cm)
+        pid: str = (await ok(r, 201))["participant_id"]
+        eligibility = {"checked_on": "2026-03-09", "voluntary": True, "willing_to_address_impairments": True}
+        await ok(await intake.post(f"/participants/{pid}/eligibility", json=eligibility, headers=cm))
+        consent = {"purpose": "participation", "granted_on": "2026-03-09", "form": "written"}
+        await ok(await intake.post(f"/participants/{pid}/consents", json=consent, headers=cm), 201)
+        return pid
+
+    def enrol(pid: str) -> Any:
+        return intake.post(f"/participants/{pid}/enrolment", json={"start_date": "2026-03-16"}, headers=cm)
+
+    first = await ready_without_meeting()
+    refused = await enrol(first)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"][0]["field"] == "information_meeting"
+
+    async def reconfigure(required: bool) -> None:
+        """Configure, then read intake with the command's token: it answers once applied."""
+        admin_en = stack.token(Role.ADMINISTRATOR, "jc-en", "admin-en")
+        r = await configure(stack, {**PLAN, "info_meeting_required": required}, admin_en)
+        await ok(r)
+        token = {"X-Consistency-Token": r.headers["X-Consistency-Token"]}
+        read = await intake.get("/participants", headers=cm | token)
+        assert (read.status_code, read.headers["X-Consistency"]) == (200, "current")
+
+    await reconfigure(False)
+    await ok(await enrol(first))
+
+    await reconfigure(True)
+    second = await ready_without_meeting()
+    again = await enrol(second)
+    assert (again.status_code, again.json()["errors"][0]["field"]) == (409, "information_meeting")
