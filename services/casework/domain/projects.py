@@ -9,7 +9,7 @@ project codes (``vocabulary.PROJECTS``). Every later fact comes from events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -110,20 +110,7 @@ def configure(state: Project, code: str, plan: Plan, on: date) -> list[DomainEve
     if plan.ends_on <= plan.starts_on:
         raise DomainError(f"the project must end after it starts ({plan.starts_on})", field="ends_on")
     _check_budget(plan.budget, plan.starts_on, plan.ends_on)
-    return [
-        ProjectConfigured(
-            project=code,
-            coordinating_agency=plan.coordinating_agency,
-            partner_agencies=list(plan.partner_agencies),
-            starts_on=plan.starts_on,
-            ends_on=plan.ends_on,
-            participant_target=plan.participant_target,
-            budget=list(plan.budget),
-            caseload_cap=plan.caseload_cap,
-            info_meeting_required=plan.info_meeting_required,
-            configured_on=on,
-        )
-    ]
+    return [ProjectConfigured(project=code, configured_on=on, **asdict(plan))]
 
 
 def _check_agencies(coordinating: str, partners: Sequence[str]) -> None:
