@@ -75,6 +75,60 @@ PROFILES = [
 Headers = Callable[[Role, str, str], dict[str, str]]
 
 
+def _yearly(first: int, last: int, per_year: dict[str, float]) -> list[dict[str, Any]]:
+    return [{"year": y, "category": c, "amount_eur": a} for y in range(first, last + 1) for c, a in per_year.items()]
+
+
+# The two reference projects (DOMAIN.md), configured through casework's API like any other:
+# Pro Aktiv's 984 participants (what its first run reached) are this run's target, its grant
+# 11.7 M EUR over five years, 50 cases per guide; Pluspunkt plans about 300 on 4.1 M EUR and
+# has no cap. The split of each grant into categories is illustrative.
+REFERENCE_PROJECTS: dict[str, dict[str, Any]] = {
+    "pro-aktiv": {
+        "coordinating_agency": "jc-en",
+        "partner_agencies": ["jc-mk", "drv-westfalen"],
+        "starts_on": "2025-01-01",
+        "ends_on": "2029-12-31",
+        "participant_target": 984,
+        "budget": _yearly(
+            2025,
+            2029,
+            {
+                "personnel": 1_600_000,
+                "employment-promotion": 400_000,
+                "therapeutic": 200_000,
+                "rehabilitative": 140_000,
+            },
+        ),
+        "caseload_cap": 50,
+        "info_meeting_required": True,
+    },
+    "pluspunkt": {
+        "coordinating_agency": "jc-unna",
+        "partner_agencies": [],
+        "starts_on": "2025-01-01",
+        "ends_on": "2029-12-31",
+        "participant_target": 300,
+        "budget": _yearly(2025, 2029, {"personnel": 600_000, "employment-promotion": 150_000, "therapeutic": 70_000}),
+        "caseload_cap": None,
+        "info_meeting_required": True,
+    },
+}
+
+
+async def configure_projects(casework: httpx.AsyncClient, headers: Headers, on: date) -> None:
+    """Each reference project, set by an administrator of its coordinating agency."""
+    for code, plan in REFERENCE_PROJECTS.items():
+        agency = plan["coordinating_agency"]
+        r = await casework.post(
+            f"/projects/{code}/configuration",
+            json=plan | {"configured_on": on.isoformat()},
+            headers=headers(Role.ADMINISTRATOR, agency, f"demo-admin-{agency}") | {"Idempotency-Key": f"demo-{code}"},
+        )
+        if r.status_code != 200:
+            raise RuntimeError(f"configuring {code}: {r.status_code} {r.text}")
+
+
 def make_headers() -> Headers:
     s = load_settings("demo")
 
@@ -381,6 +435,7 @@ async def populate(
     """Create the demo participants; returns them with their stage (tests use this too)."""
     rng = random.Random(2026)
     demo = Demo(intake, casework, headers)
+    await configure_projects(casework, headers, date(2025, 1, 1))
     everyone = people(rng, per_agency)
     for agency in AGENCIES:
         await demo.register_staff(agency)

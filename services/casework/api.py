@@ -9,11 +9,12 @@ from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from services.casework import commands as casework
 from services.casework import views
-from services.casework.commands import CaseAnswer
+from services.casework.commands import CaseAnswer, ProjectAnswer
+from services.casework.views import projects
 from shared import http
 from shared.contracts.common import Phase
 from shared.http import QueryCtx
@@ -59,6 +60,9 @@ command("/appointments", casework.ScheduleAppointment, status_code=201)
 command("/appointments/{appointment_id}/outcome", casework.RecordAttendance)
 command("/contacts", casework.LogContact, status_code=201)
 command("/notes", casework.AddNote, status_code=201)
+
+project_commands = APIRouter(prefix="/projects/{project}", tags=["casework commands"])
+command_route(project_commands, "/configuration", casework.ConfigureProject, answer=ProjectAnswer)
 
 
 # ------------------------------------------------------------------ queries
@@ -140,3 +144,23 @@ async def health_reads(
 ) -> dict[str, Any]:
     """Who read health data of which case and when (auditors and data-protection officers)."""
     return await views.health_reads(db, ctx, participant_id=participant_id, subject=subject, since=since, limit=limit)
+
+
+ProjectPath = Annotated[Name, Path(max_length=60, description="the project code")]
+
+
+@queries.get("/projects/{project}")
+async def project_configuration(project: ProjectPath, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
+    """The project's configuration (coordinating and partner agencies, run, target, budget, cap)."""
+    return await projects.get_project(db, ctx, project)
+
+
+@queries.get("/projects/{project}/caseloads")
+async def team_caseloads(
+    project: ProjectPath,
+    ctx: QueryCtx,
+    db: Reads,
+    agency: Annotated[Name | None, Query(max_length=60, description="only this member agency")] = None,
+) -> dict[str, Any]:
+    """Each guide's active cases in the project against its caseload cap, per agency."""
+    return await projects.team_caseloads(db, ctx, project, agency)

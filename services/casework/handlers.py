@@ -9,6 +9,7 @@ the append after that version fails if the stream moved on (then the bus retries
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
@@ -22,6 +23,7 @@ from services.casework.commands import (
     AssignCaseManager,
     CompleteAssessment,
     CompleteIntervention,
+    ConfigureProject,
     DecideRehabApplication,
     DropGoal,
     EnterPhase,
@@ -44,6 +46,7 @@ from services.casework.commands import (
 )
 from shared.bus import Command, Context, Result
 from shared.contracts.base import DomainEvent
+from shared.contracts.casework import BudgetLine
 from shared.domain import DomainError
 from shared.envelope import new_id
 from shared.eventstore import ConcurrencyConflict
@@ -89,6 +92,13 @@ class Staff(Protocol):
 
     async def member(self, uow: UnitOfWork, agency: str, subject: str) -> StaffRecord | None:
         """The member of ``agency`` whose token subject is ``subject``, if known."""
+
+
+class Caseloads(Protocol):
+    """Look-ups into the caseloads (``cases`` projection) for the project's caseload cap."""
+
+    async def active_cases(self, uow: UnitOfWork, project: str, case_manager: str) -> int:
+        """The guide's open or interrupted cases in the project."""
         ...
 
 
@@ -160,14 +170,42 @@ async def require_staff(
 # ------------------------------------------------------------------ team
 
 
+async def within_cap(
+    uow: UnitOfWork, ctx: Context, case: Case, guide: str, reason: str | None, caseloads: Caseloads, keys: KeyStore
+) -> domain.CapOverride | None:
+    """The project's caseload cap for a new guide of the case: None under it; at it, refused
+    (409 naming the cap) unless the project lead gave a reason, then the override to record."""
+    if reason is not None:
+        access.require_cap_override(ctx.principal)
+    code = case.state.project
+    loaded = await uow.load(domain.project, domain.project_stream(code))
+    if loaded.state.caseload_cap is None:
+        return None
+    caseload = await caseloads.active_cases(uow, code, guide)
+    override = domain.check_cap(loaded.state, code, guide, caseload, reason is not None)
+    if override is None or reason is None:
+        return override
+    (sealed,) = await seal(uow, keys, domain.require_known(case.state), reason)
+    return replace(override, by=ctx.principal.subject, sealed_reason=sealed)
+
+
 async def assign_case_manager(
-    cmd: AssignCaseManager, uow: UnitOfWork, ctx: Context, *, consents: Consents, staff: Staff = NO_DIRECTORY
+    cmd: AssignCaseManager,
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    consents: Consents,
+    caseloads: Caseloads,
+    keys: KeyStore,
+    staff: Staff = NO_DIRECTORY,
 ) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
     await require_staff(
         staff, uow, ctx, case, cmd.case_manager, agency=case.state.agency, role=Role.CASE_MANAGER, field="case_manager"
     )
-    return await append(uow, ctx, case, domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on))
+    domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on)  # the case's own rules first
+    cap = await within_cap(uow, ctx, case, cmd.case_manager, cmd.cap_override_reason, caseloads, keys)
+    return await append(uow, ctx, case, domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on, cap))
 
 
 async def hand_over(
@@ -176,17 +214,44 @@ async def hand_over(
     ctx: Context,
     *,
     consents: Consents,
+    caseloads: Caseloads,
     keys: KeyStore,
     staff: Staff = NO_DIRECTORY,
 ) -> Result:
-    """Hand-over between case managers (the note is sealed)."""
+    """Hand-over between case managers (the note is sealed), held to the caseload cap."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
     await require_staff(
         staff, uow, ctx, case, cmd.to_case_manager, agency=case.state.agency, role=Role.CASE_MANAGER,
         field="to_case_manager",
     )  # fmt: skip
+    domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, "")  # the case's own rules first
+    cap = await within_cap(uow, ctx, case, cmd.to_case_manager, cmd.cap_override_reason, caseloads, keys)
     (note,) = await seal(uow, keys, cmd.participant_id, cmd.note)
-    return await append(uow, ctx, case, domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note))
+    events = domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note, cap)
+    return await append(uow, ctx, case, events)
+
+
+# ------------------------------------------------------------------ projects
+
+
+async def configure_project(cmd: ConfigureProject, uow: UnitOfWork, ctx: Context) -> Result:
+    """An administrator of the coordinating agency sets the project's whole configuration."""
+    loaded = await uow.load(domain.project, domain.project_stream(cmd.project))
+    access.require_configure(ctx.principal, domain.coordinator(loaded.state, cmd.project), cmd.project)
+    plan = domain.Plan(
+        coordinating_agency=cmd.coordinating_agency,
+        partner_agencies=tuple(cmd.partner_agencies),
+        starts_on=cmd.starts_on,
+        ends_on=cmd.ends_on,
+        participant_target=cmd.participant_target,
+        budget=tuple(BudgetLine(**line.model_dump()) for line in cmd.budget),
+        caseload_cap=cmd.caseload_cap,
+        info_meeting_required=cmd.info_meeting_required,
+    )
+    events = domain.configure(loaded.state, cmd.project, plan, cmd.configured_on)
+    sealed = await uow.append(loaded, events, ctx.metadata(agency=cmd.coordinating_agency, project=cmd.project))
+    body = {"project": cmd.project, "version": sealed[-1].version, "events": [e.event_type for e in sealed]}
+    return Result(loaded.stream_id, loaded.version + len(sealed), body)
 
 
 async def add_team_member(
@@ -421,6 +486,7 @@ async def add_note(cmd: AddNote, uow: UnitOfWork, ctx: Context, *, consents: Con
 
 
 HANDLERS: Mapping[type[Command], Callable[..., Awaitable[Result]]] = {
+    ConfigureProject: configure_project,
     AssignCaseManager: assign_case_manager,
     HandOverCase: hand_over,
     AddTeamMember: add_team_member,

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from services.intake.api import router
 from services.intake.handlers import HANDLERS
 from services.intake.policies import ConsentExpiry
-from services.intake.projections import register
-from services.intake.views import RegisterDueConsents, connection
+from services.intake.projections import projects, register
+from services.intake.views import RegisterDueConsents, RegisterProjectRules, connection
 from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
@@ -31,7 +31,7 @@ SQL = [*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.
 definition = ServiceDefinition(
     name="intake",
     sql=SQL,
-    projections=(register, staff),
+    projections=(register, staff, projects),
     subject_keys=True,
     erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
 )
@@ -63,7 +63,9 @@ def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0
     runtime = Runtime(load_settings("intake", **overrides), definition, clock=clock)
     keys = PostgresKeyStore()
     optional = frozenset(runtime.settings.information_meeting_optional)
-    bus = MessageBus(inject(HANDLERS, keys=keys, meeting_optional=optional), runtime.unit_of_work)
+    bus = MessageBus(
+        inject(HANDLERS, keys=keys, meeting_optional=optional, projects=RegisterProjectRules()), runtime.unit_of_work
+    )
     # the runtime's clock is read at each run (tests may replace it after build)
     expiry = ConsentExpiry(
         bus, RegisterDueConsents(runtime.unit_of_work), clock=lambda: runtime.clock(), interval=expiry_interval

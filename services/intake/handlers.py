@@ -179,13 +179,29 @@ async def withdraw_objection(cmd: WithdrawObjection, uow: UnitOfWork, ctx: Conte
     return await _append(uow, ctx, loaded, domain.withdraw_objection(loaded.state, cmd.objection_id, cmd.withdrawn_on))
 
 
+class ProjectRules(Protocol):
+    """What intake learnt of the projects' configuration from casework (projection ``projects``)."""
+
+    async def meeting_required(self, uow: UnitOfWork, project: str) -> bool | None:
+        """Whether the project's enrolment needs the information meeting; None before the
+        project's first configuration."""
+        ...
+
+
 async def enrol(
-    cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context, *, meeting_optional: Collection[str] = frozenset()
+    cmd: EnrolParticipant,
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    meeting_optional: Collection[str] = frozenset(),
+    projects: ProjectRules | None = None,
 ) -> Result:
-    """Eintritt: needs the information meeting first (unless the project's setting says it is
-    optional), a positive eligibility check and participation consent."""
+    """Eintritt: needs the information meeting first (unless the project's configuration, or
+    before it has one the setting, says it is optional), a positive eligibility check and
+    participation consent."""
     loaded = await _owned(uow, ctx, cmd.participant_id)
-    required = loaded.state.project not in meeting_optional
+    configured = None if projects is None else await projects.meeting_required(uow, loaded.state.project)
+    required = loaded.state.project not in meeting_optional if configured is None else configured
     return await _append(uow, ctx, loaded, domain.enrol(loaded.state, cmd.start_date, meeting_required=required))
 
 

@@ -1,8 +1,10 @@
-"""intake's read models, built from its own topic: the participant register (lists per agency)
-and the consent index the expiry policy scans. Erasure deletes the person's rows."""
+"""intake's read models: from its own topic the participant register (lists per agency) and the
+consent index the expiry policy scans (erasure deletes the person's rows); from casework's, what
+enrolment needs of each project's configuration (``projects``)."""
 
 from __future__ import annotations
 
+from shared.contracts.casework import ProjectConfigured
 from shared.contracts.intake import (
     ConsentExpired,
     ConsentGranted,
@@ -57,3 +59,14 @@ async def erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
     pid = rec.payload.participant_id
     await conn.execute("DELETE FROM participant_consents WHERE participant_id = $1", pid)
     await conn.execute("DELETE FROM participants WHERE participant_id = $1", pid)
+
+
+# --- projects: casework owns the projects; enrolment asks whether one needs the information meeting
+
+projects = Projection(name="projects", sql=migrations(__file__, "projections", "projects"), topics=["casework"])
+
+_PROJECT_RULES = """
+INSERT INTO project_rules (project, info_meeting_required) VALUES ($1, $2)
+ON CONFLICT (project) DO UPDATE SET info_meeting_required = excluded.info_meeting_required
+"""
+statement(projects, ProjectConfigured, _PROJECT_RULES, "project", "info_meeting_required")

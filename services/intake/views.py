@@ -313,3 +313,15 @@ async def staff_detail(unit_of_work: UnitOfWorkFactory, keys: KeyStore, ctx: Con
         "left_on": s.left_on,
         "version": loaded.version,
     }
+
+
+_MEETING_REQUIRED = "SELECT info_meeting_required FROM project_rules WHERE project = $1"
+
+
+class RegisterProjectRules:
+    """The enrolment's ``ProjectRules`` port on the ``projects`` projection, on the command's
+    own connection."""
+
+    async def meeting_required(self, uow: UnitOfWork, project: str) -> bool | None:
+        found = await connection(uow).fetchval(_MEETING_REQUIRED, project)
+        return None if found is None else bool(found)

@@ -4,6 +4,7 @@ the dashboard. Thin: reads call ``views``, the two commands go through the bus."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from services.reporting import views
 from services.reporting.commands import CloseQuarter, ProduceMonitoringExport
 from services.reporting.domain.periods import Quarter
-from services.reporting.views import monitoring
+from services.reporting.views import monitoring, targets
 from shared.auth import authenticate, decode_token
 from shared.bus import Context
 from shared.http import Bus, CommandCtx, QueryCtx, runtime
@@ -172,3 +173,23 @@ async def dashboard_page(
 ) -> HTMLResponse:
     """Funnel, participants per phase, integrations and sustainability, for a steering committee."""
     return HTMLResponse(await views.dashboard_page(db, ctx, period, agency, project))
+
+
+# --- a project's targets and budget (aggregates; the whole project for its coordinating lead) ---
+
+ProjectPath = Annotated[Name, Path(max_length=60, description="the project code")]
+AsOfDay = Annotated[date | None, Query(description="figures up to this day (default: today)")]
+
+
+@router.get("/projects/{project}/targets")
+async def project_targets(
+    project: ProjectPath, ctx: QueryCtx, db: ReadsDep, as_of: AsOfDay = None
+) -> dict[str, object]:
+    """Participants (enrolments) against the project's target per quarter, and the forecast."""
+    return await targets.participants_vs_target(db, ctx, project, as_of)
+
+
+@router.get("/projects/{project}/budget")
+async def project_budget(project: ProjectPath, ctx: QueryCtx, db: ReadsDep, as_of: AsOfDay = None) -> dict[str, object]:
+    """Spend against the project's budget per category (small cells withheld), and the forecast."""
+    return await targets.spend_vs_budget(db, ctx, project, as_of)

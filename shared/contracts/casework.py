@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.contracts.base import (
     AgencyCode,
@@ -53,6 +53,14 @@ class CaseManagerAssigned(CaseworkEvent):
     case_id: UUID
     case_manager: StaffId = Field(description="staff id")
     assigned_on: date
+    caseload_cap: int | None = Field(
+        default=None, ge=1, description="set only on an override: the project's cap the assignment went beyond"
+    )
+    caseload: int | None = Field(
+        default=None, ge=0, description="set only on an override: the guide's active cases in the project before"
+    )
+    overridden_by: StaffId | None = Field(default=None, description="set only on an override: the project lead")
+    sealed_override_reason: Sealed = Field(default="", description="why the cap was overridden (sealed)")
 
 
 @event
@@ -448,3 +456,33 @@ class CaseDataErased(CaseworkEvent):
     case_id: UUID
     participant_id: UUID
     erased_on: date
+
+
+# ------------------------------------------------------------------ projects
+
+
+class BudgetLine(BaseModel):
+    """One line of a project's budget: a year, a category and the amount granted for it."""
+
+    year: int = Field(ge=2000, le=2100, description="calendar year")
+    category: Code = Field(description="budget category (casework.domain.projects.BUDGET_CATEGORIES)")
+    amount_eur: float = Field(ge=0, le=100_000_000, allow_inf_nan=False, description="EUR granted")
+
+
+@event
+class ProjectConfigured(CaseworkEvent):
+    """The whole configuration of a project as its coordinating agency's administrator set it;
+    each event replaces the one before (stream ``project-<code>``)."""
+
+    event_type: ClassVar[str] = "ProjectConfigured"
+
+    project: ProjectCode
+    coordinating_agency: AgencyCode = Field(description="the agency that runs the project and configures it")
+    partner_agencies: list[AgencyCode] = Field(description="the other member agencies")
+    starts_on: date
+    ends_on: date
+    participant_target: int = Field(ge=1, description="participants the project plans to enrol over its run")
+    budget: list[BudgetLine] = Field(description="EUR per year and category")
+    caseload_cap: int | None = Field(default=None, ge=1, description="most active cases per guide; none: no cap")
+    info_meeting_required: bool = Field(default=True, description="an information meeting before enrolment")
+    configured_on: date
