@@ -14,7 +14,7 @@ import pytest
 from shared.envelope import Envelope
 from shared.vocabulary import Role
 from tests import support
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import BUILDERS, Stack
 from tests.e2e.test_slice import REFERRAL, refer_and_enrol
 
 pytestmark = pytest.mark.e2e
@@ -133,12 +133,10 @@ async def test_concurrent_runs_in_two_processes_erase_once(stack: Stack) -> None
     """Two intake processes on one database: both tasks find the record due, one append wins."""
     import asyncio
 
-    from services.intake.app import build
-
     clock = Clock(date(2026, 9, 1))
     stack.runtime("intake").clock = clock
     pid = await declined(stack, "2026-02-03")
-    twin = build(clock=clock, **{**stack.overrides("intake"), "relay_enabled": False, "projections_enabled": False})
+    twin = BUILDERS["intake"](clock=clock, **{**stack.overrides("intake"), "relay_enabled": False, "projections_enabled": False})
     async with twin.router.lifespan_context(twin):
         first, second = stack.apps["intake"].state.retention, twin.state.retention
         await support.eventually(
