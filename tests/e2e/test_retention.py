@@ -136,7 +136,9 @@ async def test_concurrent_runs_in_two_processes_erase_once(stack: Stack) -> None
     clock = Clock(date(2026, 9, 1))
     stack.runtime("intake").clock = clock
     pid = await declined(stack, "2026-02-03")
-    twin = BUILDERS["intake"](clock=clock, **{**stack.overrides("intake"), "relay_enabled": False, "projections_enabled": False})
+    twin = BUILDERS["intake"](
+        clock=clock, **{**stack.overrides("intake"), "relay_enabled": False, "projections_enabled": False}
+    )
     async with twin.router.lifespan_context(twin):
         first, second = stack.apps["intake"].state.retention, twin.state.retention
         await support.eventually(
