@@ -22,6 +22,11 @@ ERASING_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER})
 EXPIRY_ROLES = frozenset({Role.ADMINISTRATOR, Role.DATA_PROTECTION_OFFICER})
 # The staff directory: each agency's administrator keeps its own staff (and reads it).
 STAFF_ADMIN_ROLES = frozenset({Role.ADMINISTRATOR})
+RETENTION_RULE_ROLES = frozenset({Role.ADMINISTRATOR, Role.DATA_PROTECTION_OFFICER})
+HOLD_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.AUDITOR})
+UPCOMING_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.AUDITOR})
+# The retention task's actor (services/intake/policies.py): erases through the DPO's command.
+RETENTION_ACTOR = "system"
 IDENTITY_ROLES = frozenset(
     {
         Role.CASE_MANAGER,
@@ -90,3 +95,11 @@ def may_release_for_monitoring(principal: Principal, state: Participant, day: da
     if state.status in ("none", "erased"):
         return False
     return state.agency == principal.agency and bool(state.active_consents(day, ConsentPurpose.MONITORING))
+
+
+def require_eraser(principal: Principal) -> None:
+    """Erasure: the data-protection officer, or the retention task (role service, subject
+    ``system``; it acts with the participant's running agency)."""
+    if principal.role == Role.SERVICE and principal.subject == RETENTION_ACTOR:
+        return
+    require_role(principal, ERASING_ROLES)

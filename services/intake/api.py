@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.intake import access, views
 from services.intake import commands as intake
-from services.intake.commands import ExpiryRunIn, ParticipantAnswer, StaffAnswer
+from services.intake.commands import ExpiryRunIn, ParticipantAnswer, RetentionRuleAnswer, RetentionRunIn, StaffAnswer
 from services.intake.handlers import KeyStore
-from services.intake.policies import ConsentExpiry
+from services.intake.policies import ConsentExpiry, RetentionTask
 from shared.domain import DomainError
 from shared.http import QueryCtx, runtime
 from shared.values import Name
@@ -39,9 +39,14 @@ def _expiry(request: Request) -> ConsentExpiry:
     return request.app.state.consent_expiry  # type: ignore[no-any-return]
 
 
+def _retention(request: Request) -> RetentionTask:
+    return request.app.state.retention  # type: ignore[no-any-return]
+
+
 Reads = Annotated[views.UnitOfWorkFactory, Depends(_unit_of_work)]
 Keys = Annotated[KeyStore, Depends(_keys)]
 Expiry = Annotated[ConsentExpiry, Depends(_expiry)]
+Retention = Annotated[RetentionTask, Depends(_retention)]
 
 
 command("/referrals", intake.ReceiveReferral, status_code=201)
@@ -73,6 +78,11 @@ async def get_staff_member(
 ) -> dict[str, Any]:
     """One member of the agency's staff, with the name (administrators)."""
     return await views.staff_detail(reads, keys, ctx, subject)
+
+
+command("/participants/{participant_id}/legal-holds", intake.PlaceLegalHold, status_code=201)
+command("/participants/{participant_id}/legal-holds/{hold_id}/lifting", intake.LiftLegalHold)
+command_route(router, "/retention/rules", intake.SetRetentionRule, answer=RetentionRuleAnswer)
 
 
 @router.get("/participants")
@@ -130,3 +140,28 @@ async def monitoring_identities(body: views.IdentityRequest, ctx: QueryCtx, read
     """Age and insurance number of the requested participants with active monitoring consent,
     for the reporting service only; every call is audited."""
     return await views.monitoring_identities(reads, keys, ctx, body)
+
+
+@router.get("/retention/rules")
+async def retention_rules(ctx: QueryCtx, reads: Reads) -> dict[str, Any]:
+    """The caller's agency's retention periods per record class (defaults and the ones set)."""
+    return await views.retention_rules(reads, ctx)
+
+
+@router.get("/retention/upcoming")
+async def upcoming_deletions(
+    ctx: QueryCtx, reads: Reads, keys: Keys, within_days: int = Query(default=90, ge=0, le=3660)
+) -> dict[str, Any]:
+    """What the retention task erases by today + ``within_days``, and what legal holds keep."""
+    return await views.upcoming_deletions(reads, keys, ctx, within_days)
+
+
+@router.post("/admin/retention")
+async def run_retention(body: RetentionRunIn, ctx: QueryCtx, task: Retention) -> dict[str, Any]:
+    """Run the daily retention task now for the caller's own agency; ``today`` for drills,
+    never after today (a future day would erase people before their time, for good)."""
+    access.require_role(ctx.principal, access.RETENTION_RULE_ROLES)
+    if body.today is not None and body.today > ctx.today:
+        raise DomainError(f"a drill cannot run after today ({ctx.today.isoformat()})", field="today")
+    run = await task.run_once(body.today, ctx.principal.agency)
+    return {"agency": ctx.principal.agency, **run.as_dict()}

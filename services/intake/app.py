@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.handlers import HANDLERS
-from services.intake.policies import ConsentExpiry
-from services.intake.projections import projects, register
-from services.intake.views import RegisterDueConsents, RegisterProjectRules, connection
+from services.intake.policies import ConsentExpiry, RetentionTask
+from services.intake.projections import projects, register, retention
+from services.intake.views import RegisterDueConsents, RegisterProjectRules, RetentionRecords, connection
 from shared.bus import MessageBus, inject
 from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
@@ -31,7 +31,7 @@ SQL = [*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.
 definition = ServiceDefinition(
     name="intake",
     sql=SQL,
-    projections=(register, staff, projects),
+    projections=(register, staff, projects, retention),
     subject_keys=True,
     erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
 )
@@ -58,8 +58,16 @@ class PostgresKeyStore:
             await self.keys.erase(conn, subject)
 
 
-def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0, **overrides: object) -> FastAPI:
-    """``clock`` is "today" for every command, view and the expiry policy (tests inject their own)."""
+def build(
+    clock: Callable[[], date] = date.today,
+    expiry_interval: float = 300.0,
+    retention_interval: float = 86400.0,
+    retention_delay: float = 3600.0,
+    **overrides: object,
+) -> FastAPI:
+    """``clock`` is "today" for every command, view and both policies (tests inject their own);
+    the retention task runs ``retention_delay`` seconds after the start (an hour), then every
+    ``retention_interval`` seconds (a day)."""
     runtime = Runtime(load_settings("intake", **overrides), definition, clock=clock)
     keys = PostgresKeyStore()
     optional = frozenset(runtime.settings.information_meeting_optional)
@@ -71,9 +79,18 @@ def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0
         bus, RegisterDueConsents(runtime.unit_of_work), clock=lambda: runtime.clock(), interval=expiry_interval
     )
 
+    retention_task = RetentionTask(
+        bus,
+        RetentionRecords(runtime.unit_of_work),
+        clock=lambda: runtime.clock(),
+        interval=retention_interval,
+        delay=retention_delay,
+    )
+
     async def start_expiry(rt: Runtime) -> None:
         # Runtime.stop() cancels every task but the relay's, so this ends with the service.
         rt._tasks.append(asyncio.create_task(expiry.loop(), name="consent-expiry"))
+        rt.spawn(retention_task.loop(), name="retention")
 
     app = create_app(
         runtime,
@@ -85,4 +102,5 @@ def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0
     app.state.bus = bus
     app.state.keys = keys
     app.state.consent_expiry = expiry
+    app.state.retention = retention_task
     return app

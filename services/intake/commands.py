@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.bus import Command
 from shared.contracts.common import ConsentPurpose
-from shared.contracts.intake import ConsentForm, Sex
+from shared.contracts.intake import ConsentForm, RecordClass, Sex
 from shared.values import BirthDate, BusinessDate, Name, PlanDate, Text
 from shared.vocabulary import Role
 
@@ -129,6 +129,48 @@ class ExpiryRunIn(Command):
     """Body of ``POST /admin/consent-expiry``: run the expiry policy now."""
 
     today: BusinessDate | None = Field(default=None, description="the day to expire for (drills); default: today")
+
+
+class SetRetentionRule(Command):
+    """Data-protection officer or administrator: the retention period of one record class of
+    the caller's agency, for one project or (no ``project``) for all of them. Appends
+    RetentionRuleSet; the daily retention task applies it from its next run."""
+
+    record_class: RecordClass = Field(description="project-data (from the exit) or referral-not-enrolled")
+    project: Name | None = Field(default=None, max_length=60, description="one project; default: every project")
+    period_months: int = Field(ge=1, le=1200, description="months after the trigger day (exit, decline, withdrawal)")
+    basis: Text = Field(min_length=1, max_length=300, description="where the period comes from, e.g. § 84 SGB X")
+
+
+class PlaceLegalHold(ParticipantCommand):
+    """Data-protection officer or auditor of the running agency: pause every deletion of the
+    participant's data (retention and erasure) from today up to, excluding, ``until``."""
+
+    until: PlanDate = Field(description="first day the hold no longer holds")
+    reason: Text = Field(min_length=1, max_length=500, description="why (a proceeding, an inquiry); sealed")
+
+
+class LiftLegalHold(ParticipantCommand):
+    """Data-protection officer or auditor of the running agency: end a hold from today on."""
+
+    hold_id: UUID = Field(description="from the path")
+
+
+class RetentionRunIn(Command):
+    """Body of ``POST /admin/retention``: run the retention task now for the caller's agency."""
+
+    today: BusinessDate | None = Field(default=None, description="the day to erase for (drills); default: today")
+
+
+class RetentionRuleAnswer(BaseModel):
+    """What ``POST /retention/rules`` answers."""
+
+    agency: str
+    record_class: str
+    project: str | None
+    period_months: int
+    changed: bool = Field(description="false when the rule was already in force (nothing appended)")
+    version: int | None = Field(description="the rules stream's version")
 
 
 class ParticipantAnswer(BaseModel):

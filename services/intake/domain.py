@@ -25,6 +25,8 @@ from shared.contracts.intake import (
     EligibilityChecked,
     EnrolmentDeclined,
     InformationMeetingHeld,
+    LegalHoldLifted,
+    LegalHoldPlaced,
     ObjectionRecorded,
     ObjectionWithdrawn,
     ParticipantDataErased,
@@ -56,6 +58,21 @@ class Objection:
 
     def holds_on(self, day: date) -> bool:
         return objection_holds(self.recorded_on, self.withdrawn_on, day)
+
+
+@dataclass(frozen=True)
+class LegalHold:
+    """A legal hold: no deletion from ``placed_on`` up to, excluding, ``until`` or its lifting."""
+
+    hold_id: UUID
+    placed_on: date
+    until: date
+    sealed_reason: str
+    lifted_on: date | None = None
+
+    def holds_on(self, day: date) -> bool:
+        end = self.until if self.lifted_on is None else min(self.until, self.lifted_on)
+        return self.placed_on <= day < end
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,7 @@ class Participant:
     start_date: date | None = None
     consents: Mapping[UUID, Consent] = field(default_factory=lambda: MappingProxyType({}))
     objections: Mapping[UUID, Objection] = field(default_factory=lambda: MappingProxyType({}))
+    holds: Mapping[UUID, LegalHold] = field(default_factory=lambda: MappingProxyType({}))
     # ciphertext from the referral (opened only by the views, with the participant's key)
     sealed_identity: str = ""
     sealed_reason: str = ""
@@ -105,9 +123,18 @@ class Participant:
     def active_consents(self, day: date, purpose: ConsentPurpose | None = None) -> list[Consent]:
         return [c for c in self.consents.values() if c.active_on(day) and purpose in (None, c.purpose)]
 
+    def hold_on(self, day: date) -> LegalHold | None:
+        """The legal hold in force that day (the one that lasts longest), if any."""
+        holding = [h for h in self.holds.values() if h.holds_on(day)]
+        return max(holding, key=lambda h: h.until) if holding else None
+
 
 def _with_objection(state: Participant, objection: Objection) -> Participant:
     return replace(state, objections=MappingProxyType({**state.objections, objection.objection_id: objection}))
+
+
+def _with_hold(state: Participant, hold: LegalHold) -> Participant:
+    return replace(state, holds=MappingProxyType({**state.holds, hold.hold_id: hold}))
 
 
 def _with_consent(state: Participant, consent: Consent) -> Participant:
@@ -163,6 +190,16 @@ def _objection_recorded(state: Participant, e: ObjectionRecorded) -> Participant
 @evolve.on(ObjectionWithdrawn)
 def _objection_withdrawn(state: Participant, e: ObjectionWithdrawn) -> Participant:
     return _with_objection(state, replace(state.objections[e.objection_id], withdrawn_on=e.withdrawn_on))
+
+
+@evolve.on(LegalHoldPlaced)
+def _hold_placed(state: Participant, e: LegalHoldPlaced) -> Participant:
+    return _with_hold(state, LegalHold(e.hold_id, e.placed_on, e.until, e.sealed_reason))
+
+
+@evolve.on(LegalHoldLifted)
+def _hold_lifted(state: Participant, e: LegalHoldLifted) -> Participant:
+    return _with_hold(state, replace(state.holds[e.hold_id], lifted_on=e.lifted_on))
 
 
 @evolve.on(ParticipantEnrolled)
@@ -449,10 +486,37 @@ def withdraw_referral(state: Participant, withdrawn_on: date, reason: str) -> li
 
 
 def erase(state: Participant, erased_on: date, legal_basis: str) -> list[DomainEvent]:
+    """Refused while a legal hold holds (lift it first): a hold pauses every deletion."""
     if state.status == "erased":
         raise InvalidTransition("the participant's data was already erased")
     pid = _existing(state)
+    hold = state.hold_on(erased_on)
+    if hold is not None:
+        raise InvalidTransition(f"a legal hold pauses deletion until {hold.until.isoformat()}", field="legal_hold")
     return [ParticipantDataErased(participant_id=pid, erased_on=erased_on, legal_basis=legal_basis)]
+
+
+def place_hold(
+    state: Participant, hold_id: UUID, placed_on: date, until: date, sealed_reason: str
+) -> list[DomainEvent]:
+    """Pause deletion from today up to, excluding, ``until`` (a day after today)."""
+    pid = _existing(state)
+    if until <= placed_on:
+        raise DomainError(f"until must be after today ({placed_on.isoformat()})", field="until")
+    return [
+        LegalHoldPlaced(
+            participant_id=pid, hold_id=hold_id, placed_on=placed_on, until=until, sealed_reason=sealed_reason
+        )
+    ]
+
+
+def lift_hold(state: Participant, hold_id: UUID, lifted_on: date) -> list[DomainEvent]:
+    """End a hold before its end date; one that no longer holds cannot be lifted (409)."""
+    pid = _existing(state)
+    hold = found(state.holds, hold_id, what="legal hold", field="hold_id")
+    if not hold.holds_on(lifted_on):
+        raise InvalidTransition("the legal hold no longer holds", field="hold_id")
+    return [LegalHoldLifted(participant_id=pid, hold_id=hold_id, lifted_on=lifted_on)]
 
 
 # ------------------------------------------------------------------ the staff directory

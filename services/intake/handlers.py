@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
-from services.intake import access, domain
+from services.intake import access, domain, retention
 from services.intake.commands import (
     ChangeStaffRoles,
     CheckEligibility,
@@ -23,10 +23,13 @@ from services.intake.commands import (
     ExpireConsents,
     GrantConsent,
     HoldInformationMeeting,
+    LiftLegalHold,
+    PlaceLegalHold,
     ReceiveReferral,
     RecordObjection,
     RecordStaffDeparture,
     RegisterStaffMember,
+    SetRetentionRule,
     WithdrawConsent,
     WithdrawObjection,
     WithdrawReferral,
@@ -216,9 +219,10 @@ async def withdraw_referral(cmd: WithdrawReferral, uow: UnitOfWork, ctx: Context
 
 
 async def erase(cmd: EraseParticipant, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
-    """Data-protection officer of the running agency: destroy the participant's key (the events
-    stay, their sealed fields become unreadable for good) and tell every service."""
-    access.require_role(ctx.principal, access.ERASING_ROLES)
+    """Data-protection officer of the running agency, or the retention task (actor ``system``):
+    destroy the participant's key (the events stay, their sealed fields become unreadable for
+    good) and tell every service. Refused (409) while a legal hold holds."""
+    access.require_eraser(ctx.principal)
     loaded = await participant(uow, cmd.participant_id)
     access.require_running_agency(ctx.principal, loaded.state, ctx.today)
     events = domain.erase(loaded.state, ctx.today, cmd.legal_basis)
@@ -288,6 +292,48 @@ async def record_staff_departure(cmd: RecordStaffDeparture, uow: UnitOfWork, ctx
     return await _append_staff(uow, ctx, loaded, domain.staff_left(loaded.state, cmd.left_on))
 
 
+async def place_legal_hold(cmd: PlaceLegalHold, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """DPO or auditor of the running agency: no deletion until ``until``; the reason is sealed."""
+    access.require_role(ctx.principal, access.HOLD_ROLES)
+    loaded = await participant(uow, cmd.participant_id)
+    access.require_running_agency(ctx.principal, loaded.state, ctx.today)
+    hold_id = new_id()
+    (sealed,) = await keys.seal(str(cmd.participant_id), uow, cmd.reason)
+    events = domain.place_hold(loaded.state, hold_id, ctx.today, cmd.until, sealed)
+    return await _append(uow, ctx, loaded, events, hold_id=str(hold_id))
+
+
+async def lift_legal_hold(cmd: LiftLegalHold, uow: UnitOfWork, ctx: Context) -> Result:
+    """DPO or auditor of the running agency: the hold ends today."""
+    access.require_role(ctx.principal, access.HOLD_ROLES)
+    loaded = await participant(uow, cmd.participant_id)
+    access.require_running_agency(ctx.principal, loaded.state, ctx.today)
+    return await _append(uow, ctx, loaded, domain.lift_hold(loaded.state, cmd.hold_id, ctx.today))
+
+
+async def set_retention_rule(cmd: SetRetentionRule, uow: UnitOfWork, ctx: Context) -> Result:
+    """DPO or administrator: the caller's agency's period for one record class."""
+    p = ctx.principal
+    access.require_role(p, access.RETENTION_RULE_ROLES)
+    loaded = await uow.load(retention.rules, retention.stream_id(p.agency))
+    events = retention.set_rule(
+        loaded.state, p.agency, cmd.project, cmd.record_class, cmd.period_months, cmd.basis, ctx.today
+    )
+    appended = await uow.append(
+        loaded, events, ctx.metadata(agency=p.agency, project=cmd.project), expected_version=ctx.expected_version
+    )
+    version = appended[-1].version if appended else (loaded.version or None)
+    body = {
+        "agency": p.agency,
+        "record_class": cmd.record_class,
+        "project": cmd.project,
+        "period_months": cmd.period_months,
+        "changed": bool(appended),
+        "version": version,
+    }
+    return Result(loaded.stream_id, version, body)
+
+
 HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     ReceiveReferral: receive_referral,
     HoldInformationMeeting: hold_information_meeting,
@@ -304,4 +350,7 @@ HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     RegisterStaffMember: register_staff_member,
     ChangeStaffRoles: change_staff_roles,
     RecordStaffDeparture: record_staff_departure,
+    PlaceLegalHold: place_legal_hold,
+    LiftLegalHold: lift_legal_hold,
+    SetRetentionRule: set_retention_rule,
 }

@@ -278,3 +278,51 @@ class StaffMemberLeft(StaffEvent):
     event_type: ClassVar[str] = "StaffMemberLeft"
 
     left_on: date
+
+
+RecordClass = Literal["project-data", "referral-not-enrolled"]
+"""Record classes with their own retention period (services/intake/retention.py): a
+participant's project data (from the exit), a referral that never led to an enrolment (from
+its decline or withdrawal)."""
+
+
+@event
+class RetentionRuleSet(IntakeEvent):
+    """An agency's DPO or administrator set the retention period of one record class, for one
+    project or for all the agency's projects (stream ``retention-rules-{agency}``)."""
+
+    event_type: ClassVar[str] = "RetentionRuleSet"
+
+    agency: AgencyCode
+    project: ProjectCode | None = Field(default=None, description="the project, or None: every project of the agency")
+    record_class: RecordClass
+    period_months: int = Field(ge=1, le=1200, description="months after the record class's trigger day")
+    basis: Annotated[str, Plain("the legal or grant rule the period comes from, about a record class, no person")] = (
+        Field(max_length=300, description="where the period comes from, e.g. § 84 SGB X, the grant notice")
+    )
+    set_on: date
+
+
+@event
+class LegalHoldPlaced(IntakeEvent):
+    """A DPO or auditor paused the deletion of one participant's data (retention or erasure)
+    from ``placed_on`` up to, excluding, ``until``; the reason is sealed under the person's key."""
+
+    event_type: ClassVar[str] = "LegalHoldPlaced"
+
+    participant_id: UUID
+    hold_id: UUID
+    placed_on: date
+    until: date = Field(description="first day the hold no longer holds")
+    sealed_reason: Sealed = Field(description="why (a proceeding, an inquiry); sealed")
+
+
+@event
+class LegalHoldLifted(IntakeEvent):
+    """A legal hold ended before its end date (from ``lifted_on`` on)."""
+
+    event_type: ClassVar[str] = "LegalHoldLifted"
+
+    participant_id: UUID
+    hold_id: UUID
+    lifted_on: date
