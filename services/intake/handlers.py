@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
-from services.intake import access, domain, retention
+from services.intake import access, domain
 from services.intake.commands import (
     ChangeStaffRoles,
     CheckEligibility,
@@ -34,6 +34,7 @@ from services.intake.commands import (
     WithdrawObjection,
     WithdrawReferral,
 )
+from services.intake.domain import retention
 from shared.bus import Command, Context, Result
 from shared.consent import name_marks
 from shared.contracts.base import DomainEvent

@@ -5,7 +5,7 @@ projection for candidates (``DueConsents``) and sends ``ExpireConsents`` per par
 through the bus, so the aggregate, not the index, decides; reruns append nothing new.
 
 Retention (daily): the records whose period has run out under their agency's rules
-(``services/intake/retention.py``) are erased through the DPO's own command
+(``services/intake/domain/retention.py``) are erased through the DPO's own command
 (``EraseParticipant``, actor ``system``, legal basis ``retention: …``). Held records are
 skipped (the aggregate refuses too, should a hold arrive meanwhile); an erased participant
 refuses a second erasure and a concurrent run loses the append race, so each is erased once.
@@ -22,8 +22,9 @@ from uuid import UUID
 
 import structlog
 
-from services.intake import access, retention
+from services.intake import access
 from services.intake.commands import EraseParticipant, ExpireConsents
+from services.intake.domain import retention
 from shared.bus import Context, MessageBus
 from shared.domain import InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyConflict

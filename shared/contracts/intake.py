@@ -281,7 +281,7 @@ class StaffMemberLeft(StaffEvent):
 
 
 RecordClass = Literal["project-data", "referral-not-enrolled"]
-"""Record classes with their own retention period (services/intake/retention.py): a
+"""Record classes with their own retention period (services/intake/domain/retention.py): a
 participant's project data (from the exit), a referral that never led to an enrolment (from
 its decline or withdrawal)."""
 

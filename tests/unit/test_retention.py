@@ -9,7 +9,6 @@ from uuid import UUID
 
 import pytest
 
-from services.intake import retention
 from services.intake.commands import (
     DeclineEnrolment,
     EraseParticipant,
@@ -18,6 +17,7 @@ from services.intake.commands import (
     SetRetentionRule,
     WithdrawReferral,
 )
+from services.intake.domain import retention
 from services.intake.policies import RetentionTask
 from shared.bus import Context, MessageBus
 from shared.contracts.intake import LegalHoldPlaced, ParticipantDataErased, RetentionRuleSet
