@@ -1,5 +1,6 @@
 """FastAPI app factory shared by all services: lifespan, health, metrics, errors, correlation
-ids, and ``command_route``, the one way a command is put on HTTP."""
+ids, ``command_route``, the one way a command is put on HTTP, and ``access``, the access
+decision every route declares."""
 
 from __future__ import annotations
 
@@ -144,6 +145,26 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorOut, "description": "refused: bad input (422 names the fields), 401, 403, 404, 409, 413"},
     503: {"model": ErrorOut, "description": "database or broker unavailable: retry after `Retry-After` seconds"},
 }
+
+# ------------------------------------------------------------------ access declarations
+
+ACCESS_KEY = "x-access"
+# Decisions that are no rule of a service's access.py: ``public`` needs no token (probes,
+# metrics, the event catalogue); ``authenticated`` takes any valid token and shows nothing of it.
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+def access(resource: str, decision: str) -> dict[str, Any]:
+    """The route's access decision, as options for ``router.get``/``post`` or ``command_route``:
+    the resource kind it returns or changes, and the rules of the service's ``access.py`` it
+    applies in order (``"require_role(READ_ROLES) & own_employer"``). It lands in the OpenAPI as
+    ``x-access``: the matrix test reads it there (a route without one fails) and checks each role
+    and agency against the same rules; the READMEs' access tables are made from it."""
+    return {"openapi_extra": {ACCESS_KEY: {"resource": resource, "decision": decision}}}
+
+
+OPS = access("operations", PUBLIC)
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -297,20 +318,20 @@ def create_app(
     app.add_middleware(BodyGuard)
     app.add_middleware(RequestContext, service=runtime.settings.service)  # outermost: 401/413 carry the id
 
-    @app.get("/health/live", tags=["ops"])
+    @app.get("/health/live", tags=["ops"], **OPS)
     async def live() -> dict[str, str]:
         return {"status": "alive"}
 
-    @app.get("/health/ready", tags=["ops"])
+    @app.get("/health/ready", tags=["ops"], **OPS)
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
         return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, **OPS)
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi.json", tags=["ops"])
+    @app.get("/asyncapi.json", tags=["ops"], **OPS)
     async def asyncapi() -> JSONResponse:
         from faststream.specification import AsyncAPI
 

@@ -331,11 +331,12 @@ async def receive_medical_report(
     cmd: ReceiveMedicalReport, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
 ) -> Result:
     """Only under a medical-release consent active on the day the report came in and naming
-    its doctor or clinic (checked before the health-access rule, as it always was)."""
+    its doctor or clinic, checked after the health-access rule: a caller without health access
+    learns nothing of the participant's releases (403, never the consent's 409 or 422)."""
     case = await visible(uow, ctx, cmd.participant_id, consents)
+    authorise(ctx, case, access.require_health)
     releases = await consents.medical_releases(uow, cmd.participant_id, cmd.received_on)
     consent_id = domain.release_for(releases, cmd.consent_id, cmd.source)
-    authorise(ctx, case, access.require_health)
     source, summary = await seal(uow, keys, cmd.participant_id, cmd.source, cmd.summary)
     rid = new_id()
     events = domain.receive_medical_report(case.state, rid, cmd.received_on, consent_id, source, summary)

@@ -21,10 +21,19 @@ from services.intake.policies import ConsentExpiry, RetentionTask
 from shared.domain import DomainError
 from shared.http import QueryCtx, runtime
 from shared.values import Name
+from shared.web import access as declared
 from shared.web import command_route
 
 router = APIRouter(tags=["intake"])
 command = partial(command_route, router, answer=ParticipantAnswer)
+
+# The access decisions of the routes (shared.web.access; the README's access table is made of them).
+REFERRER = declared("participant", "require_referrer")
+RUNNING = declared("participant", "require_role(INTAKE_ROLES) & require_running_agency")
+ERASER = declared("participant", "require_role(ERASING_ROLES) & require_running_agency")
+REGISTER = declared("participant", "require_role(IDENTITY_ROLES)")
+IDENTITY = declared("identity", "require_role(IDENTITY_ROLES) & require_reader")
+CONSENTS = declared("consent", "require_role(IDENTITY_ROLES) & require_reader")
 
 
 def _unit_of_work(request: Request) -> views.UnitOfWorkFactory:
@@ -49,17 +58,17 @@ Expiry = Annotated[ConsentExpiry, Depends(_expiry)]
 Retention = Annotated[RetentionTask, Depends(_retention)]
 
 
-command("/referrals", intake.ReceiveReferral, status_code=201)
-command("/participants/{participant_id}/information-meeting", intake.HoldInformationMeeting)
-command("/participants/{participant_id}/eligibility", intake.CheckEligibility)
-command("/participants/{participant_id}/consents", intake.GrantConsent, status_code=201)
-command("/participants/{participant_id}/consents/{consent_id}/withdrawal", intake.WithdrawConsent)
-command("/participants/{participant_id}/objections", intake.RecordObjection, status_code=201)
-command("/participants/{participant_id}/objections/{objection_id}/withdrawal", intake.WithdrawObjection)
-command("/participants/{participant_id}/enrolment", intake.EnrolParticipant)
-command("/participants/{participant_id}/decline", intake.DeclineEnrolment)
-command("/participants/{participant_id}/withdrawal", intake.WithdrawReferral)
-command("/participants/{participant_id}/erasure", intake.EraseParticipant)
+command("/referrals", intake.ReceiveReferral, status_code=201, **REFERRER)
+command("/participants/{participant_id}/information-meeting", intake.HoldInformationMeeting, **RUNNING)
+command("/participants/{participant_id}/eligibility", intake.CheckEligibility, **RUNNING)
+command("/participants/{participant_id}/consents", intake.GrantConsent, status_code=201, **RUNNING)
+command("/participants/{participant_id}/consents/{consent_id}/withdrawal", intake.WithdrawConsent, **RUNNING)
+command("/participants/{participant_id}/objections", intake.RecordObjection, status_code=201, **RUNNING)
+command("/participants/{participant_id}/objections/{objection_id}/withdrawal", intake.WithdrawObjection, **RUNNING)
+command("/participants/{participant_id}/enrolment", intake.EnrolParticipant, **RUNNING)
+command("/participants/{participant_id}/decline", intake.DeclineEnrolment, **RUNNING)
+command("/participants/{participant_id}/withdrawal", intake.WithdrawReferral, **RUNNING)
+command("/participants/{participant_id}/erasure", intake.EraseParticipant, **ERASER)
 staff = partial(command_route, router, answer=StaffAnswer, tags=["intake: staff directory"])
 staff("/staff", intake.RegisterStaffMember, status_code=201)
 staff("/staff/{subject}/roles", intake.ChangeStaffRoles)
@@ -85,7 +94,7 @@ command("/participants/{participant_id}/legal-holds/{hold_id}/lifting", intake.L
 command_route(router, "/retention/rules", intake.SetRetentionRule, answer=RetentionRuleAnswer)
 
 
-@router.get("/participants")
+@router.get("/participants", **REGISTER)
 async def list_participants(
     ctx: QueryCtx,
     reads: Reads,
@@ -96,12 +105,12 @@ async def list_participants(
     return await views.register(reads, ctx, status, project)
 
 
-@router.get("/participants/{participant_id}")
+@router.get("/participants/{participant_id}", **IDENTITY)
 async def get_participant(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys: Keys) -> dict[str, Any]:
     return await views.participant_detail(reads, keys, ctx, participant_id)
 
 
-@router.get("/participants/{participant_id}/consents")
+@router.get("/participants/{participant_id}/consents", **CONSENTS)
 async def list_consents(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys: Keys) -> list[dict[str, Any]]:
     return await views.consents(reads, keys, ctx, participant_id)
 
@@ -112,7 +121,7 @@ async def subject_access(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys
     return await views.subject_access(reads, keys, ctx, participant_id)
 
 
-@router.get("/audit/data-reads")
+@router.get("/audit/data-reads", **declared("read log", "require_auditor"))
 async def data_reads(
     ctx: QueryCtx,
     reads: Reads,
@@ -125,7 +134,7 @@ async def data_reads(
     return await views.data_reads(reads, ctx, participant_id=participant_id, subject=subject, since=since, limit=limit)
 
 
-@router.post("/admin/consent-expiry")
+@router.post("/admin/consent-expiry", **declared("consent", "require_role(EXPIRY_ROLES)"))
 async def run_consent_expiry(body: ExpiryRunIn, ctx: QueryCtx, expiry: Expiry) -> dict[str, Any]:
     """Run the expiry policy now (it also runs in the background) for the caller's own agency;
     ``today`` for drills, never after today (a future day would expire valid consents for good)."""
@@ -135,7 +144,11 @@ async def run_consent_expiry(body: ExpiryRunIn, ctx: QueryCtx, expiry: Expiry) -
     return {"agency": ctx.principal.agency, "expired": await expiry.run_once(body.today, ctx.principal.agency)}
 
 
-@router.post("/internal/monitoring/identities", tags=["intake: monitoring"])
+@router.post(
+    "/internal/monitoring/identities",
+    tags=["intake: monitoring"],
+    **declared("identity", "is_reporting_service"),
+)
 async def monitoring_identities(body: views.IdentityRequest, ctx: QueryCtx, reads: Reads, keys: Keys) -> dict[str, Any]:
     """Age and insurance number of the requested participants with active monitoring consent,
     for the reporting service only; every call is audited."""

@@ -20,8 +20,14 @@ from shared.bus import Context
 from shared.http import Bus, CommandCtx, QueryCtx, runtime
 from shared.principal import Principal
 from shared.values import Name
+from shared.web import AUTHENTICATED, access
 
 router = APIRouter(tags=["reporting"])
+
+# The access decisions (shared.web.access; the README's access table is made of them). Every
+# figure is of the caller's agency (or, for a DRV carrier, a joint project's): nothing here
+# names a person, so no refusal needs to hide that a record exists (403, never 404).
+KPIS = access("report", "require_role(KPI_READERS) & check_filters")
 
 COOKIE = "rehapro_token"
 TEXT = {"type": "string"}
@@ -43,7 +49,7 @@ def _json(doc: bytes, status_code: int = 200) -> Response:
     return Response(doc, status_code=status_code, media_type="application/json")
 
 
-@router.get("/kpis/counts")
+@router.get("/kpis/counts", **access("report", "require_role(COUNT_READERS)"))
 async def funnel_counts(ctx: QueryCtx, db: ReadsDep, project: ProjectFilter = None) -> dict[str, object]:
     """Referrals, enrolments and open cases of the caller's agency, per project (thin slice)."""
     return await views.funnel_counts(db, ctx, project)
@@ -55,7 +61,7 @@ async def subject_access(participant_id: UUID, ctx: QueryCtx, db: ReadsDep) -> d
     return await views.subject_access(db, ctx, participant_id)
 
 
-@router.get("/kpis")
+@router.get("/kpis", **KPIS)
 async def kpi_figures(
     ctx: QueryCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
 ) -> dict[str, object]:
@@ -63,7 +69,7 @@ async def kpi_figures(
     return await views.kpi_figures(db, ctx, period, agency, project)
 
 
-@router.get("/kpis.csv", response_class=Response, responses={200: {"content": {"text/csv": {"schema": TEXT}}}})
+@router.get("/kpis.csv", response_class=Response, responses={200: {"content": {"text/csv": {"schema": TEXT}}}}, **KPIS)
 async def kpi_csv(
     ctx: QueryCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
 ) -> Response:
@@ -78,13 +84,13 @@ async def kpi_csv(
 # --- frozen quarterly reports -----------------------------------------------------------------
 
 
-@router.get("/reports/{quarter}")
+@router.get("/reports/{quarter}", **access("report", "require_role(KPI_READERS)"))
 async def quarterly_report(quarter: QuarterPath, ctx: QueryCtx, db: ReadsDep) -> Response:
     """The report of one quarter for the caller's agency (byte-identical once closed)."""
     return _json(await views.report_document(db, ctx, Quarter.parse(quarter, field="quarter")))
 
 
-@router.post("/reports/{quarter}/close", status_code=201)
+@router.post("/reports/{quarter}/close", status_code=201, **access("report", "require_role(LEADS)"))
 async def close_quarter(quarter: QuarterPath, ctx: CommandCtx, bus: Bus, db: ReadsDep) -> Response:
     """Freeze the quarter's figures for the caller's agency as a ``KpiSnapshotComputed`` event;
     answers with the closed report."""
@@ -99,6 +105,7 @@ async def close_quarter(quarter: QuarterPath, ctx: CommandCtx, bus: Bus, db: Rea
     "/monitoring/export",
     response_class=Response,
     responses={200: {"content": {"text/csv": {"schema": TEXT}, "application/json": {"schema": {"type": "array"}}}}},
+    **access("export", "require_role(LEADS)"),
 )
 async def monitoring_export(
     ctx: QueryCtx,
@@ -151,7 +158,7 @@ async def browser_context(request: Request) -> Context:
 BrowserCtx = Annotated[Context, Depends(browser_context)]
 
 
-@router.get("/dashboard/login", include_in_schema=True)
+@router.get("/dashboard/login", include_in_schema=True, **access("report", AUTHENTICATED))
 async def dashboard_login(
     request: Request, token: Annotated[Name, Query(min_length=10, max_length=4000)]
 ) -> RedirectResponse:
@@ -167,6 +174,7 @@ async def dashboard_login(
     "/dashboard",
     response_class=HTMLResponse,
     responses={"4XX": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}},
+    **KPIS,
 )
 async def dashboard_page(
     ctx: BrowserCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
