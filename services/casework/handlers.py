@@ -9,7 +9,7 @@ the append after that version fails if the stream moved on (then the bus retries
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
@@ -189,6 +189,25 @@ async def within_cap(
     return replace(override, by=ctx.principal.subject, sealed_reason=sealed)
 
 
+@dataclass(frozen=True)
+class NewGuide:
+    """The case manager a case is assigned or handed over to (``field`` names them in errors)."""
+
+    subject: str
+    field: str
+    cap_override_reason: str | None
+
+    async def admitted(
+        self, uow: UnitOfWork, ctx: Context, case: Case, caseloads: Caseloads, keys: KeyStore, staff: Staff
+    ) -> domain.CapOverride | None:
+        """Known staff of the case's agency holding the role, then within the project's cap (or
+        the lead's recorded override)."""
+        await require_staff(
+            staff, uow, ctx, case, self.subject, agency=case.state.agency, role=Role.CASE_MANAGER, field=self.field
+        )
+        return await within_cap(uow, ctx, case, self.subject, self.cap_override_reason, caseloads, keys)
+
+
 async def assign_case_manager(
     cmd: AssignCaseManager,
     uow: UnitOfWork,
@@ -200,11 +219,9 @@ async def assign_case_manager(
     staff: Staff = NO_DIRECTORY,
 ) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
-    await require_staff(
-        staff, uow, ctx, case, cmd.case_manager, agency=case.state.agency, role=Role.CASE_MANAGER, field="case_manager"
-    )
     domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on)  # the case's own rules first
-    cap = await within_cap(uow, ctx, case, cmd.case_manager, cmd.cap_override_reason, caseloads, keys)
+    guide = NewGuide(cmd.case_manager, "case_manager", cmd.cap_override_reason)
+    cap = await guide.admitted(uow, ctx, case, caseloads, keys, staff)
     return await append(uow, ctx, case, domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on, cap))
 
 
@@ -220,12 +237,9 @@ async def hand_over(
 ) -> Result:
     """Hand-over between case managers (the note is sealed), held to the caseload cap."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
-    await require_staff(
-        staff, uow, ctx, case, cmd.to_case_manager, agency=case.state.agency, role=Role.CASE_MANAGER,
-        field="to_case_manager",
-    )  # fmt: skip
     domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, "")  # the case's own rules first
-    cap = await within_cap(uow, ctx, case, cmd.to_case_manager, cmd.cap_override_reason, caseloads, keys)
+    guide = NewGuide(cmd.to_case_manager, "to_case_manager", cmd.cap_override_reason)
+    cap = await guide.admitted(uow, ctx, case, caseloads, keys, staff)
     (note,) = await seal(uow, keys, cmd.participant_id, cmd.note)
     events = domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note, cap)
     return await append(uow, ctx, case, events)
