@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
@@ -89,7 +88,7 @@ def build(
 
     async def start_expiry(rt: Runtime) -> None:
         # Runtime.stop() cancels every task but the relay's, so this ends with the service.
-        rt._tasks.append(asyncio.create_task(expiry.loop(), name="consent-expiry"))
+        rt.spawn(expiry.loop(), name="consent-expiry")
         rt.spawn(retention_task.loop(), name="retention")
 
     app = create_app(

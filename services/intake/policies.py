@@ -13,7 +13,6 @@ refuses a second erasure and a concurrent run loses the append race, so each is 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +28,7 @@ from shared.bus import Context, MessageBus
 from shared.domain import InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyConflict
 from shared.principal import Principal
+from shared.schedule import every
 from shared.vocabulary import Role
 
 log = structlog.get_logger(__name__)
@@ -65,12 +65,7 @@ class ConsentExpiry:
         return total
 
     async def loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("consents.expiry_failed")
-            await asyncio.sleep(self.interval)
+        await every(self.interval, self.run_once, name="consents.expiry")
 
 
 def retention_actor(agency: str) -> Principal:
@@ -148,10 +143,4 @@ class RetentionTask:
         return "erased"
 
     async def loop(self) -> None:
-        await asyncio.sleep(self.delay)
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("retention.run_failed")
-            await asyncio.sleep(self.interval)
+        await every(self.interval, self.run_once, name="retention.run", first_after=self.delay)
