@@ -101,3 +101,7 @@ async def staffed_stack() -> AsyncIterator[Stack]:
     """The stack with the staff directory required, as in production."""
     async with running_stack("required") as s:
         yield s
+
+
+# the browser and the portal for the browser tests (tests/e2e/browser.py)
+from tests.e2e.browser import browser, portal  # noqa: E402, F401
