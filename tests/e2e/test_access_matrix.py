@@ -30,7 +30,6 @@ from uuid import UUID
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 
 from services.casework import domain as casework_domain
 from services.casework.views.common import PostgresConsents
@@ -39,7 +38,7 @@ from services.placement import domain as placement_domain
 from services.placement.views.candidates import drv_exchange_active
 from shared.principal import Principal
 from shared.vocabulary import Role
-from tests import access_matrix, support
+from tests import access_matrix, cases, support
 from tests.access_matrix import Missing, Outcome, Route
 from tests.e2e.conftest import Stack
 
@@ -249,22 +248,7 @@ def binder(loaded: Loaded, principal: Principal) -> access_matrix.Bind:
 
 def generated_bodies(operation: Any) -> list[Any]:
     """Schema-valid bodies of one operation, the same on every run (examples first)."""
-    bodies: list[Any] = []
-
-    @settings(
-        max_examples=BODIES_TRIED,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(operation.as_strategy())
-    def collect(case: Any) -> None:
-        bodies.append(case.body)
-
-    collect()
-    return bodies
+    return [case.body for case in cases.generate(operation, BODIES_TRIED)]
 
 
 @dataclass

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, expect
 
 from shared.vocabulary import Role
 from tests import support
-from tests.e2e.browser import GERMAN_PAK, accessible, login
+from tests.e2e.browser import GERMAN_PAK, accessible, german_page, login
 from tests.e2e.conftest import Stack
 from tests.e2e.test_placement import EMPLOYER, NIGHT_SHIFT, WAREHOUSE, enrolled_with_open_case, share_profile
 
@@ -146,8 +146,7 @@ async def test_a_placement_officer_proposes_trials_and_places_in_the_browser(
         lambda r: r.status_code == 200 and len(r.json()["vacancies"]) == 2,
     )
 
-    page = await (await browser.new_context(locale="de-DE")).new_page()
-    await login(page, portal, "employer-acquisition-officer")
+    page = await german_page(browser, portal, "employer-acquisition-officer")
     await page.goto(f"{portal}/vermittlung/{pid}")
     cards = page.locator("article.card")
     await expect(cards).to_have_count(2)

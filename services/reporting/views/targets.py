@@ -37,13 +37,21 @@ _SUBSIDIES = (
 
 @dataclass(frozen=True)
 class Scoped:
-    """A project's plan row (None before its first configuration) and the agencies in view."""
+    """A project's plan row (None before its first configuration), the agencies in view, the
+    day the figures are as of, and the pool they are read from."""
 
     plan: asyncpg.Record | None
     agencies: list[str]
+    day: date
+    pool: asyncpg.Pool
+
+    @property
+    def run(self) -> targets.Run:
+        assert self.plan is not None
+        return targets.Run(self.plan["starts_on"], self.plan["ends_on"], self.day)
 
 
-async def _scoped(db: Reads, ctx: Context, project: str) -> Scoped:
+async def _scoped(db: Reads, ctx: Context, project: str, as_of: date | None) -> Scoped:
     pool = db.runtime.pool
     assert pool is not None
     plan = await pool.fetchrow(_PLAN, project)
@@ -53,7 +61,8 @@ async def _scoped(db: Reads, ctx: Context, project: str) -> Scoped:
     else:
         coordinating = plan["coordinating_agency"]
         members = [coordinating, *plan["partner_agencies"]]
-    return Scoped(plan, access.project_scope(ctx.principal, project, coordinating, members))
+    agencies = access.project_scope(ctx.principal, project, coordinating, members)
+    return Scoped(plan, agencies, as_of or ctx.today, pool)
 
 
 def _head(project: str, as_of: date, scope: Scoped) -> dict[str, Any]:
@@ -68,22 +77,15 @@ def _head(project: str, as_of: date, scope: Scoped) -> dict[str, Any]:
     }
 
 
-def _run(plan: asyncpg.Record, as_of: date) -> targets.Run:
-    return targets.Run(plan["starts_on"], plan["ends_on"], as_of)
-
-
 async def participants_vs_target(db: Reads, ctx: Context, project: str, as_of: date | None) -> dict[str, Any]:
     """Enrolments of the agencies in view against the project's target, per quarter, with the
     forecast at the current rate."""
-    scope = await _scoped(db, ctx, project)
-    day = as_of or ctx.today
-    out = _head(project, day, scope)
+    scope = await _scoped(db, ctx, project, as_of)
+    out = _head(project, scope.day, scope)
     if scope.plan is None:
         return out
-    pool = db.runtime.pool
-    assert pool is not None
-    rows = await pool.fetch(_ENROLMENTS, project, scope.agencies, day)
-    run = _run(scope.plan, day)
+    rows = await scope.pool.fetch(_ENROLMENTS, project, scope.agencies, scope.day)
+    run = scope.run
     target = scope.plan["participant_target"]
     projected = targets.forecast(len(rows), run)
     out["participants"] = {
@@ -101,14 +103,11 @@ async def participants_vs_target(db: Reads, ctx: Context, project: str, as_of: d
 async def spend_vs_budget(db: Reads, ctx: Context, project: str, as_of: date | None) -> dict[str, Any]:
     """Spend of the agencies in view against the project's budget per category (small cells
     withheld, see ``targets.suppressed``), with the forecast at the current rate."""
-    scope = await _scoped(db, ctx, project)
-    day = as_of or ctx.today
-    out = _head(project, day, scope)
+    scope = await _scoped(db, ctx, project, as_of)
+    out = _head(project, scope.day, scope)
     if scope.plan is None:
         return out
-    pool = db.runtime.pool
-    assert pool is not None
-    run = _run(scope.plan, day)
+    pool, day, run = scope.pool, scope.day, scope.run
     budget = targets.budget_by_category(orjson.loads(scope.plan["budget"]))
     cells = {
         r["category"]: targets.Cell(r["category"], r["amount"], r["participants"])
