@@ -6,7 +6,7 @@ them: the runners pass them by as events they do not need (``shared.projections.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar, TypeAlias
+from typing import Annotated, TypeAlias
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,8 +37,6 @@ class CheckpointSigned(PlatformEvent):
     """A service signed the Merkle root over the hashes of its events since its previous
     checkpoint (the hashes cover ciphertext: an erasure, which only drops keys, never breaks it)."""
 
-    event_type: ClassVar[str] = "CheckpointSigned"
-
     signer: ServiceName
     sequence: int = Field(ge=1, description="1 for the first checkpoint of the service, then +1")
     previous_root: Digest = Field(description="merkle_root of the previous checkpoint (zeros for the first)")
@@ -55,8 +53,6 @@ class CheckpointSigned(PlatformEvent):
 class SigningKeyPublished(PlatformEvent):
     """A service's checkpoint key: the first is pinned in the auditors' configuration; each
     later one (a rotation) is endorsed by the key before it."""
-
-    event_type: ClassVar[str] = "SigningKeyPublished"
 
     signer: ServiceName
     key_id: KeyText
@@ -75,8 +71,6 @@ class DataRead(PlatformEvent):
     """Someone was shown a person's protected data (identity, referral reason, health data): the
     service's append-only read record, published so the access log travels, hash-chained and
     signed, with everything else (``shared.audit.reads``)."""
-
-    event_type: ClassVar[str] = "DataRead"
 
     reader: ServiceName = Field(description="the service that answered the read")
     read_id: UUID

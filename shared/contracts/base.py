@@ -136,6 +136,8 @@ registry = EventRegistry()
 
 
 def event(cls: E) -> E:
-    """Class decorator: register a contract with the global registry."""
+    """Class decorator: register a contract with the global registry. Its type on the wire is
+    its class name (``event_type``), so a contract states it once."""
+    cls.event_type = cls.__name__
     registry.register(cls)
     return cls

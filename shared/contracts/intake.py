@@ -43,7 +43,6 @@ class IntakeEvent(DomainEvent):
 class ReferralReceived(IntakeEvent):
     """Zuweisung from a Jobcenter or DRV. ``sealed_identity``/``sealed_reason`` are ciphertext."""
 
-    event_type: ClassVar[str] = "ReferralReceived"
     health_data: ClassVar[bool] = True  # the (sealed) referral reason
 
     participant_id: UUID
@@ -69,8 +68,6 @@ class ReferralReceived(IntakeEvent):
 
 @event
 class InformationMeetingHeld(IntakeEvent):
-    event_type: ClassVar[str] = "InformationMeetingHeld"
-
     participant_id: UUID
     held_on: date
     attended: bool
@@ -81,7 +78,6 @@ class EligibilityChecked(IntakeEvent):
     """Voluntary participation and willingness to address placement-relevant impairments
     (or a declined LTA). The findings text is health data and sealed."""
 
-    event_type: ClassVar[str] = "EligibilityChecked"
     health_data: ClassVar[bool] = True
 
     participant_id: UUID
@@ -110,7 +106,6 @@ class ConsentGranted(ConsentEvent):
     (drv-exchange); the doctor or clinic of a medical release is in ``sealed_scope`` (v2; v1
     events have it in ``scope``)."""
 
-    event_type: ClassVar[str] = "ConsentGranted"
     schema_version: ClassVar[int] = 2
 
     sealed_scope: Sealed = Field(default="", description="medical-release: the doctor or clinic; sealed (v2)")
@@ -129,15 +124,11 @@ def _consent_granted_v1(payload: dict[str, Any]) -> dict[str, Any]:
 class ConsentWithdrawn(ConsentEvent):
     """Withdrawal with effect from ``effective_on`` on (never retroactive)."""
 
-    event_type: ClassVar[str] = "ConsentWithdrawn"
-
     effective_on: date
 
 
 @event
 class ConsentExpired(ConsentEvent):
-    event_type: ClassVar[str] = "ConsentExpired"
-
     expired_on: date
 
 
@@ -153,7 +144,6 @@ class ObjectionRecorded(IntakeEvent):
     is sealed in ``sealed_scope``; ``scope_marks`` lets other services match a doctor against it
     without reading it (``shared.consent.name_marks``). v1 events hold it in ``scope``, in clear."""
 
-    event_type: ClassVar[str] = "ObjectionRecorded"
     schema_version: ClassVar[int] = 2
 
     participant_id: UUID
@@ -183,8 +173,6 @@ class ObjectionWithdrawn(IntakeEvent):
     again from ``withdrawn_on`` on (never retroactive). The objection is named by its id only:
     what it covered is never copied here."""
 
-    event_type: ClassVar[str] = "ObjectionWithdrawn"
-
     participant_id: UUID
     objection_id: UUID
     withdrawn_on: date
@@ -193,8 +181,6 @@ class ObjectionWithdrawn(IntakeEvent):
 @event
 class ParticipantEnrolled(IntakeEvent):
     """Eintritt: the participant joins the project (requires participation consent)."""
-
-    event_type: ClassVar[str] = "ParticipantEnrolled"
 
     participant_id: UUID
     project: ProjectCode
@@ -206,8 +192,6 @@ class ParticipantEnrolled(IntakeEvent):
 
 @event
 class EnrolmentDeclined(IntakeEvent):
-    event_type: ClassVar[str] = "EnrolmentDeclined"
-
     participant_id: UUID
     declined_on: date
     by: Literal["participant", "agency"]
@@ -216,8 +200,6 @@ class EnrolmentDeclined(IntakeEvent):
 
 @event
 class ReferralWithdrawn(IntakeEvent):
-    event_type: ClassVar[str] = "ReferralWithdrawn"
-
     participant_id: UUID
     withdrawn_on: date
     reason: NonMedicalReason = Field(max_length=500, description="non-medical reason")
@@ -226,8 +208,6 @@ class ReferralWithdrawn(IntakeEvent):
 @event
 class ParticipantDataErased(IntakeEvent):
     """The participant's key was destroyed: every service must forget the person."""
-
-    event_type: ClassVar[str] = "ParticipantDataErased"
 
     participant_id: UUID
     erased_on: date
@@ -251,8 +231,6 @@ class StaffMemberRegistered(StaffEvent):
     the member's tokens are accepted with one of ``roles``, and the member may be on the teams
     of cases of ``projects``. The name is personal data: sealed under the member's own key."""
 
-    event_type: ClassVar[str] = "StaffMemberRegistered"
-
     sealed_name: Sealed = Field(description="the staff member's full name; sealed")
     roles: list[Role] = Field(min_length=1, description="the roles the member's tokens may carry")
     projects: list[ProjectCode] = Field(description="projects the member works in (of the agency's)")
@@ -263,8 +241,6 @@ class StaffMemberRegistered(StaffEvent):
 class StaffRolesChanged(StaffEvent):
     """The member's roles and projects as they are from ``changed_on`` on (the whole set)."""
 
-    event_type: ClassVar[str] = "StaffRolesChanged"
-
     roles: list[Role] = Field(min_length=1, description="the roles the member's tokens may carry now")
     projects: list[ProjectCode] = Field(description="projects the member works in now")
     changed_on: date
@@ -274,8 +250,6 @@ class StaffRolesChanged(StaffEvent):
 class StaffMemberLeft(StaffEvent):
     """The member left the agency: from ``left_on`` on their tokens are refused and they can no
     longer join a team (teams they are on keep them until removed)."""
-
-    event_type: ClassVar[str] = "StaffMemberLeft"
 
     left_on: date
 
@@ -290,8 +264,6 @@ its decline or withdrawal)."""
 class RetentionRuleSet(IntakeEvent):
     """An agency's DPO or administrator set the retention period of one record class, for one
     project or for all the agency's projects (stream ``retention-rules-{agency}``)."""
-
-    event_type: ClassVar[str] = "RetentionRuleSet"
 
     agency: AgencyCode
     project: ProjectCode | None = Field(default=None, description="the project, or None: every project of the agency")
@@ -308,8 +280,6 @@ class LegalHoldPlaced(IntakeEvent):
     """A DPO or auditor paused the deletion of one participant's data (retention or erasure)
     from ``placed_on`` up to, excluding, ``until``; the reason is sealed under the person's key."""
 
-    event_type: ClassVar[str] = "LegalHoldPlaced"
-
     participant_id: UUID
     hold_id: UUID
     placed_on: date
@@ -320,8 +290,6 @@ class LegalHoldPlaced(IntakeEvent):
 @event
 class LegalHoldLifted(IntakeEvent):
     """A legal hold ended before its end date (from ``lifted_on`` on)."""
-
-    event_type: ClassVar[str] = "LegalHoldLifted"
 
     participant_id: UUID
     hold_id: UUID
