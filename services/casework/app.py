@@ -19,6 +19,7 @@ from services.casework.projections import cases
 from services.casework.views import PostgresConsents
 from services.casework.views.projects import PostgresCaseloads
 from shared.bus import MessageBus, inject
+from shared.contracts.intake import ParticipantDataErased
 from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
 from shared.runtime import Runtime, ServiceDefinition
@@ -32,7 +33,7 @@ definition = ServiceDefinition(
     sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
     projections=(enrolments, consents, employment, cases, staff),
     subject_keys=True,
-    erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
+    erasures=(ErasureRule(ParticipantDataErased, lambda p: str(p["participant_id"])),),
 )
 
 

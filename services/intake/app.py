@@ -16,6 +16,7 @@ from services.intake.policies import ConsentExpiry, RetentionTask
 from services.intake.projections import projects, register, retention
 from services.intake.views import RegisterDueConsents, RegisterProjectRules, RetentionRecords, connection
 from shared.bus import MessageBus, inject
+from shared.contracts.intake import ParticipantDataErased
 from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
 from shared.migrations import READ_LOG_SQL
@@ -32,7 +33,7 @@ definition = ServiceDefinition(
     sql=SQL,
     projections=(register, staff, projects, retention),
     subject_keys=True,
-    erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
+    erasures=(ErasureRule(ParticipantDataErased, lambda p: str(p["participant_id"])),),
 )
 
 

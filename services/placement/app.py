@@ -17,6 +17,8 @@ from services.placement.policies import pool_policy
 from services.placement.projections import access, board
 from services.placement.views import PostgresVacancyOffers, Reads
 from shared.bus import MessageBus, inject
+from shared.contracts.intake import ParticipantDataErased
+from shared.contracts.placement import EmployerContactDataErased
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.erasure import ErasureRule
@@ -33,8 +35,8 @@ definition = ServiceDefinition(
     projections=(pool_policy, board, access, staff),
     subject_keys=True,
     erasures=(
-        ErasureRule("placement", "EmployerContactDataErased", lambda p: str(p["employer_id"])),
-        ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),
+        ErasureRule(EmployerContactDataErased, lambda p: str(p["employer_id"])),
+        ErasureRule(ParticipantDataErased, lambda p: str(p["participant_id"])),
     ),
 )
 
