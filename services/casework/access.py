@@ -36,6 +36,7 @@ from shared.contracts.casework import CaseHandedOver, CaseManagerAssigned, CaseN
 from shared.contracts.common import InterventionCategory
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
+from shared.subject_access import require_subject_access as require_subject_access
 from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, Role
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})

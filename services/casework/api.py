@@ -72,7 +72,13 @@ command("/contacts", casework.LogContact, status_code=201, **TEAM)
 command("/notes", casework.AddNote, status_code=201, **access("case", "require_see & require_note"))
 
 project_commands = APIRouter(prefix="/projects/{project}", tags=["casework commands"])
-command_route(project_commands, "/configuration", casework.ConfigureProject, answer=ProjectAnswer)
+command_route(
+    project_commands,
+    "/configuration",
+    casework.ConfigureProject,
+    answer=ProjectAnswer,
+    **access("project", "require_configure"),
+)
 
 
 # ------------------------------------------------------------------ queries
@@ -128,7 +134,7 @@ async def health_records(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict
     return await views.health_records(db, ctx, participant_id)
 
 
-@queries.get("/cases/{participant_id}/subject-access")
+@queries.get("/cases/{participant_id}/subject-access", **access("case", "require_subject_access"))
 async def subject_access(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """Everything casework holds about the person (GDPR Art. 15): the case agency's DPO; audited."""
     return await views.subject_access(db, ctx, participant_id)
@@ -162,13 +168,13 @@ async def health_reads(
 ProjectPath = Annotated[Name, Path(max_length=60, description="the project code")]
 
 
-@queries.get("/projects/{project}")
+@queries.get("/projects/{project}", **access("project", "require_project_member"))
 async def project_configuration(project: ProjectPath, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """The project's configuration (coordinating and partner agencies, run, target, budget, cap)."""
     return await projects.get_project(db, ctx, project)
 
 
-@queries.get("/projects/{project}/caseloads")
+@queries.get("/projects/{project}/caseloads", **access("caseload", "caseload_agencies"))
 async def team_caseloads(
     project: ProjectPath,
     ctx: QueryCtx,

@@ -14,6 +14,7 @@ from shared.contracts.common import ConsentPurpose
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.principal import require_role as require_role
+from shared.subject_access import require_subject_access as require_subject_access
 from shared.vocabulary import HEALTH_ROLES, PROJECTS, Role
 
 REFERRING_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
@@ -25,6 +26,8 @@ STAFF_ADMIN_ROLES = frozenset({Role.ADMINISTRATOR})
 RETENTION_RULE_ROLES = frozenset({Role.ADMINISTRATOR, Role.DATA_PROTECTION_OFFICER})
 HOLD_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.AUDITOR})
 UPCOMING_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.AUDITOR})
+# The retention periods are read by those who set them and those who check upcoming deletions.
+RETENTION_READ_ROLES = RETENTION_RULE_ROLES | UPCOMING_ROLES
 # The retention task's actor (services/intake/policies.py): erases through the DPO's command.
 RETENTION_ACTOR = "system"
 IDENTITY_ROLES = frozenset(

@@ -34,6 +34,10 @@ ERASER = declared("participant", "require_role(ERASING_ROLES) & require_running_
 REGISTER = declared("participant", "require_role(IDENTITY_ROLES)")
 IDENTITY = declared("identity", "require_role(IDENTITY_ROLES) & require_reader")
 CONSENTS = declared("consent", "require_role(IDENTITY_ROLES) & require_reader")
+STAFF = declared("staff member", "require_role(STAFF_ADMIN_ROLES)")
+HOLD = declared("legal hold", "require_role(HOLD_ROLES) & require_running_agency")
+RETENTION_RULES = declared("retention rule", "require_role(RETENTION_RULE_ROLES)")
+SUBJECT_ACCESS = declared("participant", "require_subject_access")
 
 
 def _unit_of_work(request: Request) -> views.UnitOfWorkFactory:
@@ -70,18 +74,18 @@ command("/participants/{participant_id}/decline", intake.DeclineEnrolment, **RUN
 command("/participants/{participant_id}/withdrawal", intake.WithdrawReferral, **RUNNING)
 command("/participants/{participant_id}/erasure", intake.EraseParticipant, **ERASER)
 staff = partial(command_route, router, answer=StaffAnswer, tags=["intake: staff directory"])
-staff("/staff", intake.RegisterStaffMember, status_code=201)
-staff("/staff/{subject}/roles", intake.ChangeStaffRoles)
-staff("/staff/{subject}/departure", intake.RecordStaffDeparture)
+staff("/staff", intake.RegisterStaffMember, status_code=201, **STAFF)
+staff("/staff/{subject}/roles", intake.ChangeStaffRoles, **STAFF)
+staff("/staff/{subject}/departure", intake.RecordStaffDeparture, **STAFF)
 
 
-@router.get("/staff", tags=["intake: staff directory"])
+@router.get("/staff", tags=["intake: staff directory"], **STAFF)
 async def list_staff(ctx: QueryCtx, reads: Reads) -> list[dict[str, Any]]:
     """The agency's staff (administrators): subjects, roles, projects, who left."""
     return await views.staff_list(reads, ctx)
 
 
-@router.get("/staff/{subject}", tags=["intake: staff directory"])
+@router.get("/staff/{subject}", tags=["intake: staff directory"], **STAFF)
 async def get_staff_member(
     subject: Annotated[Name, Path(max_length=200)], ctx: QueryCtx, reads: Reads, keys: Keys
 ) -> dict[str, Any]:
@@ -89,9 +93,9 @@ async def get_staff_member(
     return await views.staff_detail(reads, keys, ctx, subject)
 
 
-command("/participants/{participant_id}/legal-holds", intake.PlaceLegalHold, status_code=201)
-command("/participants/{participant_id}/legal-holds/{hold_id}/lifting", intake.LiftLegalHold)
-command_route(router, "/retention/rules", intake.SetRetentionRule, answer=RetentionRuleAnswer)
+command("/participants/{participant_id}/legal-holds", intake.PlaceLegalHold, status_code=201, **HOLD)
+command("/participants/{participant_id}/legal-holds/{hold_id}/lifting", intake.LiftLegalHold, **HOLD)
+command_route(router, "/retention/rules", intake.SetRetentionRule, answer=RetentionRuleAnswer, **RETENTION_RULES)
 
 
 @router.get("/participants", **REGISTER)
@@ -115,7 +119,7 @@ async def list_consents(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys:
     return await views.consents(reads, keys, ctx, participant_id)
 
 
-@router.get("/participants/{participant_id}/subject-access")
+@router.get("/participants/{participant_id}/subject-access", **SUBJECT_ACCESS)
 async def subject_access(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys: Keys) -> dict[str, Any]:
     """Everything intake holds about the person (GDPR Art. 15): the owning agency's DPO; audited."""
     return await views.subject_access(reads, keys, ctx, participant_id)
@@ -155,13 +159,13 @@ async def monitoring_identities(body: views.IdentityRequest, ctx: QueryCtx, read
     return await views.monitoring_identities(reads, keys, ctx, body)
 
 
-@router.get("/retention/rules")
+@router.get("/retention/rules", **declared("retention rule", "require_role(RETENTION_READ_ROLES)"))
 async def retention_rules(ctx: QueryCtx, reads: Reads) -> dict[str, Any]:
     """The caller's agency's retention periods per record class (defaults and the ones set)."""
     return await views.retention_rules(reads, ctx)
 
 
-@router.get("/retention/upcoming")
+@router.get("/retention/upcoming", **declared("participant", "require_role(UPCOMING_ROLES)"))
 async def upcoming_deletions(
     ctx: QueryCtx, reads: Reads, keys: Keys, within_days: int = Query(default=90, ge=0, le=3660)
 ) -> dict[str, Any]:
@@ -169,7 +173,7 @@ async def upcoming_deletions(
     return await views.upcoming_deletions(reads, keys, ctx, within_days)
 
 
-@router.post("/admin/retention")
+@router.post("/admin/retention", **declared("participant", "require_role(RETENTION_RULE_ROLES)"))
 async def run_retention(body: RetentionRunIn, ctx: QueryCtx, task: Retention) -> dict[str, Any]:
     """Run the daily retention task now for the caller's own agency; ``today`` for drills,
     never after today (a future day would erase people before their time, for good)."""

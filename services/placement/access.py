@@ -18,6 +18,7 @@ from services.placement.domain import Candidate, Employer, ProductionOrder, Vaca
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.principal import require_role as require_role
+from shared.subject_access import require_subject_access as require_subject_access
 from shared.vocabulary import DRV_AGENCIES, PROJECTS, Role
 
 READ_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER, Role.DRV_ADVISER})

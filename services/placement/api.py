@@ -152,7 +152,7 @@ async def get_candidate(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[
     return await views.get_candidate(db, ctx, participant_id)
 
 
-@candidates.get("/candidates/{participant_id}/subject-access")
+@candidates.get("/candidates/{participant_id}/subject-access", **access("candidate", "require_subject_access"))
 async def subject_access(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """Everything placement holds about the person (GDPR Art. 15): the owning agency's DPO; audited."""
     return await views.subject_access(db, ctx, participant_id)

@@ -11,6 +11,7 @@ from shared.contracts.common import ConsentPurpose
 from shared.domain import DomainError, Forbidden
 from shared.principal import Principal
 from shared.principal import require_role as require_role
+from shared.subject_access import require_subject_access as require_subject_access
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, PROJECTS, Role
 
 if TYPE_CHECKING:

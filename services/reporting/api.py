@@ -55,7 +55,7 @@ async def funnel_counts(ctx: QueryCtx, db: ReadsDep, project: ProjectFilter = No
     return await views.funnel_counts(db, ctx, project)
 
 
-@router.get("/participants/{participant_id}/subject-access")
+@router.get("/participants/{participant_id}/subject-access", **access("participant", "require_subject_access"))
 async def subject_access(participant_id: UUID, ctx: QueryCtx, db: ReadsDep) -> dict[str, object]:
     """What reporting holds about the person (GDPR Art. 15): the owning agency's DPO; audited."""
     return await views.subject_access(db, ctx, participant_id)
@@ -189,7 +189,7 @@ ProjectPath = Annotated[Name, Path(max_length=60, description="the project code"
 AsOfDay = Annotated[date | None, Query(description="figures up to this day (default: today)")]
 
 
-@router.get("/projects/{project}/targets")
+@router.get("/projects/{project}/targets", **access("report", "project_scope"))
 async def project_targets(
     project: ProjectPath, ctx: QueryCtx, db: ReadsDep, as_of: AsOfDay = None
 ) -> dict[str, object]:
@@ -197,7 +197,7 @@ async def project_targets(
     return await targets.participants_vs_target(db, ctx, project, as_of)
 
 
-@router.get("/projects/{project}/budget")
+@router.get("/projects/{project}/budget", **access("report", "project_scope"))
 async def project_budget(project: ProjectPath, ctx: QueryCtx, db: ReadsDep, as_of: AsOfDay = None) -> dict[str, object]:
     """Spend against the project's budget per category (small cells withheld), and the forecast."""
     return await targets.spend_vs_budget(db, ctx, project, as_of)

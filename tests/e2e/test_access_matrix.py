@@ -36,6 +36,7 @@ from services.casework.views.common import PostgresConsents
 from services.intake import domain as intake_domain
 from services.placement import domain as placement_domain
 from services.placement.views.candidates import drv_exchange_active
+from services.reporting.views.targets import membership
 from shared.principal import Principal
 from shared.vocabulary import Role
 from tests import access_matrix, cases, support
@@ -203,7 +204,10 @@ async def load(world: World, service: str, pid: str | None, values: dict[str, An
         for agency in AGENCIES:
             who = Principal("probe", Role.DRV_ADVISER, agency)
             drv[agency] = await drv_exchange_active(pool, uid, who, world.today("placement"))
-        values = {"exchange_agencies": exchange} | values
+        owner = states[intake_domain.Participant]  # the owning agency: the one that runs the case
+        values = {"exchange_agencies": exchange, "owner_agency": owner.agency if owner else None} | values
+    if values.get("project") is not None:
+        values |= await project_facts(world, service, str(values["project"]))  # the stored ones, not a body's
     exists = True
     async with stack.runtime("placement").unit_of_work(False) as uow:
         records: list[tuple[type, Any, Callable[[UUID], str], str]] = [
@@ -224,6 +228,21 @@ async def load(world: World, service: str, pid: str | None, values: dict[str, An
                     exists = got.exists
     values = {"day": world.today(service), "exists": exists, "agency": None, "project": None} | values
     return Loaded(states, values, drv)
+
+
+async def project_facts(world: World, service: str, code: str) -> dict[str, Any]:
+    """A project's coordinating agency and members, as the service that decides on them holds them."""
+    if service == "casework":
+        async with world.stack.runtime("casework").unit_of_work(False) as uow:
+            state = (await uow.load(casework_domain.project, casework_domain.project_stream(code))).state
+        members = casework_domain.members(state, code)
+        return {"coordinating_agency": casework_domain.coordinator(state, code), "members": members}
+    if service == "reporting":
+        pool = world.stack.runtime("reporting").pool
+        assert pool is not None
+        m = await membership(pool, code)
+        return {"coordinating": m.coordinating, "members": m.members}
+    return {}
 
 
 def binder(loaded: Loaded, principal: Principal) -> access_matrix.Bind:

@@ -68,7 +68,7 @@ def _rule_view(rule: retention.Rule) -> dict[str, Any]:
 
 async def retention_rules(unit_of_work: UnitOfWorkFactory, ctx: Context) -> dict[str, Any]:
     """The rules in force for the caller's agency: defaults, and what its DPO or administrator set."""
-    access.require_role(ctx.principal, access.RETENTION_RULE_ROLES | access.UPCOMING_ROLES)
+    access.require_role(ctx.principal, access.RETENTION_READ_ROLES)
     rules = await RetentionRecords(unit_of_work).rules(ctx.principal.agency)
     return {"agency": ctx.principal.agency, "rules": [_rule_view(r) for r in rules.effective()]}
 

@@ -51,18 +51,31 @@ class Scoped:
         return targets.Run(self.plan["starts_on"], self.plan["ends_on"], self.day)
 
 
-async def _scoped(db: Reads, ctx: Context, project: str, as_of: date | None) -> Scoped:
-    pool = db.runtime.pool
-    assert pool is not None
+@dataclass(frozen=True)
+class Membership:
+    """A project's plan row (None before its first configuration), its coordinating agency and
+    its members: the facts ``access.project_scope`` decides on."""
+
+    plan: asyncpg.Record | None
+    coordinating: str
+    members: list[str]
+
+
+async def membership(pool: asyncpg.Pool, project: str) -> Membership:
     plan = await pool.fetchrow(_PLAN, project)
     if plan is None:  # before any configuration: the closed list's members, its first coordinating
         members = list(PROJECTS.get(project, ()))
-        coordinating = members[0] if members else ""
-    else:
-        coordinating = plan["coordinating_agency"]
-        members = [coordinating, *plan["partner_agencies"]]
-    agencies = access.project_scope(ctx.principal, project, coordinating, members)
-    return Scoped(plan, agencies, as_of or ctx.today, pool)
+        return Membership(None, members[0] if members else "", members)
+    coordinating = plan["coordinating_agency"]
+    return Membership(plan, coordinating, [coordinating, *plan["partner_agencies"]])
+
+
+async def _scoped(db: Reads, ctx: Context, project: str, as_of: date | None) -> Scoped:
+    pool = db.runtime.pool
+    assert pool is not None
+    m = await membership(pool, project)
+    agencies = access.project_scope(ctx.principal, project, m.coordinating, m.members)
+    return Scoped(m.plan, agencies, as_of or ctx.today, pool)
 
 
 def _head(project: str, as_of: date, scope: Scoped) -> dict[str, Any]:
