@@ -6,14 +6,14 @@ the services' definitions, so a new projection cannot ship without its ACL and d
 {{- define "rehapro.topology" -}}
 intake:
   consumes: [casework, intake]
-  projections: [projects, register]
+  projections: [projects, register, retention, staff]
 casework:
   consumes: [casework, intake, placement]
-  projections: [cases, consents, employment, enrolments]
+  projections: [cases, consents, employment, enrolments, staff]
 placement:
   consumes: [casework, intake, placement]
-  projections: [access, board, pool]
+  projections: [access, board, pool, staff]
 reporting:
   consumes: [casework, intake, placement]
-  projections: [counts, facts, plans]
+  projections: [counts, facts, plans, staff]
 {{- end -}}
