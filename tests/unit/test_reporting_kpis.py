@@ -85,10 +85,14 @@ def test_no_agency_sees_another_ones_figures() -> None:
     assert view("jc-en", "2025-Q1", agency="jc-mk")["groups"] == []
 
 
-def test_suppression_is_driven_by_the_health_data_marks() -> None:
+def test_suppression_follows_the_one_list_of_sensitive_figures() -> None:
+    """Issue 15: which figures are sensitive is decided once (domain/disclosure.py), by what a
+    count reveals, not by the contract's ``health_data`` mark (that marks sealed fields): the
+    funnel (referrals, eligibility, enrolments) is one rule and not sensitive."""
     assert kpis.sensitive("interruptions")
-    assert kpis.sensitive("referrals")  # ReferralReceived carries the (sealed) referral reason
+    assert not kpis.sensitive("referrals")  # the referral reason is sealed, never counted by category
     assert kpis.sensitive("exits.by_reason.disability-pension")
+    assert kpis.sensitive("exits.by_reason.transferred-to-rehabilitation")
     assert not kpis.sensitive("exits.by_reason.dropped-out")
     assert not kpis.sensitive("enrolments")
     assert kpis.suppress({"interruptions": 0, "rehab_applications": 5, "enrolments": 1}) == {
