@@ -48,15 +48,16 @@ class IntakeRefused(Exception):
 async def close_quarter(
     cmd: CloseQuarter, uow: UnitOfWork, ctx: Context, *, facts: FactSource, now: Callable[[], datetime] = utcnow
 ) -> Result:
-    """Freeze the quarter's figures for the caller's agency: ``cutoff`` = now, the report from
-    the facts recorded by then, appended as ``ReportingPeriodClosed`` + ``KpiSnapshotComputed``."""
+    """Freeze the quarter's figures for the caller's agency: ``cutoff`` as given (after the
+    quarter, not after now) or now, the report from the facts recorded by then, appended as
+    ``ReportingPeriodClosed`` + ``KpiSnapshotComputed``."""
     access.require_role(ctx.principal, access.LEADS)
     quarter = Quarter.parse(cmd.quarter, field="quarter")
     if lag := await facts.lag():
         raise InvalidTransition(f"reporting is still catching up ({lag} events behind); retry shortly")
     agency = ctx.principal.agency
     loaded = await uow.load(periods.period, periods.period_stream(agency, quarter))
-    cutoff = now()
+    cutoff = now() if cmd.cutoff is None else periods.check_cutoff(quarter, cmd.cutoff, now())
     known = await facts.facts(cutoff)
     events = periods.close(
         loaded.state,

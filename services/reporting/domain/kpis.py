@@ -25,6 +25,7 @@ from shared.domain import DomainError
 
 SUPPRESSED = disclosure.DEFAULT.small
 SECONDARY = disclosure.SECONDARY
+CHANGED = disclosure.CHANGED
 
 Figures = dict[str, Any]
 
@@ -280,6 +281,10 @@ class Protected:
             "total": publish(self.raw["total"], "total", self.marks),
         }
 
+    def raw_cells(self) -> dict[str, Any]:
+        """Every raw figure keyed as ``corrections`` names it (``total.<path>``, ``<agency>/<project>.<path>``)."""
+        return _keyed({s: self.raw[s] for s in [*self.scopes, "total"]})
+
     def system(self) -> tuple[dict[disclosure.Key, int], list[disclosure.Row]]:
         """Every cell and identity of this publication, keyed ``<window>|<scope>`` (as a range sees it)."""
         values: dict[disclosure.Key, int] = {}
@@ -416,18 +421,33 @@ def flatten(tree: Mapping[str, Any], path: str = "") -> dict[str, Any]:
     return out
 
 
-def corrections(frozen: Mapping[str, Any], current: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every published figure that the facts recorded after the close have changed."""
+def _keyed(scopes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    return {f"{scope}.{k}": v for scope, figs in scopes.items() for k, v in flatten(figs).items()}
+
+
+def _published(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return _keyed({"total": doc["total"]} | {f"{g['agency']}/{g['project']}": g["figures"] for g in doc["groups"]})
+
+
+def corrections(
+    frozen: Mapping[str, Any],
+    current: Mapping[str, Any],
+    frozen_raw: Mapping[str, Any] | None = None,
+    current_raw: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every published figure that the facts recorded after the close have changed. A figure
+    hidden in either publication is listed when its raw value changed, as ``"changed"``: the
+    list says a late fact fell into it, never by how much."""
+    before, after = _published(frozen), _published(current)
     out: list[dict[str, Any]] = []
-
-    def rows(doc: Mapping[str, Any]) -> dict[str, Any]:
-        flat = {f"total.{k}": v for k, v in flatten(doc["total"]).items()}
-        for g in doc["groups"]:
-            flat.update({f"{g['agency']}/{g['project']}.{k}": v for k, v in flatten(g["figures"]).items()})
-        return flat
-
-    before, after = rows(frozen), rows(current)
     for key in sorted(before.keys() | after.keys()):
-        if before.get(key) != after.get(key):
-            out.append({"figure": key, "frozen": before.get(key), "corrected": after.get(key)})
+        was, now = before.get(key), after.get(key)
+        if not (isinstance(was, str) or isinstance(now, str)):
+            if was != now:
+                out.append({"figure": key, "frozen": was, "corrected": now})
+        elif frozen_raw is None or current_raw is None:
+            if was != now:
+                out.append({"figure": key, "frozen": was, "corrected": CHANGED})
+        elif frozen_raw.get(key) != current_raw.get(key):
+            out.append({"figure": key, "frozen": was, "corrected": disclosure.CHANGED})
     return out

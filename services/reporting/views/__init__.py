@@ -3,6 +3,7 @@ renderings (JSON documents, CSV, the dashboard's HTML and SVG, the monitoring ex
 
 from services.reporting.views.reports import (
     Reads,
+    aware,
     dashboard_page,
     funnel_counts,
     kpi_csv,
@@ -14,6 +15,7 @@ from services.reporting.views.subject_access import subject_access
 
 __all__ = [
     "Reads",
+    "aware",
     "dashboard_page",
     "funnel_counts",
     "kpi_csv",
