@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from services.reporting import domain
-from services.reporting.domain import journey, kpis, periods
+from services.reporting.domain import disclosure, journey, kpis, periods
 from services.reporting.projections import KEPT, participant_of, reduce, restore
 from services.reporting.views import monitoring
 from shared.domain import DomainError, InvalidTransition
@@ -246,6 +246,6 @@ def test_late_facts_of_sensitive_types_are_counted_under_the_same_threshold() ->
     ]
     counted = _late_facts(
         [*facts, *late_exit], journey.build_participants(facts), "jc-en", periods.Quarter(2025, 2),
-        T0 + timedelta(hours=1), kpis.disclosure.DEFAULT,
+        T0 + timedelta(hours=1), disclosure.DEFAULT,
     )  # fmt: skip
     assert counted == {"ParticipantExited": "< 5", "WorkTrialStarted": 1}
