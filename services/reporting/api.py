@@ -40,6 +40,16 @@ Cutoff = Annotated[
 ]
 AgencyFilter = Annotated[Name | None, Query(max_length=60, description="only this agency's figures (one you may see)")]
 ProjectFilter = Annotated[Name | None, Query(max_length=60, description="only this project")]
+
+
+def figure_query(
+    period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None, as_of: AsOf = None
+) -> views.Ask:
+    """The query every figure route takes (KPIs, CSV, dashboard)."""
+    return views.Ask(period, agency, project, as_of)
+
+
+AskDep = Annotated[views.Ask, Depends(figure_query)]
 QuarterPath = Annotated[Name, Path(max_length=20, description="e.g. 2025-Q2")]
 
 
@@ -67,31 +77,17 @@ async def subject_access(participant_id: UUID, ctx: QueryCtx, db: ReadsDep) -> d
 
 
 @router.get("/kpis")
-async def kpi_figures(
-    ctx: QueryCtx,
-    db: ReadsDep,
-    period: Period = None,
-    agency: AgencyFilter = None,
-    project: ProjectFilter = None,
-    as_of: AsOf = None,
-) -> dict[str, object]:
+async def kpi_figures(ctx: QueryCtx, db: ReadsDep, ask: AskDep) -> dict[str, object]:
     """Every KPI per quarter, per (agency, project) the caller may see and in total (and over
     the range, for a year or a run of quarters)."""
-    return await views.kpi_figures(db, ctx, period, agency, project, as_of)
+    return await views.kpi_figures(db, ctx, ask)
 
 
 @router.get("/kpis.csv", response_class=Response, responses={200: {"content": {"text/csv": {"schema": TEXT}}}})
-async def kpi_csv(
-    ctx: QueryCtx,
-    db: ReadsDep,
-    period: Period = None,
-    agency: AgencyFilter = None,
-    project: ProjectFilter = None,
-    as_of: AsOf = None,
-) -> Response:
+async def kpi_csv(ctx: QueryCtx, db: ReadsDep, ask: AskDep) -> Response:
     """The same figures as rows: quarter, agency, project, figure, value (total rows have agency "all")."""
     return Response(
-        await views.kpi_csv(db, ctx, period, agency, project, as_of),
+        await views.kpi_csv(db, ctx, ask),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="rehapro-kpis.csv"'},
     )
@@ -192,14 +188,7 @@ async def dashboard_login(
     response_class=HTMLResponse,
     responses={"4XX": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}},
 )
-async def dashboard_page(
-    ctx: BrowserCtx,
-    db: ReadsDep,
-    period: Period = None,
-    agency: AgencyFilter = None,
-    project: ProjectFilter = None,
-    as_of: AsOf = None,
-) -> HTMLResponse:
+async def dashboard_page(ctx: BrowserCtx, db: ReadsDep, ask: AskDep) -> HTMLResponse:
     """Funnel, participants per phase, integrations and sustainability, for a steering committee;
     the period chosen in a form on the page."""
-    return HTMLResponse(await views.dashboard_page(db, ctx, period, agency, project, as_of))
+    return HTMLResponse(await views.dashboard_page(db, ctx, ask))

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.reporting.projections import FACT_TYPES
 from shared.contracts.casework import ParticipantExited
 from shared.contracts.common import ExitReason
 from tests import reporting_scenario as sc
 from tests import support
 from tests.e2e.conftest import Stack
-from tests.e2e.test_reporting import FIELDS, append, facts_count, feed, lead
+from tests.e2e.test_reporting import append, facts_count, feed, lead
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,7 @@ async def test_as_of_cutoff_close_and_corrections_in_hidden_cells(stack: Stack) 
     await feed(stack)
     reporting = stack.clients["reporting"]
     jc_en = lead(stack, "jc-en")
-    fed = len([s for s in sc.STEPS if s.event.event_type in FIELDS])
+    fed = len([s for s in sc.STEPS if s.event.event_type in FACT_TYPES])
     before_late = datetime.now(UTC)
 
     # the late events: a work trial (a shown cell) and a pension exit (a hidden cell)

@@ -2,6 +2,7 @@
 renderings (JSON documents, CSV, the dashboard's HTML and SVG, the monitoring export)."""
 
 from services.reporting.views.reports import (
+    Ask,
     Reads,
     aware,
     dashboard_page,
@@ -14,6 +15,7 @@ from services.reporting.views.reports import (
 from services.reporting.views.subject_access import subject_access
 
 __all__ = [
+    "Ask",
     "Reads",
     "aware",
     "dashboard_page",

@@ -89,6 +89,16 @@ def as_of_time(ctx: Context, as_of: datetime | None) -> datetime | None:
     return stamp
 
 
+@dataclass(frozen=True)
+class Ask:
+    """What a figure route is asked for: the period, the filters, the time the figures stood at."""
+
+    period: str | None = None
+    agency: str | None = None
+    project: str | None = None
+    as_of: datetime | None = None
+
+
 @dataclass
 class Reports:
     """The quarters asked for, each one's protected report for the caller, the range over them
@@ -105,20 +115,12 @@ class Reports:
         return [p.document() for p in self.parts]
 
 
-async def reports(
-    reads: Reads,
-    ctx: Context,
-    period: str | None,
-    agency: str | None,
-    project: str | None,
-    as_of: datetime | None = None,
-    *,
-    whole: bool = False,
-) -> Reports:
+async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) -> Reports:
     """The reports for the caller; with ``whole`` (or a period of several quarters) the range too."""
     access.require_role(ctx.principal, access.KPI_READERS)
+    period, agency, project = ask.period, ask.agency, ask.project
     access.check_filters(ctx.principal, agency, project)
-    facts = await reads.facts(as_of_time(ctx, as_of))
+    facts = await reads.facts(as_of_time(ctx, ask.as_of))
     qs = kpis.quarters(period, facts)
     journeys = journey.build_participants(facts)
     viewer, rules = ctx.principal.agency, reads.rules
@@ -129,34 +131,20 @@ async def reports(
     return out
 
 
-async def kpi_figures(
-    reads: Reads,
-    ctx: Context,
-    period: str | None,
-    agency: str | None,
-    project: str | None,
-    as_of: datetime | None = None,
-) -> dict[str, Any]:
-    got = await reports(reads, ctx, period, agency, project, as_of)
+async def kpi_figures(reads: Reads, ctx: Context, ask: Ask) -> dict[str, Any]:
+    got = await reports(reads, ctx, ask)
     doc: dict[str, Any] = {"viewer": ctx.principal.agency, "quarters": got.docs}
-    if (stamp := as_of_time(ctx, as_of)) is not None:
+    if (stamp := as_of_time(ctx, ask.as_of)) is not None:
         doc["as_of"] = stamp.isoformat()
     if got.range is not None:
         doc["range"] = got.range
     return doc
 
 
-async def kpi_csv(
-    reads: Reads,
-    ctx: Context,
-    period: str | None,
-    agency: str | None,
-    project: str | None,
-    as_of: datetime | None = None,
-) -> str:
+async def kpi_csv(reads: Reads, ctx: Context, ask: Ask) -> str:
     """The same figures as rows: quarter, agency, project, figure, value (totals: agency "all";
     a range's rows have the quarter ``<from>..<to>``)."""
-    got = await reports(reads, ctx, period, agency, project, as_of)
+    got = await reports(reads, ctx, ask)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["quarter", "agency", "project", "figure", "value"])
@@ -223,15 +211,10 @@ def _late_facts(
     }
 
 
-async def dashboard_page(
-    reads: Reads,
-    ctx: Context,
-    period: str | None,
-    agency: str | None,
-    project: str | None,
-    as_of: datetime | None = None,
-) -> str:
+async def dashboard_page(reads: Reads, ctx: Context, ask: Ask) -> str:
     """Funnel, participants per phase, integrations and sustainability, for a steering committee."""
-    got = await reports(reads, ctx, period, agency, project, as_of, whole=True)
+    got = await reports(reads, ctx, ask, whole=True)
     choices = [str(q) for q in got.available]
-    return dashboard.render(ctx.principal.agency, got.docs, got.range, dashboard.Selection(period, choices, ctx.today))
+    return dashboard.render(
+        ctx.principal.agency, got.docs, got.range, dashboard.Selection(ask.period, choices, ctx.today)
+    )
