@@ -308,3 +308,29 @@ def test_the_solver_itself_finds_a_pinned_cell() -> None:
     except AssertionError:
         return
     raise AssertionError("the attack missed the pension exit")
+
+
+def test_the_live_figures_of_a_closed_quarter_keep_what_its_report_hid() -> None:
+    """Frozen: one pension exit hidden with a complement. Late pension exits lift the cell to 5
+    (shown now); had the complement been shown live as well, frozen total minus it = the pension."""
+    stock = [person(n, enrolled=date(2024, 11, 1)) for n in range(10)]
+    regular = [
+        person(20 + n, enrolled=date(2024, 11, 1), exited=date(2025, 2, 1), reason=ExitReason.REGULAR_END.value)
+        for n in range(6)
+    ]
+
+    def pension(n: int) -> Journey:
+        return person(
+            n, enrolled=date(2024, 11, 1), exited=date(2025, 3, 1), reason=ExitReason.DISABILITY_PENSION.value
+        )
+
+    frozen = kpis.report(cohort(*stock, *regular, pension(40)), Q1, "jc-en")
+    hidden = kpis.hidden_cells(frozen)
+    assert ("total", "exits.by_reason.disability-pension") in hidden
+    late = cohort(*stock, *regular, *(pension(40 + n) for n in range(5)))
+    live = kpis.protected_report(late, Q1, "jc-en", keep=hidden).document()
+    flat = kpis.flatten(live["total"])
+    assert all(isinstance(flat[p], str) for s, p in hidden if s == "total")
+    unkept = kpis.flatten(kpis.report(late, Q1, "jc-en")["total"])
+    assert [p for s, p in hidden if s == "total" and not isinstance(unkept[p], str)]  # what keep keeps hidden
+    assert_nothing_pinned([kpis.report(late, Quarter(2024, 4), "jc-en"), live])

@@ -255,19 +255,23 @@ def protect(
     mutable: Iterable[Key],
     frozen: Mapping[Key, str] | None = None,
     rules: Rules = DEFAULT,
+    keep: Iterable[Key] = (),
 ) -> dict[Key, str]:
     """The marks of the hidden cells: ``frozen`` ones as decided elsewhere (another publication
     of the same cell), small sensitive ``mutable`` cells ("< t"), then, while a hidden cell is
     exposed, one more mutable cell of an identity it is in ("suppressed"): the first that
     covers it, preferring non-zero cells in few identities, small ones first. A cell the
     frozen publications alone give away (a range's cell whose quarters are all shown) is
-    shown: hiding it protects nothing."""
+    shown: hiding it protects nothing. ``keep``: mutable cells another publication of the same
+    window hid (a closed quarter's report): they stay hidden, or the two together would tell."""
     free = {k for k in mutable if hideable(k[1])}
     marks = dict(frozen or {})
     given = exposed({**marks, **dict.fromkeys(free, SECONDARY)}, rows, values, rules) & free
     for k in sorted(free - given):
         if sensitive(k[1]) and 0 < values[k] < rules.threshold:
             marks[k] = rules.small
+    for k in sorted(set(keep) & free):
+        marks.setdefault(k, SECONDARY)
     while bad := exposed(marks, rows, values, rules) - given:
         marks[_complement(bad, rows, marks, free - given, values, rules)] = SECONDARY
     return marks

@@ -306,6 +306,7 @@ def protected(
     window: Window,
     rules: disclosure.Rules = disclosure.DEFAULT,
     within: Sequence[Protected] = (),
+    keep: Iterable[disclosure.Key] = (),
 ) -> Protected:
     """Each group is protected on its own (so its cells look the same in every response it is
     in), then the total over the groups with the groups' marks fixed. ``within``: the quarters a
@@ -334,7 +335,7 @@ def protected(
         if quarters_of:
             flows = [p for p in paths if not p.startswith(disclosure.NOT_FLOWS)]
             rows.extend(disclosure.sum_rows(scope, quarters_of, flows))
-        marks = disclosure.protect(values, rows, mine, marks, rules)
+        marks = disclosure.protect(values, rows, mine, marks, rules, keep)
     return Protected(window, order, raw, {k: m for k, m in marks.items() if "|" not in k[0]})
 
 
@@ -386,9 +387,21 @@ def protected_report(
     project: str | None = None,
     rules: disclosure.Rules = disclosure.DEFAULT,
     within: Sequence[Protected] = (),
+    keep: Iterable[disclosure.Key] = (),
 ) -> Protected:
+    """``keep``: cells hidden in another publication of this window (``hidden_cells``)."""
     groups = chosen_groups(journeys, window, viewer_agency, agency=agency, project=project)
-    return protected(groups, window, rules, within)
+    return protected(groups, window, rules, within, keep)
+
+
+def hidden_cells(doc: Mapping[str, Any], *, total: bool = True) -> set[disclosure.Key]:
+    """The cells a published report hid (by scope), e.g. a closed quarter's frozen report: the
+    live figures of that quarter keep them hidden. ``total=False``: only the groups' (a filtered
+    response has another total)."""
+    scopes = {f"{g['agency']}/{g['project']}": g["figures"] for g in doc["groups"]}
+    if total:
+        scopes["total"] = doc["total"]
+    return {(s, p) for s, figs in scopes.items() for p, v in flatten(figs).items() if isinstance(v, str)}
 
 
 def range_report(

@@ -124,11 +124,23 @@ async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) 
     qs = kpis.quarters(period, facts)
     journeys = journey.build_participants(facts)
     viewer, rules = ctx.principal.agency, reads.rules
-    parts = [kpis.protected_report(journeys, q, viewer, agency=agency, project=project, rules=rules) for q in qs]
+    filtered = agency is not None or project is not None
+    parts = []
+    for q in qs:
+        keep = await _frozen_hidden(reads, viewer, q, ctx, total=not filtered)
+        parts.append(kpis.protected_report(journeys, q, viewer, agency=agency, project=project, rules=rules, keep=keep))
     out = Reports(qs, parts, journeys, available=kpis.quarters(None, facts))
     if parts and (whole or (period and len(qs) > 1)):
         out.range = kpis.range_report(journeys, parts, viewer, agency=agency, project=project, rules=rules)
     return out
+
+
+async def _frozen_hidden(reads: Reads, agency: str, quarter: Quarter, ctx: Context, *, total: bool) -> set[Any]:
+    """The cells the agency's closed report of the quarter hid (none while it is open)."""
+    if quarter.end >= ctx.today:
+        return set()
+    snap = await reads.snapshot(agency, quarter)
+    return kpis.hidden_cells(snap.figures, total=total) if snap else set()
 
 
 async def kpi_figures(reads: Reads, ctx: Context, ask: Ask) -> dict[str, Any]:
@@ -165,8 +177,9 @@ async def report_document(reads: Reads, ctx: Context, quarter: Quarter, as_of: d
     stamp = as_of_time(ctx, as_of)
     facts = await reads.facts(stamp)
     journeys = journey.build_participants(facts)
-    current = kpis.protected_report(journeys, quarter, agency, rules=rules)
     snap = await reads.snapshot(agency, quarter)
+    keep = kpis.hidden_cells(snap.figures) if snap else set()
+    current = kpis.protected_report(journeys, quarter, agency, rules=rules, keep=keep)
     head: dict[str, Any] = {"quarter": str(quarter), "agency": agency}
     if stamp is not None:
         head["as_of"] = stamp.isoformat()
