@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from services.reporting import access
 from services.reporting.commands import CloseQuarter, ProduceMonitoringExport
-from services.reporting.domain import journey, kpis, monitoring, periods
+from services.reporting.domain import disclosure, journey, kpis, monitoring, periods
 from services.reporting.domain.journey import Fact
 from services.reporting.domain.periods import DateRange, Quarter
 from shared.bus import Command, Context, Result
@@ -66,7 +66,7 @@ async def close_quarter(
         today=ctx.today,
         cutoff=cutoff,
         closed_by=ctx.principal.subject,
-        figures=kpis.report(journey.build_participants(known), quarter, agency),
+        figures=kpis.report(journey.build_participants(known), quarter, agency, rules=disclosure.Rules.from_env()),
         facts=len(known),
     )
     sealed = await uow.append(

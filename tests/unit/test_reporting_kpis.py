@@ -249,3 +249,20 @@ def test_late_facts_of_sensitive_types_are_counted_under_the_same_threshold() ->
         T0 + timedelta(hours=1), disclosure.DEFAULT,
     )  # fmt: skip
     assert counted == {"ParticipantExited": "< 5", "WorkTrialStarted": 1}
+
+
+def test_sustainability_over_a_chosen_run_of_quarters() -> None:
+    """Issue 15: sustainability only by the quarter of the check; now also over a run of quarters
+    (``period=2025-Q2..2025-Q4``: the ``range``), counted by verification date."""
+    run = kpis.quarters("2025-Q2..2025-Q4", [])
+    assert [str(q) for q in run] == ["2025-Q2", "2025-Q3", "2025-Q4"]
+    parts = [kpis.protected_report(JOURNEYS, q, "jc-en") for q in run]
+    whole = kpis.range_report(JOURNEYS, parts, "jc-en")
+    assert (whole["from"], whole["to"], whole["quarter"]) == ("2025-Q2", "2025-Q4", "2025-Q2..2025-Q4")
+    assert whole["total"]["sustainability"] == {
+        "6_months": {"verified": 1, "still_employed": 1, "rate": 1.0},  # 2025-Q2's
+        "12_months": {"verified": 1, "still_employed": 0, "rate": 0.0},  # 2025-Q4's
+    }
+    with pytest.raises(DomainError) as err:
+        kpis.quarters("2025-Q4..2025-Q1", [])
+    assert err.value.field == "period"
