@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: install stack up down logs test unit lint typecheck check chart schemas bench chaos clean
+.PHONY: install stack up down logs test unit lint typecheck check chart schemas bench chaos audit clean
 
 install: .venv/.installed services/portal/assets/node_modules/.package-lock.json
 
@@ -73,6 +73,13 @@ bench: install stack
 # a table, and figures per fault to chaos/results/latest.json. CHAOS_ARGS=--help lists options.
 chaos: install stack
 	$(PY) -m chaos $(CHAOS_ARGS)
+
+# The auditor's verify on the local stack's four topics, the services' first keys pinned
+# (docs/AUDIT.md). AUDIT_ARGS=--json for the report as JSON.
+audit: install
+	$(PY) -m shared.audit.cli pins --key-file '.local/audit/{service}.json' > .local/audit/pins.json
+	$(PY) -m shared.audit.cli verify --bootstrap 127.0.0.1:$${KAFKA_PORT:-29092} --pins .local/audit/pins.json \
+		--topic intake.events --topic casework.events --topic placement.events --topic reporting.events $(AUDIT_ARGS)
 
 schemas: install
 	$(PY) -m shared.cli schemas --out docs/schemas

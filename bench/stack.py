@@ -175,6 +175,8 @@ def service_env(name: str, database_url: str, prefix: str, port: int | None = No
         "REHAPRO_TOPIC_PREFIX": prefix,
         "REHAPRO_JWT_SECRET": JWT_SECRET,
         "REHAPRO_LOG_LEVEL": "WARNING",
+        # the load's users are made up: no staff directory unless the caller's environment asks for one
+        "REHAPRO_STAFF_DIRECTORY": os.environ.get("REHAPRO_STAFF_DIRECTORY", "off"),
     }
     if port is not None:
         env[f"{up}_HTTP_PORT"] = str(port)

@@ -129,9 +129,12 @@ async def steady_load(load: Load, stats: Stats, stop: asyncio.Event, clients: in
 
 
 async def wait_caught_up(services: Services, targets: list[Target], timeout: float) -> tuple[float | None, Any]:
-    t0 = time.monotonic()
+    """Seconds until every event is published and applied, or None with what was left when no
+    progress came for ``timeout`` seconds: a busy machine catches up slowly, a stuck one not at all."""
+    t0 = last_progress = time.monotonic()
     last: Any = None
-    while time.monotonic() - t0 < timeout:
+    left: int | None = None
+    while time.monotonic() - last_progress < timeout:
         try:
             pos = await account.position(services, targets)
             last = {"unpublished": pos.unpublished, "behind": {k: v for k, v in pos.behind.items() if v}}
@@ -140,6 +143,11 @@ async def wait_caught_up(services: Services, targets: list[Target], timeout: flo
                 pos = await account.position(services, targets)
                 if pos.caught_up:
                     return time.monotonic() - t0, None
+            now_left = pos.unpublished + sum(pos.behind.values())
+            if left is None or now_left < left:
+                if left is not None:
+                    console.log(f"catching up: {now_left} left")
+                left, last_progress = now_left, time.monotonic()
         except Exception as exc:
             last = repr(exc)
         await asyncio.sleep(0.5)
@@ -249,7 +257,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steady-s", type=float, default=4.0, help="load before each fault")
     p.add_argument("--after-s", type=float, default=4.0, help="load after recovery")
     p.add_argument("--recover-s", type=float, default=60.0, help="bound on recovery (ready and writing again)")
-    p.add_argument("--settle-s", type=float, default=90.0, help="bound on catching up after the load stops")
+    p.add_argument("--settle-s", type=float, default=90.0, help="bound on no progress while catching up")
     p.add_argument("--poison-settle-s", type=float, default=30.0, help="the same after poison")
     p.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = p.parse_args(argv)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, HTTPException, Request, status
 from jwt.algorithms import ECAlgorithm
 
-from shared import files
+from shared import files, staff
 from shared.principal import Principal as Principal
 from shared.settings import ServiceSettings
 from shared.vocabulary import AGENCIES, Role
@@ -352,8 +352,18 @@ async def authenticate(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         principal = principal_of(request.headers.get("authorization", ""), request.app.state.settings)
-        request.state.principal = principal
+        await known_staff(request.app.state, request.scope.setdefault("state", {}), principal)
     return principal
+
+
+async def known_staff(app_state: Any, state: MutableMapping[str, Any], principal: Principal) -> None:
+    """The subject is current staff of its agency (``shared.staff.require_known``, against the
+    service's own projection; 401 if not), then the request's principal: checked once per
+    request, whichever of ``BodyGuard`` and ``authenticate`` sees the token first."""
+    runtime = getattr(app_state, "runtime", None)
+    if runtime is not None:
+        await staff.require_known(runtime, principal)
+    state["principal"] = principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

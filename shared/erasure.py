@@ -19,6 +19,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.contracts.base import DomainEvent
 from shared.db import Conn
 from shared.envelope import Envelope
 
@@ -27,11 +28,19 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class ErasureRule:
-    """An event type on a service's topic whose payload names a subject whose key must go."""
+    """An erasure event (on the topic of the service that owns its contract) whose payload names
+    a subject whose key must go."""
 
-    topic_service: str
-    event_type: str
+    event: type[DomainEvent]
     subject: Callable[[Mapping[str, Any]], str]
+
+    @property
+    def topic_service(self) -> str:
+        return self.event.service
+
+    @property
+    def event_type(self) -> str:
+        return self.event.event_type
 
 
 _CHECKPOINTS = "SELECT partition, next_offset FROM keys.erasure_scan WHERE topic = $1"

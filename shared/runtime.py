@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from shared import consent, keyprovider, metrics
+from shared.audit.checkpoints import start_audit_trail
 from shared.consumer import DeadLetters, ProjectionConsumer, dead_letter_topic
 from shared.crypto import SubjectKeys
 from shared.db import Conn
@@ -272,6 +273,7 @@ class Runtime:
             relay = OutboxRelay(PostgresEventStore(background_pool), producer, self.topic)
             connected.store.local_relay = relay  # autocommitted appends wake it in-process
             self.spawn(relay.run(), "relay")
+            start_audit_trail(self)  # signed checkpoints and published reads, with AUDIT_KEY_FILE (docs/AUDIT.md)
         broker: KafkaBroker | None = None
         consumers: tuple[ProjectionConsumer, ...] = ()
         if consuming:

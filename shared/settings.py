@@ -81,6 +81,11 @@ class ServiceSettings(BaseSettings):
     )
     intake_url: str = Field(default="http://127.0.0.1:8001", description="intake's base URL (identity look-ups)")
     intake_timeout: float = 30.0
+    staff_directory: Literal["required", "off"] = Field(
+        default="required",
+        description="required: a token's subject must be current staff of its agency and team members known staff"
+        " of a project partner (shared.staff); off: development and tests without a directory",
+    )
     information_meeting_optional: list[str] = Field(
         default_factory=list,
         description="projects whose enrolment does not need an information meeting first (JSON list); default:"

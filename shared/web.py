@@ -1,5 +1,6 @@
 """FastAPI app factory shared by all services: lifespan, health, metrics, errors, correlation
-ids, and ``command_route``, the one way a command is put on HTTP."""
+ids, ``command_route``, the one way a command is put on HTTP, and ``access``, the access
+decision every route declares."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import consistency, metrics
-from shared.auth import principal_of
+from shared.auth import known_staff, principal_of
 from shared.bus import Command, Context, IdempotencyMismatch, MessageBus
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.envelope import new_id
@@ -145,6 +146,26 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "database or broker unavailable: retry after `Retry-After` seconds"},
 }
 
+# ------------------------------------------------------------------ access declarations
+
+ACCESS_KEY = "x-access"
+# Decisions that are no rule of a service's access.py: ``public`` needs no token (probes,
+# metrics, the event catalogue); ``authenticated`` takes any valid token and shows nothing of it.
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+def access(resource: str, decision: str) -> dict[str, Any]:
+    """The route's access decision, as options for ``router.get``/``post`` or ``command_route``:
+    the resource kind it returns or changes, and the rules of the service's ``access.py`` it
+    applies in order (``"require_role(READ_ROLES) & own_employer"``). It lands in the OpenAPI as
+    ``x-access``: the matrix test reads it there (a route without one fails) and checks each role
+    and agency against the same rules; the READMEs' access tables are made from it."""
+    return {"openapi_extra": {ACCESS_KEY: {"resource": resource, "decision": decision}}}
+
+
+OPS = access("operations", PUBLIC)
+
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -154,8 +175,8 @@ def _plain_error(status: int, title: str, headers: Mapping[str, str] | None = No
 
 class BodyGuard:
     """The edge before any body is read: a request that sends a body must carry a valid bearer
-    token (401 at once, however large the body: nothing anonymous is parsed), a declared
-    ``Content-Length`` above ``MAX_BODY_BYTES`` is 413 at once, and a body that grows past it
+    token of known staff (401 at once, however large the body: nothing anonymous is parsed), a
+    declared ``Content-Length`` above ``MAX_BODY_BYTES`` is 413 at once, and a body that grows past it
     while being read (chunked, or a lying length) stops the read with 413."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -166,21 +187,24 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         settings = scope["app"].state.settings
-        refusal = self._refusal(scope, settings)
+        refusal = await self._refusal(scope, settings)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         await self.app(scope, _capped(receive, settings.max_body_bytes), send)
 
     @staticmethod
-    def _refusal(scope: Scope, settings: Any) -> JSONResponse | None:
+    async def _refusal(scope: Scope, settings: Any) -> JSONResponse | None:
         headers = dict(scope["headers"])
         try:
-            scope.setdefault("state", {})["principal"] = principal_of(
-                headers.get(b"authorization", b"").decode("latin-1"), settings
-            )
+            principal = principal_of(headers.get(b"authorization", b"").decode("latin-1"), settings)
+            await known_staff(scope["app"].state, scope.setdefault("state", {}), principal)
         except StarletteHTTPException as exc:
             return _plain_error(exc.status_code, str(exc.detail), exc.headers)
+        except UNAVAILABLE_ERRORS as exc:  # the staff directory's database, outside the app's handlers
+            log.warning("http.unavailable", path=scope["path"], error=repr(exc))
+            retry = {"Retry-After": str(RETRY_AFTER_S)}
+            return _plain_error(503, "service temporarily unavailable: retry later", retry)
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > settings.max_body_bytes:
             return _plain_error(413, f"request body larger than {settings.max_body_bytes} bytes")
@@ -294,20 +318,20 @@ def create_app(
     app.add_middleware(BodyGuard)
     app.add_middleware(RequestContext, service=runtime.settings.service)  # outermost: 401/413 carry the id
 
-    @app.get("/health/live", tags=["ops"])
+    @app.get("/health/live", tags=["ops"], **OPS)
     async def live() -> dict[str, str]:
         return {"status": "alive"}
 
-    @app.get("/health/ready", tags=["ops"])
+    @app.get("/health/ready", tags=["ops"], **OPS)
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
         return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, **OPS)
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi.json", tags=["ops"])
+    @app.get("/asyncapi.json", tags=["ops"], **OPS)
     async def asyncapi() -> JSONResponse:
         from faststream.specification import AsyncAPI
 

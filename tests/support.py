@@ -19,6 +19,9 @@ PG_ADMIN = os.environ.get(
 )
 KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '29092')}")
 SERVICES = ("intake", "casework", "placement", "reporting")
+# Tests mint tokens for made-up staff: the staff directory is off unless a test turns it on
+# (tests/e2e/test_staff_directory.py); services started by tests inherit this.
+os.environ.setdefault("REHAPRO_STAFF_DIRECTORY", "off")
 
 # The referral most tests make (POST /referrals): one participant, every required field.
 REFERRAL = {

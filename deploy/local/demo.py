@@ -1,4 +1,5 @@
-"""Demo data for `make up`: participants of all four agencies and both projects at various
+"""Demo data for `make up`: the demo staff of every agency (the portal's dev login users; the
+staff directory is required), then participants of all four agencies and both projects at various
 points of the journey, created through the intake and casework HTTP APIs.
 
 Every POST carries a deterministic Idempotency-Key, so running the script twice changes
@@ -20,7 +21,7 @@ import httpx
 
 from shared.auth import issue_token, signing_keys
 from shared.settings import load_settings
-from shared.vocabulary import Role
+from shared.vocabulary import AGENCIES, PROJECTS, Role
 
 INTAKE = os.environ.get("INTAKE_URL", "http://127.0.0.1:8001")
 CASEWORK = os.environ.get("CASEWORK_URL", "http://127.0.0.1:8002")
@@ -74,6 +75,60 @@ PROFILES = [
 Headers = Callable[[Role, str, str], dict[str, str]]
 
 
+def _yearly(first: int, last: int, per_year: dict[str, float]) -> list[dict[str, Any]]:
+    return [{"year": y, "category": c, "amount_eur": a} for y in range(first, last + 1) for c, a in per_year.items()]
+
+
+# The two reference projects (DOMAIN.md), configured through casework's API like any other:
+# Pro Aktiv's 984 participants (what its first run reached) are this run's target, its grant
+# 11.7 M EUR over five years, 50 cases per guide; Pluspunkt plans about 300 on 4.1 M EUR and
+# has no cap. The split of each grant into categories is illustrative.
+REFERENCE_PROJECTS: dict[str, dict[str, Any]] = {
+    "pro-aktiv": {
+        "coordinating_agency": "jc-en",
+        "partner_agencies": ["jc-mk", "drv-westfalen"],
+        "starts_on": "2025-01-01",
+        "ends_on": "2029-12-31",
+        "participant_target": 984,
+        "budget": _yearly(
+            2025,
+            2029,
+            {
+                "personnel": 1_600_000,
+                "employment-promotion": 400_000,
+                "therapeutic": 200_000,
+                "rehabilitative": 140_000,
+            },
+        ),
+        "caseload_cap": 50,
+        "info_meeting_required": True,
+    },
+    "pluspunkt": {
+        "coordinating_agency": "jc-unna",
+        "partner_agencies": [],
+        "starts_on": "2025-01-01",
+        "ends_on": "2029-12-31",
+        "participant_target": 300,
+        "budget": _yearly(2025, 2029, {"personnel": 600_000, "employment-promotion": 150_000, "therapeutic": 70_000}),
+        "caseload_cap": None,
+        "info_meeting_required": True,
+    },
+}
+
+
+async def configure_projects(casework: httpx.AsyncClient, headers: Headers, on: date) -> None:
+    """Each reference project, set by an administrator of its coordinating agency."""
+    for code, plan in REFERENCE_PROJECTS.items():
+        agency = plan["coordinating_agency"]
+        r = await casework.post(
+            f"/projects/{code}/configuration",
+            json=plan | {"configured_on": on.isoformat()},
+            headers=headers(Role.ADMINISTRATOR, agency, f"demo-admin-{agency}") | {"Idempotency-Key": f"demo-{code}"},
+        )
+        if r.status_code != 200:
+            raise RuntimeError(f"configuring {code}: {r.status_code} {r.text}")
+
+
 def make_headers() -> Headers:
     s = load_settings("demo")
 
@@ -111,6 +166,30 @@ class Demo:
         if r.status_code >= 400:
             raise RuntimeError(f"POST {path} -> {r.status_code}: {r.text}")
         return r.json()  # type: ignore[no-any-return]
+
+    async def register_staff(self, agency: str) -> None:
+        """The agency's demo administrator registers itself first (an empty directory accepts
+        its administrators), then a demo user per role (the portal's dev login users) and the
+        placement demo's officer, so the demo works with the staff directory required."""
+        admin, admin_id = self.staff(agency, Role.ADMINISTRATOR)
+        projects = [project for project, agencies in PROJECTS.items() if agency in agencies]
+        since = (date.today() - timedelta(days=500)).isoformat()
+        people = [(admin_id, Role.ADMINISTRATOR)]
+        people += [(f"demo-{r.value}-{agency}", r) for r in Role if r not in (Role.SERVICE, Role.ADMINISTRATOR)]
+        people.append((f"demo-bak-{agency}", Role.EMPLOYER_ACQUISITION))
+        for subject, role in people:
+            body = {"subject": subject, "name": f"Demo {role.value} {agency}", "roles": [role.value]}
+            body |= {"projects": projects, "registered_on": since}
+            await self.post(self.intake, "/staff", body, admin, f"staff-{agency}-{subject}")
+
+    async def wait_for_staff(self, agency: str) -> None:
+        """Until casework knows the agency's staff (its projection of intake's staff events)."""
+        cm, _ = self.staff(agency, Role.CASE_MANAGER)
+        for _ in range(300):
+            if (await self.casework.get("/cases", headers=cm)).status_code == 200:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"casework does not know the staff of {agency}")
 
     async def intake_journey(self, p: Person, rng: random.Random) -> None:
         role = Role.DRV_ADVISER if p.agency == "drv-westfalen" and rng.random() < 0.5 else Role.CASE_MANAGER
@@ -356,7 +435,11 @@ async def populate(
     """Create the demo participants; returns them with their stage (tests use this too)."""
     rng = random.Random(2026)
     demo = Demo(intake, casework, headers)
+    await configure_projects(casework, headers, date(2025, 1, 1))
     everyone = people(rng, per_agency)
+    for agency in AGENCIES:
+        await demo.register_staff(agency)
+    await asyncio.gather(*(demo.wait_for_staff(agency) for agency in AGENCIES))
     seeds = {p.key: random.Random(p.key) for p in everyone}
     await asyncio.gather(*(demo.intake_journey(p, seeds[p.key]) for p in everyone))
     enrolled = [p for p in everyone if p.stage not in ("referred", "declined", "withdrawn")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -152,9 +153,21 @@ def place_candidates(http: httpx.Client, agency: str) -> int:
     return steps
 
 
+def wait_for_staff(http: httpx.Client) -> None:
+    """Until placement knows the demo officers (demo.py registered them in intake; placement
+    learns them from intake's events): with the staff directory required, 401 before that."""
+    for _ in range(300):
+        officers = [token(Role.EMPLOYER_ACQUISITION, a, f"demo-bak-{a}") for a in EMPLOYERS]
+        if all(http.get("/employers", headers=h).status_code == 200 for h in officers):
+            return
+        time.sleep(0.1)
+    raise SystemExit("placement does not know the demo staff")
+
+
 def main() -> int:
     rng = random.Random(2026)
     with httpx.Client(base_url=PLACEMENT, timeout=10) as http:
+        wait_for_staff(http)
         vacancies = {agency: employers_and_vacancies(http, rng, agency) for agency in EMPLOYERS}
         placed = {agency: place_candidates(http, agency) for agency in EMPLOYERS}
     made = sum(len(v) for v in vacancies.values())

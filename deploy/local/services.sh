@@ -34,6 +34,11 @@ start_one() {
       svc_var="$(echo "$svc" | tr '[:lower:]' '[:upper:]')_HTTP_PORT"
       export "PORTAL_$(echo "$svc" | tr '[:lower:]' '[:upper:]')_URL=http://127.0.0.1:${!svc_var:-${PORTS[$svc]}}"
     done
+    # signed checkpoints (docs/AUDIT.md): an Ed25519 key ring per service, made on the first start
+    rings="$LOCAL_DIR/audit/{service}.json"
+    export AUDIT_KEY_FILE="${AUDIT_KEY_FILE:-$rings}"
+    ring="${AUDIT_KEY_FILE//\{service\}/$name}"
+    [ "$name" = portal ] || [ -e "$ring" ] || "$PY" -m shared.audit.cli rotate-key --key-file "$ring" >/dev/null
     nohup "$PY" -m "services.$name" serve >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
   )

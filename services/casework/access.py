@@ -17,6 +17,12 @@
   financial advisers, project leads, auditors and DPOs see that it exists, who, when, not what.
   A contact with a doctor or clinic is health data (health access). Assessment findings and
   medical-report sources and summaries are health records (``has_health_access``).
+- Projects: an administrator of the coordinating agency configures one (before its first
+  configuration, of the first agency of the closed list); staff of its member agencies read its
+  configuration. Only a project lead may override the caseload cap (with a reason). The
+  team-wide caseload (counts per guide, no case data) is for project leads, case managers and
+  auditors of their own agency; the coordinating agency's project lead and auditor see every
+  member agency's.
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ from uuid import UUID
 
 from services.casework.domain import Case
 from shared.contracts.base import DomainEvent
-from shared.contracts.casework import CaseHandedOver, CaseNoteAdded, ContactLogged
+from shared.contracts.casework import CaseHandedOver, CaseManagerAssigned, CaseNoteAdded, ContactLogged
 from shared.contracts.common import InterventionCategory
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
+from shared.subject_access import require_subject_access as require_subject_access
 from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, Role
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
@@ -140,6 +147,8 @@ FIELD_READERS: dict[tuple[type[DomainEvent], str], frozenset[Role]] = {
     (CaseNoteAdded, "sealed_text"): CASEWORKING_ROLES,
     (ContactLogged, "sealed_summary"): CASEWORKING_ROLES,
     (CaseHandedOver, "sealed_note"): CASEWORKING_ROLES,
+    # why a lead went beyond the caseload cap: staffing, read by who staffs and who audits
+    (CaseManagerAssigned, "sealed_override_reason"): CASEWORKING_ROLES | {Role.PROJECT_LEAD, Role.AUDITOR},
 }
 # Contacts with these counterparts are about health: their summary needs health access.
 HEALTH_COUNTERPARTS = frozenset({"doctor", "clinic"})
@@ -155,3 +164,43 @@ def sees_field(principal: Principal, case: Case, event: DomainEvent, name: str) 
     if isinstance(event, CaseNoteAdded) and event.author == principal.subject:
         return True
     return principal.role in roles
+
+
+# ------------------------------------------------------------------ projects
+
+CASELOAD_READERS = frozenset({Role.PROJECT_LEAD, Role.CASE_MANAGER, Role.AUDITOR})
+WHOLE_PROJECT_READERS = frozenset({Role.PROJECT_LEAD, Role.AUDITOR})
+
+
+def require_configure(principal: Principal, coordinating_agency: str, project: str) -> None:
+    if principal.role is not Role.ADMINISTRATOR:
+        raise Forbidden(f"role {principal.role} may not configure a project: an administrator does")
+    if principal.agency != coordinating_agency:
+        raise Forbidden(f"only the coordinating agency {coordinating_agency} configures {project}", field="project")
+
+
+def require_cap_override(principal: Principal) -> None:
+    if principal.role is not Role.PROJECT_LEAD:
+        raise Forbidden("only the project lead may override the caseload cap", field="cap_override_reason")
+
+
+def require_project_member(principal: Principal, project: str, members: Collection[str]) -> None:
+    if principal.agency not in members:
+        raise Forbidden(f"agency {principal.agency} is not a member of {project}", field="project")
+
+
+def caseload_agencies(
+    principal: Principal, project: str, coordinating_agency: str, members: Collection[str], agency: str | None
+) -> list[str]:
+    """The agencies whose team caseloads the caller may see (``agency``: only that one)."""
+    if principal.role not in CASELOAD_READERS:
+        raise Forbidden(f"role {principal.role} sees no caseloads")
+    require_project_member(principal, project, members)
+    whole = principal.agency == coordinating_agency and principal.role in WHOLE_PROJECT_READERS
+    if agency is None:
+        return sorted(members) if whole else [principal.agency]
+    if agency not in members:
+        raise Forbidden(f"agency {agency} is not a member of {project}", field="agency")
+    if agency != principal.agency and not whole:
+        raise Forbidden(f"agency {principal.agency} may not see the caseloads of {agency}", field="agency")
+    return [agency]

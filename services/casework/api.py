@@ -9,17 +9,18 @@ from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from services.casework import commands as casework
 from services.casework import views
-from services.casework.commands import CaseAnswer
+from services.casework.commands import CaseAnswer, ProjectAnswer
+from services.casework.views import projects
 from shared import http
 from shared.contracts.common import Phase
 from shared.http import QueryCtx
 from shared.runtime import Runtime
 from shared.values import Moment, Name
-from shared.web import command_route
+from shared.web import access, command_route
 
 
 def _reader(rt: Annotated[Runtime, Depends(http.runtime)]) -> views.Reader:
@@ -33,32 +34,51 @@ Reads = Annotated[views.Reader, Depends(_reader)]
 commands = APIRouter(prefix="/cases/{participant_id}", tags=["casework commands"])
 command = partial(command_route, commands, answer=CaseAnswer)
 
-command("/case-manager", casework.AssignCaseManager)
-command("/handover", casework.HandOverCase)
-command("/team", casework.AddTeamMember, status_code=201)
-command("/team/{member}/removal", casework.RemoveTeamMember)
-command("/phase", casework.EnterPhase)
-command("/interruption", casework.InterruptParticipation)
-command("/resumption", casework.ResumeParticipation)
-command("/exit", casework.ExitCase)
-command("/assessments", casework.CompleteAssessment, status_code=201)
-command("/capacity-profile", casework.RecordCapacityProfile, status_code=201)
-command("/medical-reports", casework.ReceiveMedicalReport, status_code=201)
-command("/goals", casework.SetGoal, status_code=201)
-command("/goals/{goal_id}/revision", casework.ReviseGoal)
-command("/goals/{goal_id}/achievement", casework.AchieveGoal)
-command("/goals/{goal_id}/drop", casework.DropGoal)
-command("/cooperation-plan", casework.UpdateCooperationPlan)
-command("/interventions", casework.PlanIntervention, status_code=201)
-command("/interventions/{intervention_id}/start", casework.StartIntervention)
-command("/interventions/{intervention_id}/completion", casework.CompleteIntervention)
-command("/interventions/{intervention_id}/abortion", casework.AbortIntervention)
-command("/rehab-applications", casework.FileRehabApplication, status_code=201)
-command("/rehab-applications/{application_id}/decision", casework.DecideRehabApplication)
-command("/appointments", casework.ScheduleAppointment, status_code=201)
-command("/appointments/{appointment_id}/outcome", casework.RecordAttendance)
-command("/contacts", casework.LogContact, status_code=201)
-command("/notes", casework.AddNote, status_code=201)
+# The access decisions (shared.web.access; the README's access table is made of them). Every
+# route on one case first judges whether the caller may see it at all (require_see: 403 for a
+# role without case data, 404 for a case of an agency the caller may not see), then its rule.
+MANAGE = access("case", "require_see & require_manage")
+TEAM = access("case", "require_see & require_team")
+HEALTH = access("health item", "require_see & require_health")
+ON_INTERVENTION = access("case", "require_see & require_on_intervention")
+
+command("/case-manager", casework.AssignCaseManager, **MANAGE)
+command("/handover", casework.HandOverCase, **MANAGE)
+command("/team", casework.AddTeamMember, status_code=201, **MANAGE)
+command("/team/{member}/removal", casework.RemoveTeamMember, **MANAGE)
+command("/phase", casework.EnterPhase, **MANAGE)
+command("/interruption", casework.InterruptParticipation, **MANAGE)
+command("/resumption", casework.ResumeParticipation, **MANAGE)
+command("/exit", casework.ExitCase, **MANAGE)
+command("/assessments", casework.CompleteAssessment, status_code=201, **HEALTH)
+command("/capacity-profile", casework.RecordCapacityProfile, status_code=201, **HEALTH)
+command("/medical-reports", casework.ReceiveMedicalReport, status_code=201, **HEALTH)
+command("/goals", casework.SetGoal, status_code=201, **TEAM)
+command("/goals/{goal_id}/revision", casework.ReviseGoal, **TEAM)
+command("/goals/{goal_id}/achievement", casework.AchieveGoal, **TEAM)
+command("/goals/{goal_id}/drop", casework.DropGoal, **TEAM)
+command("/cooperation-plan", casework.UpdateCooperationPlan, **TEAM)
+command(
+    "/interventions", casework.PlanIntervention, status_code=201, **access("case", "require_see & require_intervention")
+)
+command("/interventions/{intervention_id}/start", casework.StartIntervention, **ON_INTERVENTION)
+command("/interventions/{intervention_id}/completion", casework.CompleteIntervention, **ON_INTERVENTION)
+command("/interventions/{intervention_id}/abortion", casework.AbortIntervention, **ON_INTERVENTION)
+command("/rehab-applications", casework.FileRehabApplication, status_code=201, **HEALTH)
+command("/rehab-applications/{application_id}/decision", casework.DecideRehabApplication, **HEALTH)
+command("/appointments", casework.ScheduleAppointment, status_code=201, **TEAM)
+command("/appointments/{appointment_id}/outcome", casework.RecordAttendance, **TEAM)
+command("/contacts", casework.LogContact, status_code=201, **TEAM)
+command("/notes", casework.AddNote, status_code=201, **access("case", "require_see & require_note"))
+
+project_commands = APIRouter(prefix="/projects/{project}", tags=["casework commands"])
+command_route(
+    project_commands,
+    "/configuration",
+    casework.ConfigureProject,
+    answer=ProjectAnswer,
+    **access("project", "require_configure"),
+)
 
 
 # ------------------------------------------------------------------ queries
@@ -71,7 +91,7 @@ AsOf = Annotated[
 ]
 
 
-@queries.get("/cases")
+@queries.get("/cases", **access("case", "require_reader"))
 async def list_cases(
     ctx: QueryCtx,
     db: Reads,
@@ -82,13 +102,16 @@ async def list_cases(
     return await views.list_cases(db, ctx, phase, status)
 
 
-@queries.get("/cases/{participant_id}")
+@queries.get("/cases/{participant_id}", **access("case", "require_see"))
 async def get_case(participant_id: UUID, ctx: QueryCtx, db: Reads, as_of: AsOf = None) -> dict[str, Any]:
     """The case at a glance: phase, team, goals, capacity profile; no diagnoses."""
     return await views.get_case(db, ctx, participant_id, as_of)
 
 
-@queries.get("/cases/{participant_id}/person")
+@queries.get(
+    "/cases/{participant_id}/person",
+    **access("identity", "require_see & intake.require_role(IDENTITY_ROLES) & intake.require_reader"),
+)
 async def person(participant_id: UUID, request: Request, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """Name, birth date and contact, asked from intake with the caller's own token."""
     try:
@@ -99,37 +122,37 @@ async def person(participant_id: UUID, request: Request, ctx: QueryCtx, db: Read
         raise HTTPException(502, str(exc)) from None
 
 
-@queries.get("/cases/{participant_id}/timeline")
+@queries.get("/cases/{participant_id}/timeline", **access("case", "require_see"))
 async def timeline(participant_id: UUID, ctx: QueryCtx, db: Reads, as_of: AsOf = None) -> dict[str, Any]:
     """Every event of the case (up to ``as_of``); health records redacted without health access."""
     return await views.timeline(db, ctx, participant_id, as_of)
 
 
-@queries.get("/cases/{participant_id}/health")
+@queries.get("/cases/{participant_id}/health", **HEALTH)
 async def health_records(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """Health records, for the case manager and the team's health roles; audited."""
     return await views.health_records(db, ctx, participant_id)
 
 
-@queries.get("/cases/{participant_id}/subject-access")
+@queries.get("/cases/{participant_id}/subject-access", **access("case", "require_subject_access"))
 async def subject_access(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """Everything casework holds about the person (GDPR Art. 15): the case agency's DPO; audited."""
     return await views.subject_access(db, ctx, participant_id)
 
 
-@queries.get("/caseload")
+@queries.get("/caseload", **access("case", "require_reader"))
 async def caseload(ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """My active cases, with phase, days in phase and next appointment."""
     return await views.caseload(db, ctx)
 
 
-@queries.get("/tasks")
+@queries.get("/tasks", **access("case", "require_reader"))
 async def open_tasks(ctx: QueryCtx, db: Reads, within_days: int = Query(default=14, ge=0, le=365)) -> dict[str, Any]:
     """Due appointments, consents expiring soon, "enter Nachbetreuung"."""
     return await views.open_tasks(db, ctx, within_days)
 
 
-@queries.get("/audit/health-reads")
+@queries.get("/audit/health-reads", **access("read log", "require_auditor"))
 async def health_reads(
     ctx: QueryCtx,
     db: Reads,
@@ -140,3 +163,23 @@ async def health_reads(
 ) -> dict[str, Any]:
     """Who read health data of which case and when (auditors and data-protection officers)."""
     return await views.health_reads(db, ctx, participant_id=participant_id, subject=subject, since=since, limit=limit)
+
+
+ProjectPath = Annotated[Name, Path(max_length=60, description="the project code")]
+
+
+@queries.get("/projects/{project}", **access("project", "require_project_member"))
+async def project_configuration(project: ProjectPath, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
+    """The project's configuration (coordinating and partner agencies, run, target, budget, cap)."""
+    return await projects.get_project(db, ctx, project)
+
+
+@queries.get("/projects/{project}/caseloads", **access("caseload", "caseload_agencies"))
+async def team_caseloads(
+    project: ProjectPath,
+    ctx: QueryCtx,
+    db: Reads,
+    agency: Annotated[Name | None, Query(max_length=60, description="only this member agency")] = None,
+) -> dict[str, Any]:
+    """Each guide's active cases in the project against its caseload cap, per agency."""
+    return await projects.team_caseloads(db, ctx, project, agency)

@@ -12,25 +12,28 @@ from uuid import UUID
 
 from fastapi import FastAPI
 
-from services.casework.api import commands, queries
+from services.casework.api import commands, project_commands, queries
 from services.casework.handlers import HANDLERS
 from services.casework.policies import consents, employment, enrolments
 from services.casework.projections import cases
 from services.casework.views import PostgresConsents
+from services.casework.views.projects import PostgresCaseloads
 from shared.bus import MessageBus, inject
+from shared.contracts.intake import ParticipantDataErased
 from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import Directory, staff
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork
 from shared.web import create_app
 
 definition = ServiceDefinition(
     name="casework",
     sql=sorted((Path(__file__).parent / "sql" / "store").glob("*.sql")),
-    projections=(enrolments, consents, employment, cases),
+    projections=(enrolments, consents, employment, cases, staff),
     subject_keys=True,
-    erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
+    erasures=(ErasureRule(ParticipantDataErased, lambda p: str(p["participant_id"])),),
 )
 
 
@@ -57,12 +60,18 @@ def build(clock: Callable[[], date] = date.today, **overrides: object) -> FastAP
     runtime = Runtime(load_settings("casework", **overrides), definition, clock=clock)
     app = create_app(
         runtime,
-        [queries, commands],
+        [queries, commands, project_commands],
         title="rehapro casework",
         description="Cases and the participant journey: team, phases, health records (audited), goals, plan, "
         "interventions, appointments, notes, exit",
     )
-    handlers = inject(HANDLERS, keys=PostgresKeyStore(runtime), consents=PostgresConsents(runtime))
+    handlers = inject(
+        HANDLERS,
+        keys=PostgresKeyStore(runtime),
+        consents=PostgresConsents(runtime),
+        caseloads=PostgresCaseloads(runtime),
+        staff=Directory(runtime),
+    )
     app.state.bus = MessageBus(handlers, runtime.unit_of_work)
     app.state.intake_transport = None  # tests may point this at an in-process intake app
     return app

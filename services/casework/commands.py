@@ -39,17 +39,34 @@ class OnIntervention(OnCase):
 # ------------------------------------------------------------------ team
 
 
+CapOverrideReason = Annotated[
+    Text | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="the project lead's reason to go beyond the project's caseload cap (sealed, recorded on the event)",
+    ),
+]
+
+
 class AssignCaseManager(OnCase):
+    """Refused (409, naming the cap) when the guide already carries the project's caseload cap,
+    unless the project lead gives ``cap_override_reason``."""
+
     case_manager: Name = Field(min_length=1, max_length=200, description="staff id")
     assigned_on: BusinessDate = Field(description="day of the assignment")
+    cap_override_reason: CapOverrideReason = None
 
 
 class HandOverCase(OnCase):
-    """Hand-over between case managers (the note is sealed)."""
+    """Hand-over between case managers (the note is sealed); the new case manager is held to the
+    project's caseload cap like an assignment."""
 
     to_case_manager: Name = Field(min_length=1, max_length=200, description="staff id of the new case manager")
     handed_over_on: BusinessDate = Field(description="day of the hand-over")
     note: Text = Field(default="", max_length=4000, description="hand-over note (sealed)")
+    cap_override_reason: CapOverrideReason = None
 
 
 class AddTeamMember(OnCase):
@@ -218,6 +235,48 @@ class AddNote(OnCase):
     written_on: BusinessDate = Field(description="day of the note")
     text: Text = Field(min_length=1, max_length=8000, description="the note (sealed)")
     confidential: bool = Field(default=False, description="readable only with health access")
+
+
+# ------------------------------------------------------------------ projects
+
+Year = Annotated[int, Field(ge=2000, le=2100, description="calendar year")]
+AgencyName = Annotated[Name, Field(max_length=60, description="an agency code")]
+
+
+class BudgetItem(BaseModel):
+    """One budget line: EUR granted for a year and a category."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: Year
+    category: Name = Field(max_length=60, description="budget category (see the casework README)")
+    amount_eur: float = Field(ge=0, le=100_000_000, allow_inf_nan=False, description="EUR granted")
+
+
+class ConfigureProject(Command):
+    """A project's whole configuration, set by an administrator of its coordinating agency; it
+    replaces the one before."""
+
+    project: Name = Field(max_length=60, description="the project code (from the path)")
+    coordinating_agency: Name = Field(max_length=60, description="the agency that runs the project")
+    partner_agencies: list[AgencyName] = Field(
+        default_factory=list, max_length=20, description="the other member agencies"
+    )
+    starts_on: PlanDate = Field(description="first day of the project")
+    ends_on: PlanDate = Field(description="last day of the project")
+    participant_target: int = Field(ge=1, le=1_000_000, description="participants to enrol over the project's run")
+    budget: list[BudgetItem] = Field(default_factory=list, max_length=500, description="EUR per year and category")
+    caseload_cap: int | None = Field(default=None, ge=1, le=1000, description="most active cases per guide")
+    info_meeting_required: bool = Field(default=True, description="an information meeting before enrolment")
+    configured_on: BusinessDate = Field(description="day of the configuration")
+
+
+class ProjectAnswer(BaseModel):
+    """What configuring a project answers."""
+
+    project: str
+    version: int = Field(description="the project stream's version")
+    events: list[str] = Field(description="the types of the events written")
 
 
 class CaseAnswer(BaseModel):

@@ -9,6 +9,7 @@ the append after that version fails if the stream moved on (then the bus retries
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
@@ -22,6 +23,7 @@ from services.casework.commands import (
     AssignCaseManager,
     CompleteAssessment,
     CompleteIntervention,
+    ConfigureProject,
     DecideRehabApplication,
     DropGoal,
     EnterPhase,
@@ -44,12 +46,14 @@ from services.casework.commands import (
 )
 from shared.bus import Command, Context, Result
 from shared.contracts.base import DomainEvent
+from shared.contracts.casework import BudgetLine
 from shared.domain import DomainError
 from shared.envelope import new_id
 from shared.eventstore import ConcurrencyConflict
 from shared.principal import Principal
+from shared.staff import NO_DIRECTORY, StaffRecord, require_member
 from shared.unit_of_work import Loaded, UnitOfWork
-from shared.vocabulary import AGENCIES
+from shared.vocabulary import AGENCIES, Role
 
 # ------------------------------------------------------------------ ports
 
@@ -75,6 +79,26 @@ class Consents(Protocol):
 
     async def medical_releases(self, uow: UnitOfWork, participant_id: UUID, day: date) -> list[domain.Release]:
         """The participant's medical-release consents, each with whether it holds on ``day``."""
+        ...
+
+
+class Staff(Protocol):
+    """The staff directory as casework knows it (``shared.staff``'s projection of intake's events)."""
+
+    @property
+    def required(self) -> bool:
+        """Whether team members must be known staff (setting ``staff_directory``)."""
+        ...
+
+    async def member(self, uow: UnitOfWork, agency: str, subject: str) -> StaffRecord | None:
+        """The member of ``agency`` whose token subject is ``subject``, if known."""
+
+
+class Caseloads(Protocol):
+    """Look-ups into the caseloads (``cases`` projection) for the project's caseload cap."""
+
+    async def active_cases(self, uow: UnitOfWork, project: str, case_manager: str) -> int:
+        """The guide's open or interrupted cases in the project."""
         ...
 
 
@@ -133,22 +157,120 @@ async def append(uow: UnitOfWork, ctx: Context, case: Case, events: list[DomainE
     return Result(case.stream_id, case.version + len(sealed), body)
 
 
+async def require_staff(
+    staff: Staff, uow: UnitOfWork, ctx: Context, case: Case, subject: str, *, agency: str, role: Role, field: str
+) -> None:
+    """Whoever joins the case's team is current staff of an agency of the case's project,
+    holding the role (422 naming ``field`` or ``agency``); off without a directory."""
+    if staff.required:
+        found = await staff.member(uow, agency, subject)
+        require_member(found, field=field, agency=agency, project=case.state.project, role=role, day=ctx.today)
+
+
 # ------------------------------------------------------------------ team
 
 
-async def assign_case_manager(cmd: AssignCaseManager, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
-    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
-    return await append(uow, ctx, case, domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on))
+async def within_cap(
+    uow: UnitOfWork, ctx: Context, case: Case, guide: str, reason: str | None, caseloads: Caseloads, keys: KeyStore
+) -> domain.CapOverride | None:
+    """The project's caseload cap for a new guide of the case: None under it; at it, refused
+    (409 naming the cap) unless the project lead gave a reason, then the override to record."""
+    if reason is not None:
+        access.require_cap_override(ctx.principal)
+    code = case.state.project
+    loaded = await uow.load(domain.project, domain.project_stream(code))
+    if loaded.state.caseload_cap is None:
+        return None
+    caseload = await caseloads.active_cases(uow, code, guide)
+    override = domain.check_cap(loaded.state, code, guide, caseload, reason is not None)
+    if override is None or reason is None:
+        return override
+    (sealed,) = await seal(uow, keys, domain.require_known(case.state), reason)
+    return replace(override, by=ctx.principal.subject, sealed_reason=sealed)
 
 
-async def hand_over(cmd: HandOverCase, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore) -> Result:
-    """Hand-over between case managers (the note is sealed)."""
+@dataclass(frozen=True)
+class NewGuide:
+    """The case manager a case is assigned or handed over to (``field`` names them in errors)."""
+
+    subject: str
+    field: str
+    cap_override_reason: str | None
+
+    async def admitted(
+        self, uow: UnitOfWork, ctx: Context, case: Case, caseloads: Caseloads, keys: KeyStore, staff: Staff
+    ) -> domain.CapOverride | None:
+        """Known staff of the case's agency holding the role, then within the project's cap (or
+        the lead's recorded override)."""
+        await require_staff(
+            staff, uow, ctx, case, self.subject, agency=case.state.agency, role=Role.CASE_MANAGER, field=self.field
+        )
+        return await within_cap(uow, ctx, case, self.subject, self.cap_override_reason, caseloads, keys)
+
+
+async def assign_case_manager(
+    cmd: AssignCaseManager,
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    consents: Consents,
+    caseloads: Caseloads,
+    keys: KeyStore,
+    staff: Staff = NO_DIRECTORY,
+) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on)  # the case's own rules first
+    guide = NewGuide(cmd.case_manager, "case_manager", cmd.cap_override_reason)
+    cap = await guide.admitted(uow, ctx, case, caseloads, keys, staff)
+    return await append(uow, ctx, case, domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on, cap))
+
+
+async def hand_over(
+    cmd: HandOverCase,
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    consents: Consents,
+    caseloads: Caseloads,
+    keys: KeyStore,
+    staff: Staff = NO_DIRECTORY,
+) -> Result:
+    """Hand-over between case managers (the note is sealed), held to the caseload cap."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, "")  # the case's own rules first
+    guide = NewGuide(cmd.to_case_manager, "to_case_manager", cmd.cap_override_reason)
+    cap = await guide.admitted(uow, ctx, case, caseloads, keys, staff)
     (note,) = await seal(uow, keys, cmd.participant_id, cmd.note)
-    return await append(uow, ctx, case, domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note))
+    events = domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note, cap)
+    return await append(uow, ctx, case, events)
 
 
-async def add_team_member(cmd: AddTeamMember, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+# ------------------------------------------------------------------ projects
+
+
+async def configure_project(cmd: ConfigureProject, uow: UnitOfWork, ctx: Context) -> Result:
+    """An administrator of the coordinating agency sets the project's whole configuration."""
+    loaded = await uow.load(domain.project, domain.project_stream(cmd.project))
+    access.require_configure(ctx.principal, domain.coordinator(loaded.state, cmd.project), cmd.project)
+    plan = domain.Plan(
+        coordinating_agency=cmd.coordinating_agency,
+        partner_agencies=tuple(cmd.partner_agencies),
+        starts_on=cmd.starts_on,
+        ends_on=cmd.ends_on,
+        participant_target=cmd.participant_target,
+        budget=tuple(BudgetLine(**line.model_dump()) for line in cmd.budget),
+        caseload_cap=cmd.caseload_cap,
+        info_meeting_required=cmd.info_meeting_required,
+    )
+    events = domain.configure(loaded.state, cmd.project, plan, cmd.configured_on)
+    sealed = await uow.append(loaded, events, ctx.metadata(agency=cmd.coordinating_agency, project=cmd.project))
+    body = {"project": cmd.project, "version": sealed[-1].version, "events": [e.event_type for e in sealed]}
+    return Result(loaded.stream_id, loaded.version + len(sealed), body)
+
+
+async def add_team_member(
+    cmd: AddTeamMember, uow: UnitOfWork, ctx: Context, *, consents: Consents, staff: Staff = NO_DIRECTORY
+) -> Result:
     def rule(p: Principal, c: domain.Case) -> None:
         access.require_manage(p, c)
         if (cmd.agency or c.agency) not in AGENCIES:
@@ -156,6 +278,7 @@ async def add_team_member(cmd: AddTeamMember, uow: UnitOfWork, ctx: Context, *, 
 
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, rule)
     agency = cmd.agency or case.state.agency
+    await require_staff(staff, uow, ctx, case, cmd.member, agency=agency, role=cmd.role, field="member")
     return await append(uow, ctx, case, domain.add_team_member(case.state, cmd.member, cmd.role, agency, cmd.added_on))
 
 
@@ -222,11 +345,12 @@ async def receive_medical_report(
     cmd: ReceiveMedicalReport, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
 ) -> Result:
     """Only under a medical-release consent active on the day the report came in and naming
-    its doctor or clinic (checked before the health-access rule, as it always was)."""
+    its doctor or clinic, checked after the health-access rule: a caller without health access
+    learns nothing of the participant's releases (403, never the consent's 409 or 422)."""
     case = await visible(uow, ctx, cmd.participant_id, consents)
+    authorise(ctx, case, access.require_health)
     releases = await consents.medical_releases(uow, cmd.participant_id, cmd.received_on)
     consent_id = domain.release_for(releases, cmd.consent_id, cmd.source)
-    authorise(ctx, case, access.require_health)
     source, summary = await seal(uow, keys, cmd.participant_id, cmd.source, cmd.summary)
     rid = new_id()
     events = domain.receive_medical_report(case.state, rid, cmd.received_on, consent_id, source, summary)
@@ -377,6 +501,7 @@ async def add_note(cmd: AddNote, uow: UnitOfWork, ctx: Context, *, consents: Con
 
 
 HANDLERS: Mapping[type[Command], Callable[..., Awaitable[Result]]] = {
+    ConfigureProject: configure_project,
     AssignCaseManager: assign_case_manager,
     HandOverCase: hand_over,
     AddTeamMember: add_team_member,

@@ -14,12 +14,22 @@ from shared.contracts.common import ConsentPurpose
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.principal import require_role as require_role
+from shared.subject_access import require_subject_access as require_subject_access
 from shared.vocabulary import HEALTH_ROLES, PROJECTS, Role
 
 REFERRING_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 INTAKE_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 ERASING_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER})
 EXPIRY_ROLES = frozenset({Role.ADMINISTRATOR, Role.DATA_PROTECTION_OFFICER})
+# The staff directory: each agency's administrator keeps its own staff (and reads it).
+STAFF_ADMIN_ROLES = frozenset({Role.ADMINISTRATOR})
+RETENTION_RULE_ROLES = frozenset({Role.ADMINISTRATOR, Role.DATA_PROTECTION_OFFICER})
+HOLD_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.AUDITOR})
+UPCOMING_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.AUDITOR})
+# The retention periods are read by those who set them and those who check upcoming deletions.
+RETENTION_READ_ROLES = RETENTION_RULE_ROLES | UPCOMING_ROLES
+# The retention task's actor (services/intake/policies.py): erases through the DPO's command.
+RETENTION_ACTOR = "system"
 IDENTITY_ROLES = frozenset(
     {
         Role.CASE_MANAGER,
@@ -88,3 +98,11 @@ def may_release_for_monitoring(principal: Principal, state: Participant, day: da
     if state.status in ("none", "erased"):
         return False
     return state.agency == principal.agency and bool(state.active_consents(day, ConsentPurpose.MONITORING))
+
+
+def require_eraser(principal: Principal) -> None:
+    """Erasure: the data-protection officer, or the retention task (role service, subject
+    ``system``; it acts with the participant's running agency)."""
+    if principal.role == Role.SERVICE and principal.subject == RETENTION_ACTOR:
+        return
+    require_role(principal, ERASING_ROLES)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
@@ -13,15 +12,17 @@ from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.handlers import HANDLERS
-from services.intake.policies import ConsentExpiry
-from services.intake.projections import register
-from services.intake.views import RegisterDueConsents, connection
+from services.intake.policies import ConsentExpiry, RetentionTask
+from services.intake.projections import projects, register, retention
+from services.intake.views import RegisterDueConsents, RegisterProjectRules, RetentionRecords, connection
 from shared.bus import MessageBus, inject
+from shared.contracts.intake import ParticipantDataErased
 from shared.crypto import SubjectKeys
 from shared.erasure import ErasureRule
 from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import staff
 from shared.unit_of_work import UnitOfWork
 from shared.web import create_app
 
@@ -30,9 +31,9 @@ SQL = [*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.
 definition = ServiceDefinition(
     name="intake",
     sql=SQL,
-    projections=(register,),
+    projections=(register, staff, projects, retention),
     subject_keys=True,
-    erasures=(ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),),
+    erasures=(ErasureRule(ParticipantDataErased, lambda p: str(p["participant_id"])),),
 )
 
 
@@ -57,20 +58,39 @@ class PostgresKeyStore:
             await self.keys.erase(conn, subject)
 
 
-def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0, **overrides: object) -> FastAPI:
-    """``clock`` is "today" for every command, view and the expiry policy (tests inject their own)."""
+def build(
+    clock: Callable[[], date] = date.today,
+    expiry_interval: float = 300.0,
+    retention_interval: float = 86400.0,
+    retention_delay: float = 3600.0,
+    **overrides: object,
+) -> FastAPI:
+    """``clock`` is "today" for every command, view and both policies (tests inject their own);
+    the retention task runs ``retention_delay`` seconds after the start (an hour), then every
+    ``retention_interval`` seconds (a day)."""
     runtime = Runtime(load_settings("intake", **overrides), definition, clock=clock)
     keys = PostgresKeyStore()
     optional = frozenset(runtime.settings.information_meeting_optional)
-    bus = MessageBus(inject(HANDLERS, keys=keys, meeting_optional=optional), runtime.unit_of_work)
+    bus = MessageBus(
+        inject(HANDLERS, keys=keys, meeting_optional=optional, projects=RegisterProjectRules()), runtime.unit_of_work
+    )
     # the runtime's clock is read at each run (tests may replace it after build)
     expiry = ConsentExpiry(
         bus, RegisterDueConsents(runtime.unit_of_work), clock=lambda: runtime.clock(), interval=expiry_interval
     )
 
+    retention_task = RetentionTask(
+        bus,
+        RetentionRecords(runtime.unit_of_work),
+        clock=lambda: runtime.clock(),
+        interval=retention_interval,
+        delay=retention_delay,
+    )
+
     async def start_expiry(rt: Runtime) -> None:
         # Runtime.stop() cancels every task but the relay's, so this ends with the service.
-        rt._tasks.append(asyncio.create_task(expiry.loop(), name="consent-expiry"))
+        rt.spawn(expiry.loop(), name="consent-expiry")
+        rt.spawn(retention_task.loop(), name="retention")
 
     app = create_app(
         runtime,
@@ -82,4 +102,5 @@ def build(clock: Callable[[], date] = date.today, expiry_interval: float = 300.0
     app.state.bus = bus
     app.state.keys = keys
     app.state.consent_expiry = expiry
+    app.state.retention = retention_task
     return app

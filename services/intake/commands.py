@@ -4,15 +4,16 @@ is the command."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.bus import Command
 from shared.contracts.common import ConsentPurpose
-from shared.contracts.intake import ConsentForm, Sex
+from shared.contracts.intake import ConsentForm, RecordClass, Sex
 from shared.values import BirthDate, BusinessDate, Name, PlanDate, Text
+from shared.vocabulary import Role
 
 
 class Identity(BaseModel):
@@ -130,6 +131,48 @@ class ExpiryRunIn(Command):
     today: BusinessDate | None = Field(default=None, description="the day to expire for (drills); default: today")
 
 
+class SetRetentionRule(Command):
+    """Data-protection officer or administrator: the retention period of one record class of
+    the caller's agency, for one project or (no ``project``) for all of them. Appends
+    RetentionRuleSet; the daily retention task applies it from its next run."""
+
+    record_class: RecordClass = Field(description="project-data (from the exit) or referral-not-enrolled")
+    project: Name | None = Field(default=None, max_length=60, description="one project; default: every project")
+    period_months: int = Field(ge=1, le=1200, description="months after the trigger day (exit, decline, withdrawal)")
+    basis: Text = Field(min_length=1, max_length=300, description="where the period comes from, e.g. § 84 SGB X")
+
+
+class PlaceLegalHold(ParticipantCommand):
+    """Data-protection officer or auditor of the running agency: pause every deletion of the
+    participant's data (retention and erasure) from today up to, excluding, ``until``."""
+
+    until: PlanDate = Field(description="first day the hold no longer holds")
+    reason: Text = Field(min_length=1, max_length=500, description="why (a proceeding, an inquiry); sealed")
+
+
+class LiftLegalHold(ParticipantCommand):
+    """Data-protection officer or auditor of the running agency: end a hold from today on."""
+
+    hold_id: UUID = Field(description="from the path")
+
+
+class RetentionRunIn(Command):
+    """Body of ``POST /admin/retention``: run the retention task now for the caller's agency."""
+
+    today: BusinessDate | None = Field(default=None, description="the day to erase for (drills); default: today")
+
+
+class RetentionRuleAnswer(BaseModel):
+    """What ``POST /retention/rules`` answers."""
+
+    agency: str
+    record_class: str
+    project: str | None
+    period_months: int
+    changed: bool = Field(description="false when the rule was already in force (nothing appended)")
+    version: int | None = Field(description="the rules stream's version")
+
+
 class ParticipantAnswer(BaseModel):
     """What a participant command answers (some add fields, e.g. the new consent's id)."""
 
@@ -138,3 +181,48 @@ class ParticipantAnswer(BaseModel):
     participant_id: UUID
     status: str = Field(description="the participant's status after the command")
     version: int | None = Field(description="the participant stream's version (If-Match of the next command)")
+
+
+# ------------------------------------------------------------------ the staff directory
+
+
+class StaffCommand(Command):
+    """A command of the agency's administrator about one member of the agency's staff."""
+
+    subject: Name = Field(min_length=1, max_length=200, description="the token subject (sub) of the member")
+
+
+class StaffAssignment(BaseModel):
+    roles: list[Role] = Field(min_length=1, max_length=len(Role), description="roles the member's tokens may carry")
+    projects: list[Annotated[Name, Field(max_length=60)]] = Field(
+        default_factory=list, max_length=10, description="projects the member works in"
+    )
+
+
+class RegisterStaffMember(StaffCommand, StaffAssignment):
+    """Register a member of the administrator's agency (or register one again who left); the
+    name is sealed under the member's own key."""
+
+    name: Name = Field(min_length=1, max_length=200, description="full name (personal data, sealed)")
+    registered_on: BusinessDate = Field(description="first day the member works for the agency here")
+
+
+class ChangeStaffRoles(StaffCommand, StaffAssignment):
+    """The member's whole set of roles and projects from ``changed_on`` on."""
+
+    changed_on: BusinessDate = Field(description="day of the change")
+
+
+class RecordStaffDeparture(StaffCommand):
+    """The member left: from ``left_on`` on every service refuses their tokens."""
+
+    left_on: BusinessDate = Field(description="first day the member no longer works for the agency")
+
+
+class StaffAnswer(BaseModel):
+    """What a staff command answers."""
+
+    agency: str
+    subject: str
+    status: str = Field(description="active or left")
+    version: int | None = Field(description="the member's stream version")

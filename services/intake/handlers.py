@@ -15,6 +15,7 @@ from uuid import UUID
 
 from services.intake import access, domain
 from services.intake.commands import (
+    ChangeStaffRoles,
     CheckEligibility,
     DeclineEnrolment,
     EnrolParticipant,
@@ -22,12 +23,18 @@ from services.intake.commands import (
     ExpireConsents,
     GrantConsent,
     HoldInformationMeeting,
+    LiftLegalHold,
+    PlaceLegalHold,
     ReceiveReferral,
     RecordObjection,
+    RecordStaffDeparture,
+    RegisterStaffMember,
+    SetRetentionRule,
     WithdrawConsent,
     WithdrawObjection,
     WithdrawReferral,
 )
+from services.intake.domain import retention
 from shared.bus import Command, Context, Result
 from shared.consent import name_marks
 from shared.contracts.base import DomainEvent
@@ -176,13 +183,29 @@ async def withdraw_objection(cmd: WithdrawObjection, uow: UnitOfWork, ctx: Conte
     return await _append(uow, ctx, loaded, domain.withdraw_objection(loaded.state, cmd.objection_id, cmd.withdrawn_on))
 
 
+class ProjectRules(Protocol):
+    """What intake learnt of the projects' configuration from casework (projection ``projects``)."""
+
+    async def meeting_required(self, uow: UnitOfWork, project: str) -> bool | None:
+        """Whether the project's enrolment needs the information meeting; None before the
+        project's first configuration."""
+        ...
+
+
 async def enrol(
-    cmd: EnrolParticipant, uow: UnitOfWork, ctx: Context, *, meeting_optional: Collection[str] = frozenset()
+    cmd: EnrolParticipant,
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    meeting_optional: Collection[str] = frozenset(),
+    projects: ProjectRules | None = None,
 ) -> Result:
-    """Eintritt: needs the information meeting first (unless the project's setting says it is
-    optional), a positive eligibility check and participation consent."""
+    """Eintritt: needs the information meeting first (unless the project's configuration, or
+    before it has one the setting, says it is optional), a positive eligibility check and
+    participation consent."""
     loaded = await _owned(uow, ctx, cmd.participant_id)
-    required = loaded.state.project not in meeting_optional
+    configured = None if projects is None else await projects.meeting_required(uow, loaded.state.project)
+    required = loaded.state.project not in meeting_optional if configured is None else configured
     return await _append(uow, ctx, loaded, domain.enrol(loaded.state, cmd.start_date, meeting_required=required))
 
 
@@ -197,9 +220,10 @@ async def withdraw_referral(cmd: WithdrawReferral, uow: UnitOfWork, ctx: Context
 
 
 async def erase(cmd: EraseParticipant, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
-    """Data-protection officer of the running agency: destroy the participant's key (the events
-    stay, their sealed fields become unreadable for good) and tell every service."""
-    access.require_role(ctx.principal, access.ERASING_ROLES)
+    """Data-protection officer of the running agency, or the retention task (actor ``system``):
+    destroy the participant's key (the events stay, their sealed fields become unreadable for
+    good) and tell every service. Refused (409) while a legal hold holds."""
+    access.require_eraser(ctx.principal)
     loaded = await participant(uow, cmd.participant_id)
     access.require_running_agency(ctx.principal, loaded.state, ctx.today)
     events = domain.erase(loaded.state, ctx.today, cmd.legal_basis)
@@ -217,6 +241,100 @@ async def expire_consents(cmd: ExpireConsents, uow: UnitOfWork, ctx: Context) ->
     return Result(loaded.stream_id, appended[-1].version if appended else None, {"expired": len(appended)})
 
 
+# ------------------------------------------------------------------ the staff directory
+
+
+def staff_key(agency: str, subject: str) -> str:
+    """The key a staff member's name is sealed under (their own: erasable on its own)."""
+    return f"staff:{agency}:{subject}"
+
+
+async def _staff(uow: UnitOfWork, ctx: Context, subject: str) -> Loaded[domain.StaffMember]:
+    """A member of the administrator's own agency (the only agency an administrator keeps)."""
+    access.require_role(ctx.principal, access.STAFF_ADMIN_ROLES)
+    return await uow.load(domain.staff_member, domain.staff_stream_id(ctx.principal.agency, subject))
+
+
+async def _append_staff(
+    uow: UnitOfWork, ctx: Context, loaded: Loaded[domain.StaffMember], events: Sequence[DomainEvent]
+) -> Result:
+    appended = await uow.append(
+        loaded, events, ctx.metadata(agency=ctx.principal.agency, project=None), expected_version=ctx.expected_version
+    )
+    state = loaded.state
+    for e in events:
+        state = domain.evolve_staff(state, e)
+    version = appended[-1].version if appended else loaded.version
+    answer = {"agency": state.agency, "subject": state.subject, "status": state.status, "version": version}
+    return Result(loaded.stream_id, version, answer)
+
+
+async def register_staff_member(cmd: RegisterStaffMember, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """The administrator registers a member of their agency; the name is sealed."""
+    loaded = await _staff(uow, ctx, cmd.subject)
+    agency = ctx.principal.agency
+    domain.register_staff(loaded.state, agency, cmd.subject, "", cmd.roles, cmd.projects, cmd.registered_on)
+    (sealed,) = await keys.seal(staff_key(agency, cmd.subject), uow, cmd.name)  # only once it is allowed
+    events = domain.register_staff(
+        loaded.state, agency, cmd.subject, sealed, cmd.roles, cmd.projects, cmd.registered_on
+    )
+    return await _append_staff(uow, ctx, loaded, events)
+
+
+async def change_staff_roles(cmd: ChangeStaffRoles, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _staff(uow, ctx, cmd.subject)
+    return await _append_staff(
+        uow, ctx, loaded, domain.change_staff_roles(loaded.state, cmd.roles, cmd.projects, cmd.changed_on)
+    )
+
+
+async def record_staff_departure(cmd: RecordStaffDeparture, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _staff(uow, ctx, cmd.subject)
+    return await _append_staff(uow, ctx, loaded, domain.staff_left(loaded.state, cmd.left_on))
+
+
+async def place_legal_hold(cmd: PlaceLegalHold, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+    """DPO or auditor of the running agency: no deletion until ``until``; the reason is sealed."""
+    access.require_role(ctx.principal, access.HOLD_ROLES)
+    loaded = await participant(uow, cmd.participant_id)
+    access.require_running_agency(ctx.principal, loaded.state, ctx.today)
+    hold_id = new_id()
+    (sealed,) = await keys.seal(str(cmd.participant_id), uow, cmd.reason)
+    events = domain.place_hold(loaded.state, hold_id, ctx.today, cmd.until, sealed)
+    return await _append(uow, ctx, loaded, events, hold_id=str(hold_id))
+
+
+async def lift_legal_hold(cmd: LiftLegalHold, uow: UnitOfWork, ctx: Context) -> Result:
+    """DPO or auditor of the running agency: the hold ends today."""
+    access.require_role(ctx.principal, access.HOLD_ROLES)
+    loaded = await participant(uow, cmd.participant_id)
+    access.require_running_agency(ctx.principal, loaded.state, ctx.today)
+    return await _append(uow, ctx, loaded, domain.lift_hold(loaded.state, cmd.hold_id, ctx.today))
+
+
+async def set_retention_rule(cmd: SetRetentionRule, uow: UnitOfWork, ctx: Context) -> Result:
+    """DPO or administrator: the caller's agency's period for one record class."""
+    p = ctx.principal
+    access.require_role(p, access.RETENTION_RULE_ROLES)
+    loaded = await uow.load(retention.rules, retention.stream_id(p.agency))
+    events = retention.set_rule(
+        loaded.state, p.agency, cmd.project, cmd.record_class, cmd.period_months, cmd.basis, ctx.today
+    )
+    appended = await uow.append(
+        loaded, events, ctx.metadata(agency=p.agency, project=cmd.project), expected_version=ctx.expected_version
+    )
+    version = appended[-1].version if appended else (loaded.version or None)
+    body = {
+        "agency": p.agency,
+        "record_class": cmd.record_class,
+        "project": cmd.project,
+        "period_months": cmd.period_months,
+        "changed": bool(appended),
+        "version": version,
+    }
+    return Result(loaded.stream_id, version, body)
+
+
 HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     ReceiveReferral: receive_referral,
     HoldInformationMeeting: hold_information_meeting,
@@ -230,4 +348,10 @@ HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     WithdrawReferral: withdraw_referral,
     EraseParticipant: erase,
     ExpireConsents: expire_consents,
+    RegisterStaffMember: register_staff_member,
+    ChangeStaffRoles: change_staff_roles,
+    RecordStaffDeparture: record_staff_departure,
+    PlaceLegalHold: place_legal_hold,
+    LiftLegalHold: lift_legal_hold,
+    SetRetentionRule: set_retention_rule,
 }

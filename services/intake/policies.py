@@ -1,23 +1,34 @@
-"""Intake's own reactions: consent expiry, a scheduled policy.
+"""Intake's own reactions: consent expiry and retention, scheduled policies.
 
 Consents whose expiry date has come get a ConsentExpired event. The policy asks the register
 projection for candidates (``DueConsents``) and sends ``ExpireConsents`` per participant
 through the bus, so the aggregate, not the index, decides; reruns append nothing new.
+
+Retention (daily): the records whose period has run out under their agency's rules
+(``services/intake/domain/retention.py``) are erased through the DPO's own command
+(``EraseParticipant``, actor ``system``, legal basis ``retention: …``). Held records are
+skipped (the aggregate refuses too, should a hold arrive meanwhile); an erased participant
+refuses a second erasure and a concurrent run loses the append race, so each is erased once.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import structlog
 
-from services.intake.commands import ExpireConsents
+from services.intake import access
+from services.intake.commands import EraseParticipant, ExpireConsents
+from services.intake.domain import retention
 from shared.bus import Context, MessageBus
+from shared.domain import InvalidTransition, NotFound
+from shared.eventstore import ConcurrencyConflict
 from shared.principal import Principal
+from shared.schedule import every
 from shared.vocabulary import Role
 
 log = structlog.get_logger(__name__)
@@ -54,9 +65,82 @@ class ConsentExpiry:
         return total
 
     async def loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("consents.expiry_failed")
-            await asyncio.sleep(self.interval)
+        await every(self.interval, self.run_once, name="consents.expiry")
+
+
+def retention_actor(agency: str) -> Principal:
+    """The retention task acts as ``system`` for the agency that runs the participant's case."""
+    return Principal(subject=access.RETENTION_ACTOR, role=Role.SERVICE, agency=agency)
+
+
+class RetentionPort(Protocol):
+    async def agencies(self) -> list[str]: ...
+    async def records(self, agency: str) -> list[retention.Record]: ...
+    async def held(self, agency: str, day: date) -> dict[str, dict[str, Any]]: ...
+    async def rules(self, agency: str) -> retention.Rules: ...
+
+
+@dataclass
+class RetentionRun:
+    """What one run did: erased and held participants (ids), per the run's day."""
+
+    today: date
+    erased: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"today": self.today.isoformat(), "erased": self.erased, "held": self.held}
+
+
+class RetentionTask:
+    def __init__(
+        self,
+        bus: MessageBus,
+        port: RetentionPort,
+        clock: Callable[[], date],
+        interval: float = 86400.0,
+        delay: float = 3600.0,
+    ) -> None:
+        """``clock`` is the runtime's "today"; runs every ``interval`` (a day), the first one
+        ``delay`` after the start (an hour: a service restarted on a restored database first
+        re-applies erasures and catches up its projections)."""
+        self.bus = bus
+        self.port = port
+        self.clock = clock
+        self.interval = interval
+        self.delay = delay
+
+    async def run_once(self, today: date | None = None, agency: str | None = None) -> RetentionRun:
+        """Erase every record due by ``today`` (default: the clock) of ``agency`` (default: all)."""
+        run = RetentionRun(today or self.clock())
+        for code in [agency] if agency else await self.port.agencies():
+            await self._run_agency(run, code)
+        if run.erased or run.held:
+            log.info("retention.run", erased=len(run.erased), held=len(run.held), today=run.today.isoformat())
+        return run
+
+    async def _run_agency(self, run: RetentionRun, agency: str) -> None:
+        records, rules = await self.port.records(agency), await self.port.rules(agency)
+        holds = await self.port.held(agency, run.today)
+        for due in retention.due_by(records, rules, run.today):
+            pid = due.record.participant_id
+            outcome = "held" if pid in holds else await self._erase(due, agency, run.today)
+            if outcome == "erased":
+                run.erased.append(pid)
+            elif outcome == "held":
+                run.held.append(pid)
+
+    async def _erase(self, due: retention.Due, agency: str, day: date) -> str:
+        """Through the DPO's command: ``erased``; ``held`` when a hold arrived after the
+        projection was read (the aggregate refuses); ``skipped`` when it was erased already
+        (by another run or a DPO: gone, or the append race lost)."""
+        command = EraseParticipant(participant_id=UUID(due.record.participant_id), legal_basis=due.legal_basis)
+        try:
+            await self.bus.handle(command, Context(principal=retention_actor(agency), today=day))
+        except (NotFound, InvalidTransition, ConcurrencyConflict) as refused:
+            log.info("retention.skipped", participant_id=due.record.participant_id, why=str(refused))
+            return "held" if getattr(refused, "field", None) == "legal_hold" else "skipped"
+        return "erased"
+
+    async def loop(self) -> None:
+        await every(self.interval, self.run_once, name="retention.run", first_after=self.delay)

@@ -1,14 +1,21 @@
-"""intake's read models, built from its own topic: the participant register (lists per agency)
-and the consent index the expiry policy scans. Erasure deletes the person's rows."""
+"""intake's read models: from its own topic the participant register (lists per agency) and the
+consent index the expiry policy scans; the retention records (with casework's exits) and legal
+holds the retention task and the DPO's list read; from casework's, what enrolment needs of each
+project's configuration (``projects``). Erasure deletes the person's rows."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from shared.contracts.casework import ParticipantExited, ProjectConfigured
 from shared.contracts.intake import (
     ConsentExpired,
     ConsentGranted,
     ConsentWithdrawn,
     EligibilityChecked,
     EnrolmentDeclined,
+    LegalHoldLifted,
+    LegalHoldPlaced,
     ParticipantDataErased,
     ParticipantEnrolled,
     ReferralReceived,
@@ -57,3 +64,85 @@ async def erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
     pid = rec.payload.participant_id
     await conn.execute("DELETE FROM participant_consents WHERE participant_id = $1", pid)
     await conn.execute("DELETE FROM participants WHERE participant_id = $1", pid)
+
+
+# --- projects: casework owns the projects; enrolment asks whether one needs the information meeting
+
+projects = Projection(name="projects", sql=migrations(__file__, "projections", "projects"), topics=["casework"])
+
+_PROJECT_RULES = """
+INSERT INTO project_rules (project, info_meeting_required) VALUES ($1, $2)
+ON CONFLICT (project) DO UPDATE SET info_meeting_required = excluded.info_meeting_required
+"""
+statement(projects, ProjectConfigured, _PROJECT_RULES, "project", "info_meeting_required")
+
+
+retention = Projection(
+    name="retention",
+    sql=sorted((Path(__file__).parent / "sql" / "projections" / "retention").glob("*.sql")),
+    topics=["intake", "casework"],
+)
+
+_INSERT_RECORD = """
+INSERT INTO retention_records (participant_id, agency, project, status) VALUES ($1, $2, $3, 'referred')
+ON CONFLICT (participant_id) DO NOTHING
+"""
+_END_RECORD = "UPDATE retention_records SET status = $2, ended_on = $3 WHERE participant_id = $1"
+_EXITED = """
+INSERT INTO retention_exits (participant_id, exited_on) VALUES ($1, $2)
+ON CONFLICT (participant_id) DO UPDATE SET exited_on = excluded.exited_on
+"""
+_INSERT_HOLD = """
+INSERT INTO legal_holds (hold_id, participant_id, placed_on, until, placed_by, sealed_reason)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hold_id) DO NOTHING
+"""
+_FORGET_RETENTION = tuple(
+    f"DELETE FROM {table} WHERE participant_id = $1"
+    for table in ("legal_holds", "retention_exits", "retention_records")
+)
+
+
+@retention.on(ReferralReceived)
+async def retention_referred(conn: Conn, rec: Recorded[ReferralReceived]) -> None:
+    e = rec.payload
+    await conn.execute(_INSERT_RECORD, e.participant_id, e.running_agency, e.project)
+
+
+@retention.on(ParticipantEnrolled)
+async def retention_enrolled(conn: Conn, rec: Recorded[ParticipantEnrolled]) -> None:
+    await conn.execute(_END_RECORD, rec.payload.participant_id, "enrolled", None)
+
+
+@retention.on(EnrolmentDeclined)
+async def retention_declined(conn: Conn, rec: Recorded[EnrolmentDeclined]) -> None:
+    await conn.execute(_END_RECORD, rec.payload.participant_id, "declined", rec.payload.declined_on)
+
+
+@retention.on(ReferralWithdrawn)
+async def retention_withdrawn(conn: Conn, rec: Recorded[ReferralWithdrawn]) -> None:
+    await conn.execute(_END_RECORD, rec.payload.participant_id, "withdrawn", rec.payload.withdrawn_on)
+
+
+@retention.on(ParticipantExited)
+async def retention_exited(conn: Conn, rec: Recorded[ParticipantExited]) -> None:
+    await conn.execute(_EXITED, rec.payload.participant_id, rec.payload.exited_on)
+
+
+@retention.on(LegalHoldPlaced)
+async def hold_placed(conn: Conn, rec: Recorded[LegalHoldPlaced]) -> None:
+    e = rec.payload
+    await conn.execute(_INSERT_HOLD, e.hold_id, e.participant_id, e.placed_on, e.until, rec.actor.id, e.sealed_reason)
+
+
+@retention.on(LegalHoldLifted)
+async def hold_lifted(conn: Conn, rec: Recorded[LegalHoldLifted]) -> None:
+    await conn.execute(
+        "UPDATE legal_holds SET lifted_on = $2 WHERE hold_id = $1", rec.payload.hold_id, rec.payload.lifted_on
+    )
+
+
+@retention.on(ParticipantDataErased)
+async def retention_erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
+    pid = rec.payload.participant_id
+    for forget in _FORGET_RETENTION:
+        await conn.execute(forget, pid)

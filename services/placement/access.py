@@ -6,6 +6,10 @@ state they loaded (so a command loads each aggregate once).
 - Candidates are visible to the agency whose case they belong to. DRV advisers of a DRV
   agency also see candidates of projects the DRV takes part in, but only while the
   participant's drv-exchange consent is active.
+- 404 or 403: that a person is a candidate is itself confidential, so a candidate the caller
+  may not see is "no such candidate" (404, as an unknown id is), never 403. Employers,
+  vacancies and production orders are company records partner agencies share: another
+  agency's is 403 (its existence tells nothing about a person).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from services.placement.domain import Candidate, Employer, ProductionOrder, Vaca
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.principal import require_role as require_role
+from shared.subject_access import require_subject_access as require_subject_access
 from shared.vocabulary import DRV_AGENCIES, PROJECTS, Role
 
 READ_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER, Role.DRV_ADVISER})
@@ -73,6 +78,15 @@ def readable_employer(principal: Principal, state: Employer) -> Employer:
     return state
 
 
+def readable_vacancy(principal: Principal, state: Vacancy) -> Vacancy:
+    """A vacancy of the caller's agency or a project partner, for the read roles."""
+    if not state.exists:
+        raise NotFound("no such vacancy")
+    if not can_read_agency_record(principal, state.agency):
+        raise Forbidden(f"the vacancy belongs to {state.agency}")
+    return state
+
+
 def partner_employer(principal: Principal, state: Employer) -> Employer:
     """An employer of the caller's agency or a project partner (journeys place into both)."""
     if not state.exists:
@@ -107,18 +121,20 @@ def own_order(principal: Principal, state: ProductionOrder, exists: bool) -> Pro
 
 
 def act_for_candidate(principal: Principal, state: Candidate) -> Candidate:
-    """The candidate if the caller may act for them (404 unknown or erased, 403 otherwise)."""
+    """The candidate if the caller may act for them (404 unknown, erased or not visible to the
+    caller; 403 visible but not theirs to act for)."""
     require_role(principal, JOURNEY_ROLES)
-    if state.status in ("none", "erased"):
-        raise NotFound("no such candidate")
+    if state.status in ("none", "erased") or not can_see_candidate(principal, state.agency, state.project, False):
+        raise NotFound("no such candidate", field="participant_id")
     if not can_act_for_candidate(principal, state.agency):
         raise Forbidden(f"the candidate is cared for by {state.agency}")
     return state
 
 
 def see_candidate(principal: Principal, state: Candidate, drv_exchange_active: bool) -> Candidate:
+    """The candidate if the caller may see them; unknown, erased or not visible is 404."""
     if state.status in ("none", "erased"):
-        raise NotFound("no such candidate")
+        raise NotFound("no such candidate", field="participant_id")
     if not can_see_candidate(principal, state.agency, state.project, drv_exchange_active):
-        raise Forbidden("the candidate is not visible to you")
+        raise NotFound("no such candidate", field="participant_id")
     return state

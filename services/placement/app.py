@@ -17,23 +17,26 @@ from services.placement.policies import pool_policy
 from services.placement.projections import access, board
 from services.placement.views import PostgresVacancyOffers, Reads
 from shared.bus import MessageBus, inject
+from shared.contracts.intake import ParticipantDataErased
+from shared.contracts.placement import EmployerContactDataErased
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.erasure import ErasureRule
 from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import staff
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork
 from shared.web import create_app
 
 definition = ServiceDefinition(
     name="placement",
     sql=[*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))],
-    projections=(pool_policy, board, access),
+    projections=(pool_policy, board, access, staff),
     subject_keys=True,
     erasures=(
-        ErasureRule("placement", "EmployerContactDataErased", lambda p: str(p["employer_id"])),
-        ErasureRule("intake", "ParticipantDataErased", lambda p: str(p["participant_id"])),
+        ErasureRule(EmployerContactDataErased, lambda p: str(p["employer_id"])),
+        ErasureRule(ParticipantDataErased, lambda p: str(p["participant_id"])),
     ),
 )
 

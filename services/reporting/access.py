@@ -3,7 +3,7 @@ They raise ``Forbidden`` (403) or ``DomainError`` (422); no FastAPI, no database
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from shared.contracts.common import ConsentPurpose
 from shared.domain import DomainError, Forbidden
 from shared.principal import Principal
 from shared.principal import require_role as require_role
+from shared.subject_access import require_subject_access as require_subject_access
 from shared.vocabulary import AGENCIES, DRV_AGENCIES, PROJECTS, Role
 
 if TYPE_CHECKING:
@@ -53,3 +54,20 @@ def visible_to(agency: str, day: date) -> Callable[[Journey], bool]:
         )
 
     return check
+
+
+# the whole-project view: the coordinating agency's project lead and its auditor (there is no
+# programme-evaluation role) see every member's aggregates; a partner's see their own agency's
+WHOLE_PROJECT_READERS = (Role.PROJECT_LEAD, Role.AUDITOR)
+
+
+def project_scope(principal: Principal, project: str, coordinating: str, members: Sequence[str]) -> list[str]:
+    """The member agencies whose aggregates of ``project`` the caller sees."""
+    require_role(principal, KPI_READERS)
+    if project not in PROJECTS:
+        raise DomainError(f"unknown project {project!r}", field="project")
+    if principal.agency not in members:
+        raise Forbidden(f"agency {principal.agency} is not a member of {project}", field="project")
+    if principal.agency == coordinating and principal.role in WHOLE_PROJECT_READERS:
+        return list(members)
+    return [principal.agency]

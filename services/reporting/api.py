@@ -4,7 +4,7 @@ the dashboard. Thin: reads call ``views``, the two commands go through the bus."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -14,14 +14,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from services.reporting import views
 from services.reporting.commands import CloseQuarter, ProduceMonitoringExport
 from services.reporting.domain.periods import Quarter
-from services.reporting.views import monitoring
+from services.reporting.views import monitoring, targets
 from shared.auth import authenticate, decode_token
 from shared.bus import Context
 from shared.http import Bus, CommandCtx, QueryCtx, runtime
 from shared.principal import Principal
 from shared.values import Name
+from shared.web import AUTHENTICATED, access
 
 router = APIRouter(tags=["reporting"])
+
+# The access decisions (shared.web.access; the README's access table is made of them). Every
+# figure is of the caller's agency (or, for a DRV carrier, a joint project's): nothing here
+# names a person, so no refusal needs to hide that a record exists (403, never 404).
+KPIS = access("report", "require_role(KPI_READERS) & check_filters")
 
 COOKIE = "rehapro_token"
 TEXT = {"type": "string"}
@@ -64,26 +70,26 @@ def _json(doc: bytes, status_code: int = 200) -> Response:
     return Response(doc, status_code=status_code, media_type="application/json")
 
 
-@router.get("/kpis/counts")
+@router.get("/kpis/counts", **access("report", "require_role(COUNT_READERS)"))
 async def funnel_counts(ctx: QueryCtx, db: ReadsDep, project: ProjectFilter = None) -> dict[str, object]:
     """Referrals, enrolments and open cases of the caller's agency, per project (thin slice)."""
     return await views.funnel_counts(db, ctx, project)
 
 
-@router.get("/participants/{participant_id}/subject-access")
+@router.get("/participants/{participant_id}/subject-access", **access("participant", "require_subject_access"))
 async def subject_access(participant_id: UUID, ctx: QueryCtx, db: ReadsDep) -> dict[str, object]:
     """What reporting holds about the person (GDPR Art. 15): the owning agency's DPO; audited."""
     return await views.subject_access(db, ctx, participant_id)
 
 
-@router.get("/kpis")
+@router.get("/kpis", **KPIS)
 async def kpi_figures(ctx: QueryCtx, db: ReadsDep, ask: AskDep) -> dict[str, object]:
     """Every KPI per quarter, per (agency, project) the caller may see and in total (and over
     the range, for a year or a run of quarters)."""
     return await views.kpi_figures(db, ctx, ask)
 
 
-@router.get("/kpis.csv", response_class=Response, responses={200: {"content": {"text/csv": {"schema": TEXT}}}})
+@router.get("/kpis.csv", response_class=Response, responses={200: {"content": {"text/csv": {"schema": TEXT}}}}, **KPIS)
 async def kpi_csv(ctx: QueryCtx, db: ReadsDep, ask: AskDep) -> Response:
     """The same figures as rows: quarter, agency, project, figure, value (total rows have agency "all")."""
     return Response(
@@ -96,13 +102,13 @@ async def kpi_csv(ctx: QueryCtx, db: ReadsDep, ask: AskDep) -> Response:
 # --- frozen quarterly reports -----------------------------------------------------------------
 
 
-@router.get("/reports/{quarter}")
+@router.get("/reports/{quarter}", **access("report", "require_role(KPI_READERS)"))
 async def quarterly_report(quarter: QuarterPath, ctx: QueryCtx, db: ReadsDep, as_of: AsOf = None) -> Response:
     """The report of one quarter for the caller's agency (byte-identical once closed)."""
     return _json(await views.report_document(db, ctx, Quarter.parse(quarter, field="quarter"), as_of))
 
 
-@router.post("/reports/{quarter}/close", status_code=201)
+@router.post("/reports/{quarter}/close", status_code=201, **access("report", "require_role(LEADS)"))
 async def close_quarter(
     quarter: QuarterPath, ctx: CommandCtx, bus: Bus, db: ReadsDep, cutoff: Cutoff = None
 ) -> Response:
@@ -119,6 +125,7 @@ async def close_quarter(
     "/monitoring/export",
     response_class=Response,
     responses={200: {"content": {"text/csv": {"schema": TEXT}, "application/json": {"schema": {"type": "array"}}}}},
+    **access("export", "require_role(LEADS)"),
 )
 async def monitoring_export(
     ctx: QueryCtx,
@@ -171,7 +178,7 @@ async def browser_context(request: Request) -> Context:
 BrowserCtx = Annotated[Context, Depends(browser_context)]
 
 
-@router.get("/dashboard/login", include_in_schema=True)
+@router.get("/dashboard/login", include_in_schema=True, **access("report", AUTHENTICATED))
 async def dashboard_login(
     request: Request, token: Annotated[Name, Query(min_length=10, max_length=4000)]
 ) -> RedirectResponse:
@@ -187,8 +194,29 @@ async def dashboard_login(
     "/dashboard",
     response_class=HTMLResponse,
     responses={"4XX": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}},
+    **KPIS,
 )
 async def dashboard_page(ctx: BrowserCtx, db: ReadsDep, ask: AskDep) -> HTMLResponse:
     """Funnel, participants per phase, integrations and sustainability, for a steering committee;
     the period chosen in a form on the page."""
     return HTMLResponse(await views.dashboard_page(db, ctx, ask))
+
+
+# --- a project's targets and budget (aggregates; the whole project for its coordinating lead) ---
+
+ProjectPath = Annotated[Name, Path(max_length=60, description="the project code")]
+AsOfDay = Annotated[date | None, Query(description="figures up to this day (default: today)")]
+
+
+@router.get("/projects/{project}/targets", **access("report", "project_scope"))
+async def project_targets(
+    project: ProjectPath, ctx: QueryCtx, db: ReadsDep, as_of: AsOfDay = None
+) -> dict[str, object]:
+    """Participants (enrolments) against the project's target per quarter, and the forecast."""
+    return await targets.participants_vs_target(db, ctx, project, as_of)
+
+
+@router.get("/projects/{project}/budget", **access("report", "project_scope"))
+async def project_budget(project: ProjectPath, ctx: QueryCtx, db: ReadsDep, as_of: AsOfDay = None) -> dict[str, object]:
+    """Spend against the project's budget per category (small cells withheld), and the forecast."""
+    return await targets.spend_vs_budget(db, ctx, project, as_of)

@@ -14,19 +14,20 @@ from fastapi.responses import JSONResponse
 from services.reporting.api import router
 from services.reporting.domain.periods import DateRange
 from services.reporting.handlers import HANDLERS, IntakeRefused
-from services.reporting.projections import counts, facts
+from services.reporting.projections import counts, facts, plans
 from services.reporting.views import Reads
 from shared.auth import service_token
 from shared.bus import Context, MessageBus, inject
 from shared.migrations import READ_LOG_SQL
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import load_settings
+from shared.staff import staff
 from shared.web import create_app
 
 definition = ServiceDefinition(
     name="reporting",
     sql=[*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))],
-    projections=(counts, facts),
+    projections=(counts, facts, plans, staff),
 )
 
 

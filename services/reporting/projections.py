@@ -2,6 +2,8 @@
 class); everything here can be re-derived from the topics.
 
 - ``counts``: the thin-slice funnel counters per agency and project.
+- ``plans``: each project's plan (casework's ``ProjectConfigured``) and what counts against
+  it: enrolments, interventions' costs, wage subsidies (no participant ids; see below).
 - ``facts``: every KPI-relevant event reduced to its business date, its source recording time
   and the non-identifying codes the KPIs need (sealed fields never get here; a consent scope
   only for drv-exchange: a medical-release scope names a doctor). The KPIs read the rows back
@@ -29,12 +31,14 @@ from shared.contracts.casework import (
     CaseOpened,
     InterventionAborted,
     InterventionCompleted,
+    InterventionPlanned,
     InterventionStarted,
     ParticipantExited,
     ParticipationInterrupted,
     ParticipationResumed,
     PhaseCompleted,
     PhaseEntered,
+    ProjectConfigured,
     RehabApplicationDecided,
     RehabApplicationFiled,
 )
@@ -61,7 +65,7 @@ from shared.contracts.placement import (
 )
 from shared.db import Conn
 from shared.projections import Projection
-from shared.read_models import columns, migrations
+from shared.read_models import columns, migrations, recorded_agency, statement
 from shared.recorded import Recorded
 
 E = TypeVar("E", bound=DomainEvent)
@@ -274,3 +278,117 @@ async def _already_erased(conn: Conn, people: set[uuid.UUID]) -> dict[uuid.UUID,
     by_key = {erasure_key(p): p for p in people}
     rows = await conn.fetch(_ERASED, list(by_key))
     return {by_key[bytes(r["participant_key"])]: r["pseudonym"] for r in rows}
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+# A project's plan (target, budget) from casework's ProjectConfigured, and what counts against
+# it: enrolments, interventions' costs, wage subsidies. Rows carry the project of the event's
+# envelope (interventions and subsidies name none in their payload); an event without one
+# belongs to no project and is left out.
+plans = Projection(
+    name="plans",
+    sql=migrations(__file__, "projections", "plans"),
+    topics=["intake", "casework", "placement"],
+    stream_local=True,
+    cross_stream=frozenset({ParticipantDataErased}),
+)
+
+_UPSERT_PLAN = """
+INSERT INTO project_plans (project, coordinating_agency, partner_agencies, starts_on, ends_on,
+                           participant_target, budget, caseload_cap, configured_on)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+ON CONFLICT (project) DO UPDATE SET coordinating_agency = excluded.coordinating_agency,
+    partner_agencies = excluded.partner_agencies, starts_on = excluded.starts_on, ends_on = excluded.ends_on,
+    participant_target = excluded.participant_target, budget = excluded.budget,
+    caseload_cap = excluded.caseload_cap, configured_on = excluded.configured_on
+"""
+_ENROLMENT = (
+    "INSERT INTO plan_enrolments (event_id, project, agency, enrolled_on) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+_INTERVENTION_PLANNED = (
+    "INSERT INTO plan_interventions (intervention_id, project, agency, participant_key, category, planned_cost)"
+    " SELECT $1::uuid, $2::text, $3::text, $4::bytea, $5::text, $6::numeric WHERE $2::text IS NOT NULL"
+    " ON CONFLICT (intervention_id) DO UPDATE SET planned_cost = excluded.planned_cost"
+)
+_INTERVENTION_COMPLETED = "UPDATE plan_interventions SET completed_on = $2, cost = $3 WHERE intervention_id = $1"
+_INTERVENTION_ABORTED = "DELETE FROM plan_interventions WHERE intervention_id = $1 AND completed_on IS NULL"
+_SUBSIDY = (
+    "INSERT INTO plan_subsidies (subsidy_id, project, agency, participant_key, instrument, granted_on, months)"
+    " SELECT $1::uuid, $2::text, $3::text, $4::bytea, $5::text, $6::date, $7::integer WHERE $2::text IS NOT NULL"
+    " ON CONFLICT (subsidy_id) DO NOTHING"
+)
+
+
+def _budget(rec: Recorded[ProjectConfigured]) -> str:
+    return orjson.dumps([line.model_dump(mode="json") for line in rec.payload.budget]).decode()
+
+
+def _key_of_case(rec: Recorded[InterventionPlanned]) -> bytes:
+    return erasure_key(rec.payload.case_id)
+
+
+def _key_of_participant(rec: Recorded[WageSubsidyGranted]) -> bytes:
+    return erasure_key(rec.payload.participant_id)
+
+
+def _envelope_project(rec: Recorded[Any]) -> str | None:
+    return rec.project
+
+
+statement(
+    plans,
+    ProjectConfigured,
+    _UPSERT_PLAN,
+    "project",
+    "coordinating_agency",
+    "partner_agencies",
+    "starts_on",
+    "ends_on",
+    "participant_target",
+    _budget,
+    "caseload_cap",
+    "configured_on",
+)
+statement(plans, ParticipantEnrolled, _ENROLMENT, lambda rec: rec.event_id, "project", "agency", "start_date")
+statement(
+    plans,
+    InterventionPlanned,
+    _INTERVENTION_PLANNED,
+    "intervention_id",
+    _envelope_project,
+    recorded_agency,
+    _key_of_case,
+    "category",
+    "cost_eur",
+)
+statement(plans, InterventionCompleted, _INTERVENTION_COMPLETED, "intervention_id", "completed_on", "cost_eur")
+statement(plans, InterventionAborted, _INTERVENTION_ABORTED, "intervention_id")
+statement(
+    plans,
+    WageSubsidyGranted,
+    _SUBSIDY,
+    "subsidy_id",
+    _envelope_project,
+    recorded_agency,
+    _key_of_participant,
+    "instrument",
+    "granted_on",
+    "months",
+)
+
+
+@plans.on(ParticipantDataErased)
+async def forget_in_plans(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
+    """The erased person's costs keep counting under a key nobody can link back (the same
+    pseudonym as the facts'); doing it again changes nothing."""
+    pseudonym = erasure_key(uuid.uuid5(ERASED_NAMESPACE, str(rec.event_id)))
+    for table in ("plan_interventions", "plan_subsidies"):
+        await conn.execute(_FORGET_KEYS[table], erasure_key(rec.payload.participant_id), pseudonym)
+
+
+_FORGET_KEYS = {
+    table: f"UPDATE {table} SET participant_key = $2 WHERE participant_key = $1"
+    for table in ("plan_interventions", "plan_subsidies")
+}

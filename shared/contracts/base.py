@@ -136,6 +136,11 @@ registry = EventRegistry()
 
 
 def event(cls: E) -> E:
-    """Class decorator: register a contract with the global registry."""
+    """Class decorator: register a contract with the global registry. Its type on the wire is
+    its class name (``event_type``), so a contract states it once."""
+    declared = cls.__dict__.get("event_type", cls.__name__)
+    if declared != cls.__name__:
+        raise TypeError(f"{cls.__name__}: the event type is the class name, not {declared!r}")
+    cls.event_type = cls.__name__
     registry.register(cls)
     return cls

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.contracts.base import (
     AgencyCode,
@@ -37,8 +37,6 @@ class CaseworkEvent(DomainEvent):
 
 @event
 class CaseOpened(CaseworkEvent):
-    event_type: ClassVar[str] = "CaseOpened"
-
     case_id: UUID
     participant_id: UUID
     agency: AgencyCode
@@ -48,17 +46,21 @@ class CaseOpened(CaseworkEvent):
 
 @event
 class CaseManagerAssigned(CaseworkEvent):
-    event_type: ClassVar[str] = "CaseManagerAssigned"
-
     case_id: UUID
     case_manager: StaffId = Field(description="staff id")
     assigned_on: date
+    caseload_cap: int | None = Field(
+        default=None, ge=1, description="set only on an override: the project's cap the assignment went beyond"
+    )
+    caseload: int | None = Field(
+        default=None, ge=0, description="set only on an override: the guide's active cases in the project before"
+    )
+    overridden_by: StaffId | None = Field(default=None, description="set only on an override: the project lead")
+    sealed_override_reason: Sealed = Field(default="", description="why the cap was overridden (sealed)")
 
 
 @event
 class TeamMemberAdded(CaseworkEvent):
-    event_type: ClassVar[str] = "TeamMemberAdded"
-
     case_id: UUID
     member: StaffId
     role: Code
@@ -68,8 +70,6 @@ class TeamMemberAdded(CaseworkEvent):
 
 @event
 class TeamMemberRemoved(CaseworkEvent):
-    event_type: ClassVar[str] = "TeamMemberRemoved"
-
     case_id: UUID
     member: StaffId
     removed_on: date
@@ -80,7 +80,6 @@ class PhaseEntered(CaseworkEvent):
     """A reason is required when a phase is skipped or the case goes back. v2: the reason is
     sealed (it may tell why, e.g. a relapse); v1 events keep theirs in clear in ``reason``."""
 
-    event_type: ClassVar[str] = "PhaseEntered"
     schema_version: ClassVar[int] = 2
 
     case_id: UUID
@@ -98,8 +97,6 @@ def _phase_entered_v1(payload: dict[str, Any]) -> dict[str, Any]:
 
 @event
 class PhaseCompleted(CaseworkEvent):
-    event_type: ClassVar[str] = "PhaseCompleted"
-
     case_id: UUID
     phase: Phase
     completed_on: date
@@ -107,7 +104,6 @@ class PhaseCompleted(CaseworkEvent):
 
 @event
 class ParticipationInterrupted(CaseworkEvent):
-    event_type: ClassVar[str] = "ParticipationInterrupted"
     health_data: ClassVar[bool] = True  # e.g. a clinic stay
 
     case_id: UUID
@@ -117,8 +113,6 @@ class ParticipationInterrupted(CaseworkEvent):
 
 @event
 class ParticipationResumed(CaseworkEvent):
-    event_type: ClassVar[str] = "ParticipationResumed"
-
     case_id: UUID
     resumed_on: date
 
@@ -127,8 +121,6 @@ class ParticipationResumed(CaseworkEvent):
 class CapacityProfileShared(CaseworkEvent):
     """The capacity profile made available to placement: emitted only while the participant's
     employer-disclosure consent is active, again after every change of the profile."""
-
-    event_type: ClassVar[str] = "CapacityProfileShared"
 
     case_id: UUID
     participant_id: UUID
@@ -142,8 +134,6 @@ class CapacityProfileShared(CaseworkEvent):
 class CapacityProfileRetracted(CaseworkEvent):
     """Placement must drop the candidate everywhere (consent withdrawn/expired, exit, erasure)."""
 
-    event_type: ClassVar[str] = "CapacityProfileRetracted"
-
     case_id: UUID
     participant_id: UUID
     retracted_on: date
@@ -155,7 +145,6 @@ class InterventionPlanned(CaseworkEvent):
     """v2: the provider is sealed (a "Suchtberatung" names the condition); v1 events keep
     theirs in clear in ``provider``."""
 
-    event_type: ClassVar[str] = "InterventionPlanned"
     health_data: ClassVar[bool] = True
     schema_version: ClassVar[int] = 2
 
@@ -177,7 +166,6 @@ def _intervention_planned_v1(payload: dict[str, Any]) -> dict[str, Any]:
 
 @event
 class InterventionStarted(CaseworkEvent):
-    event_type: ClassVar[str] = "InterventionStarted"
     health_data: ClassVar[bool] = True
 
     case_id: UUID
@@ -188,7 +176,6 @@ class InterventionStarted(CaseworkEvent):
 
 @event
 class InterventionCompleted(CaseworkEvent):
-    event_type: ClassVar[str] = "InterventionCompleted"
     health_data: ClassVar[bool] = True
 
     case_id: UUID
@@ -200,7 +187,6 @@ class InterventionCompleted(CaseworkEvent):
 
 @event
 class InterventionAborted(CaseworkEvent):
-    event_type: ClassVar[str] = "InterventionAborted"
     health_data: ClassVar[bool] = True
 
     case_id: UUID
@@ -212,7 +198,6 @@ class InterventionAborted(CaseworkEvent):
 
 @event
 class RehabApplicationFiled(CaseworkEvent):
-    event_type: ClassVar[str] = "RehabApplicationFiled"
     health_data: ClassVar[bool] = True
 
     case_id: UUID
@@ -224,7 +209,6 @@ class RehabApplicationFiled(CaseworkEvent):
 
 @event
 class RehabApplicationDecided(CaseworkEvent):
-    event_type: ClassVar[str] = "RehabApplicationDecided"
     health_data: ClassVar[bool] = True
 
     case_id: UUID
@@ -237,8 +221,6 @@ class RehabApplicationDecided(CaseworkEvent):
 class ParticipantExited(CaseworkEvent):
     """Austritt. A disability-pension exit is health data: reporting shows aggregates only."""
 
-    event_type: ClassVar[str] = "ParticipantExited"
-
     case_id: UUID
     participant_id: UUID
     exited_on: date
@@ -249,8 +231,6 @@ class ParticipantExited(CaseworkEvent):
 @event
 class CaseHandedOver(CaseworkEvent):
     """The case moves from one case manager to another; the note travels sealed."""
-
-    event_type: ClassVar[str] = "CaseHandedOver"
 
     case_id: UUID
     from_case_manager: StaffId
@@ -263,7 +243,6 @@ class CaseHandedOver(CaseworkEvent):
 class AssessmentCompleted(CaseworkEvent):
     """Clearing / Potenzialanalyse. The findings are sealed; ``kind`` is a code."""
 
-    event_type: ClassVar[str] = "AssessmentCompleted"
     health_data: ClassVar[bool] = True
 
     case_id: UUID
@@ -279,8 +258,6 @@ class CapacityProfileRecorded(CaseworkEvent):
     """A new version of the capacity profile (``shared.contracts.common.CapacityProfile``), sealed:
     it leaves casework only as ``CapacityProfileShared`` under employer-disclosure consent."""
 
-    event_type: ClassVar[str] = "CapacityProfileRecorded"
-
     case_id: UUID
     recorded_on: date
     recorded_by: StaffId
@@ -291,7 +268,6 @@ class CapacityProfileRecorded(CaseworkEvent):
 class MedicalReportReceived(CaseworkEvent):
     """A report from a doctor or clinic, received under a medical-release consent."""
 
-    event_type: ClassVar[str] = "MedicalReportReceived"
     health_data: ClassVar[bool] = True
 
     case_id: UUID
@@ -304,8 +280,6 @@ class MedicalReportReceived(CaseworkEvent):
 
 @event
 class GoalSet(CaseworkEvent):
-    event_type: ClassVar[str] = "GoalSet"
-
     case_id: UUID
     goal_id: UUID
     set_on: date
@@ -315,8 +289,6 @@ class GoalSet(CaseworkEvent):
 
 @event
 class GoalRevised(CaseworkEvent):
-    event_type: ClassVar[str] = "GoalRevised"
-
     case_id: UUID
     goal_id: UUID
     revised_on: date
@@ -326,8 +298,6 @@ class GoalRevised(CaseworkEvent):
 
 @event
 class GoalAchieved(CaseworkEvent):
-    event_type: ClassVar[str] = "GoalAchieved"
-
     case_id: UUID
     goal_id: UUID
     achieved_on: date
@@ -335,8 +305,6 @@ class GoalAchieved(CaseworkEvent):
 
 @event
 class GoalDropped(CaseworkEvent):
-    event_type: ClassVar[str] = "GoalDropped"
-
     case_id: UUID
     goal_id: UUID
     dropped_on: date
@@ -346,8 +314,6 @@ class GoalDropped(CaseworkEvent):
 @event
 class CooperationPlanUpdated(CaseworkEvent):
     """Kooperationsplan (§ 15 SGB II): agreed steps, not binding, no sanctions attached."""
-
-    event_type: ClassVar[str] = "CooperationPlanUpdated"
 
     case_id: UUID
     updated_on: date
@@ -359,8 +325,6 @@ class CooperationPlanUpdated(CaseworkEvent):
 
 @event
 class AppointmentScheduled(CaseworkEvent):
-    event_type: ClassVar[str] = "AppointmentScheduled"
-
     case_id: UUID
     appointment_id: UUID
     scheduled_for: date
@@ -372,8 +336,6 @@ class AppointmentScheduled(CaseworkEvent):
 
 @event
 class AppointmentAttended(CaseworkEvent):
-    event_type: ClassVar[str] = "AppointmentAttended"
-
     case_id: UUID
     appointment_id: UUID
     attended_on: date
@@ -383,8 +345,6 @@ class AppointmentAttended(CaseworkEvent):
 class AppointmentMissed(CaseworkEvent):
     """A missed appointment is recorded to follow up, never as a sanction."""
 
-    event_type: ClassVar[str] = "AppointmentMissed"
-
     case_id: UUID
     appointment_id: UUID
     missed_on: date
@@ -393,8 +353,6 @@ class AppointmentMissed(CaseworkEvent):
 
 @event
 class ContactLogged(CaseworkEvent):
-    event_type: ClassVar[str] = "ContactLogged"
-
     case_id: UUID
     contact_id: UUID
     contacted_on: date
@@ -406,8 +364,6 @@ class ContactLogged(CaseworkEvent):
 @event
 class CaseNoteAdded(CaseworkEvent):
     """A note; ``confidential`` ones are readable only with health access to the case."""
-
-    event_type: ClassVar[str] = "CaseNoteAdded"
 
     case_id: UUID
     note_id: UUID
@@ -421,8 +377,6 @@ class CaseNoteAdded(CaseworkEvent):
 class CaseEmploymentRecorded(CaseworkEvent):
     """Placement reported a job start: Nachbetreuung becomes the expected next phase."""
 
-    event_type: ClassVar[str] = "CaseEmploymentRecorded"
-
     case_id: UUID
     employment_id: UUID
     started_on: date
@@ -431,8 +385,6 @@ class CaseEmploymentRecorded(CaseworkEvent):
 
 @event
 class CaseEmploymentEndRecorded(CaseworkEvent):
-    event_type: ClassVar[str] = "CaseEmploymentEndRecorded"
-
     case_id: UUID
     employment_id: UUID
     ended_on: date
@@ -443,8 +395,34 @@ class CaseDataErased(CaseworkEvent):
     """The participant was erased (intake's ParticipantDataErased): casework destroyed its key;
     every projection forgets the person."""
 
-    event_type: ClassVar[str] = "CaseDataErased"
-
     case_id: UUID
     participant_id: UUID
     erased_on: date
+
+
+# ------------------------------------------------------------------ projects
+
+
+class BudgetLine(BaseModel):
+    """One line of a project's budget: a year, a category and the amount granted for it."""
+
+    year: int = Field(ge=2000, le=2100, description="calendar year")
+    category: Code = Field(description="budget category (casework.domain.projects.BUDGET_CATEGORIES)")
+    amount_eur: float = Field(ge=0, le=100_000_000, allow_inf_nan=False, description="EUR granted")
+
+
+@event
+class ProjectConfigured(CaseworkEvent):
+    """The whole configuration of a project as its coordinating agency's administrator set it;
+    each event replaces the one before (stream ``project-<code>``)."""
+
+    project: ProjectCode
+    coordinating_agency: AgencyCode = Field(description="the agency that runs the project and configures it")
+    partner_agencies: list[AgencyCode] = Field(description="the other member agencies")
+    starts_on: date
+    ends_on: date
+    participant_target: int = Field(ge=1, description="participants the project plans to enrol over its run")
+    budget: list[BudgetLine] = Field(description="EUR per year and category")
+    caseload_cap: int | None = Field(default=None, ge=1, description="most active cases per guide; none: no cap")
+    info_meeting_required: bool = Field(default=True, description="an information meeting before enrolment")
+    configured_on: date

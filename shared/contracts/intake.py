@@ -28,6 +28,7 @@ from shared.contracts.base import (
     registry,
 )
 from shared.contracts.common import ConsentPurpose
+from shared.vocabulary import Role
 
 AgeBand = Literal["<25", "25-34", "35-44", "45-54", "55+", "unknown"]
 Sex = Literal["female", "male", "diverse", "unknown"]
@@ -42,7 +43,6 @@ class IntakeEvent(DomainEvent):
 class ReferralReceived(IntakeEvent):
     """Zuweisung from a Jobcenter or DRV. ``sealed_identity``/``sealed_reason`` are ciphertext."""
 
-    event_type: ClassVar[str] = "ReferralReceived"
     health_data: ClassVar[bool] = True  # the (sealed) referral reason
 
     participant_id: UUID
@@ -68,8 +68,6 @@ class ReferralReceived(IntakeEvent):
 
 @event
 class InformationMeetingHeld(IntakeEvent):
-    event_type: ClassVar[str] = "InformationMeetingHeld"
-
     participant_id: UUID
     held_on: date
     attended: bool
@@ -80,7 +78,6 @@ class EligibilityChecked(IntakeEvent):
     """Voluntary participation and willingness to address placement-relevant impairments
     (or a declined LTA). The findings text is health data and sealed."""
 
-    event_type: ClassVar[str] = "EligibilityChecked"
     health_data: ClassVar[bool] = True
 
     participant_id: UUID
@@ -109,7 +106,6 @@ class ConsentGranted(ConsentEvent):
     (drv-exchange); the doctor or clinic of a medical release is in ``sealed_scope`` (v2; v1
     events have it in ``scope``)."""
 
-    event_type: ClassVar[str] = "ConsentGranted"
     schema_version: ClassVar[int] = 2
 
     sealed_scope: Sealed = Field(default="", description="medical-release: the doctor or clinic; sealed (v2)")
@@ -128,15 +124,11 @@ def _consent_granted_v1(payload: dict[str, Any]) -> dict[str, Any]:
 class ConsentWithdrawn(ConsentEvent):
     """Withdrawal with effect from ``effective_on`` on (never retroactive)."""
 
-    event_type: ClassVar[str] = "ConsentWithdrawn"
-
     effective_on: date
 
 
 @event
 class ConsentExpired(ConsentEvent):
-    event_type: ClassVar[str] = "ConsentExpired"
-
     expired_on: date
 
 
@@ -152,7 +144,6 @@ class ObjectionRecorded(IntakeEvent):
     is sealed in ``sealed_scope``; ``scope_marks`` lets other services match a doctor against it
     without reading it (``shared.consent.name_marks``). v1 events hold it in ``scope``, in clear."""
 
-    event_type: ClassVar[str] = "ObjectionRecorded"
     schema_version: ClassVar[int] = 2
 
     participant_id: UUID
@@ -182,8 +173,6 @@ class ObjectionWithdrawn(IntakeEvent):
     again from ``withdrawn_on`` on (never retroactive). The objection is named by its id only:
     what it covered is never copied here."""
 
-    event_type: ClassVar[str] = "ObjectionWithdrawn"
-
     participant_id: UUID
     objection_id: UUID
     withdrawn_on: date
@@ -192,8 +181,6 @@ class ObjectionWithdrawn(IntakeEvent):
 @event
 class ParticipantEnrolled(IntakeEvent):
     """Eintritt: the participant joins the project (requires participation consent)."""
-
-    event_type: ClassVar[str] = "ParticipantEnrolled"
 
     participant_id: UUID
     project: ProjectCode
@@ -205,8 +192,6 @@ class ParticipantEnrolled(IntakeEvent):
 
 @event
 class EnrolmentDeclined(IntakeEvent):
-    event_type: ClassVar[str] = "EnrolmentDeclined"
-
     participant_id: UUID
     declined_on: date
     by: Literal["participant", "agency"]
@@ -215,8 +200,6 @@ class EnrolmentDeclined(IntakeEvent):
 
 @event
 class ReferralWithdrawn(IntakeEvent):
-    event_type: ClassVar[str] = "ReferralWithdrawn"
-
     participant_id: UUID
     withdrawn_on: date
     reason: NonMedicalReason = Field(max_length=500, description="non-medical reason")
@@ -226,8 +209,88 @@ class ReferralWithdrawn(IntakeEvent):
 class ParticipantDataErased(IntakeEvent):
     """The participant's key was destroyed: every service must forget the person."""
 
-    event_type: ClassVar[str] = "ParticipantDataErased"
-
     participant_id: UUID
     erased_on: date
     legal_basis: Annotated[str, Plain("the legal basis, e.g. Art. 17 GDPR")]
+
+
+# --- the staff directory (intake keeps it: docs/ARCHITECTURE.md "The staff directory") --------
+
+
+class StaffEvent(IntakeEvent):
+    """What names one staff member in each staff event: the agency and the subject its identity
+    provider puts in the member's tokens. Not an event type itself."""
+
+    agency: AgencyCode = Field(description="the staff member's agency (the administrator's own)")
+    subject: StaffId = Field(description="the token subject (sub) the agency's identity provider issues")
+
+
+@event
+class StaffMemberRegistered(StaffEvent):
+    """The agency's administrator registers a staff member (again, after one left): from now on
+    the member's tokens are accepted with one of ``roles``, and the member may be on the teams
+    of cases of ``projects``. The name is personal data: sealed under the member's own key."""
+
+    sealed_name: Sealed = Field(description="the staff member's full name; sealed")
+    roles: list[Role] = Field(min_length=1, description="the roles the member's tokens may carry")
+    projects: list[ProjectCode] = Field(description="projects the member works in (of the agency's)")
+    registered_on: date
+
+
+@event
+class StaffRolesChanged(StaffEvent):
+    """The member's roles and projects as they are from ``changed_on`` on (the whole set)."""
+
+    roles: list[Role] = Field(min_length=1, description="the roles the member's tokens may carry now")
+    projects: list[ProjectCode] = Field(description="projects the member works in now")
+    changed_on: date
+
+
+@event
+class StaffMemberLeft(StaffEvent):
+    """The member left the agency: from ``left_on`` on their tokens are refused and they can no
+    longer join a team (teams they are on keep them until removed)."""
+
+    left_on: date
+
+
+RecordClass = Literal["project-data", "referral-not-enrolled"]
+"""Record classes with their own retention period (services/intake/domain/retention.py): a
+participant's project data (from the exit), a referral that never led to an enrolment (from
+its decline or withdrawal)."""
+
+
+@event
+class RetentionRuleSet(IntakeEvent):
+    """An agency's DPO or administrator set the retention period of one record class, for one
+    project or for all the agency's projects (stream ``retention-rules-{agency}``)."""
+
+    agency: AgencyCode
+    project: ProjectCode | None = Field(default=None, description="the project, or None: every project of the agency")
+    record_class: RecordClass
+    period_months: int = Field(ge=1, le=1200, description="months after the record class's trigger day")
+    basis: Annotated[str, Plain("the legal or grant rule the period comes from, about a record class, no person")] = (
+        Field(max_length=300, description="where the period comes from, e.g. § 84 SGB X, the grant notice")
+    )
+    set_on: date
+
+
+@event
+class LegalHoldPlaced(IntakeEvent):
+    """A DPO or auditor paused the deletion of one participant's data (retention or erasure)
+    from ``placed_on`` up to, excluding, ``until``; the reason is sealed under the person's key."""
+
+    participant_id: UUID
+    hold_id: UUID
+    placed_on: date
+    until: date = Field(description="first day the hold no longer holds")
+    sealed_reason: Sealed = Field(description="why (a proceeding, an inquiry); sealed")
+
+
+@event
+class LegalHoldLifted(IntakeEvent):
+    """A legal hold ended before its end date (from ``lifted_on`` on)."""
+
+    participant_id: UUID
+    hold_id: UUID
+    lifted_on: date

@@ -61,8 +61,6 @@ class EmployerAcquired(PlacementEvent):
     """A company won for the project. ``sealed_contacts`` (contact persons: names, phone,
     e-mail) is ciphertext under the employer's own key: erasable without touching history."""
 
-    event_type: ClassVar[str] = "EmployerAcquired"
-
     employer_id: UUID
     agency: AgencyCode
     company: EmployerText = Field(min_length=1, max_length=200)
@@ -79,8 +77,6 @@ class EmployerAcquired(PlacementEvent):
 class EmployerContactLogged(PlacementEvent):
     """One contact with an employer; the notes may name people, so they are sealed."""
 
-    event_type: ClassVar[str] = "EmployerContactLogged"
-
     employer_id: UUID
     contact_id: UUID
     contacted_on: date
@@ -94,8 +90,6 @@ class EmployerContactLogged(PlacementEvent):
 class EmployerContactDataErased(PlacementEvent):
     """The employer's key was destroyed: contact persons and contact notes are unreadable."""
 
-    event_type: ClassVar[str] = "EmployerContactDataErased"
-
     employer_id: UUID
     erased_on: date
 
@@ -105,8 +99,6 @@ class EmployerContactDataErased(PlacementEvent):
 
 @event
 class VacancyRecorded(PlacementEvent):
-    event_type: ClassVar[str] = "VacancyRecorded"
-
     vacancy_id: UUID
     employer_id: UUID
     agency: AgencyCode
@@ -122,8 +114,6 @@ class VacancyRecorded(PlacementEvent):
 
 @event
 class VacancyClosed(PlacementEvent):
-    event_type: ClassVar[str] = "VacancyClosed"
-
     vacancy_id: UUID
     closed_on: date
     reason: Literal["filled", "withdrawn-by-employer", "expired", "other"]
@@ -132,8 +122,6 @@ class VacancyClosed(PlacementEvent):
 @event
 class ProductionOrderAccepted(PlacementEvent):
     """A real order taken on for the Produktionswerkstatt (the accompanied work trial in-house)."""
-
-    event_type: ClassVar[str] = "ProductionOrderAccepted"
 
     order_id: UUID
     employer_id: UUID
@@ -146,8 +134,6 @@ class ProductionOrderAccepted(PlacementEvent):
 
 @event
 class ProductionOrderCompleted(PlacementEvent):
-    event_type: ClassVar[str] = "ProductionOrderCompleted"
-
     order_id: UUID
     completed_on: date
     delivered_quantity: int = Field(ge=0)
@@ -161,8 +147,6 @@ class CandidateProfilePublished(PlacementEvent):
     """The participant is in the pool: casework shared the capacity profile under active
     employer-disclosure consent (again after each change of the profile)."""
 
-    event_type: ClassVar[str] = "CandidateProfilePublished"
-
     participant_id: UUID
     agency: AgencyCode
     project: ProjectCode
@@ -174,8 +158,6 @@ class CandidateProfilePublished(PlacementEvent):
 class CandidateProfileWithdrawn(PlacementEvent):
     """Out of the pool at once; the open proposals listed become unusable."""
 
-    event_type: ClassVar[str] = "CandidateProfileWithdrawn"
-
     participant_id: UUID
     withdrawn_on: date
     reason: WithdrawalReason
@@ -184,8 +166,6 @@ class CandidateProfileWithdrawn(PlacementEvent):
 
 @event
 class CandidateProposed(PlacementEvent):
-    event_type: ClassVar[str] = "CandidateProposed"
-
     proposal_id: UUID
     participant_id: UUID
     vacancy_id: UUID
@@ -196,8 +176,6 @@ class CandidateProposed(PlacementEvent):
 
 @event
 class ProposalDeclined(PlacementEvent):
-    event_type: ClassVar[str] = "ProposalDeclined"
-
     proposal_id: UUID
     participant_id: UUID
     declined_on: date
@@ -210,7 +188,6 @@ class WorkplaceAdaptationRequested(PlacementEvent):
     """v2: what the person needs at the workplace is sealed under placement's key for the
     participant (it tells of an impairment; erased with the person); v1 events keep it in clear."""
 
-    event_type: ClassVar[str] = "WorkplaceAdaptationRequested"
     schema_version: ClassVar[int] = 2
 
     request_id: UUID
@@ -232,8 +209,6 @@ class WageSubsidyGranted(PlacementEvent):
     """§ 16e (Eingliederung von Langzeitarbeitslosen, up to 24 months) or § 16i SGB II
     (Teilhabe am Arbeitsmarkt, up to 60 months)."""
 
-    event_type: ClassVar[str] = "WageSubsidyGranted"
-
     subsidy_id: UUID
     participant_id: UUID
     employment_id: UUID
@@ -245,8 +220,6 @@ class WageSubsidyGranted(PlacementEvent):
 
 @event
 class WorkTrialStarted(PlacementEvent):
-    event_type: ClassVar[str] = "WorkTrialStarted"
-
     trial_id: UUID
     participant_id: UUID
     employer_id: UUID
@@ -257,8 +230,6 @@ class WorkTrialStarted(PlacementEvent):
 
 @event
 class WorkTrialCompleted(PlacementEvent):
-    event_type: ClassVar[str] = "WorkTrialCompleted"
-
     trial_id: UUID
     participant_id: UUID
     completed_on: date
@@ -267,8 +238,6 @@ class WorkTrialCompleted(PlacementEvent):
 
 @event
 class WorkTrialAborted(PlacementEvent):
-    event_type: ClassVar[str] = "WorkTrialAborted"
-
     trial_id: UUID
     participant_id: UUID
     aborted_on: date
@@ -278,8 +247,6 @@ class WorkTrialAborted(PlacementEvent):
 @event
 class EmploymentStarted(PlacementEvent):
     """Integration counts by the Jobcenter ratio K2 rules (see reporting)."""
-
-    event_type: ClassVar[str] = "EmploymentStarted"
 
     employment_id: UUID
     participant_id: UUID
@@ -295,8 +262,6 @@ class EmploymentStarted(PlacementEvent):
 
 @event
 class EmploymentEnded(PlacementEvent):
-    event_type: ClassVar[str] = "EmploymentEnded"
-
     employment_id: UUID
     participant_id: UUID
     ended_on: date
@@ -307,8 +272,6 @@ class EmploymentEnded(PlacementEvent):
 class EmploymentStatusVerified(PlacementEvent):
     """Follow-up at 6 or 12 months after the start (sustainability)."""
 
-    event_type: ClassVar[str] = "EmploymentStatusVerified"
-
     employment_id: UUID
     participant_id: UUID
     months_after_start: int = Field(description="6 or 12")
@@ -318,8 +281,6 @@ class EmploymentStatusVerified(PlacementEvent):
 
 @event
 class AftercareStarted(PlacementEvent):
-    event_type: ClassVar[str] = "AftercareStarted"
-
     participant_id: UUID
     employment_id: UUID
     started_on: date
@@ -327,8 +288,6 @@ class AftercareStarted(PlacementEvent):
 
 @event
 class AftercareEnded(PlacementEvent):
-    event_type: ClassVar[str] = "AftercareEnded"
-
     participant_id: UUID
     employment_id: UUID
     ended_on: date

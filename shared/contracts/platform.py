@@ -18,8 +18,6 @@ class PlatformEvent(DomainEvent):
 class ParkedRecordSkipped(PlatformEvent):
     """An operator decided that a parked record is never to be applied (``dlq skip``)."""
 
-    event_type: ClassVar[str] = "ParkedRecordSkipped"
-
     projection: OperatorText
     topic: OperatorText
     partition: int = Field(ge=0)

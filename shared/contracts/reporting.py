@@ -24,8 +24,6 @@ class ReportingEvent(DomainEvent):
 class ReportingPeriodClosed(ReportingEvent):
     """A quarter's report for one agency's view is final; later events become corrections."""
 
-    event_type: ClassVar[str] = "ReportingPeriodClosed"
-
     agency: AgencyCode = Field(description="whose view of the figures (the agency of the closing lead)")
     quarter: Code = Field(pattern=r"^\d{4}-Q[1-4]$")
     cutoff: datetime = Field(description="facts recorded at their source after this are corrections")
@@ -35,8 +33,6 @@ class ReportingPeriodClosed(ReportingEvent):
 @event
 class KpiSnapshotComputed(ReportingEvent):
     """The figures of the closed report exactly as published (small cells already suppressed)."""
-
-    event_type: ClassVar[str] = "KpiSnapshotComputed"
 
     agency: AgencyCode
     quarter: Code = Field(pattern=r"^\d{4}-Q[1-4]$")
@@ -49,8 +45,6 @@ class KpiSnapshotComputed(ReportingEvent):
 @event
 class MonitoringExportProduced(ReportingEvent):
     """A monitoring export for the programme evaluation left the system (who, what, how many)."""
-
-    event_type: ClassVar[str] = "MonitoringExportProduced"
 
     export_id: UUID
     agency: AgencyCode

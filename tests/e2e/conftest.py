@@ -36,6 +36,7 @@ class Stack:
     apps: dict[str, FastAPI] = field(default_factory=dict)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    staff_directory: str = "off"  # "required" for the staff directory's own tests
 
     def runtime(self, service: str) -> Runtime:
         return self.apps[service].state.runtime  # type: ignore[no-any-return]
@@ -50,6 +51,7 @@ class Stack:
             "topic_prefix": self.prefix,
             "kafka_bootstrap": support.KAFKA,
             "log_json": False,
+            "staff_directory": self.staff_directory,
         }
 
 
@@ -78,10 +80,28 @@ async def serve(s: Stack, extra: Overrides = lambda _: {}) -> AsyncIterator[Stac
         support.drop_database_later(f"{s.run}_{name}")
 
 
-@pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def running_stack(staff_directory: str) -> AsyncIterator[Stack]:
+    """Fresh topics and databases of a run, the four services served on them."""
     run = support.run_id()
-    s = Stack(run=run, prefix=f"{run}.")
+    s = Stack(run=run, prefix=f"{run}.", staff_directory=staff_directory)
     await support.create_topics([f"{s.prefix}{name}.events" for name in support.SERVICES])
     async with serve(s) as served:
         yield served
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[Stack]:
+    async with running_stack("off") as s:
+        yield s
+
+
+@pytest.fixture
+async def staffed_stack() -> AsyncIterator[Stack]:
+    """The stack with the staff directory required, as in production."""
+    async with running_stack("required") as s:
+        yield s
+
+
+# the browser and the portal for the browser tests (tests/e2e/browser.py)
+from tests.e2e.browser import browser, portal  # noqa: E402, F401

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation.case import Case
@@ -22,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shared.vocabulary import Role
+from tests import cases
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -39,22 +39,7 @@ CALLERS: dict[str, tuple[Role, str]] = {
 
 def generate(operation: Any) -> list[Case[Any]]:
     """The same ``EXAMPLES_PER_OPERATION`` cases of one operation on every run."""
-    cases: list[Case[Any]] = []
-
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(operation.as_strategy())
-    def collect(case: Case[Any]) -> None:
-        cases.append(case)
-
-    collect()
-    return cases
+    return cases.generate(operation, EXAMPLES_PER_OPERATION)
 
 
 async def fuzz_service(stack: Stack, service: str) -> tuple[int, list[str]]:

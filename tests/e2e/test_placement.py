@@ -301,7 +301,7 @@ async def test_intake_consent_safeguards_drv_visibility_and_erasure(stack: Stack
     await support.eventually(lambda: pool_ids(placement, officer), lambda ids: ids == {pid})
     assert await pool_ids(placement, mk) == set()  # another Jobcenter sees nobody
     assert await pool_ids(placement, drv) == set()  # no drv-exchange consent yet
-    assert (await placement.get(f"/candidates/{pid}", headers=drv)).status_code == 403
+    assert (await placement.get(f"/candidates/{pid}", headers=drv)).status_code == 404  # existence is confidential
 
     drv_consent = ConsentGranted(participant_id=pid, consent_id=new_id(), purpose=ConsentPurpose.DRV_EXCHANGE,
                                  scope="drv-westfalen", granted_on=date(2026, 3, 21), form="written")  # fmt: skip
@@ -328,7 +328,7 @@ async def test_intake_consent_safeguards_drv_visibility_and_erasure(stack: Stack
         await placement.post(
             f"/candidates/{pid}/proposals", json={"vacancy_id": vacancy, "proposed_on": "2026-04-02"}, headers=mk
         )
-    ).status_code == 403
+    ).status_code == 404  # another agency's candidate is "no such candidate"
 
     # employer-disclosure consent withdrawn at intake: out of the pool, the open proposal void
     withdrawn = ConsentWithdrawn(participant_id=pid, consent_id=consent_id, purpose=ConsentPurpose.EMPLOYER_DISCLOSURE,

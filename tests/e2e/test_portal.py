@@ -6,105 +6,14 @@ Screenshots of the main pages go to ``.local/screenshots/`` (``PORTAL_SCREENSHOT
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
 
-import httpx
-import pytest
-import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from services.portal.app import build as build_portal
-from shared.settings import load_settings
 from shared.vocabulary import Role
 from tests import support
+from tests.e2e.browser import GERMAN_PAK, accessible, german_page, login
 from tests.e2e.conftest import Stack
 from tests.e2e.test_placement import EMPLOYER, NIGHT_SHIFT, WAREHOUSE, enrolled_with_open_case, share_profile
-
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "services" / "portal" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS", ROOT / ".local" / "screenshots"))
-# date inputs as TT.MM.JJJJ (with Debian's chromium-l10n: locales/de.pak)
-CHROMIUM_ARGS = [*support.CHROMIUM_ARGS, "--lang=de-DE"]
-GERMAN_PAK = Path("/usr/lib/chromium/locales/de.pak")
-AXE_RUN = """async () => {
-  const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
-  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                 nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
-}"""
-
-
-def _chromium() -> str:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed: apt-get install chromium (see .ci/run)")
-        pytest.skip("chromium is not installed")
-    if not AXE.exists():
-        pytest.fail("axe-core is missing: npm ci --prefix services/portal/assets (see .ci/run)")
-    return binary
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@asynccontextmanager
-async def serve_portal(stack: Stack, port: int, **settings: Any) -> AsyncIterator[str]:
-    """The portal on ``port`` over real HTTP, calling the in-process services of the stack."""
-    transports = {name: httpx.ASGITransport(app=app) for name, app in stack.apps.items()}
-    app = build_portal(transports=transports, **settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    await support.eventually(lambda: asyncio.sleep(0, server.started), bool, timeout=30)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest.fixture
-async def portal(stack: Stack) -> AsyncIterator[str]:
-    async with serve_portal(stack, _free_port(), jwt_secret=load_settings("test").jwt_secret) as url:
-        yield url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    binary = _chromium()
-    async with async_playwright() as pw:
-        env: dict[str, str | float | bool] = {**os.environ, "LANG": "de_DE.UTF-8", "LANGUAGE": "de"}
-        b = await pw.chromium.launch(executable_path=binary, headless=True, args=CHROMIUM_ARGS, env=env)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-async def accessible(page: Page, name: str) -> None:
-    """axe-core in the page: no serious or critical WCAG 2.1 A/AA violation; and a screenshot."""
-    await asyncio.to_thread(SHOTS.mkdir, parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    await page.add_script_tag(path=str(AXE))
-    violations: list[dict[str, Any]] = await page.evaluate(AXE_RUN)
-    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{name}: {bad}"
-
-
-async def login(page: Page, base: str, role: str, agency: str = "jc-en") -> None:
-    await page.goto(f"{base}/anmelden")
-    await page.get_by_label("Behörde").select_option(agency)
-    await page.get_by_label("Rolle").select_option(role)
-    await page.get_by_role("button", name="Anmelden").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Mein Arbeitsplatz")
 
 
 async def test_a_case_managers_day_in_the_browser(stack: Stack, portal: str, browser: Browser) -> None:
@@ -237,8 +146,7 @@ async def test_a_placement_officer_proposes_trials_and_places_in_the_browser(
         lambda r: r.status_code == 200 and len(r.json()["vacancies"]) == 2,
     )
 
-    page = await (await browser.new_context(locale="de-DE")).new_page()
-    await login(page, portal, "employer-acquisition-officer")
+    page = await german_page(browser, portal, "employer-acquisition-officer")
     await page.goto(f"{portal}/vermittlung/{pid}")
     cards = page.locator("article.card")
     await expect(cards).to_have_count(2)

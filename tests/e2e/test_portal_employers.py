@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, expect
 
+from tests.e2e.browser import accessible, german_page, login
 from tests.e2e.conftest import Stack
-from tests.e2e.test_portal import accessible, browser, login, portal  # noqa: F401 (fixtures)
 
 
 async def test_an_acquisition_officer_records_an_employer_a_vacancy_a_contact_and_closes_the_vacancy(
     stack: Stack,
-    portal: str,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    portal: str,
+    browser: Browser,
 ) -> None:
-    page = await (await browser.new_context(locale="de-DE")).new_page()
-    await login(page, portal, "employer-acquisition-officer")
+    page = await german_page(browser, portal, "employer-acquisition-officer")
     await page.get_by_role("link", name="Arbeitgeber", exact=True).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Arbeitgeber")
     await expect(page.locator("main")).to_contain_text("Noch keine Arbeitgeber erfasst.")
@@ -79,11 +78,10 @@ async def test_an_acquisition_officer_records_an_employer_a_vacancy_a_contact_an
 
 async def test_a_case_manager_sees_employers_but_records_none(
     stack: Stack,
-    portal: str,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    portal: str,
+    browser: Browser,
 ) -> None:
-    page = await (await browser.new_context(locale="de-DE")).new_page()
-    await login(page, portal, "case-manager")
+    page = await german_page(browser, portal, "case-manager")
     await page.goto(f"{portal}/arbeitgeber")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Arbeitgeber")
     await expect(page.get_by_role("button", name="Arbeitgeber speichern")).to_have_count(0)

@@ -16,9 +16,9 @@ from playwright.async_api import Browser, expect
 
 from shared.auth import SERVICE_ISSUER, dev_issuer, signing_keys
 from shared.vocabulary import AGENCIES, Role
+from tests.e2e.browser import accessible, serve_portal
 from tests.e2e.conftest import Stack
 from tests.e2e.test_placement import enrolled_with_open_case
-from tests.e2e.test_portal import accessible, browser, serve_portal  # noqa: F401 (the browser fixture)
 from tests.fake_oidc import FakeProvider, free_port
 
 SUBJECT = "anna.fm@jobcenter-en.example"
@@ -69,7 +69,7 @@ async def test_a_case_manager_logs_in_through_the_agencys_provider_and_sees_her_
     stack: Stack,
     idp: FakeProvider,
     oidc_portal: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     pid = await enrolled_with_open_case(stack)
     casework = stack.clients["casework"]

@@ -11,9 +11,9 @@ from datetime import date
 from playwright.async_api import Browser, expect
 
 from shared.vocabulary import Role
+from tests.e2e.browser import accessible, german_page
 from tests.e2e.conftest import Stack
 from tests.e2e.test_placement import enrolled_with_open_case
-from tests.e2e.test_portal import accessible, browser, login, portal  # noqa: F401 (fixtures)
 
 READER = "cm-reader-1"
 
@@ -33,14 +33,13 @@ async def _read_identity_and_health(stack: Stack, pid: str) -> None:
 
 async def test_a_data_protection_officer_reads_the_read_log_and_erases_a_person(
     stack: Stack,
-    portal: str,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    portal: str,
+    browser: Browser,
 ) -> None:
     pid = await enrolled_with_open_case(stack)
     await _read_identity_and_health(stack, pid)
 
-    page = await (await browser.new_context(locale="de-DE")).new_page()
-    await login(page, portal, "data-protection-officer")
+    page = await german_page(browser, portal, "data-protection-officer")
     await page.get_by_role("link", name="Datenschutz").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Datenschutz")
     await expect(page.locator("#auskunft")).to_contain_text("Art. 15")
@@ -90,11 +89,10 @@ async def test_a_data_protection_officer_reads_the_read_log_and_erases_a_person(
 
 async def test_a_case_manager_gets_no_read_log_and_no_erasure(
     stack: Stack,
-    portal: str,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    portal: str,
+    browser: Browser,
 ) -> None:
-    page = await (await browser.new_context(locale="de-DE")).new_page()
-    await login(page, portal, "case-manager")
+    page = await german_page(browser, portal, "case-manager")
     await expect(page.get_by_role("link", name="Datenschutz")).to_have_count(0)
     await page.goto(f"{portal}/datenschutz/lesezugriffe")
     await expect(page.get_by_role("status")).to_contain_text("sehen die Datenschutzbeauftragten")

@@ -61,11 +61,22 @@ class FakeConsents:
         return self.releases.get(participant_id, [])
 
 
+class FakeCaseloads:
+    """Active cases per (project, guide), as the ``cases`` projection would count them."""
+
+    def __init__(self) -> None:
+        self.active: dict[tuple[str, str], int] = {}
+
+    async def active_cases(self, uow: UnitOfWork, project: str, case_manager: str) -> int:
+        return self.active.get((project, case_manager), 0)
+
+
 class World(MemoryService):
     def __init__(self) -> None:
         self.keys = FakeKeys()
         self.consents = FakeConsents()
-        super().__init__(HANDLERS, keys=self.keys, consents=self.consents)
+        self.caseloads = FakeCaseloads()
+        super().__init__(HANDLERS, keys=self.keys, consents=self.consents, caseloads=self.caseloads)
 
     async def open_case(self) -> UUID:
         """What the enrolments policy writes for a new participant."""

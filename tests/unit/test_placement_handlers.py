@@ -195,7 +195,7 @@ async def test_forbidden(placement: Placement) -> None:
         await placement.employer(DRV)
     with pytest.raises(Forbidden):  # not a partner agency's vacancy
         await placement.do(CloseVacancy(vacancy_id=vacancy_id, closed_on=TODAY, reason="filled"), OTHER_OFFICER)
-    with pytest.raises(Forbidden):  # another agency's candidate
+    with pytest.raises(NotFound):  # another agency's candidate: its existence is confidential
         await placement.do(
             ProposeCandidate(participant_id=pid, vacancy_id=vacancy_id, proposed_on=TODAY), OTHER_OFFICER
         )

@@ -1,4 +1,5 @@
-"""The case aggregate (pure): state and evolve in ``state``, the commands by topic.
+"""The case aggregate (pure): state and evolve in ``state``, the commands by topic; the
+project aggregate (configuration, caseload cap) in ``projects``.
 
 One case per participant: the case's id is the participant's id. The contracts keep
 ``case_id`` (recorded events are never edited), but it always equals ``participant_id``.
@@ -48,6 +49,18 @@ from services.casework.domain.lifecycle import (
     remove_team_member,
     resume,
 )
+from services.casework.domain.projects import (
+    BUDGET_CATEGORIES,
+    CapOverride,
+    Plan,
+    Project,
+    check_cap,
+    configure,
+    coordinator,
+    members,
+    project,
+    project_stream,
+)
 from services.casework.domain.state import (
     TEAM_ROLES,
     Case,
@@ -62,11 +75,15 @@ from services.casework.domain.state import (
 )
 
 __all__ = [
+    "BUDGET_CATEGORIES",
     "TEAM_ROLES",
+    "CapOverride",
     "Case",
     "Intervention",
     "InterventionStatus",
     "Member",
+    "Plan",
+    "Project",
     "Release",
     "Status",
     "abort_intervention",
@@ -75,8 +92,11 @@ __all__ = [
     "add_team_member",
     "assign_case_manager",
     "case",
+    "check_cap",
     "complete_assessment",
     "complete_intervention",
+    "configure",
+    "coordinator",
     "decide_rehab_application",
     "drop_goal",
     "end_on_withdrawal",
@@ -88,8 +108,11 @@ __all__ = [
     "hand_over",
     "interrupt",
     "log_contact",
+    "members",
     "open_case",
     "plan_intervention",
+    "project",
+    "project_stream",
     "receive_medical_report",
     "reconcile_sharing",
     "record_attendance",

@@ -5,8 +5,10 @@ interruption, exit, employment reported by placement, and erasure.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
+from services.casework.domain.projects import CapOverride
 from services.casework.domain.state import (
     TEAM_ROLES,
     Case,
@@ -56,14 +58,19 @@ def open_case(state: Case, enrolled: ParticipantEnrolled) -> list[DomainEvent]:
     ]
 
 
-def assign_case_manager(state: Case, member: str, on: date) -> list[DomainEvent]:
+def assign_case_manager(state: Case, member: str, on: date, cap: CapOverride | None = None) -> list[DomainEvent]:
+    """With ``cap``, the assignment goes beyond the project's caseload cap (the lead's override)."""
     cid = require_active(state)
     if state.case_manager is not None:
         raise InvalidTransition(f"{state.case_manager} manages this case: hand it over instead", field="case_manager")
-    return [CaseManagerAssigned(case_id=cid, case_manager=member, assigned_on=on)]
+    return [CaseManagerAssigned(case_id=cid, case_manager=member, assigned_on=on, **_override(cap))]
 
 
-def hand_over(state: Case, to: str, on: date, sealed_note: str) -> list[DomainEvent]:
+def _override(cap: CapOverride | None) -> dict[str, Any]:
+    return {} if cap is None else cap.recorded()
+
+
+def hand_over(state: Case, to: str, on: date, sealed_note: str, cap: CapOverride | None = None) -> list[DomainEvent]:
     cid = require_active(state)
     if state.case_manager is None:
         raise InvalidTransition("no case manager to hand over from: assign one", field="to_case_manager")
@@ -77,7 +84,7 @@ def hand_over(state: Case, to: str, on: date, sealed_note: str) -> list[DomainEv
             handed_over_on=on,
             sealed_note=sealed_note,
         ),
-        CaseManagerAssigned(case_id=cid, case_manager=to, assigned_on=on),
+        CaseManagerAssigned(case_id=cid, case_manager=to, assigned_on=on, **_override(cap)),
     ]
 
 

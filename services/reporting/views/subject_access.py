@@ -16,6 +16,8 @@ from services.reporting.projections import erasure_key
 from services.reporting.views.reports import Reads
 from shared import subject_access as rules
 from shared.bus import Context
+from shared.contracts.casework import CaseOpened
+from shared.contracts.intake import ParticipantDataErased, ParticipantEnrolled, ReferralReceived
 from shared.domain import NotFound
 
 _FACTS = """
@@ -24,7 +26,7 @@ WHERE participant_id = $1 ORDER BY on_date, recorded_at, event_id
 """
 _PSEUDONYM = "SELECT pseudonym FROM erased_participants WHERE participant_key = $1"
 # The facts that name the agency running the person's case (the referral's, else later ones).
-_OWNER_FROM = ("ReferralReceived", "ParticipantEnrolled", "CaseOpened")
+_OWNER_FROM = (ReferralReceived.event_type, ParticipantEnrolled.event_type, CaseOpened.event_type)
 
 
 def owner_agency(facts: Sequence[dict[str, Any]]) -> str | None:
@@ -55,6 +57,6 @@ async def subject_access(db: Reads, ctx: Context, participant_id: UUID) -> dict[
     rules.require_subject_access(ctx.principal, agency)
     reads = await rules.audit_and_read_log(pool, ctx, participant_id, agency)
     if pseudonym is not None:
-        erased_on = next(f["on_date"] for f in facts if f["event_type"] == "ParticipantDataErased")
+        erased_on = next(f["on_date"] for f in facts if f["event_type"] == ParticipantDataErased.event_type)
         return rules.answer("reporting", participant_id, agency, data=None, reads=reads, erased_on=erased_on)
     return rules.answer("reporting", participant_id, agency, data={"facts": facts}, reads=reads)

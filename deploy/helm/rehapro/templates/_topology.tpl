@@ -5,8 +5,8 @@ the services' definitions, so a new projection cannot ship without its ACL and d
 */}}
 {{- define "rehapro.topology" -}}
 intake:
-  consumes: [intake]
-  projections: [register]
+  consumes: [casework, intake]
+  projections: [projects, register]
 casework:
   consumes: [casework, intake, placement]
   projections: [cases, consents, employment, enrolments]
@@ -15,5 +15,5 @@ placement:
   projections: [access, board, pool]
 reporting:
   consumes: [casework, intake, placement]
-  projections: [counts, facts]
+  projections: [counts, facts, plans]
 {{- end -}}

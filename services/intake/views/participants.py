@@ -1,10 +1,8 @@
-"""Intake's reads: the agency's register (projection), one participant with identity and
-consents (the aggregate, opened with the participant's key), and the audited identity look-up
-for reporting's monitoring export. Also the register's adapter for the expiry policy.
-
-Every view takes the runtime's unit-of-work factory, so identity is opened on the same
-connection as the stream it was read from.
-"""
+"""Intake's reads of participants: the agency's register (projection), one participant with
+identity and consents (the aggregate, opened with the participant's key, the read audited), the
+audited identity look-up for reporting's monitoring export, and the register's adapter for the
+expiry policy. Every view takes the runtime's unit-of-work factory, so identity is opened on
+the same connection as the stream it was read from."""
 
 from __future__ import annotations
 
@@ -18,14 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.intake import access, domain
 from services.intake.handlers import KeyStore, participant
 from shared import metrics
-from shared import subject_access as subject_access_rules
 from shared.bus import Context
-from shared.contracts.intake import ParticipantDataErased as ErasedEvent
 from shared.db import Conn
-from shared.domain import Forbidden, NotFound
+from shared.domain import Forbidden
 from shared.envelope import Envelope
 from shared.read_log import DATA_READS, ReadFilter
-from shared.recorded import Recorded
 from shared.unit_of_work import PostgresUnitOfWork, UnitOfWork, fold
 from shared.values import BusinessDate, Name
 
@@ -230,47 +225,3 @@ class RegisterDueConsents:
         async with self.unit_of_work(False) as uow:
             rows = await connection(uow).fetch(_DUE, day, agency)
         return [r["participant_id"] for r in rows]
-
-
-_PERSON_DISCLOSURES = """
-SELECT at, service, on_behalf_of, agency, half_year, correlation_id FROM monitoring_disclosures
-WHERE $1 = ANY(released) ORDER BY at, id
-"""
-
-
-async def subject_access(
-    unit_of_work: UnitOfWorkFactory, keys: KeyStore, ctx: Context, participant_id: UUID
-) -> dict[str, Any]:
-    """Everything intake holds about one person (GDPR Art. 15), for the DPO of the running
-    agency: identity, referral reason, consents and objections with their state, every event
-    opened, the monitoring disclosures and the read log, this read included (audited first)."""
-    async with unit_of_work(True) as uow:
-        loaded = await uow.load(domain.participant, domain.stream_id(participant_id))
-        if not loaded.exists:
-            raise NotFound("no such participant", field="participant_id")
-        s = loaded.state
-        subject_access_rules.require_subject_access(ctx.principal, s.agency)
-        conn = connection(uow)
-        reads = await subject_access_rules.audit_and_read_log(conn, ctx, participant_id, s.agency)
-        if s.status == "erased":
-            erased = next(r.payload for r in map(Recorded.decode, loaded.events) if isinstance(r.payload, ErasedEvent))
-            return subject_access_rules.answer("intake", participant_id, s.agency, data=None, reads=reads,
-                                               erased_on=erased.erased_on)  # fmt: skip
-        subject = str(participant_id)
-
-        async def open_sealed(token: str) -> Any:
-            return await keys.open(subject, uow, token)
-
-        data = {
-            "status": s.status,
-            "project": s.project,
-            "source_agency": s.source_agency,
-            "referred_on": s.referred_on,
-            "start_date": s.start_date,
-            "identity": await open_sealed(s.sealed_identity),
-            "referral_reason": await open_sealed(s.sealed_reason) if s.sealed_reason else None,
-            "consents": await consents_view(s, ctx.today, keys, uow, subject),
-            "records": [await subject_access_rules.record(r, open_sealed) for r in map(Recorded.decode, loaded.events)],
-            "monitoring_disclosures": [dict(r) for r in await conn.fetch(_PERSON_DISCLOSURES, participant_id)],
-        }
-    return subject_access_rules.answer("intake", participant_id, s.agency, data=data, reads=reads)
