@@ -296,12 +296,17 @@ ZERO_INTEGRATION_TYPES = {
     "self-employment": 0,
 }
 NO_FOLLOW_UP = {"verified": 0, "still_employed": 0, "rate": None}
+NO_HEALTH_EXITS = {"total": 0, "by_reason": {"transferred-to-rehabilitation": 0, "disability-pension": 0}}
+NO_SUBSIDIES = {"total": 0, "by_instrument": {"16e": 0, "16i": 0}}
 
 # jc-en's view, 2025-Q1 (one group: jc-en / pro-aktiv, so group == total)
 JC_EN_Q1: dict[str, Any] = {
     "referrals": 5,  # P1, P2, P3, P4, P5
-    "eligibility": {"checked": 5, "eligible": "< 5", "rate": "suppressed"},  # 4 of 5 (P3 not)
+    # referrals, eligibility and enrolments under one rule: none of them is a health figure
+    "eligibility": {"checked": 5, "eligible": 4, "rate": 0.8},  # 4 of 5 (P3 not)
     "enrolments": 4,  # P1, P2, P4, P5
+    "declined": 0,
+    "participants": 5,  # P1, P2, P4, P5 and P6 (active until its exit on 2025-03-31)
     # on 2025-03-31: P1 stabilisierung, P4 clearing, P5 clearing (P2 and P6 have left)
     "active": {"total": 3, "by_phase": ZERO_PHASES | {"stabilisierung": 1, "clearing": 2}},
     "caseload": {"workers": 2, "mean": 1.5, "max": 2, "by_worker": {"cm-a": 1, "cm-b": 2}},
@@ -316,12 +321,15 @@ JC_EN_Q1: dict[str, Any] = {
     "interventions": {"started": 0, "by_category": ZERO_CATEGORIES, "completed": 0, "aborted": 0},
     "work_trials": {"started": 0, "completed": 0, "aborted": 0},
     "exits": {"total": 2, "by_reason": ZERO_EXITS | {"dropped-out": 1, "regular-end": 1}},
+    "health_exits": NO_HEALTH_EXITS,
     "integrations": {
         "total": 0,
         "by_type": ZERO_INTEGRATION_TYPES,
         "not_counted": 0,
     },
+    "integration_rate": 0.0,
     "sustainability": {"6_months": NO_FOLLOW_UP, "12_months": NO_FOLLOW_UP},
+    "subsidies": NO_SUBSIDIES,
     "rehab_applications": 0,
     "disability_pension_exits": 0,
 }
@@ -329,7 +337,10 @@ JC_EN_Q1: dict[str, Any] = {
 JC_EN_Q2: dict[str, Any] = {
     "referrals": 0,
     "eligibility": {"checked": 0, "eligible": 0, "rate": None},
-    "enrolments": 0,
+    # 0, but with the stocks (3 -> 2) it would give the exits (1), and they the pension exit
+    "enrolments": "suppressed",
+    "declined": 0,
+    "participants": "suppressed",  # 3 + enrolments
     # on 2025-06-30: P1 and P5 in job search (P4 left that day)
     "active": {"total": 2, "by_phase": ZERO_PHASES | {"stellensuche": 2}},
     "caseload": {"workers": 1, "mean": 2, "max": 2, "by_worker": {"cm-a": 2}},  # P5 handed over to cm-a
@@ -340,20 +351,29 @@ JC_EN_Q2: dict[str, Any] = {
     },
     "interruptions": "< 5",  # 1 (P1)
     "interventions": {
-        "started": "< 5",  # 2
-        "by_category": ZERO_CATEGORIES | {"therapeutic": "< 5", "debt-counselling": "< 5"},
-        "completed": "< 5",
+        "started": 2,
+        # therapeutic (1) reveals health; debt counselling (1) does not, but is its complement
+        "by_category": ZERO_CATEGORIES | {"therapeutic": "< 5", "debt-counselling": "suppressed"},
+        "completed": 1,
         "aborted": 0,
     },
     "work_trials": {"started": 1, "completed": 1, "aborted": 0},
-    # one exit (P4, disability pension): its cell is suppressed, so the total is too
-    "exits": {"total": "suppressed", "by_reason": ZERO_EXITS | {"disability-pension": "< 5"}},
+    # one exit (P4, disability pension): every other reason and the total are hidden with it
+    # (a visible total, or visible zeros beside it, would pin it to 1)
+    "exits": {
+        "total": "suppressed",
+        "by_reason": {r: "suppressed" for r in ZERO_EXITS}
+        | {"transferred-to-rehabilitation": 0, "disability-pension": "< 5"},
+    },
+    "health_exits": {"total": "< 5", "by_reason": {"transferred-to-rehabilitation": 0, "disability-pension": "< 5"}},
     "integrations": {
         "total": 0,
         "by_type": ZERO_INTEGRATION_TYPES,
         "not_counted": 1,  # P5's mini-job
     },
+    "integration_rate": "suppressed",  # 0 of the hidden participants
     "sustainability": {"6_months": {"verified": 1, "still_employed": 1, "rate": 1.0}, "12_months": NO_FOLLOW_UP},
+    "subsidies": NO_SUBSIDIES,
     "rehab_applications": "< 5",
     "disability_pension_exits": "< 5",
 }
@@ -367,7 +387,7 @@ JC_EN_Q4_SUSTAINABILITY = {"6_months": NO_FOLLOW_UP, "12_months": {"verified": 1
 
 # drv-westfalen's view of pro-aktiv: own P9 plus participants with active drv-exchange consent
 DRV_Q1_ENROLMENTS_BY_GROUP = {("drv-westfalen", "pro-aktiv"): 1, ("jc-en", "pro-aktiv"): 1, ("jc-mk", "pro-aktiv"): 2}
-DRV_Q1_REFERRALS = "< 5"  # P9, P2, P7, P8
+DRV_Q1_REFERRALS = 4  # P9, P2, P7, P8 (a referral count is no health figure)
 DRV_Q1_ENROLMENTS = 4
 DRV_Q2_INTEGRATIONS_BY_GROUP = {
     ("drv-westfalen", "pro-aktiv"): 0,

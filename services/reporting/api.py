@@ -4,7 +4,7 @@ the dashboard. Thin: reads call ``views``, the two commands go through the bus."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -32,9 +32,30 @@ KPIS = access("report", "require_role(KPI_READERS) & check_filters")
 COOKIE = "rehapro_token"
 TEXT = {"type": "string"}
 
-Period = Annotated[Name | None, Query(max_length=20, description="2025-Q1, 2025, or empty for every quarter with data")]
+Period = Annotated[
+    Name | None,
+    Query(max_length=20, description="2025-Q1, 2025, a run 2025-Q2..2026-Q1, or empty for every quarter with data"),
+]
+AsOf = Annotated[
+    datetime | None,
+    Query(description="the figures as they stood then: only facts recorded at their source by then (not after today)"),
+]
+Cutoff = Annotated[
+    datetime | None,
+    Query(description="freeze the facts recorded by then (after the quarter's end, not after now; default now)"),
+]
 AgencyFilter = Annotated[Name | None, Query(max_length=60, description="only this agency's figures (one you may see)")]
 ProjectFilter = Annotated[Name | None, Query(max_length=60, description="only this project")]
+
+
+def figure_query(
+    period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None, as_of: AsOf = None
+) -> views.Ask:
+    """The query every figure route takes (KPIs, CSV, dashboard)."""
+    return views.Ask(period, agency, project, as_of)
+
+
+AskDep = Annotated[views.Ask, Depends(figure_query)]
 QuarterPath = Annotated[Name, Path(max_length=20, description="e.g. 2025-Q2")]
 
 
@@ -62,20 +83,17 @@ async def subject_access(participant_id: UUID, ctx: QueryCtx, db: ReadsDep) -> d
 
 
 @router.get("/kpis", **KPIS)
-async def kpi_figures(
-    ctx: QueryCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
-) -> dict[str, object]:
-    """Every KPI per quarter, per (agency, project) the caller may see and in total."""
-    return await views.kpi_figures(db, ctx, period, agency, project)
+async def kpi_figures(ctx: QueryCtx, db: ReadsDep, ask: AskDep) -> dict[str, object]:
+    """Every KPI per quarter, per (agency, project) the caller may see and in total (and over
+    the range, for a year or a run of quarters)."""
+    return await views.kpi_figures(db, ctx, ask)
 
 
 @router.get("/kpis.csv", response_class=Response, responses={200: {"content": {"text/csv": {"schema": TEXT}}}}, **KPIS)
-async def kpi_csv(
-    ctx: QueryCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
-) -> Response:
+async def kpi_csv(ctx: QueryCtx, db: ReadsDep, ask: AskDep) -> Response:
     """The same figures as rows: quarter, agency, project, figure, value (total rows have agency "all")."""
     return Response(
-        await views.kpi_csv(db, ctx, period, agency, project),
+        await views.kpi_csv(db, ctx, ask),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="rehapro-kpis.csv"'},
     )
@@ -85,16 +103,18 @@ async def kpi_csv(
 
 
 @router.get("/reports/{quarter}", **access("report", "require_role(KPI_READERS)"))
-async def quarterly_report(quarter: QuarterPath, ctx: QueryCtx, db: ReadsDep) -> Response:
+async def quarterly_report(quarter: QuarterPath, ctx: QueryCtx, db: ReadsDep, as_of: AsOf = None) -> Response:
     """The report of one quarter for the caller's agency (byte-identical once closed)."""
-    return _json(await views.report_document(db, ctx, Quarter.parse(quarter, field="quarter")))
+    return _json(await views.report_document(db, ctx, Quarter.parse(quarter, field="quarter"), as_of))
 
 
 @router.post("/reports/{quarter}/close", status_code=201, **access("report", "require_role(LEADS)"))
-async def close_quarter(quarter: QuarterPath, ctx: CommandCtx, bus: Bus, db: ReadsDep) -> Response:
-    """Freeze the quarter's figures for the caller's agency as a ``KpiSnapshotComputed`` event;
-    answers with the closed report."""
-    await bus.handle(CloseQuarter(quarter=quarter), ctx)
+async def close_quarter(
+    quarter: QuarterPath, ctx: CommandCtx, bus: Bus, db: ReadsDep, cutoff: Cutoff = None
+) -> Response:
+    """Freeze the quarter's figures for the caller's agency as a ``KpiSnapshotComputed`` event
+    (the facts recorded by ``cutoff``, default now); answers with the closed report."""
+    await bus.handle(CloseQuarter(quarter=quarter, cutoff=views.aware(cutoff)), ctx)
     return _json(await views.report_document(db, ctx, Quarter.parse(quarter, field="quarter")), status_code=201)
 
 
@@ -176,11 +196,10 @@ async def dashboard_login(
     responses={"4XX": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}},
     **KPIS,
 )
-async def dashboard_page(
-    ctx: BrowserCtx, db: ReadsDep, period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None
-) -> HTMLResponse:
-    """Funnel, participants per phase, integrations and sustainability, for a steering committee."""
-    return HTMLResponse(await views.dashboard_page(db, ctx, period, agency, project))
+async def dashboard_page(ctx: BrowserCtx, db: ReadsDep, ask: AskDep) -> HTMLResponse:
+    """Funnel, participants per phase, integrations and sustainability, for a steering committee;
+    the period chosen in a form on the page."""
+    return HTMLResponse(await views.dashboard_page(db, ctx, ask))
 
 
 # --- a project's targets and budget (aggregates; the whole project for its coordinating lead) ---

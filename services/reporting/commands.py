@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.bus import Command
 from shared.values import Name
@@ -15,6 +15,10 @@ class CloseQuarter(Command):
     """Freeze a quarter's figures for the caller's agency view."""
 
     quarter: Name = Field(max_length=20, description="the quarter to close, e.g. 2025-Q2 (must have ended)")
+    cutoff: AwareDatetime | None = Field(
+        default=None,
+        description="freeze the facts recorded by then (after the quarter's end, not after now); default now",
+    )
 
 
 class ProduceMonitoringExport(Command):

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from services.reporting import access
 from services.reporting.commands import CloseQuarter, ProduceMonitoringExport
-from services.reporting.domain import journey, kpis, monitoring, periods
+from services.reporting.domain import disclosure, journey, kpis, monitoring, periods
 from services.reporting.domain.journey import Fact
 from services.reporting.domain.periods import DateRange, Quarter
 from shared.bus import Command, Context, Result
@@ -48,15 +48,16 @@ class IntakeRefused(Exception):
 async def close_quarter(
     cmd: CloseQuarter, uow: UnitOfWork, ctx: Context, *, facts: FactSource, now: Callable[[], datetime] = utcnow
 ) -> Result:
-    """Freeze the quarter's figures for the caller's agency: ``cutoff`` = now, the report from
-    the facts recorded by then, appended as ``ReportingPeriodClosed`` + ``KpiSnapshotComputed``."""
+    """Freeze the quarter's figures for the caller's agency: ``cutoff`` as given (after the
+    quarter, not after now) or now, the report from the facts recorded by then, appended as
+    ``ReportingPeriodClosed`` + ``KpiSnapshotComputed``."""
     access.require_role(ctx.principal, access.LEADS)
     quarter = Quarter.parse(cmd.quarter, field="quarter")
     if lag := await facts.lag():
         raise InvalidTransition(f"reporting is still catching up ({lag} events behind); retry shortly")
     agency = ctx.principal.agency
     loaded = await uow.load(periods.period, periods.period_stream(agency, quarter))
-    cutoff = now()
+    cutoff = now() if cmd.cutoff is None else periods.check_cutoff(quarter, cmd.cutoff, now())
     known = await facts.facts(cutoff)
     events = periods.close(
         loaded.state,
@@ -65,7 +66,7 @@ async def close_quarter(
         today=ctx.today,
         cutoff=cutoff,
         closed_by=ctx.principal.subject,
-        figures=kpis.report(journey.build_participants(known), quarter, agency),
+        figures=kpis.report(journey.build_participants(known), quarter, agency, rules=disclosure.Rules.from_env()),
         facts=len(known),
     )
     sealed = await uow.append(

@@ -164,6 +164,7 @@ _keep(
 )  # fmt: skip
 _keep(EmploymentEnded, lambda e: e.ended_on, "employment_id")
 _keep(EmploymentStatusVerified, lambda e: e.verified_on, "employment_id", "months_after_start", "still_employed")
+_keep(WageSubsidyGranted, lambda e: e.granted_on, "subsidy_id", "employment_id", "instrument")
 
 # the type names of the kept contracts (what tests count rows by)
 FACT_TYPES = frozenset(cls.event_type for cls in KEPT)

@@ -156,15 +156,15 @@ async def test_every_kpi_matches_the_hand_count_and_closed_quarters_are_frozen(s
     rows = list(
         csv.DictReader(
             io.StringIO(
-                (await reporting.get("/kpis.csv", params={"period": "2025-Q1"}, headers=lead(stack, "jc-en"))).text
+                (await reporting.get("/kpis.csv", params={"period": "2025-Q2"}, headers=lead(stack, "jc-en"))).text
             )
         )
     )
     assert {
-        "quarter": "2025-Q1",
+        "quarter": "2025-Q2",
         "agency": "all",
         "project": "all",
-        "figure": "eligibility.eligible",
+        "figure": "interruptions",
         "value": "< 5",
     } in rows
 

@@ -4,7 +4,7 @@ no Kafka, no intake): closing a quarter and producing a monitoring export."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -153,3 +153,22 @@ async def test_an_export_is_not_replayable_and_a_refusing_intake_writes_nothing(
     with pytest.raises(DomainError) as bad:
         await bus.handle(ProduceMonitoringExport(half_year="2025-H3"), ctx())
     assert bad.value.field == "half_year"
+
+
+async def test_a_quarter_closes_with_an_explicit_cutoff_not_after_now(store: MemoryEventStore) -> None:
+    """Issue 15: the cutoff was the server's clock. An explicit one freezes the facts recorded
+    by then; one after now, or inside the quarter, is refused naming ``cutoff``."""
+    bus = make_bus(store)
+    early = FACTS[len(FACTS) // 2].recorded_at
+    for bad in (CUTOFF + timedelta(seconds=1), datetime(2025, 6, 30, 23, 0, tzinfo=UTC)):
+        with pytest.raises(DomainError) as err:
+            await bus.handle(CloseQuarter(quarter="2025-Q2", cutoff=bad), ctx())
+        assert err.value.field == "cutoff"
+    assert await store.read_stream("period-jc-en-2025-Q2") == []
+    await bus.handle(CloseQuarter(quarter="2025-Q1", cutoff=early), ctx())
+    _, snapshot = await store.read_stream("period-jc-en-2025-Q1")
+    snap = KpiSnapshotComputed.model_validate(snapshot.payload)
+    known = [f for f in FACTS if f.recorded_at <= early]
+    assert (snap.cutoff, snap.facts) == (early, len(known))
+    assert snap.figures == kpis.report(journey.build_participants(known), periods.Quarter(2025, 1), "jc-en")
+    assert snap.figures != kpis.report(journey.build_participants(FACTS), periods.Quarter(2025, 1), "jc-en")

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from services.reporting import domain
-from services.reporting.domain import journey, kpis, periods
+from services.reporting.domain import disclosure, journey, kpis, periods
 from services.reporting.projections import KEPT, participant_of, reduce, restore
 from services.reporting.views import monitoring
 from shared.domain import DomainError, InvalidTransition
@@ -85,10 +85,14 @@ def test_no_agency_sees_another_ones_figures() -> None:
     assert view("jc-en", "2025-Q1", agency="jc-mk")["groups"] == []
 
 
-def test_suppression_is_driven_by_the_health_data_marks() -> None:
+def test_suppression_follows_the_one_list_of_sensitive_figures() -> None:
+    """Issue 15: which figures are sensitive is decided once (domain/disclosure.py), by what a
+    count reveals, not by the contract's ``health_data`` mark (that marks sealed fields): the
+    funnel (referrals, eligibility, enrolments) is one rule and not sensitive."""
     assert kpis.sensitive("interruptions")
-    assert kpis.sensitive("referrals")  # ReferralReceived carries the (sealed) referral reason
+    assert not kpis.sensitive("referrals")  # the referral reason is sealed, never counted by category
     assert kpis.sensitive("exits.by_reason.disability-pension")
+    assert kpis.sensitive("exits.by_reason.transferred-to-rehabilitation")
     assert not kpis.sensitive("exits.by_reason.dropped-out")
     assert not kpis.sensitive("enrolments")
     assert kpis.suppress({"interruptions": 0, "rehab_applications": 5, "enrolments": 1}) == {
@@ -203,3 +207,62 @@ def test_a_consent_no_longer_holds_on_its_expiry_day() -> None:
     assert js[str(sc.uid("R2"))].consent_active(ConsentPurpose.DRV_EXCHANGE, date(2025, 3, 30))
     assert kpis.report(js, periods.Quarter(2025, 1), "drv-westfalen")["groups"] == []
     assert kpis.report(js, periods.DateRange(date(2025, 1, 1), date(2025, 3, 30)), "drv-westfalen")["groups"]
+
+
+def test_a_late_fact_in_a_suppressed_cell_is_listed_as_changed_never_by_its_value() -> None:
+    """Issue 15: a late pension exit fell into a cell shown as "< 5" before and after, so the
+    corrections list stayed empty. Now it names the cell as "changed", without a value."""
+    from shared.contracts.casework import ParticipantExited
+    from shared.contracts.common import ExitReason
+
+    exit_ = ParticipantExited(
+        case_id=sc.uid("P5"), participant_id=sc.uid("P5"), exited_on=date(2025, 6, 15),
+        reason=ExitReason.DISABILITY_PENSION,
+    )  # fmt: skip
+    late = to_facts([sc.Step("casework", "P5", "jc-en", "pro-aktiv", exit_)], start=T0 + timedelta(days=1))
+    q2, cutoff = periods.Quarter.parse("2025-Q2"), T0 + timedelta(hours=1)
+    frozen = kpis.protected_report(journey.build_participants([*FACTS, *late], cutoff=cutoff), q2, "jc-en")
+    now = kpis.protected_report(journey.build_participants([*FACTS, *late]), q2, "jc-en")
+    pension = "total.exits.by_reason.disability-pension"
+    assert (frozen.document()["total"]["exits"]["by_reason"]["disability-pension"], now.raw_cells()[pension]) == (
+        "< 5",
+        2,
+    )
+    listed = kpis.corrections(frozen.document(), now.document(), frozen.raw_cells(), now.raw_cells())
+    assert {"figure": pension, "frozen": "< 5", "corrected": "changed"} in listed
+    for row in listed:  # a cell hidden on either side never shows a corrected value
+        if isinstance(row["frozen"], str) or row["corrected"] == "changed":
+            assert row["corrected"] == "changed"
+    assert all(r["corrected"] != 2 for r in listed if r["figure"].endswith("disability-pension"))
+
+
+def test_late_facts_of_sensitive_types_are_counted_under_the_same_threshold() -> None:
+    from services.reporting.views.reports import _late_facts
+
+    facts = [*FACTS, *to_facts([sc.LATE], start=T0 + timedelta(days=1))]
+    exits = [f for f in facts if f.event_type == "ParticipantExited"][:1]
+    late_exit = [
+        journey.Fact("late-exit", T0 + timedelta(days=2), exits[0].participant_id, date(2025, 6, 1), exits[0].event)
+    ]
+    counted = _late_facts(
+        [*facts, *late_exit], journey.build_participants(facts), "jc-en", periods.Quarter(2025, 2),
+        T0 + timedelta(hours=1), disclosure.DEFAULT,
+    )  # fmt: skip
+    assert counted == {"ParticipantExited": "< 5", "WorkTrialStarted": 1}
+
+
+def test_sustainability_over_a_chosen_run_of_quarters() -> None:
+    """Issue 15: sustainability only by the quarter of the check; now also over a run of quarters
+    (``period=2025-Q2..2025-Q4``: the ``range``), counted by verification date."""
+    run = kpis.quarters("2025-Q2..2025-Q4", [])
+    assert [str(q) for q in run] == ["2025-Q2", "2025-Q3", "2025-Q4"]
+    parts = [kpis.protected_report(JOURNEYS, q, "jc-en") for q in run]
+    whole = kpis.range_report(JOURNEYS, parts, "jc-en")
+    assert (whole["from"], whole["to"], whole["quarter"]) == ("2025-Q2", "2025-Q4", "2025-Q2..2025-Q4")
+    assert whole["total"]["sustainability"] == {
+        "6_months": {"verified": 1, "still_employed": 1, "rate": 1.0},  # 2025-Q2's
+        "12_months": {"verified": 1, "still_employed": 0, "rate": 0.0},  # 2025-Q4's
+    }
+    with pytest.raises(DomainError) as err:
+        kpis.quarters("2025-Q4..2025-Q1", [])
+    assert err.value.field == "period"

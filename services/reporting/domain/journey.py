@@ -30,6 +30,7 @@ from shared.contracts.intake import (
     ConsentGranted,
     ConsentWithdrawn,
     EligibilityChecked,
+    EnrolmentDeclined,
     ParticipantDataErased,
     ParticipantEnrolled,
     ReferralReceived,
@@ -38,6 +39,7 @@ from shared.contracts.placement import (
     EmploymentEnded,
     EmploymentStarted,
     EmploymentStatusVerified,
+    WageSubsidyGranted,
     WorkTrialAborted,
     WorkTrialCompleted,
     WorkTrialStarted,
@@ -124,6 +126,7 @@ class Journey:
     referred_on: date | None = None
     checks: list[tuple[date, bool]] = field(default_factory=list)
     enrolled_on: date | None = None
+    declined_on: date | None = None
     exited_on: date | None = None
     exit_reason: str | None = None
     spans: list[Span] = field(default_factory=list)
@@ -133,6 +136,7 @@ class Journey:
     trials: dict[str, Steps] = field(default_factory=dict)
     employments: dict[str, Employment] = field(default_factory=dict)
     verifications: list[tuple[str, int, date, bool]] = field(default_factory=list)
+    subsidies: dict[str, tuple[str, date]] = field(default_factory=dict)  # id -> (§ 16e/16i, granted)
     consents: dict[str, Consent] = field(default_factory=dict)
     managers: list[tuple[date, str]] = field(default_factory=list)
     erased: bool = False
@@ -196,6 +200,11 @@ def _enrolled(e: ParticipantEnrolled, j: Journey, on: date) -> None:
     j.enrolled_on = on
     j.age_band, j.sex = e.age_band or j.age_band, e.sex or j.sex
     j.agency, j.project = e.agency or j.agency, e.project or j.project
+
+
+@apply.register
+def _declined(e: EnrolmentDeclined, j: Journey, on: date) -> None:
+    j.declined_on = on
 
 
 @apply.register
@@ -308,6 +317,11 @@ def _employment_ended(e: EmploymentEnded, j: Journey, on: date) -> None:
 @apply.register
 def _verified(e: EmploymentStatusVerified, j: Journey, on: date) -> None:
     j.verifications.append((str(e.employment_id), e.months_after_start, on, e.still_employed))
+
+
+@apply.register
+def _subsidy(e: WageSubsidyGranted, j: Journey, on: date) -> None:
+    j.subsidies[str(e.subsidy_id)] = (e.instrument, on)
 
 
 def build_participants(facts: Iterable[Fact], cutoff: datetime | None = None) -> dict[str, Journey]:

@@ -13,46 +13,41 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from services.reporting.access import visible_to
+from services.reporting.domain import disclosure
 from services.reporting.domain.journey import Fact, Journey
-from services.reporting.domain.periods import Quarter, Window
-from shared.contracts.base import DomainEvent
-from shared.contracts.casework import (
-    InterventionAborted,
-    InterventionCompleted,
-    InterventionStarted,
-    ParticipantExited,
-    ParticipationInterrupted,
-    RehabApplicationFiled,
-)
+from services.reporting.domain.periods import DateRange, Quarter, Window
 from shared.contracts.common import ExitReason, InterventionCategory, Phase
-from shared.contracts.intake import EligibilityChecked, ParticipantEnrolled, ReferralReceived
-from shared.contracts.placement import (
-    EmploymentStarted,
-    EmploymentStatusVerified,
-    WorkTrialAborted,
-    WorkTrialCompleted,
-    WorkTrialStarted,
-)
+from shared.domain import DomainError
 
-SMALL_CELL = 5
-SUPPRESSED = "< 5"
-SECONDARY = "suppressed"
+SUPPRESSED = disclosure.DEFAULT.small
+SECONDARY = disclosure.SECONDARY
+CHANGED = disclosure.CHANGED
 
 Figures = dict[str, Any]
 
 
 def quarters(period: str | None, facts: Sequence[Fact]) -> list[Quarter]:
-    """``2025-Q1`` → that quarter, ``2025`` → its four, nothing → every quarter with facts."""
+    """``2025-Q1`` → that quarter, ``2025`` → its four, ``2025-Q2..2026-Q1`` → that run,
+    nothing → every quarter with facts."""
     if period:
         if re.fullmatch(r"\d{4}", period):
             return [Quarter(int(period), q) for q in range(1, 5)]
+        first, dots, last = period.partition("..")
+        if dots:
+            return _run(Quarter.parse(first), Quarter.parse(last))
         return [Quarter.parse(period)]
     if not facts:
         return []
-    first, last = Quarter.of(min(f.on for f in facts)), Quarter.of(max(f.on for f in facts))
+    return _run(Quarter.of(min(f.on for f in facts)), Quarter.of(max(f.on for f in facts)))
+
+
+def _run(first: Quarter, last: Quarter) -> list[Quarter]:
+    if last < first:
+        raise DomainError("a run of quarters ends after it starts: 2025-Q1..2025-Q4", field="period")
     out = [first]
     while out[-1] < last:
         out.append(out[-1].next())
@@ -72,13 +67,24 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _funnel(js: list[Journey], q: Window) -> Figures:
-    """Referrals, eligibility checks and enrolments in the quarter."""
+    """Referrals, eligibility checks, enrolments and declined enrolments in the quarter."""
     checks = [ok for j in js for on, ok in j.checks if on in q]
     return {
         "referrals": sum(1 for j in js if j.referred_on in q),
         "eligibility": {"checked": len(checks), "eligible": sum(checks), "rate": _rate(sum(checks), len(checks))},
         "enrolments": sum(1 for j in js if j.enrolled_on in q),
+        "declined": sum(1 for j in js if j.declined_on in q),
     }
+
+
+def _participants(js: list[Journey], q: Window) -> int:
+    """Enrolled on or before the last day and not exited before the first: active on at least
+    one day of the window (the previous stock plus the window's enrolments)."""
+    return sum(
+        1
+        for j in js
+        if j.enrolled_on is not None and j.enrolled_on <= q.end and (j.exited_on is None or j.exited_on >= q.start)
+    )
 
 
 def _stock(js: list[Journey], q: Window) -> Figures:
@@ -173,102 +179,190 @@ def _sustainability(js: list[Journey], q: Window) -> Figures:
     return {"sustainability": out}
 
 
+def _subsidies(js: list[Journey], q: Window) -> Figures:
+    """Wage subsidies granted in the quarter, by instrument (§ 16e / § 16i SGB II)."""
+    granted = [instrument for j in js for instrument, on in j.subsidies.values() if on in q]
+    return {"subsidies": {"total": len(granted), "by_instrument": {i: granted.count(i) for i in ("16e", "16i")}}}
+
+
 def figures(journeys: Iterable[Journey], quarter: Window) -> Figures:
     """Every KPI of one quarter for the given participants (raw, unsuppressed)."""
     js, q = list(journeys), quarter
     exits = _exits(js, q)
+    participants = _participants(js, q)
+    integrations = _integrations(js, q)
     return {
         **_funnel(js, q),
+        "participants": participants,
         **_stock(js, q),
         **_phase_days(js, q),
         "interruptions": sum(1 for j in js for on in j.interruptions if on in q),
         **_interventions(js, q),
         **_work_trials(js, q),
         "exits": {"total": sum(exits.values()), "by_reason": {r.value: exits.get(r, 0) for r in ExitReason}},
-        **_integrations(js, q),
+        "health_exits": {
+            "total": sum(exits.get(r, 0) for r in disclosure.HEALTH_EXIT_REASONS),
+            "by_reason": {r: exits.get(r, 0) for r in disclosure.HEALTH_EXIT_REASONS},
+        },
+        **integrations,
+        "integration_rate": _rate(integrations["integrations"]["total"], participants),
         **_sustainability(js, q),
+        **_subsidies(js, q),
         "rehab_applications": sum(1 for j in js for on in j.rehab_filed if on in q),
         "disability_pension_exits": exits.get(ExitReason.DISABILITY_PENSION, 0),
     }
 
 
-# --- small-cell suppression -------------------------------------------------------------------
+# --- disclosure control (services/reporting/domain/disclosure.py decides) ---------------------
 
-# figure path prefix -> the contracts it is counted from; a figure is health data when one of
-# them is marked ``health_data`` (or it is named in EXPLICIT).
-SOURCES: dict[str, tuple[type[DomainEvent], ...]] = {
-    "referrals": (ReferralReceived,),
-    "eligibility": (EligibilityChecked,),
-    "enrolments": (ParticipantEnrolled,),
-    "interruptions": (ParticipationInterrupted,),
-    "interventions": (InterventionStarted, InterventionCompleted, InterventionAborted),
-    "rehab_applications": (RehabApplicationFiled,),
-    "work_trials": (WorkTrialStarted, WorkTrialCompleted, WorkTrialAborted),
-    "exits": (ParticipantExited,),
-    "integrations": (EmploymentStarted,),
-    "sustainability": (EmploymentStatusVerified,),
+Marks = dict[disclosure.Key, str]
+RATES = {
+    "eligibility.rate": ("eligibility.eligible", "eligibility.checked"),
+    "integration_rate": ("integrations.total", "participants"),
+    "sustainability.6_months.rate": ("sustainability.6_months.still_employed", "sustainability.6_months.verified"),
+    "sustainability.12_months.rate": ("sustainability.12_months.still_employed", "sustainability.12_months.verified"),
 }
-EXPLICIT = frozenset({"exits.by_reason.disability-pension", "disability_pension_exits"})
-# breakdowns whose visible total would reveal a single suppressed cell
-BREAKDOWNS = {"exits.by_reason": "exits.total", "interventions.by_category": "interventions.started"}
 
 
 def sensitive(path: str) -> bool:
-    if path in EXPLICIT:
-        return True
-    for prefix, types in SOURCES.items():
-        if path == prefix or path.startswith(prefix + "."):
-            return any(t.health_data for t in types)
-    return False
+    return disclosure.sensitive(path)
 
 
-def suppress(raw: Mapping[str, Any], path: str = "") -> dict[str, Any]:
-    """Counts 1-4 of health-data figures become "< 5" (rates derived from them disappear)."""
-    out = {key: _suppressed(value, f"{path}.{key}" if path else key) for key, value in raw.items()}
-    if path == "":
-        _suppress_secondary(out)
+def cells(scope: str, raw: Mapping[str, Any]) -> dict[disclosure.Key, int]:
+    return {(scope, p): v for p, v in flatten(raw).items() if disclosure.is_cell(p, v)}
+
+
+def publish(raw: Mapping[str, Any], scope: str, marks: Mapping[disclosure.Key, str]) -> dict[str, Any]:
+    """The raw figures with the hidden cells replaced by their marks and rates of hidden parts."""
+    flat = {p: marks.get((scope, p), v) for p, v in flatten(raw).items()}
+    for rate, (num, den) in RATES.items():
+        if rate in flat and disclosure.rate_hidden(flat.get(num), flat.get(den)):
+            flat[rate] = disclosure.SECONDARY
+    return unflatten(raw, flat)
+
+
+def suppress(raw: Mapping[str, Any], rules: disclosure.Rules = disclosure.DEFAULT) -> dict[str, Any]:
+    """One scope on its own: primary and secondary suppression inside its identities."""
+    values = cells("", raw)
+    marks = disclosure.protect(values, disclosure.scope_rows("", [p for _, p in values]), values, rules=rules)
+    return publish(raw, "", marks)
+
+
+def unflatten(shape: Mapping[str, Any], flat: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in shape.items():
+        p = f"{path}.{key}" if path else str(key)
+        out[key] = unflatten(value, flat, p) if isinstance(value, Mapping) else flat[p]
     return out
 
 
-def _suppressed(value: Any, path: str) -> Any:
-    if isinstance(value, Mapping):
-        return suppress(value, path)
-    if isinstance(value, int) and not isinstance(value, bool) and sensitive(path) and 0 < value < SMALL_CELL:
-        return SUPPRESSED
-    return value
+@dataclass
+class Protected:
+    """One window's raw figures per scope (each group ``agency/project`` and ``total``) with
+    the marks of its hidden cells: what a publication of it shows and what a range over it must
+    keep hidden."""
+
+    window: Window
+    groups: list[tuple[str, str]]
+    raw: dict[str, Figures]
+    marks: Marks
+
+    @property
+    def scopes(self) -> list[str]:
+        return [f"{a}/{p}" for a, p in self.groups]
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "quarter": str(self.window),
+            "groups": [
+                {"agency": a, "project": p, "figures": publish(self.raw[f"{a}/{p}"], f"{a}/{p}", self.marks)}
+                for a, p in self.groups
+            ],
+            "total": publish(self.raw["total"], "total", self.marks),
+        }
+
+    def raw_cells(self) -> dict[str, Any]:
+        """Every raw figure keyed as ``corrections`` names it (``total.<path>``, ``<agency>/<project>.<path>``)."""
+        return _keyed({s: self.raw[s] for s in [*self.scopes, "total"]})
+
+    def system(self) -> tuple[dict[disclosure.Key, int], list[disclosure.Row]]:
+        """Every cell and identity of this publication, keyed ``<window>|<scope>`` (as a range sees it)."""
+        values: dict[disclosure.Key, int] = {}
+        rows: list[disclosure.Row] = []
+        for scope in [*self.scopes, "total"]:
+            mine = cells(scope, self.raw[scope])
+            values.update(mine)
+            rows.extend(disclosure.scope_rows(scope, [p for _, p in mine]))
+        rows.extend(disclosure.sum_rows("total", self.scopes, [p for s, p in values if s == "total"]))
+        ns = self._ns
+        return {ns(k): v for k, v in values.items()}, [{ns(k): c for k, c in r.items()} for r in rows]
+
+    def _ns(self, key: disclosure.Key) -> disclosure.Key:
+        return (f"{self.window}|{key[0]}", key[1])
 
 
-def _suppress_secondary(out: dict[str, Any]) -> None:
-    """A rate or a total from which a suppressed cell could be worked out goes as well."""
-    eligibility = out.get("eligibility")
-    if eligibility is not None and SUPPRESSED in (eligibility["checked"], eligibility["eligible"]):
-        eligibility["rate"] = SECONDARY
-    for cells_path, total_path in BREAKDOWNS.items():
-        cells = _get(out, cells_path)
-        if cells is None:
-            continue
-        if sum(1 for v in cells.values() if v == SUPPRESSED) == 1 and _get(out, total_path) != SUPPRESSED:
-            _set(out, total_path, SECONDARY)
-
-
-def _get(tree: Mapping[str, Any], path: str) -> Any:
-    node: Any = tree
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _set(tree: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
-    node = tree
-    for part in parents:
-        node = node[part]
-    node[last] = value
+def protected(
+    groups: Mapping[tuple[str, str], list[Journey]],
+    window: Window,
+    rules: disclosure.Rules = disclosure.DEFAULT,
+    within: Sequence[Protected] = (),
+    keep: Iterable[disclosure.Key] = (),
+) -> Protected:
+    """Each group is protected on its own (so its cells look the same in every response it is
+    in), then the total over the groups with the groups' marks fixed. ``within``: the quarters a
+    range spans, published on their own: their marks stay, and a range cell of a flow is the sum
+    of theirs."""
+    order = sorted(groups)
+    scopes = [f"{a}/{p}" for a, p in order]
+    raw = {scope: figures(groups[key], window) for scope, key in zip(scopes, order, strict=True)}
+    raw["total"] = figures([j for key in order for j in groups[key]], window)
+    values: dict[disclosure.Key, int] = {}
+    rows: list[disclosure.Row] = []
+    marks: Marks = {}
+    for part in within:
+        part_values, part_rows = part.system()
+        values.update(part_values)
+        rows.extend(part_rows)
+        marks.update({part._ns(k): m for k, m in part.marks.items()})
+    for scope in [*scopes, "total"]:
+        mine = cells(scope, raw[scope])
+        values.update(mine)
+        paths = [p for _, p in mine]
+        rows.extend(disclosure.scope_rows(scope, paths))
+        if scope == "total":
+            rows.extend(disclosure.sum_rows("total", scopes, paths))
+        quarters_of = [f"{part.window}|{scope}" for part in within if scope in part.raw]
+        if quarters_of:
+            flows = [p for p in paths if not p.startswith(disclosure.NOT_FLOWS)]
+            rows.extend(disclosure.sum_rows(scope, quarters_of, flows))
+        marks = disclosure.protect(values, rows, mine, marks, rules, keep)
+    return Protected(window, order, raw, {k: m for k, m in marks.items() if "|" not in k[0]})
 
 
 # --- reports ----------------------------------------------------------------------------------
+
+
+def chosen_groups(
+    journeys: Mapping[str, Journey],
+    window: Window,
+    viewer_agency: str,
+    *,
+    agency: str | None = None,
+    project: str | None = None,
+) -> dict[tuple[str, str], list[Journey]]:
+    """The participants one agency may see on the window's last day, by (agency, project)."""
+    seen = visible_to(viewer_agency, window.end)
+    groups: dict[tuple[str, str], list[Journey]] = defaultdict(list)
+    for j in journeys.values():
+        if (
+            j.agency
+            and j.project
+            and seen(j)
+            and (agency is None or j.agency == agency)
+            and (project is None or j.project == project)
+        ):
+            groups[(j.agency, j.project)].append(j)
+    return groups
 
 
 def report(
@@ -278,29 +372,55 @@ def report(
     *,
     agency: str | None = None,
     project: str | None = None,
+    rules: disclosure.Rules = disclosure.DEFAULT,
 ) -> dict[str, Any]:
     """The suppressed figures one agency may see for one quarter, per (agency, project) and in total."""
-    seen = visible_to(viewer_agency, quarter.end)
-    chosen = [
-        j
-        for j in journeys.values()
-        if j.agency
-        and j.project
-        and seen(j)
-        and (agency is None or j.agency == agency)
-        and (project is None or j.project == project)
-    ]
-    groups: dict[tuple[str, str], list[Journey]] = defaultdict(list)
-    for j in chosen:
-        groups[(str(j.agency), str(j.project))].append(j)
-    return {
-        "quarter": str(quarter),
-        "groups": [
-            {"agency": a, "project": p, "figures": suppress(figures(groups[(a, p)], quarter))}
-            for a, p in sorted(groups)
-        ],
-        "total": suppress(figures(chosen, quarter)),
-    }
+    return protected_report(journeys, quarter, viewer_agency, agency=agency, project=project, rules=rules).document()
+
+
+def protected_report(
+    journeys: Mapping[str, Journey],
+    window: Window,
+    viewer_agency: str,
+    *,
+    agency: str | None = None,
+    project: str | None = None,
+    rules: disclosure.Rules = disclosure.DEFAULT,
+    within: Sequence[Protected] = (),
+    keep: Iterable[disclosure.Key] = (),
+) -> Protected:
+    """``keep``: cells hidden in another publication of this window (``hidden_cells``)."""
+    groups = chosen_groups(journeys, window, viewer_agency, agency=agency, project=project)
+    return protected(groups, window, rules, within, keep)
+
+
+def hidden_cells(doc: Mapping[str, Any], *, total: bool = True) -> set[disclosure.Key]:
+    """The cells a published report hid (by scope), e.g. a closed quarter's frozen report: the
+    live figures of that quarter keep them hidden. ``total=False``: only the groups' (a filtered
+    response has another total)."""
+    scopes = {f"{g['agency']}/{g['project']}": g["figures"] for g in doc["groups"]}
+    if total:
+        scopes["total"] = doc["total"]
+    return {(s, p) for s, figs in scopes.items() for p, v in flatten(figs).items() if isinstance(v, str)}
+
+
+def range_report(
+    journeys: Mapping[str, Journey],
+    quarters_: Sequence[Protected],
+    viewer_agency: str,
+    *,
+    agency: str | None = None,
+    project: str | None = None,
+    rules: disclosure.Rules = disclosure.DEFAULT,
+) -> dict[str, Any]:
+    """Every figure over a run of quarters (sustainability over a chosen period, the dashboard's
+    funnel), suppressed so that no quarter's hidden cell follows from the range minus the others."""
+    first, last = quarters_[0].window, quarters_[-1].window
+    window = DateRange(first.start, last.end, f"{first}..{last}")
+    doc = protected_report(
+        journeys, window, viewer_agency, agency=agency, project=project, rules=rules, within=quarters_
+    ).document()
+    return {"from": str(first), "to": str(last), **doc}
 
 
 def flatten(tree: Mapping[str, Any], path: str = "") -> dict[str, Any]:
@@ -314,18 +434,33 @@ def flatten(tree: Mapping[str, Any], path: str = "") -> dict[str, Any]:
     return out
 
 
-def corrections(frozen: Mapping[str, Any], current: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every published figure that the facts recorded after the close have changed."""
+def _keyed(scopes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    return {f"{scope}.{k}": v for scope, figs in scopes.items() for k, v in flatten(figs).items()}
+
+
+def _published(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return _keyed({"total": doc["total"]} | {f"{g['agency']}/{g['project']}": g["figures"] for g in doc["groups"]})
+
+
+def corrections(
+    frozen: Mapping[str, Any],
+    current: Mapping[str, Any],
+    frozen_raw: Mapping[str, Any] | None = None,
+    current_raw: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every published figure that the facts recorded after the close have changed. A figure
+    hidden in either publication is listed when its raw value changed, as ``"changed"``: the
+    list says a late fact fell into it, never by how much."""
+    before, after = _published(frozen), _published(current)
     out: list[dict[str, Any]] = []
-
-    def rows(doc: Mapping[str, Any]) -> dict[str, Any]:
-        flat = {f"total.{k}": v for k, v in flatten(doc["total"]).items()}
-        for g in doc["groups"]:
-            flat.update({f"{g['agency']}/{g['project']}.{k}": v for k, v in flatten(g["figures"]).items()})
-        return flat
-
-    before, after = rows(frozen), rows(current)
     for key in sorted(before.keys() | after.keys()):
-        if before.get(key) != after.get(key):
-            out.append({"figure": key, "frozen": before.get(key), "corrected": after.get(key)})
+        was, now = before.get(key), after.get(key)
+        if not (isinstance(was, str) or isinstance(now, str)):
+            if was != now:
+                out.append({"figure": key, "frozen": was, "corrected": now})
+        elif frozen_raw is None or current_raw is None:
+            if was != now:
+                out.append({"figure": key, "frozen": was, "corrected": CHANGED})
+        elif frozen_raw.get(key) != current_raw.get(key):
+            out.append({"figure": key, "frozen": was, "corrected": disclosure.CHANGED})
     return out

@@ -110,6 +110,16 @@ def canonical(doc: Any) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
+def check_cutoff(quarter: Quarter, cutoff: datetime, now: datetime) -> datetime:
+    """An explicit cutoff lies after the quarter's last day and not after now (a report frozen
+    "as of tomorrow" would change under its readers)."""
+    if cutoff > now:
+        raise DomainError(f"the cutoff {cutoff.isoformat()} is after now", field="cutoff")
+    if cutoff.date() <= quarter.end:
+        raise DomainError(f"the cutoff must be after the end of {quarter} ({quarter.end})", field="cutoff")
+    return cutoff
+
+
 def close(
     state: Period,
     *,

@@ -2,7 +2,9 @@
 renderings (JSON documents, CSV, the dashboard's HTML and SVG, the monitoring export)."""
 
 from services.reporting.views.reports import (
+    Ask,
     Reads,
+    aware,
     dashboard_page,
     funnel_counts,
     kpi_csv,
@@ -13,7 +15,9 @@ from services.reporting.views.reports import (
 from services.reporting.views.subject_access import subject_access
 
 __all__ = [
+    "Ask",
     "Reads",
+    "aware",
     "dashboard_page",
     "funnel_counts",
     "kpi_csv",

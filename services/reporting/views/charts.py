@@ -16,8 +16,30 @@ class Series:
     values: Sequence[Any]  # numbers, None, or a suppressed marker such as "< 5"
 
 
+HATCH_ID = "suppressed-hatch"
+# a hatched pattern: a hidden cell is drawn as hidden, not as an empty (zero) bar
+HATCH = (
+    f'<defs><pattern id="{HATCH_ID}" width="6" height="6" patternUnits="userSpaceOnUse"'
+    ' patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/>'
+    '<line x1="0" y1="0" x2="0" y2="6" stroke="#888" stroke-width="2"/></pattern></defs>'
+)
+HIDDEN_SIZE = 14.0  # px: a hidden cell's bar, the same whatever the value behind it
+
+
 def _num(v: Any) -> float:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 0.0
+
+
+def hidden(v: Any) -> bool:
+    """A disclosure mark ("< 5", "suppressed") instead of a number."""
+    return isinstance(v, str)
+
+
+def _hidden_rect(x: float, y: float, w: float, h: float, title: str) -> str:
+    return (
+        f'<rect class="suppressed" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}"'
+        f' fill="url(#{HATCH_ID})" stroke="#888" stroke-dasharray="3 2"><title>{escape(title)}</title></rect>'
+    )
 
 
 def _label(v: Any, percent: bool) -> str:
@@ -52,6 +74,7 @@ def bar_chart(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
         f' role="img" aria-label="{escape(title)}" class="chart">',
         f"<title>{escape(title)}</title>",
+        HATCH,
         f'<text x="{left}" y="22" font-size="15" font-weight="bold" fill="#222">{escape(title)}</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#999"/>',
     ]
@@ -65,17 +88,21 @@ def bar_chart(
         base: float = top + plot_h
         for k, s in enumerate(series):
             v = s.values[i]
-            h = _num(v) / peak * plot_h
+            h = HIDDEN_SIZE if hidden(v) else _num(v) / peak * plot_h
             x = x0 if stacked else x0 + k * bar_w
             y = base - h
             color = PALETTE[k % len(PALETTE)]
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
-                f"<title>{escape(s.name)} {escape(cat)}: {escape(_label(v, percent))}</title></rect>"
-            )
-            if not stacked or h >= 12:
+            tip = f"{s.name} {cat}: {_label(v, percent)}"
+            if hidden(v):
+                parts.append(_hidden_rect(x, y, bar_w, h, f"{tip} (suppressed: a small health-data count)"))
+            else:
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
+                    f"<title>{escape(tip)}</title></rect>"
+                )
+            if not stacked or h >= 12 or hidden(v):
                 ly = (y + h / 2 + 4) if stacked else (y - 3)
-                fill = "#fff" if stacked else "#333"
+                fill = "#fff" if stacked and not hidden(v) else "#333"
                 parts.append(
                     f'<text x="{x + bar_w / 2:.1f}" y="{ly:.1f}" font-size="10" text-anchor="middle"'
                     f' fill="{fill}">{escape(_label(v, percent))}</text>'
@@ -104,17 +131,22 @@ def funnel(title: str, steps: Sequence[tuple[str, Any]], width: int = 640) -> st
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
         f' role="img" aria-label="{escape(title)}" class="chart">',
         f"<title>{escape(title)}</title>",
+        HATCH,
         f'<text x="10" y="22" font-size="15" font-weight="bold" fill="#222">{escape(title)}</text>',
     ]
     for i, (name, value) in enumerate(steps):
         y = 36 + i * row
-        w = _num(value) / peak * (width - left - 70)
+        w = 3 * HIDDEN_SIZE if hidden(value) else _num(value) / peak * (width - left - 70)
         parts.append(
             f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end" fill="#333">{escape(name)}</text>'
         )
-        parts.append(
-            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="24" fill="{PALETTE[0]}" opacity="{1 - i * 0.15:.2f}"/>'
-        )
+        if hidden(value):
+            parts.append(_hidden_rect(left, y, w, 24, f"{name}: {value} (suppressed)"))
+        else:
+            parts.append(
+                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="24" fill="{PALETTE[0]}"'
+                f' opacity="{1 - i * 0.15:.2f}"/>'
+            )
         label = escape(_label(value, False))
         parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 17}" font-size="12" fill="#222">{label}</text>')
     parts.append("</svg>")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from html import escape
 from typing import Any
 
+from services.reporting.domain.periods import Quarter
 from services.reporting.views.charts import Series, bar_chart, funnel
 from shared.contracts.common import Phase
 from shared.vocabulary import AGENCIES
@@ -27,18 +30,54 @@ h1{font-size:22px;margin:0 0 4px} .sub{color:#666;margin:0 0 18px}
 table{border-collapse:collapse;font-size:13px;width:100%}
 td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:right}
 th:first-child,td:first-child{text-align:left} .note{font-size:12px;color:#666}
+form.period{margin:0 0 14px} td.hidden{color:#777;font-style:italic}
 """
 
 
-def _total(doc: Mapping[str, Any], *path: str) -> Any:
+@dataclass(frozen=True)
+class Selection:
+    """The period asked for, the quarters with data (to choose from), and today (which decides
+    whether a quarter has ended)."""
+
+    period: str | None
+    quarters: Sequence[str]
+    today: date
+
+
+def _picker(sel: Selection) -> str:
+    """A plain GET form: every year and quarter with data, or all of them (no script)."""
+    years = sorted({q[:4] for q in sel.quarters})
+    options = [("", "every quarter with data"), *((y, y) for y in years), *((q, q) for q in sel.quarters)]
+    opts = "".join(
+        f'<option value="{escape(v)}"{" selected" if (sel.period or "") == v else ""}>{escape(label)}</option>'
+        for v, label in options
+    )
+    return (
+        '<form class="period" method="get" action="/dashboard"><label>Period '
+        f'<select name="period">{opts}</select></label> <button type="submit">Show</button></form>'
+    )
+
+
+def _shown_quarter(quarters: Sequence[Mapping[str, Any]], today: date) -> Mapping[str, Any] | None:
+    """The table's quarter: the latest of the selection that has ended, else the latest."""
+    ended = [q for q in quarters if Quarter.parse(q["quarter"]).end < today]
+    return ended[-1] if ended else (quarters[-1] if quarters else None)
+
+
+def _total(doc: Mapping[str, Any] | None, *path: str) -> Any:
+    if doc is None:
+        return None
     node: Any = doc["total"]
     for p in path:
         node = node[p]
     return node
 
 
-def render(viewer: str, quarters: Sequence[Mapping[str, Any]], overall: Mapping[str, Any]) -> str:
-    """``quarters``: one report per quarter (kpis.report); ``overall``: the report of the whole range."""
+def render(
+    viewer: str, quarters: Sequence[Mapping[str, Any]], overall: Mapping[str, Any] | None, selection: Selection
+) -> str:
+    """``quarters``: one report per quarter (kpis.report); ``overall``: the range over them
+    (kpis.range_report, suppressed against the quarters); ``selection``: the period picker."""
     labels = [q["quarter"] for q in quarters]
     steps = [
         ("Referrals", _total(overall, "referrals")),
@@ -73,15 +112,17 @@ def render(viewer: str, quarters: Sequence[Mapping[str, Any]], overall: Mapping[
         ],
         percent=True,
     )
-    latest = quarters[-1] if quarters else None
-    table = _table(latest) if latest else "<p>No data yet.</p>"
+    shown = _shown_quarter(quarters, selection.today)
+    table = _table(shown, selection.today) if shown else "<p>No data yet.</p>"
     span = f"{labels[0]} to {labels[-1]}" if labels else "no data"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rehapro KPIs: {escape(AGENCIES.get(viewer, viewer))}</title>
 <style>{STYLE}</style></head><body>
 <h1>rehapro KPIs</h1>
 <p class="sub">View of {escape(AGENCIES.get(viewer, viewer))} · {escape(span)} ·
-health-data figures from 1 to 4 are shown as “&lt; 5”</p>
+small health-data counts are shown as “&lt; 5”, hatched; cells hidden so that they cannot be worked
+out from the others as “suppressed”</p>
+{_picker(selection)}
 <div class="grid">
 <div class="card" id="funnel">{funnel(f"Funnel {span}", steps)}</div>
 <div class="card" id="phases">{phases}</div>
@@ -100,8 +141,13 @@ ROWS = (
     ("Interruptions", ("interruptions",)),
     ("Interventions started", ("interventions", "started")),
     ("Work trials started", ("work_trials", "started")),
+    ("Declined enrolments", ("declined",)),
     ("Exits", ("exits", "total")),
+    ("Health-related exits", ("health_exits", "total")),
     ("Integrations (K2)", ("integrations", "total")),
+    ("Integration rate (K2 per participant)", ("integration_rate",)),
+    ("Wage subsidies § 16e", ("subsidies", "by_instrument", "16e")),
+    ("Wage subsidies § 16i", ("subsidies", "by_instrument", "16i")),
     ("Rehab applications", ("rehab_applications",)),
     ("Disability-pension exits", ("disability_pension_exits",)),
 )
@@ -111,17 +157,21 @@ def _cell(figs: Mapping[str, Any], path: Sequence[str]) -> str:
     node: Any = figs
     for p in path:
         node = node[p]
-    return escape("-" if node is None else str(node))
+    if isinstance(node, str):
+        return f'<td class="hidden">{escape(node)}</td>'
+    if isinstance(node, float):
+        return f"<td>{node * 100:.0f} %</td>"
+    return f"<td>{escape('-' if node is None else str(node))}</td>"
 
 
-def _table(doc: Mapping[str, Any]) -> str:
+def _table(doc: Mapping[str, Any], today: date) -> str:
+    ongoing = "" if Quarter.parse(doc["quarter"]).end < today else " (not ended yet)"
     cols = [(f"{g['agency']} / {g['project']}", g["figures"]) for g in doc["groups"]] + [("Total", doc["total"])]
     head = "".join(f"<th>{escape(c)}</th>" for c, _ in cols)
     body = "".join(
-        f"<tr><td>{escape(name)}</td>" + "".join(f"<td>{_cell(f, path)}</td>" for _, f in cols) + "</tr>"
-        for name, path in ROWS
+        f"<tr><td>{escape(name)}</td>" + "".join(_cell(f, path) for _, f in cols) + "</tr>" for name, path in ROWS
     )
     return (
-        f"<h2 style='font-size:16px;margin:0 0 8px'>Quarter {escape(doc['quarter'])}</h2>"
+        f"<h2 style='font-size:16px;margin:0 0 8px'>Quarter {escape(doc['quarter'])}{ongoing}</h2>"
         f"<table><thead><tr><th>Figure</th>{head}</tr></thead><tbody>{body}</tbody></table>"
     )

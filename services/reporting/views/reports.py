@@ -7,19 +7,21 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from services.reporting import access
-from services.reporting.domain import journey, kpis, periods
+from services.reporting.domain import disclosure, journey, kpis, periods
 from services.reporting.domain.journey import Fact, Journey
-from services.reporting.domain.periods import DateRange, Quarter
+from services.reporting.domain.periods import Quarter
 from services.reporting.projections import restore
 from services.reporting.views import dashboard
 from shared.bus import Context
 from shared.contracts.reporting import KpiSnapshotComputed
+from shared.domain import DomainError
 from shared.runtime import Runtime
 
 _FACTS = (
@@ -32,8 +34,9 @@ _COUNTS = "SELECT project, metric, count FROM funnel_counts WHERE agency = $1 AN
 class Reads:
     """reporting's read models on PostgreSQL (the handlers' ``FactSource`` too)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, rules: disclosure.Rules | None = None) -> None:
         self.runtime = runtime
+        self.rules = rules or disclosure.Rules.from_env()
 
     async def facts(self, recorded_by: datetime | None = None) -> list[Fact]:
         """Every fact (recorded at its source by ``recorded_by``, if given), decoded."""
@@ -70,34 +73,94 @@ async def funnel_counts(reads: Reads, ctx: Context, project: str | None) -> dict
     return {"agency": agency, "projects": await reads.counts(agency, project)}
 
 
-Reports = tuple[list[Quarter], list[dict[str, Any]], dict[str, Journey]]
+def aware(stamp: datetime | None) -> datetime | None:
+    """A time without zone is UTC."""
+    return stamp if stamp is None or stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-async def reports(reads: Reads, ctx: Context, period: str | None, agency: str | None, project: str | None) -> Reports:
-    """The quarters asked for, the report of each for the caller, and the journeys behind them."""
+def as_of_time(ctx: Context, as_of: datetime | None) -> datetime | None:
+    """The figures as they stood at ``as_of`` (facts recorded at their source by then); a time
+    after today is refused (422 naming ``as_of``), a time without zone is UTC."""
+    stamp = aware(as_of)
+    if stamp is None:
+        return None
+    if stamp.date() > ctx.today:
+        raise DomainError(f"as_of {stamp.isoformat()} is after today ({ctx.today})", field="as_of")
+    return stamp
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a figure route is asked for: the period, the filters, the time the figures stood at."""
+
+    period: str | None = None
+    agency: str | None = None
+    project: str | None = None
+    as_of: datetime | None = None
+
+
+@dataclass
+class Reports:
+    """The quarters asked for, each one's protected report for the caller, the range over them
+    (a year or a run of quarters asked for), and the journeys behind them."""
+
+    quarters: list[Quarter]
+    parts: list[kpis.Protected]
+    journeys: dict[str, Journey]
+    range: dict[str, Any] | None = None
+    available: list[Quarter] = field(default_factory=list)  # every quarter with facts
+
+    @property
+    def docs(self) -> list[dict[str, Any]]:
+        return [p.document() for p in self.parts]
+
+
+async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) -> Reports:
+    """The reports for the caller; with ``whole`` (or a period of several quarters) the range too."""
     access.require_role(ctx.principal, access.KPI_READERS)
+    period, agency, project = ask.period, ask.agency, ask.project
     access.check_filters(ctx.principal, agency, project)
-    facts = await reads.facts()
+    facts = await reads.facts(as_of_time(ctx, ask.as_of))
     qs = kpis.quarters(period, facts)
     journeys = journey.build_participants(facts)
-    viewer = ctx.principal.agency
-    return qs, [kpis.report(journeys, q, viewer, agency=agency, project=project) for q in qs], journeys
+    viewer, rules = ctx.principal.agency, reads.rules
+    filtered = agency is not None or project is not None
+    parts = []
+    for q in qs:
+        keep = await _frozen_hidden(reads, viewer, q, ctx, total=not filtered)
+        parts.append(kpis.protected_report(journeys, q, viewer, agency=agency, project=project, rules=rules, keep=keep))
+    out = Reports(qs, parts, journeys, available=kpis.quarters(None, facts))
+    if parts and (whole or (period and len(qs) > 1)):
+        out.range = kpis.range_report(journeys, parts, viewer, agency=agency, project=project, rules=rules)
+    return out
 
 
-async def kpi_figures(
-    reads: Reads, ctx: Context, period: str | None, agency: str | None, project: str | None
-) -> dict[str, Any]:
-    _, docs, _ = await reports(reads, ctx, period, agency, project)
-    return {"viewer": ctx.principal.agency, "quarters": docs}
+async def _frozen_hidden(reads: Reads, agency: str, quarter: Quarter, ctx: Context, *, total: bool) -> set[Any]:
+    """The cells the agency's closed report of the quarter hid (none while it is open)."""
+    if quarter.end >= ctx.today:
+        return set()
+    snap = await reads.snapshot(agency, quarter)
+    return kpis.hidden_cells(snap.figures, total=total) if snap else set()
 
 
-async def kpi_csv(reads: Reads, ctx: Context, period: str | None, agency: str | None, project: str | None) -> str:
-    """The same figures as rows: quarter, agency, project, figure, value (totals: agency "all")."""
-    _, docs, _ = await reports(reads, ctx, period, agency, project)
+async def kpi_figures(reads: Reads, ctx: Context, ask: Ask) -> dict[str, Any]:
+    got = await reports(reads, ctx, ask)
+    doc: dict[str, Any] = {"viewer": ctx.principal.agency, "quarters": got.docs}
+    if (stamp := as_of_time(ctx, ask.as_of)) is not None:
+        doc["as_of"] = stamp.isoformat()
+    if got.range is not None:
+        doc["range"] = got.range
+    return doc
+
+
+async def kpi_csv(reads: Reads, ctx: Context, ask: Ask) -> str:
+    """The same figures as rows: quarter, agency, project, figure, value (totals: agency "all";
+    a range's rows have the quarter ``<from>..<to>``)."""
+    got = await reports(reads, ctx, ask)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["quarter", "agency", "project", "figure", "value"])
-    for doc in docs:
+    for doc in [*got.docs, *([got.range] if got.range else [])]:
         blocks = [(g["agency"], g["project"], g["figures"]) for g in doc["groups"]] + [("all", "all", doc["total"])]
         for a, p, figs in blocks:
             for name, value in kpis.flatten(figs).items():
@@ -105,45 +168,66 @@ async def kpi_csv(reads: Reads, ctx: Context, period: str | None, agency: str | 
     return buf.getvalue()
 
 
-async def report_document(reads: Reads, ctx: Context, quarter: Quarter) -> bytes:
+async def report_document(reads: Reads, ctx: Context, quarter: Quarter, as_of: datetime | None = None) -> bytes:
     """A closed quarter: the snapshot verbatim plus listed corrections; an open one: live
-    figures. Canonical JSON: byte-identical for the same history."""
+    figures. With ``as_of``: as it stood then (closed only if its cutoff was by then).
+    Canonical JSON: byte-identical for the same history."""
     access.require_role(ctx.principal, access.KPI_READERS)
-    agency = ctx.principal.agency
-    facts = await reads.facts()
+    agency, rules = ctx.principal.agency, reads.rules
+    stamp = as_of_time(ctx, as_of)
+    facts = await reads.facts(stamp)
     journeys = journey.build_participants(facts)
-    current = kpis.report(journeys, quarter, agency)
     snap = await reads.snapshot(agency, quarter)
-    if snap is None:
-        return periods.canonical({"quarter": str(quarter), "agency": agency, "status": "open", "figures": current})
-    seen = access.visible_to(agency, quarter.end)
-    late = Counter(
-        f.event_type
-        for f in facts
-        if f.recorded_at > snap.cutoff
-        and f.on <= quarter.end
-        and f.participant_id in journeys
-        and seen(journeys[f.participant_id])
-    )
+    keep = kpis.hidden_cells(snap.figures) if snap else set()
+    current = kpis.protected_report(journeys, quarter, agency, rules=rules, keep=keep)
+    head: dict[str, Any] = {"quarter": str(quarter), "agency": agency}
+    if stamp is not None:
+        head["as_of"] = stamp.isoformat()
+    if snap is None or (stamp is not None and snap.cutoff > stamp):
+        return periods.canonical({**head, "status": "open", "figures": current.document()})
+    frozen = kpis.protected_report(journey.build_participants(facts, cutoff=snap.cutoff), quarter, agency, rules=rules)
     return periods.canonical(
         {
-            "quarter": str(quarter),
-            "agency": agency,
+            **head,
             "status": "closed",
             "cutoff": snap.cutoff.isoformat(),
             "digest": snap.digest,
             "figures": snap.figures,
-            "corrections": kpis.corrections(snap.figures, current),
-            "late_facts": dict(sorted(late.items())),
+            "corrections": kpis.corrections(snap.figures, current.document(), frozen.raw_cells(), current.raw_cells()),
+            "late_facts": _late_facts(facts, journeys, agency, quarter, snap.cutoff, rules),
         }
     )
 
 
-async def dashboard_page(
-    reads: Reads, ctx: Context, period: str | None, agency: str | None, project: str | None
-) -> str:
+def _late_facts(
+    facts: list[Fact],
+    journeys: dict[str, Journey],
+    agency: str,
+    quarter: Quarter,
+    cutoff: datetime,
+    rules: disclosure.Rules,
+) -> dict[str, Any]:
+    """Counts per event type of the facts recorded after the cutoff that belong in the quarter;
+    a small count of a sensitive type is shown as "< t" like the cell it changes."""
+    seen = access.visible_to(agency, quarter.end)
+    late = Counter(
+        f.event_type
+        for f in facts
+        if f.recorded_at > cutoff
+        and f.on <= quarter.end
+        and f.participant_id in journeys
+        and seen(journeys[f.participant_id])
+    )
+    return {
+        t: rules.small if t in disclosure.SENSITIVE_EVENTS and 0 < n < rules.threshold else n
+        for t, n in sorted(late.items())
+    }
+
+
+async def dashboard_page(reads: Reads, ctx: Context, ask: Ask) -> str:
     """Funnel, participants per phase, integrations and sustainability, for a steering committee."""
-    qs, docs, journeys = await reports(reads, ctx, period, agency, project)
-    whole = DateRange(qs[0].start, qs[-1].end) if qs else DateRange(ctx.today, ctx.today)
-    overall = kpis.report(journeys, whole, ctx.principal.agency, agency=agency, project=project)
-    return dashboard.render(ctx.principal.agency, docs, overall)
+    got = await reports(reads, ctx, ask, whole=True)
+    choices = [str(q) for q in got.available]
+    return dashboard.render(
+        ctx.principal.agency, got.docs, got.range, dashboard.Selection(ask.period, choices, ctx.today)
+    )
