@@ -8,11 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from services.reporting.domain.disclosure import DEFAULT, Rules
 from services.reporting.domain.periods import Quarter
 
 # A spend cell (a category's EUR) behind fewer participants than this (and more than none) is
 # not published: the amount of one person's therapy is the person's health data.
-SMALL_CELL = 5
 
 
 @dataclass(frozen=True)
@@ -76,12 +76,13 @@ class Cell:
     participants: int
 
 
-def suppressed(cells: Iterable[Cell]) -> set[str]:
-    """The categories whose amount is withheld: primary (1 to SMALL_CELL - 1 participants) and,
+def suppressed(cells: Iterable[Cell], rules: Rules = DEFAULT) -> set[str]:
+    """The categories whose amount is withheld: primary (behind 1 to ``rules.threshold`` - 1
+    participants, the disclosure threshold of every figure) and,
     when exactly one is withheld, the next smallest published one with it (secondary), so that
     the published total never gives a withheld amount away."""
     cells = list(cells)
-    primary = {c.category for c in cells if 0 < c.participants < SMALL_CELL}
+    primary = {c.category for c in cells if 0 < c.participants < rules.threshold}
     if len(primary) != 1:
         return primary
     rest = sorted((c for c in cells if c.category not in primary and c.participants > 0), key=_smallest)

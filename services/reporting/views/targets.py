@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 
 from services.reporting import access
-from services.reporting.domain import targets
+from services.reporting.domain import disclosure, targets
 from services.reporting.views.reports import Reads
 from shared.bus import Context
 from shared.vocabulary import PROJECTS
@@ -126,7 +126,7 @@ async def spend_vs_budget(db: Reads, ctx: Context, project: str, as_of: date | N
         r["category"]: targets.Cell(r["category"], r["amount"], r["participants"])
         for r in await pool.fetch(_SPEND, project, scope.agencies, day)
     }
-    hidden = targets.suppressed(cells.values())
+    hidden = targets.suppressed(cells.values(), disclosure.Rules.from_env())
     spent = sum(c.amount_eur for c in cells.values())
     out["budget_eur"] = sum(budget.values())
     out["spent_eur"] = round(spent, 2)
