@@ -85,6 +85,7 @@ class OutboxRelay:
         metrics.RELAY_READS.labels(self.topic).inc()
         if held:
             metrics.RELAY_HELD.labels(self.topic).inc()
+            self._woken_at = woken  # the held events wait since then (the hop metric counts it)
         if not rows:
             return 0, held
         sending = time.perf_counter()
