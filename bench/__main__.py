@@ -136,7 +136,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rss_idle = services.rss()
 
             latency: dict[str, Any] = {}
-            result["latency_breakdown_ms"] = {}
+            result["latency_breakdown_ms"], result["relay_reads"] = {}, {}
             for rate in [int(x) for x in args.loads.split(",") if x]:
                 console.log(f"fixed offered load {rate} commands/s for {args.load_seconds}s")
                 hops_before = await hops.snapshot(services)
@@ -144,9 +144,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 stats = await load.open_loop(args.load_seconds, rate)
                 await tracker.drain()
                 latency[str(rate)] = summarise(stats)
-                result["latency_breakdown_ms"][str(rate)] = hops.breakdown(
-                    hops_before, await hops.snapshot(services), tracker.notify_ms
-                )
+                hops_after = await hops.snapshot(services)
+                result["latency_breakdown_ms"][str(rate)] = hops.breakdown(hops_before, hops_after, tracker.notify_ms)
+                result["relay_reads"][str(rate)] = hops.relay_reads(hops_before, hops_after)
 
             console.log(f"saturation: {args.concurrency} clients for {args.saturation_seconds}s")
             pids = {n: s.pid for n, s in services.processes.items()}

@@ -43,6 +43,9 @@ HOPS: dict[str, Hop] = {
     "fetch": Hop("consumer_fetch_delay_seconds"),
     "projection_txn": Hop("projection_batch_seconds"),
 }
+# Counters beside the hops: how often the relay read and how often committed events were held
+# back behind an older in-flight transaction of the same database (then it looks again in 5 ms).
+COUNTERS = {"relay_reads": "relay_reads_total", "relay_held": "relay_held_total"}
 
 
 @dataclass
@@ -80,7 +83,7 @@ class Hist:
 
 async def snapshot(services: Services) -> dict[str, Hist]:
     """Every hop's histogram as the services' ``/metrics`` show it now."""
-    out = {name: Hist() for name in HOPS}
+    out = {name: Hist() for name in (*HOPS, *COUNTERS)}
     async with aiohttp.ClientSession() as http:
         for svc in services.processes.values():
             async with http.get(f"{svc.base_url}/metrics") as r:
@@ -89,6 +92,9 @@ async def snapshot(services: Services) -> dict[str, Hist]:
                 for name, hop in HOPS.items():
                     if family.name == hop.metric:
                         _add(out[name], family.samples, hop)
+                for name, metric in COUNTERS.items():
+                    if family.name == metric.removesuffix("_total"):
+                        out[name].count += sum(x.value for x in family.samples if x.name == metric)
     return out
 
 
@@ -126,3 +132,8 @@ def breakdown(before: dict[str, Hist], after: dict[str, Hist], notify_ms: list[f
         "p99_ms": pct["p99"],
     }
     return out
+
+
+def relay_reads(before: dict[str, Hist], after: dict[str, Hist]) -> dict[str, int]:
+    """The relays' reads over the window, and how many of them held events back."""
+    return {name: int(after[name].count - before.get(name, Hist()).count) for name in COUNTERS}

@@ -4,9 +4,10 @@ the mapping of a handler's ``Result`` to a response."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
+import orjson
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
@@ -76,12 +77,20 @@ def get_bus(request: Request) -> MessageBus:
 Bus = Annotated[MessageBus, Depends(get_bus)]
 
 
+class OrjsonResponse(JSONResponse):
+    """The bytes ``JSONResponse`` sends (compact UTF-8 JSON), made by orjson: a command's answer
+    is serialised on every request, and ``json.dumps`` is several times slower."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
 def respond(result: Result, status_code: int = 200) -> JSONResponse:
     """A command's answer: the handler's body (the same body again for a replayed key), and the
     consistency token of the write (completed with the service's name by ``shared.web``)."""
     token = consistency.unqualified(result.stream_id, result.version)
     headers = {consistency.TOKEN_HEADER: token} if token else None
-    return JSONResponse(result.body, status_code=status_code, headers=headers)
+    return OrjsonResponse(result.body, status_code=status_code, headers=headers)
 
 
 def intake_client(request: Request) -> httpx.AsyncClient:
