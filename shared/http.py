@@ -70,8 +70,17 @@ CommandCtx = Annotated[Context, Depends(command_context)]
 QueryCtx = Annotated[Context, Depends(query_context)]
 
 
-def get_bus(request: Request) -> MessageBus:
+# Dependencies are ``async def`` on purpose, however trivial: FastAPI runs a plain ``def``
+# dependency in a worker thread, a thread hop on every request (seen in py-spy of one command).
+
+
+async def get_bus(request: Request) -> MessageBus:
     return request.app.state.bus  # type: ignore[no-any-return]
+
+
+async def current_runtime(request: Request) -> Runtime:
+    """``runtime`` as a dependency (on the event loop, not in a worker thread)."""
+    return runtime(request)
 
 
 Bus = Annotated[MessageBus, Depends(get_bus)]

@@ -24,7 +24,7 @@ employers_command = partial(command_route, employers, answer=PlacementAnswer)
 candidates_command = partial(command_route, candidates, answer=PlacementAnswer)
 
 
-def _reads(request: Request) -> views.Reads:
+async def _reads(request: Request) -> views.Reads:
     return request.app.state.reads  # type: ignore[no-any-return]
 
 

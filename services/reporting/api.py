@@ -31,7 +31,7 @@ ProjectFilter = Annotated[Name | None, Query(max_length=60, description="only th
 QuarterPath = Annotated[Name, Path(max_length=20, description="e.g. 2025-Q2")]
 
 
-def reads(request: Request) -> views.Reads:
+async def reads(request: Request) -> views.Reads:
     return request.app.state.reads  # type: ignore[no-any-return]
 
 
