@@ -87,7 +87,7 @@ BEGIN
         SELECT string_agg(stream_id || ' ' || version, ',')
         FROM (SELECT stream_id, version, (row_number() OVER ()) / 80 AS g FROM bench_rows) AS r GROUP BY g
     LOOP
-        PERFORM pg_notify('{CHANNEL}', TG_TABLE_SCHEMA || ';' || chunk);
+        PERFORM pg_notify('{CHANNEL}', TG_TABLE_SCHEMA || ';' || extract(epoch FROM clock_timestamp()) || ';' || chunk);
     END LOOP;
     RETURN NULL;
 END $$"""
@@ -107,6 +107,7 @@ class Tracker:
         self._seen: dict[tuple[Target, str], int] = {}
         self._by_schema: dict[tuple[str, str], Target] = {}
         self._conns: dict[str, asyncpg.Connection] = {}
+        self.notify_ms: list[float] = []  # per notification: trigger -> tracker (commit included)
 
     async def start(self) -> None:
         self.targets = await discover(self.services)
@@ -141,10 +142,13 @@ class Tracker:
 
     def _applied(self, service: str, payload: str) -> None:
         now = time.perf_counter()
-        schema, _, pairs = payload.partition(";")
+        schema, _, rest = payload.partition(";")
+        sent_at, _, pairs = rest.partition(";")
         target = self._by_schema.get((service, schema))
         if target is None or not pairs:
             return
+        # the notify hop: the batch's last statement (its trigger) until this callback runs
+        self.notify_ms.append(max(0.0, (time.time() - float(sent_at)) * 1000))
         for pair in pairs.split(","):
             stream, _, v = pair.rpartition(" ")
             version = int(v)

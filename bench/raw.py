@@ -67,11 +67,33 @@ async def kafka_rate(scratch: Scratch, messages: int) -> dict[str, float]:
     finally:
         await producer.stop()
         await consumer.stop()
+    consume_s = await kafka_consume_alone(topic, messages)
     return {
         "kafka_msgs_per_s": round(messages / (done - started)),
         "kafka_produce_msgs_per_s": round(messages / (produced - started)),
+        "kafka_consume_msgs_per_s": round(messages / consume_s),
         "payload_bytes": len(payload),
     }
+
+
+async def kafka_consume_alone(topic: str, messages: int) -> float:
+    """Seconds for a fresh consumer (as a replay reads: aiokafka defaults, batches of up to
+    5,000 records) to read ``messages`` already on ``topic`` from offset 0:
+    the ceiling of a replay from Kafka, with no producer competing."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(3)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        started = time.perf_counter()
+        seen = 0
+        while seen < messages:
+            got = await consumer.getmany(timeout_ms=500, max_records=5000)
+            seen += sum(len(v) for v in got.values())
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
 
 
 async def pg_rates(scratch: Scratch, rows: int, batch: int = 1000) -> dict[str, float]:

@@ -16,6 +16,7 @@ that JWKS, so ``make up`` and the tests need no identity provider.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
@@ -156,16 +157,24 @@ class JwksFile(KeySource):
     path: Path
     _mtime: float = field(default=-1.0, init=False)
     _set: jwt.PyJWKSet | None = field(default=None, init=False)
+    _by_kid: dict[str | None, jwt.PyJWK] = field(default_factory=dict, init=False)
 
     def key(self, kid: str | None) -> jwt.PyJWK:
-        mtime = self.path.stat().st_mtime if self.path.exists() else -1.0
+        """The key objects are kept by kid until the file changes (one ``stat`` per call)."""
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            mtime = -1.0
         if self._set is None or mtime != self._mtime:
             self._set = jwt.PyJWKSet.from_json(self.path.read_text())
             self._mtime = mtime
-        for k in self._set.keys:
-            if kid is None or k.key_id == kid:
-                return k
-        raise jwt.InvalidTokenError(f"unknown kid {kid!r}")
+            self._by_kid = {k.key_id: k for k in reversed(self._set.keys)}
+            if self._set.keys:
+                self._by_kid[None] = self._set.keys[0]
+        found = self._by_kid.get(kid)
+        if found is None:
+            raise jwt.InvalidTokenError(f"unknown kid {kid!r}")
+        return found
 
 
 @dataclass
@@ -205,11 +214,52 @@ class Issuer:
     agency_claim: bool = False  # the token must name the agency itself (development tokens do)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that passed every check: whom it names, until when, and the key that signed it."""
+
+    principal: Principal
+    until: float
+    issuer: Issuer
+    kid: str | None
+    key: jwt.PyJWK
+
+
+# A signature check (ES256/RS256) costs ~0.3-1.5 ms of CPU, most of a small command's request
+# handling, and a client sends the same token for hours. A verified token is remembered by its
+# SHA-256 until its expiry, at most _VERIFIED_TTL_S; each use still asks the issuer's key source
+# for its key (cheap: the key objects are kept by kid), so a withdrawn key ends its tokens at once.
+_VERIFIED_TTL_S = 300.0
+_VERIFIED_MAX = 10_000
+
+
 @dataclass
 class Trust:
     issuers: dict[str, Issuer]
     audience: str
     leeway: float
+    verified: dict[bytes, _Verified] = field(default_factory=dict, repr=False)
+
+    def recall(self, digest: bytes, now: float) -> Principal | None:
+        hit = self.verified.get(digest)
+        if hit is None:
+            return None
+        if hit.until <= now or _current_key(hit) is not hit.key:
+            del self.verified[digest]
+            return None
+        return hit.principal
+
+    def remember(self, digest: bytes, verified: _Verified) -> None:
+        if len(self.verified) >= _VERIFIED_MAX:
+            del self.verified[next(iter(self.verified))]  # the oldest entry
+        self.verified[digest] = verified
+
+
+def _current_key(hit: _Verified) -> jwt.PyJWK | None:
+    try:
+        return hit.issuer.keys.key(hit.kid)
+    except jwt.InvalidTokenError:
+        return None
 
 
 def _claim(claims: Mapping[str, Any], path: str) -> Any:
@@ -304,6 +354,18 @@ def _unauthorized(reason: str) -> HTTPException:
 def decode_token(token: str, settings: ServiceSettings) -> Principal:
     """The principal of a token from a trusted issuer, or 401 naming why not."""
     trust = trust_for(settings)
+    digest = hashlib.sha256(token.encode()).digest()
+    now = time.time()
+    principal = trust.recall(digest, now)
+    if principal is None:
+        verified = _verify(token, trust, now)
+        trust.remember(digest, verified)
+        principal = verified.principal
+    return principal
+
+
+def _verify(token: str, trust: Trust, now: float) -> _Verified:
+    """Every check of a token (issuer, algorithm, key, signature, audience, times, claims)."""
     try:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
@@ -333,7 +395,9 @@ def decode_token(token: str, settings: ServiceSettings) -> Principal:
     subject = claims.get(issuer.subject_claim)
     if not isinstance(subject, str) or not subject.strip():
         raise _unauthorized("empty subject")
-    return Principal(subject=subject, role=_role(issuer, claims), agency=_agency(issuer, claims))
+    principal = Principal(subject=subject, role=_role(issuer, claims), agency=_agency(issuer, claims))
+    until = min(float(claims["exp"]), now + _VERIFIED_TTL_S)
+    return _Verified(principal, until, issuer, header.get("kid"), key)
 
 
 def principal_of(header: str, settings: Any) -> Principal:

@@ -7,14 +7,16 @@ service's topic has applied the stream up to that version (``projection_streams`
 the same transaction as the read model's rows). Past the bound it answers what it has, and the
 response says so in ``X-Consistency: behind``; a caught-up read says ``current``.
 
-Why polling the tracking table and not an in-process signal: the consumers may run in another
-process (``PROJECTIONS_ENABLED=false`` for the API replicas), and the table is the one truth
-about what a read model holds. One indexed primary-key look-up per read model and poll.
+Why polling the tracking table and not only an in-process signal: the consumers may run in
+another process (``PROJECTIONS_ENABLED=false`` for the API replicas), and the table is the one
+truth about what a read model holds. One indexed primary-key look-up per read model and poll.
+When the read model runs in this process, its runner's next committed batch ends the pause at
+once (``ProjectionRunner.next_batch``), so a read is not held for a poll interval after its
+write was applied.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
@@ -83,5 +85,5 @@ async def wait_for(runners: list[ProjectionRunner], token: Token, bound_s: float
         left = deadline - time.monotonic()
         if left <= 0:
             return BEHIND
-        await asyncio.sleep(min(pause, left))
+        await pending[0].next_batch(min(pause, left))
         pause = min(pause * 2, _POLL_MAX_S)

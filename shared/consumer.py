@@ -163,6 +163,10 @@ class ProjectionConsumer:
         batch = [Record(r.topic, r.partition, r.offset, r.value or b"", r.key) for r in records]
         if not batch:
             return
+        oldest_ms = min(r.timestamp for r in records)
+        if oldest_ms > 0:  # the producer's send time (CreateTime); a catch-up shows its backlog here
+            delay = time.time() - oldest_ms / 1000
+            metrics.CONSUMER_FETCH_SECONDS.labels(self.runner.projection.name).observe(max(0.0, delay))
         result = await self._apply_until_done(batch)
         if result is None:
             return  # shutting down: nothing stored, the next start re-reads this batch

@@ -6,6 +6,7 @@ their hashes; the table doubles as the outbox that ``relay`` publishes from.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared import metrics
 from shared.contracts.base import DomainEvent
 from shared.db import Conn
 from shared.domain import DomainError
@@ -308,7 +310,9 @@ class PostgresEventStore(EventStore):
         sealed = batch.seal(head_hash)
         relay = self.local_relay
         quiet = relay is not None and relay.is_leader and not conn.is_in_transaction()
+        started = time.perf_counter()
         inserted = await self._insert(conn, sealed, quiet=quiet)
+        metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         if inserted != len(sealed):  # a concurrent writer, or the xid guard held: nothing written
             raise ConcurrencyConflict(batch.stream_id, batch.expected_version)
         if quiet and relay is not None:

@@ -42,3 +42,25 @@ CONSUMER_STALLED = Gauge(
 )
 OUTBOX_BACKLOG = Gauge("outbox_backlog_rows", "Events stored but not yet published (after the relay checkpoint)")
 OUTBOX_BACKLOG_AGE = Gauge("outbox_backlog_age_seconds", "Age of the oldest unpublished event (0: none)")
+
+# Per-hop latency of the write path (bench/hops.py reads them for its breakdown). Buckets fine
+# enough for sub-millisecond hops; the default buckets start at 5 ms.
+HOP_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+APPEND_SECONDS = Histogram(
+    "eventstore_append_seconds",
+    "One append's insert statement (with its commit when it is autocommitted)",
+    buckets=HOP_BUCKETS,
+)
+RELAY_SECONDS = Histogram(
+    "relay_publish_seconds",
+    "Relay hops per publish: wake_to_read (woken by an append or NOTIFY until the outbox read"
+    " returned) and produce (first send until every record is acknowledged)",
+    ["topic", "stage"],
+    buckets=HOP_BUCKETS,
+)
+CONSUMER_FETCH_SECONDS = Histogram(
+    "consumer_fetch_delay_seconds",
+    "From a batch's oldest record's Kafka timestamp (the relay's send) until the batch reaches the runner",
+    ["projection"],
+    buckets=HOP_BUCKETS,
+)

@@ -10,6 +10,8 @@ and upcasts each record once, and dispatches on the class.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import sys
 import time
@@ -252,6 +254,9 @@ class ProjectionRunner:
         # Lower bounds of the stored positions (they only grow): records below are dropped
         # before they are even parsed.
         self._floor: dict[tuple[str, int], int] = {}
+        # Set, and replaced, after every committed batch: a read waiting for its own write
+        # (shared.consistency) looks again at once instead of at its next poll.
+        self._applied = asyncio.Event()
 
     async def setup(self) -> None:
         async with self.pool.acquire() as conn:
@@ -302,7 +307,18 @@ class ProjectionRunner:
             result = await self._apply_items(items, result.duplicates, isolate=True)
         self._raise_floor(result.positions)
         self._observe(result, time.perf_counter() - started)
+        self._signal_applied()
         return result
+
+    def _signal_applied(self) -> None:
+        applied, self._applied = self._applied, asyncio.Event()
+        applied.set()
+
+    async def next_batch(self, timeout: float) -> None:
+        """Return once this runner (in this process) has committed another batch, or after
+        ``timeout`` seconds, whichever comes first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._applied.wait(), timeout)
 
     def _drop_below_floor(self, records: Sequence[Record]) -> list[Record]:
         """Records below a position known to be stored were applied (or parked) before."""

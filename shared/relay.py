@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from typing import Any
 
 import asyncpg
@@ -61,6 +62,7 @@ class OutboxRelay:
         self.is_leader = False
         metrics.RELAY_LEADER.labels(topic).set(0)  # exported from the start: "no leader" is visible
         self._after: tuple[int, int] | None = None  # the checkpoint this relay last wrote
+        self._woken_at: float | None = None  # first wake since the last read (hop metrics)
 
     async def checkpoint(self, conn: Conn) -> tuple[int, int]:
         row = await conn.fetchrow(
@@ -77,15 +79,20 @@ class OutboxRelay:
         """
         # Only the leader writes the checkpoint, so after its first read it is known here: one
         # round trip fewer per batch. Re-read whenever leadership is (re)gained.
+        woken, self._woken_at = self._woken_at or time.perf_counter(), None
         after = self._after if self._after is not None else await self.checkpoint(conn)
         rows, held = await self.store.read_committed(after, self.batch_size, conn=conn)
         metrics.RELAY_READS.labels(self.topic).inc()
         if held:
             metrics.RELAY_HELD.labels(self.topic).inc()
+            self._woken_at = woken  # the held events wait since then (the hop metric counts it)
         if not rows:
             return 0, held
+        sending = time.perf_counter()
         futures = [await self.producer.send(self.topic, value=row.envelope, key=row.stream_id.encode()) for row in rows]
         await asyncio.gather(*futures)
+        metrics.RELAY_SECONDS.labels(self.topic, "wake_to_read").observe(sending - woken)
+        metrics.RELAY_SECONDS.labels(self.topic, "produce").observe(time.perf_counter() - sending)
         last_xid, last_pos = rows[-1].xid, rows[-1].position
         await conn.execute(
             """
@@ -101,6 +108,8 @@ class OutboxRelay:
         return len(rows), held
 
     def wake(self) -> None:
+        if self._woken_at is None:
+            self._woken_at = time.perf_counter()
         self._wake.set()
 
     def stop(self) -> None:
@@ -137,7 +146,7 @@ class OutboxRelay:
             log.info("relay.leader", topic=self.topic)
 
             def on_notify(*_: object) -> None:
-                self._wake.set()
+                self.wake()
 
             await conn.add_listener("events_appended", on_notify)
             try:

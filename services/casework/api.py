@@ -23,7 +23,7 @@ from shared.values import Moment, Name
 from shared.web import access, command_route
 
 
-def _reader(rt: Annotated[Runtime, Depends(http.runtime)]) -> views.Reader:
+async def _reader(rt: Annotated[Runtime, Depends(http.current_runtime)]) -> views.Reader:
     return views.Reader(rt)
 
 

@@ -40,15 +40,15 @@ RETENTION_RULES = declared("retention rule", "require_role(RETENTION_RULE_ROLES)
 SUBJECT_ACCESS = declared("participant", "require_subject_access")
 
 
-def _unit_of_work(request: Request) -> views.UnitOfWorkFactory:
+async def _unit_of_work(request: Request) -> views.UnitOfWorkFactory:
     return runtime(request).unit_of_work
 
 
-def _keys(request: Request) -> KeyStore:
+async def _keys(request: Request) -> KeyStore:
     return request.app.state.keys  # type: ignore[no-any-return]
 
 
-def _expiry(request: Request) -> ConsentExpiry:
+async def _expiry(request: Request) -> ConsentExpiry:
     return request.app.state.consent_expiry  # type: ignore[no-any-return]
 
 

@@ -35,7 +35,7 @@ ACT_ON_VACANCY = access("candidate", "act_for_candidate & partner_vacancy")
 ACT_ON_EMPLOYER = access("candidate", "act_for_candidate & partner_employer")
 
 
-def _reads(request: Request) -> views.Reads:
+async def _reads(request: Request) -> views.Reads:
     return request.app.state.reads  # type: ignore[no-any-return]
 
 

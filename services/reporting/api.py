@@ -59,7 +59,7 @@ AskDep = Annotated[views.Ask, Depends(figure_query)]
 QuarterPath = Annotated[Name, Path(max_length=20, description="e.g. 2025-Q2")]
 
 
-def reads(request: Request) -> views.Reads:
+async def reads(request: Request) -> views.Reads:
     return request.app.state.reads  # type: ignore[no-any-return]
 
 

@@ -113,4 +113,15 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         assert _number(peer["eventsourcing_appends_per_s"])
         assert _number(peer["ours_appends_per_s"])
         assert _number(peer["ratio"])
+    assert _number(r["raw"]["http_commit_per_s"])
+    assert r["raw"]["http_commit_per_s"] > 0
+    assert _number(r["raw"]["kafka_consume_msgs_per_s"])
+    assert r["raw"]["kafka_consume_msgs_per_s"] > 0
+    assert _number(r["ratios"]["commands_vs_http_commit"])
+    assert _number(r["ratios"]["replay_from_kafka_vs_kafka_consume"])
+    hops = r["latency_breakdown_ms"]["200"]
+    assert set(hops) == {"http", "commit", "relay_wake_to_read", "relay_produce", "fetch", "projection_txn", "notify"}
+    for hop in hops.values():  # every hop was observed in the window, with sane figures
+        assert hop["n"] > 0
+        assert all(_number(hop[k]) for k in ("mean_ms", "p50_ms", "p99_ms"))
     assert "commands/s" in "".join(done.stdout)

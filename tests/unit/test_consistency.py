@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import cast
 
+import asyncpg
 import pytest
 
+from shared import consistency
 from shared.consistency import BadToken, Token, read_models_of, unqualified
 from shared.projections import Projection, ProjectionRunner
 
@@ -44,3 +47,24 @@ def test_a_read_waits_only_for_read_models_on_the_writers_topic() -> None:
     assert names("intake") == ["consents"]
     assert names("casework") == ["cases", "consents"]
     assert names("placement") == []
+
+
+async def test_a_waiting_read_looks_again_as_soon_as_its_read_model_commits_a_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the read model in this process, its next batch ends the wait, not the next poll
+    (a poll of a minute here: the wait would outlast the test's bound without the signal)."""
+    runner = ProjectionRunner(cast("asyncpg.Pool", None), Projection(name="cases", sql=[], topics=["casework"]), "p")
+    applied = {"case-1": 0}
+
+    async def version(_runner: ProjectionRunner, stream_id: str) -> int:
+        return applied[stream_id]
+
+    monkeypatch.setattr(consistency, "_applied", version)
+    monkeypatch.setattr(consistency, "_POLL_FIRST_S", 60.0)
+    waiting = asyncio.create_task(consistency.wait_for([runner], Token("casework", "case-1", 3), bound_s=120.0))
+    await asyncio.sleep(0)  # the read looked once and waits
+    assert not waiting.done()
+    applied["case-1"] = 3
+    runner._signal_applied()  # what apply() does after each committed batch
+    assert await asyncio.wait_for(waiting, timeout=30) == consistency.CURRENT
