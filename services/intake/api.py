@@ -52,7 +52,7 @@ async def _expiry(request: Request) -> ConsentExpiry:
     return request.app.state.consent_expiry  # type: ignore[no-any-return]
 
 
-def _retention(request: Request) -> RetentionTask:
+async def _retention(request: Request) -> RetentionTask:
     return request.app.state.retention  # type: ignore[no-any-return]
 
 

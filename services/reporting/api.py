@@ -48,7 +48,7 @@ AgencyFilter = Annotated[Name | None, Query(max_length=60, description="only thi
 ProjectFilter = Annotated[Name | None, Query(max_length=60, description="only this project")]
 
 
-def figure_query(
+async def figure_query(
     period: Period = None, agency: AgencyFilter = None, project: ProjectFilter = None, as_of: AsOf = None
 ) -> views.Ask:
     """The query every figure route takes (KPIs, CSV, dashboard)."""

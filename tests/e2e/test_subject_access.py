@@ -48,6 +48,10 @@ async def _scripted_person(stack: Stack) -> tuple[str, str]:
         lambda: placement.post(f"/candidates/{pid}/proposals", json=proposal, headers=officer),
         lambda r: r.status_code == 201,
     )
+    await support.eventually(  # the proposal in placement's read model, where its answer reads it
+        lambda: placement.get(f"/candidates/{pid}", headers=officer),
+        lambda r: r.status_code == 200 and len(r.json()["proposals"]) == 1,
+    )
     # the two reads by staff: identity in intake, health records in casework
     ok(await intake.get(f"/participants/{pid}", headers=cm))
     ok(await casework.get(f"{c}/health", headers=cm))
