@@ -36,27 +36,8 @@ from services.placement.commands import (
 )
 from services.placement.domain.matching import JobOffer, match
 from shared.bus import Command, Context, Result
+from shared.contracts import placement as contract
 from shared.contracts.base import DomainEvent
-from shared.contracts.placement import (
-    AftercareEnded,
-    AftercareStarted,
-    CandidateProposed,
-    EmployerAcquired,
-    EmployerContactLogged,
-    EmploymentEnded,
-    EmploymentStarted,
-    EmploymentStatusVerified,
-    ProductionOrderAccepted,
-    ProductionOrderCompleted,
-    ProposalDeclined,
-    VacancyClosed,
-    VacancyRecorded,
-    WageSubsidyGranted,
-    WorkplaceAdaptationRequested,
-    WorkTrialAborted,
-    WorkTrialCompleted,
-    WorkTrialStarted,
-)
 from shared.domain import Decider, DomainError
 from shared.envelope import new_id
 from shared.unit_of_work import Loaded, UnitOfWork
@@ -155,7 +136,7 @@ async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, 
     access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     employer_id = new_id()
     sealed = await keys.seal(str(employer_id), [p.model_dump() for p in cmd.contact_persons], uow)
-    acquired = EmployerAcquired(
+    acquired = contract.EmployerAcquired(
         employer_id=employer_id,
         agency=ctx.principal.agency,
         sealed_contacts=sealed,
@@ -171,7 +152,9 @@ async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: K
     state = access.own_employer(ctx.principal, loaded.state)
     contact_id = new_id()
     sealed = await keys.seal(str(cmd.employer_id), cmd.notes, uow) if cmd.notes else ""
-    logged = EmployerContactLogged(contact_id=contact_id, sealed_notes=sealed, **cmd.model_dump(exclude={"notes"}))
+    logged = contract.EmployerContactLogged(
+        contact_id=contact_id, sealed_notes=sealed, **cmd.model_dump(exclude={"notes"})
+    )
     events = domain.log_contact(state, logged)
     body = {"employer_id": str(cmd.employer_id), "contact_id": str(contact_id)}
     return await _agency_append(uow, ctx, loaded, events, body)
@@ -193,7 +176,7 @@ async def erase_contact_data(cmd: EraseContactData, uow: UnitOfWork, ctx: Contex
 
 async def record_vacancy(cmd: RecordVacancy, uow: UnitOfWork, ctx: Context) -> Result:
     vacancy_id = new_id()
-    recorded = VacancyRecorded(vacancy_id=vacancy_id, agency=ctx.principal.agency, **cmd.model_dump())
+    recorded = contract.VacancyRecorded(vacancy_id=vacancy_id, agency=ctx.principal.agency, **cmd.model_dump())
     decide = partial(domain.record_vacancy, recorded=recorded)
     stream_id = domain.vacancy_stream(vacancy_id)
     body = {"vacancy_id": str(vacancy_id)}
@@ -202,14 +185,16 @@ async def record_vacancy(cmd: RecordVacancy, uow: UnitOfWork, ctx: Context) -> R
 
 async def close_vacancy(cmd: CloseVacancy, uow: UnitOfWork, ctx: Context) -> Result:
     loaded = await _employer_side(uow, ctx, domain.vacancy, domain.vacancy_stream(cmd.vacancy_id))
-    events = domain.close_vacancy(access.own_vacancy(ctx.principal, loaded.state), VacancyClosed(**cmd.model_dump()))
+    events = domain.close_vacancy(
+        access.own_vacancy(ctx.principal, loaded.state), contract.VacancyClosed(**cmd.model_dump())
+    )
     return await _agency_append(uow, ctx, loaded, events, {"vacancy_id": str(cmd.vacancy_id), "status": "closed"})
 
 
 async def accept_order(cmd: AcceptOrder, uow: UnitOfWork, ctx: Context) -> Result:
     """An order taken on for the Produktionswerkstatt."""
     order_id = new_id()
-    accepted = ProductionOrderAccepted(order_id=order_id, agency=ctx.principal.agency, **cmd.model_dump())
+    accepted = contract.ProductionOrderAccepted(order_id=order_id, agency=ctx.principal.agency, **cmd.model_dump())
     decide = partial(domain.accept_order, accepted=accepted)
     stream_id = domain.order_stream(order_id)
     body = {"order_id": str(order_id)}
@@ -219,7 +204,7 @@ async def accept_order(cmd: AcceptOrder, uow: UnitOfWork, ctx: Context) -> Resul
 async def complete_order(cmd: CompleteOrder, uow: UnitOfWork, ctx: Context) -> Result:
     loaded = await _employer_side(uow, ctx, domain.production_order, domain.order_stream(cmd.order_id))
     state = access.own_order(ctx.principal, loaded.state, loaded.exists)
-    events = domain.complete_order(state, ProductionOrderCompleted(**cmd.model_dump()))
+    events = domain.complete_order(state, contract.ProductionOrderCompleted(**cmd.model_dump()))
     return await _agency_append(uow, ctx, loaded, events, {"order_id": str(cmd.order_id), "status": "completed"})
 
 
@@ -303,7 +288,7 @@ async def propose(cmd: ProposeCandidate, uow: UnitOfWork, ctx: Context, *, offer
     if offer is not None and loaded.state.profile is not None:
         score = match(offer, loaded.state.profile).score
     proposal_id = new_id()
-    proposed = CandidateProposed(
+    proposed = contract.CandidateProposed(
         proposal_id=proposal_id, employer_id=vacancy.employer_id, match_score=score, **cmd.model_dump()
     )
     body = {"proposal_id": str(proposal_id), "match_score": score}
@@ -318,7 +303,7 @@ async def start_trial(cmd: StartWorkTrial, uow: UnitOfWork, ctx: Context) -> Res
         if vacancy.employer_id != cmd.employer_id:
             raise DomainError("the vacancy is not one of this employer's", field="vacancy_id")
     trial_id = new_id()
-    started = WorkTrialStarted(trial_id=trial_id, **cmd.model_dump())
+    started = contract.WorkTrialStarted(trial_id=trial_id, **cmd.model_dump())
     body = {"trial_id": str(trial_id), "status": "running"}
     return await _journey(uow, ctx, loaded, lambda s: domain.start_trial(s, employer, started), body)
 
@@ -330,7 +315,7 @@ async def request_adaptation(cmd: RequestAdaptation, uow: UnitOfWork, ctx: Conte
     request_id = new_id()
     sealed = await keys.seal(str(cmd.participant_id), cmd.adaptation, uow)
     fields = cmd.model_dump(exclude={"adaptation"})
-    requested = WorkplaceAdaptationRequested(request_id=request_id, sealed_adaptation=sealed, **fields)
+    requested = contract.WorkplaceAdaptationRequested(request_id=request_id, sealed_adaptation=sealed, **fields)
     body = {"request_id": str(request_id)}
     return await _journey(uow, ctx, loaded, lambda s: domain.request_adaptation(s, employer, requested), body)
 
@@ -341,7 +326,7 @@ async def start_employment(cmd: StartEmployment, uow: UnitOfWork, ctx: Context) 
     if cmd.employer_id is not None:
         await _employer(uow, ctx, cmd.employer_id)
     employment_id = new_id()
-    started = EmploymentStarted(
+    started = contract.EmploymentStarted(
         employment_id=employment_id, agency=loaded.state.agency, project=loaded.state.project, **cmd.model_dump()
     )
     body = {"employment_id": str(employment_id)}
@@ -351,26 +336,30 @@ async def start_employment(cmd: StartEmployment, uow: UnitOfWork, ctx: Context) 
 async def grant_subsidy(cmd: GrantWageSubsidy, uow: UnitOfWork, ctx: Context) -> Result:
     loaded = await _candidate(uow, ctx, cmd.participant_id)
     subsidy_id = new_id()
-    granted = WageSubsidyGranted(subsidy_id=subsidy_id, **cmd.model_dump())
+    granted = contract.WageSubsidyGranted(subsidy_id=subsidy_id, **cmd.model_dump())
     body = {"subsidy_id": str(subsidy_id)}
     return await _journey(uow, ctx, loaded, lambda s: domain.grant_subsidy(s, granted), body)
 
 
 decline_proposal = _journey_step(
-    DeclineProposal, ProposalDeclined, domain.decline_proposal, "proposal_id", status="declined"
+    DeclineProposal, contract.ProposalDeclined, domain.decline_proposal, "proposal_id", status="declined"
 )
 complete_trial = _journey_step(
-    CompleteWorkTrial, WorkTrialCompleted, domain.complete_trial, "trial_id", "outcome", status="completed"
+    CompleteWorkTrial, contract.WorkTrialCompleted, domain.complete_trial, "trial_id", "outcome", status="completed"
 )
-abort_trial = _journey_step(AbortWorkTrial, WorkTrialAborted, domain.abort_trial, "trial_id", status="aborted")
-end_employment = _journey_step(EndEmployment, EmploymentEnded, domain.end_employment, "employment_id", "ended_on")
+abort_trial = _journey_step(AbortWorkTrial, contract.WorkTrialAborted, domain.abort_trial, "trial_id", status="aborted")
+end_employment = _journey_step(
+    EndEmployment, contract.EmploymentEnded, domain.end_employment, "employment_id", "ended_on"
+)
 start_aftercare = _journey_step(
-    StartAftercare, AftercareStarted, domain.start_aftercare, "employment_id", aftercare="running"
+    StartAftercare, contract.AftercareStarted, domain.start_aftercare, "employment_id", aftercare="running"
 )
-end_aftercare = _journey_step(EndAftercare, AftercareEnded, domain.end_aftercare, "employment_id", aftercare="ended")
+end_aftercare = _journey_step(
+    EndAftercare, contract.AftercareEnded, domain.end_aftercare, "employment_id", aftercare="ended"
+)
 # the 6- or 12-month follow-up: still employed or not (sustainability)
 record_follow_up = _journey_step(
-    RecordFollowUp, EmploymentStatusVerified, domain.verify_status, "employment_id", "months_after_start"
+    RecordFollowUp, contract.EmploymentStatusVerified, domain.verify_status, "employment_id", "months_after_start"
 )
 
 

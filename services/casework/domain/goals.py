@@ -11,18 +11,8 @@ from services.casework.domain.state import (
     Intervention,
     require_active,
 )
+from shared.contracts import casework as contract
 from shared.contracts.base import DomainEvent
-from shared.contracts.casework import (
-    CooperationPlanUpdated,
-    GoalAchieved,
-    GoalDropped,
-    GoalRevised,
-    GoalSet,
-    InterventionAborted,
-    InterventionCompleted,
-    InterventionPlanned,
-    InterventionStarted,
-)
 from shared.contracts.common import InterventionCategory
 from shared.domain import InvalidTransition
 from shared.guards import found, not_before
@@ -33,21 +23,25 @@ from shared.guards import found, not_before
 def set_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sealed_text: str) -> list[DomainEvent]:
     cid = require_active(state)
     not_before(target_date, on, "the target date cannot be before the goal is set", field="target_date")
-    return [GoalSet(case_id=cid, goal_id=goal_id, set_on=on, target_date=target_date, sealed_text=sealed_text)]
+    return [contract.GoalSet(case_id=cid, goal_id=goal_id, set_on=on, target_date=target_date, sealed_text=sealed_text)]
 
 
 def revise_goal(state: Case, goal_id: UUID, on: date, target_date: date | None, sealed_text: str) -> list[DomainEvent]:
     cid = GOALS.require(state, goal_id, "open")
-    return [GoalRevised(case_id=cid, goal_id=goal_id, revised_on=on, target_date=target_date, sealed_text=sealed_text)]
+    return [
+        contract.GoalRevised(
+            case_id=cid, goal_id=goal_id, revised_on=on, target_date=target_date, sealed_text=sealed_text
+        )
+    ]
 
 
 def achieve_goal(state: Case, goal_id: UUID, on: date) -> list[DomainEvent]:
-    return [GoalAchieved(case_id=GOALS.require(state, goal_id, "open"), goal_id=goal_id, achieved_on=on)]
+    return [contract.GoalAchieved(case_id=GOALS.require(state, goal_id, "open"), goal_id=goal_id, achieved_on=on)]
 
 
 def drop_goal(state: Case, goal_id: UUID, on: date, sealed_reason: str) -> list[DomainEvent]:
     cid = GOALS.require(state, goal_id, "open")
-    return [GoalDropped(case_id=cid, goal_id=goal_id, dropped_on=on, sealed_reason=sealed_reason)]
+    return [contract.GoalDropped(case_id=cid, goal_id=goal_id, dropped_on=on, sealed_reason=sealed_reason)]
 
 
 def update_plan(
@@ -57,7 +51,7 @@ def update_plan(
     cid = require_active(state)
     not_before(review_on, on, "the review cannot be before the update", field="review_on")
     return [
-        CooperationPlanUpdated(
+        contract.CooperationPlanUpdated(
             case_id=cid,
             updated_on=on,
             plan_version=state.plan_version + 1,
@@ -84,7 +78,7 @@ def plan_intervention(
     cid = require_active(state)
     not_before(planned_end, planned_start, "the end cannot be before the start", field="planned_end")
     return [
-        InterventionPlanned(
+        contract.InterventionPlanned(
             case_id=cid,
             intervention_id=intervention_id,
             category=category,
@@ -107,13 +101,15 @@ def _intervention(state: Case, intervention_id: UUID, *allowed: str) -> tuple[UU
 
 def start_intervention(state: Case, intervention_id: UUID, on: date) -> list[DomainEvent]:
     cid, iv = _intervention(state, intervention_id, "planned")
-    return [InterventionStarted(case_id=cid, intervention_id=intervention_id, category=iv.category, started_on=on)]
+    return [
+        contract.InterventionStarted(case_id=cid, intervention_id=intervention_id, category=iv.category, started_on=on)
+    ]
 
 
 def complete_intervention(state: Case, intervention_id: UUID, on: date, cost_eur: float | None) -> list[DomainEvent]:
     cid, iv = _intervention(state, intervention_id, "started")
     return [
-        InterventionCompleted(
+        contract.InterventionCompleted(
             case_id=cid, intervention_id=intervention_id, category=iv.category, completed_on=on, cost_eur=cost_eur
         )
     ]
@@ -122,7 +118,7 @@ def complete_intervention(state: Case, intervention_id: UUID, on: date, cost_eur
 def abort_intervention(state: Case, intervention_id: UUID, on: date, sealed_reason: str) -> list[DomainEvent]:
     cid, iv = _intervention(state, intervention_id, "planned", "started")
     return [
-        InterventionAborted(
+        contract.InterventionAborted(
             case_id=cid,
             intervention_id=intervention_id,
             category=iv.category,

@@ -17,23 +17,8 @@ from services.casework.domain.state import (
     require_known,
     require_open,
 )
+from shared.contracts import casework as contract
 from shared.contracts.base import DomainEvent
-from shared.contracts.casework import (
-    CapacityProfileRetracted,
-    CaseDataErased,
-    CaseEmploymentEndRecorded,
-    CaseEmploymentRecorded,
-    CaseHandedOver,
-    CaseManagerAssigned,
-    CaseOpened,
-    ParticipantExited,
-    ParticipationInterrupted,
-    ParticipationResumed,
-    PhaseCompleted,
-    PhaseEntered,
-    TeamMemberAdded,
-    TeamMemberRemoved,
-)
 from shared.contracts.common import PHASE_ORDER, ExitReason, Phase
 from shared.contracts.intake import ParticipantEnrolled
 from shared.domain import DomainError, InvalidTransition, NotFound
@@ -47,14 +32,14 @@ def open_case(state: Case, enrolled: ParticipantEnrolled) -> list[DomainEvent]:
     if state.status != "none":
         raise InvalidTransition("a case is already open for this participant")
     return [
-        CaseOpened(
+        contract.CaseOpened(
             case_id=enrolled.participant_id,
             participant_id=enrolled.participant_id,
             agency=enrolled.agency,
             project=enrolled.project,
             opened_on=enrolled.start_date,
         ),
-        PhaseEntered(case_id=enrolled.participant_id, phase=Phase.EINSTIEG, entered_on=enrolled.start_date),
+        contract.PhaseEntered(case_id=enrolled.participant_id, phase=Phase.EINSTIEG, entered_on=enrolled.start_date),
     ]
 
 
@@ -63,7 +48,7 @@ def assign_case_manager(state: Case, member: str, on: date, cap: CapOverride | N
     cid = require_active(state)
     if state.case_manager is not None:
         raise InvalidTransition(f"{state.case_manager} manages this case: hand it over instead", field="case_manager")
-    return [CaseManagerAssigned(case_id=cid, case_manager=member, assigned_on=on, **_override(cap))]
+    return [contract.CaseManagerAssigned(case_id=cid, case_manager=member, assigned_on=on, **_override(cap))]
 
 
 def _override(cap: CapOverride | None) -> dict[str, Any]:
@@ -77,14 +62,14 @@ def hand_over(state: Case, to: str, on: date, sealed_note: str, cap: CapOverride
     if state.case_manager == to:
         raise InvalidTransition(f"{to} already manages this case", field="to_case_manager")
     return [
-        CaseHandedOver(
+        contract.CaseHandedOver(
             case_id=cid,
             from_case_manager=state.case_manager,
             to_case_manager=to,
             handed_over_on=on,
             sealed_note=sealed_note,
         ),
-        CaseManagerAssigned(case_id=cid, case_manager=to, assigned_on=on, **_override(cap)),
+        contract.CaseManagerAssigned(case_id=cid, case_manager=to, assigned_on=on, **_override(cap)),
     ]
 
 
@@ -94,14 +79,14 @@ def add_team_member(state: Case, member: str, role: Role, agency: str, on: date)
         raise DomainError(f"{role} is not a case-team role", field="role")
     if member in state.team:
         raise InvalidTransition(f"{member} is already on the team", field="member")
-    return [TeamMemberAdded(case_id=cid, member=member, role=role.value, agency=agency, added_on=on)]
+    return [contract.TeamMemberAdded(case_id=cid, member=member, role=role.value, agency=agency, added_on=on)]
 
 
 def remove_team_member(state: Case, member: str, on: date) -> list[DomainEvent]:
     cid = require_known(state)
     if member not in state.team:
         raise NotFound(f"{member} is not on the team", field="member")
-    return [TeamMemberRemoved(case_id=cid, member=member, removed_on=on)]
+    return [contract.TeamMemberRemoved(case_id=cid, member=member, removed_on=on)]
 
 
 # ---------------------------------------------------------------- phases
@@ -120,8 +105,10 @@ def enter_phase(state: Case, target: Phase, on: date, reason: str | None, sealed
     _check_step(state, current, target, reason)
     events: list[DomainEvent] = []
     if PHASE_ORDER.index(target) > PHASE_ORDER.index(current):
-        events.append(PhaseCompleted(case_id=cid, phase=current, completed_on=on))
-    events.append(PhaseEntered(case_id=cid, phase=target, entered_on=on, previous=current, sealed_reason=sealed_reason))
+        events.append(contract.PhaseCompleted(case_id=cid, phase=current, completed_on=on))
+    events.append(
+        contract.PhaseEntered(case_id=cid, phase=target, entered_on=on, previous=current, sealed_reason=sealed_reason)
+    )
     return events
 
 
@@ -148,7 +135,7 @@ def _check_step(state: Case, current: Phase, target: Phase, reason: str | None) 
 def interrupt(state: Case, on: date, sealed_reason: str) -> list[DomainEvent]:
     cid = require_open(state, "interrupt it again")
     not_before(on, state.phase_since, "interrupted_on", "the current phase")
-    return [ParticipationInterrupted(case_id=cid, interrupted_on=on, sealed_reason=sealed_reason)]
+    return [contract.ParticipationInterrupted(case_id=cid, interrupted_on=on, sealed_reason=sealed_reason)]
 
 
 def resume(state: Case, on: date) -> list[DomainEvent]:
@@ -156,7 +143,7 @@ def resume(state: Case, on: date) -> list[DomainEvent]:
     if state.status != "interrupted":
         raise InvalidTransition("participation is not interrupted", field="status")
     not_before(on, state.interrupted_on, "resumed_on", "the interruption")
-    return [ParticipationResumed(case_id=cid, resumed_on=on)]
+    return [contract.ParticipationResumed(case_id=cid, resumed_on=on)]
 
 
 def exit_case(state: Case, on: date, reason: ExitReason) -> list[DomainEvent]:
@@ -165,13 +152,15 @@ def exit_case(state: Case, on: date, reason: ExitReason) -> list[DomainEvent]:
     assert state.participant_id is not None
     not_before(on, state.opened_on, "exited_on", "the case opening")
     events: list[DomainEvent] = [
-        ParticipantExited(
+        contract.ParticipantExited(
             case_id=cid, participant_id=state.participant_id, exited_on=on, reason=reason, last_phase=state.phase
         )
     ]
     if state.shared_version:
         events.append(
-            CapacityProfileRetracted(case_id=cid, participant_id=state.participant_id, retracted_on=on, reason="exit")
+            contract.CapacityProfileRetracted(
+                case_id=cid, participant_id=state.participant_id, retracted_on=on, reason="exit"
+            )
         )
     return events
 
@@ -196,7 +185,7 @@ def record_employment(state: Case, employment_id: UUID, started_on: date, employ
     if state.status not in ("open", "interrupted") or state.case_id is None or state.employment_id == employment_id:
         return []
     return [
-        CaseEmploymentRecorded(
+        contract.CaseEmploymentRecorded(
             case_id=state.case_id, employment_id=employment_id, started_on=started_on, employment_type=employment_type
         )
     ]
@@ -205,7 +194,7 @@ def record_employment(state: Case, employment_id: UUID, started_on: date, employ
 def record_employment_end(state: Case, employment_id: UUID, ended_on: date) -> list[DomainEvent]:
     if state.case_id is None or state.status == "erased" or state.employment_id != employment_id:
         return []
-    return [CaseEmploymentEndRecorded(case_id=state.case_id, employment_id=employment_id, ended_on=ended_on)]
+    return [contract.CaseEmploymentEndRecorded(case_id=state.case_id, employment_id=employment_id, ended_on=ended_on)]
 
 
 def erase_case(state: Case, on: date) -> list[DomainEvent]:
@@ -215,9 +204,9 @@ def erase_case(state: Case, on: date) -> list[DomainEvent]:
     events: list[DomainEvent] = []
     if state.shared_version:
         events.append(
-            CapacityProfileRetracted(
+            contract.CapacityProfileRetracted(
                 case_id=state.case_id, participant_id=state.participant_id, retracted_on=on, reason="erasure"
             )
         )
-    events.append(CaseDataErased(case_id=state.case_id, participant_id=state.participant_id, erased_on=on))
+    events.append(contract.CaseDataErased(case_id=state.case_id, participant_id=state.participant_id, erased_on=on))
     return events
