@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from shared.contracts import casework
 from shared.contracts.common import ExitReason, InterventionCategory
 
 SECONDARY = "suppressed"
@@ -44,14 +45,15 @@ SENSITIVE: frozenset[str] = frozenset(
 )
 # event types whose late arrival in a closed quarter is itself a sensitive count
 SENSITIVE_EVENTS = frozenset(
-    {
-        "ParticipationInterrupted",
-        "RehabApplicationFiled",
-        "ParticipantExited",
-        "InterventionStarted",
-        "InterventionCompleted",
-        "InterventionAborted",
-    }
+    e.event_type
+    for e in (
+        casework.ParticipationInterrupted,
+        casework.RehabApplicationFiled,
+        casework.ParticipantExited,
+        casework.InterventionStarted,
+        casework.InterventionCompleted,
+        casework.InterventionAborted,
+    )
 )
 # stocks are published always (never chosen to hide): an attacker may take them as known
 STOCKS = ("active.",)
