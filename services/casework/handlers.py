@@ -191,20 +191,23 @@ async def within_cap(
 
 @dataclass(frozen=True)
 class NewGuide:
-    """The case manager a case is assigned or handed over to (``field`` names them in errors)."""
+    """The case manager a case is assigned or handed over to (``field`` names them in errors):
+    known staff first, then the case's own rules, then the project's caseload cap."""
 
     subject: str
     field: str
     cap_override_reason: str | None
 
-    async def admitted(
-        self, uow: UnitOfWork, ctx: Context, case: Case, caseloads: Caseloads, keys: KeyStore, staff: Staff
-    ) -> domain.CapOverride | None:
-        """Known staff of the case's agency holding the role, then within the project's cap (or
-        the lead's recorded override)."""
+    async def known(self, uow: UnitOfWork, ctx: Context, case: Case, staff: Staff) -> None:
+        """Known staff of the case's agency holding the role (checked before the case's rules)."""
         await require_staff(
             staff, uow, ctx, case, self.subject, agency=case.state.agency, role=Role.CASE_MANAGER, field=self.field
         )
+
+    async def within_cap(
+        self, uow: UnitOfWork, ctx: Context, case: Case, caseloads: Caseloads, keys: KeyStore
+    ) -> domain.CapOverride | None:
+        """Within the project's cap, or the lead's recorded override (after the case's rules)."""
         return await within_cap(uow, ctx, case, self.subject, self.cap_override_reason, caseloads, keys)
 
 
@@ -219,9 +222,10 @@ async def assign_case_manager(
     staff: Staff = NO_DIRECTORY,
 ) -> Result:
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
-    domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on)  # the case's own rules first
     guide = NewGuide(cmd.case_manager, "case_manager", cmd.cap_override_reason)
-    cap = await guide.admitted(uow, ctx, case, caseloads, keys, staff)
+    await guide.known(uow, ctx, case, staff)
+    domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on)  # the case's own rules
+    cap = await guide.within_cap(uow, ctx, case, caseloads, keys)
     return await append(uow, ctx, case, domain.assign_case_manager(case.state, cmd.case_manager, cmd.assigned_on, cap))
 
 
@@ -237,9 +241,10 @@ async def hand_over(
 ) -> Result:
     """Hand-over between case managers (the note is sealed), held to the caseload cap."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
-    domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, "")  # the case's own rules first
     guide = NewGuide(cmd.to_case_manager, "to_case_manager", cmd.cap_override_reason)
-    cap = await guide.admitted(uow, ctx, case, caseloads, keys, staff)
+    await guide.known(uow, ctx, case, staff)
+    domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, "")  # the case's own rules
+    cap = await guide.within_cap(uow, ctx, case, caseloads, keys)
     (note,) = await seal(uow, keys, cmd.participant_id, cmd.note)
     events = domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note, cap)
     return await append(uow, ctx, case, events)
