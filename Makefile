@@ -33,7 +33,7 @@ up: install stack
 	@echo "  reporting  http://127.0.0.1:8004/docs"
 	@echo "  portal     http://127.0.0.1:8005/  (Entwicklungsanmeldung: Behörde + Rolle wählen, z. B."
 	@echo "             Jobcenter Ennepe-Ruhr-Kreis + Fallmanagement = demo-case-manager-jc-en)"
-	@echo "  tokens:    $(PY) -m shared.cli token --subject me --role case-manager --agency jc-en"
+	@echo "  tokens:    $(PY) -m shared.cli token --subject demo-case-manager-jc-en --role case-manager --agency jc-en"
 	@echo "  logs:      make logs     stop: make down"
 
 down:
