@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +25,7 @@ from shared.web import create_app
 
 definition = ServiceDefinition(
     name="reporting",
-    sql=[*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))],
+    sql=READ_LOG_SQL,  # its only table beside the event store: the shared read log
     projections=(counts, facts, plans, staff),
 )
 
