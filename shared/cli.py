@@ -87,12 +87,21 @@ def _add_rebuild(app: typer.Typer, definition: ServiceDefinition) -> None:
         source: str = typer.Option("kafka", help="kafka (offset 0 of the topics) or store (own event store)"),
         swap: bool = typer.Option(False, help="replace the live projection (stop the service first)"),
         workers: int = typer.Option(1, min=1, help="parallel worker processes (stream-local projections only)"),
+        live: bool = typer.Option(
+            False, help="while the service runs: replay, catch up with the live positions, swap atomically (kafka)"
+        ),
     ) -> None:
-        """Replay a projection into a fresh schema, compare it with the live one, optionally swap."""
+        """Replay a projection into a fresh schema, compare it with the live one, optionally swap
+        (``--live``: without stopping anything)."""
         s = load_settings(definition.name)
         proj = _replayable(definition, projection, workers)
-        report = _rebuild(s, proj, source=source, swap=swap, workers=workers)
-        typer.echo(json.dumps(uvloop.run(report), indent=2))
+        if live and (source != "kafka" or swap):
+            raise typer.BadParameter("--live replays from kafka and swaps itself (no --source store, no --swap)")
+        if live:
+            report = uvloop.run(_rebuild_live(s, proj, workers))
+        else:
+            report = uvloop.run(_rebuild(s, proj, source=source, swap=swap, workers=workers))
+        typer.echo(json.dumps(report, indent=2))
 
 
 def _replayable(definition: ServiceDefinition, name: str, workers: int) -> Projection:
@@ -123,6 +132,23 @@ async def _rebuild(s: ServiceSettings, proj: Projection, *, source: str, swap: b
         "workers": workers,
         "rows_differing_from_live": diffs,
         "swapped": swap,
+    }
+
+
+async def _rebuild_live(s: ServiceSettings, proj: Projection, workers: int) -> dict[str, object]:
+    """Rebuild and swap while the service serves and consumes: the report."""
+    done = await replay.rebuild_live(s, proj, workers=workers)
+    return {
+        "projection": proj.name,
+        "events": done.stats.events,
+        "seconds": round(done.stats.seconds, 3),
+        "events_per_s": round(done.stats.events_per_s),
+        "workers": workers,
+        "caught_up": done.caught_up,
+        "catch_up_rounds": done.rounds,
+        "applied_under_lock": done.applied_under_lock,
+        "locked_ms": round(done.locked_seconds * 1000, 1),
+        "swapped": True,
     }
 
 

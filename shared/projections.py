@@ -383,9 +383,11 @@ class ProjectionRunner:
         overlap two): advisory locks, unlike SELECT ... FOR UPDATE, take no xid, and they also
         cover the very first batch, when there is no offsets row to lock yet. Taken in sorted
         order (no deadlocks); appliers of other partitions (a parallel rebuild's workers) do not
-        wait. A stream lives in one partition, so its rows are covered too."""
+        wait. A stream lives in one partition, so its rows are covered too. Also the
+        projection's own lock, shared: a live rebuild's swap waits for the batch in flight and
+        holds the next one off by taking it exclusive."""
         keys = sorted({f"projection:{self.schema}.{self.projection.name}:{r.topic}:{r.partition}" for r in records})
-        await conn.execute(_LOCK, f"{self._q}, public", keys)
+        await conn.execute(_LOCK, f"{self._q}, public", keys, projection_lock(self.schema, self.projection.name))
 
     async def _read_positions(self, conn: Conn, items: list[Decoded]) -> _Known:
         """Stored next offsets, applied (version, hash) per stream, streams with parked records."""
@@ -566,8 +568,15 @@ class ProjectionRunner:
         metrics.PROJECTION_PARKED_TOTAL.labels(name).inc(len(result.parked))
 
 
+def projection_lock(schema: str, name: str) -> str:
+    """The key every batch of the projection in ``schema`` takes shared (the runners of its
+    partitions do not wait for each other) and a live rebuild's swap takes exclusive: while the
+    swap holds it, no batch is half-applied and none starts (``shared.rebuild.swap_live``)."""
+    return f"projection:{schema}.{name}"
+
+
 _LOCK = (
-    "SELECT set_config('search_path', $1, true),"
+    "SELECT set_config('search_path', $1, true), pg_advisory_xact_lock_shared(hashtextextended($3, 0)),"
     " (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($2::text[]) AS k)"
 )
 

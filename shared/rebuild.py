@@ -21,7 +21,7 @@ from shared.envelope import Envelope
 from shared.eventstore import CommittedRow, PostgresEventStore
 from shared.kafka_auth import client_options
 from shared.migrations import _quote_ident
-from shared.projections import Projection, ProjectionRunner, Record
+from shared.projections import Projection, ProjectionRunner, Record, projection_lock
 from shared.settings import ServiceSettings
 
 
@@ -96,7 +96,7 @@ async def rebuild_from_kafka(
     return stats
 
 
-def _replay_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
+def _replay_consumer(settings: ServiceSettings, fetch_max_wait_ms: int = 500) -> AIOKafkaConsumer:
     """A consumer without a group (nothing committed, partitions assigned by hand) that fetches
     large batches: a replay reads everything once."""
     return AIOKafkaConsumer(
@@ -105,6 +105,7 @@ def _replay_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
         group_id=None,
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
+        fetch_max_wait_ms=fetch_max_wait_ms,
         **client_options(settings),
     )
 
@@ -411,14 +412,138 @@ async def compare(settings: ServiceSettings, projection: Projection, live: str, 
 
 
 async def swap(settings: ServiceSettings, live: str, rebuilt: str) -> None:
-    """Make the rebuilt schema the live one (stop the service's consumers first)."""
+    """Make the rebuilt schema the live one (stop the service's consumers first, or use
+    ``rebuild_live``)."""
     conn = await asyncpg.connect(settings.database_url)
     try:
-        old = f"{live}_old"
         async with conn.transaction():
-            await conn.execute(f"DROP SCHEMA IF EXISTS {_quote_ident(old)} CASCADE")
-            await conn.execute(f"ALTER SCHEMA {_quote_ident(live)} RENAME TO {_quote_ident(old)}")
-            await conn.execute(f"ALTER SCHEMA {_quote_ident(rebuilt)} RENAME TO {_quote_ident(live)}")
-            await conn.execute(f"DROP SCHEMA {_quote_ident(old)} CASCADE")
+            await _rename_and_drop(conn, live, rebuilt)
     finally:
         await conn.close()
+
+
+async def _rename_and_drop(conn: asyncpg.Connection, live: str, rebuilt: str) -> None:
+    """In the caller's transaction: the rebuilt schema takes the live one's name, and the old
+    one is dropped at once. Dropped in the same transaction, not later: a plan cached before the
+    rename still points at the old tables, and dropping them is what makes PostgreSQL plan such
+    a statement again (by name, so on the new tables) before its next use."""
+    old = f"{live}_old"
+    await conn.execute(f"DROP SCHEMA IF EXISTS {_quote_ident(old)} CASCADE")
+    await conn.execute(f"ALTER SCHEMA {_quote_ident(live)} RENAME TO {_quote_ident(old)}")
+    await conn.execute(f"ALTER SCHEMA {_quote_ident(rebuilt)} RENAME TO {_quote_ident(live)}")
+    await conn.execute(f"DROP SCHEMA {_quote_ident(old)} CASCADE")
+
+
+Positions: TypeAlias = dict[tuple[str, int], int]
+Ranges: TypeAlias = dict[TopicPartition, tuple[int, int]]  # [from, to) offsets per partition
+
+_POSITIONS = "SELECT topic, partition, next_offset FROM {schema}.projection_offsets WHERE projection = $1"
+_EXCLUSIVE = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+
+
+@dataclass
+class LiveRebuild:
+    """What a live rebuild did: the replay, the catch-up while the live schema served, and the
+    swap (records applied and seconds spent holding the projection's lock)."""
+
+    stats: RebuildStats
+    caught_up: int = 0
+    rounds: int = 0
+    applied_under_lock: int = 0
+    locked_seconds: float = 0.0
+    positions: Positions = field(default_factory=dict)
+
+
+async def rebuild_live(
+    settings: ServiceSettings,
+    projection: Projection,
+    *,
+    workers: int = 1,
+    close_enough: int = 50,
+    max_rounds: int = 20,
+) -> LiveRebuild:
+    """Rebuild a projection while its service runs: replay its topics into ``<schema>_rebuild``,
+    catch up from Kafka to the live positions (rounds, until fewer than ``close_enough`` records
+    are missing), then swap under the projection's lock (``swap_live``). Kafka only: the
+    rebuilt positions must be the live runner's (topic, partition, offset)."""
+    if projection.side_effects:
+        raise ValueError(f"{projection.name} is a policy (it appends events); it is never rebuilt")
+    live = settings.schema_for(projection.name)
+    fresh = f"{live}_rebuild"
+    result = LiveRebuild(await rebuild_parallel(settings, projection, fresh, source="kafka", workers=workers))
+    pool, runner = await _fresh_runner(settings, projection, fresh, fresh=False)
+    # A fetch waiting at a partition's end would delay the swap's reads after a seek: short waits.
+    consumer = _replay_consumer(settings, fetch_max_wait_ms=20)
+    await consumer.start()
+    try:
+        consumer.assign(await _segment_partitions(consumer, settings, projection, (0, 1)))
+        while result.rounds < max_rounds:
+            missing = _behind(await _positions(pool, live, projection), await _positions(pool, fresh, projection))
+            if sum(to - start for start, to in missing.values()) < close_enough:
+                break
+            result.caught_up += await _apply_ranges(consumer, runner, missing)
+            result.rounds += 1
+        await swap_live(settings, projection, consumer, runner, result)
+    finally:
+        await consumer.stop()
+        await pool.close()
+    return result
+
+
+async def swap_live(
+    settings: ServiceSettings,
+    projection: Projection,
+    consumer: AIOKafkaConsumer,
+    runner: ProjectionRunner,
+    result: LiveRebuild,
+) -> None:
+    """One transaction: take the projection's lock exclusive (every live batch takes it shared,
+    so the batch in flight ends first and no other starts), apply the records the rebuilt
+    schema still misses up to the live positions (none is lost; the live runner's duplicate
+    check drops those it later receives below the new positions), rename, drop the old."""
+    live, fresh = settings.schema_for(projection.name), runner.schema
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute(_EXCLUSIVE, projection_lock(live, projection.name))
+            started = time.perf_counter()
+            live_at = await _positions(conn, live, projection)
+            missing = _behind(live_at, await _positions(conn, fresh, projection))
+            result.applied_under_lock = await _apply_ranges(consumer, runner, missing)
+            result.positions = await _positions(conn, fresh, projection)
+            if still := _behind(live_at, result.positions):
+                raise RuntimeError(f"the rebuilt schema is still behind the live one: {still}")
+            await _rename_and_drop(conn, live, fresh)
+        result.locked_seconds = time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+async def _positions(db: asyncpg.Pool | asyncpg.Connection, schema: str, projection: Projection) -> Positions:
+    """The next offset per (topic, partition) stored in ``schema`` (committed batches only)."""
+    rows = await db.fetch(_POSITIONS.format(schema=_quote_ident(schema)), projection.name)
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+def _behind(live: Positions, rebuilt: Positions) -> Ranges:
+    """The offsets the rebuilt schema lacks to reach the live one. Where it is ahead (the replay
+    read to the topics' ends while the live runner lagged), nothing is missing."""
+    return {
+        TopicPartition(topic, partition): (rebuilt.get((topic, partition), 0), to)
+        for (topic, partition), to in live.items()
+        if rebuilt.get((topic, partition), 0) < to
+    }
+
+
+async def _apply_ranges(consumer: AIOKafkaConsumer, runner: ProjectionRunner, ranges: Ranges, batch: int = 5000) -> int:
+    """Read each partition's range [from, to) and apply it, as the live runner would: the records applied."""
+    for tp, (start, _) in ranges.items():
+        consumer.seek(tp, start)
+    ends = {tp: to for tp, (_, to) in ranges.items()}
+    todo = set(ends)
+    applied = 0
+    while todo:
+        records = _before_the_end(await consumer.getmany(*todo, timeout_ms=1000, max_records=batch), ends, todo)
+        await runner.apply(records)
+        applied += len(records)
+    return applied
