@@ -177,6 +177,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TransactionRollbackError,  # serialization failure, deadlock
     KafkaError,
     ConcurrencyConflict,  # a policy raced a command on its stream: a fresh transaction passes
+    # a statement cached before a live rebuild's swap whose result type changed: asyncpg has
+    # dropped the pool's cached statements, so the batch passes prepared afresh
+    asyncpg.exceptions.InvalidCachedStatementError,
+    asyncpg.exceptions.OutdatedSchemaCacheError,
 )
 
 
