@@ -146,6 +146,7 @@ async def _rebuild_live(s: ServiceSettings, proj: Projection, workers: int) -> d
         "workers": workers,
         "caught_up": done.caught_up,
         "catch_up_rounds": done.rounds,
+        "swap_attempts": done.swap_attempts,
         "applied_under_lock": done.applied_under_lock,
         "locked_ms": round(done.locked_seconds * 1000, 1),
         "swapped": True,

@@ -14,6 +14,7 @@ from multiprocessing.process import BaseProcess
 from typing import TypeAlias
 
 import asyncpg
+import structlog
 import uvloop
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
@@ -23,6 +24,8 @@ from shared.kafka_auth import client_options
 from shared.migrations import _quote_ident
 from shared.projections import Projection, ProjectionRunner, Record, projection_lock
 from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -439,6 +442,7 @@ Ranges: TypeAlias = dict[TopicPartition, tuple[int, int]]  # [from, to) offsets 
 
 _POSITIONS = "SELECT topic, partition, next_offset FROM {schema}.projection_offsets WHERE projection = $1"
 _EXCLUSIVE = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', $1, true)"
 
 
 @dataclass
@@ -449,6 +453,7 @@ class LiveRebuild:
     stats: RebuildStats
     caught_up: int = 0
     rounds: int = 0
+    swap_attempts: int = 0
     applied_under_lock: int = 0
     locked_seconds: float = 0.0
     positions: Positions = field(default_factory=dict)
@@ -461,11 +466,16 @@ async def rebuild_live(
     workers: int = 1,
     close_enough: int = 50,
     max_rounds: int = 20,
+    lock_timeout: float = 2.0,
+    attempts: int = 10,
 ) -> LiveRebuild:
     """Rebuild a projection while its service runs: replay its topics into ``<schema>_rebuild``,
     catch up from Kafka to the live positions (rounds, until fewer than ``close_enough`` records
-    are missing), then swap under the projection's lock (``swap_live``). Kafka only: the
-    rebuilt positions must be the live runner's (topic, partition, offset)."""
+    are missing), then swap under the projection's lock (``swap_live``). A swap that waits
+    longer than ``lock_timeout`` for a lock (a long read on the old tables: the reads queued
+    behind the drop would wait with it) gives up, lets everything go on, and is tried again
+    after another catch-up, ``attempts`` times at most. Kafka only: the rebuilt positions must
+    be the live runner's (topic, partition, offset)."""
     if projection.side_effects:
         raise ValueError(f"{projection.name} is a policy (it appends events); it is never rebuilt")
     live = settings.schema_for(projection.name)
@@ -477,17 +487,39 @@ async def rebuild_live(
     await consumer.start()
     try:
         consumer.assign(await _segment_partitions(consumer, settings, projection, (0, 1)))
-        while result.rounds < max_rounds:
-            missing = _behind(await _positions(pool, live, projection), await _positions(pool, fresh, projection))
-            if sum(to - start for start, to in missing.values()) < close_enough:
-                break
-            result.caught_up += await _apply_ranges(consumer, runner, missing)
-            result.rounds += 1
-        await swap_live(settings, projection, consumer, runner, result)
+        while True:
+            result.swap_attempts += 1
+            await _catch_up(pool, consumer, runner, live, result, close_enough, max_rounds)
+            try:
+                await swap_live(settings, projection, consumer, runner, result, lock_timeout=lock_timeout)
+                return result
+            except asyncpg.exceptions.LockNotAvailableError:
+                if result.swap_attempts >= attempts:
+                    raise
+                log.warning("rebuild.swap_waited_too_long", projection=projection.name, attempt=result.swap_attempts)
+                await asyncio.sleep(lock_timeout / 4)
     finally:
         await consumer.stop()
         await pool.close()
-    return result
+
+
+async def _catch_up(
+    pool: asyncpg.Pool,
+    consumer: AIOKafkaConsumer,
+    runner: ProjectionRunner,
+    live: str,
+    result: LiveRebuild,
+    close_enough: int,
+    max_rounds: int,
+) -> None:
+    """Apply what the live schema has and the rebuilt one lacks, in rounds (the live one moves
+    on meanwhile), until fewer than ``close_enough`` records are missing."""
+    for _ in range(max_rounds):
+        missing = _behind(await _positions(pool, live, runner.projection), await runner.positions())
+        if sum(to - start for start, to in missing.values()) < close_enough:
+            return
+        result.caught_up += await _apply_ranges(consumer, runner, missing)
+        result.rounds += 1
 
 
 async def swap_live(
@@ -496,15 +528,19 @@ async def swap_live(
     consumer: AIOKafkaConsumer,
     runner: ProjectionRunner,
     result: LiveRebuild,
+    *,
+    lock_timeout: float = 2.0,
 ) -> None:
-    """One transaction: take the projection's lock exclusive (every live batch takes it shared,
-    so the batch in flight ends first and no other starts), apply the records the rebuilt
-    schema still misses up to the live positions (none is lost; the live runner's duplicate
-    check drops those it later receives below the new positions), rename, drop the old."""
+    """One transaction, waiting at most ``lock_timeout`` seconds for each lock: take the
+    projection's lock exclusive (every live batch takes it shared, so the batch in flight ends
+    first and no other starts), apply the records the rebuilt schema still misses up to the live
+    positions (none is lost; the live runner's duplicate check drops those it later receives
+    below the new positions), rename, drop the old."""
     live, fresh = settings.schema_for(projection.name), runner.schema
     conn = await asyncpg.connect(settings.database_url)
     try:
         async with conn.transaction():
+            await conn.execute(_LOCK_TIMEOUT, f"{round(lock_timeout * 1000)}ms")
             await conn.execute(_EXCLUSIVE, projection_lock(live, projection.name))
             started = time.perf_counter()
             live_at = await _positions(conn, live, projection)

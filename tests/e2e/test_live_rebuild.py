@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import asyncpg
 import pytest
 
 from services.intake.projections import register
@@ -91,3 +92,94 @@ async def test_a_live_rebuild_swaps_under_load_and_no_request_fails(stack: Stack
     assert {r["schema_name"] for r in await pool.fetch(_SCHEMAS)} == {"proj_register", "proj_register_check"}
     participants = await pool.fetchval("SELECT count(*) FROM proj_register.participants")
     assert participants == sum(1 for s in load.writes if s == 201)
+
+
+_WAITING = """
+SELECT pid, query FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type IN ('Lock', 'advisory') AND state = 'active'
+"""
+
+
+async def _waiting(stack: Stack) -> list[tuple[int, str]]:
+    pool = stack.runtime("intake").pool
+    assert pool is not None
+    return [(r["pid"], r["query"]) for r in await pool.fetch(_WAITING)]
+
+
+def _dropping(waiting: list[tuple[int, str]]) -> set[int]:
+    return {pid for pid, query in waiting if query.startswith("DROP SCHEMA")}
+
+
+async def _refer(stack: Stack, n: int) -> None:
+    cm = stack.token(Role.CASE_MANAGER, "jc-en")
+    for _ in range(n):
+        r = await stack.clients["intake"].post("/referrals", json=support.REFERRAL, headers=cm)
+        assert r.status_code == 201, r.text
+
+
+async def _register(stack: Stack) -> int:
+    r = await stack.clients["intake"].get("/participants", headers=stack.token(Role.CASE_MANAGER, "jc-en"))
+    assert r.status_code == 200, r.text
+    return len(r.json())
+
+
+async def test_a_read_and_a_batch_waiting_for_the_swap_go_on_with_the_new_tables(stack: Stack) -> None:
+    """A long read on the old tables holds the swap's drop; the register read and the live
+    runner's batch that come meanwhile wait for the swap (a batch for the projection's lock, or
+    like the read behind the drop), then use the new schema."""
+    await _refer(stack, 3)
+    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 3 and v[0] == v[1])
+    settings = stack.runtime("intake").settings
+    long_read = await asyncpg.connect(settings.database_url)
+    try:
+        held = long_read.transaction()
+        await held.start()
+        await long_read.fetchval("SELECT count(*) FROM proj_register.participants")
+        swap = asyncio.create_task(rebuild_live(settings, register, lock_timeout=120))
+        await support.eventually(lambda: _waiting(stack), lambda w: bool(_dropping(w)), timeout=120)
+        await _refer(stack, 1)  # its batch waits for the swap (the projection's lock, or the drop)
+        read = asyncio.create_task(_register(stack))  # waits behind the drop
+        await support.eventually(lambda: _waiting(stack), lambda w: any("FROM participants" in q for _, q in w))
+        assert not swap.done()
+        await held.commit()
+        done = await swap
+    finally:
+        await long_read.close()
+    assert done.swap_attempts == 1
+    assert await read in (3, 4)
+    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 4 and v[0] == v[1])
+    assert await _register(stack) == 4
+
+
+async def test_a_swap_that_waits_too_long_for_a_lock_lets_go_and_tries_again(stack: Stack) -> None:
+    await _refer(stack, 2)
+    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 2 and v[0] == v[1])
+    settings = stack.runtime("intake").settings
+    long_read = await asyncpg.connect(settings.database_url)
+    try:
+        held = long_read.transaction()
+        await held.start()
+        await long_read.fetchval("SELECT count(*) FROM proj_register.participants")
+        swap = asyncio.create_task(rebuild_live(settings, register, lock_timeout=0.3, attempts=1000))
+        seen: set[int] = set()
+
+        async def dropping() -> set[int]:
+            seen.update(_dropping(await _waiting(stack)))
+            return seen
+
+        # each attempt is its own connection: two backends seen waiting are two attempts
+        await support.eventually(dropping, lambda pids: len(pids) >= 2, timeout=120)
+        await _refer(stack, 1)  # applied between the attempts
+        await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 3 and v[0] == v[1])
+        assert await _register(stack) == 3
+        await held.commit()
+        done = await swap
+    finally:
+        await long_read.close()
+    assert done.swap_attempts >= 2
+    await _refer(stack, 1)
+    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 4 and v[0] == v[1])
+    assert await _register(stack) == 4
+    await rebuild_from_kafka(settings, register, "proj_register_check")
+    assert await compare(settings, register, "proj_register", "proj_register_check") == {
+        "participants": 0, "participant_consents": 0}  # fmt: skip
