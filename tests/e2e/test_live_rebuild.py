@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
 import pytest
+from asyncpg.transaction import Transaction
 from typer.testing import CliRunner
 
 from services.intake.app import build, definition
@@ -146,18 +149,32 @@ async def _register(stack: Stack) -> int:
     return len(r.json())
 
 
+@asynccontextmanager
+async def _long_read(settings: ServiceSettings) -> AsyncIterator[Transaction]:
+    """A transaction that has read the live register (so it holds its tables) until committed."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        held = conn.transaction()
+        await held.start()
+        await conn.fetchval("SELECT count(*) FROM proj_register.participants")
+        yield held
+    finally:
+        await conn.close()
+
+
+async def _applied(stack: Stack, streams: int) -> None:
+    """Until the register has applied every stream up to its head, and there are ``streams``."""
+    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == streams and v[0] == v[1])
+
+
 async def test_a_read_and_a_batch_waiting_for_the_swap_go_on_with_the_new_tables(stack: Stack) -> None:
     """A long read on the old tables holds the swap's drop; the register read and the live
     runner's batch that come meanwhile wait for the swap (a batch for the projection's lock, or
     like the read behind the drop), then use the new schema."""
     await _refer(stack, 3)
-    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 3 and v[0] == v[1])
+    await _applied(stack, 3)
     settings = stack.runtime("intake").settings
-    long_read = await asyncpg.connect(settings.database_url)
-    try:
-        held = long_read.transaction()
-        await held.start()
-        await long_read.fetchval("SELECT count(*) FROM proj_register.participants")
+    async with _long_read(settings) as held:
         swap = asyncio.create_task(rebuild_live(settings, register, lock_timeout=120))
         await support.eventually(lambda: _waiting(stack), lambda w: bool(_dropping(w)), timeout=120)
         await _refer(stack, 1)  # its batch waits for the swap (the projection's lock, or the drop)
@@ -166,23 +183,17 @@ async def test_a_read_and_a_batch_waiting_for_the_swap_go_on_with_the_new_tables
         assert not swap.done()
         await held.commit()
         done = await swap
-    finally:
-        await long_read.close()
     assert done.swap_attempts == 1
     assert await read in (3, 4)
-    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 4 and v[0] == v[1])
+    await _applied(stack, 4)
     assert await _register(stack) == 4
 
 
 async def test_a_swap_that_waits_too_long_for_a_lock_lets_go_and_tries_again(stack: Stack) -> None:
     await _refer(stack, 2)
-    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 2 and v[0] == v[1])
+    await _applied(stack, 2)
     settings = stack.runtime("intake").settings
-    long_read = await asyncpg.connect(settings.database_url)
-    try:
-        held = long_read.transaction()
-        await held.start()
-        await long_read.fetchval("SELECT count(*) FROM proj_register.participants")
+    async with _long_read(settings) as held:
         swap = asyncio.create_task(rebuild_live(settings, register, lock_timeout=0.3, attempts=1000))
         seen: set[int] = set()
 
@@ -193,16 +204,14 @@ async def test_a_swap_that_waits_too_long_for_a_lock_lets_go_and_tries_again(sta
         # each attempt is its own connection: two backends seen waiting are two attempts
         await support.eventually(dropping, lambda pids: len(pids) >= 2, timeout=120)
         await _refer(stack, 1)  # applied between the attempts
-        await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 3 and v[0] == v[1])
+        await _applied(stack, 3)
         assert await _register(stack) == 3
         await held.commit()
         done = await swap
-    finally:
-        await long_read.close()
     assert done.swap_attempts >= 2
     assert done.caught_up + done.applied_under_lock >= 1  # the referral made between the attempts
     await _refer(stack, 1)
-    await support.eventually(lambda: _versions(stack), lambda v: len(v[0]) == 4 and v[0] == v[1])
+    await _applied(stack, 4)
     assert await _register(stack) == 4
     await rebuild_from_kafka(settings, register, "proj_register_check")
     assert await compare(settings, register, "proj_register", "proj_register_check") == {
