@@ -443,6 +443,10 @@ Ranges: TypeAlias = dict[TopicPartition, tuple[int, int]]  # [from, to) offsets 
 _POSITIONS = "SELECT topic, partition, next_offset FROM {schema}.projection_offsets WHERE projection = $1"
 _EXCLUSIVE = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 _LOCK_TIMEOUT = "SELECT set_config('lock_timeout', $1, true)"
+# A swap that gave up on a lock (``lock_timeout``), or was chosen to break a deadlock with a
+# transaction that holds the old tables and waits for the projection's lock: nothing was
+# swapped, everything went on; try again.
+_SWAP_AGAIN = (asyncpg.exceptions.LockNotAvailableError, asyncpg.exceptions.DeadlockDetectedError)
 
 
 @dataclass
@@ -493,10 +497,13 @@ async def rebuild_live(
             try:
                 await swap_live(settings, projection, consumer, runner, result, lock_timeout=lock_timeout)
                 return result
-            except asyncpg.exceptions.LockNotAvailableError:
+            except _SWAP_AGAIN as exc:
                 if result.swap_attempts >= attempts:
                     raise
-                log.warning("rebuild.swap_waited_too_long", projection=projection.name, attempt=result.swap_attempts)
+                log.warning(
+                    "rebuild.swap_retried", projection=projection.name, attempt=result.swap_attempts,
+                    error=type(exc).__name__,
+                )  # fmt: skip
                 await asyncio.sleep(lock_timeout / 4)
     finally:
         await consumer.stop()
