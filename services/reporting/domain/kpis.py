@@ -188,7 +188,9 @@ def _subsidies(js: list[Journey], q: Window) -> Figures:
 def _rehab_waiting(js: list[Journey], q: Window) -> Figures:
     """Rehab applications the carrier decided in the window: how many, and the median of the
     days from filing to decision (an application whose filing reporting never saw is left out)."""
-    days = [(a.decided - a.filed).days for j in js for a in j.rehab.values() if a.decided in q and a.filed]
+    days = [
+        (a.decided - a.filed).days for j in js for a in j.rehab.values() if a.decided and a.decided in q and a.filed
+    ]
     return {"rehab_waiting": {"decided": len(days), "median_days": statistics.median(days) if days else None}}
 
 
