@@ -29,7 +29,7 @@ from shared.recorded import Recorded
 from shared.unit_of_work import Loaded
 
 # the carrier's undecided applications, oldest first
-_QUEUE = (
+QUEUE = (
     "SELECT a.application_id, a.case_id, a.kind, a.filed_on, a.status"
     " FROM case_rehab_applications a JOIN cases c ON c.case_id = a.case_id"
     " WHERE a.carrier = $1 AND a.status = ANY($2::text[]) ORDER BY a.filed_on, a.application_id"
@@ -40,7 +40,7 @@ async def rehab_queue(db: Reader, ctx: Context) -> dict[str, Any]:
     """The open applications to my DRV agency under an active drv-exchange consent covering it."""
     access.require_drv_adviser(ctx.principal)
     agency = ctx.principal.agency
-    rows = await db.pool.fetch(_QUEUE, agency, list(UNDECIDED))
+    rows = await db.pool.fetch(QUEUE, agency, list(UNDECIDED))
     items: list[dict[str, Any]] = []
     for row in rows:
         pid: UUID = row["case_id"]
