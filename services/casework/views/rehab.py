@@ -47,6 +47,9 @@ async def rehab_queue(db: Reader, ctx: Context) -> dict[str, Any]:
         if agency not in await db.consents.exchange_agencies(None, pid, ctx.today):
             continue  # without the consent, nothing of the case reaches DRV
         case = await db.load(pid)
+        status = case.state.rehab_applications.get(row["application_id"])
+        if status not in UNDECIDED:
+            continue  # decided since the projection saw it (the case's own events are current)
         items.append(
             {
                 "application_id": str(row["application_id"]),
@@ -54,7 +57,7 @@ async def rehab_queue(db: Reader, ctx: Context) -> dict[str, Any]:
                 "case_agency": case.state.agency,
                 "project": case.state.project,
                 "kind": row["kind"],
-                "status": row["status"],
+                "status": status,
                 "filed_on": row["filed_on"],
                 "waiting_days": (ctx.today - row["filed_on"]).days,
                 **await _dossier(db, ctx, case, row["application_id"]),
