@@ -298,6 +298,7 @@ ZERO_INTEGRATION_TYPES = {
 NO_FOLLOW_UP = {"verified": 0, "still_employed": 0, "rate": None}
 NO_HEALTH_EXITS = {"total": 0, "by_reason": {"transferred-to-rehabilitation": 0, "disability-pension": 0}}
 NO_SUBSIDIES = {"total": 0, "by_instrument": {"16e": 0, "16i": 0}}
+NO_REHAB_DECISIONS = {"decided": 0, "median_days": None}
 
 # jc-en's view, 2025-Q1 (one group: jc-en / pro-aktiv, so group == total)
 JC_EN_Q1: dict[str, Any] = {
@@ -331,6 +332,7 @@ JC_EN_Q1: dict[str, Any] = {
     "sustainability": {"6_months": NO_FOLLOW_UP, "12_months": NO_FOLLOW_UP},
     "subsidies": NO_SUBSIDIES,
     "rehab_applications": 0,
+    "rehab_waiting": NO_REHAB_DECISIONS,
     "disability_pension_exits": 0,
 }
 
@@ -375,6 +377,7 @@ JC_EN_Q2: dict[str, Any] = {
     "sustainability": {"6_months": {"verified": 1, "still_employed": 1, "rate": 1.0}, "12_months": NO_FOLLOW_UP},
     "subsidies": NO_SUBSIDIES,
     "rehab_applications": "< 5",
+    "rehab_waiting": NO_REHAB_DECISIONS,  # P4's application is not decided
     "disability_pension_exits": "< 5",
 }
 

@@ -17,6 +17,11 @@
   financial advisers, project leads, auditors and DPOs see that it exists, who, when, not what.
   A contact with a doctor or clinic is health data (health access). Assessment findings and
   medical-report sources and summaries are health records (``has_health_access``).
+- Rehabilitation with DRV: the work queue and the carrier's steps on an application to a DRV
+  agency (receipt, requests, decision, measure) are for a DRV adviser of that agency, under the
+  participant's active drv-exchange consent covering it (checked by the handler: 409
+  ``consent``); the case's health roles file it, and its case manager answers a request. A
+  decision of another carrier is recorded by the case's health roles, as before.
 - Projects: an administrator of the coordinating agency configures one (before its first
   configuration, of the first agency of the closed list); staff of its member agencies read its
   configuration. Only a project lead may override the caseload cap (with a reason). The
@@ -37,7 +42,7 @@ from shared.contracts.common import InterventionCategory
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.subject_access import require_subject_access as require_subject_access
-from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, Role
+from shared.vocabulary import CASE_ROLES, DRV_AGENCIES, HEALTH_ROLES, Role
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DATA_PROTECTION_OFFICER})
 # Cases are read by the roles that work on them and by the audit roles.
@@ -164,6 +169,39 @@ def sees_field(principal: Principal, case: Case, event: DomainEvent, name: str) 
     if isinstance(event, CaseNoteAdded) and event.author == principal.subject:
         return True
     return principal.role in roles
+
+
+# ------------------------------------------------------------------ rehabilitation with DRV
+
+
+def require_drv_adviser(principal: Principal) -> None:
+    """The DRV work queue: a DRV adviser of a DRV agency."""
+    if principal.role is not Role.DRV_ADVISER or principal.agency not in DRV_AGENCIES:
+        raise Forbidden("only a DRV adviser of a DRV agency may do this")
+
+
+def require_carrier(principal: Principal, case: Case, application_id: UUID) -> None:
+    """The carrier's steps on an application: a DRV adviser of the agency it went to (an
+    unknown application: the domain then says 404)."""
+    require_drv_adviser(principal)
+    file = case.rehab.get(application_id)
+    if file is not None and file.carrier != principal.agency:
+        raise Forbidden(f"the application went to {file.carrier}, not {principal.agency}", field="application_id")
+
+
+def require_decider(principal: Principal, case: Case, application_id: UUID) -> None:
+    """A decision of a DRV carrier is its adviser's; any other carrier's, the health roles'."""
+    file = case.rehab.get(application_id)
+    if file is not None and file.carrier in DRV_AGENCIES:
+        require_carrier(principal, case, application_id)
+    else:
+        require_health(principal, case)
+
+
+def require_case_manager(principal: Principal, case: Case) -> None:
+    """Answering the carrier is the case manager's (of the case's agency)."""
+    if not (is_case_manager(principal, case) and principal.agency == case.agency):
+        raise Forbidden("only the case's case manager may answer the carrier")
 
 
 # ------------------------------------------------------------------ projects

@@ -65,7 +65,22 @@ command("/interventions/{intervention_id}/start", casework.StartIntervention, **
 command("/interventions/{intervention_id}/completion", casework.CompleteIntervention, **ON_INTERVENTION)
 command("/interventions/{intervention_id}/abortion", casework.AbortIntervention, **ON_INTERVENTION)
 command("/rehab-applications", casework.FileRehabApplication, status_code=201, **HEALTH)
-command("/rehab-applications/{application_id}/decision", casework.DecideRehabApplication, **HEALTH)
+command(
+    "/rehab-applications/{application_id}/decision",
+    casework.DecideRehabApplication,
+    **access("health item", "require_see & require_decider"),
+)
+# the carrier's steps (DRV's adviser of the agency the application went to, under drv-exchange)
+CARRIER = access("health item", "require_see & require_carrier")
+command("/rehab-applications/{application_id}/receipt", casework.ReceiveRehabApplication, **CARRIER)
+command("/rehab-applications/{application_id}/requests", casework.RequestRehabInformation, status_code=201, **CARRIER)
+command(
+    "/rehab-applications/{application_id}/requests/{request_id}/answer",
+    casework.AnswerRehabRequest,
+    **access("health item", "require_see & require_case_manager"),
+)
+command("/rehab-applications/{application_id}/measure-start", casework.StartRehabMeasure, **CARRIER)
+command("/rehab-applications/{application_id}/measure-end", casework.EndRehabMeasure, **CARRIER)
 command("/appointments", casework.ScheduleAppointment, status_code=201, **TEAM)
 command("/appointments/{appointment_id}/outcome", casework.RecordAttendance, **TEAM)
 command("/contacts", casework.LogContact, status_code=201, **TEAM)
@@ -150,6 +165,14 @@ async def caseload(ctx: QueryCtx, db: Reads) -> dict[str, Any]:
 async def open_tasks(ctx: QueryCtx, db: Reads, within_days: int = Query(default=14, ge=0, le=365)) -> dict[str, Any]:
     """Due appointments, consents expiring soon, "enter Nachbetreuung"."""
     return await views.open_tasks(db, ctx, within_days)
+
+
+@queries.get("/rehab-queue", **access("health item", "require_drv_adviser"))
+async def rehab_queue(ctx: QueryCtx, db: Reads) -> dict[str, Any]:
+    """My DRV agency's open rehab applications (filed or received, not decided) under an active
+    drv-exchange consent: waiting days, the capacity profile and the medical reports the
+    participant's objections let pass; audited."""
+    return await views.rehab_queue(db, ctx)
 
 
 @queries.get("/audit/health-reads", **access("read log", "require_auditor"))

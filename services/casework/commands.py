@@ -198,10 +198,56 @@ class FileRehabApplication(OnCase):
     kind: Literal["medical", "vocational"] = Field(description="medical or vocational rehabilitation")
 
 
-class DecideRehabApplication(OnCase):
+class OnRehabApplication(OnCase):
+    """A command on one rehab application of the case."""
+
     application_id: UUID = Field(description="the application (from the path)")
+
+
+class DecideRehabApplication(OnRehabApplication):
+    """For an application to a DRV carrier, the DRV adviser of that carrier records it (under
+    the participant's drv-exchange consent); for another carrier, the case's health roles."""
+
     decided_on: BusinessDate = Field(description="day of the carrier's decision")
     approved: bool = Field(description="approved or rejected")
+    reason: Text = Field(default="", max_length=4000, description="the carrier's reason, e.g. for a rejection (sealed)")
+
+
+class ReceiveRehabApplication(OnRehabApplication):
+    """DRV's adviser records that the application reached the carrier."""
+
+    received_on: BusinessDate = Field(description="day the carrier received it")
+
+
+class RequestRehabInformation(OnRehabApplication):
+    """DRV's adviser asks the case for more (a report, a form); the case manager answers."""
+
+    requested_on: BusinessDate = Field(description="day of the request")
+    question: Text = Field(min_length=1, max_length=4000, description="what the carrier asks for (sealed)")
+
+
+class AnswerRehabRequest(OnRehabApplication):
+    """The case manager's answer to one of the carrier's requests."""
+
+    request_id: UUID = Field(description="the carrier's request (from the path)")
+    answered_on: BusinessDate = Field(description="day of the answer")
+    answer: Text = Field(min_length=1, max_length=8000, description="the answer (sealed)")
+
+
+class StartRehabMeasure(OnRehabApplication):
+    """An approved application's measure begins: a medical stay interrupts the participation,
+    an LTA measure (vocational) is planned and started as a rehabilitative intervention."""
+
+    started_on: BusinessDate = Field(description="first day of the measure")
+    provider: Text = Field(default="", max_length=300, description="clinic or LTA provider (sealed)")
+    cost_eur: Money | None = Field(default=None, description="planned cost of an LTA measure")
+
+
+class EndRehabMeasure(OnRehabApplication):
+    """The measure ends: the participation resumes after a stay, the LTA intervention completes."""
+
+    ended_on: BusinessDate = Field(description="last day of the measure")
+    cost_eur: Money | None = Field(default=None, description="actual cost of an LTA measure")
 
 
 # ------------------------------------------------------------------ appointments, contacts, notes

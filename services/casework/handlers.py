@@ -20,12 +20,14 @@ from services.casework.commands import (
     AchieveGoal,
     AddNote,
     AddTeamMember,
+    AnswerRehabRequest,
     AssignCaseManager,
     CompleteAssessment,
     CompleteIntervention,
     ConfigureProject,
     DecideRehabApplication,
     DropGoal,
+    EndRehabMeasure,
     EnterPhase,
     ExitCase,
     FileRehabApplication,
@@ -34,19 +36,22 @@ from services.casework.commands import (
     LogContact,
     PlanIntervention,
     ReceiveMedicalReport,
+    ReceiveRehabApplication,
     RecordAttendance,
     RecordCapacityProfile,
     RemoveTeamMember,
+    RequestRehabInformation,
     ResumeParticipation,
     ReviseGoal,
     ScheduleAppointment,
     SetGoal,
     StartIntervention,
+    StartRehabMeasure,
     UpdateCooperationPlan,
 )
 from shared.bus import Command, Context, Result
 from shared.contracts.base import DomainEvent
-from shared.contracts.casework import BudgetLine
+from shared.contracts.casework import BudgetLine, RehabMeasureStarted
 from shared.domain import DomainError
 from shared.envelope import new_id
 from shared.eventstore import ConcurrencyConflict
@@ -451,17 +456,104 @@ async def abort_intervention(
 async def file_rehab_application(
     cmd: FileRehabApplication, uow: UnitOfWork, ctx: Context, *, consents: Consents
 ) -> Result:
+    """To a DRV carrier only under the participant's drv-exchange consent covering it (409)."""
     case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_health)
+    domain.require_exchange_consent(cmd.carrier, await consents.exchange_agencies(uow, cmd.participant_id, ctx.today))
     aid = new_id()
     events = domain.file_rehab_application(case.state, aid, cmd.filed_on, cmd.carrier, cmd.kind)
     return await append(uow, ctx, case, events, application_id=str(aid))
 
 
 async def decide_rehab_application(
-    cmd: DecideRehabApplication, uow: UnitOfWork, ctx: Context, *, consents: Consents
+    cmd: DecideRehabApplication, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
 ) -> Result:
-    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_health)
-    events = domain.decide_rehab_application(case.state, cmd.application_id, cmd.decided_on, cmd.approved)
+    """A DRV carrier's decision by its adviser (under the consent); another carrier's by the
+    case's health roles. The reason is sealed."""
+
+    def rule(p: Principal, c: domain.Case) -> None:
+        access.require_decider(p, c, cmd.application_id)
+
+    case = await carrier_case(uow, ctx, cmd.participant_id, cmd.application_id, consents, rule)
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
+    by = ctx.principal.subject if ctx.principal.role is Role.DRV_ADVISER else None
+    events = domain.decide_rehab_application(case.state, cmd.application_id, cmd.decided_on, cmd.approved, reason, by)
+    return await append(uow, ctx, case, events)
+
+
+async def carrier_case(
+    uow: UnitOfWork, ctx: Context, participant_id: UUID, application_id: UUID, consents: Consents, rule: Authorize
+) -> Case:
+    """The case for a step on one of its rehab applications. An application to a DRV carrier
+    moves only under the participant's drv-exchange consent covering it today: without one,
+    the carrier's adviser (who has had the application) is told so (409 ``consent``); everyone
+    else learns nothing beyond the usual visibility (404)."""
+    case = await uow.load(domain.case, domain.stream_id(participant_id))
+    domain.require_known(case.state)
+    agencies = await consents.exchange_agencies(uow, participant_id, ctx.today)
+    file = case.state.rehab.get(application_id)
+    if file is not None and file.carrier == ctx.principal.agency and ctx.principal.role is Role.DRV_ADVISER:
+        domain.require_exchange_consent(file.carrier, agencies)
+    access.require_see(ctx.principal, case.state, agencies)
+    authorise(ctx, case, rule)
+    if file is not None:
+        domain.require_exchange_consent(file.carrier, agencies)
+    return case
+
+
+def _carrier(application_id: UUID) -> Authorize:
+    def rule(p: Principal, c: domain.Case) -> None:
+        access.require_carrier(p, c, application_id)
+
+    return rule
+
+
+async def receive_rehab_application(
+    cmd: ReceiveRehabApplication, uow: UnitOfWork, ctx: Context, *, consents: Consents
+) -> Result:
+    case = await carrier_case(uow, ctx, cmd.participant_id, cmd.application_id, consents, _carrier(cmd.application_id))
+    events = domain.receive(case.state, cmd.application_id, cmd.received_on, ctx.principal.subject)
+    return await append(uow, ctx, case, events)
+
+
+async def request_rehab_information(
+    cmd: RequestRehabInformation, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    case = await carrier_case(uow, ctx, cmd.participant_id, cmd.application_id, consents, _carrier(cmd.application_id))
+    (question,) = await seal(uow, keys, cmd.participant_id, cmd.question)
+    rid = new_id()
+    events = domain.request_information(
+        case.state, cmd.application_id, rid, cmd.requested_on, ctx.principal.subject, question
+    )
+    return await append(uow, ctx, case, events, request_id=str(rid))
+
+
+async def answer_rehab_request(
+    cmd: AnswerRehabRequest, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    case = await carrier_case(uow, ctx, cmd.participant_id, cmd.application_id, consents, access.require_case_manager)
+    (answer,) = await seal(uow, keys, cmd.participant_id, cmd.answer)
+    events = domain.provide_information(
+        case.state, cmd.application_id, cmd.request_id, cmd.answered_on, ctx.principal.subject, answer
+    )
+    return await append(uow, ctx, case, events)
+
+
+async def start_rehab_measure(
+    cmd: StartRehabMeasure, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
+) -> Result:
+    """A medical stay interrupts the participation; an LTA measure runs as an intervention."""
+    case = await carrier_case(uow, ctx, cmd.participant_id, cmd.application_id, consents, _carrier(cmd.application_id))
+    (provider,) = await seal(uow, keys, cmd.participant_id, cmd.provider)
+    iid = new_id()
+    events = domain.start_measure(case.state, cmd.application_id, cmd.started_on, iid, provider, cmd.cost_eur)
+    started = [e for e in events if isinstance(e, RehabMeasureStarted)]
+    extra = {"intervention_id": str(iid)} if started and started[0].intervention_id else {}
+    return await append(uow, ctx, case, events, **extra)
+
+
+async def end_rehab_measure(cmd: EndRehabMeasure, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    case = await carrier_case(uow, ctx, cmd.participant_id, cmd.application_id, consents, _carrier(cmd.application_id))
+    events = domain.end_measure(case.state, cmd.application_id, cmd.ended_on, cmd.cost_eur)
     return await append(uow, ctx, case, events)
 
 
@@ -529,6 +621,11 @@ HANDLERS: Mapping[type[Command], Callable[..., Awaitable[Result]]] = {
     AbortIntervention: abort_intervention,
     FileRehabApplication: file_rehab_application,
     DecideRehabApplication: decide_rehab_application,
+    ReceiveRehabApplication: receive_rehab_application,
+    RequestRehabInformation: request_rehab_information,
+    AnswerRehabRequest: answer_rehab_request,
+    StartRehabMeasure: start_rehab_measure,
+    EndRehabMeasure: end_rehab_measure,
     ScheduleAppointment: schedule_appointment,
     RecordAttendance: record_attendance,
     LogContact: log_contact,

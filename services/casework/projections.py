@@ -1,5 +1,6 @@
 """casework's read models, built from its own topic: the case register with phase and case
-manager (caseload), the team, and appointments. ``CaseDataErased`` removes the person.
+manager (caseload), the team, appointments, and the rehab applications (the carrier's queue).
+``CaseDataErased`` removes the person.
 
 A case's id is its participant's id (one case per participant)."""
 
@@ -18,6 +19,9 @@ from shared.contracts.casework import (
     ParticipationInterrupted,
     ParticipationResumed,
     PhaseEntered,
+    RehabApplicationDecided,
+    RehabApplicationFiled,
+    RehabApplicationReceived,
     TeamMemberAdded,
     TeamMemberRemoved,
 )
@@ -89,9 +93,20 @@ statement(cases, AppointmentScheduled, _SCHEDULE, "appointment_id", "case_id", "
 statement(cases, AppointmentAttended, _ATTENDED, "appointment_id")
 statement(cases, AppointmentMissed, _MISSED, "appointment_id")
 
+_FILE_REHAB = (
+    "INSERT INTO case_rehab_applications (application_id, case_id, carrier, kind, filed_on)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (application_id) DO NOTHING"
+)
+_REHAB_RECEIVED = "UPDATE case_rehab_applications SET status = 'received' WHERE application_id = $1"
+_REHAB_DECIDED = "UPDATE case_rehab_applications SET status = 'decided' WHERE application_id = $1"
+statement(cases, RehabApplicationFiled, _FILE_REHAB, "application_id", "case_id", "carrier", "kind", "filed_on")
+statement(cases, RehabApplicationReceived, _REHAB_RECEIVED, "application_id")
+statement(cases, RehabApplicationDecided, _REHAB_DECIDED, "application_id")
+
 
 _ERASE = (
     "DELETE FROM case_appointments WHERE case_id = $1",
+    "DELETE FROM case_rehab_applications WHERE case_id = $1",
     "DELETE FROM case_team WHERE case_id = $1",
     "DELETE FROM cases WHERE case_id = $1",
 )

@@ -215,6 +215,8 @@ class RehabApplicationDecided(CaseworkEvent):
     application_id: UUID
     decided_on: date
     approved: bool
+    sealed_reason: Sealed = Field(default="", description="the carrier's reason, e.g. for a rejection (sealed)")
+    decided_by: StaffId | None = Field(default=None, description="the DRV adviser who recorded it (DRV carriers)")
 
 
 @event
@@ -398,6 +400,75 @@ class CaseDataErased(CaseworkEvent):
     case_id: UUID
     participant_id: UUID
     erased_on: date
+
+
+# ------------------------------------------------------------------ rehabilitation with DRV (issue 15 item 10)
+
+
+@event
+class RehabApplicationReceived(CaseworkEvent):
+    """The carrier's adviser confirms the application reached them: it leaves the "filed" state."""
+
+    health_data: ClassVar[bool] = True
+
+    case_id: UUID
+    application_id: UUID
+    received_on: date
+    received_by: StaffId = Field(description="the carrier's adviser")
+
+
+@event
+class RehabInformationRequested(CaseworkEvent):
+    """The carrier asks the case for more (a report, a form); the case manager answers it."""
+
+    health_data: ClassVar[bool] = True
+
+    case_id: UUID
+    application_id: UUID
+    request_id: UUID
+    requested_on: date
+    requested_by: StaffId = Field(description="the carrier's adviser")
+    sealed_question: Sealed = Field(default="", description="what the carrier asks for (sealed)")
+
+
+@event
+class RehabInformationProvided(CaseworkEvent):
+    """The case manager's answer to one request of the carrier."""
+
+    health_data: ClassVar[bool] = True
+
+    case_id: UUID
+    application_id: UUID
+    request_id: UUID
+    provided_on: date
+    provided_by: StaffId = Field(description="the case manager")
+    sealed_answer: Sealed = Field(default="", description="the answer (sealed)")
+
+
+@event
+class RehabMeasureStarted(CaseworkEvent):
+    """An approved application's measure begins: a medical rehabilitation stay interrupts the
+    participation (``ParticipationInterrupted`` in the same append); an LTA measure (vocational)
+    runs as a rehabilitative intervention (``intervention_id``, planned and started with it)."""
+
+    health_data: ClassVar[bool] = True
+
+    case_id: UUID
+    application_id: UUID
+    measure: Code = Field(description="medical-stay or lta")
+    started_on: date
+    intervention_id: UUID | None = Field(default=None, description="the LTA measure's intervention")
+
+
+@event
+class RehabMeasureEnded(CaseworkEvent):
+    """The measure ends: after a stay the participation resumes, an LTA intervention completes."""
+
+    health_data: ClassVar[bool] = True
+
+    case_id: UUID
+    application_id: UUID
+    ended_on: date
 
 
 # ------------------------------------------------------------------ projects

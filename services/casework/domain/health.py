@@ -136,6 +136,21 @@ def file_rehab_application(state: Case, application_id: UUID, on: date, carrier:
     return [RehabApplicationFiled(case_id=cid, application_id=application_id, filed_on=on, carrier=carrier, kind=kind)]
 
 
-def decide_rehab_application(state: Case, application_id: UUID, on: date, approved: bool) -> list[DomainEvent]:
-    cid = REHAB_APPLICATIONS.require(state, application_id, "filed")
-    return [RehabApplicationDecided(case_id=cid, application_id=application_id, decided_on=on, approved=approved)]
+def decide_rehab_application(
+    state: Case, application_id: UUID, on: date, approved: bool, sealed_reason: str = "", by: str | None = None
+) -> list[DomainEvent]:
+    """The carrier's decision, on a filed application or one the carrier has received."""
+    if state.rehab_applications.get(application_id) == "received":
+        cid = REHAB_APPLICATIONS.require(state, application_id, "received")
+    else:
+        cid = REHAB_APPLICATIONS.require(state, application_id, "filed")
+    return [
+        RehabApplicationDecided(
+            case_id=cid,
+            application_id=application_id,
+            decided_on=on,
+            approved=approved,
+            sealed_reason=sealed_reason,
+            decided_by=by,
+        )
+    ]

@@ -43,6 +43,11 @@ from shared.contracts.casework import (
     PhaseEntered,
     RehabApplicationDecided,
     RehabApplicationFiled,
+    RehabApplicationReceived,
+    RehabInformationProvided,
+    RehabInformationRequested,
+    RehabMeasureEnded,
+    RehabMeasureStarted,
     TeamMemberAdded,
     TeamMemberRemoved,
 )
@@ -83,6 +88,19 @@ class Intervention:
 
 
 @dataclass(frozen=True)
+class RehabFile:
+    """What the case knows of one rehab application beyond its status: where it went, which
+    kind, since when, the carrier's open requests and the measure it led to."""
+
+    carrier: str
+    kind: str
+    filed_on: date
+    open_requests: frozenset[UUID] = frozenset()
+    measure: str | None = None
+    intervention_id: UUID | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     case_id: UUID | None = None
     participant_id: UUID | None = None
@@ -101,6 +119,7 @@ class Case:
     plan_version: int = 0
     interventions: Mapping[UUID, Intervention] = field(default_factory=lambda: MappingProxyType({}))
     rehab_applications: Mapping[UUID, str] = field(default_factory=lambda: MappingProxyType({}))
+    rehab: Mapping[UUID, RehabFile] = field(default_factory=lambda: MappingProxyType({}))
     appointments: Mapping[UUID, str] = field(default_factory=lambda: MappingProxyType({}))
     employment_id: UUID | None = None
     employed_since: date | None = None
@@ -200,10 +219,57 @@ def _intervention(state: Case, e: InterventionStarted | InterventionCompleted | 
     return replace(state, interventions=_put(state.interventions, e.intervention_id, now))
 
 
-@evolve.on(RehabApplicationFiled, RehabApplicationDecided)
-def _rehab_application(state: Case, e: RehabApplicationFiled | RehabApplicationDecided) -> Case:
-    status = "filed" if isinstance(e, RehabApplicationFiled) else "approved" if e.approved else "rejected"
-    return replace(state, rehab_applications=_put(state.rehab_applications, e.application_id, status))
+@evolve.on(RehabApplicationFiled)
+def _rehab_filed(state: Case, e: RehabApplicationFiled) -> Case:
+    filed = RehabFile(carrier=e.carrier, kind=e.kind, filed_on=e.filed_on)
+    return replace(
+        state,
+        rehab_applications=_put(state.rehab_applications, e.application_id, "filed"),
+        rehab=_put(state.rehab, e.application_id, filed),
+    )
+
+
+def _rehab_status(state: Case, application_id: UUID, status: str) -> Case:
+    return replace(state, rehab_applications=_put(state.rehab_applications, application_id, status))
+
+
+def _rehab_file(state: Case, application_id: UUID, **changes: object) -> Case:
+    """The file with ``changes`` (a v1 application decided without one stays without)."""
+    current = state.rehab.get(application_id)
+    if current is None:
+        return state
+    return replace(state, rehab=_put(state.rehab, application_id, replace(current, **changes)))  # type: ignore[arg-type]
+
+
+@evolve.on(RehabApplicationDecided)
+def _rehab_decided(state: Case, e: RehabApplicationDecided) -> Case:
+    return _rehab_status(state, e.application_id, "approved" if e.approved else "rejected")
+
+
+@evolve.on(RehabApplicationReceived)
+def _rehab_received(state: Case, e: RehabApplicationReceived) -> Case:
+    return _rehab_status(state, e.application_id, "received")
+
+
+@evolve.on(RehabInformationRequested, RehabInformationProvided)
+def _rehab_request(state: Case, e: RehabInformationRequested | RehabInformationProvided) -> Case:
+    current = state.rehab.get(e.application_id)
+    if current is None:
+        return state
+    asked = isinstance(e, RehabInformationRequested)
+    requests = current.open_requests | {e.request_id} if asked else current.open_requests - {e.request_id}
+    return _rehab_file(state, e.application_id, open_requests=requests)
+
+
+@evolve.on(RehabMeasureStarted)
+def _rehab_measure_started(state: Case, e: RehabMeasureStarted) -> Case:
+    state = _rehab_status(state, e.application_id, "in-measure")
+    return _rehab_file(state, e.application_id, measure=e.measure, intervention_id=e.intervention_id)
+
+
+@evolve.on(RehabMeasureEnded)
+def _rehab_measure_ended(state: Case, e: RehabMeasureEnded) -> Case:
+    return _rehab_status(state, e.application_id, "completed")
 
 
 @evolve.on(*APPOINTMENT_STATUS)

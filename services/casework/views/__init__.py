@@ -16,6 +16,7 @@ from services.casework.views.case import (
 )
 from services.casework.views.common import PostgresConsents, Reader, audit_health_read, visible_case
 from services.casework.views.lists import caseload, list_cases, open_tasks
+from services.casework.views.rehab import rehab_queue
 from services.casework.views.subject_access import subject_access
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "list_cases",
     "open_tasks",
     "person",
+    "rehab_queue",
     "subject_access",
     "timeline",
     "visible_case",

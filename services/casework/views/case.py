@@ -30,6 +30,11 @@ from shared.contracts.casework import (
     ParticipationInterrupted,
     RehabApplicationDecided,
     RehabApplicationFiled,
+    RehabApplicationReceived,
+    RehabInformationProvided,
+    RehabInformationRequested,
+    RehabMeasureEnded,
+    RehabMeasureStarted,
 )
 from shared.contracts.common import ExitReason, InterventionCategory
 from shared.db import Conn
@@ -46,6 +51,11 @@ HEALTH_SECTIONS: dict[type[DomainEvent], str] = {
     InterventionAborted: "interventions",
     RehabApplicationFiled: "rehab_applications",
     RehabApplicationDecided: "rehab_applications",
+    RehabApplicationReceived: "rehab_applications",
+    RehabInformationRequested: "rehab_applications",
+    RehabInformationProvided: "rehab_applications",
+    RehabMeasureStarted: "rehab_applications",
+    RehabMeasureEnded: "rehab_applications",
     ParticipationInterrupted: "interruptions",
     CaseNoteAdded: "confidential_notes",
     ParticipantExited: "exit",

@@ -36,6 +36,7 @@ SENSITIVE: frozenset[str] = frozenset(
     {
         "interruptions",  # a participation is interrupted mostly for a clinic stay
         "rehab_applications",
+        "rehab_waiting.decided",  # a rehab decision tells of a health condition, as the application does
         "disability_pension_exits",
         "health_exits.total",
         *(f"exits.by_reason.{r}" for r in HEALTH_EXIT_REASONS),
@@ -49,6 +50,7 @@ SENSITIVE_EVENTS = frozenset(
     for e in (
         casework.ParticipationInterrupted,
         casework.RehabApplicationFiled,
+        casework.RehabApplicationDecided,
         casework.ParticipantExited,
         casework.InterventionStarted,
         casework.InterventionCompleted,
@@ -58,7 +60,7 @@ SENSITIVE_EVENTS = frozenset(
 # stocks are published always (never chosen to hide): an attacker may take them as known
 STOCKS = ("active.",)
 # not counts of people in the linear sense (durations, caseload statistics): never hidden
-NOT_CELLS = ("phase_days.", "caseload.")
+NOT_CELLS = ("phase_days.", "caseload.", "rehab_waiting.median_days")
 # figures that are not additive over quarters (a range has its own)
 NOT_FLOWS = ("active.", "participants")
 

@@ -22,6 +22,7 @@ from shared.contracts.casework import (
     ParticipationInterrupted,
     PhaseCompleted,
     PhaseEntered,
+    RehabApplicationDecided,
     RehabApplicationFiled,
 )
 from shared.contracts.common import ConsentPurpose, EmploymentType
@@ -105,6 +106,14 @@ class Steps:
 
 
 @dataclass
+class Rehab:
+    """One rehab application: filed and (once the carrier decided) decided on."""
+
+    filed: date | None = None
+    decided: date | None = None
+
+
+@dataclass
 class Consent:
     purpose: ConsentPurpose
     scope: str | None
@@ -133,6 +142,7 @@ class Journey:
     interruptions: list[date] = field(default_factory=list)
     interventions: dict[str, Steps] = field(default_factory=dict)
     rehab_filed: list[date] = field(default_factory=list)
+    rehab: dict[str, Rehab] = field(default_factory=dict)  # application id -> its dates
     trials: dict[str, Steps] = field(default_factory=dict)
     employments: dict[str, Employment] = field(default_factory=dict)
     verifications: list[tuple[str, int, date, bool]] = field(default_factory=list)
@@ -277,6 +287,12 @@ def _intervention_aborted(e: InterventionAborted, j: Journey, on: date) -> None:
 @apply.register
 def _rehab_filed(e: RehabApplicationFiled, j: Journey, on: date) -> None:
     j.rehab_filed.append(on)
+    j.rehab.setdefault(str(e.application_id), Rehab()).filed = on
+
+
+@apply.register
+def _rehab_decided(e: RehabApplicationDecided, j: Journey, on: date) -> None:
+    j.rehab.setdefault(str(e.application_id), Rehab()).decided = on
 
 
 @apply.register
