@@ -23,7 +23,7 @@ from shared.audit import rebuild as audit_rebuild
 from shared.audit import report as audit_report
 from shared.audit import signing
 from shared.audit.schemas import PublishedSchemas
-from shared.audit.topics import TopicReader
+from shared.audit.topics import TopicReader, audit_topics
 from shared.audit.verify import Report, Verifier
 from shared.kafka_auth import client_options
 from shared.projections import Record
@@ -34,7 +34,9 @@ err = Console(stderr=True)
 out = Console()
 
 BOOTSTRAP = typer.Option(..., "--bootstrap", envvar="KAFKA_BOOTSTRAP", help="Kafka bootstrap servers")
-TOPICS = typer.Option(..., "--topic", help="a topic to read from offset 0 (repeat for more)")
+TOPICS = typer.Option(
+    ..., "--topic", help="a topic to read from offset 0 (repeat for more); <x>.audit is read with <x>.events"
+)
 
 
 class RateColumn(ProgressColumn):
@@ -161,8 +163,9 @@ def parse_moment(text: str) -> datetime:
 async def feed_topics(
     bootstrap: str, topics: list[str], feed: Callable[[list[Record]], None], show: bool, what: str = "read"
 ) -> None:
-    """Every record of the topics from offset 0, batch by batch, with a progress bar on stderr."""
-    async with TopicReader(bootstrap, topics, kafka_options()) as reader:
+    """Every record of the topics from offset 0, batch by batch, with a progress bar on stderr; with
+    each event topic its service's audit topic (the read records), where that exists."""
+    async with TopicReader(bootstrap, topics, kafka_options(), optional=audit_topics(topics)) as reader:
         with progress() as bar:
             task = bar.add_task(what, total=reader.span.total, visible=show)
             async for batch in reader.batches():

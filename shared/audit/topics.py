@@ -11,6 +11,20 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.projections import Record
 
+EVENTS_SUFFIX = ".events"
+AUDIT_SUFFIX = ".audit"  # a service's read records (``ServiceSettings.audit_topic``)
+
+
+def family(topic: str) -> str:
+    """The event topic a topic belongs with: an audit topic with its service's event topic (one
+    service's streams and checkpoints span both), any other topic with itself."""
+    return topic.removesuffix(AUDIT_SUFFIX) + EVENTS_SUFFIX if topic.endswith(AUDIT_SUFFIX) else topic
+
+
+def audit_topics(topics: Sequence[str]) -> list[str]:
+    """The audit topic of each event topic given (read along with it where it exists)."""
+    return [t.removesuffix(EVENTS_SUFFIX) + AUDIT_SUFFIX for t in topics if t.endswith(EVENTS_SUFFIX)]
+
 
 @dataclass(frozen=True)
 class Span:
@@ -25,10 +39,18 @@ class Span:
 
 
 class TopicReader:
-    """``async with TopicReader(...) as r``: ``r.span``, then ``async for batch in r.batches()``."""
+    """``async with TopicReader(...) as r``: ``r.span``, then ``async for batch in r.batches()``.
+    ``optional`` topics are read where they exist and left out where not."""
 
-    def __init__(self, bootstrap: str, topics: Sequence[str], options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Sequence[str],
+        options: dict[str, Any] | None = None,
+        optional: Sequence[str] = (),
+    ) -> None:
         self.topics = list(topics)
+        self.optional = [t for t in optional if t not in self.topics]
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
@@ -49,6 +71,11 @@ class TopicReader:
                 if not found:
                     raise LookupError(f"topic {topic} not found")
                 self._partitions += [TopicPartition(topic, p) for p in sorted(found)]
+            for topic in self.optional:
+                self._partitions += [
+                    TopicPartition(topic, p) for p in sorted(self.consumer.partitions_for_topic(topic) or ())
+                ]
+            self.topics += [t for t in self.optional if any(tp.topic == t for tp in self._partitions)]
             self.consumer.assign(self._partitions)
             await self.consumer.seek_to_beginning(*self._partitions)
             starts = await self.consumer.beginning_offsets(self._partitions)
