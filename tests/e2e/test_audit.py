@@ -1,11 +1,13 @@
 """The auditor's toolkit on the four services: with checkpoint keys configured every service
 signs its events, ``rehapro-audit verify`` passes on the four topics with nothing unsigned, and a
-projection rebuilt from the topics into a scratch database equals the live one (``diff``)."""
+projection rebuilt from the topics into a scratch database equals the live one (``diff``); the
+read records travel on the audit topics; ``case`` opens sealed fields only with a key grant."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -41,12 +43,13 @@ def audit_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "pins.json"
 
 
-async def audit(*args: str) -> tuple[int, str]:
-    """Run the installed ``rehapro-audit``: exit status and stdout (stderr, the progress bar and
-    logs, is shown if a check fails)."""
+async def audit(*args: str, program: tuple[str, ...] = (CLI,), env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run the installed ``rehapro-audit`` (or ``program``): exit status and stdout (stderr, the
+    progress bar and logs, is shown if a check fails)."""
     proc = await asyncio.create_subprocess_exec(
-        CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+        *program, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=None if env is None else os.environ | env,
+    )  # fmt: skip
     out, errors = await proc.communicate()
     assert proc.returncode is not None
     print(errors.decode())
@@ -191,3 +194,65 @@ async def test_the_access_log_of_scripted_reads_lists_exactly_those_reads(audit_
         lambda r: r.ok and r.unsigned_events == 0, timeout=60,
     )  # fmt: skip
     assert report.signed_events >= len(log)
+
+
+async def grant_key(stack: Stack, pid: str, auditor_pub: Path, out: Path) -> tuple[int, str]:
+    """``python -m services.intake grant-audit-key`` on the stack's intake database (same KEK file)."""
+    return await audit(
+        "grant-audit-key", "--participant", pid, "--auditor-key", str(auditor_pub), "--reason", "audit 2026-07: sample",
+        "--granted-by", "dpo-1", "--out", str(out), program=(sys.executable, "-m", "services.intake"),
+        env={"INTAKE_DATABASE_URL": stack.urls["intake"]},
+    )  # fmt: skip
+
+
+async def test_case_opens_sealed_fields_only_for_the_auditor_granted_that_participants_key(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A data protection officer grants one participant's intake key to one auditor (recorded as
+    ``AuditKeyGranted`` on the topic); that auditor's ``case`` shows the identity and reason; without
+    the grant, for the other participant, or with another identity they stay sealed; after an
+    erasure no grant is made."""
+    cm = stack.token(Role.CASE_MANAGER, "jc-en")
+    intake = stack.clients["intake"]
+    pids = [(await intake.post("/referrals", json=support.REFERRAL, headers=cm)).json()["participant_id"]
+            for _ in range(2)]  # fmt: skip
+    granted, other = pids
+    for name in ("auditor", "stranger"):
+        code, public = await audit("identity", "--out", str(tmp_path / f"{name}.key"))
+        assert code == 0, public
+        (tmp_path / f"{name}.pub").write_text(public)
+    code, output = await grant_key(stack, granted, tmp_path / "auditor.pub", tmp_path / "grant.json")
+    assert code == 0, output
+    grant_id = json.loads(output)["grant_id"]
+    topics = [a for s in support.SERVICES for a in ("--topic", f"{stack.prefix}{s}.events")]
+
+    async def case(pid: str, *args: str) -> dict[str, Any]:
+        code, output = await audit("case", pid, "--bootstrap", support.KAFKA, *topics, "--json", *args)
+        assert code == 0, output
+        return json.loads(output)  # type: ignore[no-any-return]
+
+    with_grant = ("--grant", str(tmp_path / "grant.json"), "--identity", str(tmp_path / "auditor.key"))
+    opened = await support.eventually(lambda: case(granted, *with_grant), lambda c: len(c["timeline"]) == 2)
+    referral, recorded = opened["timeline"]
+    identity = referral["payload"]["sealed_identity"]
+    assert identity == support.REFERRAL["identity"] | {"address": "", "email": "", "phone": ""}
+    assert opened["state"][f"participant-{granted}"]["state"]["sealed_reason"] == support.REFERRAL["reason"]
+    assert (recorded["event_type"], recorded["actor"]) == (
+        "AuditKeyGranted",
+        {"id": "dpo-1", "role": "data-protection-officer"},
+    )
+    assert recorded["payload"]["grant_id"] == grant_id
+    assert recorded["payload"]["reason"] == "audit 2026-07: sample"
+
+    sealed = "<sealed>"
+    assert (await case(granted))["timeline"][0]["payload"]["sealed_identity"] == sealed
+    assert (await case(other, *with_grant))["timeline"][0]["payload"]["sealed_identity"] == sealed
+    stranger = ("--grant", str(tmp_path / "grant.json"), "--identity", str(tmp_path / "stranger.key"))
+    assert (await case(granted, *stranger))["timeline"][0]["payload"]["sealed_identity"] == sealed
+
+    dpo = stack.token(Role.DATA_PROTECTION_OFFICER, "jc-en")
+    erased = await intake.post(f"/participants/{other}/erasure", json={"legal_basis": "Art. 17 GDPR"}, headers=dpo)
+    assert erased.status_code == 200, erased.text
+    code, output = await grant_key(stack, other, tmp_path / "auditor.pub", tmp_path / "erased.json")
+    assert code == 1, output
+    assert not (tmp_path / "erased.json").exists()
