@@ -22,7 +22,7 @@ def family(topic: str) -> str:
 
 
 def audit_topics(topics: Sequence[str]) -> list[str]:
-    """The audit topic of each event topic given (read along with it where it exists)."""
+    """The audit topic of each event topic given (read after them, where it exists)."""
     return [t.removesuffix(EVENTS_SUFFIX) + AUDIT_SUFFIX for t in topics if t.endswith(EVENTS_SUFFIX)]
 
 
@@ -40,7 +40,8 @@ class Span:
 
 class TopicReader:
     """``async with TopicReader(...) as r``: ``r.span``, then ``async for batch in r.batches()``.
-    ``optional`` topics are read where they exist and left out where not."""
+    ``optional`` topics are read where they exist and left out where not, each after all of
+    ``topics``: a stream that moved from an event topic to its audit topic is fed in version order."""
 
     def __init__(
         self,
@@ -61,6 +62,7 @@ class TopicReader:
         )
         self.span = Span({}, {})
         self._partitions: list[TopicPartition] = []
+        self._later: set[TopicPartition] = set()  # the optional topics' partitions: read second
 
     async def __aenter__(self) -> TopicReader:
         await self.consumer.start()
@@ -72,9 +74,8 @@ class TopicReader:
                     raise LookupError(f"topic {topic} not found")
                 self._partitions += [TopicPartition(topic, p) for p in sorted(found)]
             for topic in self.optional:
-                self._partitions += [
-                    TopicPartition(topic, p) for p in sorted(self.consumer.partitions_for_topic(topic) or ())
-                ]
+                self._later |= {TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or ()}
+            self._partitions += sorted(self._later)
             self.topics += [t for t in self.optional if any(tp.topic == t for tp in self._partitions)]
             self.consumer.assign(self._partitions)
             await self.consumer.seek_to_beginning(*self._partitions)
@@ -93,11 +94,16 @@ class TopicReader:
         await self.consumer.stop()
 
     async def batches(self, max_records: int = 5000) -> AsyncIterator[list[Record]]:
-        """Records in offset order per partition, until every partition reached its end."""
+        """Records in offset order per partition, until every partition reached its end; the
+        optional topics' partitions once the others are done."""
+        first = [tp for tp in self._partitions if tp not in self._later]
+        for phase in (first, sorted(self._later)):
+            async for batch in self._read(phase, max_records):
+                yield batch
+
+    async def _read(self, partitions: Sequence[TopicPartition], max_records: int) -> AsyncIterator[list[Record]]:
         ends = self.span.ends
-        todo = {
-            tp for tp in self._partitions if ends[(tp.topic, tp.partition)] > self.span.starts[(tp.topic, tp.partition)]
-        }
+        todo = {tp for tp in partitions if ends[(tp.topic, tp.partition)] > self.span.starts[(tp.topic, tp.partition)]}
         while todo:
             fetched = await self.consumer.getmany(*todo, timeout_ms=1000, max_records=max_records)
             batch: list[Record] = []

@@ -110,3 +110,30 @@ async def test_reads_travel_on_the_audit_topic_signed_by_the_event_topics_checkp
     (missing,) = verifier.finish().breaks
     assert missing.stream_id == reads_stream("test")
     assert "nor its audit topic" in missing.reason
+
+
+async def test_a_read_stream_moved_from_the_event_topic_to_the_audit_topic_verifies_as_one(
+    store: PostgresEventStore,
+) -> None:
+    """Reads published before the audit topics stay on the event topic; the stream goes on on the
+    audit topic; ``verify`` reads the audit topic after the event topic, so the chain holds."""
+    publisher = ReadPublisher(store, "test", ReadTable("test_reads", "participant_id", "participant_agency"))
+    key = SigningKey.generate()
+    run = support.run_id()
+    events, audit = f"{run}.test.events", f"{run}.test.audit"
+    await support.create_topics([events, audit])
+    for subject in ("before-1", "before-2"):
+        await store.pool.execute(_READ, subject, uuid4())
+    await support.eventually(publisher.publish, lambda n: n == 2)
+    await publish_all(store.pool, events)  # the relay of old: every stream on the event topic
+    for subject in ("after-1", "after-2"):
+        await store.pool.execute(_READ, subject, uuid4())
+    await support.eventually(publisher.publish, lambda n: n == 2)
+    assert await Checkpointer(store, "test", [key], CheckpointSettings(checkpoint_events=50)).write() is not None
+    await publish_all(store.pool, events, route=reads_route(audit))
+
+    on_audit = [r for rows in (await read_topic(audit)).values() for r in rows]
+    assert [Envelope.from_bytes(r.value).version for r in on_audit] == [3, 4]
+    report = await verify([events], {"test": {key.public_key}})
+    assert report.ok, report.breaks
+    assert (report.streams, report.signed_events, report.unsigned_events) == (3, 4, 0)  # reads, checkpoint, key
