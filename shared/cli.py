@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from shared import keyprovider, parking
 from shared import rebuild as replay
+from shared.audit.grants import add_grant_command
 from shared.auth import issue_token, signing_keys
 from shared.contracts import registry
 from shared.crypto import SubjectKeys
@@ -41,6 +42,7 @@ def make_cli(definition: ServiceDefinition, build: Callable[..., FastAPI]) -> ty
     _add_rebuild(app, definition)
     _add_verify(app, settings)
     _add_kek_rotation(app, definition, settings)
+    add_grant_command(app, definition)  # grant-audit-key (shared/audit/grants.py)
     app.add_typer(_dlq_cli(definition), name="dlq")
     app.command()(token)
     app.command("rotate-signing-key")(rotate_signing_key)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -51,10 +52,12 @@ class OutboxRelay:
         *,
         batch_size: int = 2000,
         poll_interval: float = 0.5,
+        route: Callable[[str], str | None] | None = None,
     ) -> None:
         self.store = store
         self.producer = producer
         self.topic = topic
+        self.route = route  # stream id -> another topic for it (the audit topic), None: ``topic``
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
@@ -89,7 +92,10 @@ class OutboxRelay:
         if not rows:
             return 0, held
         sending = time.perf_counter()
-        futures = [await self.producer.send(self.topic, value=row.envelope, key=row.stream_id.encode()) for row in rows]
+        futures = [
+            await self.producer.send(self._topic_of(row.stream_id), value=row.envelope, key=row.stream_id.encode())
+            for row in rows
+        ]
         await asyncio.gather(*futures)
         metrics.RELAY_SECONDS.labels(self.topic, "wake_to_read").observe(sending - woken)
         metrics.RELAY_SECONDS.labels(self.topic, "produce").observe(time.perf_counter() - sending)
@@ -106,6 +112,9 @@ class OutboxRelay:
         self._after = (last_xid, last_pos)
         metrics.RELAY_PUBLISHED.labels(self.topic).inc(len(rows))
         return len(rows), held
+
+    def _topic_of(self, stream_id: str) -> str:
+        return (self.route(stream_id) if self.route else None) or self.topic
 
     def wake(self) -> None:
         if self._woken_at is None:

@@ -273,7 +273,7 @@ class Runtime:
             relay = OutboxRelay(PostgresEventStore(background_pool), producer, self.topic)
             connected.store.local_relay = relay  # autocommitted appends wake it in-process
             self.spawn(relay.run(), "relay")
-            start_audit_trail(self)  # signed checkpoints and published reads, with AUDIT_KEY_FILE (docs/AUDIT.md)
+            start_audit_trail(self, relay)  # checkpoints, reads on the audit topic, with AUDIT_KEY_FILE (docs/AUDIT.md)
         broker: KafkaBroker | None = None
         consumers: tuple[ProjectionConsumer, ...] = ()
         if consuming:

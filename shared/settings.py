@@ -108,6 +108,11 @@ class ServiceSettings(BaseSettings):
         """A service's own topic (where its relay publishes)."""
         return f"{self.topic_prefix}{service}.events"
 
+    def audit_topic(self, service: str) -> str:
+        """A service's audit topic: its published read records (``shared.audit.reads``), kept off
+        the event topic so consumers that need no reads never fetch them."""
+        return f"{self.topic_prefix}{service}.audit"
+
     def source_topic(self, source: str) -> str:
         """The topic this service reads for ``source``'s events: ``TOPIC_<SOURCE>`` when set (an
         agency consuming topics mirrored by MirrorMaker 2, e.g. ``en.intake.events``), else the

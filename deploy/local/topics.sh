@@ -7,5 +7,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-TOPICS=(intake.events casework.events placement.events reporting.events "$@")
+# <service>.audit: the read records each service publishes with AUDIT_KEY_FILE (docs/AUDIT.md)
+TOPICS=(intake.events casework.events placement.events reporting.events
+        intake.audit casework.audit placement.audit reporting.audit "$@")
 "$HERE/kafka.sh" admin ensure "${KAFKA_PARTITIONS:-3}" "${TOPICS[@]}"

@@ -1,7 +1,8 @@
 """``case``: one participant's case as it stood at a moment, from the topics alone. Every event of
 the person's streams (and every event naming them) recorded up to then, as a timeline; and the
 state of each stream folded by its service's own aggregate (the same ``Decider`` the service
-loads it with). Sealed fields stay sealed: their keys live with the services, not on the topics.
+loads it with). Sealed fields stay sealed: their keys live with the services, not on the topics;
+only an auditor granted that participant's key (``shared.audit.grants``) sees them opened.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from shared.audit.grants import Opener
 from shared.audit.rebuild import SERVICES
 from shared.contracts.base import registry
 from shared.domain import Decider
@@ -48,14 +50,16 @@ def belongs(envelope: Envelope, participant: str) -> bool:
     return envelope.stream_id.endswith(participant) or str(envelope.payload.get("participant_id")) == participant
 
 
-def plain(value: Any) -> Any:
-    """JSON-able, with every ``sealed_*`` value replaced by a marker (never the ciphertext)."""
+def plain(value: Any, opener: Opener | None = None, subject: str = "") -> Any:
+    """JSON-able, with every ``sealed_*`` value replaced by a marker (never the ciphertext), or by
+    its plain value where the opener holds a granted key of ``subject`` that opens it."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
-        return {str(k): SEALED if str(k).startswith("sealed_") and v else plain(v) for k, v in value.items()}
+        return {str(k): _sealed(v, opener, subject) if str(k).startswith("sealed_") and v else plain(v, opener, subject)
+                for k, v in value.items()}  # fmt: skip
     if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
+        return [plain(v, opener, subject) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, UUID):
@@ -63,6 +67,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+def _sealed(token: Any, opener: Opener | None, subject: str) -> Any:
+    opened, value = opener.open(subject, token) if opener is not None else (False, None)
+    return plain(value) if opened else SEALED
 
 
 @dataclass
@@ -78,11 +87,13 @@ class CaseView:
 
 
 class CaseReader:
-    """Fed every record of the topics; keeps the person's events recorded up to ``as_of``."""
+    """Fed every record of the topics; keeps the person's events recorded up to ``as_of``; with an
+    opener (the auditor's granted keys), their sealed fields opened."""
 
-    def __init__(self, participant: str, as_of: datetime) -> None:
+    def __init__(self, participant: str, as_of: datetime, opener: Opener | None = None) -> None:
         self.participant = participant
         self.as_of = as_of
+        self.opener = opener
         self.found: list[tuple[Record, Envelope]] = []
 
     def feed(self, records: Iterable[Record]) -> None:
@@ -97,22 +108,22 @@ class CaseReader:
     def finish(self) -> CaseView:
         view = CaseView(self.participant, self.as_of)
         events = sorted(self.found, key=lambda f: (f[1].recorded_at, f[1].stream_id, f[1].version))
-        view.timeline = [_entry(record, env) for record, env in events]
-        view.state = _states(env for _, env in events)
+        view.timeline = [_entry(record, env, self.opener, self.participant) for record, env in events]
+        view.state = _states((env for _, env in events), self.opener, self.participant)
         return view
 
 
-def _entry(record: Record, env: Envelope) -> dict[str, Any]:
+def _entry(record: Record, env: Envelope, opener: Opener | None, subject: str) -> dict[str, Any]:
     return {
         "recorded_at": env.recorded_at.isoformat(), "occurred_at": env.occurred_at.isoformat(),
         "topic": record.topic, "partition": record.partition, "offset": record.offset,
         "stream_id": env.stream_id, "version": env.version, "event_type": env.event_type,
         "schema_version": env.schema_version, "actor": env.actor.model_dump(), "agency": env.agency,
-        "payload": plain(env.payload),
+        "payload": plain(env.payload, opener, subject),
     }  # fmt: skip
 
 
-def _states(envelopes: Iterable[Envelope]) -> dict[str, Any]:
+def _states(envelopes: Iterable[Envelope], opener: Opener | None, subject: str) -> dict[str, Any]:
     """Each stream with a known aggregate, folded in version order (duplicates once)."""
     known = deciders()
     streams: dict[str, dict[int, Envelope]] = {}
@@ -124,5 +135,9 @@ def _states(envelopes: Iterable[Envelope]) -> dict[str, Any]:
         events = [by_version[v] for v in sorted(by_version)]
         decider = known[events[0].stream_type]
         folded = decider.fold([Recorded.decode(e).payload for e in events])
-        states[stream_id] = {"stream_type": decider.stream_type, "version": events[-1].version, "state": plain(folded)}
+        states[stream_id] = {
+            "stream_type": decider.stream_type,
+            "version": events[-1].version,
+            "state": plain(folded, opener, subject),
+        }
     return states

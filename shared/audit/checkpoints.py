@@ -19,7 +19,7 @@ import structlog
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.audit.merkle import merkle_root
-from shared.audit.reads import READ_TABLES, ReadPublisher
+from shared.audit.reads import READ_TABLES, ReadPublisher, reads_route
 from shared.audit.signing import SigningKey, load_keyring
 from shared.contracts.audit import CheckpointSigned, CoveredRange, SigningKeyPublished
 from shared.db import Conn
@@ -28,6 +28,7 @@ from shared.eventstore import CommandContext, CommittedRow, ConcurrencyConflict,
 from shared.recorded import Recorded
 
 if TYPE_CHECKING:
+    from shared.relay import OutboxRelay
     from shared.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -234,9 +235,12 @@ class Checkpointer:
             log.info("checkpoint.key_published", signer=self.signer, key_id=key.key_id)
 
 
-def start_audit_trail(runtime: Runtime, settings: CheckpointSettings | None = None) -> Checkpointer | None:
+def start_audit_trail(
+    runtime: Runtime, relay: OutboxRelay | None = None, settings: CheckpointSettings | None = None
+) -> Checkpointer | None:
     """The runtime's hook: with a key file configured, a background checkpointer, and for a
-    service that keeps read records, their publisher (``shared.audit.reads``)."""
+    service that keeps read records, their publisher (``shared.audit.reads``), whose events the
+    relay sends to the service's audit topic."""
     s = settings or CheckpointSettings()
     name = runtime.definition.name
     path = s.key_path(name)
@@ -246,5 +250,7 @@ def start_audit_trail(runtime: Runtime, settings: CheckpointSettings | None = No
     checkpointer = Checkpointer(store, name, load_keyring(path), s)
     runtime.spawn(checkpointer.run(), "checkpoints")
     if name in READ_TABLES:
+        if relay is not None:
+            relay.route = reads_route(runtime.settings.audit_topic(name))
         runtime.spawn(ReadPublisher(store, name, READ_TABLES[name], poll_seconds=s.poll_seconds).run(), "reads")
     return checkpointer

@@ -19,11 +19,12 @@ from rich.text import Text
 
 from shared.audit import access as audit_access
 from shared.audit import case as audit_case
+from shared.audit import grants as audit_grants
 from shared.audit import rebuild as audit_rebuild
 from shared.audit import report as audit_report
 from shared.audit import signing
 from shared.audit.schemas import PublishedSchemas
-from shared.audit.topics import TopicReader
+from shared.audit.topics import TopicReader, audit_topics
 from shared.audit.verify import Report, Verifier
 from shared.kafka_auth import client_options
 from shared.projections import Record
@@ -34,7 +35,9 @@ err = Console(stderr=True)
 out = Console()
 
 BOOTSTRAP = typer.Option(..., "--bootstrap", envvar="KAFKA_BOOTSTRAP", help="Kafka bootstrap servers")
-TOPICS = typer.Option(..., "--topic", help="a topic to read from offset 0 (repeat for more)")
+TOPICS = typer.Option(
+    ..., "--topic", help="a topic to read from offset 0 (repeat for more); <x>.audit is read with <x>.events"
+)
 
 
 class RateColumn(ProgressColumn):
@@ -125,11 +128,24 @@ def case(
     topic: list[str] = TOPICS,
     as_of: str = typer.Option("", help="the moment (recorded time), ISO 8601, UTC unless it says; default: now"),
     as_json: bool = typer.Option(False, "--json", help="state and timeline as JSON on stdout"),
+    grant: list[Path] = typer.Option([], help="a grant file for this participant (grant-audit-key; repeat)"),
+    identity: Path | None = typer.Option(None, help="the auditor's private key the grants are sealed for"),
 ) -> None:
     """A participant's case as it stood at ``--as-of``: the state of each of their streams (folded by
-    the services' own aggregates) and every event up to then; sealed fields stay sealed."""
+    the services' own aggregates) and every event up to then; sealed fields stay sealed, unless a
+    grant for this participant, sealed for ``--identity``, opens them."""
     moment = parse_moment(as_of)
-    reader = audit_case.CaseReader(participant, moment)
+    opener = None
+    if grant:
+        try:
+            found = [audit_grants.Grant.load(g) for g in grant]
+            auditor = audit_grants.AuditorIdentity.load(identity) if identity is not None else None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise typer.BadParameter(f"cannot read a grant or the identity: {exc}", param_hint="--grant") from None
+        opener, notes = audit_grants.opener_for(participant, found, auditor)
+        for note in notes:
+            err.print(note, markup=False)
+    reader = audit_case.CaseReader(participant, moment, opener)
     uvloop.run(feed_topics(bootstrap, topic, reader.feed, show=not as_json))
     view = reader.finish()
     if as_json:
@@ -161,8 +177,9 @@ def parse_moment(text: str) -> datetime:
 async def feed_topics(
     bootstrap: str, topics: list[str], feed: Callable[[list[Record]], None], show: bool, what: str = "read"
 ) -> None:
-    """Every record of the topics from offset 0, batch by batch, with a progress bar on stderr."""
-    async with TopicReader(bootstrap, topics, kafka_options()) as reader:
+    """Every record of the topics from offset 0, batch by batch, with a progress bar on stderr; with
+    each event topic its service's audit topic (the read records), where that exists."""
+    async with TopicReader(bootstrap, topics, kafka_options(), optional=audit_topics(topics)) as reader:
         with progress() as bar:
             task = bar.add_task(what, total=reader.span.total, visible=show)
             async for batch in reader.batches():
@@ -306,6 +323,19 @@ def public_keys(key_file: Path = typer.Option(..., help="a checkpoint key ring")
         {"key_id": k.key_id, "public_key": k.public_key} for k in signing.load_keyring(key_file)
     ]
     typer.echo(json.dumps(keys, indent=2))
+
+
+@app.command("identity")
+def identity_cmd(
+    out: Path = typer.Option(..., help="where to write the new private key (0600; must not exist)"),
+) -> None:
+    """Auditors: a new X25519 identity for key grants. Prints the public half (save it as
+    auditor.pub and hand it to the data protection officer); the private key stays in ``--out``."""
+    try:
+        made = audit_grants.AuditorIdentity.create(out)
+    except FileExistsError:
+        raise typer.BadParameter(f"{out} exists", param_hint="--out") from None
+    typer.echo(json.dumps(made.public_document()))
 
 
 @app.command()

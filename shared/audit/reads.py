@@ -1,7 +1,9 @@
 """The access log on the topics: a service's append-only read records (intake's ``data_reads``,
 casework's ``health_data_reads``, written by the HTTP layer before an answer leaves) are turned
-into ``DataRead`` events in its own event store, stream ``audit-reads:<service>``, so they reach
-the topic through the outbox, hash-chained and covered by the signed checkpoints.
+into ``DataRead`` events in its own event store, stream ``audit-reads:<service>``, so they leave
+through the outbox, hash-chained and covered by the signed checkpoints. The relay sends that
+stream to the service's audit topic (``<prefix><service>.audit``), not its event topic: the
+consumers, which need no reads, never fetch them; ``verify`` follows the stream there.
 
 publish = read the last published row -> read the rows after it that no transaction in flight
 can still precede -> append one event per row (optimistic on the stream: of two replicas one wins).
@@ -10,7 +12,7 @@ can still precede -> append one event per row (optimistic on the stream: of two 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -27,8 +29,20 @@ log = structlog.get_logger(__name__)
 READS_STREAM_TYPE = "read-audit"  # not "audit": the checkpoints cover these
 
 
+READS_STREAM_PREFIX = "audit-reads:"
+
+
 def reads_stream(service: str) -> str:
-    return f"audit-reads:{service}"
+    return f"{READS_STREAM_PREFIX}{service}"
+
+
+def reads_route(audit_topic: str) -> Callable[[str], str | None]:
+    """The relay's route: the read stream to the audit topic, every other stream to its default."""
+
+    def route(stream_id: str) -> str | None:
+        return audit_topic if stream_id.startswith(READS_STREAM_PREFIX) else None
+
+    return route
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from shared.audit.checkpoints import AUDIT_STREAM_TYPE, ZERO_ROOT, range_hashes,
 from shared.audit.merkle import merkle_root
 from shared.audit.schemas import PublishedSchemas
 from shared.audit.signing import key_id_of, verify_signature
+from shared.audit.topics import family
 from shared.contracts.audit import CheckpointSigned, SigningKeyPublished
 from shared.envelope import GENESIS_HASH, Envelope
 from shared.projections import Record
@@ -185,7 +186,7 @@ class Verifier:
         self._chain(record, env)
 
     def _chain(self, record: Record, env: Envelope) -> None:
-        key = (record.topic, env.stream_id)
+        key = (family(record.topic), env.stream_id)
         stream = self.streams.setdefault(key, Stream(record.topic, env.stream_type, record.partition))
         if stream.broken:
             return
@@ -225,7 +226,7 @@ class Verifier:
 
     def _record_break(self, found: Break) -> None:
         """Keep the earliest break per stream; a broken stream is not followed further."""
-        key = (found.topic, found.stream_id)
+        key = (family(found.topic), found.stream_id)
         known = self.first_break.get(key)
         if known is None or (found.partition, found.offset) < (known.partition, known.offset):
             self.first_break[key] = found
@@ -331,23 +332,23 @@ class Verifier:
 
     def _covered(self, signed: Signed, sequence: int, stream_id: str, from_version: int, hashes: list[str]) -> None:
         topic = signed.record.topic
-        stream = self.streams.get((topic, stream_id))
+        stream = self.streams.get((family(topic), stream_id))
         if stream is None:
             self._record_break(
                 Break(topic, signed.record.partition, signed.record.offset, stream_id, from_version,
-                      f"checkpoint {sequence} covers this stream; it is not on the topic")
+                      f"checkpoint {sequence} covers this stream; it is not on the topic (nor its audit topic)")
             )  # fmt: skip
             return
         for version, expected in enumerate(hashes, start=from_version):
             if version > len(stream.hashes):
-                end = self.partition_ends.get((topic, stream.partition), 0)
+                end = self.partition_ends.get((stream.topic, stream.partition), 0)
                 reason = f"version {version}, signed by checkpoint {sequence}, is missing"
-                self._record_break(Break(topic, stream.partition, end, stream_id, version, reason))
+                self._record_break(Break(stream.topic, stream.partition, end, stream_id, version, reason))
                 return
             if stream.hashes[version - 1].hex() != expected:
                 reason = f"differs from the event signed by checkpoint {sequence}"
                 self._record_break(
-                    Break(topic, stream.partition, stream.offsets[version - 1], stream_id, version, reason)
+                    Break(stream.topic, stream.partition, stream.offsets[version - 1], stream_id, version, reason)
                 )
                 return
         stream.signed_through = max(stream.signed_through, from_version + len(hashes) - 1)

@@ -83,3 +83,18 @@ class DataRead(PlatformEvent):
     participant_agency: Annotated[str, Plain("the agency running the person's case")]
     what: Annotated[str, Plain("what was shown, by category: identity, referral-reason, timeline, health-records")]
     correlation_id: UUID | None = None
+
+
+@event
+class AuditKeyGranted(PlatformEvent):
+    """A data protection officer sealed one participant's data key at one service for one
+    auditor's public key (``shared.audit.grants``), so that auditor can open that person's sealed
+    fields on the topics; the key-encryption key never left the service."""
+
+    grant_id: UUID
+    participant_id: UUID
+    granted_service: ServiceName
+    auditor_key_id: KeyText = Field(description="fingerprint of the auditor's X25519 public key (16 hex digits)")
+    reason: Annotated[
+        str, Plain("the audit mandate (its reference and purpose), written by the officer, no health data")
+    ]

@@ -13,7 +13,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared.audit.schemas import PublishedSchemas
-from shared.audit.topics import TopicReader
+from shared.audit.topics import TopicReader, audit_topics
 from shared.audit.verify import Report, Verifier
 from shared.contracts.platform import ParkedRecordSkipped
 from shared.envelope import Actor, Envelope, new_id
@@ -43,13 +43,14 @@ async def append_events(store: PostgresEventStore, streams: int, per_stream: int
             )
 
 
-async def publish_all(pool: asyncpg.Pool, topic: str) -> int:
-    """Run the real outbox relay until the store is drained; returns how many it published."""
+async def publish_all(pool: asyncpg.Pool, topic: str, route: Callable[[str], str | None] | None = None) -> int:
+    """Run the real outbox relay until the store is drained (``route``: as the runtime routes the
+    read records to the audit topic); returns how many it published."""
     producer = new_producer(support.KAFKA, "audit-test")
     await producer.start()
     total = 0
     try:
-        relay = OutboxRelay(PostgresEventStore(pool), producer, topic)
+        relay = OutboxRelay(PostgresEventStore(pool), producer, topic, route=route)
         async with pool.acquire() as conn:
             while True:
                 published, held = await relay.publish_once(conn)
@@ -86,7 +87,7 @@ async def write_copy(records: dict[int, list[Record]], topic: str) -> None:
 
 async def verify(topics: list[str], pins: dict[str, set[str]] | None = None) -> Report:
     verifier = Verifier(PublishedSchemas.load(SCHEMAS), pins)
-    async with TopicReader(support.KAFKA, topics) as reader:
+    async with TopicReader(support.KAFKA, topics, optional=audit_topics(topics)) as reader:
         async for batch in reader.batches():
             verifier.feed(batch)
     return verifier.finish()

@@ -61,7 +61,7 @@ def test_chart_lints_renders_validates_and_passes_checkov(tmp_path: Path) -> Non
     names = [d["metadata"]["name"] for d in rendered if d]
     assert all(n.startswith("rel-production-rehapro") for n in names), names
     topics = {d["spec"]["topicName"] for d in rendered if d and d["kind"] == "KafkaTopic"}
-    assert {"JC_EN_intake.events", "JC_EN_intake.register.dlq"} <= topics
+    assert {"JC_EN_intake.events", "JC_EN_intake.audit", "JC_EN_intake.register.dlq"} <= topics
 
 
 def test_reporting_never_runs_two_replicas(tmp_path: Path) -> None:

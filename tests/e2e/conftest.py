@@ -85,7 +85,9 @@ async def running_stack(staff_directory: str) -> AsyncIterator[Stack]:
     """Fresh topics and databases of a run, the four services served on them."""
     run = support.run_id()
     s = Stack(run=run, prefix=f"{run}.", staff_directory=staff_directory)
-    await support.create_topics([f"{s.prefix}{name}.events" for name in support.SERVICES])
+    await support.create_topics(
+        [f"{s.prefix}{name}.{kind}" for name in support.SERVICES for kind in ("events", "audit")]
+    )
     async with serve(s) as served:
         yield served
 

@@ -1,11 +1,13 @@
 """The auditor's toolkit on the four services: with checkpoint keys configured every service
 signs its events, ``rehapro-audit verify`` passes on the four topics with nothing unsigned, and a
-projection rebuilt from the topics into a scratch database equals the live one (``diff``)."""
+projection rebuilt from the topics into a scratch database equals the live one (``diff``); the
+read records travel on the audit topics; ``case`` opens sealed fields only with a key grant."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,9 +20,10 @@ import pytest
 
 from shared.audit import signing
 from shared.audit.cli import load_pins
+from shared.envelope import Envelope
 from shared.vocabulary import Role
 from tests import support
-from tests.audit.topics import verify
+from tests.audit.topics import edited, read_topic, verify, with_value, write_copy
 from tests.e2e.conftest import Stack
 from tests.e2e.test_slice import counts as kpi_counts
 from tests.e2e.test_slice import refer_and_enrol
@@ -41,12 +44,21 @@ def audit_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "pins.json"
 
 
-async def audit(*args: str) -> tuple[int, str]:
-    """Run the installed ``rehapro-audit``: exit status and stdout (stderr, the progress bar and
-    logs, is shown if a check fails)."""
+@pytest.fixture
+def every_five(audit_keys: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The checkpoint keys, with a checkpoint due every 5 events only (no time limit in a test)."""
+    monkeypatch.setenv("AUDIT_CHECKPOINT_EVENTS", "5")
+    monkeypatch.setenv("AUDIT_CHECKPOINT_SECONDS", "3600")
+    return audit_keys
+
+
+async def audit(*args: str, program: tuple[str, ...] = (CLI,), env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run the installed ``rehapro-audit`` (or ``program``): exit status and stdout (stderr, the
+    progress bar and logs, is shown if a check fails)."""
     proc = await asyncio.create_subprocess_exec(
-        CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+        *program, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=None if env is None else os.environ | env,
+    )  # fmt: skip
     out, errors = await proc.communicate()
     assert proc.returncode is not None
     print(errors.decode())
@@ -191,3 +203,119 @@ async def test_the_access_log_of_scripted_reads_lists_exactly_those_reads(audit_
         lambda r: r.ok and r.unsigned_events == 0, timeout=60,
     )  # fmt: skip
     assert report.signed_events >= len(log)
+
+
+async def grant_key(stack: Stack, pid: str, auditor_pub: Path, out: Path) -> tuple[int, str]:
+    """``python -m services.intake grant-audit-key`` on the stack's intake database (same KEK file)."""
+    return await audit(
+        "grant-audit-key", "--participant", pid, "--auditor-key", str(auditor_pub), "--reason", "audit 2026-07: sample",
+        "--granted-by", "dpo-1", "--out", str(out), program=(sys.executable, "-m", "services.intake"),
+        env={"INTAKE_DATABASE_URL": stack.urls["intake"]},
+    )  # fmt: skip
+
+
+async def test_case_opens_sealed_fields_only_for_the_auditor_granted_that_participants_key(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A data protection officer grants one participant's intake key to one auditor (recorded as
+    ``AuditKeyGranted`` on the topic); that auditor's ``case`` shows the identity and reason; without
+    the grant, for the other participant, or with another identity they stay sealed; after an
+    erasure no grant is made."""
+    cm = stack.token(Role.CASE_MANAGER, "jc-en")
+    intake = stack.clients["intake"]
+    pids = [(await intake.post("/referrals", json=support.REFERRAL, headers=cm)).json()["participant_id"]
+            for _ in range(2)]  # fmt: skip
+    granted, other = pids
+    for name in ("auditor", "stranger"):
+        code, public = await audit("identity", "--out", str(tmp_path / f"{name}.key"))
+        assert code == 0, public
+        (tmp_path / f"{name}.pub").write_text(public)
+    code, output = await grant_key(stack, granted, tmp_path / "auditor.pub", tmp_path / "grant.json")
+    assert code == 0, output
+    grant_id = json.loads(output)["grant_id"]
+    topics = [a for s in support.SERVICES for a in ("--topic", f"{stack.prefix}{s}.events")]
+
+    async def case(pid: str, *args: str) -> dict[str, Any]:
+        code, output = await audit("case", pid, "--bootstrap", support.KAFKA, *topics, "--json", *args)
+        assert code == 0, output
+        return json.loads(output)  # type: ignore[no-any-return]
+
+    with_grant = ("--grant", str(tmp_path / "grant.json"), "--identity", str(tmp_path / "auditor.key"))
+    opened = await support.eventually(lambda: case(granted, *with_grant), lambda c: len(c["timeline"]) == 2)
+    referral, recorded = opened["timeline"]
+    identity = referral["payload"]["sealed_identity"]
+    assert identity == json.loads(json.dumps(support.REFERRAL["identity"])) | {"address": "", "email": "", "phone": ""}
+    assert opened["state"][f"participant-{granted}"]["state"]["sealed_reason"] == support.REFERRAL["reason"]
+    assert (recorded["event_type"], recorded["actor"]) == (
+        "AuditKeyGranted",
+        {"id": "dpo-1", "role": "data-protection-officer"},
+    )
+    assert recorded["payload"]["grant_id"] == grant_id
+    assert recorded["payload"]["reason"] == "audit 2026-07: sample"
+
+    sealed = "<sealed>"
+    assert (await case(granted))["timeline"][0]["payload"]["sealed_identity"] == sealed
+    assert (await case(other, *with_grant))["timeline"][0]["payload"]["sealed_identity"] == sealed
+    stranger = ("--grant", str(tmp_path / "grant.json"), "--identity", str(tmp_path / "stranger.key"))
+    assert (await case(granted, *stranger))["timeline"][0]["payload"]["sealed_identity"] == sealed
+
+    dpo = stack.token(Role.DATA_PROTECTION_OFFICER, "jc-en")
+    erased = await intake.post(f"/participants/{other}/erasure", json={"legal_basis": "Art. 17 GDPR"}, headers=dpo)
+    assert erased.status_code == 200, erased.text
+    code, output = await grant_key(stack, other, tmp_path / "auditor.pub", tmp_path / "erased.json")
+    assert code == 1, output
+    assert not (tmp_path / "erased.json").exists()
+
+
+async def test_checkpoints_every_five_events_verify_and_a_tampered_copy_breaks_at_the_edited_offset(
+    every_five: Path, stack: Stack
+) -> None:
+    """Services checkpointing every 5 events; referrals, enrolments and reads; ``verify`` of the
+    topics (the reads on the audit topics, none on the event topics) passes with every checkpoint
+    verified (fewer than 5 events per service left as the unsigned tail); a copy of intake's topics
+    with one event edited fails, at that event's offset."""
+    cm = stack.token(Role.CASE_MANAGER, "jc-en")
+    pids = [await refer_and_enrol(stack) for _ in range(3)]
+    for pid in pids:
+        assert (await stack.clients["intake"].get(f"/participants/{pid}", headers=cm)).status_code == 200
+    events = {s: f"{stack.prefix}{s}.events" for s in support.SERVICES}
+    pins = load_pins([], every_five)
+    audit_topic = f"{stack.prefix}intake.audit"
+    report = await support.eventually(
+        lambda: verify(list(events.values()), pins),
+        lambda r: r.ok and audit_topic in r.coverage and r.coverage[audit_topic].events >= len(pids)
+        and r.checkpoints >= 4 and r.unsigned_events < 5 * len(support.SERVICES),
+        timeout=60,
+    )  # fmt: skip
+    assert report.checkpoints == report.checkpoints_verified
+    sizes = [row.events for row in report.checkpoint_rows]
+    assert 3 <= min(sizes) <= max(sizes) <= 5  # due by count: 5 rows, the checkpoint and key events not counted
+    topics = [a for t in events.values() for a in ("--topic", t)]
+    code, output = await audit("verify", "--bootstrap", support.KAFKA, *topics, "--pins", str(every_five), "--json",
+                               "--quiet")  # fmt: skip
+    assert code == 0, output
+    found = json.loads(output)
+    assert found["checkpoints"] == found["checkpoints_verified"] >= report.checkpoints
+    assert found["breaks"] == []
+    assert found["coverage"][audit_topic]["events"] >= len(pids)
+
+    on_events = await read_topic(events["intake"])
+    on_topic = [Envelope.from_bytes(r.value) for rows in on_events.values() for r in rows]
+    assert {e.event_type for e in on_topic} >= {"ReferralReceived", "CheckpointSigned"}
+    assert "DataRead" not in {e.event_type for e in on_topic}  # the consumers never fetch a read
+    forged = f"{stack.prefix}intake-forged"
+    await write_copy(await read_topic(f"{stack.prefix}intake.audit"), f"{forged}.audit")
+    partition, victim = next(
+        (p, i) for p, rows in on_events.items() for i, r in enumerate(rows)
+        if Envelope.from_bytes(r.value).event_type == "ReferralReceived"
+    )  # fmt: skip
+    rows = on_events[partition]
+    envelope = Envelope.from_bytes(rows[victim].value)
+    rows[victim] = with_value(rows[victim], edited(envelope, lambda d: d["payload"].update(sex="male")))
+    await write_copy(on_events, f"{forged}.events")
+    code, output = await audit("verify", "--bootstrap", support.KAFKA, "--topic", f"{forged}.events",
+                               "--pins", str(every_five), "--json", "--quiet")  # fmt: skip
+    assert code == 1, output
+    (first,) = json.loads(output)["breaks"]
+    assert (first["topic"], first["partition"], first["offset"]) == (f"{forged}.events", partition, victim)
+    assert (first["stream_id"], first["reason"]) == (envelope.stream_id, "content does not match its hash")

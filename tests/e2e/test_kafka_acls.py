@@ -91,6 +91,7 @@ def chart_acls(prefix: str) -> list[str]:
     for service, t in chart_topology().items():
         own = f"{prefix}{service}.events"
         lines.append(f"User:{service} topic {own} literal Write,Describe{',Read' if service in t['consumes'] else ''}")
+        lines.append(f"User:{service} topic {prefix}{service}.audit literal Write,Describe")
         lines += [
             f"User:{service} topic {prefix}{source}.events literal Read,Describe"
             for source in t["consumes"]

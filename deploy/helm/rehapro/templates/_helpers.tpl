@@ -41,6 +41,11 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{ (index . 0).Values.kafka.topicPrefix }}{{ index . 1 }}.events
 {{- end -}}
 
+{{/* A service's audit topic: prefix + <service>.audit (its published read records). */}}
+{{- define "rehapro.auditTopic" -}}
+{{ (index . 0).Values.kafka.topicPrefix }}{{ index . 1 }}.audit
+{{- end -}}
+
 {{/* The topic a service reads from another source service: its override in kafka.sourceTopics, else prefix + <source>.events. */}}
 {{- define "rehapro.topicName" -}}
 {{- $ := index . 0 -}}{{- $source := index . 1 -}}
