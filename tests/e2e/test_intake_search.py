@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def refer(stack: Stack, agency: str, first: str, last: str) -> str:
-    identity = cast(dict[str, str], support.REFERRAL["identity"])
+    identity = cast("dict[str, str]", support.REFERRAL["identity"])
     body = {**support.REFERRAL, "identity": {**identity, "first_name": first, "last_name": last}}
     r = await stack.clients["intake"].post("/referrals", json=body, headers=stack.token(Role.CASE_MANAGER, agency))
     assert r.status_code == 201, r.text
