@@ -107,3 +107,50 @@ def test_the_login_flow_sends_the_s256_challenge_of_its_verifier_and_survives_it
     assert Flow.of_cookie("a.b") is None
     assert Flow.of_cookie(None) is None
     assert Flow.new().state != flow.state
+
+
+def test_a_period_range_and_the_newer_figures_are_rows_with_reportings_marks_kept() -> None:
+    figs = {
+        **_figs(9, 4, 1),
+        "participants": 4,
+        "integration_rate": 0.25,
+        "declined": "suppressed",
+        "health_exits": {"total": "< 5", "by_reason": {"disability-pension": "< 5"}},
+        "subsidies": {"total": 2, "by_instrument": {"16e": 2, "16i": 0}},
+    }
+    doc = {**KPIS, "range": {"from": "2026-Q1", "to": "2026-Q2", "groups": [], "total": figs}}
+    d = figures.dashboard(doc, vocabulary.PHASES)
+    assert d["range"]["span"] == ("Q1/2026", "Q2/2026")
+    assert d["range"]["columns"] == ["Gesamt"]
+    rows = dict(d["range"]["rows"])
+    assert rows["Integrationsquote (K2 je Teilnehmende)"] == [0.25]
+    assert "Integrationsquote (K2 je Teilnehmende)" in d["percent_rows"]
+    assert rows["Abgelehnte Eintritte"] == ["suppressed"]
+    assert rows["Austritte aus gesundheitlichen Gründen"] == ["< 5"]
+    assert rows["davon § 16e SGB II (Eingliederung von Langzeitarbeitslosen)"] == [2]
+    assert rows["davon Übergang in Rehabilitation"] == [None]
+    assert figures.dashboard(KPIS, vocabulary.PHASES)["range"] is None
+
+
+def test_a_cell_says_what_reportings_marks_mean() -> None:
+    assert figures.mark(3) == ("number", "")
+    assert figures.mark(0.5) == ("number", "")
+    assert figures.mark(None) == ("none", "")
+    assert figures.mark("suppressed") == ("suppressed", "")
+    assert figures.mark("< 5") == ("small", "5")
+    assert figures.mark("< 3") == ("small", "3")
+    assert figures.mark("≥ 7") == ("at-least", "7")
+
+
+def test_targets_and_budget_only_for_a_configured_project() -> None:
+    targets = {"project": "pro-aktiv", "configured": True, "agencies": ["jc-en"], "whole_project": False,
+               "run": {"starts_on": "2026-01-01", "ends_on": "2026-12-31"},
+               "participants": {"target": 10, "enrolled": 1, "of_target": 0.1}}  # fmt: skip
+    budget = {"configured": True, "budget_eur": 100.0, "spent_eur": 5.0, "forecast_eur": 9.0,
+              "categories": [{"category": "therapeutic", "suppressed": True}], "wage_subsidies": {}}  # fmt: skip
+    plan = figures.plans(targets, budget)
+    assert plan is not None
+    assert plan["participants"]["target"] == 10
+    assert plan["budget"]["categories"] == [{"category": "therapeutic", "suppressed": True}]
+    assert figures.plans({"project": "pro-aktiv", "configured": False}, budget) is None
+    assert figures.plans(targets, None)["budget"] is None  # type: ignore[index]
