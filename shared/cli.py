@@ -16,7 +16,7 @@ import uvicorn
 import uvloop
 from fastapi import FastAPI
 
-from shared import keyprovider, parking
+from shared import consent, keyprovider, parking
 from shared import rebuild as replay
 from shared.auth import issue_token, signing_keys
 from shared.contracts import registry
@@ -90,6 +90,7 @@ def _add_rebuild(app: typer.Typer, definition: ServiceDefinition) -> None:
     ) -> None:
         """Replay a projection into a fresh schema, compare it with the live one, optionally swap."""
         s = load_settings(definition.name)
+        consent.install_index_key(s.name_index_key)  # intake's register digests names as the service does
         proj = _replayable(definition, projection, workers)
         report = _rebuild(s, proj, source=source, swap=swap, workers=workers)
         typer.echo(json.dumps(uvloop.run(report), indent=2))
