@@ -43,7 +43,7 @@ async def test_a_case_manager_finds_a_person_by_name_and_sees_her_caseload_again
     caps = page.locator("table.caps tbody tr")
     await expect(caps).to_have_count(1)
     await expect(caps.first.locator("td")).to_have_text(["pro-aktiv", "1", "2", "1"])
-    await accessible(page, "10-arbeitsplatz-obergrenze")
+    await accessible(page, "50-arbeitsplatz-obergrenze")
 
     await page.get_by_role("navigation").get_by_role("link", name="Suche").click()
     box = page.get_by_label("Name oder Teilnehmendennummer")
@@ -58,7 +58,7 @@ async def test_a_case_manager_finds_a_person_by_name_and_sees_her_caseload_again
     await expect(hits.first).to_contain_text("Beispiel, Anna")
     await expect(hits.first).to_contain_text("17.05.1984")
     await expect(hits.first).to_contain_text("eingetreten")
-    await accessible(page, "11-suche")
+    await accessible(page, "51-suche")
     await box.fill("Niemand")
     await page.get_by_role("button", name="Suchen").click()
     await expect(page.locator("main")).to_contain_text("Keine Teilnehmenden gefunden.")
@@ -72,7 +72,7 @@ async def test_a_case_manager_finds_a_person_by_name_and_sees_her_caseload_again
     await dpo.get_by_role("link", name="Auskunft (Art. 15)").click()
     await expect(dpo).to_have_url(f"{portal}/auskunft")
     await expect(dpo.get_by_role("link", name="Auskunft (Art. 15)")).to_have_attribute("aria-current", "page")
-    await accessible(dpo, "12-auskunft-navigation")
+    await accessible(dpo, "52-auskunft-navigation")
     await dpo.goto(f"{portal}/datenschutz/lesezugriffe?participant_id={pid}&subject={DEMO_CM}")
     await expect(dpo.locator("main table")).to_contain_text("Suchtreffer (Name, Geburtsdatum)")
     cm = await german_page(browser, portal, "case-manager")
@@ -123,11 +123,11 @@ async def test_a_project_lead_reads_a_periods_figures_and_the_projects_targets_a
         "verborgen, damit keine kleine Zahl errechnet werden kann"
     )  # one person's spend is withheld
     await expect(plan.locator("tr", has_text="Therapie")).to_contain_text("10.000,00 €")
-    await accessible(page, "13-berichte-zeitraum")
+    await accessible(page, "53-berichte-zeitraum")
     figures = await page.context.new_page()  # the framed document on its own: every section in one screenshot
     await figures.goto(f"{portal}/berichte/dashboard?period=2026-Q1..2026-Q2")
     await expect(figures.locator("#plan-pro-aktiv")).to_be_visible()
-    await accessible(figures, "14-kennzahlen-zeitraum")
+    await accessible(figures, "54-kennzahlen-zeitraum")
 
     await page.get_by_label("Zeitraum", exact=True).fill("2026-Q9")
     await page.get_by_role("button", name="Anzeigen").click()

@@ -8,8 +8,14 @@ import base64
 import hashlib
 from typing import Any
 
+import httpx
+
 from services.portal import figures, forms, i18n, views, vocabulary
+from services.portal.auth import User
+from services.portal.clients import Backends
 from services.portal.oidc import Flow
+from shared.principal import Principal
+from shared.vocabulary import Role
 
 
 def _figs(referrals: Any, enrolments: int, k2: Any, einstieg: int = 1) -> dict[str, Any]:
@@ -154,3 +160,39 @@ def test_targets_and_budget_only_for_a_configured_project() -> None:
     assert plan["budget"]["categories"] == [{"category": "therapeutic", "suppressed": True}]
     assert figures.plans({"project": "pro-aktiv", "configured": False}, budget) is None
     assert figures.plans(targets, None)["budget"] is None  # type: ignore[index]
+
+
+def _casework(cases: list[dict[str, Any]], caps: dict[str, int | None]) -> Backends:
+    """casework's ``/caseload`` and ``/projects/{project}`` as the workspace asks for them."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/caseload":
+            return httpx.Response(200, json={"count": len(cases), "cases": cases})
+        if path.startswith("/projects/"):
+            project = path.rsplit("/", 1)[1]
+            return httpx.Response(200, json={"project": project, "caseload_cap": caps.get(project)})
+        return httpx.Response(200, json=[])
+
+    transport = httpx.MockTransport(answer)
+    return Backends(
+        urls={s: f"http://{s}" for s in ("intake", "casework")}, transports={"intake": transport, "casework": transport}
+    )
+
+
+async def test_the_workspace_counts_my_active_cases_as_case_manager_against_each_projects_cap() -> None:
+    case = {"participant_id": "p", "project": "pro-aktiv", "status": "open", "my_role": "case-manager"}
+    cases = [
+        case,
+        {**case, "status": "interrupted"},
+        {**case, "my_role": "psychologist"},  # on the team, not the guide: not under the cap
+        {**case, "project": "pluspunkt"},  # a case of another project still counts there
+    ]
+    cm = User(Principal("cm-1", Role.CASE_MANAGER, "jc-en"), "token")
+    page = await views.workspace(_casework(cases, {"pro-aktiv": 2}), cm, None)
+    caps = {c["project"]: c for c in page.data["caps"]}
+    assert (caps["pro-aktiv"]["active"], caps["pro-aktiv"]["cap"], caps["pro-aktiv"]["free"]) == (2, 2, 0)
+    assert caps["pro-aktiv"]["at_cap"]
+    assert (caps["pluspunkt"]["active"], caps["pluspunkt"]["cap"], caps["pluspunkt"]["at_cap"]) == (1, None, False)
+    therapist = User(Principal("ot-1", Role.OCCUPATIONAL_THERAPIST, "jc-en"), "token")
+    assert (await views.workspace(_casework(cases, {}), therapist, None)).data["caps"] is None
