@@ -16,7 +16,7 @@ import uvicorn
 import uvloop
 from fastapi import FastAPI
 
-from shared import keyprovider, parking
+from shared import consent, keyprovider, parking
 from shared import rebuild as replay
 from shared.audit.grants import add_grant_command
 from shared.auth import issue_token, signing_keys
@@ -96,6 +96,7 @@ def _add_rebuild(app: typer.Typer, definition: ServiceDefinition) -> None:
         """Replay a projection into a fresh schema, compare it with the live one, optionally swap
         (``--live``: without stopping anything)."""
         s = load_settings(definition.name)
+        consent.install_index_key(s.name_index_key)  # intake's register digests names as the service does
         proj = _replayable(definition, projection, workers)
         if live and (source != "kafka" or swap):
             raise typer.BadParameter("--live replays from kafka and swaps itself (no --source store, no --swap)")

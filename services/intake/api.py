@@ -109,6 +109,15 @@ async def list_participants(
     return await views.register(reads, ctx, status, project)
 
 
+@router.get("/participants/search", **declared("identity", "require_role(IDENTITY_ROLES)"))
+async def search_participants(
+    ctx: QueryCtx, reads: Reads, keys: Keys, q: Annotated[str, Query(min_length=1, max_length=200)]
+) -> dict[str, Any]:
+    """The agency's participants by number or by the words of the name (blind index); every
+    participant in the answer is logged as read (``search``)."""
+    return await views.search(reads, keys, ctx, q)
+
+
 @router.get("/participants/{participant_id}", **IDENTITY)
 async def get_participant(participant_id: UUID, ctx: QueryCtx, reads: Reads, keys: Keys) -> dict[str, Any]:
     return await views.participant_detail(reads, keys, ctx, participant_id)

@@ -1,12 +1,14 @@
-"""intake's read models: from its own topic the participant register (lists per agency) and the
-consent index the expiry policy scans; the retention records (with casework's exits) and legal
-holds the retention task and the DPO's list read; from casework's, what enrolment needs of each
-project's configuration (``projects``). Erasure deletes the person's rows."""
+"""intake's read models: from its own topic the participant register (lists per agency), the
+consent index the expiry policy scans and the blind index of names (the search by name); the
+retention records (with casework's exits) and legal holds the retention task and the DPO's list
+read; from casework's, what enrolment needs of each project's configuration (``projects``).
+Erasure deletes the person's rows."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from shared.consent import name_marks
 from shared.contracts.casework import ParticipantExited, ProjectConfigured
 from shared.contracts.intake import (
     ConsentExpired,
@@ -21,6 +23,7 @@ from shared.contracts.intake import (
     ReferralReceived,
     ReferralWithdrawn,
 )
+from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.projections import Projection
 from shared.read_models import migrations, statement
@@ -47,8 +50,35 @@ VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consent_id) DO NOTHING
 _WITHDRAW_CONSENT = "UPDATE participant_consents SET status = 'withdrawn', ended_on = $2 WHERE consent_id = $1"
 _EXPIRE_CONSENT = "UPDATE participant_consents SET status = 'expired', ended_on = $2 WHERE consent_id = $1"
 
-_REFERRAL = ("participant_id", "running_agency", "source_agency", "project", "received_on")
-statement(register, ReferralReceived, _INSERT_PARTICIPANT, *_REFERRAL)
+_INSERT_MARKS = """
+INSERT INTO participant_name_marks (participant_id, mark) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING
+"""
+_HAS_KEYS = "SELECT to_regclass('keys.subject_keys') IS NOT NULL"
+_keys = SubjectKeys()
+
+
+@register.on(ReferralReceived)
+async def referred(conn: Conn, rec: Recorded[ReferralReceived]) -> None:
+    """The register's row and the name's blind index (the search by name)."""
+    e = rec.payload
+    await conn.execute(
+        _INSERT_PARTICIPANT, e.participant_id, e.running_agency, e.source_agency, e.project, e.received_on
+    )
+    await conn.execute(_INSERT_MARKS, e.participant_id, await identity_marks(conn, e))
+
+
+async def identity_marks(conn: Conn, e: ReferralReceived) -> list[str]:
+    """The keyed digests of the first and last names' words, opened with the participant's key
+    on the projection's own connection (nothing once the key is destroyed: an erased person
+    stays unfindable after a rebuild)."""
+    if not await conn.fetchval(_HAS_KEYS):  # a bare projection database (tests) holds no keys
+        return []
+    identity = await _keys.open(conn, str(e.participant_id), e.sealed_identity)
+    if not isinstance(identity, dict):
+        return []
+    return sorted(set(name_marks(f"{identity.get('first_name', '')} {identity.get('last_name', '')}")))
+
+
 statement(register, EligibilityChecked, _SET_ELIGIBLE, "participant_id", "eligible")
 statement(register, ParticipantEnrolled, _ENROL, "participant_id", "start_date")
 statement(register, EnrolmentDeclined, _DECLINE, "participant_id")
@@ -63,6 +93,7 @@ statement(register, ConsentExpired, _EXPIRE_CONSENT, "consent_id", "expired_on")
 async def erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
     pid = rec.payload.participant_id
     await conn.execute("DELETE FROM participant_consents WHERE participant_id = $1", pid)
+    await conn.execute("DELETE FROM participant_name_marks WHERE participant_id = $1", pid)
     await conn.execute("DELETE FROM participants WHERE participant_id = $1", pid)
 
 

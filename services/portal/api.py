@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 from uuid import UUID
 
 import httpx
@@ -191,15 +191,22 @@ async def workspace(request: Request, user: CurrentUser, services: Services, ren
 
 
 @router.get("/suche")
-async def search(request: Request, user: CurrentUser, render: Render, nummer: str = "") -> Response:
-    """Search by participant number (Teilnehmendennummer): straight to the person."""
-    pid = views.participant_number(nummer)
-    if pid is None:
-        return render.page(
-            request, "search.html", status=422 if nummer else 200, user=user, nummer=nummer,
-            errors={"nummer": N_("Bitte eine vollständige Teilnehmendennummer eingeben.")} if nummer else {},
-        )  # fmt: skip
-    return RedirectResponse(f"/teilnehmende/{pid}", status_code=303)
+async def search(
+    request: Request, user: CurrentUser, services: Services, render: Render, q: str = "", nummer: str = ""
+) -> Response:
+    """Search by name or Teilnehmendennummer through intake (audited there); ``nummer`` goes
+    straight to the person, as before."""
+    if nummer:
+        pid = views.participant_number(nummer)
+        if pid is not None:
+            return RedirectResponse(f"/teilnehmende/{pid}", status_code=303)
+        errors = {"q": N_("Bitte eine vollständige Teilnehmendennummer eingeben.")}
+        return _page(render, request, "search.html", status=422, user=user, q=nummer, errors=errors)
+    if not q.strip():
+        return _page(render, request, "search.html", user=user, q=q)
+    page = await views.search(services, user, q, _consistency(request))
+    status = 422 if page.data["errors"] else _status(page)
+    return _page(render, request, "search.html", status=status, user=user, q=q, page=page, errors=page.data["errors"])
 
 
 @router.get("/zuweisung", response_class=HTMLResponse)
@@ -219,11 +226,6 @@ async def referral(request: Request, user: CurrentUser, services: Services, rend
     return _after_command(f"/teilnehmende/{reply.body['participant_id']}", reply)
 
 
-@router.get("/berichte", response_class=HTMLResponse)
-async def reports(request: Request, user: CurrentUser, render: Render) -> HTMLResponse:
-    return render.page(request, "reports.html", user=user, may=user.role in views.FIGURE_READERS)
-
-
 @router.get("/berichte/dashboard", response_class=HTMLResponse)
 async def dashboard(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
     """The figures in German: reporting's KPI JSON (``GET /kpis``, the user's token, the
@@ -231,9 +233,22 @@ async def dashboard(request: Request, user: CurrentUser, services: Services, ren
     params = {k: v for k in ("period", "agency", "project") if (v := request.query_params.get(k))}
     reply = await services.call("reporting", "GET", "/kpis", user.token, params=params)
     model = figures.dashboard(reply.body, vocabulary.PHASES) if reply.ok else None
-    status = reply.status if reply.status in (200, 403) else 502
+    status = reply.status if reply.status in (200, 403, 422) else 502
+    plans = await views.project_plans(services, user, params.get("project")) if reply.ok else []
+    period_error = reply.errors().get("period") if status == 422 else None
     return render.page(
-        request, "dashboard.html", status=status, user=user, d=model, refused=reply.status == 403, NONE=figures.NONE
+        request, "dashboard.html", status=status, user=user, d=model, refused=reply.status == 403, NONE=figures.NONE,
+        plans=plans, period_error=period_error, mark=figures.mark,
+    )  # fmt: skip
+
+
+@router.get("/berichte", response_class=HTMLResponse)
+async def reports(request: Request, user: CurrentUser, render: Render, period: str = "") -> HTMLResponse:
+    """The figures page: a period (a quarter, a year or a run of quarters) chosen here frames the
+    dashboard for it."""
+    query = urlencode({"period": period.strip()}) if period.strip() else ""
+    return render.page(
+        request, "reports.html", user=user, may=user.role in views.FIGURE_READERS, period=period, query=query
     )
 
 

@@ -34,7 +34,18 @@ ROWS = (
     (N_("Integrationen (K2)"), ("integrations", "total")),
     (N_("Reha-Anträge"), ("rehab_applications",)),
     (N_("Austritte in Erwerbsminderungsrente"), ("disability_pension_exits",)),
+    (N_("Teilnehmende im Zeitraum"), ("participants",)),
+    (N_("Integrationsquote (K2 je Teilnehmende)"), ("integration_rate",)),
+    (N_("Abgelehnte Eintritte"), ("declined",)),
+    (N_("Austritte aus gesundheitlichen Gründen"), ("health_exits", "total")),
+    (N_("davon Übergang in Rehabilitation"), ("health_exits", "by_reason", "transferred-to-rehabilitation")),
+    (N_("davon Erwerbsminderungsrente"), ("health_exits", "by_reason", "disability-pension")),
+    (N_("Lohnkostenzuschüsse bewilligt"), ("subsidies", "total")),
+    (N_("davon § 16e SGB II (Eingliederung von Langzeitarbeitslosen)"), ("subsidies", "by_instrument", "16e")),
+    (N_("davon § 16i SGB II (Teilhabe am Arbeitsmarkt)"), ("subsidies", "by_instrument", "16i")),
 )
+# rows whose figure is a share (shown in per cent)
+PERCENT_ROWS = frozenset({N_("Integrationsquote (K2 je Teilnehmende)")})
 
 
 def at(figures: Mapping[str, Any], path: Sequence[str]) -> Any:
@@ -73,6 +84,7 @@ class Bar:
     text: str  # the value as shown (also the bar's accessible title)
     series: str
     category: str
+    value: Any = None  # as reporting gave it: the page formats numbers in its language
 
 
 @dataclass
@@ -127,7 +139,7 @@ def bar_chart(
             x = x0 if stacked else x0 + s * bar_w
             y = TOP + plot_h - (base + h if stacked else h)
             text = show(vals[i], percent)
-            chart.bars.append(Bar(x, y, bar_w, h, chart.colors[s], text, name, category))
+            chart.bars.append(Bar(x, y, bar_w, h, chart.colors[s], text, name, category, vals[i]))
             if stacked:
                 base += h
     return chart
@@ -188,7 +200,69 @@ def dashboard(doc: Mapping[str, Any], phase_names: Mapping[str, str]) -> dict[st
         and {
             "quarter": quarter_label(str(latest["quarter"])),
             "columns": [name for name, _ in columns],
-            "rows": [(name, [show(at(f, path)) for _, f in columns]) for name, path in ROWS],
+            "rows": table(columns),
+        },
+        "range": period_range(doc.get("range")),
+        "percent_rows": PERCENT_ROWS,
+    }
+
+
+def table(columns: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, list[Any]]]:
+    """One row per figure, one cell per column: the value as reporting gave it (a number, a
+    rate, reporting's mark "< 5" or "suppressed", None), for the template to format."""
+    return [(name, [at(f, path) for _, f in columns]) for name, path in ROWS]
+
+
+def period_range(block: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Reporting's ``range`` (a year or a run of quarters asked for): every figure over the whole
+    span, per agency and project and in total."""
+    if not block:
+        return None
+    columns = [(f"{g['agency']} / {g['project']}", g["figures"]) for g in block.get("groups", [])]
+    columns.append((N_("Gesamt"), block.get("total") or {}))
+    return {
+        "span": (quarter_label(str(block.get("from", ""))), quarter_label(str(block.get("to", "")))),
+        "columns": [name for name, _ in columns],
+        "rows": table(columns),
+    }
+
+
+def mark(value: Any) -> tuple[str, str]:
+    """How a cell reads: ``("number", "")``, ``("none", "")``, ``("suppressed", "")`` or a small
+    cell ``("small", "5")`` for "< 5", ``("at-least", "7")`` for a sum "≥ 7" over a hidden quarter."""
+    if value is None:
+        return ("none", "")
+    if _is_number(value):
+        return ("number", "")
+    text = str(value)
+    if text == "suppressed":
+        return ("suppressed", "")
+    if text.startswith("< "):
+        return ("small", text[2:])
+    if text.startswith("≥ "):
+        return ("at-least", text[2:])
+    return ("text", "")
+
+
+def plans(targets: Mapping[str, Any] | None, budget: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A project's participants against its target and its spend against its budget (reporting's
+    ``/projects/{project}/targets`` and ``/budget``); None before the project is configured."""
+    if not targets or not targets.get("configured"):
+        return None
+    spend = budget if budget and budget.get("configured") else None
+    return {
+        "project": targets.get("project"),
+        "run": targets.get("run"),
+        "whole_project": bool(targets.get("whole_project")),
+        "agencies": list(targets.get("agencies") or []),
+        "participants": targets.get("participants"),
+        "budget": spend
+        and {
+            "budget_eur": spend.get("budget_eur"),
+            "spent_eur": spend.get("spent_eur"),
+            "forecast_eur": spend.get("forecast_eur"),
+            "categories": list(spend.get("categories") or []),
+            "wage_subsidies": dict(spend.get("wage_subsidies") or {}),
         },
     }
 

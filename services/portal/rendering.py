@@ -43,6 +43,7 @@ class Renderer:
             PURPOSES=vocabulary.PURPOSES,
             FORMS=vocabulary.FORMS,
             CATEGORIES=vocabulary.CATEGORIES,
+            BUDGET=vocabulary.BUDGET,
             ROLES=vocabulary.ROLES,
             SEXES=vocabulary.SEXES,
             EVENTS=vocabulary.EVENTS,

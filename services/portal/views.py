@@ -11,13 +11,13 @@ from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
-from services.portal import i18n
+from services.portal import figures, i18n
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.vocabulary import N_
 from shared.contracts.casework import AppointmentScheduled, CaseNoteAdded, InterventionPlanned
 from shared.contracts.common import PHASE_ORDER, Phase
-from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, Role
+from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, PROJECTS, Role
 
 REFERRERS = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 FIGURE_READERS = frozenset({Role.PROJECT_LEAD, Role.AUDITOR})
@@ -63,10 +63,11 @@ def transitions(case: dict[str, Any]) -> list[Transition]:
 
 
 async def workspace(backends: Backends, user: User, consistency: str | None) -> Page:
-    """Mein Arbeitsplatz: my caseload, tasks and appointments due, open referrals."""
+    """Mein Arbeitsplatz: my caseload (a case manager's against each project's cap), tasks and
+    appointments due, open referrals."""
     page = Page()
     if user.role not in CASE_ROLES:  # no caseload, no tasks: the page says so
-        page.data.update(caseload=None, tasks=None, referred=None)
+        page.data.update(caseload=None, tasks=None, referred=None, caps=None)
         return page
     caseload, tasks, referred = await asyncio.gather(
         backends.call("casework", "GET", "/caseload", user.token, consistency=consistency),
@@ -82,7 +83,40 @@ async def workspace(backends: Backends, user: User, consistency: str | None) -> 
     page.data["caseload"] = caseload.body if caseload.ok else None
     page.data["tasks"] = _task_list(tasks.body) if tasks.ok else None
     page.data["referred"] = referred.body if referred.ok else None
+    page.data["caps"] = await _caps(backends, user, page) if user.role is Role.CASE_MANAGER else None
     return page
+
+
+def agency_projects(user: User) -> set[str]:
+    """The projects the user's agency takes part in (the platform's project list)."""
+    return {p for p, members in PROJECTS.items() if user.principal.agency in members}
+
+
+ACTIVE = frozenset({"open", "interrupted"})  # the cases that weigh on a guide (casework's rule)
+
+
+async def _caps(backends: Backends, user: User, page: Page) -> list[dict[str, Any]]:
+    """My active cases as case manager per project against the project's caseload cap (casework's
+    project configuration, ``GET /projects/{project}``): the projects of my agency and of my cases."""
+    cases = (page.data["caseload"] or {}).get("cases", [])
+    mine = [c for c in cases if c.get("my_role") == Role.CASE_MANAGER.value and c.get("status") in ACTIVE]
+    projects = sorted(agency_projects(user) | {str(c["project"]) for c in mine if c.get("project")})
+    configs = await asyncio.gather(*(backends.call("casework", "GET", f"/projects/{p}", user.token) for p in projects))
+    caps = []
+    for project, config in zip(projects, configs, strict=True):
+        cap = config.body.get("caseload_cap") if config.ok and isinstance(config.body, dict) else None
+        active = sum(1 for c in mine if c.get("project") == project)
+        caps.append(
+            {
+                "project": project,
+                "active": active,
+                "cap": cap,
+                "free": None if cap is None else max(cap - active, 0),
+                "at_cap": cap is not None and active >= cap,
+                "known": config.ok,
+            }
+        )
+    return caps
 
 
 def _task_list(body: Any) -> list[dict[str, Any]]:
@@ -96,6 +130,23 @@ def participant_number(text: str) -> UUID | None:
         return UUID(text.strip())
     except ValueError:
         return None
+
+
+async def search(backends: Backends, user: User, q: str, consistency: str | None) -> Page:
+    """The search by name or Teilnehmendennummer, through intake (which matches names by their
+    blind index, finds only the agency's own participants and logs every hit as a read)."""
+    page = Page()
+    path, params = "/participants/search", {"q": q}
+    got = page.take(await backends.call("intake", "GET", path, user.token, consistency=consistency, params=params))
+    body = got.body if got.ok and isinstance(got.body, dict) else {}
+    page.data.update(
+        status=got.status,
+        hits=list(body.get("participants", [])),
+        truncated=bool(body.get("truncated")),
+        errors={} if got.ok or got.status == 403 else {"q": next(iter(got.errors().values()), "")},
+        forbidden=got.status == 403,
+    )
+    return page
 
 
 async def participant(backends: Backends, user: User, pid: UUID, consistency: str | None) -> Page:
@@ -191,6 +242,25 @@ def _with_vacancy(ranked: list[dict[str, Any]], board: Any) -> list[dict[str, An
     rows = board if isinstance(board, list) else []
     by_id = {v.get("vacancy_id"): v for v in rows if isinstance(v, dict)}
     return [{**by_id.get(r["vacancy_id"], {}), **r} for r in ranked]
+
+
+async def project_plans(backends: Backends, user: User, project: str | None) -> list[dict[str, Any]]:
+    """Targets and budget of the project asked for, or of every project of the user's agency
+    (reporting decides the scope: the whole project for its coordinating agency)."""
+    projects = [project] if project else sorted(agency_projects(user))
+    replies = await asyncio.gather(
+        *(
+            backends.call("reporting", "GET", f"/projects/{p}/{what}", user.token)
+            for p in projects
+            for what in ("targets", "budget")
+        )
+    )
+    found = []
+    for targets, budget in zip(replies[::2], replies[1::2], strict=True):
+        plan = figures.plans(targets.body if targets.ok else None, budget.body if budget.ok else None)
+        if plan is not None:
+            found.append(plan)
+    return found
 
 
 # Pydantic's reasons in the staff's words; anything else is shown as the service said it.

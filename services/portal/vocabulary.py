@@ -45,6 +45,13 @@ CATEGORIES = {
     "addiction-counselling": N_("Suchtberatung (§ 16a SGB II)"),
     "psychosocial-counselling": N_("Psychosoziale Betreuung (§ 16a SGB II)"),
 }
+# a project's budget lines: the intervention categories and the project's own lines (casework)
+BUDGET = {
+    **CATEGORIES,
+    "wage-subsidies": N_("Lohnkostenzuschüsse (§ 16e, § 16i SGB II)"),
+    "personnel": N_("Personal"),
+    "other": N_("Sonstiges"),
+}
 ROLES = {
     "case-manager": N_("Fallmanagement"),
     "occupational-therapist": N_("Ergotherapie"),
@@ -126,6 +133,7 @@ VERDICTS = {"fits": N_("passt"), "partial": N_("teilweise"), "conflict": N_("Kon
 READS = {
     "identity": N_("Identität (Name, Anschrift, Geburtsdatum)"),
     "referral-reason": N_("Zuweisungsgrund"),
+    "search": N_("Suchtreffer (Name, Geburtsdatum)"),
     "timeline": N_("Fallverlauf mit Gesundheitsdaten"),
     "health-records": N_("Gesundheitsakte"),
 }

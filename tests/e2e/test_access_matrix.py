@@ -59,7 +59,8 @@ LATE = ("/handover", "/removal", "/exit", "/erasure", "/withdrawal", "/decline")
 # Services in an order where none undoes a world the next still needs (intake erases).
 ORDER = ("reporting", "placement", "casework", "intake")
 BODIES_TRIED = 12
-QUERY_VALUES = {"half_year": "2026-H1"}  # in a query or a body: the generator misses the pattern
+# in a query or a body: the generator misses the pattern (q: intake's search, a name)
+QUERY_VALUES = {"half_year": "2026-H1", "q": "Beispiel"}
 NOBODY = "nobody"  # a team member the case does not have
 DAY = "2026-03-02"  # every date of a generated body (a business date within the accepted range)
 PLACEHOLDER = str(UUID(int=12))  # a path id the world holds no record for (an unknown goal, trial ...)

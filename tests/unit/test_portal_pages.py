@@ -8,8 +8,14 @@ import base64
 import hashlib
 from typing import Any
 
+import httpx
+
 from services.portal import figures, forms, i18n, views, vocabulary
+from services.portal.auth import User
+from services.portal.clients import Backends
 from services.portal.oidc import Flow
+from shared.principal import Principal
+from shared.vocabulary import Role
 
 
 def _figs(referrals: Any, enrolments: int, k2: Any, einstieg: int = 1) -> dict[str, Any]:
@@ -107,3 +113,86 @@ def test_the_login_flow_sends_the_s256_challenge_of_its_verifier_and_survives_it
     assert Flow.of_cookie("a.b") is None
     assert Flow.of_cookie(None) is None
     assert Flow.new().state != flow.state
+
+
+def test_a_period_range_and_the_newer_figures_are_rows_with_reportings_marks_kept() -> None:
+    figs = {
+        **_figs(9, 4, 1),
+        "participants": 4,
+        "integration_rate": 0.25,
+        "declined": "suppressed",
+        "health_exits": {"total": "< 5", "by_reason": {"disability-pension": "< 5"}},
+        "subsidies": {"total": 2, "by_instrument": {"16e": 2, "16i": 0}},
+    }
+    doc = {**KPIS, "range": {"from": "2026-Q1", "to": "2026-Q2", "groups": [], "total": figs}}
+    d = figures.dashboard(doc, vocabulary.PHASES)
+    assert d["range"]["span"] == ("Q1/2026", "Q2/2026")
+    assert d["range"]["columns"] == ["Gesamt"]
+    rows = dict(d["range"]["rows"])
+    assert rows["Integrationsquote (K2 je Teilnehmende)"] == [0.25]
+    assert "Integrationsquote (K2 je Teilnehmende)" in d["percent_rows"]
+    assert rows["Abgelehnte Eintritte"] == ["suppressed"]
+    assert rows["Austritte aus gesundheitlichen Gründen"] == ["< 5"]
+    assert rows["davon § 16e SGB II (Eingliederung von Langzeitarbeitslosen)"] == [2]
+    assert rows["davon Übergang in Rehabilitation"] == [None]
+    assert figures.dashboard(KPIS, vocabulary.PHASES)["range"] is None
+
+
+def test_a_cell_says_what_reportings_marks_mean() -> None:
+    assert figures.mark(3) == ("number", "")
+    assert figures.mark(0.5) == ("number", "")
+    assert figures.mark(None) == ("none", "")
+    assert figures.mark("suppressed") == ("suppressed", "")
+    assert figures.mark("< 5") == ("small", "5")
+    assert figures.mark("< 3") == ("small", "3")
+    assert figures.mark("≥ 7") == ("at-least", "7")
+
+
+def test_targets_and_budget_only_for_a_configured_project() -> None:
+    targets = {"project": "pro-aktiv", "configured": True, "agencies": ["jc-en"], "whole_project": False,
+               "run": {"starts_on": "2026-01-01", "ends_on": "2026-12-31"},
+               "participants": {"target": 10, "enrolled": 1, "of_target": 0.1}}  # fmt: skip
+    budget = {"configured": True, "budget_eur": 100.0, "spent_eur": 5.0, "forecast_eur": 9.0,
+              "categories": [{"category": "therapeutic", "suppressed": True}], "wage_subsidies": {}}  # fmt: skip
+    plan = figures.plans(targets, budget)
+    assert plan is not None
+    assert plan["participants"]["target"] == 10
+    assert plan["budget"]["categories"] == [{"category": "therapeutic", "suppressed": True}]
+    assert figures.plans({"project": "pro-aktiv", "configured": False}, budget) is None
+    assert figures.plans(targets, None)["budget"] is None  # type: ignore[index]
+
+
+def _casework(cases: list[dict[str, Any]], caps: dict[str, int | None]) -> Backends:
+    """casework's ``/caseload`` and ``/projects/{project}`` as the workspace asks for them."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/caseload":
+            return httpx.Response(200, json={"count": len(cases), "cases": cases})
+        if path.startswith("/projects/"):
+            project = path.rsplit("/", 1)[1]
+            return httpx.Response(200, json={"project": project, "caseload_cap": caps.get(project)})
+        return httpx.Response(200, json=[])
+
+    transport = httpx.MockTransport(answer)
+    return Backends(
+        urls={s: f"http://{s}" for s in ("intake", "casework")}, transports={"intake": transport, "casework": transport}
+    )
+
+
+async def test_the_workspace_counts_my_active_cases_as_case_manager_against_each_projects_cap() -> None:
+    case = {"participant_id": "p", "project": "pro-aktiv", "status": "open", "my_role": "case-manager"}
+    cases = [
+        case,
+        {**case, "status": "interrupted"},
+        {**case, "my_role": "psychologist"},  # on the team, not the guide: not under the cap
+        {**case, "project": "pluspunkt"},  # a case of another project still counts there
+    ]
+    cm = User(Principal("cm-1", Role.CASE_MANAGER, "jc-en"), "token")
+    page = await views.workspace(_casework(cases, {"pro-aktiv": 2}), cm, None)
+    caps = {c["project"]: c for c in page.data["caps"]}
+    assert (caps["pro-aktiv"]["active"], caps["pro-aktiv"]["cap"], caps["pro-aktiv"]["free"]) == (2, 2, 0)
+    assert caps["pro-aktiv"]["at_cap"]
+    assert (caps["pluspunkt"]["active"], caps["pluspunkt"]["cap"], caps["pluspunkt"]["at_cap"]) == (1, None, False)
+    therapist = User(Principal("ot-1", Role.OCCUPATIONAL_THERAPIST, "jc-en"), "token")
+    assert (await views.workspace(_casework(cases, {}), therapist, None)).data["caps"] is None

@@ -1,5 +1,5 @@
 """Intake's reads, by topic: participants (register, detail, consents, monitoring identities),
-subject access, the staff directory, retention."""
+search, subject access, the staff directory, retention."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from services.intake.views.retention import (
     RetentionRecords,
     retention_rules,
     upcoming_deletions,
+)
+from services.intake.views.search import (
+    search,
 )
 from services.intake.views.staff import (
     RegisterProjectRules,
@@ -47,6 +50,7 @@ __all__ = [
     "participant_detail",
     "register",
     "retention_rules",
+    "search",
     "staff_detail",
     "staff_list",
     "subject_access",
