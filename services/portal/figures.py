@@ -260,6 +260,7 @@ def plans(targets: Mapping[str, Any] | None, budget: Mapping[str, Any] | None) -
         and {
             "budget_eur": spend.get("budget_eur"),
             "spent_eur": spend.get("spent_eur"),
+            "spent_suppressed": bool(spend.get("spent_suppressed")),
             "forecast_eur": spend.get("forecast_eur"),
             "categories": list(spend.get("categories") or []),
             "wage_subsidies": dict(spend.get("wage_subsidies") or {}),

@@ -34,6 +34,16 @@ def test_a_single_small_cell_takes_the_next_smallest_with_it() -> None:
     assert targets.suppressed([Cell("diagnostic", 3000, 6)]) == set()
 
 
+def test_the_total_is_withheld_when_it_would_give_the_only_withheld_amount_away() -> None:
+    alone = [Cell("employment-promotion", 1500, 2), Cell("therapeutic", 0, 0)]
+    hidden = targets.suppressed(alone)
+    assert hidden == {"employment-promotion"}
+    assert targets.total_withheld(alone, hidden)
+    paired = [Cell("therapeutic", 900, 2), Cell("diagnostic", 3000, 6)]
+    assert not targets.total_withheld(paired, targets.suppressed(paired))
+    assert not targets.total_withheld([Cell("diagnostic", 3000, 6)], set())
+
+
 def test_the_budget_adds_up_over_years_per_category() -> None:
     lines = [
         {"year": 2026, "category": "therapeutic", "amount_eur": 100.0},

@@ -89,6 +89,13 @@ def suppressed(cells: Iterable[Cell], rules: Rules = DEFAULT) -> set[str]:
     return primary | ({rest[0].category} if rest else set())
 
 
+def total_withheld(cells: Iterable[Cell], hidden: set[str]) -> bool:
+    """Whether the total spend must be withheld too: when a single category with spend is
+    withheld and no published one could be withheld with it, total minus the published
+    categories is that category's amount."""
+    return sum(1 for c in cells if c.category in hidden and c.participants > 0) == 1
+
+
 def _smallest(c: Cell) -> tuple[int, float, str]:
     return (c.participants, c.amount_eur, c.category)
 

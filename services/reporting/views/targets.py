@@ -128,9 +128,11 @@ async def spend_vs_budget(db: Reads, ctx: Context, project: str, as_of: date | N
     }
     hidden = targets.suppressed(cells.values(), disclosure.Rules.from_env())
     spent = sum(c.amount_eur for c in cells.values())
+    total_hidden = targets.total_withheld(cells.values(), hidden)
     out["budget_eur"] = sum(budget.values())
-    out["spent_eur"] = round(spent, 2)
-    out["forecast_eur"] = _rounded(targets.forecast(spent, run))
+    out["spent_suppressed"] = total_hidden
+    out["spent_eur"] = None if total_hidden else round(spent, 2)
+    out["forecast_eur"] = None if total_hidden else _rounded(targets.forecast(spent, run))
     out["categories"] = [
         _category(name, budget.get(name), cells.get(name), name in hidden, run) for name in sorted({*budget, *cells})
     ]
