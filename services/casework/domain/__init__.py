@@ -68,11 +68,13 @@ from services.casework.domain.state import (
     InterventionStatus,
     Member,
     Status,
+    Transfer,
     case,
     evolve,
     require_known,
     stream_id,
 )
+from services.casework.domain.transfer import Move, require_partner, transfer
 
 __all__ = [
     "BUDGET_CATEGORIES",
@@ -82,10 +84,12 @@ __all__ = [
     "Intervention",
     "InterventionStatus",
     "Member",
+    "Move",
     "Plan",
     "Project",
     "Release",
     "Status",
+    "Transfer",
     "abort_intervention",
     "achieve_goal",
     "add_note",
@@ -122,11 +126,13 @@ __all__ = [
     "release_for",
     "remove_team_member",
     "require_known",
+    "require_partner",
     "resume",
     "revise_goal",
     "schedule_appointment",
     "set_goal",
     "start_intervention",
     "stream_id",
+    "transfer",
     "update_plan",
 ]
