@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from shared.contracts.casework import CaseTransferred, GoalSet
+from shared.contracts.intake import ConsentGranted, ParticipantTransferred
 from shared.vocabulary import Role
 from tests import support
 from tests.e2e.conftest import Stack
@@ -25,6 +26,12 @@ async def groups(stack: Stack, agency: str, period: str) -> list[str]:
     r = await stack.clients["reporting"].get("/kpis", params={"period": period}, headers=lead)
     assert r.status_code == 200, r.text
     return [g["agency"] for g in r.json()["quarters"][0]["groups"]]
+
+
+async def pool(stack: Stack, headers: dict[str, str]) -> set[str]:
+    r = await stack.clients["placement"].get("/candidates", headers=headers)
+    assert r.status_code == 200, r.text
+    return {c["participant_id"] for c in r.json()}
 
 
 async def listed(stack: Stack, headers: dict[str, str]) -> list[str]:
@@ -46,6 +53,14 @@ async def test_a_case_moves_from_mk_to_en_with_its_history(stack: Stack) -> None
     added = {"member": "psy-mo", "role": "psychologist", "added_on": "2026-03-20"}
     assert (await cw.post(f"/cases/{pid}/team", json=added, headers=mara)).status_code == 201
     mo = stack.token(Role.PSYCHOLOGIST, "jc-mk", "psy-mo")
+    # a shared capacity profile puts the participant in MK's candidate pool
+    profile = {"recorded_on": "2026-03-25", "profile": support.PROFILE.model_dump(mode="json")}
+    assert (await cw.post(f"/cases/{pid}/capacity-profile", json=profile, headers=mara)).status_code == 201
+    disclosure = {"purpose": "employer-disclosure", "granted_on": "2026-03-25", "form": "written"}
+    assert (await intake.post(f"/participants/{pid}/consents", json=disclosure, headers=mara)).status_code == 201
+    officer_mk = stack.token(Role.EMPLOYER_ACQUISITION, "jc-mk", "bak-mk")
+    officer_en = stack.token(Role.EMPLOYER_ACQUISITION, "jc-en", "bak-en")
+    await support.eventually(lambda: pool(stack, officer_mk), lambda got: pid in got)
 
     # without a consent naming EN: 409 naming the consent; outside the project: 422
     refused = await cw.post(f"/cases/{pid}/transfer", json=TRANSFER, headers=mara)
@@ -99,6 +114,22 @@ async def test_a_case_moves_from_mk_to_en_with_its_history(stack: Stack) -> None
     # the lists follow the case: EN's has it, MK's no longer
     await support.eventually(lambda: listed(stack, erik), lambda got: pid in got)
     await support.eventually(lambda: listed(stack, mara), lambda got: pid not in got)
+
+    # intake follows: EN reads and acts on the participant, MK no longer sees them
+    await support.eventually(lambda: intake.get(f"/participants/{pid}", headers=erik), lambda r: r.status_code == 200)
+    assert (await intake.get(f"/participants/{pid}", headers=mara)).status_code == 404
+    monitoring = {"purpose": "monitoring", "granted_on": "2026-05-13", "form": "written"}
+    assert (await intake.post(f"/participants/{pid}/consents", json=monitoring, headers=erik)).status_code == 201
+    assert (await intake.post(f"/participants/{pid}/consents", json=monitoring, headers=mara)).status_code == 404
+    person = await stack.runtime("intake").store.read_stream(f"participant-{pid}")
+    assert [(e.event_type, e.agency) for e in person[-2:]] == [
+        (ParticipantTransferred.event_type, "jc-mk"),
+        (ConsentGranted.event_type, "jc-en"),
+    ]
+
+    # placement follows: the candidate is EN's now
+    await support.eventually(lambda: pool(stack, officer_en), lambda got: pid in got)
+    assert pid not in await pool(stack, officer_mk)
 
     # reporting: Q1 (enrolled 2026-03-16) stays MK's; from Q2 (transferred 2026-05-12) on EN's
     await support.eventually(lambda: groups(stack, "jc-en", "2026-Q2"), lambda got: got == ["jc-en"])
