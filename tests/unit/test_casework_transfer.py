@@ -16,8 +16,7 @@ from shared.contracts.casework import CaseTransferred, GoalSet
 from shared.contracts.common import ExitReason
 from shared.contracts.intake import ParticipantEnrolled
 from shared.domain import DomainError, Forbidden, InvalidTransition, NotFound
-from shared.envelope import Actor, new_id
-from shared.eventstore import CommandContext
+from shared.envelope import new_id
 from shared.principal import Principal
 from shared.staff import StaffRecord
 from shared.unit_of_work import UnitOfWork, fold
@@ -56,18 +55,7 @@ class TransferWorld(World):
 
     async def open_mk_case(self) -> UUID:
         """An MK case with MK's case manager, an MK psychologist and a DRV adviser on the team."""
-        pid = new_id()
-        enrolled = ParticipantEnrolled(
-            participant_id=pid, project="pro-aktiv", agency="jc-mk", start_date=D, age_band="25-34", sex="male"
-        )
-        context = CommandContext(Actor(id="casework", role="service"), "jc-mk", "pro-aktiv", new_id())
-        await self.store.append(
-            stream_id=domain.stream_id(pid),
-            stream_type=domain.case.stream_type,
-            expected_version=0,
-            events=domain.open_case(domain.case.initial(), enrolled),
-            context=context,
-        )
+        pid = await self.open_case("jc-mk")
         await self.bus.handle(AssignCaseManager(participant_id=pid, case_manager="cm-mara", assigned_on=D), ctx(CM_MK))
         for member, role, agency in (("psy-mo", Role.PSYCHOLOGIST, None), ("drv-dora", Role.DRV_ADVISER, DRV.agency)):
             add = AddTeamMember(participant_id=pid, member=member, role=role, agency=agency, added_on=D)
