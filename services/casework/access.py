@@ -22,6 +22,12 @@
   participant's active drv-exchange consent covering it (checked by the handler: 409
   ``consent``); the case's health roles file it, and its case manager answers a request. A
   decision of another carrier is recorded by the case's health roles, as before.
+- Transfer (``TransferCase``): as managing; the receiving agency must be another member of
+  the case's project. Afterwards the receiving agency's staff see and act by the rules above
+  (the case's agency is theirs); the sending agency's case readers (``gave_away``) get 403 on
+  every command and read only the case's history up to and including the transfer (the views'
+  ``visible_case``), health records only by the rules above judged on today's case (so never:
+  its case manager and team are no longer theirs).
 - Projects: an administrator of the coordinating agency configures one (before its first
   configuration, of the first agency of the closed list); staff of its member agencies read its
   configuration. Only a project lead may override the caseload cap (with a reason). The
@@ -69,9 +75,20 @@ def can_see(principal: Principal, case: Case, exchange_agencies: Collection[str]
     return principal.agency == case.agency or principal.agency in exchange_agencies
 
 
+def gave_away(principal: Principal, case: Case) -> bool:
+    """A case reader of an agency that transferred the case away (and does not run it now):
+    it keeps reading the case's history up to its transfer, and may do nothing on it."""
+    return principal.role in CASE_READERS and principal.agency in case.former_agencies
+
+
 def require_see(principal: Principal, case: Case, exchange_agencies: Collection[str]) -> None:
     if principal.role not in CASE_READERS:
         raise Forbidden(f"role {principal.role} sees no case data")
+    if not can_see(principal, case, exchange_agencies) and gave_away(principal, case):
+        raise Forbidden(
+            f"the case was transferred to {case.agency}: {principal.agency} reads its history up to the transfer only",
+            field="participant_id",
+        )
     if not can_see(principal, case, exchange_agencies):
         # that a person has a case is itself confidential: another agency's case is "no such case"
         raise NotFound("no such case", field="participant_id")

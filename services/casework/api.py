@@ -44,6 +44,7 @@ ON_INTERVENTION = access("case", "require_see & require_on_intervention")
 
 command("/case-manager", casework.AssignCaseManager, **MANAGE)
 command("/handover", casework.HandOverCase, **MANAGE)
+command("/transfer", casework.TransferCase, **MANAGE)
 command("/team", casework.AddTeamMember, status_code=201, **MANAGE)
 command("/team/{member}/removal", casework.RemoveTeamMember, **MANAGE)
 command("/phase", casework.EnterPhase, **MANAGE)

@@ -335,3 +335,20 @@ class CaseAnswer(BaseModel):
     phase: str | None = Field(description="the case's phase after the command")
     version: int | None = Field(description="the case stream's version (If-Match of the next command)")
     events: list[str] = Field(description="the types of the events written")
+
+
+# ------------------------------------------------------------------ case transfer
+
+
+class TransferCase(OnCase):
+    """Transfer the case to another agency of its project (a move, a DRV case handed to a
+    Jobcenter): only under an active drv-exchange consent naming the receiving agency; its
+    case manager (known staff, within the caseload cap) runs the case from then on, the
+    sending agency keeps read access to the history up to the transfer only."""
+
+    to_agency: Name = Field(min_length=1, max_length=60, description="the receiving partner agency of the project")
+    to_case_manager: Name = Field(
+        min_length=1, max_length=200, description="staff id of the receiving agency's case manager"
+    )
+    transferred_on: BusinessDate = Field(description="from this day on the receiving agency runs the case")
+    reason: Text = Field(min_length=1, max_length=4000, description="why the case moves (sealed)")

@@ -47,6 +47,7 @@ from services.casework.commands import (
     SetGoal,
     StartIntervention,
     StartRehabMeasure,
+    TransferCase,
     UpdateCooperationPlan,
 )
 from shared.bus import Command, Context, Result
@@ -252,6 +253,41 @@ async def hand_over(
     cap = await guide.within_cap(uow, ctx, case, caseloads, keys)
     (note,) = await seal(uow, keys, cmd.participant_id, cmd.note)
     events = domain.hand_over(case.state, cmd.to_case_manager, cmd.handed_over_on, note, cap)
+    return await append(uow, ctx, case, events)
+
+
+async def transfer_case(
+    cmd: TransferCase,
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    consents: Consents,
+    caseloads: Caseloads,
+    keys: KeyStore,
+    staff: Staff = NO_DIRECTORY,
+) -> Result:
+    """The case moves to another agency of its project under a drv-exchange consent naming it;
+    the receiving agency's case manager (known staff there, within the project's cap) takes over."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_manage)
+    project = (await uow.load(domain.project, domain.project_stream(case.state.project))).state
+    domain.require_partner(case.state, project, cmd.to_agency)
+    await require_staff(
+        staff,
+        uow,
+        ctx,
+        case,
+        cmd.to_case_manager,
+        agency=cmd.to_agency,
+        role=Role.CASE_MANAGER,
+        field="to_case_manager",
+    )
+    covered = await consents.exchange_agencies(uow, cmd.participant_id, cmd.transferred_on)
+    covered &= await consents.exchange_agencies(uow, cmd.participant_id, ctx.today)
+    move = domain.Move(cmd.to_agency, cmd.to_case_manager, cmd.transferred_on)
+    domain.transfer(case.state, project, move, covered, ctx.today)  # the case's own rules, before the cap
+    await within_cap(uow, ctx, case, cmd.to_case_manager, None, caseloads, keys)
+    (reason,) = await seal(uow, keys, cmd.participant_id, cmd.reason)
+    events = domain.transfer(case.state, project, replace(move, sealed_reason=reason), covered, ctx.today)
     return await append(uow, ctx, case, events)
 
 
@@ -601,6 +637,7 @@ HANDLERS: Mapping[type[Command], Callable[..., Awaitable[Result]]] = {
     ConfigureProject: configure_project,
     AssignCaseManager: assign_case_manager,
     HandOverCase: hand_over,
+    TransferCase: transfer_case,
     AddTeamMember: add_team_member,
     RemoveTeamMember: remove_team_member,
     EnterPhase: enter_phase,

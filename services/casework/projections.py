@@ -15,6 +15,7 @@ from shared.contracts.casework import (
     CaseEmploymentRecorded,
     CaseManagerAssigned,
     CaseOpened,
+    CaseTransferred,
     ParticipantExited,
     ParticipationInterrupted,
     ParticipationResumed,
@@ -27,7 +28,7 @@ from shared.contracts.casework import (
 )
 from shared.db import Conn
 from shared.projections import Projection
-from shared.read_models import columns, migrations, statement
+from shared.read_models import Statement, columns, migrations, statement, statements
 from shared.recorded import Recorded
 
 # Every table is keyed by the case of the event's own stream: stream-local (parallel rebuilds).
@@ -102,6 +103,15 @@ _REHAB_DECIDED = "UPDATE case_rehab_applications SET status = 'decided' WHERE ap
 statement(cases, RehabApplicationFiled, _FILE_REHAB, "application_id", "case_id", "carrier", "kind", "filed_on")
 statement(cases, RehabApplicationReceived, _REHAB_RECEIVED, "application_id")
 statement(cases, RehabApplicationDecided, _REHAB_DECIDED, "application_id")
+# A transfer: the case runs at the receiving agency (its lists, its caseload) and the sending
+# agency's team members leave it.
+_TRANSFER = "UPDATE cases SET agency = $2, case_manager = $3 WHERE case_id = $1"
+_TRANSFER_TEAM = "DELETE FROM case_team WHERE case_id = $1 AND agency = $2"
+statements(
+    cases,
+    Statement(CaseTransferred, _TRANSFER, "case_id", "to_agency", "to_case_manager"),
+    Statement(CaseTransferred, _TRANSFER_TEAM, "case_id", "from_agency"),
+)
 
 
 _ERASE = (

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from services.intake.api import router
 from services.intake.handlers import HANDLERS
-from services.intake.policies import ConsentExpiry, RetentionTask
+from services.intake.policies import ConsentExpiry, RetentionTask, transfers
 from services.intake.projections import projects, register, retention
 from services.intake.views import RegisterDueConsents, RegisterProjectRules, RetentionRecords, connection
 from shared.bus import MessageBus, inject
@@ -31,7 +31,7 @@ SQL = [*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.
 definition = ServiceDefinition(
     name="intake",
     sql=SQL,
-    projections=(register, staff, projects, retention),
+    projections=(register, staff, projects, retention, transfers),
     subject_keys=True,
     erasures=(ErasureRule(ParticipantDataErased, lambda p: str(p["participant_id"])),),
 )

@@ -1,4 +1,5 @@
-"""Intake's own reactions: consent expiry and retention, scheduled policies.
+"""Intake's own reactions: consent expiry and retention, scheduled policies; and one reaction
+to casework's topic, ``transfers``: a case transfer moves the participant (``ParticipantTransferred``).
 
 Consents whose expiry date has come get a ConsentExpired event. The policy asks the register
 projection for candidates (``DueConsents``) and sends ``ExpireConsents`` per participant
@@ -21,14 +22,21 @@ from uuid import UUID
 
 import structlog
 
-from services.intake import access
+from services.intake import access, domain
 from services.intake.commands import EraseParticipant, ExpireConsents
 from services.intake.domain import retention
 from shared.bus import Context, MessageBus
+from shared.contracts.casework import CaseTransferred
+from shared.db import Conn
 from shared.domain import InvalidTransition, NotFound
-from shared.eventstore import ConcurrencyConflict
+from shared.envelope import Actor
+from shared.eventstore import ConcurrencyConflict, PostgresEventStore
 from shared.principal import Principal
+from shared.projections import Projection
+from shared.reactions import append_reaction
+from shared.recorded import Recorded
 from shared.schedule import every
+from shared.unit_of_work import fold
 from shared.vocabulary import Role
 
 log = structlog.get_logger(__name__)
@@ -144,3 +152,24 @@ class RetentionTask:
 
     async def loop(self) -> None:
         await every(self.interval, self.run_once, name="retention.run", first_after=self.delay)
+
+
+# ------------------------------------------------------------------ case transfer (reaction)
+
+# Casework decides a transfer; intake follows it on the participant's own stream, in the
+# transaction that stores the consumer position (redelivery appends nothing twice).
+transfers = Projection(name="transfers", sql=[], topics=["casework"], side_effects=True)
+TRANSFER_ACTOR = Actor(id="intake", role="service")
+_store = PostgresEventStore()
+
+
+@transfers.on(CaseTransferred)
+async def follow_transfer(conn: Conn, rec: Recorded[CaseTransferred]) -> None:
+    """The participant moves to the receiving agency with the case (``ParticipantTransferred``)."""
+    moved = rec.payload
+    stream = domain.stream_id(moved.case_id)
+    current = fold(domain.participant, stream, await _store.read_stream(stream, conn=conn))
+    events = domain.follow_transfer(current.state, moved)
+    if events:
+        agency, project = current.state.agency, current.state.project or moved.project
+        await append_reaction(_store, conn, rec, current, events, actor=TRANSFER_ACTOR, agency=agency, project=project)

@@ -20,6 +20,7 @@ from shared.contracts.intake import (
     LegalHoldPlaced,
     ParticipantDataErased,
     ParticipantEnrolled,
+    ParticipantTransferred,
     ReferralReceived,
     ReferralWithdrawn,
 )
@@ -87,6 +88,9 @@ _CONSENT = ("consent_id", "participant_id", "purpose.value", "scope", "granted_o
 statement(register, ConsentGranted, _INSERT_CONSENT, *_CONSENT)
 statement(register, ConsentWithdrawn, _WITHDRAW_CONSENT, "consent_id", "effective_on")
 statement(register, ConsentExpired, _EXPIRE_CONSENT, "consent_id", "expired_on")
+# a case transfer: the participant is listed (and due for expiry runs) at the receiving agency
+_TRANSFER = "UPDATE participants SET agency = $2 WHERE participant_id = $1"
+statement(register, ParticipantTransferred, _TRANSFER, "participant_id", "to_agency")
 
 
 @register.on(ParticipantDataErased)
@@ -137,6 +141,11 @@ _FORGET_RETENTION = tuple(
 async def retention_referred(conn: Conn, rec: Recorded[ReferralReceived]) -> None:
     e = rec.payload
     await conn.execute(_INSERT_RECORD, e.participant_id, e.running_agency, e.project)
+
+
+# the receiving agency's retention rules apply to a transferred participant's record
+_TRANSFER_RECORD = "UPDATE retention_records SET agency = $2 WHERE participant_id = $1"
+statement(retention, ParticipantTransferred, _TRANSFER_RECORD, "participant_id", "to_agency")
 
 
 @retention.on(ParticipantEnrolled)

@@ -22,7 +22,12 @@ import orjson
 
 from services.placement import domain
 from shared.contracts.base import DomainEvent
-from shared.contracts.casework import CapacityProfileRetracted, CapacityProfileShared, ParticipantExited
+from shared.contracts.casework import (
+    CapacityProfileRetracted,
+    CapacityProfileShared,
+    CaseTransferred,
+    ParticipantExited,
+)
 from shared.contracts.common import CapacityProfile, ConsentPurpose
 from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn, ParticipantDataErased
 from shared.contracts.placement import CandidateProfilePublished, WithdrawalReason
@@ -102,6 +107,18 @@ async def retracted(conn: Conn, rec: Recorded[CapacityProfileRetracted]) -> None
     e = rec.payload
     await conn.execute("DELETE FROM pool_shares WHERE participant_id = $1", e.participant_id)
     await reconcile(conn, rec, e.participant_id, "profile-retracted", e.retracted_on)
+
+
+_TRANSFER_SHARE = "UPDATE pool_shares SET agency = $2 WHERE participant_id = $1 RETURNING participant_id"
+
+
+@pool_policy.on(CaseTransferred)
+async def transferred(conn: Conn, rec: Recorded[CaseTransferred]) -> None:
+    """A case transfer moves a pooled candidate to the receiving agency: republished under it,
+    so placement's later events for the person carry it and only its staff act for them."""
+    e = rec.payload
+    if await conn.fetchval(_TRANSFER_SHARE, e.case_id, e.to_agency) is not None:
+        await reconcile(conn, rec, e.case_id, "profile-retracted", e.transferred_on)
 
 
 @pool_policy.on(ParticipantExited)

@@ -40,11 +40,12 @@ def check_filters(principal: Principal, agency: str | None, project: str | None)
 
 
 def visible_to(agency: str, day: date) -> Callable[[Journey], bool]:
-    """Own agency's participants; a DRV carrier also sees the joint projects it belongs to,
-    but only participants whose drv-exchange consent was active on ``day``."""
+    """Own agency's participants (the agency running the case on ``day``, after any transfer);
+    a DRV carrier also sees the joint projects it belongs to, but only participants whose
+    drv-exchange consent was active on ``day``."""
 
     def check(j: Journey) -> bool:
-        if j.agency == agency:
+        if j.agency_on(day) == agency:
             return True
         return (
             agency in DRV_AGENCIES

@@ -29,6 +29,7 @@ from shared.contracts.casework import (
     CaseHandedOver,
     CaseManagerAssigned,
     CaseOpened,
+    CaseTransferred,
     InterventionAborted,
     InterventionCompleted,
     InterventionPlanned,
@@ -142,6 +143,7 @@ _keep(ConsentWithdrawn, lambda e: e.effective_on, "consent_id", "purpose", "scop
 _keep(ConsentExpired, lambda e: e.expired_on, "consent_id", "purpose", "scope")
 _keep(ParticipantDataErased, lambda e: e.erased_on)
 _keep(CaseOpened, lambda e: e.opened_on, "agency", "project")
+_keep(CaseTransferred, lambda e: e.transferred_on, "from_agency", "to_agency")
 _keep(CaseManagerAssigned, lambda e: e.assigned_on, "case_manager")
 _keep(CaseHandedOver, lambda e: e.handed_over_on, "from_case_manager", "to_case_manager")
 _keep(PhaseEntered, lambda e: e.entered_on, "phase")

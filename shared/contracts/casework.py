@@ -497,3 +497,25 @@ class ProjectConfigured(CaseworkEvent):
     caseload_cap: int | None = Field(default=None, ge=1, description="most active cases per guide; none: no cap")
     info_meeting_required: bool = Field(default=True, description="an information meeting before enrolment")
     configured_on: date
+
+
+# ------------------------------------------------------------------ case transfer (issue 15, item 8)
+
+
+@event
+class CaseTransferred(CaseworkEvent):
+    """The case moves to another agency of its project (a move, a DRV case handed to a
+    Jobcenter), with its history: from this event on the case's events carry ``to_agency`` as
+    their envelope's agency, and ``to_case_manager`` (staff of ``to_agency``) runs it. Team
+    members of ``from_agency`` leave the team with it; an active drv-exchange consent naming
+    ``to_agency`` allowed it. The transfer itself is recorded under the
+    sending agency (its envelope's agency is ``from_agency``: the sender decided it)."""
+
+    case_id: UUID
+    from_agency: AgencyCode = Field(description="the agency that ran the case until the transfer")
+    to_agency: AgencyCode = Field(description="the partner agency of the project that runs it from then on")
+    project: ProjectCode
+    transferred_on: date = Field(description="from this day on the receiving agency runs the case (and counts it)")
+    from_case_manager: StaffId | None = Field(default=None, description="the sending agency's case manager, if any")
+    to_case_manager: StaffId = Field(description="the receiving agency's case manager (staff id)")
+    sealed_reason: Sealed = Field(default="", description="why the case moved (sealed: it may name a move or health)")

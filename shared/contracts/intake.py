@@ -294,3 +294,19 @@ class LegalHoldLifted(IntakeEvent):
     participant_id: UUID
     hold_id: UUID
     lifted_on: date
+
+
+# ------------------------------------------------------------------ case transfer (issue 15, item 8)
+
+
+@event
+class ParticipantTransferred(IntakeEvent):
+    """Intake's record of casework's ``CaseTransferred``: from this event on the participant
+    belongs to ``to_agency`` (the register, intake's access rules and every later intake event
+    of the person). Recorded under ``from_agency``, as the transfer it follows."""
+
+    participant_id: UUID
+    from_agency: AgencyCode = Field(description="the agency that ran the case until the transfer")
+    to_agency: AgencyCode = Field(description="the agency that runs the case from the transfer on")
+    project: ProjectCode
+    transferred_on: date = Field(description="the transfer's day, as casework recorded it")

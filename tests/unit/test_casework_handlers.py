@@ -78,13 +78,13 @@ class World(MemoryService):
         self.caseloads = FakeCaseloads()
         super().__init__(HANDLERS, keys=self.keys, consents=self.consents, caseloads=self.caseloads)
 
-    async def open_case(self) -> UUID:
-        """What the enrolments policy writes for a new participant."""
+    async def open_case(self, agency: str = "jc-en") -> UUID:
+        """What the enrolments policy writes for a new participant (of ``agency``)."""
         pid = new_id()
         enrolled = ParticipantEnrolled(
-            participant_id=pid, project="pro-aktiv", agency="jc-en", start_date=D, age_band="25-34", sex="female"
+            participant_id=pid, project="pro-aktiv", agency=agency, start_date=D, age_band="25-34", sex="female"
         )
-        context = CommandContext(Actor(id="casework", role="service"), "jc-en", "pro-aktiv", new_id())
+        context = CommandContext(Actor(id="casework", role="service"), agency, "pro-aktiv", new_id())
         await self.store.append(
             stream_id=domain.stream_id(pid),
             stream_type=domain.case.stream_type,

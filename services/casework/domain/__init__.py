@@ -79,11 +79,13 @@ from services.casework.domain.state import (
     Member,
     RehabFile,
     Status,
+    Transfer,
     case,
     evolve,
     require_known,
     stream_id,
 )
+from services.casework.domain.transfer import Move, require_partner, transfer
 
 __all__ = [
     "BUDGET_CATEGORIES",
@@ -94,11 +96,13 @@ __all__ = [
     "Intervention",
     "InterventionStatus",
     "Member",
+    "Move",
     "Plan",
     "Project",
     "RehabFile",
     "Release",
     "Status",
+    "Transfer",
     "abort_intervention",
     "achieve_goal",
     "add_note",
@@ -141,6 +145,7 @@ __all__ = [
     "request_information",
     "require_exchange_consent",
     "require_known",
+    "require_partner",
     "resume",
     "revise_goal",
     "schedule_appointment",
@@ -148,5 +153,6 @@ __all__ = [
     "start_intervention",
     "start_measure",
     "stream_id",
+    "transfer",
     "update_plan",
 ]

@@ -29,6 +29,7 @@ from shared.contracts.casework import (
     CaseHandedOver,
     CaseManagerAssigned,
     CaseOpened,
+    CaseTransferred,
     CooperationPlanUpdated,
     GoalAchieved,
     GoalDropped,
@@ -101,6 +102,15 @@ class RehabFile:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """The case moved from one agency of its project to another on ``on``."""
+
+    from_agency: str
+    to_agency: str
+    on: date
+
+
+@dataclass(frozen=True)
 class Case:
     case_id: UUID | None = None
     participant_id: UUID | None = None
@@ -125,6 +135,12 @@ class Case:
     employed_since: date | None = None
     exited_on: date | None = None
     exit_reason: ExitReason | None = None
+    transfers: tuple[Transfer, ...] = ()
+
+    @property
+    def former_agencies(self) -> frozenset[str]:
+        """Agencies that ran the case before and gave it away (the one running it excluded)."""
+        return frozenset(t.from_agency for t in self.transfers) - {self.agency}
 
     @property
     def expected_next_phase(self) -> Phase | None:
@@ -170,6 +186,16 @@ evolve.sets(CaseDataErased, status="erased")
 @evolve.on(CaseHandedOver)
 def _handed_over(state: Case, e: CaseHandedOver) -> Case:
     return replace(state, case_manager=e.to_case_manager)
+
+
+@evolve.on(CaseTransferred)
+def _transferred(state: Case, e: CaseTransferred) -> Case:
+    """The receiving agency runs the case; the sending agency's team members leave with it."""
+    team = MappingProxyType({k: v for k, v in state.team.items() if v.agency != e.from_agency})
+    moved = Transfer(e.from_agency, e.to_agency, e.transferred_on)
+    return replace(
+        state, agency=e.to_agency, case_manager=e.to_case_manager, team=team, transfers=(*state.transfers, moved)
+    )
 
 
 @evolve.on(TeamMemberAdded)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from services.casework import access, domain
 from shared import metrics
 from shared.bus import Context
 from shared.consent import name_marks
+from shared.contracts.casework import CaseTransferred
 from shared.contracts.common import ConsentPurpose
 from shared.crypto import SubjectKeys
 from shared.db import Conn
@@ -103,6 +105,8 @@ async def visible_case(db: Reader, ctx: Context, participant_id: UUID, as_of: da
     current = await db.load(participant_id)
     domain.require_known(current.state)
     scopes = await db.consents.exchange_agencies(None, participant_id, ctx.today)
+    if not access.can_see(ctx.principal, current.state, scopes) and access.gave_away(ctx.principal, current.state):
+        return Shown(current, until_given_away(current, ctx.principal.agency, as_of))
     access.require_see(ctx.principal, current.state, scopes)
     if as_of is None:
         return Shown(current, current)
@@ -110,6 +114,20 @@ async def visible_case(db: Reader, ctx: Context, participant_id: UUID, as_of: da
     if then.version == 0:
         raise NotFound("the case did not exist yet at that time", field="as_of")
     return Shown(current, then)
+
+
+def until_given_away(current: Loaded[domain.Case], agency: str, as_of: datetime | None) -> Loaded[domain.Case]:
+    """The history an agency that transferred the case away still reads: the case up to and
+    including its last transfer away from ``agency`` (and up to ``as_of``, if earlier)."""
+    last = max(e.version for e in current.events if _transfer_from(e.event_type, e.payload, agency))
+    kept = [e for e in current.events if e.version <= last and (as_of is None or e.recorded_at <= as_of)]
+    if not kept:
+        raise NotFound("the case did not exist yet at that time", field="as_of")
+    return fold(domain.case, current.stream_id, kept)
+
+
+def _transfer_from(event_type: str, payload: Mapping[str, Any], agency: str) -> bool:
+    return event_type == CaseTransferred.event_type and payload.get("from_agency") == agency
 
 
 async def open_sealed(conn: Conn, participant_id: UUID, token: str) -> Any:

@@ -48,6 +48,7 @@ from services.intake.domain.state import (
     participant,
     stream_id,
 )
+from services.intake.domain.transfer import follow_transfer
 
 __all__ = [
     "Consent",
@@ -69,6 +70,7 @@ __all__ = [
     "evolve",
     "evolve_staff",
     "expire_consents",
+    "follow_transfer",
     "grant_consent",
     "hold_information_meeting",
     "lift_hold",

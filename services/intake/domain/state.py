@@ -27,6 +27,7 @@ from shared.contracts.intake import (
     ObjectionWithdrawn,
     ParticipantDataErased,
     ParticipantEnrolled,
+    ParticipantTransferred,
     ReferralReceived,
     ReferralWithdrawn,
     Sex,
@@ -197,6 +198,12 @@ def _hold_lifted(state: Participant, e: LegalHoldLifted) -> Participant:
 @evolve.on(ParticipantEnrolled)
 def _enrolled(state: Participant, e: ParticipantEnrolled) -> Participant:
     return replace(state, status="enrolled", start_date=e.start_date)
+
+
+@evolve.on(ParticipantTransferred)
+def _transferred(state: Participant, e: ParticipantTransferred) -> Participant:
+    """The receiving agency runs the participant's case from now on (casework's transfer)."""
+    return replace(state, agency=e.to_agency)
 
 
 participant = Decider[Participant](stream_type="participant", initial=Participant, evolve=evolve)

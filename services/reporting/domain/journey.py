@@ -15,6 +15,7 @@ from shared.contracts.casework import (
     CaseHandedOver,
     CaseManagerAssigned,
     CaseOpened,
+    CaseTransferred,
     InterventionAborted,
     InterventionCompleted,
     InterventionStarted,
@@ -149,7 +150,17 @@ class Journey:
     subsidies: dict[str, tuple[str, date]] = field(default_factory=dict)  # id -> (§ 16e/16i, granted)
     consents: dict[str, Consent] = field(default_factory=dict)
     managers: list[tuple[date, str]] = field(default_factory=list)
+    transfers: list[tuple[date, str]] = field(default_factory=list)  # (transferred_on, to_agency)
     erased: bool = False
+
+    def agency_on(self, day: date) -> str | None:
+        """The agency running the case on ``day``: ``agency`` (the referral's running agency,
+        as enrolled and opened), then each case transfer's receiving agency from its date on."""
+        current = self.agency
+        for on, to in self.transfers:
+            if on <= day:
+                current = to
+        return current
 
     def active_on(self, day: date) -> bool:
         return (
@@ -220,6 +231,11 @@ def _declined(e: EnrolmentDeclined, j: Journey, on: date) -> None:
 @apply.register
 def _case_opened(e: CaseOpened, j: Journey, on: date) -> None:
     j.agency, j.project = e.agency or j.agency, e.project or j.project
+
+
+@apply.register
+def _transferred(e: CaseTransferred, j: Journey, on: date) -> None:
+    j.transfers.append((on, e.to_agency))
 
 
 @apply.register

@@ -362,18 +362,20 @@ def chosen_groups(
     agency: str | None = None,
     project: str | None = None,
 ) -> dict[tuple[str, str], list[Journey]]:
-    """The participants one agency may see on the window's last day, by (agency, project)."""
+    """The participants one agency may see on the window's last day, by (agency, project): the
+    agency running the case that day (``Journey.agency_on``) decides the whole window's figures."""
     seen = visible_to(viewer_agency, window.end)
     groups: dict[tuple[str, str], list[Journey]] = defaultdict(list)
     for j in journeys.values():
+        running = j.agency_on(window.end)  # a transfer moves the participant from its date's window on
         if (
-            j.agency
+            running
             and j.project
             and seen(j)
-            and (agency is None or j.agency == agency)
+            and (agency is None or running == agency)
             and (project is None or j.project == project)
         ):
-            groups[(j.agency, j.project)].append(j)
+            groups[(running, j.project)].append(j)
     return groups
 
 

@@ -51,7 +51,7 @@ def measures(j: Journey, period: DateRange) -> list[str]:
 def _included(j: Journey, agency: str, period: DateRange, today: date) -> bool:
     """Own agency's participants whose participation overlaps the half-year and whose
     monitoring consent reporting knows to be active today."""
-    if j.erased or j.agency != agency or j.enrolled_on is None or j.enrolled_on > period.end:
+    if j.erased or j.agency_on(period.end) != agency or j.enrolled_on is None or j.enrolled_on > period.end:
         return False
     if j.exited_on is not None and j.exited_on < period.start:
         return False
@@ -69,7 +69,7 @@ def rows(journeys: Iterable[Journey], agency: str, period: DateRange, today: dat
         reference = exited or period.end
         out[j.participant_id] = {
             "project": j.project,
-            "agency": j.agency,
+            "agency": j.agency_on(period.end),
             "sex": j.sex,
             "employment_status": employment_status(j, reference),
             "entry_date": j.enrolled_on.isoformat(),

@@ -6,7 +6,7 @@ the services' definitions, so a new projection cannot ship without its ACL and d
 {{- define "rehapro.topology" -}}
 intake:
   consumes: [casework, intake]
-  projections: [projects, register, retention, staff]
+  projections: [projects, register, retention, staff, transfers]
 casework:
   consumes: [casework, intake, placement]
   projections: [cases, consents, employment, enrolments, staff]
