@@ -276,11 +276,12 @@ class Runtime:
             async with connected.pool.acquire() as conn:
                 await reapply_erasures(conn, s.kafka_bootstrap, s.topic, self.definition.erasures, client_options(s))
         consuming = s.projections_enabled and bool(self.definition.projections)
-        background = (1 if s.relay_enabled else 0) + (1 if consuming else 0)
+        background = (1 if s.relay_enabled else 0) + (len(connected.runners) if consuming else 0)
         background_pool = None
         if background:
-            # one connection each for the relay's leader and the consumer's batch transaction,
-            # one spare for lag checks
+            # as many as with one consumer per projection: the consumer's batch transaction holds
+            # one, the others serve read-your-writes look-ups (shared.consistency), lag checks
+            # and seeks without making the batch wait; one spare
             background_pool = await self._create_pool(1, background + 1)
             for runner in connected.runners:
                 runner.pool = background_pool
