@@ -7,7 +7,7 @@ the fault, load on until the system is ready and writing again, then the load st
 pipeline catches up and every 2xx write of the window is looked up: stored (event store),
 published (topic), applied (every projection reading that topic). Writes JSON
 (``chaos/results/latest.json``) and prints a table; exits 1 unless lost = doubled = unapplied = 0
-and every poison record is parked (dead-letter topics ``<consumer group id>.dlq``)."""
+and every poison record is parked (dead-letter topics ``<prefix><service>.<projection>.dlq``)."""
 
 from __future__ import annotations
 

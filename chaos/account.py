@@ -1,6 +1,6 @@
 """What happened to every acknowledged write: stored, published, applied — read afterwards from
 the platform's own tables (``events``, ``proj_*.projection_streams``), the topics, and the
-dead-letter topics (``<consumer group id>.dlq``). Fresh connections each time, so a restarted
+dead-letter topics (``<group prefix><service>.<projection>.dlq``). Fresh connections each time, so a restarted
 PostgreSQL or Kafka does not break the accounting."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ COUNTERS = {
 
 
 def group_id(services: Services, t: Target) -> str:
-    """The projection's consumer group (shared.runtime: ``<group prefix><service>.<projection>``)."""
+    """The group the projection had alone, which names its dead-letter topic (``shared.runtime.group_id``)."""
     return f"{services.prefix}{t.service}.{t.projection}"
 
 

@@ -209,9 +209,27 @@ class Decoded:
         event_id = self.envelope.event_id if self.envelope is not None else None
         return Parked(self.record, reason, error[:2000], self.stream_id, event_id)
 
+    def seen_by(self, projection: Projection) -> Decoded:
+        """This record as ``decode_record(record, projection)`` would have decoded it: a type
+        the projection does not handle carries neither its payload nor its contract failure."""
+        env = self.envelope
+        if env is None or self.ignored or projection.handles(env.event_type):
+            return self
+        if self.recorded is None and self.problem is None:
+            return self
+        if self.problem is not None and self.problem[0] != CONTRACT:
+            return self
+        return Decoded(self.record, env)
+
 
 def decode_record(record: Record, projection: Projection) -> Decoded:
     """parse -> check own hash -> decode by contract (only the types this projection handles)."""
+    return decode_shared(record, projection.handles)
+
+
+def decode_shared(record: Record, needed: Callable[[str], bool]) -> Decoded:
+    """parse -> check own hash -> decode by contract, once for every projection of a service
+    (``needed``: does any of them handle the type); ``Decoded.seen_by`` gives each its view."""
     try:
         env = Envelope.from_bytes(record.value)
     except ValueError as exc:  # pydantic's ValidationError is one
@@ -220,7 +238,7 @@ def decode_record(record: Record, projection: Projection) -> Decoded:
         return Decoded(record, env, problem=(TAMPERED, "content does not match its hash"))
     if not registry.knows(env.event_type):
         return Decoded(record, env, ignored=True)
-    if not projection.handles(env.event_type):
+    if not needed(env.event_type):
         return Decoded(record, env)
     try:
         return Decoded(record, env, recorded=Recorded.decode(env))
@@ -243,7 +261,22 @@ class _Known:
 
 
 class _Isolate(Exception):
-    """A handler failed deterministically: apply the batch again, event by event."""
+    """A handler failed deterministically: apply the batch again, event by event (for this
+    projection only, when several share the batch's transaction)."""
+
+    def __init__(self, projection: str) -> None:
+        super().__init__(projection)
+        self.projection = projection
+
+
+class PartFailed(Exception):
+    """One projection's part of a shared batch failed (transiently): the whole transaction
+    rolls back and is retried; ``projection`` names the part that held it (for readiness)."""
+
+    def __init__(self, projection: str, cause: BaseException) -> None:
+        super().__init__(f"{projection}: {cause!r}")
+        self.projection = projection
+        self.cause = cause
 
 
 class ProjectionRunner:
@@ -298,7 +331,7 @@ class ProjectionRunner:
         failures (database or broker away) raise, and the caller retries the batch.
         """
         started = time.perf_counter()
-        fresh = self._drop_below_floor(records)
+        fresh = self.drop_below_floor(records)
         result = BatchResult(duplicates=len(records) - len(fresh))
         if not fresh:
             return result
@@ -309,10 +342,14 @@ class ProjectionRunner:
             result = await self._apply_items(items, result.duplicates, isolate=False)
         except _Isolate:
             result = await self._apply_items(items, result.duplicates, isolate=True)
-        self._raise_floor(result.positions)
-        self._observe(result, time.perf_counter() - started)
-        self._signal_applied()
+        self.committed(result, time.perf_counter() - started)
         return result
+
+    def committed(self, result: BatchResult, seconds: float) -> None:
+        """After the batch's transaction committed: raise the floor, count, wake waiting reads."""
+        self._raise_floor(result.positions)
+        self._observe(result, seconds)
+        self._signal_applied()
 
     def _signal_applied(self) -> None:
         applied, self._applied = self._applied, asyncio.Event()
@@ -324,20 +361,36 @@ class ProjectionRunner:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._applied.wait(), timeout)
 
-    def _drop_below_floor(self, records: Sequence[Record]) -> list[Record]:
+    def drop_below_floor(self, records: Sequence[Record]) -> list[Record]:
         """Records below a position known to be stored were applied (or parked) before."""
         floor = self._floor
         return [r for r in records if r.offset >= floor.get((r.topic, r.partition), 0)]
 
     async def _apply_items(self, items: list[Decoded], dropped: int, *, isolate: bool) -> BatchResult:
-        result = BatchResult(duplicates=dropped)
         async with self.pool.acquire() as conn, conn.transaction():
-            await self._lock(conn, [i.record for i in items])
-            known = await self._read_positions(conn, items)
-            fresh = self._drop_seen(items, known, result)
-            await self._run(conn, fresh, known, result, isolate=isolate)
-            await self._store_positions(conn, result)
+            result = await self.apply_in(conn, items, dropped, isolate=isolate)
+            await self.send_dead_letters(result)
         return result
+
+    async def apply_in(self, conn: Conn, items: list[Decoded], dropped: int, *, isolate: bool) -> BatchResult:
+        """This projection's part of a batch, inside a transaction the caller owns (its own, or
+        the one its service's consumer shares between all its projections): lock its partitions,
+        read its positions, dispatch, park, store its positions, all in its own schema. Leaves
+        ``search_path`` on its schema. Sends nothing to the dead-letter topic (the caller does,
+        once every part went through: ``send_dead_letters``)."""
+        result = BatchResult(duplicates=dropped)
+        await self._lock(conn, [i.record for i in items])
+        known = await self._read_positions(conn, items)
+        fresh = self._drop_seen(items, known, result)
+        await self._run(conn, fresh, known, result, isolate=isolate)
+        await self._store_positions(conn, result)
+        return result
+
+    async def send_dead_letters(self, result: BatchResult) -> None:
+        """The batch's parked records to the dead-letter topic, before its transaction commits
+        (a failure there retries the batch)."""
+        if result.parked and self.dead_letters is not None:
+            await self.dead_letters(result.parked)
 
     async def retry(self, ids: Sequence[int] | None = None) -> BatchResult:
         """Re-drive parked records (all, or these ids) through the same checks and handlers, in
@@ -354,15 +407,14 @@ class ProjectionRunner:
             await conn.execute(_MARK_RETRIED, [r["id"] for r in rows])
             items = [decode_record(r, self.projection) for r in records]
             known = await self._read_positions(conn, items)
-            await self._run(conn, items, known, result, isolate=True, redrive=True)
+            await self._run(conn, items, known, result, isolate=True)
             await self._store_positions(conn, result, with_offsets=False)
         self._observe(result, 0.0)
         return result
 
     async def _run(
-        self, conn: Conn, items: list[Decoded], known: _Known, result: BatchResult, *, isolate: bool,
-        redrive: bool = False,
-    ) -> None:  # fmt: skip
+        self, conn: Conn, items: list[Decoded], known: _Known, result: BatchResult, *, isolate: bool
+    ) -> None:
         """check chain -> dispatch -> park (the steps shared by a batch and a retry)."""
         candidates = self._check_chain(items, known, result)
         failed = (
@@ -377,7 +429,7 @@ class ProjectionRunner:
         result.gap_list = [(g, x) for g, x in result.gap_list if id(g.record) not in failed_records]
         result.gaps = len(result.gap_list)
         if result.parked:
-            await self._park(conn, result.parked, redrive=redrive)
+            await self._park(conn, result.parked)
         for c in applied:
             if c.ignored and c.envelope is not None:
                 log.debug("projection.ignored", projection=self.projection.name, event_type=c.envelope.event_type)
@@ -458,7 +510,7 @@ class ProjectionRunner:
         except Exception as exc:
             if is_transient(exc):
                 raise
-            raise _Isolate from exc
+            raise _Isolate(self.projection.name) from exc
         return []
 
     async def _dispatch_isolating(self, conn: Conn, candidates: list[Decoded]) -> list[Parked]:
@@ -510,9 +562,9 @@ class ProjectionRunner:
         if run_handler is not None:
             await run_handler(conn, run)
 
-    async def _park(self, conn: Conn, parked: list[Parked], *, redrive: bool) -> None:
-        """Record them next to the positions that step past them; also on the dead-letter topic
-        (not again for a retry: they are there already)."""
+    async def _park(self, conn: Conn, parked: list[Parked]) -> None:
+        """Record them next to the positions that step past them (the caller of a batch also
+        puts them on the dead-letter topic; a retry does not: they are there already)."""
         for p in parked:
             log.warning(
                 "projection.parked", projection=self.projection.name, reason=p.reason, topic=p.record.topic,
@@ -531,8 +583,6 @@ class ProjectionRunner:
             [p.record.value for p in parked],
             [p.record.key for p in parked],
         )
-        if self.dead_letters is not None and not redrive:
-            await self.dead_letters(parked)
 
     async def _record_gaps(self, conn: Conn, gaps: list[tuple[Decoded, int]]) -> None:
         for item, expected in gaps:
@@ -577,6 +627,85 @@ def projection_lock(schema: str, name: str) -> str:
     partitions do not wait for each other) and a live rebuild's swap takes exclusive: while the
     swap holds it, no batch is half-applied and none starts (``shared.rebuild.swap_live``)."""
     return f"projection:{schema}.{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One projection's part of its service's batches: its runner and the topics it reads."""
+
+    runner: ProjectionRunner
+    topics: frozenset[str]
+
+
+async def apply_shared(pool: asyncpg.Pool, shares: Sequence[Share], records: Sequence[Record]) -> list[BatchResult]:
+    """One batch for every projection of a service: routed by topic, each record decoded once,
+    every projection's part (``ProjectionRunner.apply_in``) applied in ONE transaction, in the
+    order of ``shares`` (so locks are always taken in one order), one result per share.
+
+    Each part keeps its own schema, positions, gaps and parked records. A deterministic handler
+    failure in one part rolls the transaction back and the batch runs again with that part
+    isolating event by event (it parks the culprit); the other parts apply the same records
+    again, so nothing of theirs is lost or doubled. A transient failure raises ``PartFailed``
+    (naming the part) and the caller retries the whole batch."""
+    started = time.perf_counter()
+    routed: list[tuple[ProjectionRunner, list[Record], int]] = []
+    for share in shares:
+        mine = [r for r in records if r.topic in share.topics]
+        fresh = share.runner.drop_below_floor(mine)
+        routed.append((share.runner, fresh, len(mine) - len(fresh)))
+    decoded = _decode_once([s.runner.projection for s in shares], [r for _, fresh, _ in routed for r in fresh])
+    parts = [(runner, [decoded[id(r)].seen_by(runner.projection) for r in fresh], n) for runner, fresh, n in routed]
+    isolating: set[str] = set()
+    while True:
+        try:
+            results = await _apply_parts(pool, parts, isolating)
+            break
+        except _Isolate as exc:  # an isolating part parks instead of raising: this ends
+            isolating.add(exc.projection)
+    seconds = time.perf_counter() - started
+    for (runner, items, _), result in zip(parts, results, strict=True):
+        if items:
+            runner.committed(result, seconds)
+    return results
+
+
+def _decode_once(projections: Sequence[Projection], records: Sequence[Record]) -> dict[int, Decoded]:
+    """Every record needed by any part, decoded once (by identity: parts share the objects)."""
+    handled = frozenset(t for p in projections for t in (*p.handlers, *p.batch_handlers))
+    out: dict[int, Decoded] = {}
+    for r in records:
+        if id(r) not in out:
+            out[id(r)] = decode_shared(r, handled.__contains__)
+    return out
+
+
+async def _apply_parts(
+    pool: asyncpg.Pool, parts: Sequence[tuple[ProjectionRunner, list[Decoded], int]], isolating: set[str]
+) -> list[BatchResult]:
+    """The shared transaction: every part, then every part's dead letters, then one commit."""
+    results: list[BatchResult] = []
+    async with pool.acquire() as conn, conn.transaction():
+        for runner, items, dropped in parts:
+            results.append(await _apply_part(conn, runner, items, dropped, runner.projection.name in isolating))
+        for (runner, _, _), result in zip(parts, results, strict=True):
+            try:
+                await runner.send_dead_letters(result)
+            except Exception as exc:
+                raise PartFailed(runner.projection.name, exc) from exc
+    return results
+
+
+async def _apply_part(
+    conn: Conn, runner: ProjectionRunner, items: list[Decoded], dropped: int, isolate: bool
+) -> BatchResult:
+    if not items:
+        return BatchResult(duplicates=dropped)
+    try:
+        return await runner.apply_in(conn, items, dropped, isolate=isolate)
+    except _Isolate:
+        raise
+    except Exception as exc:
+        raise PartFailed(runner.projection.name, exc) from exc
 
 
 _LOCK = (

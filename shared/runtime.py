@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 
 from shared import consent, keyprovider, metrics
 from shared.audit.checkpoints import start_audit_trail
-from shared.consumer import DeadLetters, ProjectionConsumer, dead_letter_topic
+from shared.consumer import DeadLetters, ProjectionConsumer, ServiceConsumer, dead_letter_topic
 from shared.crypto import SubjectKeys
 from shared.db import Conn
 from shared.envelope import Envelope
@@ -75,12 +75,26 @@ class Running:
     background_pool: asyncpg.Pool | None
     relay: OutboxRelay | None
     broker: KafkaBroker | None
-    consumers: tuple[ProjectionConsumer, ...]
+    consumer: ServiceConsumer | None
+
+    @property
+    def consumers(self) -> tuple[ProjectionConsumer, ...]:
+        return self.consumer.feeds if self.consumer is not None else ()
 
 
 def group_id(settings: ServiceSettings, projection: Projection) -> str:
-    """The consumer group of one projection of one service (its dead-letter topic adds ``.dlq``)."""
+    """The group one projection of one service had alone, before they shared one
+    (``service_group_id``); still the name of its dead-letter topic (with ``.dlq``)."""
     return f"{settings.group_prefix or settings.topic_prefix}{settings.service}.{projection.name}"
+
+
+SERVICE_GROUP = "projections"
+
+
+def service_group_id(settings: ServiceSettings) -> str:
+    """The one consumer group of a service's projections and policies: inside the service's
+    group prefix ``<prefix><service>.`` (the chart's ACL), so no projection may be named so."""
+    return f"{settings.group_prefix or settings.topic_prefix}{settings.service}.{SERVICE_GROUP}"
 
 
 # Unpublished events: those after the relay's checkpoint (all of them before its first run).
@@ -99,23 +113,21 @@ FROM {schema}.parked WHERE projection = $1 AND state = 'parked'
 
 def build_broker(
     settings: ServiceSettings, definition: ServiceDefinition, runners: Sequence[ProjectionRunner]
-) -> tuple[KafkaBroker, tuple[ProjectionConsumer, ...]]:
-    """The FastStream broker with one batch subscriber per projection (also used for AsyncAPI)."""
+) -> tuple[KafkaBroker, ServiceConsumer | None]:
+    """The FastStream broker with one batch subscriber for all the service's projections (also
+    used for AsyncAPI); none without projections."""
     s = settings
     broker = KafkaBroker(s.kafka_bootstrap, client_id=s.service, logger=None, security=broker_security(s))
-    consumers = tuple(
-        ProjectionConsumer(
-            broker,
-            runner,
-            [s.source_topic(t) for t in runner.projection.topics],
-            group_id=group_id(s, runner.projection),
-            max_records=s.consumer_batch,
-        )
+    parts = [
+        (runner, [s.source_topic(t) for t in runner.projection.topics], group_id(s, runner.projection))
         for runner in runners
+    ]
+    consumer = (
+        ServiceConsumer(broker, s.service, parts, service_group_id(s), max_records=s.consumer_batch) if parts else None
     )
     topic = s.topic(definition.name)
     broker.publisher(topic, title=topic, description=f"Events of the {s.service} service", schema=Envelope)
-    return broker, consumers
+    return broker, consumer
 
 
 class Runtime:
@@ -161,7 +173,12 @@ class Runtime:
 
     @property
     def consumers(self) -> tuple[ProjectionConsumer, ...]:
+        """Each projection's share of the service's consumer (its lag, progress and stall)."""
         return self.running.consumers if self.running else ()
+
+    @property
+    def consumer(self) -> ServiceConsumer | None:
+        return self.running.consumer if self.running else None
 
     def unit_of_work(self, transactional: bool) -> PostgresUnitOfWork:
         """A unit of work on the request pool (the bus makes one per command attempt)."""
@@ -262,7 +279,9 @@ class Runtime:
         background = (1 if s.relay_enabled else 0) + (len(connected.runners) if consuming else 0)
         background_pool = None
         if background:
-            # one connection each (the relay's leader keeps its own), one spare for lag checks
+            # as many as with one consumer per projection: the consumer's batch transaction holds
+            # one, the others serve read-your-writes look-ups (shared.consistency), lag checks
+            # and seeks without making the batch wait; one spare
             background_pool = await self._create_pool(1, background + 1)
             for runner in connected.runners:
                 runner.pool = background_pool
@@ -275,17 +294,17 @@ class Runtime:
             self.spawn(relay.run(), "relay")
             start_audit_trail(self, relay)  # checkpoints, reads on the audit topic, with AUDIT_KEY_FILE (docs/AUDIT.md)
         broker: KafkaBroker | None = None
-        consumers: tuple[ProjectionConsumer, ...] = ()
+        consumer: ServiceConsumer | None = None
         if consuming:
-            broker, consumers = build_broker(s, self.definition, connected.runners)
-            await self._attach_dead_letters(consumers)
+            broker, consumer = build_broker(s, self.definition, connected.runners)
+            await self._attach_dead_letters(consumer.feeds if consumer is not None else ())
             await broker.start()
             self.spawn(self._lag_loop(), "lag")
-        self.running = Running(background_pool, relay, broker, consumers)
+        self.running = Running(background_pool, relay, broker, consumer)
         log.info("service.started", topic=self.topic)
 
     async def _attach_dead_letters(self, consumers: Sequence[ProjectionConsumer]) -> None:
-        """One producer for every consumer's ``<group>.dlq`` topic."""
+        """One producer for every projection's ``<group>.dlq`` topic."""
         s = self.settings
         self._dlq_producer = new_producer(s.kafka_bootstrap, f"{s.service}-dlq", **client_options(s))
         await self._dlq_producer.start()
@@ -297,9 +316,11 @@ class Runtime:
     async def _lag_loop(self) -> None:
         while True:
             await asyncio.sleep(5)
+            if self.consumer is not None:
+                with contextlib.suppress(Exception):
+                    await self.consumer.commit_pending()
             for c in self.consumers:
                 with contextlib.suppress(Exception):
-                    await c.commit_pending()
                     await c.refresh_lag()
             with contextlib.suppress(Exception):
                 await self.pipeline_health()
@@ -355,11 +376,12 @@ class Runtime:
     async def stop(self) -> None:
         """Graceful: stop consuming (finishing the batch in hand), stop the relay, close the pool."""
         started = time.perf_counter()
-        for consumer in self.consumers:
-            consumer.stopping.set()  # a batch being retried gives up instead of holding the stop
-        for consumer in self.consumers:
+        if self.consumer is not None:
+            self.consumer.stopping.set()  # a batch being retried gives up instead of holding the stop
+            for feed in self.consumer.feeds:
+                feed.stopping.set()
             with contextlib.suppress(Exception):
-                await consumer.commit_pending()  # informational: lag tools see the last positions
+                await self.consumer.commit_pending()  # informational: lag tools see the last positions
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 await self.broker.stop()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from shared.runtime import ServiceDefinition
+from shared.runtime import SERVICE_GROUP, ServiceDefinition, service_group_id
+from shared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "rehapro"
@@ -41,6 +42,17 @@ def testchart_topology_matches_the_services_definitions() -> None:
         projections = _definition(service).projections
         assert sorted(topology[service]["projections"]) == sorted(p.name for p in projections), service
         assert sorted(topology[service]["consumes"]) == sorted({t for p in projections for t in p.topics}), service
+
+
+def test_each_services_one_consumer_group_is_inside_its_acl_prefix() -> None:
+    """One group per service, ``<groups><service>.projections``: the chart grants the group
+    prefix ``<groups><service>.``, and no projection's dead-letter topic can take its name."""
+    acl = (CHART / "templates" / "kafka.yaml").read_text()
+    assert "{ type: group, name: {{ $groups }}{{ $name }}., patternType: prefix }" in acl
+    for service in SERVICES:
+        group = service_group_id(load_settings(service, topic_prefix="P.", group_prefix="G."))
+        assert group == f"G.{service}.{SERVICE_GROUP}"
+        assert SERVICE_GROUP not in chart_topology()[service]["projections"]
 
 
 def test_chart_lints_renders_validates_and_passes_checkov(tmp_path: Path) -> None:

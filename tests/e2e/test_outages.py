@@ -40,10 +40,10 @@ async def test_readiness_reports_a_stalled_consumer(stack: Stack) -> None:
     rt.settings.consumer_stall_after_s = 1.0
     consumer = next(c for c in rt.consumers if c.runner.projection.name == "counts")
 
-    async def unavailable(records: Any) -> Any:
+    async def unavailable(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionRefusedError("database went away")
 
-    consumer.runner.apply = unavailable  # type: ignore[method-assign]
+    consumer.runner.apply_in = unavailable  # type: ignore[method-assign]  # its part of the service's batch
     created = await stack.clients["intake"].post(
         "/referrals", json=REFERRAL, headers=stack.token(Role.CASE_MANAGER, "jc-en")
     )

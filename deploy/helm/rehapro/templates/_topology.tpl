@@ -1,7 +1,9 @@
 {{/*
-What each service reads and which consumer groups it runs: facts of the code (the ServiceDefinition in each services/NAME/app.py
-definitions), not settings. `python -m pytest tests/test_helm_chart.py` checks this table against
-the services' definitions, so a new projection cannot ship without its ACL and dead-letter topic.
+What each service reads and which projections its one consumer group (<groups><service>.projections)
+feeds: facts of the code (the ServiceDefinition in each services/NAME/app.py definitions), not
+settings. `python -m pytest tests/deploy/test_helm_chart.py` checks this table against the
+services' definitions, so a new projection cannot ship without its dead-letter topic, nor a new
+source without its ACL.
 */}}
 {{- define "rehapro.topology" -}}
 intake:
