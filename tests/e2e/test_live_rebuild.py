@@ -112,7 +112,7 @@ async def test_a_live_rebuild_swaps_under_load_and_no_request_fails(stack: Stack
     assert len(heads) >= len(load.writes)  # a stream per referral, each applied up to its head
     await rebuild_from_kafka(settings, register, "proj_register_check")
     assert await compare(settings, register, "proj_register", "proj_register_check") == {
-        "participants": 0, "participant_consents": 0}  # fmt: skip
+        "participants": 0, "participant_consents": 0, "participant_name_marks": 0}  # fmt: skip
     pool = stack.runtime("intake").pool
     assert pool is not None
     assert {r["schema_name"] for r in await pool.fetch(_SCHEMAS)} == {"proj_register", "proj_register_check"}
@@ -215,4 +215,4 @@ async def test_a_swap_that_waits_too_long_for_a_lock_lets_go_and_tries_again(sta
     assert await _register(stack) == 4
     await rebuild_from_kafka(settings, register, "proj_register_check")
     assert await compare(settings, register, "proj_register", "proj_register_check") == {
-        "participants": 0, "participant_consents": 0}  # fmt: skip
+        "participants": 0, "participant_consents": 0, "participant_name_marks": 0}  # fmt: skip
