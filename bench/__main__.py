@@ -22,10 +22,12 @@ from bench.load import Load, Stats, World, percentiles
 from bench.progress import Progress, Tracker
 from bench.raw_http import http_commit_rate
 from bench.replay import replay_all
+from bench.scale import scale_out
 from bench.stack import REPO, CpuMeter, RssSampler, Scratch, Services
 
 RESULTS = REPO / "bench" / "results"
 REPLAY_DEFAULT = 300_000
+SIZES = (10_000_000, 100_000_000)  # the replay sizes projected in the JSON and the table
 TARGETS = {
     "commands_per_s": 2500,
     "p99_ms_at_1000": 25,
@@ -84,6 +86,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="services to run as two processes, API and worker (relay, consumers), e.g. intake,casework",
     )
+    p.add_argument(
+        "--scale-out",
+        default="1,2,4",
+        help="intake process counts for the scale-out figure (referrals only, own databases); empty: skip",
+    )
+    p.add_argument("--scale-seconds", type=float, default=10.0, help="seconds of closed loop per scale-out count")
     p.add_argument("--profile", type=Path, default=None, help="py-spy each service during saturation into this folder")
     args = p.parse_args(argv)
     if args.quick:
@@ -92,6 +100,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         if args.replay_events == REPLAY_DEFAULT:  # an explicit size still counts (the million-event run)
             args.replay_events = 2_100
         args.peer_writers, args.warmup_seconds = "8", 2.0
+        if args.scale_out == "1,2,4":  # an explicit list still counts
+            args.scale_out, args.scale_seconds = "1,2", 2.0
     return args
 
 
@@ -201,6 +211,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for writers in [int(x) for x in args.peer_writers.split(",") if x]:
             console.log(f"peer: {args.peer_appends} appends by {writers} writers, ours and eventsourcing")
             result["peer"][str(writers)] = await raw.peer(scratch, args.peer_appends, writers=writers)
+        counts = [int(x) for x in args.scale_out.split(",") if x]
+        if counts:
+            console.log(f"scale-out: intake with {args.scale_out} processes, {args.scale_seconds}s each")
+            result["scale_out"] = await scale_out(scratch, counts, args.scale_seconds, args.concurrency)
         console.log(f"replay: {args.replay_events} events")
         replay = await replay_all(scratch, args.replay_events, args.replay_workers)
         result["replay"] = replay
@@ -211,6 +225,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "per_projection": {k: v["events_per_s"] for k, v in every.items()},
             "events": args.replay_events,
         }
+        result["replay_projected_s"] = projected_replay_s(result["replay_events_per_s"]["per_projection"])
         replay_rss: dict[str, float | None] = {"intake": None}  # intake's register is not replayed here
         for key, v in every.items():
             svc = key.split(".")[0]
@@ -268,6 +283,16 @@ async def profile(folder: Path, pids: dict[str, int], seconds: float) -> list[as
         )
         for name, pid in pids.items()
     ]
+
+
+def projected_replay_s(rates: dict[str, float]) -> dict[str, Any]:
+    """Seconds each replay would take at 10 M and 100 M events at the rate measured now: a
+    linear projection (the rebuild streams, so memory stays flat; what it cannot see is the
+    index and cache behaviour of tables ten to a thousand times larger)."""
+    return {
+        "basis": "linear from this run's rate",
+        **{f"{size // 1_000_000}M": {k: round(size / v) for k, v in rates.items() if v} for size in SIZES},
+    }
 
 
 def _r(v: float | None) -> float | None:
@@ -357,12 +382,23 @@ def render(r: dict[str, Any]) -> None:
     for writers, p in r["peer"].items():
         t.add_row(
             f"appends/s with {writers} writers: ours / eventsourcing",
-            f"{p['ours_appends_per_s']:,} / {p['eventsourcing_appends_per_s']:,}",
+            f"{p['ours_appends_per_s']:,} / {p['eventsourcing_appends_per_s']:,}"
+            f" (ours without group commit {p['ours_without_group_commit_appends_per_s']:,})",
             f"ratio {p['ratio']} (target ≥ {TARGETS['peer_ratio']})",
+        )
+    for n, v in r.get("scale_out", {}).get("processes", {}).items():
+        t.add_row(
+            f"scale-out: intake x{n}, referrals/s (HTTP p50 ms)",
+            f"{v['per_s']:,} ({v['http_ms']['p50']})",
+            f"x{r['scale_out']['speedup_vs_one'][n]} vs one; mean group {v['mean_group_size']}",
         )
     for key, rate in rep["per_projection"].items():
         workers = {**r["replay"]["from_kafka"], **r["replay"]["from_event_store"]}[key].get("workers", 1)
-        t.add_row(f"  replay {key}, events/s ({workers} worker{'s' if workers > 1 else ''})", f"{rate:,}", "")
+        projected = r.get("replay_projected_s", {})
+        at = " / ".join(
+            f"{size}: {projected[size].get(key, 0) / 60:,.0f} min" for size in ("10M", "100M") if size in projected
+        )
+        t.add_row(f"  replay {key}, events/s ({workers} worker{'s' if workers > 1 else ''})", f"{rate:,}", at)
     for k, v in r["ratios"].items():
         t.add_row(f"ratio {k}", str(v), "")
     console.print(t)

@@ -27,7 +27,9 @@ from bench.stack import KAFKA, Scratch, create_topics
 from shared.contracts.intake import ParticipantEnrolled
 from shared.envelope import GENESIS_HASH, Actor, new_id
 from shared.eventstore import CommandContext, PostgresEventStore
+from shared.group_commit import GroupCommitter
 from shared.migrations import EVENTSTORE_SQL, migrate
+from shared.settings import ServiceSettings
 
 
 async def kafka_rate(scratch: Scratch, messages: int) -> dict[str, float]:
@@ -145,12 +147,15 @@ class _LeadingRelay:
         return None
 
 
-async def ours_appends(url: str, appends: int, writers: int, per_stream: int) -> float:
+async def ours_appends(url: str, appends: int, writers: int, per_stream: int, *, grouped: bool = True) -> float:
+    """Appends/s through ``EventStore.append``, with the services' group commit or without."""
     pool = await asyncpg.create_pool(url, min_size=writers, max_size=writers)
     assert pool is not None
     async with pool.acquire() as conn:
         await migrate(conn, EVENTSTORE_SQL)
-    store = PostgresEventStore(pool)
+    defaults = ServiceSettings()
+    group = GroupCommitter(max_wait_s=defaults.append_group_max_wait_us / 1e6, max_size=defaults.append_group_max_size)
+    store = PostgresEventStore(pool, group=group if grouped else None)
     store.local_relay = _LeadingRelay()
     ctx = CommandContext(
         actor=Actor(id="bench", role="case-manager"), agency="jc-en", project="pro-aktiv", correlation_id=new_id()
@@ -217,12 +222,15 @@ def peer_appends(url: str, appends: int, writers: int, per_stream: int) -> float
 
 async def peer(scratch: Scratch, appends: int, writers: int = 8, per_stream: int = 5) -> dict[str, Any]:
     ours_url = await scratch.database(f"peer_ours_{writers}")
+    alone_url = await scratch.database(f"peer_ours_alone_{writers}")
     theirs_url = await scratch.database(f"peer_eventsourcing_{writers}")
     ours = await ours_appends(ours_url, appends, writers, per_stream)
+    alone = await ours_appends(alone_url, appends, writers, per_stream, grouped=False)
     theirs = await asyncio.to_thread(peer_appends, theirs_url, appends, writers, per_stream)
     return {
         "eventsourcing_appends_per_s": round(theirs),
         "ours_appends_per_s": round(ours),
+        "ours_without_group_commit_appends_per_s": round(alone),
         "ratio": round(ours / theirs, 2) if theirs else None,
         "writers": writers,
         "events_per_stream": per_stream,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import itertools
 import json
 import resource
 import subprocess
@@ -55,15 +56,17 @@ async def produce_history(prefix: str, events: int) -> int:
 
 
 async def store_cases(database_url: str, events: int, chunk: int = 50_000) -> int:
-    """COPY ``events`` CaseOpened events into a casework event store."""
+    """COPY ``events`` CaseOpened events into a casework event store, ``chunk`` rows at a time
+    (generated as they are copied: 10 M events never sit in memory at once)."""
     conn = await asyncpg.connect(database_url)
     try:
         await migrate(conn, EVENTSTORE_SQL)
-        rows = [r.record() for r in synth.cases(events)]
-        events = len(rows)
+        source = (r.record() for r in synth.cases(events))
         cols = ["event_id", "stream_id", "stream_type", "version", "event_type", "recorded_at", "hash", "envelope"]
-        for i in range(0, len(rows), chunk):
-            await conn.copy_records_to_table("events", records=rows[i : i + chunk], columns=cols)
+        events = 0
+        while rows := list(itertools.islice(source, chunk)):
+            await conn.copy_records_to_table("events", records=rows, columns=cols)
+            events += len(rows)
         await conn.execute("ANALYZE events")
     finally:
         await conn.close()

@@ -21,6 +21,7 @@ from shared.contracts.base import DomainEvent
 from shared.db import Conn
 from shared.domain import DomainError
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id, utcnow
+from shared.group_commit import GroupCommitter, insert_columns
 from shared.values import unstorable_at
 
 
@@ -262,25 +263,14 @@ def seal(
     return sealed
 
 
-def _columns(sealed: Sequence[Envelope]) -> tuple[list[object], ...]:
-    """The insert's arrays, one per column."""
-    return (
-        [e.event_id for e in sealed],
-        [e.stream_id for e in sealed],
-        [e.stream_type for e in sealed],
-        [e.version for e in sealed],
-        [e.event_type for e in sealed],
-        [e.recorded_at for e in sealed],
-        [e.hash for e in sealed],
-        [e.to_bytes() for e in sealed],
-    )
-
-
 class PostgresEventStore(EventStore):
     """Appends to and reads from one service's ``events`` table (also the relay's outbox)."""
 
-    def __init__(self, pool: asyncpg.Pool | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool | None = None, *, group: GroupCommitter | None = None) -> None:
         self._pool = pool
+        # With ``group``, autocommitted appends of concurrent commands share one statement and
+        # one commit (``shared.group_commit``); appends in a caller's transaction never do.
+        self.group = group
         # Set by the runtime: an autocommitted append wakes it directly (no NOTIFY) while it
         # leads; otherwise (another replica leads, or the caller's transaction commits later
         # on) the append NOTIFYs, which is delivered at commit.
@@ -302,8 +292,11 @@ class PostgresEventStore(EventStore):
         xid rule is checked inside the insert.
         """
         if conn is None:
-            async with self.pool.acquire() as own, own.transaction():
-                return await self._append(own, batch)
+            async with self.pool.acquire() as own:
+                if self.group is not None and batch.head_hash is not None:
+                    return await self._append(own, batch)  # autocommitted: grouped
+                async with own.transaction():
+                    return await self._append(own, batch)
         head_hash = batch.head_hash
         if head_hash is None:
             head_hash = await self._check_head(conn, batch.stream_id, batch.expected_version)
@@ -311,7 +304,11 @@ class PostgresEventStore(EventStore):
         relay = self.local_relay
         quiet = relay is not None and relay.is_leader and not conn.is_in_transaction()
         started = time.perf_counter()
-        inserted = await self._insert(conn, sealed, quiet=quiet)
+        if self.group is not None and not conn.is_in_transaction():
+            whole = await self.group.insert(conn, sealed, quiet=quiet)
+            inserted = len(sealed) if whole else 0
+        else:
+            inserted = await self._insert(conn, sealed, quiet=quiet)
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         if inserted != len(sealed):  # a concurrent writer, or the xid guard held: nothing written
             raise ConcurrencyConflict(batch.stream_id, batch.expected_version)
@@ -344,9 +341,9 @@ class PostgresEventStore(EventStore):
         try:
             if conn.is_in_transaction():
                 async with conn.transaction():  # savepoint: a conflict leaves the caller's txn usable
-                    row = await conn.fetchrow(_INSERT_MANY, *_columns(sealed))
+                    row = await conn.fetchrow(_INSERT_MANY, *insert_columns(sealed))
             else:  # autocommit: the one statement is its own transaction
-                row = await conn.fetchrow(_INSERT_MANY_QUIET if quiet else _INSERT_MANY, *_columns(sealed))
+                row = await conn.fetchrow(_INSERT_MANY_QUIET if quiet else _INSERT_MANY, *insert_columns(sealed))
         except asyncpg.UniqueViolationError:
             return 0
         return int(row["n"]) if row else 0

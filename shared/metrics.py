@@ -51,6 +51,14 @@ APPEND_SECONDS = Histogram(
     "One append's insert statement (with its commit when it is autocommitted)",
     buckets=HOP_BUCKETS,
 )
+APPEND_GROUPS = Counter(
+    "append_groups_total", "Insert statements of grouped autocommitted appends (shared.group_commit)"
+)
+APPEND_GROUP_SIZE = Histogram(
+    "append_group_size",
+    "Appends collected into one group commit",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 RELAY_SECONDS = Histogram(
     "relay_publish_seconds",
     "Relay hops per publish: wake_to_read (woken by an append or NOTIFY until the outbox read"

@@ -25,6 +25,7 @@ from shared.db import Conn
 from shared.envelope import Envelope
 from shared.erasure import ErasureRule, reapply_erasures
 from shared.eventstore import PostgresEventStore
+from shared.group_commit import group_committer
 from shared.kafka_auth import broker_security, client_options
 from shared.migrations import EVENTSTORE_SQL, TRACKING_SQL, _quote_ident, migrate, pending
 from shared.projections import Projection, ProjectionRunner
@@ -212,7 +213,7 @@ class Runtime:
             await self._await_migrations(pool)
             if self.definition.subject_keys:
                 self._install_key_provider()
-        self.connected = Connected(pool, PostgresEventStore(pool), runners)
+        self.connected = Connected(pool, PostgresEventStore(pool, group=group_committer(s)), runners)
         return self.connected
 
     def _install_key_provider(self) -> keyprovider.KeyProvider:

@@ -75,6 +75,13 @@ class ServiceSettings(BaseSettings):
     )
     db_pool_min: int = 2
     db_pool_max: int = 10
+    append_group_max_wait_us: int = Field(
+        default=500,
+        ge=0,
+        le=100_000,
+        description="group commit: how long an append may wait for others while a group is in flight (0: off)",
+    )
+    append_group_max_size: int = Field(default=64, ge=1, le=1000, description="group commit: appends per statement")
     consumer_batch: int = 1000
     max_body_bytes: int = Field(
         default=1 << 20, ge=1024, description="request bodies above this are refused (413) before they are read"

@@ -113,6 +113,17 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         assert _number(peer["eventsourcing_appends_per_s"])
         assert _number(peer["ours_appends_per_s"])
         assert _number(peer["ratio"])
+        assert _number(peer["ours_without_group_commit_appends_per_s"])
+    scale = r["scale_out"]
+    assert set(scale["processes"]) == {"1", "2"}  # intake with one and with two processes
+    for figure in scale["processes"].values():
+        assert figure["ok"] > 0
+        assert _number(figure["per_s"])
+        assert figure["errors"] == {}
+    assert scale["speedup_vs_one"]["1"] == 1.0
+    projected = r["replay_projected_s"]
+    assert set(projected["100M"]) == set(per_projection)
+    assert all(projected["100M"][k] > projected["10M"][k] > 0 for k in per_projection)
     assert _number(r["raw"]["http_commit_per_s"])
     assert r["raw"]["http_commit_per_s"] > 0
     assert _number(r["raw"]["kafka_consume_msgs_per_s"])
