@@ -7,6 +7,7 @@ One case per participant: the case's id is the participant's id. The contracts k
 
 from __future__ import annotations
 
+from services.casework.domain import employment
 from services.casework.domain.contacts import (
     add_note,
     log_contact,
@@ -67,6 +68,7 @@ from services.casework.domain.state import (
     Intervention,
     InterventionStatus,
     Member,
+    OwnJob,
     Status,
     case,
     evolve,
@@ -82,6 +84,7 @@ __all__ = [
     "Intervention",
     "InterventionStatus",
     "Member",
+    "OwnJob",
     "Plan",
     "Project",
     "Release",
@@ -99,6 +102,7 @@ __all__ = [
     "coordinator",
     "decide_rehab_application",
     "drop_goal",
+    "employment",
     "end_on_withdrawal",
     "enter_phase",
     "erase_case",

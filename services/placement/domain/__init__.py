@@ -13,15 +13,12 @@ from services.placement.domain.employers import (
     require_employer,
 )
 from services.placement.domain.journey import (
-    FOLLOW_UP_EARLY_DAYS,
-    FOLLOW_UP_MONTHS,
     SUBSIDY_MAX_MONTHS,
     Candidate,
     Employment,
     Proposal,
     Trial,
     abort_trial,
-    add_months,
     candidate,
     candidate_stream,
     complete_trial,
@@ -53,6 +50,7 @@ from services.placement.domain.vacancies import (
     vacancy,
     vacancy_stream,
 )
+from shared.followups import FOLLOW_UP_EARLY_DAYS, FOLLOW_UP_MONTHS, add_months
 
 __all__ = [
     "FOLLOW_UP_EARLY_DAYS",
