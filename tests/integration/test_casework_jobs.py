@@ -48,6 +48,7 @@ async def test_self_found_jobs_and_their_follow_ups_due(pool: asyncpg.Pool) -> N
     await runner.apply(records)
     await runner.apply(records)  # redelivered: nothing changes
     row = await pool.fetchrow("SELECT employment_id, employed_since FROM proj_cases.cases WHERE case_id = $1", pid)
+    assert row is not None
     assert (row["employment_id"], row["employed_since"]) == (eid, START)
     async with pool.acquire() as conn:
         await conn.execute("SET search_path TO proj_cases")
