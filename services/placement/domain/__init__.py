@@ -1,7 +1,7 @@
 """Placement's aggregates (pure): employers, vacancies and production orders, the candidate
 journey; and the pure rules the handlers and views share (matching, follow-ups due)."""
 
-from services.placement.domain import followups, matching
+from services.placement.domain import followups, matching, workshop
 from services.placement.domain.employers import (
     Employer,
     acquire_employer,
@@ -37,6 +37,7 @@ from services.placement.domain.journey import (
     withdraw,
 )
 from services.placement.domain.vacancies import (
+    Assignment,
     ProductionOrder,
     Vacancy,
     accept_order,
@@ -56,6 +57,7 @@ __all__ = [
     "FOLLOW_UP_EARLY_DAYS",
     "FOLLOW_UP_MONTHS",
     "SUBSIDY_MAX_MONTHS",
+    "Assignment",
     "Candidate",
     "Employer",
     "Employment",
@@ -100,4 +102,5 @@ __all__ = [
     "vacancy_stream",
     "verify_status",
     "withdraw",
+    "workshop",
 ]
