@@ -312,14 +312,15 @@ def _employment_started(e: EmploymentStarted, j: Journey, on: date) -> None:
 
 
 @apply.register
-def _employment_ended(e: EmploymentEnded, j: Journey, on: date) -> None:
+def _employment_ended(e: EmploymentEnded | SelfFoundEmploymentEnded, j: Journey, on: date) -> None:
     employment = j.employments.get(str(e.employment_id))
     if employment is not None:
         employment.ended = on
 
 
 @apply.register
-def _verified(e: EmploymentStatusVerified, j: Journey, on: date) -> None:
+def _verified(e: EmploymentStatusVerified | SelfFoundEmploymentVerified, j: Journey, on: date) -> None:
+    """A follow-up of placement's or of a self-found job (the same rule, shared.followups)."""
     j.verifications.append((str(e.employment_id), e.months_after_start, on, e.still_employed))
 
 
@@ -337,18 +338,6 @@ def _self_found(e: SelfFoundEmploymentRecorded, j: Journey, on: date) -> None:
     )
     if e.subsidy is not None:
         j.subsidies[_subsidy_key(str(e.employment_id))] = (e.subsidy, on)
-
-
-@apply.register
-def _self_found_ended(e: SelfFoundEmploymentEnded, j: Journey, on: date) -> None:
-    employment = j.employments.get(str(e.employment_id))
-    if employment is not None:
-        employment.ended = on
-
-
-@apply.register
-def _self_found_verified(e: SelfFoundEmploymentVerified, j: Journey, on: date) -> None:
-    j.verifications.append((str(e.employment_id), e.months_after_start, on, e.still_employed))
 
 
 # --- one job, recorded twice ------------------------------------------------------------------
