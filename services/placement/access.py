@@ -9,7 +9,8 @@ state they loaded (so a command loads each aggregate once).
 - Production orders' participants (the Produktionswerkstatt): the order's agency (employer
   acquisition and case managers) assigns enrolled participants of its project and records
   their days; hours and attendance are read by staff of the order's agency and of the
-  participant's own agency, no one else (partners see the order, not who works on it).
+  participant's own agency, no one else (partners see the order, not who works on it). One
+  participant's orders (all of them) are for the agency that runs their case.
 - 404 or 403: that a person is a candidate is itself confidential, so a candidate the caller
   may not see is "no such candidate" (404, as an unknown id is), never 403. Employers,
   vacancies and production orders are company records partner agencies share: another
@@ -141,6 +142,13 @@ def sees_order_participant(principal: Principal, order_agency: str, participant_
     """A participant's hours and attendance on an order: staff (read roles) of the order's
     agency and of the agency that runs the participant's case."""
     return principal.role in READ_ROLES and principal.agency in (order_agency, participant_agency)
+
+
+def own_participant(principal: Principal, owner_agency: str | None) -> None:
+    """One participant's orders and days, for the read roles of the agency that runs their case
+    (anyone else, and an unknown participant: 404, as for candidates)."""
+    if principal.role not in READ_ROLES or owner_agency is None or owner_agency != principal.agency:
+        raise NotFound("no such participant in the workshop", field="participant_id")
 
 
 def readable_order(principal: Principal, state: ProductionOrder, exists: bool) -> ProductionOrder:

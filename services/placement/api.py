@@ -87,7 +87,7 @@ employers_command(
     "/production-orders/{order_id}/participants",
     placement.AssignToOrder,
     status_code=201,
-    **access("production order", "require_role(JOURNEY_ROLES) & own_order & order_participant"),
+    **WORKSHOP,
 )
 employers_command(
     "/production-orders/{order_id}/participants/{participant_id}/attendance",
@@ -157,7 +157,7 @@ async def list_orders(
 
 @employers.get(
     "/production-orders/{order_id}/participants",
-    **access("production order", "require_role(READ_ROLES) & readable_order & sees_order_participant"),
+    **access("production order", "require_role(READ_ROLES) & readable_order"),
 )
 async def order_participants(order_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """Who works on the order, each with their days (hours, present / excused / absent)."""
@@ -166,7 +166,7 @@ async def order_participants(order_id: UUID, ctx: QueryCtx, db: Reads) -> dict[s
 
 @employers.get(
     "/participants/{participant_id}/production-orders",
-    **access("participant", "require_role(READ_ROLES) & sees_order_participant"),
+    **access("participant", "require_role(READ_ROLES) & own_participant"),
 )
 async def participant_orders(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
     """The production orders one participant works or worked on, with their days."""

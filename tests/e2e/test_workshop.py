@@ -76,3 +76,8 @@ async def test_participants_on_an_order_with_hours_and_attendance(stack: Stack) 
     [mine] = ok(await placement.get(f"/participants/{pid}/production-orders", headers=cm))["orders"]
     assert (mine["order_id"], mine["hours"], mine["description"]) == (order_id, 5.5, "Kartons falten")
     assert (await placement.get(f"/participants/{pid}/production-orders", headers=outsider)).status_code == 404
+    # the person's DPO sees the days in placement's subject access (never a candidate)
+    dpo = stack.token(Role.DATA_PROTECTION_OFFICER, "jc-en", "dpo-en")
+    held = ok(await placement.get(f"/candidates/{pid}/subject-access", headers=dpo))
+    [order_days] = held["data"]["production_orders"]
+    assert [d["attendance"] for d in order_days["days"]] == ["present", "excused", "absent"]

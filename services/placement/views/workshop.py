@@ -1,6 +1,6 @@
-"""The Produktionswerkstatt's reads: an order's participants with their days, and one
-participant's orders; the ``Enrolments`` port of the handlers. Hours and attendance of a
-participant are shown to staff of the order's agency and of the participant's own agency."""
+"""The Produktionswerkstatt's reads: an order's participants with their days (each row to
+staff of the order's agency and of the participant's own agency), and one participant's
+orders (for the agency that runs their case); the ``Enrolments`` port of the handlers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from services.placement import access, domain
 from services.placement.domain.workshop import Enrolled
 from services.placement.views.reads import Reads, rows_json
 from shared.bus import Context
-from shared.domain import NotFound
 from shared.unit_of_work import UnitOfWork, connection_of
 
 _ENROLLED = "SELECT participant_id, agency, project, enrolled_on FROM workshop_enrolled WHERE participant_id = $1"
@@ -75,14 +74,20 @@ async def order_participants(db: Reads, ctx: Context, order_id: UUID) -> dict[st
     }
 
 
+async def enrolled_agency(db: Reads, participant_id: UUID) -> str | None:
+    """The agency that runs the participant's case, as the workshop knows it (None: unknown)."""
+    row = await db.pool.fetchrow(_ENROLLED, participant_id)
+    return None if row is None else str(row["agency"])
+
+
+async def workshop_days(db: Reads, participant_id: UUID) -> list[dict[str, Any]]:
+    """Every order the participant works or worked on, with the days (subject access, views)."""
+    return await _with_days(db, rows_json(list(await db.pool.fetch(_PARTICIPANT_ORDERS, participant_id))))
+
+
 async def participant_orders(db: Reads, ctx: Context, participant_id: UUID) -> dict[str, Any]:
-    """The orders one participant works or worked on, with their days: all for the participant's
-    own agency, those of its orders for an order's agency; nothing to see is 404."""
+    """The orders one participant works or worked on, with their days: for the agency that runs
+    the participant's case (``access.own_participant``)."""
     access.require_role(ctx.principal, access.READ_ROLES)
-    rows = rows_json(list(await db.pool.fetch(_PARTICIPANT_ORDERS, participant_id)))
-    enrolled = await db.pool.fetchrow(_ENROLLED, participant_id)
-    own = enrolled is not None and enrolled["agency"] == ctx.principal.agency
-    shown = [r for r in rows if access.sees_order_participant(ctx.principal, r["order_agency"], r["agency"])]
-    if not own and not shown:
-        raise NotFound("no such participant in the workshop", field="participant_id")
-    return {"participant_id": str(participant_id), "orders": await _with_days(db, shown)}
+    access.own_participant(ctx.principal, await enrolled_agency(db, participant_id))
+    return {"participant_id": str(participant_id), "orders": await workshop_days(db, participant_id)}
