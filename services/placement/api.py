@@ -84,7 +84,7 @@ employers_command(
 
 WORKSHOP = access("production order", "require_role(JOURNEY_ROLES) & own_order")
 employers_command(
-    "/production-orders/{order_id}/participants",
+    "/production-orders/{order_id}/participants/{participant_id}",
     placement.AssignToOrder,
     status_code=201,
     **WORKSHOP,

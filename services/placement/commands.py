@@ -117,7 +117,7 @@ class AssignToOrder(Command):
     employer disclosure needed: the order is worked on in-house)."""
 
     order_id: UUID = Field(description="the production order (from the path)")
-    participant_id: UUID = Field(description="an enrolled participant of a partner agency of the order's project")
+    participant_id: UUID = Field(description="an enrolled participant of the order's project (from the path)")
     assigned_on: BusinessDate = Field(description="first day on the order")
 
 

@@ -32,14 +32,14 @@ async def test_participants_on_an_order_with_hours_and_attendance(stack: Stack) 
     order_id = ok(await placement.post("/production-orders", json=order, headers=officer), 201)["order_id"]
     base = f"/production-orders/{order_id}/participants"
 
-    nobody = {"participant_id": "00000000-0000-7000-8000-000000000000", "assigned_on": "2026-04-06"}
-    unknown = await placement.post(base, json=nobody, headers=officer)
+    nobody = "00000000-0000-7000-8000-000000000000"
+    unknown = await placement.post(f"{base}/{nobody}", json={"assigned_on": "2026-04-06"}, headers=officer)
     assert unknown.status_code == 404, unknown.text
     pid = await refer_and_enrol(stack)
-    join = {"participant_id": pid, "assigned_on": "2026-04-06"}
+    join = {"assigned_on": "2026-04-06"}
     # intake's enrolment reaches placement's workshop projection through Kafka
     await support.eventually(
-        lambda: placement.post(base, json=join, headers=officer), lambda r: r.status_code == 201, timeout=120
+        lambda: placement.post(f"{base}/{pid}", json=join, headers=officer), lambda r: r.status_code == 201, timeout=120
     )
     days = [("2026-04-06", "present", 5.5), ("2026-04-07", "excused", 0), ("2026-04-08", "absent", 0)]
     for on, attendance, hours in days:

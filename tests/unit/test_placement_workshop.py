@@ -127,7 +127,7 @@ def test_no_sanction_in_the_attendance_vocabulary() -> None:
 async def test_one_record_a_day_within_the_assignment_and_the_orders_run(placement: Placement) -> None:
     order_id = await order(placement)
     pid = enrol(placement)
-    with pytest.raises(NotFound):
+    with pytest.raises(InvalidTransition, match="does not work on this order"):
         await placement.do(day(order_id, pid, date(2026, 4, 7)))  # not on the order yet
     await placement.do(AssignToOrder(order_id=order_id, participant_id=pid, assigned_on=date(2026, 4, 6)))
     with pytest.raises(InvalidTransition):

@@ -20,7 +20,7 @@ from shared.contracts.placement import (
     ProductionOrderParticipantReleased,
 )
 from shared.domain import DomainError, InvalidTransition, NotFound
-from shared.guards import found, not_before
+from shared.guards import not_before
 
 MAX_HOURS_A_DAY = 10.0
 
@@ -84,7 +84,10 @@ def assign(state: ProductionOrder, who: Enrolled, assigned_on: date) -> list[Dom
 def _assignment(state: ProductionOrder, participant_id: UUID) -> Assignment:
     if state.order_id is None:
         raise NotFound("no such production order", field="order_id")
-    return found(state.assignments, participant_id, what="participant on this order", field="participant_id")
+    assignment = state.assignments.get(participant_id)
+    if assignment is None:
+        raise InvalidTransition("the participant does not work on this order", field="participant_id")
+    return assignment
 
 
 def check_hours(attendance: Attendance, hours: float) -> None:
