@@ -9,6 +9,8 @@
   see capacity, not diagnoses.
 - Manage (team, hand-over, phases, interruption, exit): the case's case manager or a project
   lead of the case's agency; while no case manager is assigned, any case manager of the agency.
+- Employment found without placement (record it, its follow-ups, its end): the case's case
+  manager at the running agency (while none is assigned, any case manager of that agency).
 - Team work (goals, plan, appointments, contacts, notes, employment-promotion interventions):
   the case manager and team members.
 - Fields (``sees_field``, the one table ``FIELD_READERS``): the clear text of a non-confidential
@@ -124,6 +126,15 @@ def require_manage(principal: Principal, case: Case) -> None:
     raise Forbidden("only the case's case manager or a project lead of its agency may do this")
 
 
+def require_case_manager(principal: Principal, case: Case) -> None:
+    """Employment found without placement: the case's case manager at the running agency (while
+    none is assigned, any case manager of that agency)."""
+    mine = case.case_manager in (None, principal.subject)
+    if principal.role is Role.CASE_MANAGER and principal.agency == case.agency and mine:
+        return
+    raise Forbidden("only the case's case manager at its running agency records employment")
+
+
 def require_team(principal: Principal, case: Case) -> None:
     if (is_case_manager(principal, case) and principal.agency == case.agency) or on_team(principal, case):
         return
@@ -215,7 +226,7 @@ def require_decider(principal: Principal, case: Case, application_id: UUID) -> N
         require_health(principal, case)
 
 
-def require_case_manager(principal: Principal, case: Case) -> None:
+def require_rehab_answerer(principal: Principal, case: Case) -> None:
     """Answering the carrier is the case manager's (of the case's agency)."""
     if not (is_case_manager(principal, case) and principal.agency == case.agency):
         raise Forbidden("only the case's case manager may answer the carrier")

@@ -78,7 +78,7 @@ command("/rehab-applications/{application_id}/requests", casework.RequestRehabIn
 command(
     "/rehab-applications/{application_id}/requests/{request_id}/answer",
     casework.AnswerRehabRequest,
-    **access("health item", "require_see & require_case_manager"),
+    **access("health item", "require_see & require_rehab_answerer"),
 )
 command("/rehab-applications/{application_id}/measure-start", casework.StartRehabMeasure, **CARRIER)
 command("/rehab-applications/{application_id}/measure-end", casework.EndRehabMeasure, **CARRIER)
@@ -86,6 +86,10 @@ command("/appointments", casework.ScheduleAppointment, status_code=201, **TEAM)
 command("/appointments/{appointment_id}/outcome", casework.RecordAttendance, **TEAM)
 command("/contacts", casework.LogContact, status_code=201, **TEAM)
 command("/notes", casework.AddNote, status_code=201, **access("case", "require_see & require_note"))
+CASE_MANAGER = access("case", "require_see & require_case_manager")
+command("/employment", casework.RecordEmployment, status_code=201, **CASE_MANAGER)
+command("/employment/{employment_id}/follow-ups", casework.RecordEmploymentFollowUp, status_code=201, **CASE_MANAGER)
+command("/employment/{employment_id}/end", casework.EndEmployment, **CASE_MANAGER)
 
 project_commands = APIRouter(prefix="/projects/{project}", tags=["casework commands"])
 command_route(
@@ -142,6 +146,12 @@ async def person(participant_id: UUID, request: Request, ctx: QueryCtx, db: Read
 async def timeline(participant_id: UUID, ctx: QueryCtx, db: Reads, as_of: AsOf = None) -> dict[str, Any]:
     """Every event of the case (up to ``as_of``); health records redacted without health access."""
     return await views.timeline(db, ctx, participant_id, as_of)
+
+
+@queries.get("/cases/{participant_id}/employment", **access("case", "require_see"))
+async def self_found_employment(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
+    """The jobs the participant found without placement, with their 6- and 12-month follow-ups."""
+    return await views.employments(db, ctx, participant_id)
 
 
 @queries.get("/cases/{participant_id}/health", **HEALTH)

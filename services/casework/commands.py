@@ -10,8 +10,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.bus import Command
-from shared.contracts.common import CapacityProfile, ExitReason, InterventionCategory, Phase
-from shared.values import BusinessDate, Money, Name, PlanDate, Text
+from shared.contracts.casework import EmploymentEndReason
+from shared.contracts.common import CapacityProfile, EmploymentType, ExitReason, InterventionCategory, Phase
+from shared.contracts.placement import SubsidyInstrument
+from shared.values import BusinessDate, Hours, Money, Name, PlanDate, Text
 from shared.vocabulary import Role
 
 ContactChannel = Literal["phone", "email", "letter", "visit", "video", "in-person"]
@@ -281,6 +283,46 @@ class AddNote(OnCase):
     written_on: BusinessDate = Field(description="day of the note")
     text: Text = Field(min_length=1, max_length=8000, description="the note (sealed)")
     confidential: bool = Field(default=False, description="readable only with health access")
+
+
+# ------------------------------------------------------------------ employment found without placement
+
+
+class RecordEmployment(OnCase):
+    """A job the participant found without placement (the case manager of the running agency
+    records it; counted by the K2 rules like placement's). No employer identity is asked: the
+    figures need the kind of job, not who employs the person."""
+
+    started_on: BusinessDate = Field(description="first day of the job")
+    type: EmploymentType = Field(
+        description="social-insurance (sozialversicherungspflichtig), mini-job, vocational-training, self-employment"
+    )
+    subsidy: SubsidyInstrument | None = Field(
+        default=None, description="a § 16e or § 16i SGB II wage subsidy (social-insurance jobs only)"
+    )
+    fully_qualifying: bool = Field(default=False, description="vocational training leading to a full qualification")
+    hours_per_week: Hours = Field(description="agreed hours a week")
+
+
+class OnEmployment(OnCase):
+    """A command on one self-found job of the case."""
+
+    employment_id: UUID = Field(description="the self-found employment (from the path)")
+
+
+class RecordEmploymentFollowUp(OnEmployment):
+    """The 6- or 12-month follow-up: due and recordable from two weeks before, as placement's."""
+
+    months_after_start: Literal[6, 12] = Field(description="6 or 12")
+    verified_on: BusinessDate = Field(description="day of the follow-up")
+    still_employed: bool = Field(description="still in this job")
+
+
+class EndEmployment(OnEmployment):
+    """A self-found job ended (a reason from a fixed list)."""
+
+    ended_on: BusinessDate = Field(description="last day of the job")
+    reason: EmploymentEndReason = Field(description="resigned, dismissed, fixed-term-ended, business-closed, other")
 
 
 # ------------------------------------------------------------------ projects

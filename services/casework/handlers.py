@@ -27,6 +27,7 @@ from services.casework.commands import (
     ConfigureProject,
     DecideRehabApplication,
     DropGoal,
+    EndEmployment,
     EndRehabMeasure,
     EnterPhase,
     ExitCase,
@@ -39,6 +40,8 @@ from services.casework.commands import (
     ReceiveRehabApplication,
     RecordAttendance,
     RecordCapacityProfile,
+    RecordEmployment,
+    RecordEmploymentFollowUp,
     RemoveTeamMember,
     RequestRehabInformation,
     ResumeParticipation,
@@ -566,7 +569,7 @@ async def request_rehab_information(
 async def answer_rehab_request(
     cmd: AnswerRehabRequest, uow: UnitOfWork, ctx: Context, *, consents: Consents, keys: KeyStore
 ) -> Result:
-    case = await carrier_case(uow, ctx, cmd.participant_id, cmd.application_id, consents, access.require_case_manager)
+    case = await carrier_case(uow, ctx, cmd.participant_id, cmd.application_id, consents, access.require_rehab_answerer)
     (answer,) = await seal(uow, keys, cmd.participant_id, cmd.answer)
     events = domain.provide_information(
         case.state, cmd.application_id, cmd.request_id, cmd.answered_on, ctx.principal.subject, answer
@@ -633,6 +636,40 @@ async def add_note(cmd: AddNote, uow: UnitOfWork, ctx: Context, *, consents: Con
     return await append(uow, ctx, case, events, note_id=str(nid))
 
 
+# ------------------------------------------------------------------ employment found without placement
+
+
+async def record_employment(cmd: RecordEmployment, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    """A self-found job, by the case manager of the running agency; answers its new id."""
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_case_manager)
+    eid = new_id()
+    events = domain.employment.record(
+        case.state,
+        eid,
+        cmd.started_on,
+        cmd.type,
+        cmd.hours_per_week,
+        subsidy=cmd.subsidy,
+        fully_qualifying=cmd.fully_qualifying,
+    )
+    return await append(uow, ctx, case, events, employment_id=str(eid))
+
+
+async def record_employment_follow_up(
+    cmd: RecordEmploymentFollowUp, uow: UnitOfWork, ctx: Context, *, consents: Consents
+) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_case_manager)
+    events = domain.employment.verify(
+        case.state, cmd.employment_id, cmd.months_after_start, cmd.verified_on, cmd.still_employed
+    )
+    return await append(uow, ctx, case, events)
+
+
+async def end_employment(cmd: EndEmployment, uow: UnitOfWork, ctx: Context, *, consents: Consents) -> Result:
+    case = await loaded_for(uow, ctx, cmd.participant_id, consents, access.require_case_manager)
+    return await append(uow, ctx, case, domain.employment.end(case.state, cmd.employment_id, cmd.ended_on, cmd.reason))
+
+
 HANDLERS: Mapping[type[Command], Callable[..., Awaitable[Result]]] = {
     ConfigureProject: configure_project,
     AssignCaseManager: assign_case_manager,
@@ -667,4 +704,7 @@ HANDLERS: Mapping[type[Command], Callable[..., Awaitable[Result]]] = {
     RecordAttendance: record_attendance,
     LogContact: log_contact,
     AddNote: add_note,
+    RecordEmployment: record_employment,
+    RecordEmploymentFollowUp: record_employment_follow_up,
+    EndEmployment: end_employment,
 }

@@ -23,6 +23,9 @@ from shared.contracts.casework import (
     RehabApplicationDecided,
     RehabApplicationFiled,
     RehabApplicationReceived,
+    SelfFoundEmploymentEnded,
+    SelfFoundEmploymentRecorded,
+    SelfFoundEmploymentVerified,
     TeamMemberAdded,
     TeamMemberRemoved,
 )
@@ -88,6 +91,26 @@ statement(cases, ParticipationResumed, _RESUME, "case_id")
 statement(cases, ParticipantExited, _EXIT, "case_id", "exited_on", "reason.value")
 statement(cases, CaseEmploymentRecorded, _EMPLOY, "case_id", "employment_id", "started_on")
 statement(cases, CaseEmploymentEndRecorded, _END_EMPLOYMENT, "case_id", "employment_id")
+# a self-found job is the case's job like placement's, and has its follow-ups in ``case_jobs``
+_OWN_JOB = (
+    "INSERT INTO case_jobs (employment_id, case_id, started_on) VALUES ($1, $2, $3)"
+    " ON CONFLICT (employment_id) DO NOTHING"
+)
+_OWN_JOB_VERIFIED = (
+    "UPDATE case_jobs SET verified = array_append(verified, $2) WHERE employment_id = $1 AND NOT $2 = ANY(verified)"
+)
+_OWN_JOB_ENDED = "UPDATE case_jobs SET ended_on = $2 WHERE employment_id = $1"
+statements(
+    cases,
+    Statement(SelfFoundEmploymentRecorded, _EMPLOY, "case_id", "employment_id", "started_on"),
+    Statement(SelfFoundEmploymentRecorded, _OWN_JOB, "employment_id", "case_id", "started_on"),
+)
+statement(cases, SelfFoundEmploymentVerified, _OWN_JOB_VERIFIED, "employment_id", "months_after_start")
+statements(
+    cases,
+    Statement(SelfFoundEmploymentEnded, _OWN_JOB_ENDED, "employment_id", "ended_on"),
+    Statement(SelfFoundEmploymentEnded, _END_EMPLOYMENT, "case_id", "employment_id"),
+)
 statement(cases, TeamMemberAdded, _ADD_MEMBER, "case_id", "member", "role", "agency")
 statement(cases, TeamMemberRemoved, _REMOVE_MEMBER, "case_id", "member")
 statement(cases, AppointmentScheduled, _SCHEDULE, "appointment_id", "case_id", "scheduled_for", "with_member", "kind")
@@ -115,6 +138,7 @@ statements(
 
 
 _ERASE = (
+    "DELETE FROM case_jobs WHERE case_id = $1",
     "DELETE FROM case_appointments WHERE case_id = $1",
     "DELETE FROM case_rehab_applications WHERE case_id = $1",
     "DELETE FROM case_team WHERE case_id = $1",

@@ -6,6 +6,11 @@ state they loaded (so a command loads each aggregate once).
 - Candidates are visible to the agency whose case they belong to. DRV advisers of a DRV
   agency also see candidates of projects the DRV takes part in, but only while the
   participant's drv-exchange consent is active.
+- Production orders' participants (the Produktionswerkstatt): the order's agency (employer
+  acquisition and case managers) assigns enrolled participants of its project and records
+  their days; hours and attendance are read by staff of the order's agency and of the
+  participant's own agency, no one else (partners see the order, not who works on it). One
+  participant's orders (all of them) are for the agency that runs their case.
 - 404 or 403: that a person is a candidate is itself confidential, so a candidate the caller
   may not see is "no such candidate" (404, as an unknown id is), never 403. Employers,
   vacancies and production orders are company records partner agencies share: another
@@ -15,6 +20,7 @@ state they loaded (so a command loads each aggregate once).
 from __future__ import annotations
 
 from services.placement.domain import Candidate, Employer, ProductionOrder, Vacancy
+from services.placement.domain.workshop import Enrolled
 from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.principal import require_role as require_role
@@ -116,6 +122,40 @@ def own_order(principal: Principal, state: ProductionOrder, exists: bool) -> Pro
     if not exists:
         raise NotFound("no such production order")
     if state.agency != principal.agency:
+        raise Forbidden(f"the order belongs to {state.agency}")
+    return state
+
+
+# --- the Produktionswerkstatt ------------------------------------------------------------------
+
+
+def order_participant(order_agency: str, enrolled: Enrolled | None) -> Enrolled:
+    """Who may join an order of ``order_agency``: a participant enrolled with that agency or a
+    partner in its project. Anyone else is "no such participant" (404: that a person takes
+    part is confidential)."""
+    if enrolled is None or enrolled.agency not in partners(order_agency):
+        raise NotFound("no such enrolled participant in the order's project", field="participant_id")
+    return enrolled
+
+
+def sees_order_participant(principal: Principal, order_agency: str, participant_agency: str) -> bool:
+    """A participant's hours and attendance on an order: staff (read roles) of the order's
+    agency and of the agency that runs the participant's case."""
+    return principal.role in READ_ROLES and principal.agency in (order_agency, participant_agency)
+
+
+def own_participant(principal: Principal, owner_agency: str | None) -> None:
+    """One participant's orders and days, for the read roles of the agency that runs their case
+    (anyone else, and an unknown participant: 404, as for candidates)."""
+    if principal.role not in READ_ROLES or owner_agency is None or owner_agency != principal.agency:
+        raise NotFound("no such participant in the workshop", field="participant_id")
+
+
+def readable_order(principal: Principal, state: ProductionOrder, exists: bool) -> ProductionOrder:
+    """A production order of the caller's agency or a project partner, for the read roles."""
+    if not exists:
+        raise NotFound("no such production order", field="order_id")
+    if not can_read_agency_record(principal, state.agency):
         raise Forbidden(f"the order belongs to {state.agency}")
     return state
 

@@ -82,6 +82,24 @@ employers_command(
 )
 
 
+WORKSHOP = access("production order", "require_role(JOURNEY_ROLES) & own_order")
+employers_command(
+    "/production-orders/{order_id}/participants/{participant_id}",
+    placement.AssignToOrder,
+    status_code=201,
+    **WORKSHOP,
+)
+employers_command(
+    "/production-orders/{order_id}/participants/{participant_id}/attendance",
+    placement.RecordOrderAttendance,
+    status_code=201,
+    **WORKSHOP,
+)
+employers_command(
+    "/production-orders/{order_id}/participants/{participant_id}/release", placement.ReleaseFromOrder, **WORKSHOP
+)
+
+
 @employers.get("/employers", **READ)
 async def list_employers(
     ctx: QueryCtx,
@@ -135,6 +153,24 @@ async def list_orders(
     ctx: QueryCtx, db: Reads, status: Literal["accepted", "completed", "all"] = "accepted"
 ) -> list[dict[str, Any]]:
     return await views.list_orders(db, ctx, status=status)
+
+
+@employers.get(
+    "/production-orders/{order_id}/participants",
+    **access("production order", "require_role(READ_ROLES) & readable_order"),
+)
+async def order_participants(order_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
+    """Who works on the order, each with their days (hours, present / excused / absent)."""
+    return await views.order_participants(db, ctx, order_id)
+
+
+@employers.get(
+    "/participants/{participant_id}/production-orders",
+    **access("participant", "require_role(READ_ROLES) & own_participant"),
+)
+async def participant_orders(participant_id: UUID, ctx: QueryCtx, db: Reads) -> dict[str, Any]:
+    """The production orders one participant works or worked on, with their days."""
+    return await views.participant_orders(db, ctx, participant_id)
 
 
 # --- candidate pool and journey --------------------------------------------------------------

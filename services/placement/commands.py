@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.bus import Command
 from shared.contracts.common import EmploymentType
-from shared.contracts.placement import CompanySize, ContactChannel, JobDemands, SubsidyInstrument
+from shared.contracts.placement import Attendance, CompanySize, ContactChannel, JobDemands, SubsidyInstrument
 from shared.values import BusinessDate, Hours, Name, PlanDate, Text
 
 # --- employers -------------------------------------------------------------------------------
@@ -100,6 +100,40 @@ class CompleteOrder(Command):
     order_id: UUID
     completed_on: BusinessDate
     delivered_quantity: int = Field(ge=0, le=1_000_000)
+
+
+# --- the Produktionswerkstatt: participants on production orders -----------------------------
+
+
+class OnOrderParticipant(Command):
+    """A command on one participant of a production order (both from the path)."""
+
+    order_id: UUID = Field(description="the production order (from the path)")
+    participant_id: UUID = Field(description="the participant (from the path)")
+
+
+class AssignToOrder(Command):
+    """An enrolled participant of the order's project joins the order (no profile and no
+    employer disclosure needed: the order is worked on in-house)."""
+
+    order_id: UUID = Field(description="the production order (from the path)")
+    participant_id: UUID = Field(description="an enrolled participant of the order's project (from the path)")
+    assigned_on: BusinessDate = Field(description="first day on the order")
+
+
+class RecordOrderAttendance(OnOrderParticipant):
+    """One day on the order: present with the hours worked, excused or absent. A record of the
+    day, never a sanction."""
+
+    worked_on: BusinessDate = Field(description="the day")
+    attendance: Attendance = Field(description="present, excused or absent")
+    hours: float = Field(default=0, ge=0, le=12, allow_inf_nan=False, description="hours worked (0 unless present)")
+
+
+class ReleaseFromOrder(OnOrderParticipant):
+    """The participant no longer works on the order."""
+
+    released_on: BusinessDate = Field(description="last day on the order")
 
 
 # --- candidate journey -----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """One handler per placement command: load -> authorise (access) -> decide (domain) -> append.
 
 Each aggregate a command needs is loaded once, and the access rules run on that state.
-Ports: ``keys`` (per-employer keys sealing contact data) and ``offers`` (a vacancy as the
-board projection knows it, for the match score of a proposal).
+Ports: ``keys`` (per-employer keys sealing contact data), ``offers`` (a vacancy as the
+board projection knows it, for the match score of a proposal) and ``enrolments`` (who is
+enrolled, for the Produktionswerkstatt's orders).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from services.placement.commands import (
     AbortWorkTrial,
     AcceptOrder,
     AcquireEmployer,
+    AssignToOrder,
     CloseVacancy,
     CompleteOrder,
     CompleteWorkTrial,
@@ -28,13 +30,16 @@ from services.placement.commands import (
     LogContact,
     ProposeCandidate,
     RecordFollowUp,
+    RecordOrderAttendance,
     RecordVacancy,
+    ReleaseFromOrder,
     RequestAdaptation,
     StartAftercare,
     StartEmployment,
     StartWorkTrial,
 )
 from services.placement.domain.matching import JobOffer, match
+from services.placement.domain.workshop import Enrolled
 from shared.bus import Command, Context, Result
 from shared.contracts import placement as contract
 from shared.contracts.base import DomainEvent
@@ -54,6 +59,12 @@ class KeyStore(Protocol):
     async def open(self, subject_id: str, token: str) -> Any: ...
 
     async def erase(self, subject_id: str, uow: UnitOfWork) -> None: ...
+
+
+class Enrolments(Protocol):
+    """Who is enrolled (intake's enrolments, kept by the ``workshop`` projection), or None."""
+
+    async def enrolled(self, participant_id: UUID, uow: UnitOfWork) -> Enrolled | None: ...
 
 
 class VacancyOffers(Protocol):
@@ -363,6 +374,43 @@ record_follow_up = _journey_step(
 )
 
 
+# --- the Produktionswerkstatt ------------------------------------------------------------------
+
+
+async def _workshop_order(uow: UnitOfWork, ctx: Context, order_id: UUID) -> Loaded[domain.ProductionOrder]:
+    """An order of the caller's agency, for the roles that run the workshop's days."""
+    access.require_role(ctx.principal, access.JOURNEY_ROLES)
+    loaded = await uow.load(domain.production_order, domain.order_stream(order_id))
+    access.own_order(ctx.principal, loaded.state, loaded.exists)
+    return loaded
+
+
+def _on_order(order_id: UUID, participant_id: UUID, **extra: Any) -> dict[str, Any]:
+    return {"order_id": str(order_id), "participant_id": str(participant_id), **extra}
+
+
+async def assign_to_order(cmd: AssignToOrder, uow: UnitOfWork, ctx: Context, *, enrolments: Enrolments) -> Result:
+    """An enrolled participant of the order's project joins it."""
+    loaded = await _workshop_order(uow, ctx, cmd.order_id)
+    enrolled = await enrolments.enrolled(cmd.participant_id, uow)
+    who = access.order_participant(loaded.state.agency, enrolled)
+    events = domain.workshop.assign(loaded.state, who, cmd.assigned_on)
+    return await _agency_append(uow, ctx, loaded, events, _on_order(cmd.order_id, cmd.participant_id))
+
+
+async def record_order_attendance(cmd: RecordOrderAttendance, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _workshop_order(uow, ctx, cmd.order_id)
+    events = domain.workshop.record_day(loaded.state, cmd.participant_id, cmd.worked_on, cmd.attendance, cmd.hours)
+    body = _on_order(cmd.order_id, cmd.participant_id, worked_on=cmd.worked_on.isoformat())
+    return await _agency_append(uow, ctx, loaded, events, body)
+
+
+async def release_from_order(cmd: ReleaseFromOrder, uow: UnitOfWork, ctx: Context) -> Result:
+    loaded = await _workshop_order(uow, ctx, cmd.order_id)
+    events = domain.workshop.release(loaded.state, cmd.participant_id, cmd.released_on)
+    return await _agency_append(uow, ctx, loaded, events, _on_order(cmd.order_id, cmd.participant_id))
+
+
 HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     AcquireEmployer: acquire_employer,
     LogContact: log_contact,
@@ -383,4 +431,7 @@ HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {
     StartAftercare: start_aftercare,
     EndAftercare: end_aftercare,
     RecordFollowUp: record_follow_up,
+    AssignToOrder: assign_to_order,
+    RecordOrderAttendance: record_order_attendance,
+    ReleaseFromOrder: release_from_order,
 }

@@ -1,4 +1,5 @@
-"""placement's read models: the board (from its own topic) and drv-exchange access (from intake).
+"""placement's read models: the board (from its own topic), drv-exchange access (from intake)
+and the workshop (participants on production orders; intake's enrolments and erasures).
 
 Both can be rebuilt from the topics at any time. A withdrawn candidate's row leaves the pool
 and their open proposals turn void in the same transaction; on erasure every row about the
@@ -7,11 +8,19 @@ person is deleted.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from shared.contracts.common import ConsentPurpose
-from shared.contracts.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn, ParticipantDataErased
+from shared.contracts.intake import (
+    ConsentExpired,
+    ConsentGranted,
+    ConsentWithdrawn,
+    ParticipantDataErased,
+    ParticipantEnrolled,
+)
 from shared.contracts.placement import (
     AftercareEnded,
     AftercareStarted,
@@ -25,7 +34,10 @@ from shared.contracts.placement import (
     EmploymentStarted,
     EmploymentStatusVerified,
     ProductionOrderAccepted,
+    ProductionOrderAttendanceRecorded,
     ProductionOrderCompleted,
+    ProductionOrderParticipantAssigned,
+    ProductionOrderParticipantReleased,
     ProposalDeclined,
     VacancyClosed,
     VacancyRecorded,
@@ -297,3 +309,70 @@ async def drv_erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
     await conn.execute("DELETE FROM drv_exchange_consents WHERE participant_id = $1", rec.payload.participant_id)
     if await conn.fetchval(_HAS_KEYS):  # a bare projection database (rebuild, tests) holds no keys
         await SubjectKeys().erase(conn, str(rec.payload.participant_id))
+
+
+# --- the Produktionswerkstatt (from intake's enrolments and the orders' streams) -------------
+
+# Its own projection: it needs intake's enrolments and erasures beside placement's orders. An
+# erasure reaches across streams (it forgets the person on every order).
+workshop = Projection(
+    name="workshop",
+    sql=migrations(__file__, "projections", "workshop"),
+    topics=["intake", "placement"],
+    stream_local=True,
+    cross_stream=frozenset({ParticipantDataErased}),
+)
+
+
+def erased_key(participant_id: UUID) -> bytes:
+    """How the workshop remembers an erased participant without keeping the id: a hash."""
+    return hashlib.sha256(b"rehapro-workshop-erased:" + participant_id.bytes).digest()
+
+
+def _key(rec: Recorded[Any]) -> bytes:
+    return erased_key(rec.payload.participant_id)
+
+
+_NOT_ERASED = "NOT EXISTS (SELECT 1 FROM workshop_erased WHERE participant_key = $1::bytea)"
+_ENROLLED = (
+    "INSERT INTO workshop_enrolled (participant_id, agency, project, enrolled_on)"
+    f" SELECT $2, $3, $4, $5 WHERE {_NOT_ERASED}"
+    " ON CONFLICT (participant_id) DO UPDATE SET agency = excluded.agency, project = excluded.project,"
+    " enrolled_on = excluded.enrolled_on"
+)
+_ASSIGNED = (
+    "INSERT INTO order_participants (order_id, participant_id, order_agency, agency, assigned_on)"
+    f" SELECT $2, $3, $4, $5, $6 WHERE {_NOT_ERASED}"
+    " ON CONFLICT (order_id, participant_id) DO UPDATE SET assigned_on = excluded.assigned_on, released_on = NULL"
+)
+_ATTENDED = (
+    "INSERT INTO order_attendance (order_id, participant_id, worked_on, attendance, hours)"
+    f" SELECT $2, $3, $4, $5, $6 WHERE {_NOT_ERASED}"
+    " ON CONFLICT (order_id, participant_id, worked_on) DO NOTHING"
+)
+_RELEASED = "UPDATE order_participants SET released_on = $3 WHERE order_id = $1 AND participant_id = $2"
+
+statement(workshop, ParticipantEnrolled, _ENROLLED, _key, "participant_id", "agency", "project", "start_date")
+statement(
+    workshop, ProductionOrderParticipantAssigned, _ASSIGNED,
+    _key, "order_id", "participant_id", recorded_agency, "agency", "assigned_on",
+)  # fmt: skip
+statement(
+    workshop, ProductionOrderAttendanceRecorded, _ATTENDED,
+    _key, "order_id", "participant_id", "worked_on", "attendance", "hours",
+)  # fmt: skip
+statement(workshop, ProductionOrderParticipantReleased, _RELEASED, "order_id", "participant_id", "released_on")
+
+_FORGET = tuple(
+    f"DELETE FROM {table} WHERE participant_id = $1"
+    for table in ("workshop_enrolled", "order_participants", "order_attendance")
+)
+_REMEMBER_ERASED = "INSERT INTO workshop_erased (participant_key) VALUES ($1) ON CONFLICT DO NOTHING"
+
+
+@workshop.on(ParticipantDataErased)
+async def workshop_erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
+    """Forget the person on every order (hours and attendance too); doing it again changes nothing."""
+    for sql in _FORGET:
+        await conn.execute(sql, rec.payload.participant_id)
+    await conn.execute(_REMEMBER_ERASED, erased_key(rec.payload.participant_id))

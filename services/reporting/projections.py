@@ -42,6 +42,9 @@ from shared.contracts.casework import (
     ProjectConfigured,
     RehabApplicationDecided,
     RehabApplicationFiled,
+    SelfFoundEmploymentEnded,
+    SelfFoundEmploymentRecorded,
+    SelfFoundEmploymentVerified,
 )
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import (
@@ -166,6 +169,13 @@ _keep(
 )  # fmt: skip
 _keep(EmploymentEnded, lambda e: e.ended_on, "employment_id")
 _keep(EmploymentStatusVerified, lambda e: e.verified_on, "employment_id", "months_after_start", "still_employed")
+_keep(
+    SelfFoundEmploymentRecorded,
+    lambda e: e.started_on,
+    "employment_id", "agency", "project", "type", "subsidy", "fully_qualifying",
+)  # fmt: skip
+_keep(SelfFoundEmploymentEnded, lambda e: e.ended_on, "employment_id")
+_keep(SelfFoundEmploymentVerified, lambda e: e.verified_on, "employment_id", "months_after_start", "still_employed")
 _keep(WageSubsidyGranted, lambda e: e.granted_on, "subsidy_id", "employment_id", "instrument")
 
 # the type names of the kept contracts (what tests count rows by)

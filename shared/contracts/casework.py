@@ -11,7 +11,7 @@ reporting shows them only as suppressed aggregates.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -28,7 +28,8 @@ from shared.contracts.base import (
     event,
     registry,
 )
-from shared.contracts.common import CapacityProfile, ExitReason, InterventionCategory, Phase
+from shared.contracts.common import CapacityProfile, EmploymentType, ExitReason, InterventionCategory, Phase
+from shared.contracts.placement import SubsidyInstrument
 
 
 class CaseworkEvent(DomainEvent):
@@ -519,3 +520,56 @@ class CaseTransferred(CaseworkEvent):
     from_case_manager: StaffId | None = Field(default=None, description="the sending agency's case manager, if any")
     to_case_manager: StaffId = Field(description="the receiving agency's case manager (staff id)")
     sealed_reason: Sealed = Field(default="", description="why the case moved (sealed: it may name a move or health)")
+
+
+# ------------------------------------------------------------------ employment found without placement
+
+EmploymentEndReason = Literal["resigned", "dismissed", "fixed-term-ended", "business-closed", "other"]
+
+
+@event
+class SelfFoundEmploymentRecorded(CaseworkEvent):
+    """A job the participant found without placement, recorded by the case manager: counted by
+    the same K2 rules as placement's EmploymentStarted (reporting: placement's record wins for
+    the same job). No employer identity: who employs the person is not needed to count it.
+    ``subsidy``: a § 16e / § 16i SGB II wage subsidy for it (employment subject to social
+    insurance only)."""
+
+    case_id: UUID
+    participant_id: UUID
+    employment_id: UUID
+    agency: AgencyCode = Field(description="the agency that runs the case")
+    project: ProjectCode
+    started_on: date
+    type: EmploymentType
+    subsidy: SubsidyInstrument | None = Field(default=None, description="§ 16e / § 16i SGB II, if subsidised")
+    fully_qualifying: bool = Field(default=False, description="vocational training: leads to a full qualification")
+    hours_per_week: float = Field(gt=0, le=60)
+
+    @property
+    def subsidised(self) -> bool:
+        return self.subsidy is not None
+
+
+@event
+class SelfFoundEmploymentVerified(CaseworkEvent):
+    """The 6- or 12-month follow-up of a self-found job (sustainability), by the shared rule
+    (``shared.followups``) that placement's EmploymentStatusVerified follows."""
+
+    case_id: UUID
+    participant_id: UUID
+    employment_id: UUID
+    months_after_start: int = Field(description="6 or 12")
+    verified_on: date
+    still_employed: bool
+
+
+@event
+class SelfFoundEmploymentEnded(CaseworkEvent):
+    """A self-found job ended (a reason from a fixed list: no free text that could tell why)."""
+
+    case_id: UUID
+    participant_id: UUID
+    employment_id: UUID
+    ended_on: date
+    reason: EmploymentEndReason

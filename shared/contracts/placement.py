@@ -291,3 +291,41 @@ class AftercareEnded(PlacementEvent):
     participant_id: UUID
     employment_id: UUID
     ended_on: date
+
+
+# --- the Produktionswerkstatt: participants on production orders ------------------------------
+
+Attendance = Literal["present", "excused", "absent"]  # a record of the day, never a sanction
+
+
+@event
+class ProductionOrderParticipantAssigned(PlacementEvent):
+    """An enrolled participant works on an in-house production order (stream of the order).
+    No profile, no employer disclosure: the order stays in the workshop. ``agency``: the agency
+    that runs the participant's case (a partner of the order's agency in the project)."""
+
+    order_id: UUID
+    participant_id: UUID
+    agency: AgencyCode = Field(description="the agency that runs the participant's case")
+    assigned_on: date
+
+
+@event
+class ProductionOrderAttendanceRecorded(PlacementEvent):
+    """One day of a participant on an order: present (with the hours worked), excused or absent.
+    Attendance is recorded, never sanctioned."""
+
+    order_id: UUID
+    participant_id: UUID
+    worked_on: date
+    attendance: Attendance
+    hours: float = Field(ge=0, le=12, description="hours worked that day (0 unless present)")
+
+
+@event
+class ProductionOrderParticipantReleased(PlacementEvent):
+    """The participant no longer works on the order (the order went on or was done)."""
+
+    order_id: UUID
+    participant_id: UUID
+    released_on: date

@@ -23,6 +23,7 @@ from services.placement.commands import (
     StartWorkTrial,
 )
 from services.placement.domain.matching import JobOffer
+from services.placement.domain.workshop import Enrolled
 from services.placement.handlers import HANDLERS
 from shared.bus import Command, Context, IdempotencyMismatch, Result
 from shared.contracts.common import CapacityProfile, EmploymentType, Level
@@ -74,11 +75,22 @@ class FakeOffers:
         return self.offers.get(vacancy_id)
 
 
+class FakeEnrolments:
+    """Intake's enrolments as the workshop projection knows them, filled by the test."""
+
+    def __init__(self) -> None:
+        self.enrolments: dict[UUID, Enrolled] = {}
+
+    async def enrolled(self, participant_id: UUID, uow: UnitOfWork) -> Enrolled | None:
+        return self.enrolments.get(participant_id)
+
+
 class Placement(MemoryService):
     def __init__(self) -> None:
         self.keys = FakeKeys()
         self.offers = FakeOffers()
-        super().__init__(HANDLERS, keys=self.keys, offers=self.offers)
+        self.enrolments = FakeEnrolments()
+        super().__init__(HANDLERS, keys=self.keys, offers=self.offers, enrolments=self.enrolments)
 
     async def do(self, command: Command, who: Principal = OFFICER, **ctx: Any) -> Result:
         return await self.bus.handle(command, Context(principal=who, today=TODAY, **ctx))

@@ -7,6 +7,7 @@ One case per participant: the case's id is the participant's id. The contracts k
 
 from __future__ import annotations
 
+from services.casework.domain import employment
 from services.casework.domain.contacts import (
     add_note,
     log_contact,
@@ -77,6 +78,7 @@ from services.casework.domain.state import (
     Intervention,
     InterventionStatus,
     Member,
+    OwnJob,
     RehabFile,
     Status,
     Transfer,
@@ -97,6 +99,7 @@ __all__ = [
     "InterventionStatus",
     "Member",
     "Move",
+    "OwnJob",
     "Plan",
     "Project",
     "RehabFile",
@@ -116,6 +119,7 @@ __all__ = [
     "coordinator",
     "decide_rehab_application",
     "drop_goal",
+    "employment",
     "end_measure",
     "end_on_withdrawal",
     "enter_phase",

@@ -49,6 +49,9 @@ from shared.contracts.casework import (
     RehabInformationRequested,
     RehabMeasureEnded,
     RehabMeasureStarted,
+    SelfFoundEmploymentEnded,
+    SelfFoundEmploymentRecorded,
+    SelfFoundEmploymentVerified,
     TeamMemberAdded,
     TeamMemberRemoved,
 )
@@ -111,6 +114,15 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class OwnJob:
+    """A job the participant found without placement (recorded on the case)."""
+
+    started_on: date
+    ended_on: date | None = None
+    verified: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
 class Case:
     case_id: UUID | None = None
     participant_id: UUID | None = None
@@ -133,6 +145,7 @@ class Case:
     appointments: Mapping[UUID, str] = field(default_factory=lambda: MappingProxyType({}))
     employment_id: UUID | None = None
     employed_since: date | None = None
+    own_jobs: Mapping[UUID, OwnJob] = field(default_factory=lambda: MappingProxyType({}))
     exited_on: date | None = None
     exit_reason: ExitReason | None = None
     transfers: tuple[Transfer, ...] = ()
@@ -314,6 +327,33 @@ def _employment_ended(state: Case, e: CaseEmploymentEndRecorded) -> Case:
     if state.employment_id != e.employment_id:
         return state
     return replace(state, employment_id=None, employed_since=None)
+
+
+@evolve.on(SelfFoundEmploymentRecorded)
+def _own_job_recorded(state: Case, e: SelfFoundEmploymentRecorded) -> Case:
+    """Like a job placement reports: Nachbetreuung becomes the expected next phase."""
+    job = OwnJob(e.started_on)
+    return replace(
+        state,
+        own_jobs=_put(state.own_jobs, e.employment_id, job),
+        employment_id=e.employment_id,
+        employed_since=e.started_on,
+    )
+
+
+@evolve.on(SelfFoundEmploymentVerified)
+def _own_job_verified(state: Case, e: SelfFoundEmploymentVerified) -> Case:
+    job = state.own_jobs[e.employment_id]
+    checked = replace(job, verified=job.verified | {e.months_after_start})
+    return replace(state, own_jobs=_put(state.own_jobs, e.employment_id, checked))
+
+
+@evolve.on(SelfFoundEmploymentEnded)
+def _own_job_ended(state: Case, e: SelfFoundEmploymentEnded) -> Case:
+    ended = _put(state.own_jobs, e.employment_id, replace(state.own_jobs[e.employment_id], ended_on=e.ended_on))
+    if state.employment_id != e.employment_id:
+        return replace(state, own_jobs=ended)
+    return replace(state, own_jobs=ended, employment_id=None, employed_since=None)
 
 
 @evolve.on(ParticipantExited)

@@ -15,6 +15,7 @@ from services.casework.views.case import (
     timeline,
 )
 from services.casework.views.common import PostgresConsents, Reader, audit_health_read, visible_case
+from services.casework.views.employment import due_follow_ups, employments
 from services.casework.views.lists import caseload, list_cases, open_tasks
 from services.casework.views.rehab import rehab_queue
 from services.casework.views.subject_access import subject_access
@@ -27,6 +28,8 @@ __all__ = [
     "Reader",
     "audit_health_read",
     "caseload",
+    "due_follow_ups",
+    "employments",
     "get_case",
     "health_reads",
     "health_records",

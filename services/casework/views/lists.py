@@ -8,6 +8,7 @@ from typing import Any
 from services.casework import access
 from services.casework.views.case import days_between
 from services.casework.views.common import Reader
+from services.casework.views.employment import due_follow_ups
 from shared.bus import Context
 from shared.contracts.common import ConsentPurpose, Phase
 from shared.vocabulary import Role
@@ -101,8 +102,9 @@ async def caseload(db: Reader, ctx: Context) -> dict[str, Any]:
 
 
 async def open_tasks(db: Reader, ctx: Context, within_days: int) -> dict[str, Any]:
-    """Due appointments (and past ones without an outcome), consents expiring soon, and cases
-    where a job started and Nachbetreuung is the expected next step."""
+    """Due appointments (and past ones without an outcome), consents expiring soon, cases
+    where a job started and Nachbetreuung is the expected next step, and the follow-ups of
+    self-found jobs due (overdue ones too)."""
     access.require_reader(ctx.principal, "has no tasks")
     day = ctx.today
     horizon = day + timedelta(days=within_days)
@@ -142,5 +144,6 @@ async def open_tasks(db: Reader, ctx: Context, within_days: int) -> dict[str, An
                     "phase": c["phase"],
                 }
             )
+    tasks.extend(await due_follow_ups(db, ctx, horizon))
     tasks.sort(key=lambda t: (t["due"] or day, t["kind"]))
     return {"member": ctx.principal.subject, "today": day, "count": len(tasks), "tasks": tasks}

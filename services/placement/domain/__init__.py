@@ -1,7 +1,7 @@
 """Placement's aggregates (pure): employers, vacancies and production orders, the candidate
 journey; and the pure rules the handlers and views share (matching, follow-ups due)."""
 
-from services.placement.domain import followups, matching
+from services.placement.domain import followups, matching, workshop
 from services.placement.domain.employers import (
     Employer,
     acquire_employer,
@@ -13,15 +13,12 @@ from services.placement.domain.employers import (
     require_employer,
 )
 from services.placement.domain.journey import (
-    FOLLOW_UP_EARLY_DAYS,
-    FOLLOW_UP_MONTHS,
     SUBSIDY_MAX_MONTHS,
     Candidate,
     Employment,
     Proposal,
     Trial,
     abort_trial,
-    add_months,
     candidate,
     candidate_stream,
     complete_trial,
@@ -40,6 +37,7 @@ from services.placement.domain.journey import (
     withdraw,
 )
 from services.placement.domain.vacancies import (
+    Assignment,
     ProductionOrder,
     Vacancy,
     accept_order,
@@ -53,11 +51,13 @@ from services.placement.domain.vacancies import (
     vacancy,
     vacancy_stream,
 )
+from shared.followups import FOLLOW_UP_EARLY_DAYS, FOLLOW_UP_MONTHS, add_months
 
 __all__ = [
     "FOLLOW_UP_EARLY_DAYS",
     "FOLLOW_UP_MONTHS",
     "SUBSIDY_MAX_MONTHS",
+    "Assignment",
     "Candidate",
     "Employer",
     "Employment",
@@ -102,4 +102,5 @@ __all__ = [
     "vacancy_stream",
     "verify_status",
     "withdraw",
+    "workshop",
 ]

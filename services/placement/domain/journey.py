@@ -10,7 +10,7 @@ one place: no proposal, trial or adaptation request without an active pool entry
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from uuid import UUID
 
 from services.placement.domain.employers import Employer, require_employer
@@ -36,24 +36,10 @@ from shared.contracts.placement import (
 )
 from shared.domain import Decider, DomainError, InvalidTransition, NotFound
 from shared.evolvers import Evolver
+from shared.followups import check_follow_up
 from shared.guards import found, not_before
 
-FOLLOW_UP_MONTHS = (6, 12)
-# A follow-up may be recorded this many days before it is due (the call is made in that week).
-FOLLOW_UP_EARLY_DAYS = 14
 SUBSIDY_MAX_MONTHS = {"16e": 24, "16i": 60}
-
-
-def add_months(d: date, months: int) -> date:
-    """Same day ``months`` later, clamped to the month's end (31 Aug + 6 → 28/29 Feb)."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(year, month, min(d.day, day))
-        except ValueError:
-            continue
-    raise ValueError(d)  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -340,12 +326,5 @@ def end_aftercare(state: Candidate, ended: AftercareEnded) -> list[DomainEvent]:
 
 def verify_status(state: Candidate, verified: EmploymentStatusVerified) -> list[DomainEvent]:
     job = _employment(state, verified.employment_id)
-    months = verified.months_after_start
-    if months not in FOLLOW_UP_MONTHS:
-        raise DomainError("follow-ups are at 6 or 12 months after the start", field="months_after_start")
-    if months in job.verified:
-        raise InvalidTransition(f"the {months}-month follow-up was already recorded")
-    due = add_months(job.started_on, months)
-    if verified.verified_on < due - timedelta(days=FOLLOW_UP_EARLY_DAYS):
-        raise DomainError(f"the {months}-month follow-up is due on {due.isoformat()}", field="verified_on")
+    check_follow_up(job.started_on, verified.months_after_start, verified.verified_on, job.verified)
     return [verified]

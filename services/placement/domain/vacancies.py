@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 from uuid import UUID
 
 from services.placement.domain.employers import Employer, require_employer
@@ -68,18 +70,30 @@ def close_vacancy(state: Vacancy, closed: VacancyClosed) -> list[DomainEvent]:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """A participant on an order (``domain.workshop``): since when, until when, the days recorded."""
+
+    agency: str
+    assigned_on: date
+    released_on: date | None = None
+    days: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
 class ProductionOrder:
     order_id: UUID | None = None
     agency: str = ""
     accepted_on: date | None = None
     status: str = "none"  # none → accepted → completed
+    completed_on: date | None = None
+    assignments: Mapping[UUID, Assignment] = field(default_factory=lambda: MappingProxyType({}))
 
 
 evolve_order = Evolver[ProductionOrder]()
 
 
 evolve_order.takes(ProductionOrderAccepted, "order_id", "agency", "accepted_on", status="accepted")
-evolve_order.sets(ProductionOrderCompleted, status="completed")
+evolve_order.takes(ProductionOrderCompleted, "completed_on", status="completed")
 
 
 production_order = Decider[ProductionOrder](

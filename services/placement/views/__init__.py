@@ -28,8 +28,10 @@ from services.placement.views.employers import (
 from services.placement.views.ranking import PostgresVacancyOffers
 from services.placement.views.reads import Reads
 from services.placement.views.subject_access import subject_access
+from services.placement.views.workshop import PostgresEnrolments, order_participants, participant_orders
 
 __all__ = [
+    "PostgresEnrolments",
     "PostgresVacancyOffers",
     "Reads",
     "drv_exchange_active",
@@ -46,6 +48,8 @@ __all__ = [
     "list_proposals",
     "list_vacancies",
     "list_work_trials",
+    "order_participants",
+    "participant_orders",
     "rank_candidates_for_vacancy",
     "rank_vacancies_for_candidate",
     "subject_access",

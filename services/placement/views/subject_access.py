@@ -1,7 +1,8 @@
 """Subject access (GDPR Art. 15): everything placement holds about one person, for the DPO of
 the agency caring for them: the candidate's events opened (a workplace adaptation is sealed
 under placement's key), the placement records (proposals, work trials, employments, subsidies,
-follow-ups) and placement's read log of the person, this read included."""
+follow-ups), the production orders they work on with their days (also for someone who was
+never a candidate) and placement's read log of the person, this read included."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from uuid import UUID
 from services.placement import domain
 from services.placement.views.candidates import HISTORY
 from services.placement.views.reads import Reads, rows_json
+from services.placement.views.workshop import enrolled_agency, workshop_days
 from shared import subject_access as rules
 from shared.bus import Context
 from shared.contracts.placement import CandidateProfileWithdrawn
@@ -23,7 +25,7 @@ async def subject_access(db: Reads, ctx: Context, participant_id: UUID) -> dict[
     loaded = await db.load(domain.candidate, domain.candidate_stream(participant_id))
     s = loaded.state
     if s.status == "none":
-        raise NotFound("no such candidate", field="participant_id")
+        return await _workshop_only(db, ctx, participant_id)
     rules.require_subject_access(ctx.principal, s.agency, what="candidate")
     reads = await rules.audit_and_read_log(db.pool, ctx, participant_id, s.agency)
     events = list(map(Recorded.decode, loaded.events))
@@ -50,4 +52,17 @@ async def subject_access(db: Reads, ctx: Context, participant_id: UUID) -> dict[
         if sealed:
             row["adaptation"] = await opener(sealed)
     data["records"] = [await rules.record(r, opener) for r in events]
+    data["production_orders"] = await workshop_days(db, participant_id)
     return rules.answer("placement", participant_id, s.agency, data=data, reads=reads)
+
+
+async def _workshop_only(db: Reads, ctx: Context, participant_id: UUID) -> dict[str, Any]:
+    """Never a candidate, but on the Produktionswerkstatt's orders: those records; else 404."""
+    agency = await enrolled_agency(db, participant_id)
+    orders = await workshop_days(db, participant_id)
+    if agency is None or not orders:
+        raise NotFound("no such candidate", field="participant_id")
+    rules.require_subject_access(ctx.principal, agency, what="candidate")
+    reads = await rules.audit_and_read_log(db.pool, ctx, participant_id, agency)
+    data = {"in_pool": False, "production_orders": orders}
+    return rules.answer("placement", participant_id, agency, data=data, reads=reads)

@@ -25,6 +25,9 @@ from shared.contracts.casework import (
     PhaseEntered,
     RehabApplicationDecided,
     RehabApplicationFiled,
+    SelfFoundEmploymentEnded,
+    SelfFoundEmploymentRecorded,
+    SelfFoundEmploymentVerified,
 )
 from shared.contracts.common import ConsentPurpose, EmploymentType
 from shared.contracts.intake import (
@@ -80,6 +83,7 @@ class Employment:
     agency: str | None
     project: str | None
     ended: date | None = None
+    source: str = "placement"  # or "casework": a job the participant found without placement
 
     @property
     def integration(self) -> bool:
@@ -340,20 +344,63 @@ def _employment_started(e: EmploymentStarted, j: Journey, on: date) -> None:
 
 
 @apply.register
-def _employment_ended(e: EmploymentEnded, j: Journey, on: date) -> None:
+def _employment_ended(e: EmploymentEnded | SelfFoundEmploymentEnded, j: Journey, on: date) -> None:
     employment = j.employments.get(str(e.employment_id))
     if employment is not None:
         employment.ended = on
 
 
 @apply.register
-def _verified(e: EmploymentStatusVerified, j: Journey, on: date) -> None:
+def _verified(e: EmploymentStatusVerified | SelfFoundEmploymentVerified, j: Journey, on: date) -> None:
+    """A follow-up of placement's or of a self-found job (the same rule, shared.followups)."""
     j.verifications.append((str(e.employment_id), e.months_after_start, on, e.still_employed))
 
 
 @apply.register
 def _subsidy(e: WageSubsidyGranted, j: Journey, on: date) -> None:
     j.subsidies[str(e.subsidy_id)] = (e.instrument, on)
+
+
+@apply.register
+def _self_found(e: SelfFoundEmploymentRecorded, j: Journey, on: date) -> None:
+    """Counted like placement's EmploymentStarted (the same K2 rule); a § 16e / § 16i subsidy
+    on it counts among the subsidies by the job's start."""
+    j.employments[str(e.employment_id)] = Employment(
+        e.type.value, e.subsidised, e.fully_qualifying, on, e.agency, e.project, source=CASEWORK
+    )
+    if e.subsidy is not None:
+        j.subsidies[_subsidy_key(str(e.employment_id))] = (e.subsidy, on)
+
+
+# --- one job, recorded twice ------------------------------------------------------------------
+
+CASEWORK = "casework"
+# A self-found job and a placement job of the same participant starting this close together
+# are taken to be the same job (a case manager's start date may be a few days off).
+SAME_JOB_DAYS = 31
+
+
+def _subsidy_key(employment_id: str) -> str:
+    return f"employment-{employment_id}"
+
+
+def same_job(own: Employment, placed: Employment) -> bool:
+    return abs((own.started - placed.started).days) <= SAME_JOB_DAYS
+
+
+def drop_duplicates(j: Journey) -> None:
+    """Placement's record of a job wins over the case manager's: it is the one its wage subsidy,
+    aftercare and follow-ups refer to. A self-found job that a placement job of the same
+    participant matches (``same_job``) is dropped with its follow-ups and its subsidy, so the
+    participant counts once, whichever of the two arrived first."""
+    placed = [e for e in j.employments.values() if e.source != CASEWORK]
+    twice = {eid for eid, e in j.employments.items() if e.source == CASEWORK and any(same_job(e, p) for p in placed)}
+    if not twice:
+        return
+    j.employments = {eid: e for eid, e in j.employments.items() if eid not in twice}
+    j.verifications = [v for v in j.verifications if v[0] not in twice]
+    for eid in twice:
+        j.subsidies.pop(_subsidy_key(eid), None)
 
 
 def build_participants(facts: Iterable[Fact], cutoff: datetime | None = None) -> dict[str, Journey]:
@@ -365,6 +412,7 @@ def build_participants(facts: Iterable[Fact], cutoff: datetime | None = None) ->
         assert f.participant_id is not None
         apply(f.event, out.setdefault(f.participant_id, Journey(f.participant_id)), f.on)
     for j in out.values():
+        drop_duplicates(j)
         if not j.agency:
             e = next(iter(j.employments.values()), None)
             j.agency, j.project = (e.agency, e.project) if e else (None, None)
