@@ -3,7 +3,7 @@ They raise ``Forbidden`` (403) or ``DomainError`` (422); no FastAPI, no database
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -23,9 +23,12 @@ KPI_READERS = (Role.PROJECT_LEAD, Role.AUDITOR)
 LEADS = (Role.PROJECT_LEAD,)
 
 
-def check_filters(principal: Principal, agency: str | None, project: str | None) -> None:
+def check_filters(
+    principal: Principal, agency: str | None, project: str | None, projects: Mapping[str, Sequence[str]]
+) -> None:
     """A project filter must name a project; an agency filter one the caller may see: its own,
-    or for a DRV carrier another member of a joint project it belongs to."""
+    or for a DRV carrier another member of a joint project it belongs to (``projects``: every
+    project's members, ``vocabulary.memberships``)."""
     if project is not None and project not in PROJECTS:
         raise DomainError(f"unknown project {project!r}", field="project")
     if agency is None or agency == principal.agency:
@@ -33,7 +36,7 @@ def check_filters(principal: Principal, agency: str | None, project: str | None)
     if agency not in AGENCIES:
         raise DomainError(f"unknown agency {agency!r}", field="agency")
     joint = principal.agency in DRV_AGENCIES and any(
-        principal.agency in members and agency in members for members in PROJECTS.values()
+        principal.agency in members and agency in members for members in projects.values()
     )
     if not joint:
         raise Forbidden(f"agency {principal.agency} may not see the figures of {agency}", field="agency")

@@ -23,7 +23,9 @@ from shared.bus import Context
 from shared.contracts.reporting import KpiSnapshotComputed
 from shared.domain import DomainError
 from shared.runtime import Runtime
+from shared.vocabulary import memberships
 
+_MEMBERS = "SELECT project, coordinating_agency, partner_agencies FROM project_plans"
 _FACTS = (
     "SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
     " FROM facts WHERE ($1::timestamptz IS NULL OR recorded_at <= $1)"
@@ -37,6 +39,13 @@ class Reads:
     def __init__(self, runtime: Runtime, rules: disclosure.Rules | None = None) -> None:
         self.runtime = runtime
         self.rules = rules or disclosure.Rules.from_env()
+
+    async def memberships(self) -> dict[str, tuple[str, ...]]:
+        """Every project's members: as last configured (``plans``), else the closed list's."""
+        pool = self.runtime.pool
+        assert pool is not None
+        rows = await pool.fetch(_MEMBERS)
+        return memberships({r["project"]: [r["coordinating_agency"], *r["partner_agencies"]] for r in rows})
 
     async def facts(self, recorded_by: datetime | None = None) -> list[Fact]:
         """Every fact (recorded at its source by ``recorded_by``, if given), decoded."""
@@ -119,7 +128,7 @@ async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) 
     """The reports for the caller; with ``whole`` (or a period of several quarters) the range too."""
     access.require_role(ctx.principal, access.KPI_READERS)
     period, agency, project = ask.period, ask.agency, ask.project
-    access.check_filters(ctx.principal, agency, project)
+    access.check_filters(ctx.principal, agency, project, await reads.memberships())
     facts = await reads.facts(as_of_time(ctx, ask.as_of))
     qs = kpis.quarters(period, facts)
     journeys = journey.build_participants(facts)
