@@ -12,7 +12,7 @@ from shared.domain import DomainError, Forbidden
 from shared.principal import Principal
 from shared.principal import require_role as require_role
 from shared.subject_access import require_subject_access as require_subject_access
-from shared.vocabulary import AGENCIES, DRV_AGENCIES, PROJECTS, Role
+from shared.vocabulary import AGENCIES, DRV_AGENCIES, PROJECTS, Role, memberships
 
 if TYPE_CHECKING:
     from services.reporting.domain.journey import Journey
@@ -42,10 +42,14 @@ def check_filters(
         raise Forbidden(f"agency {principal.agency} may not see the figures of {agency}", field="agency")
 
 
-def visible_to(agency: str, day: date) -> Callable[[Journey], bool]:
+def visible_to(
+    agency: str, day: date, projects: Mapping[str, Sequence[str]] | None = None
+) -> Callable[[Journey], bool]:
     """Own agency's participants (the agency running the case on ``day``, after any transfer);
-    a DRV carrier also sees the joint projects it belongs to, but only participants whose
-    drv-exchange consent was active on ``day``."""
+    a DRV carrier also sees the joint projects it belongs to (``projects``: every project's
+    members as configured; None: before any configuration, the closed list's), but only
+    participants whose drv-exchange consent was active on ``day``."""
+    members = memberships(projects or {})
 
     def check(j: Journey) -> bool:
         if j.agency_on(day) == agency:
@@ -53,7 +57,7 @@ def visible_to(agency: str, day: date) -> Callable[[Journey], bool]:
         return (
             agency in DRV_AGENCIES
             and j.project is not None
-            and agency in PROJECTS.get(j.project, ())
+            and agency in members.get(j.project, ())
             and j.consent_active(ConsentPurpose.DRV_EXCHANGE, day, scope=agency)
         )
 
