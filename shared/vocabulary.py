@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
 
@@ -54,3 +55,14 @@ DRV_AGENCIES = frozenset({"drv-westfalen"})
 
 def project_agencies(project: str) -> tuple[str, ...]:
     return PROJECTS.get(project, ())
+
+
+def project_members(project: str, configured: Sequence[str] | None) -> tuple[str, ...]:
+    """A project's member agencies: its last configuration's (coordinating agency first, then
+    the partners), before its first configuration (``configured`` None) the closed list's."""
+    return project_agencies(project) if configured is None else tuple(configured)
+
+
+def memberships(configured: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """Every project's members by the same rule, from the configured projects' members."""
+    return {code: project_members(code, configured.get(code)) for code in PROJECTS}

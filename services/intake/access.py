@@ -7,6 +7,7 @@ data: only health roles of the running agency see it. A refusal raises ``Forbidd
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from services.intake.domain import Participant
@@ -15,7 +16,7 @@ from shared.domain import Forbidden, NotFound
 from shared.principal import Principal
 from shared.principal import require_role as require_role
 from shared.subject_access import require_subject_access as require_subject_access
-from shared.vocabulary import HEALTH_ROLES, PROJECTS, Role
+from shared.vocabulary import HEALTH_ROLES, Role
 
 REFERRING_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 INTAKE_ROLES = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
@@ -45,10 +46,11 @@ IDENTITY_ROLES = frozenset(
 REPORTING_SERVICE = "reporting"
 
 
-def require_referrer(principal: Principal, project: str) -> None:
-    """A case manager or DRV adviser of an agency that takes part in the project."""
+def require_referrer(principal: Principal, project: str, members: Sequence[str]) -> None:
+    """A case manager or DRV adviser of an agency that takes part in the project (``members``:
+    the project's members as configured, ``vocabulary.project_members``)."""
     require_role(principal, REFERRING_ROLES)
-    if principal.agency not in PROJECTS.get(project, ()):
+    if principal.agency not in members:
         raise Forbidden(f"agency {principal.agency} does not take part in {project}", field="project")
 
 

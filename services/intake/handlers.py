@@ -43,7 +43,7 @@ from shared.contracts.intake import ReferralReceived
 from shared.domain import NotFound
 from shared.envelope import new_id
 from shared.unit_of_work import Loaded, UnitOfWork
-from shared.vocabulary import Role
+from shared.vocabulary import Role, project_members
 
 
 class KeyStore(Protocol):
@@ -98,10 +98,14 @@ async def _append(
     )
 
 
-async def receive_referral(cmd: ReceiveReferral, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
-    """A new participant id; identity and reason sealed under its new key."""
+async def receive_referral(
+    cmd: ReceiveReferral, uow: UnitOfWork, ctx: Context, *, keys: KeyStore, projects: ProjectRules | None = None
+) -> Result:
+    """A new participant id; identity and reason sealed under its new key; the referrer's agency
+    a member of the project as casework last configured it."""
     p = ctx.principal
-    access.require_referrer(p, cmd.project)
+    configured = await _configured(uow, cmd.project, projects)
+    access.require_referrer(p, cmd.project, project_members(cmd.project, configured))
     pid = new_id()
     sealed_identity, sealed_reason = await keys.seal(str(pid), uow, cmd.identity.model_dump(mode="json"), cmd.reason)
     referral = ReferralReceived(
@@ -117,7 +121,7 @@ async def receive_referral(cmd: ReceiveReferral, uow: UnitOfWork, ctx: Context, 
         agency=cmd.agency if cmd.agency and cmd.agency != p.agency else None,
     )
     loaded = Loaded.new(domain.participant, domain.stream_id(pid))  # the id was made just now: nothing to read
-    events = domain.receive_referral(loaded.state, referral)
+    events = domain.receive_referral(loaded.state, referral, configured=configured)
     appended = await uow.append(
         loaded, events, ctx.metadata(agency=referral.running_agency, project=cmd.project),
         expected_version=ctx.expected_version,
@@ -190,6 +194,17 @@ class ProjectRules(Protocol):
         """Whether the project's enrolment needs the information meeting; None before the
         project's first configuration."""
         ...
+
+    async def members(self, uow: UnitOfWork, project: str) -> tuple[str, ...] | None:
+        """The project's coordinating and partner agencies; None before its first configuration."""
+        ...
+
+
+async def _configured(uow: UnitOfWork, project: str | None, projects: ProjectRules | None) -> tuple[str, ...] | None:
+    """The project's configured members (None: not configured, or no projection wired in)."""
+    if project is None or projects is None:
+        return None
+    return await projects.members(uow, project)
 
 
 async def enrol(
@@ -312,13 +327,23 @@ async def lift_legal_hold(cmd: LiftLegalHold, uow: UnitOfWork, ctx: Context) -> 
     return await _append(uow, ctx, loaded, domain.lift_hold(loaded.state, cmd.hold_id, ctx.today))
 
 
-async def set_retention_rule(cmd: SetRetentionRule, uow: UnitOfWork, ctx: Context) -> Result:
+async def set_retention_rule(
+    cmd: SetRetentionRule, uow: UnitOfWork, ctx: Context, *, projects: ProjectRules | None = None
+) -> Result:
     """DPO or administrator: the caller's agency's period for one record class."""
     p = ctx.principal
     access.require_role(p, access.RETENTION_RULE_ROLES)
+    configured = await _configured(uow, cmd.project, projects)
     loaded = await uow.load(retention.rules, retention.stream_id(p.agency))
     events = retention.set_rule(
-        loaded.state, p.agency, cmd.project, cmd.record_class, cmd.period_months, cmd.basis, ctx.today
+        loaded.state,
+        p.agency,
+        cmd.project,
+        cmd.record_class,
+        cmd.period_months,
+        cmd.basis,
+        ctx.today,
+        configured=configured,
     )
     appended = await uow.append(
         loaded, events, ctx.metadata(agency=p.agency, project=cmd.project), expected_version=ctx.expected_version

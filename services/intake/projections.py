@@ -106,10 +106,15 @@ async def erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
 projects = Projection(name="projects", sql=migrations(__file__, "projections", "projects"), topics=["casework"])
 
 _PROJECT_RULES = """
-INSERT INTO project_rules (project, info_meeting_required) VALUES ($1, $2)
-ON CONFLICT (project) DO UPDATE SET info_meeting_required = excluded.info_meeting_required
+INSERT INTO project_rules (project, info_meeting_required, members) VALUES ($1, $2, $3)
+ON CONFLICT (project) DO UPDATE SET info_meeting_required = excluded.info_meeting_required, members = excluded.members
 """
-statement(projects, ProjectConfigured, _PROJECT_RULES, "project", "info_meeting_required")
+
+
+@projects.on(ProjectConfigured)
+async def project_configured(conn: Conn, rec: Recorded[ProjectConfigured]) -> None:
+    e = rec.payload
+    await conn.execute(_PROJECT_RULES, e.project, e.info_meeting_required, [e.coordinating_agency, *e.partner_agencies])
 
 
 retention = Projection(

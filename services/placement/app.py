@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from services.placement.api import routers
 from services.placement.handlers import HANDLERS
 from services.placement.policies import pool_policy
-from services.placement.projections import access, board, workshop
-from services.placement.views import PostgresEnrolments, PostgresVacancyOffers, Reads
+from services.placement.projections import access, board, projects, workshop
+from services.placement.views import PostgresEnrolments, PostgresProjects, PostgresVacancyOffers, Reads
 from shared.bus import MessageBus, inject
 from shared.contracts.intake import ParticipantDataErased
 from shared.contracts.placement import EmployerContactDataErased
@@ -32,7 +32,7 @@ from shared.web import create_app
 definition = ServiceDefinition(
     name="placement",
     sql=[*READ_LOG_SQL, *sorted((Path(__file__).parent / "sql" / "store").glob("*.sql"))],
-    projections=(pool_policy, board, access, workshop, staff),
+    projections=(pool_policy, board, access, workshop, projects, staff),
     subject_keys=True,
     erasures=(
         ErasureRule(EmployerContactDataErased, lambda p: str(p["employer_id"])),
@@ -84,7 +84,12 @@ def build(clock: Callable[[], date] = date.today, **overrides: object) -> FastAP
         description="Betriebsakquise: employers, vacancies, the consent-based candidate pool, matching,"
         " work trials, employment, aftercare and follow-ups",
     )
-    ports = {"keys": keys, "offers": PostgresVacancyOffers(reads), "enrolments": PostgresEnrolments(reads)}
+    ports = {
+        "keys": keys,
+        "offers": PostgresVacancyOffers(reads),
+        "enrolments": PostgresEnrolments(reads),
+        "projects": PostgresProjects(reads),
+    }
     app.state.bus = MessageBus(inject(HANDLERS, **ports), runtime.unit_of_work)
     app.state.reads = reads
     return app

@@ -2,13 +2,14 @@
 
 Each aggregate a command needs is loaded once, and the access rules run on that state.
 Ports: ``keys`` (per-employer keys sealing contact data), ``offers`` (a vacancy as the
-board projection knows it, for the match score of a proposal) and ``enrolments`` (who is
-enrolled, for the Produktionswerkstatt's orders).
+board projection knows it, for the match score of a proposal), ``enrolments`` (who is
+enrolled, for the Produktionswerkstatt's orders) and ``projects`` (every project's members as
+casework configured them: who are partners).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -46,6 +47,7 @@ from shared.contracts.base import DomainEvent
 from shared.domain import Decider, DomainError
 from shared.envelope import new_id
 from shared.unit_of_work import Loaded, UnitOfWork
+from shared.vocabulary import memberships
 
 S = TypeVar("S")
 
@@ -65,6 +67,17 @@ class Enrolments(Protocol):
     """Who is enrolled (intake's enrolments, kept by the ``workshop`` projection), or None."""
 
     async def enrolled(self, participant_id: UUID, uow: UnitOfWork) -> Enrolled | None: ...
+
+
+class Projects(Protocol):
+    """Every project's members as casework configured them (the ``projects`` projection)."""
+
+    async def memberships(self, uow: UnitOfWork) -> Mapping[str, tuple[str, ...]]: ...
+
+
+async def _memberships(uow: UnitOfWork, projects: Projects | None) -> Mapping[str, tuple[str, ...]]:
+    """The configured memberships; without the projection wired in (unit tests) the closed list's."""
+    return memberships({}) if projects is None else await projects.memberships(uow)
 
 
 class VacancyOffers(Protocol):
@@ -97,11 +110,18 @@ async def _append(
 
 
 async def _agency_append(
-    uow: UnitOfWork, ctx: Context, loaded: Loaded[Any], events: Sequence[DomainEvent], body: dict[str, Any], **kw: Any
+    uow: UnitOfWork,
+    ctx: Context,
+    loaded: Loaded[Any],
+    events: Sequence[DomainEvent],
+    body: dict[str, Any],
+    projects: Projects | None,
+    **kw: Any,
 ) -> Result:
-    """Employer-side records carry the caller's agency and its project."""
+    """Employer-side records carry the caller's agency and its project (as configured)."""
     agency = ctx.principal.agency
-    return await _append(uow, ctx, loaded, events, body, agency=agency, project=access.project_of(agency), **kw)
+    project = access.project_of(agency, await _memberships(uow, projects))
+    return await _append(uow, ctx, loaded, events, body, agency=agency, project=project, **kw)
 
 
 async def _employer_side(uow: UnitOfWork, ctx: Context, decider: Decider[S], stream_id: str) -> Loaded[S]:
@@ -118,11 +138,12 @@ async def _new_for_employer(
     stream_id: str,
     decide: Callable[[S, domain.Employer], Sequence[DomainEvent]],
     body: dict[str, Any],
+    projects: Projects | None,
 ) -> Result:
     """A new vacancy or order: recorded under the caller's own employer, in a new stream."""
     of = await _employer_side(uow, ctx, domain.employer, domain.employer_stream(employer_id))
     employer = access.own_employer(ctx.principal, of.state)
-    return await _new_stream(uow, ctx, decider, stream_id, lambda state: decide(state, employer), body)
+    return await _new_stream(uow, ctx, decider, stream_id, lambda state: decide(state, employer), body, projects)
 
 
 async def _new_stream(
@@ -132,17 +153,20 @@ async def _new_stream(
     stream_id: str,
     decide: Callable[[S], Sequence[DomainEvent]],
     body: dict[str, Any],
+    projects: Projects | None,
 ) -> Result:
     """Decide on a stream that does not exist yet and append under the caller's agency (a new
     stream ignores If-Match, as it always did)."""
     loaded = Loaded.new(decider, stream_id)
-    return await _agency_append(uow, ctx, loaded, decide(loaded.state), body, if_match=False)
+    return await _agency_append(uow, ctx, loaded, decide(loaded.state), body, projects, if_match=False)
 
 
 # --- employers -------------------------------------------------------------------------------
 
 
-async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+async def acquire_employer(
+    cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, *, keys: KeyStore, projects: Projects | None = None
+) -> Result:
     """A company won for the project; contact persons are sealed under its own key."""
     access.require_role(ctx.principal, access.EMPLOYER_ROLES)
     employer_id = new_id()
@@ -155,10 +179,12 @@ async def acquire_employer(cmd: AcquireEmployer, uow: UnitOfWork, ctx: Context, 
     )
     decide = partial(domain.acquire_employer, acquired=acquired)
     stream_id = domain.employer_stream(employer_id)
-    return await _new_stream(uow, ctx, domain.employer, stream_id, decide, {"employer_id": str(employer_id)})
+    return await _new_stream(uow, ctx, domain.employer, stream_id, decide, {"employer_id": str(employer_id)}, projects)
 
 
-async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+async def log_contact(
+    cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: KeyStore, projects: Projects | None = None
+) -> Result:
     loaded = await _employer_side(uow, ctx, domain.employer, domain.employer_stream(cmd.employer_id))
     state = access.own_employer(ctx.principal, loaded.state)
     contact_id = new_id()
@@ -168,10 +194,12 @@ async def log_contact(cmd: LogContact, uow: UnitOfWork, ctx: Context, *, keys: K
     )
     events = domain.log_contact(state, logged)
     body = {"employer_id": str(cmd.employer_id), "contact_id": str(contact_id)}
-    return await _agency_append(uow, ctx, loaded, events, body)
+    return await _agency_append(uow, ctx, loaded, events, body, projects)
 
 
-async def erase_contact_data(cmd: EraseContactData, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+async def erase_contact_data(
+    cmd: EraseContactData, uow: UnitOfWork, ctx: Context, *, keys: KeyStore, projects: Projects | None = None
+) -> Result:
     """Destroy the employer's key: contact persons and notes become unreadable for good."""
     access.require_role(ctx.principal, access.ERASURE_ROLES)
     loaded = await uow.load(domain.employer, domain.employer_stream(cmd.employer_id))
@@ -179,44 +207,56 @@ async def erase_contact_data(cmd: EraseContactData, uow: UnitOfWork, ctx: Contex
     await keys.erase(str(cmd.employer_id), uow)  # with the event (in a transaction, both or neither)
     events = domain.erase_contacts(state, cmd.erased_on)
     body = {"employer_id": str(cmd.employer_id), "contacts_erased": True}
-    return await _agency_append(uow, ctx, loaded, events, body, if_match=False)
+    return await _agency_append(uow, ctx, loaded, events, body, projects, if_match=False)
 
 
 # --- vacancies and production orders ---------------------------------------------------------
 
 
-async def record_vacancy(cmd: RecordVacancy, uow: UnitOfWork, ctx: Context) -> Result:
+async def record_vacancy(
+    cmd: RecordVacancy, uow: UnitOfWork, ctx: Context, *, projects: Projects | None = None
+) -> Result:
     vacancy_id = new_id()
     recorded = contract.VacancyRecorded(vacancy_id=vacancy_id, agency=ctx.principal.agency, **cmd.model_dump())
     decide = partial(domain.record_vacancy, recorded=recorded)
     stream_id = domain.vacancy_stream(vacancy_id)
     body = {"vacancy_id": str(vacancy_id)}
-    return await _new_for_employer(uow, ctx, cmd.employer_id, domain.vacancy, stream_id, decide, body)
+    return await _new_for_employer(uow, ctx, cmd.employer_id, domain.vacancy, stream_id, decide, body, projects)
 
 
-async def close_vacancy(cmd: CloseVacancy, uow: UnitOfWork, ctx: Context) -> Result:
+async def close_vacancy(
+    cmd: CloseVacancy, uow: UnitOfWork, ctx: Context, *, projects: Projects | None = None
+) -> Result:
     loaded = await _employer_side(uow, ctx, domain.vacancy, domain.vacancy_stream(cmd.vacancy_id))
     events = domain.close_vacancy(
         access.own_vacancy(ctx.principal, loaded.state), contract.VacancyClosed(**cmd.model_dump())
     )
-    return await _agency_append(uow, ctx, loaded, events, {"vacancy_id": str(cmd.vacancy_id), "status": "closed"})
+    return await _agency_append(
+        uow, ctx, loaded, events, {"vacancy_id": str(cmd.vacancy_id), "status": "closed"}, projects
+    )
 
 
-async def accept_order(cmd: AcceptOrder, uow: UnitOfWork, ctx: Context) -> Result:
+async def accept_order(cmd: AcceptOrder, uow: UnitOfWork, ctx: Context, *, projects: Projects | None = None) -> Result:
     """An order taken on for the Produktionswerkstatt."""
     order_id = new_id()
     accepted = contract.ProductionOrderAccepted(order_id=order_id, agency=ctx.principal.agency, **cmd.model_dump())
     decide = partial(domain.accept_order, accepted=accepted)
     stream_id = domain.order_stream(order_id)
     body = {"order_id": str(order_id)}
-    return await _new_for_employer(uow, ctx, cmd.employer_id, domain.production_order, stream_id, decide, body)
+    return await _new_for_employer(
+        uow, ctx, cmd.employer_id, domain.production_order, stream_id, decide, body, projects
+    )
 
 
-async def complete_order(cmd: CompleteOrder, uow: UnitOfWork, ctx: Context) -> Result:
+async def complete_order(
+    cmd: CompleteOrder, uow: UnitOfWork, ctx: Context, *, projects: Projects | None = None
+) -> Result:
     loaded = await _employer_side(uow, ctx, domain.production_order, domain.order_stream(cmd.order_id))
     state = access.own_order(ctx.principal, loaded.state, loaded.exists)
     events = domain.complete_order(state, contract.ProductionOrderCompleted(**cmd.model_dump()))
-    return await _agency_append(uow, ctx, loaded, events, {"order_id": str(cmd.order_id), "status": "completed"})
+    return await _agency_append(
+        uow, ctx, loaded, events, {"order_id": str(cmd.order_id), "status": "completed"}, projects
+    )
 
 
 # --- candidate journey -----------------------------------------------------------------------
@@ -279,20 +319,22 @@ def _journey_step(
     return handle
 
 
-async def _employer(uow: UnitOfWork, ctx: Context, employer_id: UUID) -> domain.Employer:
+async def _employer(uow: UnitOfWork, ctx: Context, employer_id: UUID, projects: Projects | None) -> domain.Employer:
     state = (await uow.load(domain.employer, domain.employer_stream(employer_id))).state
-    return access.partner_employer(ctx.principal, state)
+    return access.partner_employer(ctx.principal, state, await _memberships(uow, projects))
 
 
-async def _vacancy(uow: UnitOfWork, ctx: Context, vacancy_id: UUID) -> domain.Vacancy:
+async def _vacancy(uow: UnitOfWork, ctx: Context, vacancy_id: UUID, projects: Projects | None) -> domain.Vacancy:
     state = (await uow.load(domain.vacancy, domain.vacancy_stream(vacancy_id))).state
-    return access.partner_vacancy(ctx.principal, state)
+    return access.partner_vacancy(ctx.principal, state, await _memberships(uow, projects))
 
 
-async def propose(cmd: ProposeCandidate, uow: UnitOfWork, ctx: Context, *, offers: VacancyOffers) -> Result:
+async def propose(
+    cmd: ProposeCandidate, uow: UnitOfWork, ctx: Context, *, offers: VacancyOffers, projects: Projects | None = None
+) -> Result:
     """Propose a candidate in the pool to an employer for an open vacancy."""
     loaded = await _candidate(uow, ctx, cmd.participant_id)
-    vacancy = await _vacancy(uow, ctx, cmd.vacancy_id)
+    vacancy = await _vacancy(uow, ctx, cmd.vacancy_id, projects)
     assert vacancy.employer_id is not None
     score = None
     offer = await offers.offer(cmd.vacancy_id, uow)
@@ -306,11 +348,13 @@ async def propose(cmd: ProposeCandidate, uow: UnitOfWork, ctx: Context, *, offer
     return await _journey(uow, ctx, loaded, lambda s: domain.propose(s, vacancy, proposed), body)
 
 
-async def start_trial(cmd: StartWorkTrial, uow: UnitOfWork, ctx: Context) -> Result:
+async def start_trial(
+    cmd: StartWorkTrial, uow: UnitOfWork, ctx: Context, *, projects: Projects | None = None
+) -> Result:
     loaded = await _candidate(uow, ctx, cmd.participant_id)
-    employer = await _employer(uow, ctx, cmd.employer_id)
+    employer = await _employer(uow, ctx, cmd.employer_id, projects)
     if cmd.vacancy_id is not None:
-        vacancy = await _vacancy(uow, ctx, cmd.vacancy_id)
+        vacancy = await _vacancy(uow, ctx, cmd.vacancy_id, projects)
         if vacancy.employer_id != cmd.employer_id:
             raise DomainError("the vacancy is not one of this employer's", field="vacancy_id")
     trial_id = new_id()
@@ -319,10 +363,12 @@ async def start_trial(cmd: StartWorkTrial, uow: UnitOfWork, ctx: Context) -> Res
     return await _journey(uow, ctx, loaded, lambda s: domain.start_trial(s, employer, started), body)
 
 
-async def request_adaptation(cmd: RequestAdaptation, uow: UnitOfWork, ctx: Context, *, keys: KeyStore) -> Result:
+async def request_adaptation(
+    cmd: RequestAdaptation, uow: UnitOfWork, ctx: Context, *, keys: KeyStore, projects: Projects | None = None
+) -> Result:
     """What the person needs is sealed under placement's key for the participant."""
     loaded = await _candidate(uow, ctx, cmd.participant_id)
-    employer = await _employer(uow, ctx, cmd.employer_id)
+    employer = await _employer(uow, ctx, cmd.employer_id, projects)
     request_id = new_id()
     sealed = await keys.seal(str(cmd.participant_id), cmd.adaptation, uow)
     fields = cmd.model_dump(exclude={"adaptation"})
@@ -331,11 +377,13 @@ async def request_adaptation(cmd: RequestAdaptation, uow: UnitOfWork, ctx: Conte
     return await _journey(uow, ctx, loaded, lambda s: domain.request_adaptation(s, employer, requested), body)
 
 
-async def start_employment(cmd: StartEmployment, uow: UnitOfWork, ctx: Context) -> Result:
+async def start_employment(
+    cmd: StartEmployment, uow: UnitOfWork, ctx: Context, *, projects: Projects | None = None
+) -> Result:
     """A job started (casework sees it; reporting counts K2 integrations from it)."""
     loaded = await _candidate(uow, ctx, cmd.participant_id)
     if cmd.employer_id is not None:
-        await _employer(uow, ctx, cmd.employer_id)
+        await _employer(uow, ctx, cmd.employer_id, projects)
     employment_id = new_id()
     started = contract.EmploymentStarted(
         employment_id=employment_id, agency=loaded.state.agency, project=loaded.state.project, **cmd.model_dump()
@@ -389,26 +437,32 @@ def _on_order(order_id: UUID, participant_id: UUID, **extra: Any) -> dict[str, A
     return {"order_id": str(order_id), "participant_id": str(participant_id), **extra}
 
 
-async def assign_to_order(cmd: AssignToOrder, uow: UnitOfWork, ctx: Context, *, enrolments: Enrolments) -> Result:
+async def assign_to_order(
+    cmd: AssignToOrder, uow: UnitOfWork, ctx: Context, *, enrolments: Enrolments, projects: Projects | None = None
+) -> Result:
     """An enrolled participant of the order's project joins it."""
     loaded = await _workshop_order(uow, ctx, cmd.order_id)
     enrolled = await enrolments.enrolled(cmd.participant_id, uow)
-    who = access.order_participant(loaded.state.agency, enrolled)
+    who = access.order_participant(loaded.state.agency, enrolled, await _memberships(uow, projects))
     events = domain.workshop.assign(loaded.state, who, cmd.assigned_on)
-    return await _agency_append(uow, ctx, loaded, events, _on_order(cmd.order_id, cmd.participant_id))
+    return await _agency_append(uow, ctx, loaded, events, _on_order(cmd.order_id, cmd.participant_id), projects)
 
 
-async def record_order_attendance(cmd: RecordOrderAttendance, uow: UnitOfWork, ctx: Context) -> Result:
+async def record_order_attendance(
+    cmd: RecordOrderAttendance, uow: UnitOfWork, ctx: Context, *, projects: Projects | None = None
+) -> Result:
     loaded = await _workshop_order(uow, ctx, cmd.order_id)
     events = domain.workshop.record_day(loaded.state, cmd.participant_id, cmd.worked_on, cmd.attendance, cmd.hours)
     body = _on_order(cmd.order_id, cmd.participant_id, worked_on=cmd.worked_on.isoformat())
-    return await _agency_append(uow, ctx, loaded, events, body)
+    return await _agency_append(uow, ctx, loaded, events, body, projects)
 
 
-async def release_from_order(cmd: ReleaseFromOrder, uow: UnitOfWork, ctx: Context) -> Result:
+async def release_from_order(
+    cmd: ReleaseFromOrder, uow: UnitOfWork, ctx: Context, *, projects: Projects | None = None
+) -> Result:
     loaded = await _workshop_order(uow, ctx, cmd.order_id)
     events = domain.workshop.release(loaded.state, cmd.participant_id, cmd.released_on)
-    return await _agency_append(uow, ctx, loaded, events, _on_order(cmd.order_id, cmd.participant_id))
+    return await _agency_append(uow, ctx, loaded, events, _on_order(cmd.order_id, cmd.participant_id), projects)
 
 
 HANDLERS: dict[type[Command], Callable[..., Awaitable[Result]]] = {

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from shared.contracts.casework import ProjectConfigured
 from shared.contracts.common import ConsentPurpose
 from shared.contracts.intake import (
     ConsentExpired,
@@ -309,6 +310,22 @@ async def drv_erased(conn: Conn, rec: Recorded[ParticipantDataErased]) -> None:
     await conn.execute("DELETE FROM drv_exchange_consents WHERE participant_id = $1", rec.payload.participant_id)
     if await conn.fetchval(_HAS_KEYS):  # a bare projection database (rebuild, tests) holds no keys
         await SubjectKeys().erase(conn, str(rec.payload.participant_id))
+
+
+# --- projects: casework owns them; who are partners follows their last configuration ---------
+
+projects = Projection(name="projects", sql=migrations(__file__, "projections", "projects"), topics=["casework"])
+
+_PROJECT_MEMBERS = """
+INSERT INTO project_members (project, members) VALUES ($1, $2)
+ON CONFLICT (project) DO UPDATE SET members = excluded.members
+"""
+
+
+@projects.on(ProjectConfigured)
+async def project_configured(conn: Conn, rec: Recorded[ProjectConfigured]) -> None:
+    e = rec.payload
+    await conn.execute(_PROJECT_MEMBERS, e.project, [e.coordinating_agency, *e.partner_agencies])
 
 
 # --- the Produktionswerkstatt (from intake's enrolments and the orders' streams) -------------

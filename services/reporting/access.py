@@ -3,7 +3,7 @@ They raise ``Forbidden`` (403) or ``DomainError`` (422); no FastAPI, no database
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,7 @@ from shared.domain import DomainError, Forbidden
 from shared.principal import Principal
 from shared.principal import require_role as require_role
 from shared.subject_access import require_subject_access as require_subject_access
-from shared.vocabulary import AGENCIES, DRV_AGENCIES, PROJECTS, Role
+from shared.vocabulary import AGENCIES, DRV_AGENCIES, PROJECTS, Role, memberships
 
 if TYPE_CHECKING:
     from services.reporting.domain.journey import Journey
@@ -23,9 +23,12 @@ KPI_READERS = (Role.PROJECT_LEAD, Role.AUDITOR)
 LEADS = (Role.PROJECT_LEAD,)
 
 
-def check_filters(principal: Principal, agency: str | None, project: str | None) -> None:
+def check_filters(
+    principal: Principal, agency: str | None, project: str | None, projects: Mapping[str, Sequence[str]]
+) -> None:
     """A project filter must name a project; an agency filter one the caller may see: its own,
-    or for a DRV carrier another member of a joint project it belongs to."""
+    or for a DRV carrier another member of a joint project it belongs to (``projects``: every
+    project's members, ``vocabulary.memberships``)."""
     if project is not None and project not in PROJECTS:
         raise DomainError(f"unknown project {project!r}", field="project")
     if agency is None or agency == principal.agency:
@@ -33,16 +36,20 @@ def check_filters(principal: Principal, agency: str | None, project: str | None)
     if agency not in AGENCIES:
         raise DomainError(f"unknown agency {agency!r}", field="agency")
     joint = principal.agency in DRV_AGENCIES and any(
-        principal.agency in members and agency in members for members in PROJECTS.values()
+        principal.agency in members and agency in members for members in projects.values()
     )
     if not joint:
         raise Forbidden(f"agency {principal.agency} may not see the figures of {agency}", field="agency")
 
 
-def visible_to(agency: str, day: date) -> Callable[[Journey], bool]:
+def visible_to(
+    agency: str, day: date, projects: Mapping[str, Sequence[str]] | None = None
+) -> Callable[[Journey], bool]:
     """Own agency's participants (the agency running the case on ``day``, after any transfer);
-    a DRV carrier also sees the joint projects it belongs to, but only participants whose
-    drv-exchange consent was active on ``day``."""
+    a DRV carrier also sees the joint projects it belongs to (``projects``: every project's
+    members as configured; None: before any configuration, the closed list's), but only
+    participants whose drv-exchange consent was active on ``day``."""
+    members = memberships(projects or {})
 
     def check(j: Journey) -> bool:
         if j.agency_on(day) == agency:
@@ -50,7 +57,7 @@ def visible_to(agency: str, day: date) -> Callable[[Journey], bool]:
         return (
             agency in DRV_AGENCIES
             and j.project is not None
-            and agency in PROJECTS.get(j.project, ())
+            and agency in members.get(j.project, ())
             and j.consent_active(ConsentPurpose.DRV_EXCHANGE, day, scope=agency)
         )
 

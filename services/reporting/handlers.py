@@ -24,6 +24,10 @@ class FactSource(Protocol):
 
     async def facts(self, recorded_by: datetime | None = None) -> list[Fact]: ...
 
+    async def memberships(self) -> dict[str, tuple[str, ...]]:
+        """Every project's members as configured (``plans``), else the closed list's."""
+        ...
+
     async def lag(self) -> int:
         """Events not applied to the facts yet (a close must wait for them)."""
         ...
@@ -59,6 +63,7 @@ async def close_quarter(
     loaded = await uow.load(periods.period, periods.period_stream(agency, quarter))
     cutoff = now() if cmd.cutoff is None else periods.check_cutoff(quarter, cmd.cutoff, now())
     known = await facts.facts(cutoff)
+    projects = await facts.memberships()
     events = periods.close(
         loaded.state,
         agency=agency,
@@ -66,7 +71,9 @@ async def close_quarter(
         today=ctx.today,
         cutoff=cutoff,
         closed_by=ctx.principal.subject,
-        figures=kpis.report(journey.build_participants(known), quarter, agency, rules=disclosure.Rules.from_env()),
+        figures=kpis.report(
+            journey.build_participants(known), quarter, agency, projects=projects, rules=disclosure.Rules.from_env()
+        ),
         facts=len(known),
     )
     sealed = await uow.append(

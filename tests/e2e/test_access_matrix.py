@@ -34,11 +34,14 @@ import schemathesis
 from services.casework import domain as casework_domain
 from services.casework.views.common import PostgresConsents
 from services.intake import domain as intake_domain
+from services.intake.views import RegisterProjectRules
 from services.placement import domain as placement_domain
 from services.placement.views.candidates import drv_exchange_active
+from services.placement.views.reads import project_memberships
+from services.reporting.views.reports import Reads as ReportingReads
 from services.reporting.views.targets import membership
 from shared.principal import Principal
-from shared.vocabulary import Role
+from shared.vocabulary import Role, memberships, project_members
 from tests import access_matrix, cases, support
 from tests.access_matrix import Missing, Outcome, Route
 from tests.e2e.conftest import Stack
@@ -207,6 +210,9 @@ async def load(world: World, service: str, pid: str | None, values: dict[str, An
             drv[agency] = await drv_exchange_active(pool, uid, who, world.today("placement"))
         owner = states[intake_domain.Participant]  # the owning agency: the one that runs the case
         values = {"exchange_agencies": exchange, "owner_agency": owner.agency if owner else None} | values
+        if service == "placement":  # the candidate's project's members, as placement holds them
+            values = {"members": (await memberships_of(world, service)).get(cand.state.project, ())} | values
+    values = {"projects": await memberships_of(world, service)} | values
     if values.get("project") is not None:
         values |= await project_facts(world, service, str(values["project"]))  # the stored ones, not a body's
     exists = True
@@ -231,6 +237,17 @@ async def load(world: World, service: str, pid: str | None, values: dict[str, An
     return Loaded(states, values, drv)
 
 
+async def memberships_of(world: World, service: str) -> dict[str, tuple[str, ...]]:
+    """Every project's members as the service holds them (its projection of casework's configuration)."""
+    runtime = world.stack.runtime(service)
+    if service == "placement":
+        assert runtime.pool is not None
+        return await project_memberships(runtime.pool)
+    if service == "reporting":
+        return await ReportingReads(runtime).memberships()
+    return memberships({})
+
+
 async def project_facts(world: World, service: str, code: str) -> dict[str, Any]:
     """A project's coordinating agency and members, as the service that decides on them holds them."""
     if service == "casework":
@@ -243,6 +260,10 @@ async def project_facts(world: World, service: str, code: str) -> dict[str, Any]
         assert pool is not None
         m = await membership(pool, code)
         return {"coordinating": m.coordinating, "members": m.members}
+    if service == "intake":
+        async with world.stack.runtime("intake").unit_of_work(False) as uow:
+            configured = await RegisterProjectRules().members(uow, code)
+        return {"members": project_members(code, configured)}
     return {}
 
 

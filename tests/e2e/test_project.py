@@ -236,3 +236,67 @@ async def test_intake_learns_from_casework_whether_enrolment_needs_the_informati
     second = await ready_without_meeting()
     again = await enrol(second)
     assert (again.status_code, again.json()["errors"][0]["field"]) == (409, "information_meeting")
+
+
+async def test_a_reconfigured_partnership_changes_what_the_agencies_see_in_intake_placement_and_reporting(
+    stack: Stack,
+) -> None:
+    """Issue #15 item 1: membership is data. Before pro-aktiv's first configuration the closed
+    list holds (jc-en, jc-mk, drv-westfalen); its coordinator then drops jc-mk and takes in
+    jc-unna, and intake, placement and reporting follow casework's ProjectConfigured."""
+    intake, placement, reporting = stack.clients["intake"], stack.clients["placement"], stack.clients["reporting"]
+    cm_unna, cm_mk = stack.token(Role.CASE_MANAGER, "jc-unna"), stack.token(Role.CASE_MANAGER, "jc-mk")
+    officer_en = stack.token(Role.EMPLOYER_ACQUISITION, "jc-en")
+    officer_mk, officer_unna = (
+        stack.token(Role.EMPLOYER_ACQUISITION, "jc-mk"),
+        stack.token(Role.EMPLOYER_ACQUISITION, "jc-unna"),
+    )
+    drv_lead = stack.token(Role.PROJECT_LEAD, "drv-westfalen")
+    employer = {
+        "company": "Hagener Metallbau GmbH",
+        "sector": "metal",
+        "size": "small",
+        "region": "Hagen",
+        "contact_persons": [],
+        "offers_work_trials": True,
+        "offers_adapted_workplaces": False,
+        "acquired_on": "2026-03-01",
+    }
+    employer_id = (await ok(await placement.post("/employers", json=employer, headers=officer_en), 201))["employer_id"]
+
+    async def seen() -> dict[str, int]:
+        """What each agency gets: a referral into pro-aktiv, jc-en's employer, jc-x's figures for the DRV."""
+        return {
+            "refer unna": (await intake.post("/referrals", json=support.REFERRAL, headers=cm_unna)).status_code,
+            "refer mk": (await intake.post("/referrals", json=support.REFERRAL, headers=cm_mk)).status_code,
+            "employer mk": (await placement.get(f"/employers/{employer_id}", headers=officer_mk)).status_code,
+            "employer unna": (await placement.get(f"/employers/{employer_id}", headers=officer_unna)).status_code,
+            "figures mk": (await reporting.get("/kpis", params={"agency": "jc-mk"}, headers=drv_lead)).status_code,
+            "figures unna": (await reporting.get("/kpis", params={"agency": "jc-unna"}, headers=drv_lead)).status_code,
+            "targets mk": (await figures(stack, "targets", stack.token(Role.PROJECT_LEAD, "jc-mk"))).status_code,
+            "targets unna": (await figures(stack, "targets", stack.token(Role.PROJECT_LEAD, "jc-unna"))).status_code,
+        }
+
+    closed_list = {"refer unna": 403, "refer mk": 201, "employer mk": 200, "employer unna": 403}
+    closed_list |= {"figures mk": 200, "figures unna": 403, "targets mk": 200, "targets unna": 403}
+    assert await seen() == closed_list
+    listed = await support.eventually(
+        lambda: placement.get("/employers", headers=officer_mk), lambda r: len(r.json()) == 1
+    )
+    assert [e["employer_id"] for e in listed.json()] == [employer_id]
+
+    admin_en = stack.token(Role.ADMINISTRATOR, "jc-en", "admin-en")
+    r = await configure(stack, {**PLAN, "partner_agencies": ["jc-unna", "drv-westfalen"]}, admin_en)
+    await ok(r)
+    token = {"X-Consistency-Token": r.headers["X-Consistency-Token"]}
+    for client, path in ((intake, "/participants"), (placement, "/employers"), (reporting, "/kpis/counts")):
+        read = await client.get(path, headers=cm_unna | token)
+        assert (read.status_code, read.headers["X-Consistency"]) == (200, "current"), path
+
+    reconfigured = {"refer unna": 201, "refer mk": 403, "employer mk": 403, "employer unna": 200}
+    reconfigured |= {"figures mk": 403, "figures unna": 200, "targets mk": 403, "targets unna": 200}
+    assert await seen() == reconfigured
+    assert (await ok(await placement.get("/employers", headers=officer_mk))) == []
+    assert [e["employer_id"] for e in await ok(await placement.get("/employers", headers=officer_unna))] == [
+        employer_id
+    ]

@@ -10,7 +10,7 @@ from services.placement.domain import add_months, followups, matching
 from shared.contracts.common import Level
 from shared.contracts.placement import JobDemands
 from shared.principal import Principal
-from shared.vocabulary import Role
+from shared.vocabulary import Role, memberships
 from tests.support import PROFILE
 
 
@@ -96,13 +96,15 @@ def test_follow_ups_due_this_week_and_overdue_until_recorded() -> None:
 
 
 def test_drv_sees_pro_aktiv_candidates_only_under_drv_exchange_consent() -> None:
+    projects = memberships({})  # before any configuration: the closed list's members
+    pro_aktiv, pluspunkt = projects["pro-aktiv"], projects["pluspunkt"]
     drv = Principal("drv-1", Role.DRV_ADVISER, "drv-westfalen")
-    assert not access.can_see_candidate(drv, "jc-en", "pro-aktiv", drv_exchange_active=False)
-    assert access.can_see_candidate(drv, "jc-en", "pro-aktiv", drv_exchange_active=True)
-    assert not access.can_see_candidate(drv, "jc-unna", "pluspunkt", drv_exchange_active=True)
+    assert not access.can_see_candidate(drv, "jc-en", pro_aktiv, drv_exchange_active=False)
+    assert access.can_see_candidate(drv, "jc-en", pro_aktiv, drv_exchange_active=True)
+    assert not access.can_see_candidate(drv, "jc-unna", pluspunkt, drv_exchange_active=True)
     officer_mk = Principal("o-1", Role.EMPLOYER_ACQUISITION, "jc-mk")
-    assert not access.can_see_candidate(officer_mk, "jc-en", "pro-aktiv", drv_exchange_active=True)
+    assert not access.can_see_candidate(officer_mk, "jc-en", pro_aktiv, drv_exchange_active=True)
     therapist = Principal("t-1", Role.OCCUPATIONAL_THERAPIST, "jc-en")
-    assert not access.can_see_candidate(therapist, "jc-en", "pro-aktiv", drv_exchange_active=False)
-    assert access.partners("jc-en") == {"jc-en", "jc-mk", "drv-westfalen"}
-    assert access.partners("jc-unna") == {"jc-unna"}
+    assert not access.can_see_candidate(therapist, "jc-en", pro_aktiv, drv_exchange_active=False)
+    assert access.partners("jc-en", projects) == {"jc-en", "jc-mk", "drv-westfalen"}
+    assert access.partners("jc-unna", projects) == {"jc-unna"}

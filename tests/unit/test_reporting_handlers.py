@@ -20,7 +20,7 @@ from shared.domain import DomainError, Forbidden, InvalidTransition
 from shared.memory import MemoryEventStore
 from shared.principal import Principal
 from shared.unit_of_work import MemoryUnitOfWork, UnitOfWork
-from shared.vocabulary import Role
+from shared.vocabulary import Role, memberships
 from tests import reporting_scenario as sc
 from tests.unit.test_reporting_kpis import FACTS
 
@@ -38,6 +38,9 @@ class FakeFacts:
 
     async def lag(self) -> int:
         return self.behind
+
+    async def memberships(self) -> dict[str, tuple[str, ...]]:
+        return memberships({})  # no project configured: the closed list's
 
 
 class FakeIntake:

@@ -13,6 +13,7 @@ from services.reporting.domain import disclosure, journey, kpis, periods
 from services.reporting.projections import KEPT, participant_of, reduce, restore
 from services.reporting.views import monitoring
 from shared.domain import DomainError, InvalidTransition
+from shared.vocabulary import memberships
 from tests import reporting_scenario as sc
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -266,3 +267,15 @@ def test_sustainability_over_a_chosen_run_of_quarters() -> None:
     with pytest.raises(DomainError) as err:
         kpis.quarters("2025-Q4..2025-Q1", [])
     assert err.value.field == "period"
+
+
+def test_drv_sees_a_joint_project_only_while_it_is_a_configured_member() -> None:
+    """Issue #15 item 1: the joint projects a DRV carrier sees follow the configuration; a
+    pro-aktiv configured without drv-westfalen shows it only its own participants."""
+
+    def agencies(**kw: Any) -> set[str]:
+        return {g["agency"] for g in view("drv-westfalen", "2025-Q1", **kw)["groups"]}
+
+    # before any configuration (the closed list): the partners' participants under consent too
+    assert agencies(projects=memberships({})) == agencies() == {"drv-westfalen", "jc-en", "jc-mk"}
+    assert agencies(projects=memberships({"pro-aktiv": ["jc-en", "jc-mk"]})) == {"drv-westfalen"}

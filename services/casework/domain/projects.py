@@ -18,7 +18,7 @@ from shared.contracts.casework import BudgetLine, ProjectConfigured
 from shared.contracts.common import InterventionCategory
 from shared.domain import Decider, DomainError, InvalidTransition
 from shared.evolvers import Evolver
-from shared.vocabulary import AGENCIES, PROJECTS
+from shared.vocabulary import AGENCIES, PROJECTS, project_members
 
 # Interventions' costs are spent in the category of the intervention; wage subsidies and the
 # project's own staff and other costs have categories of their own.
@@ -98,9 +98,8 @@ def coordinator(state: Project, code: str) -> str:
 
 def members(state: Project, code: str) -> tuple[str, ...]:
     """The coordinating agency and its partners (before the first configuration: the list's)."""
-    if state.coordinating_agency is None:
-        return PROJECTS.get(code, ())
-    return (state.coordinating_agency, *state.partner_agencies)
+    configured = None if state.coordinating_agency is None else (state.coordinating_agency, *state.partner_agencies)
+    return project_members(code, configured)
 
 
 def configure(state: Project, code: str, plan: Plan, on: date) -> list[DomainEvent]:

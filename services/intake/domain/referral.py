@@ -3,6 +3,7 @@ or withdrawn referral. Pure: each command decides its events or refuses with a D
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 
@@ -24,15 +25,19 @@ from shared.contracts.intake import (
 )
 from shared.domain import DomainError, InvalidTransition
 from shared.guards import not_before
-from shared.vocabulary import project_agencies
+from shared.vocabulary import project_agencies, project_members
 
 
-def receive_referral(state: Participant, referral: ReferralReceived) -> list[DomainEvent]:
+def receive_referral(
+    state: Participant, referral: ReferralReceived, *, configured: Sequence[str] | None = None
+) -> list[DomainEvent]:
+    """The referral, if both agencies take part in the project (``configured``: its members as
+    casework last configured them; None before the first configuration: the closed list's)."""
     if state.status != "none":
         raise InvalidTransition("this participant has already been referred")
-    members = project_agencies(referral.project)
-    if not members:
+    if not project_agencies(referral.project):
         raise DomainError(f"unknown project {referral.project}", field="project")
+    members = project_members(referral.project, configured)
     if referral.source_agency not in members:
         raise DomainError(f"agency {referral.source_agency} does not take part in {referral.project}", field="project")
     if referral.agency is not None and referral.agency not in members:

@@ -10,7 +10,7 @@ month's last day) and from then on; it is erased by the daily task through the D
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
@@ -20,7 +20,7 @@ from shared.contracts.base import DomainEvent
 from shared.contracts.intake import RecordClass, RetentionRuleSet
 from shared.domain import Decider, DomainError
 from shared.evolvers import Evolver
-from shared.vocabulary import PROJECTS
+from shared.vocabulary import project_members
 
 RECORD_CLASSES: tuple[RecordClass, ...] = get_args(RecordClass)
 
@@ -86,10 +86,19 @@ def stream_id(agency: str) -> str:
 
 
 def set_rule(
-    state: Rules, agency: str, project: str | None, record_class: RecordClass, months: int, basis: str, today: date
+    state: Rules,
+    agency: str,
+    project: str | None,
+    record_class: RecordClass,
+    months: int,
+    basis: str,
+    today: date,
+    *,
+    configured: Sequence[str] | None = None,
 ) -> list[DomainEvent]:
-    """A new period for the agency's record class; the same period and basis again appends nothing."""
-    if project is not None and agency not in PROJECTS.get(project, ()):
+    """A new period for the agency's record class; the same period and basis again appends
+    nothing. A project's rule is for its members (``configured``: as casework configured it)."""
+    if project is not None and agency not in project_members(project, configured):
         raise DomainError(f"agency {agency} does not take part in {project}", field="project")
     current = state.rules.get((project, record_class))
     if current is not None and (current.period_months, current.basis) == (months, basis):

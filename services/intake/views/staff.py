@@ -50,6 +50,7 @@ async def staff_detail(unit_of_work: UnitOfWorkFactory, keys: KeyStore, ctx: Con
 
 
 _MEETING_REQUIRED = "SELECT info_meeting_required FROM project_rules WHERE project = $1"
+_MEMBERS = "SELECT members FROM project_rules WHERE project = $1"
 
 
 class RegisterProjectRules:
@@ -59,3 +60,7 @@ class RegisterProjectRules:
     async def meeting_required(self, uow: UnitOfWork, project: str) -> bool | None:
         found = await connection(uow).fetchval(_MEETING_REQUIRED, project)
         return None if found is None else bool(found)
+
+    async def members(self, uow: UnitOfWork, project: str) -> tuple[str, ...] | None:
+        found = await connection(uow).fetchval(_MEMBERS, project)
+        return None if found is None else tuple(found)

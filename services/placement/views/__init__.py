@@ -26,12 +26,13 @@ from services.placement.views.employers import (
     rank_candidates_for_vacancy,
 )
 from services.placement.views.ranking import PostgresVacancyOffers
-from services.placement.views.reads import Reads
+from services.placement.views.reads import PostgresProjects, Reads
 from services.placement.views.subject_access import subject_access
 from services.placement.views.workshop import PostgresEnrolments, order_participants, participant_orders
 
 __all__ = [
     "PostgresEnrolments",
+    "PostgresProjects",
     "PostgresVacancyOffers",
     "Reads",
     "drv_exchange_active",

@@ -12,7 +12,7 @@ import asyncpg
 
 from services.placement import access, domain
 from services.placement.views.ranking import open_vacancies, proposed_pairs, rank_vacancies
-from services.placement.views.reads import Reads, loads, rows_json
+from services.placement.views.reads import Reads, loads, project_memberships, rows_json
 from shared.bus import Context
 from shared.domain import NotFound
 from shared.principal import Principal
@@ -54,6 +54,7 @@ async def drv_exchange_active(pool: asyncpg.Pool, participant_id: UUID, principa
 async def visible_candidates(pool: asyncpg.Pool, principal: Principal, day: date) -> list[dict[str, Any]]:
     """The pool as this principal may see it (own agency; DRV under drv-exchange consent)."""
     rows = await pool.fetch(_VISIBLE, day, principal.agency)
+    projects = await project_memberships(pool)
     return [
         {
             "participant_id": r["participant_id"],
@@ -63,7 +64,7 @@ async def visible_candidates(pool: asyncpg.Pool, principal: Principal, day: date
             "published_on": r["published_on"],
         }
         for r in rows
-        if access.can_see_candidate(principal, r["agency"], r["project"], r["drv"])
+        if access.can_see_candidate(principal, r["agency"], projects.get(r["project"], ()), r["drv"])
     ]
 
 
@@ -72,7 +73,8 @@ async def _visible(db: Reads, ctx: Context, participant_id: UUID) -> tuple[domai
     access.require_role(ctx.principal, access.READ_ROLES)
     loaded = await db.load(domain.candidate, domain.candidate_stream(participant_id))
     drv = await drv_exchange_active(db.pool, participant_id, ctx.principal, ctx.today)
-    return access.see_candidate(ctx.principal, loaded.state, drv), loaded.version
+    members = (await db.memberships()).get(loaded.state.project, ())
+    return access.see_candidate(ctx.principal, loaded.state, members, drv), loaded.version
 
 
 async def list_candidates(db: Reads, ctx: Context) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ async def list_employers(
 ) -> list[dict[str, Any]]:
     """Employers of the caller's agency and its project partners (company data, no contacts)."""
     access.require_role(ctx.principal, access.READ_ROLES)
-    partners = sorted(access.partners(ctx.principal.agency))
+    partners = sorted(access.partners(ctx.principal.agency, await db.memberships()))
     return rows_json(list(await db.pool.fetch(_EMPLOYERS, partners, region, sector, offers_work_trials)))
 
 
@@ -49,7 +49,7 @@ async def get_employer(db: Reads, ctx: Context, employer_id: UUID) -> dict[str, 
     persons are opened only for the owning agency."""
     access.require_role(ctx.principal, access.READ_ROLES)
     loaded = await db.load(domain.employer, domain.employer_stream(employer_id))
-    state = access.readable_employer(ctx.principal, loaded.state)
+    state = access.readable_employer(ctx.principal, loaded.state, await db.memberships())
     events = [Recorded.decode(e).payload for e in loaded.events]
     acquired = next(e for e in events if isinstance(e, EmployerAcquired))
     contacts = [e for e in events if isinstance(e, EmployerContactLogged)]
@@ -83,7 +83,7 @@ async def list_contacts(db: Reads, ctx: Context, employer_id: UUID) -> list[dict
 async def list_vacancies(db: Reads, ctx: Context, *, status: str, employer_id: UUID | None) -> list[dict[str, Any]]:
     """Vacancies of the caller's agency and its project partners."""
     access.require_role(ctx.principal, access.READ_ROLES)
-    partners = sorted(access.partners(ctx.principal.agency))
+    partners = sorted(access.partners(ctx.principal.agency, await db.memberships()))
     return [vacancy_json(r) for r in await db.pool.fetch(_VACANCIES, partners, status, employer_id)]
 
 
@@ -92,7 +92,7 @@ async def _readable_vacancy(db: Reads, ctx: Context, vacancy_id: UUID) -> Any:
     row = await vacancy_row(db.pool, vacancy_id)
     if row is None:
         raise NotFound("no such vacancy")
-    if not access.can_read_agency_record(ctx.principal, row["agency"]):
+    if not access.can_read_agency_record(ctx.principal, row["agency"], await db.memberships()):
         raise Forbidden(f"the vacancy belongs to {row['agency']}")
     return row
 

@@ -10,7 +10,7 @@ import asyncpg
 
 from services.placement import access
 from services.placement.domain import matching
-from services.placement.views.reads import Reads, loads
+from services.placement.views.reads import Reads, loads, project_memberships
 from shared.contracts.common import CapacityProfile
 from shared.contracts.placement import JobDemands
 from shared.db import Conn
@@ -60,7 +60,9 @@ async def vacancy_row(pool: Conn | asyncpg.Pool, vacancy_id: UUID) -> Any:
 
 
 async def open_vacancies(pool: asyncpg.Pool, principal: Principal, own_only: bool = False) -> list[Any]:
-    agencies = [principal.agency] if own_only else sorted(access.partners(principal.agency))
+    agencies = (
+        [principal.agency] if own_only else sorted(access.partners(principal.agency, await project_memberships(pool)))
+    )
     return list(
         await pool.fetch(
             VACANCY_SQL

@@ -12,11 +12,21 @@ import asyncpg
 import orjson
 
 from services.placement.handlers import KeyStore
+from shared.db import Conn
 from shared.domain import Decider
 from shared.runtime import Runtime
-from shared.unit_of_work import Loaded, fold
+from shared.unit_of_work import Loaded, UnitOfWork, connection_of, fold
+from shared.vocabulary import memberships
 
 S = TypeVar("S")
+
+_MEMBERS = "SELECT project, members FROM project_members"
+
+
+async def project_memberships(conn: Conn | asyncpg.Pool) -> dict[str, tuple[str, ...]]:
+    """Every project's members from the ``projects`` projection (casework's configuration),
+    the closed list's for a project not configured yet."""
+    return memberships({r["project"]: r["members"] for r in await conn.fetch(_MEMBERS)})
 
 
 @dataclass
@@ -37,6 +47,19 @@ class Reads:
         if self.runtime.store is None:
             raise RuntimeError("the runtime is not connected")
         return fold(decider, stream_id, await self.runtime.store.read_stream(stream_id))
+
+    async def memberships(self) -> dict[str, tuple[str, ...]]:
+        return await project_memberships(self.pool)
+
+
+class PostgresProjects:
+    """The handlers' ``Projects`` port on the ``projects`` projection (on the command's connection)."""
+
+    def __init__(self, reads: Reads) -> None:
+        self.reads = reads
+
+    async def memberships(self, uow: UnitOfWork) -> dict[str, tuple[str, ...]]:
+        return await project_memberships(connection_of(uow, self.reads.pool))
 
 
 def loads(value: Any) -> Any:

@@ -63,7 +63,7 @@ async def order_participants(db: Reads, ctx: Context, order_id: UUID) -> dict[st
     all; a partner's staff: their own agency's participants)."""
     access.require_role(ctx.principal, access.READ_ROLES)
     loaded = await db.load(domain.production_order, domain.order_stream(order_id))
-    order = access.readable_order(ctx.principal, loaded.state, loaded.exists)
+    order = access.readable_order(ctx.principal, loaded.state, loaded.exists, await db.memberships())
     rows = rows_json(list(await db.pool.fetch(_ORDER_PARTICIPANTS, order_id)))
     shown = [r for r in rows if access.sees_order_participant(ctx.principal, order.agency, r["agency"])]
     return {

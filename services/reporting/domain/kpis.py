@@ -361,10 +361,11 @@ def chosen_groups(
     *,
     agency: str | None = None,
     project: str | None = None,
+    projects: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[tuple[str, str], list[Journey]]:
     """The participants one agency may see on the window's last day, by (agency, project): the
     agency running the case that day (``Journey.agency_on``) decides the whole window's figures."""
-    seen = visible_to(viewer_agency, window.end)
+    seen = visible_to(viewer_agency, window.end, projects)
     groups: dict[tuple[str, str], list[Journey]] = defaultdict(list)
     for j in journeys.values():
         running = j.agency_on(window.end)  # a transfer moves the participant from its date's window on
@@ -386,10 +387,13 @@ def report(
     *,
     agency: str | None = None,
     project: str | None = None,
+    projects: Mapping[str, Sequence[str]] | None = None,
     rules: disclosure.Rules = disclosure.DEFAULT,
 ) -> dict[str, Any]:
     """The suppressed figures one agency may see for one quarter, per (agency, project) and in total."""
-    return protected_report(journeys, quarter, viewer_agency, agency=agency, project=project, rules=rules).document()
+    return protected_report(
+        journeys, quarter, viewer_agency, agency=agency, project=project, projects=projects, rules=rules
+    ).document()
 
 
 def protected_report(
@@ -399,12 +403,13 @@ def protected_report(
     *,
     agency: str | None = None,
     project: str | None = None,
+    projects: Mapping[str, Sequence[str]] | None = None,
     rules: disclosure.Rules = disclosure.DEFAULT,
     within: Sequence[Protected] = (),
     keep: Iterable[disclosure.Key] = (),
 ) -> Protected:
     """``keep``: cells hidden in another publication of this window (``hidden_cells``)."""
-    groups = chosen_groups(journeys, window, viewer_agency, agency=agency, project=project)
+    groups = chosen_groups(journeys, window, viewer_agency, agency=agency, project=project, projects=projects)
     return protected(groups, window, rules, within, keep)
 
 
@@ -425,6 +430,7 @@ def range_report(
     *,
     agency: str | None = None,
     project: str | None = None,
+    projects: Mapping[str, Sequence[str]] | None = None,
     rules: disclosure.Rules = disclosure.DEFAULT,
 ) -> dict[str, Any]:
     """Every figure over a run of quarters (sustainability over a chosen period, the dashboard's
@@ -432,7 +438,14 @@ def range_report(
     first, last = quarters_[0].window, quarters_[-1].window
     window = DateRange(first.start, last.end, f"{first}..{last}")
     doc = protected_report(
-        journeys, window, viewer_agency, agency=agency, project=project, rules=rules, within=quarters_
+        journeys,
+        window,
+        viewer_agency,
+        agency=agency,
+        project=project,
+        projects=projects,
+        rules=rules,
+        within=quarters_,
     ).document()
     return {"from": str(first), "to": str(last), **doc}
 

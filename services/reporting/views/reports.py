@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,9 @@ from shared.bus import Context
 from shared.contracts.reporting import KpiSnapshotComputed
 from shared.domain import DomainError
 from shared.runtime import Runtime
+from shared.vocabulary import memberships
 
+_MEMBERS = "SELECT project, coordinating_agency, partner_agencies FROM project_plans"
 _FACTS = (
     "SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
     " FROM facts WHERE ($1::timestamptz IS NULL OR recorded_at <= $1)"
@@ -37,6 +40,13 @@ class Reads:
     def __init__(self, runtime: Runtime, rules: disclosure.Rules | None = None) -> None:
         self.runtime = runtime
         self.rules = rules or disclosure.Rules.from_env()
+
+    async def memberships(self) -> dict[str, tuple[str, ...]]:
+        """Every project's members: as last configured (``plans``), else the closed list's."""
+        pool = self.runtime.pool
+        assert pool is not None
+        rows = await pool.fetch(_MEMBERS)
+        return memberships({r["project"]: [r["coordinating_agency"], *r["partner_agencies"]] for r in rows})
 
     async def facts(self, recorded_by: datetime | None = None) -> list[Fact]:
         """Every fact (recorded at its source by ``recorded_by``, if given), decoded."""
@@ -119,7 +129,8 @@ async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) 
     """The reports for the caller; with ``whole`` (or a period of several quarters) the range too."""
     access.require_role(ctx.principal, access.KPI_READERS)
     period, agency, project = ask.period, ask.agency, ask.project
-    access.check_filters(ctx.principal, agency, project)
+    projects = await reads.memberships()
+    access.check_filters(ctx.principal, agency, project, projects)
     facts = await reads.facts(as_of_time(ctx, ask.as_of))
     qs = kpis.quarters(period, facts)
     journeys = journey.build_participants(facts)
@@ -128,10 +139,16 @@ async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) 
     parts = []
     for q in qs:
         keep = await _frozen_hidden(reads, viewer, q, ctx, total=not filtered)
-        parts.append(kpis.protected_report(journeys, q, viewer, agency=agency, project=project, rules=rules, keep=keep))
+        parts.append(
+            kpis.protected_report(
+                journeys, q, viewer, agency=agency, project=project, projects=projects, rules=rules, keep=keep
+            )
+        )
     out = Reports(qs, parts, journeys, available=kpis.quarters(None, facts))
     if parts and (whole or (period and len(qs) > 1)):
-        out.range = kpis.range_report(journeys, parts, viewer, agency=agency, project=project, rules=rules)
+        out.range = kpis.range_report(
+            journeys, parts, viewer, agency=agency, project=project, projects=projects, rules=rules
+        )
     return out
 
 
@@ -179,13 +196,16 @@ async def report_document(reads: Reads, ctx: Context, quarter: Quarter, as_of: d
     journeys = journey.build_participants(facts)
     snap = await reads.snapshot(agency, quarter)
     keep = kpis.hidden_cells(snap.figures) if snap else set()
-    current = kpis.protected_report(journeys, quarter, agency, rules=rules, keep=keep)
+    projects = await reads.memberships()
+    current = kpis.protected_report(journeys, quarter, agency, projects=projects, rules=rules, keep=keep)
     head: dict[str, Any] = {"quarter": str(quarter), "agency": agency}
     if stamp is not None:
         head["as_of"] = stamp.isoformat()
     if snap is None or (stamp is not None and snap.cutoff > stamp):
         return periods.canonical({**head, "status": "open", "figures": current.document()})
-    frozen = kpis.protected_report(journey.build_participants(facts, cutoff=snap.cutoff), quarter, agency, rules=rules)
+    frozen = kpis.protected_report(
+        journey.build_participants(facts, cutoff=snap.cutoff), quarter, agency, projects=projects, rules=rules
+    )
     return periods.canonical(
         {
             **head,
@@ -194,7 +214,7 @@ async def report_document(reads: Reads, ctx: Context, quarter: Quarter, as_of: d
             "digest": snap.digest,
             "figures": snap.figures,
             "corrections": kpis.corrections(snap.figures, current.document(), frozen.raw_cells(), current.raw_cells()),
-            "late_facts": _late_facts(facts, journeys, agency, quarter, snap.cutoff, rules),
+            "late_facts": _late_facts(facts, journeys, agency, quarter, snap.cutoff, rules, projects),
         }
     )
 
@@ -206,10 +226,11 @@ def _late_facts(
     quarter: Quarter,
     cutoff: datetime,
     rules: disclosure.Rules,
+    projects: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Counts per event type of the facts recorded after the cutoff that belong in the quarter;
     a small count of a sensitive type is shown as "< t" like the cell it changes."""
-    seen = access.visible_to(agency, quarter.end)
+    seen = access.visible_to(agency, quarter.end, projects)
     late = Counter(
         f.event_type
         for f in facts

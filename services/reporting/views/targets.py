@@ -15,7 +15,7 @@ from services.reporting import access
 from services.reporting.domain import disclosure, targets
 from services.reporting.views.reports import Reads
 from shared.bus import Context
-from shared.vocabulary import PROJECTS
+from shared.vocabulary import project_members
 
 _PLAN = "SELECT * FROM project_plans WHERE project = $1"
 _ENROLMENTS = (
@@ -63,11 +63,10 @@ class Membership:
 
 async def membership(pool: asyncpg.Pool, project: str) -> Membership:
     plan = await pool.fetchrow(_PLAN, project)
-    if plan is None:  # before any configuration: the closed list's members, its first coordinating
-        members = list(PROJECTS.get(project, ()))
-        return Membership(None, members[0] if members else "", members)
-    coordinating = plan["coordinating_agency"]
-    return Membership(plan, coordinating, [coordinating, *plan["partner_agencies"]])
+    # before any configuration: the closed list's members, its first coordinating
+    configured = None if plan is None else [plan["coordinating_agency"], *plan["partner_agencies"]]
+    members = list(project_members(project, configured))
+    return Membership(plan, members[0] if members else "", members)
 
 
 async def _scoped(db: Reads, ctx: Context, project: str, as_of: date | None) -> Scoped:

@@ -14,7 +14,7 @@ casework:
   projections: [cases, consents, employment, enrolments, staff]
 placement:
   consumes: [casework, intake, placement]
-  projections: [access, board, pool, staff, workshop]
+  projections: [access, board, pool, projects, staff, workshop]
 reporting:
   consumes: [casework, intake, placement]
   projections: [counts, facts, plans, staff]
