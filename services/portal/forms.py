@@ -74,6 +74,26 @@ CASE_ACTIONS: dict[str, Action] = {
         "casework", "/cases/{pid}/appointments", {"scheduled_for": "date", "with_member": "text", "kind": "text"}
     ),
     "vermerk": Action("casework", "/cases/{pid}/notes", {"written_on": "date", "text": "text", "confidential": "bool"}),
+    # employment found without placement: no employer identity (casework's README)
+    "beschaeftigung": Action(
+        "casework",
+        "/cases/{pid}/employment",
+        {
+            "started_on": "date",
+            "type": "text",
+            "subsidy": "text",
+            "fully_qualifying": "bool",
+            "hours_per_week": "number",
+        },
+    ),
+    "nachhaltung": Action(
+        "casework",
+        "/cases/{pid}/employment/{employment_id}/follow-ups",
+        {"months_after_start": "number", "verified_on": "date", "still_employed": "bool"},
+    ),
+    "beschaeftigungsende": Action(
+        "casework", "/cases/{pid}/employment/{employment_id}/end", {"ended_on": "date", "reason": "text"}
+    ),
 }
 
 PLACEMENT_ACTIONS: dict[str, Action] = {

@@ -49,6 +49,8 @@ class Renderer:
             EVENTS=vocabulary.EVENTS,
             TASKS=vocabulary.TASKS,
             EMPLOYMENT_TYPES=vocabulary.EMPLOYMENT_TYPES,
+            SUBSIDIES=vocabulary.SUBSIDIES,
+            EMPLOYMENT_END_REASONS=vocabulary.EMPLOYMENT_END_REASONS,
             PLACEMENT_STATES=vocabulary.PLACEMENT_STATES,
             CRITERIA=vocabulary.CRITERIA,
             VERDICTS=vocabulary.VERDICTS,

@@ -174,10 +174,11 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         backends.call("casework", "GET", f"/cases/{pid}/timeline", user.token, consistency=consistency),
         backends.call("casework", "GET", f"/cases/{pid}/person", user.token, consistency=consistency),
         backends.call("intake", "GET", f"/participants/{pid}/consents", user.token, consistency=consistency),
+        backends.call("casework", "GET", f"/cases/{pid}/employment", user.token, consistency=consistency),
     ]
     if the_case.get("health_access"):
         calls.append(backends.call("casework", "GET", f"/cases/{pid}/health", user.token, consistency=consistency))
-    timeline, person, consents, *health = [page.take(r) for r in await asyncio.gather(*calls)]
+    timeline, person, consents, jobs, *health = [page.take(r) for r in await asyncio.gather(*calls)]
     health_versions = _health_versions(health[0].body) if health and health[0].ok else set()
     events = [
         {**e, "health": e["version"] in health_versions}
@@ -194,7 +195,9 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         person=person.body.get("identity") if person.ok else None,
         consents=consents.body if consents.ok else [],
         health=health[0].body if health and health[0].ok else None,
+        jobs=jobs.body.get("employments", []) if jobs.ok else [],
         may_manage=user.role in (Role.CASE_MANAGER, Role.PROJECT_LEAD),
+        may_employ=user.role is Role.CASE_MANAGER,
         may_health=user.role in HEALTH_ROLES and bool(the_case.get("health_access")),
     )
     return page

@@ -96,18 +96,32 @@ EVENTS = {
     casework.ParticipationResumed.event_type: N_("Teilnahme fortgesetzt"),
     casework.ParticipantExited.event_type: N_("Austritt"),
     casework.CaseEmploymentRecorded.event_type: N_("Arbeitsaufnahme gemeldet"),
+    casework.SelfFoundEmploymentRecorded.event_type: N_("Beschäftigung ohne Vermittlung erfasst"),
+    casework.SelfFoundEmploymentVerified.event_type: N_("Nachhaltung der Beschäftigung erfasst"),
+    casework.SelfFoundEmploymentEnded.event_type: N_("Beschäftigung beendet"),
+    casework.CaseTransferred.event_type: N_("Fall an eine Partnerbehörde übergeben"),
 }
 TASKS = {
     "appointment-due": N_("Termin steht an"),
     "record-appointment-outcome": N_("Termin nachtragen: wahrgenommen oder versäumt?"),
     "consent-expiring": N_("Einwilligung läuft ab"),
     "enter-nachbetreuung": N_("Arbeitsaufnahme gemeldet: Nachbetreuung beginnen"),
+    "employment-follow-up": N_("Nachhaltung der Beschäftigung fällig"),
 }
 EMPLOYMENT_TYPES = {
     "social-insurance": N_("sozialversicherungspflichtig"),
     "mini-job": N_("Minijob"),
     "vocational-training": N_("Ausbildung"),
     "self-employment": N_("Selbstständigkeit"),
+}
+SUBSIDIES = {"16e": N_("§ 16e SGB II"), "16i": N_("§ 16i SGB II")}
+# why a self-found job ended (casework's EmploymentEndReason)
+EMPLOYMENT_END_REASONS = {
+    "resigned": N_("Eigenkündigung"),
+    "dismissed": N_("Kündigung durch den Arbeitgeber"),
+    "fixed-term-ended": N_("Befristung ausgelaufen"),
+    "business-closed": N_("Betrieb geschlossen"),
+    "other": N_("anderer Grund"),
 }
 PLACEMENT_STATES = {
     "open": N_("offen"),
