@@ -74,6 +74,11 @@ CASE_ACTIONS: dict[str, Action] = {
         "casework", "/cases/{pid}/appointments", {"scheduled_for": "date", "with_member": "text", "kind": "text"}
     ),
     "vermerk": Action("casework", "/cases/{pid}/notes", {"written_on": "date", "text": "text", "confidential": "bool"}),
+    "uebergabe": Action(
+        "casework",
+        "/cases/{pid}/transfer",
+        {"to_agency": "text", "to_case_manager": "text", "transferred_on": "date", "reason": "text"},
+    ),
     # employment found without placement: no employer identity (casework's README)
     "beschaeftigung": Action(
         "casework",

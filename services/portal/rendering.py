@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.portal import i18n, views, vocabulary
+from shared.vocabulary import AGENCIES
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,6 +39,7 @@ class Renderer:
         env.filters["reason"] = views.reason_text
         env.globals.update(
             lang=language,
+            AGENCIES=AGENCIES,
             PHASES=vocabulary.PHASES,
             STATUSES=vocabulary.STATUSES,
             PURPOSES=vocabulary.PURPOSES,

@@ -15,9 +15,9 @@ from services.portal import figures, i18n
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.vocabulary import N_
-from shared.contracts.casework import AppointmentScheduled, CaseNoteAdded, InterventionPlanned
+from shared.contracts.casework import AppointmentScheduled, CaseNoteAdded, CaseTransferred, InterventionPlanned
 from shared.contracts.common import PHASE_ORDER, Phase
-from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, PROJECTS, Role
+from shared.vocabulary import AGENCIES, CASE_ROLES, HEALTH_ROLES, PROJECTS, Role
 
 REFERRERS = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 FIGURE_READERS = frozenset({Role.PROJECT_LEAD, Role.AUDITOR})
@@ -185,6 +185,7 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         for e in (timeline.body.get("events", []) if timeline.ok else [])
         if not e.get("redacted")  # a health record without the right: absent, not a grey box
     ]
+    given_away = _given_away(the_case, events, user)  # the history only: no command of ours
     page.data.update(
         case=the_case,
         transitions=transitions(the_case),
@@ -196,11 +197,27 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         consents=consents.body if consents.ok else [],
         health=health[0].body if health and health[0].ok else None,
         jobs=jobs.body.get("employments", []) if jobs.ok else [],
-        may_manage=user.role in (Role.CASE_MANAGER, Role.PROJECT_LEAD),
-        may_employ=user.role is Role.CASE_MANAGER,
+        partners=partner_agencies(the_case),
+        transferred=given_away,
+        may_manage=user.role in (Role.CASE_MANAGER, Role.PROJECT_LEAD) and given_away is None,
+        may_employ=user.role is Role.CASE_MANAGER and given_away is None,
         may_health=user.role in HEALTH_ROLES and bool(the_case.get("health_access")),
     )
     return page
+
+
+def partner_agencies(the_case: dict[str, Any]) -> list[tuple[str, str]]:
+    """The agencies a case may be transferred to (code, name): the other members of its project."""
+    members = PROJECTS.get(str(the_case.get("project") or ""), ())
+    return [(a, AGENCIES.get(a, a)) for a in members if a != the_case.get("agency")]
+
+
+def _given_away(the_case: dict[str, Any], events: list[dict[str, Any]], user: User) -> dict[str, Any] | None:
+    """The transfer that took the case from the user's agency (its history ends there), if any."""
+    if the_case.get("agency") == user.principal.agency:
+        return None
+    moves = [e["data"] for e in events if e["event_type"] == CaseTransferred.event_type]
+    return next((m for m in reversed(moves) if m.get("from_agency") == user.principal.agency), None)
 
 
 def _health_versions(health: dict[str, Any]) -> set[int]:

@@ -1,14 +1,24 @@
 """The case page's newer commands in a real browser (issue 16): employment found without
-placement (record, the 6-month follow-up from Mein Arbeitsplatz, the end), in German, with the
-API's refusal next to its field. axe-core and a screenshot on each page."""
+placement (record, the 6-month follow-up from Mein Arbeitsplatz, the end) and the transfer of a
+case to a partner agency of its project (refused by date and by consent, then done: the sender
+reads the history up to it, the receiver runs the case), in German, with the API's refusal next
+to its field. axe-core and a screenshot on each page."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from playwright.async_api import Browser, expect
 
+from shared.vocabulary import Role
+from tests import support
 from tests.e2e.browser import accessible, german_page
 from tests.e2e.conftest import Stack
-from tests.e2e.test_portal_workspace import guided_case
+from tests.e2e.test_portal_workspace import DEMO_CM, guided_case
+from tests.e2e.test_project import assign, ok
+from tests.e2e.test_slice import refer_and_enrol
+
+MK_CM = "demo-case-manager-jc-mk"
 
 
 async def test_a_case_manager_records_a_self_found_job_its_follow_up_and_its_end(
@@ -64,3 +74,60 @@ async def test_a_case_manager_records_a_self_found_job_its_follow_up_and_its_end
     await expect(row.locator("td").nth(4)).to_have_text("27.11.2026")
     await expect(page.locator("#verlauf")).to_contain_text("Beschäftigung beendet")
     await accessible(page, "62-fall-beschaeftigung-beendet")
+
+
+async def drv_exchange_known(stack: Stack, pid: str) -> bool:
+    """Casework has learnt the participant's drv-exchange consent from intake's topic."""
+    row = await stack.runtime("casework").pool.fetchval(
+        "SELECT count(*) FROM consents WHERE participant_id = $1 AND purpose = 'drv-exchange'", UUID(pid)
+    )
+    return bool(row)
+
+
+async def test_a_case_manager_transfers_a_case_to_a_partner_agency_of_the_project(
+    stack: Stack, portal: str, browser: Browser
+) -> None:
+    pid = await refer_and_enrol(stack, "jc-mk")
+    mara = stack.token(Role.CASE_MANAGER, "jc-mk", MK_CM)
+    await support.eventually(
+        lambda: stack.clients["casework"].get(f"/cases/{pid}", headers=mara), lambda r: r.status_code == 200
+    )
+    await ok(await assign(stack, pid, MK_CM, mara))
+    page = await german_page(browser, portal, "case-manager", "jc-mk")
+    await page.goto(f"{portal}/faelle/{pid}")
+    form = page.locator("#uebergabe")
+    await expect(form.get_by_label("Aufnehmende Behörde").locator("option")).to_have_text(
+        ["Jobcenter Ennepe-Ruhr-Kreis", "DRV Westfalen"]
+    )  # the project's other agencies, not Unna
+    await form.get_by_label("Aufnehmendes Fallmanagement").fill(DEMO_CM)
+    await form.get_by_label("Übergabe am").fill("2026-01-02")  # before the case opened
+    await form.get_by_label("Grund der Übergabe").fill("Umzug nach Witten")
+    await page.get_by_role("button", name="Fall übergeben").click()
+    await expect(page.locator("#uebergabe-transferred_on-error")).to_be_visible()
+    await expect(page.locator("#uebergabe-transferred_on")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#uebergabe-reason")).to_have_value("Umzug nach Witten")
+    await page.locator("#uebergabe-transferred_on").fill("2026-05-12")
+    await page.get_by_role("button", name="Fall übergeben").click()
+    # no consent to exchange data with EN: the refusal on the form as a whole
+    await expect(page.locator("#uebergabe [role=alert]")).to_contain_text("drv-exchange")
+    await accessible(page, "63-fall-uebergeben-ohne-einwilligung")
+
+    consent = {"purpose": "drv-exchange", "scope": "jc-en", "granted_on": "2026-05-01", "form": "written"}
+    await ok(await stack.clients["intake"].post(f"/participants/{pid}/consents", json=consent, headers=mara), 201)
+    await support.eventually(lambda: drv_exchange_known(stack, pid), bool)
+    await page.get_by_role("button", name="Fall übergeben").click()
+    notice = page.locator("#uebergeben")
+    await expect(notice).to_contain_text("am 12.05.2026 an Jobcenter Ennepe-Ruhr-Kreis übergeben")
+    await expect(page.locator("#verlauf li").first).to_contain_text("Fall an eine Partnerbehörde übergeben")
+    await expect(page.locator("#uebergabe, #phase, #massnahme, #beschaeftigung")).to_have_count(0)
+    await accessible(page, "64-fall-uebergeben-absender")
+
+    en = await german_page(browser, portal, "case-manager", "jc-en")
+    await en.goto(f"{portal}/faelle/{pid}")
+    facts = en.locator(".facts")
+    await expect(facts).to_contain_text("Jobcenter Ennepe-Ruhr-Kreis")
+    await expect(facts).to_contain_text(DEMO_CM)
+    await expect(en.locator("#uebergeben")).to_have_count(0)
+    onward = en.locator("#uebergabe-to_agency option")
+    await expect(onward).to_have_text(["Jobcenter Märkischer Kreis", "DRV Westfalen"])
+    await accessible(en, "65-fall-uebergeben-empfaenger")
