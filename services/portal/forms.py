@@ -79,6 +79,14 @@ CASE_ACTIONS: dict[str, Action] = {
         "/cases/{pid}/transfer",
         {"to_agency": "text", "to_case_manager": "text", "transferred_on": "date", "reason": "text"},
     ),
+    "reha-antrag": Action(
+        "casework", "/cases/{pid}/rehab-applications", {"filed_on": "date", "carrier": "text", "kind": "text"}
+    ),
+    "reha-antwort": Action(
+        "casework",
+        "/cases/{pid}/rehab-applications/{application_id}/requests/{request_id}/answer",
+        {"answered_on": "date", "answer": "text"},
+    ),
     # employment found without placement: no employer identity (casework's README)
     "beschaeftigung": Action(
         "casework",
@@ -244,4 +252,19 @@ EMPLOYER_ACTIONS: dict[str, Action] = {
         pid_field="employer_id",
     ),
     "schliessen": Action("placement", "/vacancies/{vacancy_id}/close", {"closed_on": "date", "reason": "text"}),
+}
+
+# --- the DRV carrier's steps on a rehab application (Reha-Arbeitsvorrat) ----------------------
+
+_APPLICATION = "/cases/{pid}/rehab-applications/{application_id}"
+REHAB_ACTIONS: dict[str, Action] = {
+    "eingang": Action("casework", f"{_APPLICATION}/receipt", {"received_on": "date"}),
+    "rueckfrage": Action("casework", f"{_APPLICATION}/requests", {"requested_on": "date", "question": "text"}),
+    "bescheid": Action(
+        "casework", f"{_APPLICATION}/decision", {"decided_on": "date", "approved": "bool", "reason": "text"}
+    ),
+    "massnahmebeginn": Action(
+        "casework", f"{_APPLICATION}/measure-start", {"started_on": "date", "provider": "text", "cost_eur": "number"}
+    ),
+    "massnahmeende": Action("casework", f"{_APPLICATION}/measure-end", {"ended_on": "date", "cost_eur": "number"}),
 }

@@ -52,6 +52,8 @@ class Renderer:
             TASKS=vocabulary.TASKS,
             EMPLOYMENT_TYPES=vocabulary.EMPLOYMENT_TYPES,
             SUBSIDIES=vocabulary.SUBSIDIES,
+            REHAB_KINDS=vocabulary.REHAB_KINDS,
+            REHAB_STATES=vocabulary.REHAB_STATES,
             EMPLOYMENT_END_REASONS=vocabulary.EMPLOYMENT_END_REASONS,
             PLACEMENT_STATES=vocabulary.PLACEMENT_STATES,
             CRITERIA=vocabulary.CRITERIA,

@@ -15,9 +15,17 @@ from services.portal import figures, i18n
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.vocabulary import N_
-from shared.contracts.casework import AppointmentScheduled, CaseNoteAdded, CaseTransferred, InterventionPlanned
+from shared.contracts.casework import (
+    AppointmentScheduled,
+    CaseNoteAdded,
+    CaseTransferred,
+    InterventionPlanned,
+    RehabApplicationFiled,
+    RehabInformationProvided,
+    RehabInformationRequested,
+)
 from shared.contracts.common import PHASE_ORDER, Phase
-from shared.vocabulary import AGENCIES, CASE_ROLES, HEALTH_ROLES, PROJECTS, Role
+from shared.vocabulary import AGENCIES, CASE_ROLES, DRV_AGENCIES, HEALTH_ROLES, PROJECTS, Role
 
 REFERRERS = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 FIGURE_READERS = frozenset({Role.PROJECT_LEAD, Role.AUDITOR})
@@ -186,6 +194,7 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         if not e.get("redacted")  # a health record without the right: absent, not a grey box
     ]
     given_away = _given_away(the_case, events, user)  # the history only: no command of ours
+    health_body = health[0].body if health and health[0].ok else None
     page.data.update(
         case=the_case,
         transitions=transitions(the_case),
@@ -195,15 +204,23 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         notes=_of(events, CaseNoteAdded.event_type, "note_id"),
         person=person.body.get("identity") if person.ok else None,
         consents=consents.body if consents.ok else [],
-        health=health[0].body if health and health[0].ok else None,
+        health=health_body,
         jobs=jobs.body.get("employments", []) if jobs.ok else [],
         partners=partner_agencies(the_case),
+        rehab=_of(_rehab_events(health_body), RehabApplicationFiled.event_type, "application_id"),
+        rehab_requests=open_requests(health_body),
+        carriers=[(a, AGENCIES.get(a, a)) for a in sorted(DRV_AGENCIES)],
         transferred=given_away,
         may_manage=user.role in (Role.CASE_MANAGER, Role.PROJECT_LEAD) and given_away is None,
         may_employ=user.role is Role.CASE_MANAGER and given_away is None,
         may_health=user.role in HEALTH_ROLES and bool(the_case.get("health_access")),
     )
     return page
+
+
+def _rehab_events(health: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The rehab applications' events of the case's health records (health access only)."""
+    return list((health or {}).get("rehab_applications", []))
 
 
 def partner_agencies(the_case: dict[str, Any]) -> list[tuple[str, str]]:
@@ -394,3 +411,35 @@ async def employer(backends: Backends, user: User, eid: UUID, consistency: str |
         may_acquire=user.role in ACQUIRERS and owner,
     )
     return page
+
+
+# --- rehabilitation with DRV (Reha-Arbeitsvorrat) --------------------------------------------
+
+CARRIER_ROLES = frozenset({Role.DRV_ADVISER})
+
+
+async def rehab_queue(backends: Backends, user: User, consistency: str | None) -> Page:
+    """The DRV adviser's work queue (casework ``GET /rehab-queue``, oldest first): what the
+    carrier needs to decide and the steps it records; casework decides who may."""
+    page = Page()
+    got = page.take(await backends.call("casework", "GET", "/rehab-queue", user.token, consistency=consistency))
+    body = got.body if got.ok and isinstance(got.body, dict) else {}
+    page.data.update(
+        status=got.status,
+        applications=list(body.get("applications", [])),
+        as_of=body.get("as_of"),
+        error=None if got.ok else got.errors().get("_"),
+    )
+    return page
+
+
+def open_requests(health: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The carrier's requests on the case's rehab applications not answered yet (from the case's
+    health records: the case manager answers them)."""
+    events = _rehab_events(health)
+    answered = {e["data"].get("request_id") for e in events if e["event_type"] == RehabInformationProvided.event_type}
+    return [
+        e["data"]
+        for e in events
+        if e["event_type"] == RehabInformationRequested.event_type and e["data"].get("request_id") not in answered
+    ]

@@ -100,6 +100,11 @@ EVENTS = {
     casework.SelfFoundEmploymentVerified.event_type: N_("Nachhaltung der Beschäftigung erfasst"),
     casework.SelfFoundEmploymentEnded.event_type: N_("Beschäftigung beendet"),
     casework.CaseTransferred.event_type: N_("Fall an eine Partnerbehörde übergeben"),
+    casework.RehabApplicationReceived.event_type: N_("Eingang des Reha-Antrags beim Träger"),
+    casework.RehabInformationRequested.event_type: N_("Rückfrage des Reha-Trägers"),
+    casework.RehabInformationProvided.event_type: N_("Rückfrage beantwortet"),
+    casework.RehabMeasureStarted.event_type: N_("Reha-Maßnahme begonnen"),
+    casework.RehabMeasureEnded.event_type: N_("Reha-Maßnahme beendet"),
 }
 TASKS = {
     "appointment-due": N_("Termin steht an"),
@@ -123,6 +128,11 @@ EMPLOYMENT_END_REASONS = {
     "business-closed": N_("Betrieb geschlossen"),
     "other": N_("anderer Grund"),
 }
+REHAB_KINDS = {
+    "medical": N_("medizinische Rehabilitation"),
+    "vocational": N_("Leistungen zur Teilhabe am Arbeitsleben (LTA)"),
+}
+REHAB_STATES = {"filed": N_("gestellt"), "received": N_("beim Träger eingegangen")}
 PLACEMENT_STATES = {
     "open": N_("offen"),
     "trial": N_("in Erprobung"),

@@ -131,3 +131,77 @@ async def test_a_case_manager_transfers_a_case_to_a_partner_agency_of_the_projec
     onward = en.locator("#uebergabe-to_agency option")
     await expect(onward).to_have_text(["Jobcenter Märkischer Kreis", "DRV Westfalen"])
     await accessible(en, "65-fall-uebergeben-empfaenger")
+
+
+async def test_a_rehab_application_goes_through_the_drv_advisers_work_queue(
+    stack: Stack, portal: str, browser: Browser
+) -> None:
+    pid = await guided_case(stack, cap=5)
+    cm = stack.token(Role.CASE_MANAGER, "jc-en", DEMO_CM)
+    consent = {"purpose": "drv-exchange", "scope": "drv-westfalen", "granted_on": "2026-03-20", "form": "written"}
+    await ok(await stack.clients["intake"].post(f"/participants/{pid}/consents", json=consent, headers=cm), 201)
+    profile = {"recorded_on": "2026-03-25", "profile": support.PROFILE.model_dump(mode="json")}
+    await ok(await stack.clients["casework"].post(f"/cases/{pid}/capacity-profile", json=profile, headers=cm), 201)
+    await support.eventually(lambda: drv_exchange_known(stack, pid), bool)
+
+    # the case manager files the application on the case page
+    page = await german_page(browser, portal, "case-manager")
+    await page.goto(f"{portal}/faelle/{pid}")
+    await page.locator("#reha-antrag-filed_on").fill("2026-11-20")
+    await page.locator("#reha-antrag-kind").select_option("medical")
+    await page.get_by_role("button", name="Reha-Antrag speichern").click()
+    filed = page.locator("#reha-antraege li")
+    await expect(filed).to_contain_text("20.11.2026: medizinische Rehabilitation")
+    await expect(filed).to_contain_text("DRV Westfalen")
+
+    # DRV's adviser: the queue, the application, receipt (refused before the filing), a request
+    drv = await german_page(browser, portal, "drv-adviser", "drv-westfalen")
+    await drv.get_by_role("navigation").get_by_role("link", name="Reha-Arbeitsvorrat").click()
+    rows = drv.locator("#reha-antraege tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first.locator("td").nth(1)).to_have_text("medizinische Rehabilitation")
+    await expect(rows.first.locator("td").nth(2)).to_have_text("gestellt")
+    await expect(rows.first.locator("td").nth(3)).to_have_text("20.11.2026")
+    await accessible(drv, "66-reha-arbeitsvorrat")
+    await rows.first.get_by_role("link", name="Antrag öffnen").click()
+    await expect(drv.locator("#h-profil + dl")).to_contain_text("bis 30 Stunden je Woche")
+    await drv.locator("#eingang-received_on").fill("2026-11-19")
+    await drv.get_by_role("button", name="Eingang speichern").click()
+    await expect(drv.locator("#eingang-received_on-error")).to_be_visible()
+    await expect(drv.locator("#eingang-received_on")).to_have_attribute("aria-invalid", "true")
+    await drv.locator("#eingang-received_on").fill("2026-11-24")
+    await drv.get_by_role("button", name="Eingang speichern").click()
+    await expect(drv.locator("#antrag")).to_contain_text("beim Träger eingegangen")
+    await drv.get_by_label("Was wird benötigt?").fill("Bitte den Entlassungsbericht der Klinik nachreichen.")
+    await drv.get_by_role("button", name="Rückfrage senden").click()
+    await expect(drv.locator("#rueckfragen")).to_contain_text("noch offen")
+    await accessible(drv, "67-reha-antrag-rueckfrage")
+
+    # the case manager answers the request on the case page
+    await page.goto(f"{portal}/faelle/{pid}")
+    answer = page.locator("#reha-antwort")
+    await expect(answer).to_contain_text("Entlassungsbericht")
+    await answer.locator("#reha-antwort-answer").fill("Der Bericht liegt bei.")
+    await page.get_by_role("button", name="Antwort senden").click()
+    await expect(page.locator("#reha-antwort")).to_have_count(0)
+    await expect(page.locator("#reha-antraege")).to_contain_text("Rückfrage beantwortet")
+    await accessible(page, "68-fall-reha-antrag")
+
+    # DRV reads the answer, records the decision, then the stay: the case is interrupted and resumed
+    await drv.reload()
+    await expect(drv.locator("#rueckfragen")).to_contain_text("Der Bericht liegt bei.")
+    await drv.get_by_label("Bewilligt").check()
+    await drv.get_by_role("button", name="Bescheid speichern").click()
+    await expect(drv.locator("#entschieden")).to_be_visible()
+    await drv.get_by_label("Klinik oder Träger der Maßnahme").fill("Klinik Nord, Witten")
+    await drv.get_by_role("button", name="Beginn speichern").click()
+    await expect(drv.locator("#massnahmebeginn .error")).to_have_count(0)
+    await page.goto(f"{portal}/faelle/{pid}")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("unterbrochen")
+    await expect(page.locator("#reha-antraege")).to_contain_text("Reha-Maßnahme begonnen")
+    await drv.get_by_role("button", name="Ende speichern").click()
+    await expect(drv.locator("#massnahmeende .error")).to_have_count(0)
+    await page.goto(f"{portal}/faelle/{pid}")
+    await expect(page.locator("#reha-antraege")).to_contain_text("Reha-Maßnahme beendet")
+    await expect(page.get_by_role("heading", level=1)).not_to_contain_text("unterbrochen")
+    await accessible(drv, "69-reha-antrag-massnahme")
