@@ -363,6 +363,13 @@ def _application(user: User, page: views.Page, pid: UUID, aid: UUID) -> dict[str
     return {"user": user, "page": page, "pid": pid, "aid": aid, "application": found[0] if found else None}
 
 
+@router.get("/produktionswerkstatt", response_class=HTMLResponse)
+async def workshop(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """Produktionswerkstatt: the running production orders, each leading to its participants."""
+    page = await views.production_orders(services, user, _consistency(request))
+    return _page(render, request, "workshop.html", status=_status(page), user=user, page=page)
+
+
 @dataclass(frozen=True)
 class Screen:
     """A page of one person that offers commands: its name, URL, template, view and the
@@ -381,6 +388,13 @@ SCREENS = {
     "case": Screen("case", "/faelle", "case.html", views.case, forms.CASE_ACTIONS, polls=True),
     "placement": Screen("placement", "/vermittlung", "placement.html", views.candidate, forms.PLACEMENT_ACTIONS),
     "employer": Screen("employer", "/arbeitgeber", "employer.html", views.employer, forms.EMPLOYER_ACTIONS),
+    "workshop": Screen(
+        "production_order",
+        "/produktionswerkstatt",
+        "production_order.html",
+        views.production_order,
+        forms.WORKSHOP_ACTIONS,
+    ),
 }
 
 

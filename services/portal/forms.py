@@ -268,3 +268,14 @@ REHAB_ACTIONS: dict[str, Action] = {
     ),
     "massnahmeende": Action("casework", f"{_APPLICATION}/measure-end", {"ended_on": "date", "cost_eur": "number"}),
 }
+
+# --- the Produktionswerkstatt: participants on a production order (placement) ---------------
+
+_ORDER_PARTICIPANT = "/production-orders/{pid}/participants/{participant_id}"
+WORKSHOP_ACTIONS: dict[str, Action] = {
+    "teilnahme": Action("placement", _ORDER_PARTICIPANT, {"assigned_on": "date"}),
+    "anwesenheit": Action(
+        "placement", f"{_ORDER_PARTICIPANT}/attendance", {"worked_on": "date", "attendance": "text", "hours": "number"}
+    ),
+    "abmeldung": Action("placement", f"{_ORDER_PARTICIPANT}/release", {"released_on": "date"}),
+}

@@ -53,6 +53,7 @@ class Renderer:
             EMPLOYMENT_TYPES=vocabulary.EMPLOYMENT_TYPES,
             SUBSIDIES=vocabulary.SUBSIDIES,
             REHAB_KINDS=vocabulary.REHAB_KINDS,
+            ATTENDANCE=vocabulary.ATTENDANCE,
             REHAB_STATES=vocabulary.REHAB_STATES,
             EMPLOYMENT_END_REASONS=vocabulary.EMPLOYMENT_END_REASONS,
             PLACEMENT_STATES=vocabulary.PLACEMENT_STATES,

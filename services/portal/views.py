@@ -443,3 +443,45 @@ def open_requests(health: dict[str, Any] | None) -> list[dict[str, Any]]:
         for e in events
         if e["event_type"] == RehabInformationRequested.event_type and e["data"].get("request_id") not in answered
     ]
+
+
+# --- the Produktionswerkstatt (placement's production orders) --------------------------------
+
+WORKSHOP_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER, Role.DRV_ADVISER})
+
+
+async def production_orders(backends: Backends, user: User, consistency: str | None) -> Page:
+    """The running production orders of the agency and its project partners (placement)."""
+    page = Page()
+    path, params = "/production-orders", {"status": "accepted"}
+    got = page.take(await backends.call("placement", "GET", path, user.token, consistency=consistency, params=params))
+    page.data.update(
+        status=got.status,
+        orders=got.body if got.ok and isinstance(got.body, list) else [],
+        error=None if got.ok else got.errors().get("_"),
+    )
+    return page
+
+
+async def production_order(backends: Backends, user: User, oid: UUID, consistency: str | None) -> Page:
+    """One order: its participants with their days, total hours and days present, excused and
+    absent (placement shows a partner agency only its own participants)."""
+    page = Page()
+    path = f"/production-orders/{oid}/participants"
+    got, listed = await asyncio.gather(
+        backends.call("placement", "GET", path, user.token, consistency=consistency),
+        backends.call(
+            "placement", "GET", "/production-orders", user.token, consistency=consistency, params={"status": "all"}
+        ),
+    )
+    for r in (got, listed):
+        page.take(r)
+    orders = listed.body if listed.ok and isinstance(listed.body, list) else []
+    page.data.update(
+        status=got.status,
+        order=next((o for o in orders if o.get("order_id") == str(oid)), None),
+        view=got.body if got.ok else None,
+        error=None if got.ok else got.errors().get("_"),
+        may_record=user.role in (Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER),
+    )
+    return page

@@ -133,6 +133,8 @@ REHAB_KINDS = {
     "vocational": N_("Leistungen zur Teilhabe am Arbeitsleben (LTA)"),
 }
 REHAB_STATES = {"filed": N_("gestellt"), "received": N_("beim Träger eingegangen")}
+# a day on a production order: a fact for the team, never a consequence (no sanction wording)
+ATTENDANCE = {"present": N_("anwesend"), "excused": N_("entschuldigt"), "absent": N_("unentschuldigt")}
 PLACEMENT_STATES = {
     "open": N_("offen"),
     "trial": N_("in Erprobung"),

@@ -1,8 +1,11 @@
 """The case page's newer commands in a real browser (issue 16): employment found without
 placement (record, the 6-month follow-up from Mein Arbeitsplatz, the end) and the transfer of a
 case to a partner agency of its project (refused by date and by consent, then done: the sender
-reads the history up to it, the receiver runs the case), in German, with the API's refusal next
-to its field. axe-core and a screenshot on each page."""
+reads the history up to it, the receiver runs the case), a rehab application through the DRV
+adviser's work queue (receipt, request and the case manager's answer, decision, the stay), and
+the Produktionswerkstatt (a participant's days on an order: anwesend, entschuldigt,
+unentschuldigt, hours), in German, with the API's refusal next to its field. axe-core and a
+screenshot on each page."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from shared.vocabulary import Role
 from tests import support
 from tests.e2e.browser import accessible, german_page
 from tests.e2e.conftest import Stack
+from tests.e2e.test_placement import EMPLOYER
 from tests.e2e.test_portal_workspace import DEMO_CM, guided_case
 from tests.e2e.test_project import assign, ok
 from tests.e2e.test_slice import refer_and_enrol
@@ -205,3 +209,69 @@ async def test_a_rehab_application_goes_through_the_drv_advisers_work_queue(
     await expect(page.locator("#reha-antraege")).to_contain_text("Reha-Maßnahme beendet")
     await expect(page.get_by_role("heading", level=1)).not_to_contain_text("unterbrochen")
     await accessible(drv, "69-reha-antrag-massnahme")
+
+
+async def enrolled_in_placement(stack: Stack, pid: str) -> bool:
+    """Placement's workshop projection has the participant's enrolment (from intake's topic)."""
+    row = await stack.runtime("placement").pool.fetchval(
+        "SELECT count(*) FROM workshop_enrolled WHERE participant_id = $1", UUID(pid)
+    )
+    return bool(row)
+
+
+async def test_the_produktionswerkstatt_records_a_participants_days_on_an_order(
+    stack: Stack, portal: str, browser: Browser
+) -> None:
+    officer = stack.token(Role.EMPLOYER_ACQUISITION, "jc-en", "demo-employer-acquisition-officer-jc-en")
+    placement = stack.clients["placement"]
+    employer_id = (await ok(await placement.post("/employers", json=EMPLOYER, headers=officer), 201))["employer_id"]
+    order = {"employer_id": employer_id, "description": "Kartons falten", "quantity": 500, "accepted_on": "2026-11-02"}
+    await ok(await placement.post("/production-orders", json=order, headers=officer), 201)
+    pid = await refer_and_enrol(stack)
+    await support.eventually(lambda: enrolled_in_placement(stack, pid), bool)
+
+    page = await german_page(browser, portal, "employer-acquisition-officer")
+    await page.get_by_role("navigation").get_by_role("link", name="Produktionswerkstatt").click()
+    await expect(page.locator("#auftraege tbody tr")).to_have_count(1)
+    cells = ["Kartons falten", str(EMPLOYER["company"]), "500", "02.11.2026"]
+    await expect(page.locator("#auftraege tbody tr td")).to_have_text(cells)
+    await accessible(page, "70-produktionswerkstatt")
+    await page.get_by_role("link", name="Kartons falten").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Produktionsauftrag: Kartons falten")
+
+    join = page.locator("#teilnahme")
+    await join.get_by_label("Teilnehmendennummer").fill("00000000-0000-7000-8000-000000000000")
+    await join.get_by_label("Erster Tag am Auftrag").fill("2026-11-23")
+    await page.get_by_role("button", name="Aufnehmen").click()
+    await expect(page.locator("#teilnahme [role=alert]")).to_be_visible()  # placement: no such participant
+    await page.locator("#teilnahme-participant_id").fill(pid)
+    await page.get_by_role("button", name="Aufnehmen").click()
+    await expect(page.locator("#teilnehmende h3")).to_have_count(1)
+
+    days = page.locator("#anwesenheit")
+    for on, attendance, hours in (("2026-11-24", "present", "5,5"), ("2026-11-25", "absent", "3")):
+        await days.locator("#anwesenheit-worked_on").fill(on)
+        await days.get_by_label("Anwesenheit").select_option(attendance)
+        await days.get_by_label("Stunden").fill(hours)
+        await page.get_by_role("button", name="Tag speichern").click()
+    # absent with hours: placement's 422 next to the hours, the day kept
+    await expect(page.locator("#anwesenheit-hours-error")).to_be_visible()
+    await expect(page.locator("#anwesenheit-hours")).to_have_attribute("aria-invalid", "true")
+    await page.locator("#anwesenheit-hours").fill("0")
+    await page.get_by_role("button", name="Tag speichern").click()
+    await expect(page.locator("table.days tbody tr")).to_have_count(2)
+    await page.locator("#anwesenheit-worked_on").fill("2026-11-26")
+    await page.locator("#anwesenheit-attendance").select_option("excused")
+    await page.get_by_role("button", name="Tag speichern").click()
+    rows = page.locator("table.days tbody tr")
+    await expect(rows).to_have_count(3)
+    await expect(rows.locator("td:nth-child(2)")).to_have_text(["anwesend", "unentschuldigt", "entschuldigt"])
+    summary = page.locator("#teilnehmende .summary")
+    await expect(summary).to_contain_text("5,5 Stunden; Tage anwesend: 1, entschuldigt: 1, unentschuldigt: 1")
+    await expect(page.locator("main")).not_to_contain_text("Sanktion")
+    await accessible(page, "71-produktionsauftrag-anwesenheit")
+
+    await page.locator("#abmeldung-released_on").fill("2026-11-27")
+    await page.get_by_role("button", name="Abmeldung speichern").click()
+    await expect(page.locator("#teilnehmende h3")).to_contain_text("abgemeldet am 27.11.2026")
+    await expect(page.locator("#anwesenheit")).to_have_count(0)
