@@ -320,6 +320,56 @@ async def acquire_employer(request: Request, user: CurrentUser, services: Servic
     )
 
 
+@router.get("/reha-arbeitsvorrat", response_class=HTMLResponse)
+async def rehab_queue(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """Reha-Arbeitsvorrat: the DRV adviser's open applications, oldest first, with waiting days."""
+    page = await views.rehab_queue(services, user, _consistency(request))
+    return _page(render, request, "rehab_queue.html", status=_status(page), user=user, page=page)
+
+
+@router.get("/reha-arbeitsvorrat/{pid}/{aid}", response_class=HTMLResponse)
+async def rehab_application(
+    pid: UUID, aid: UUID, request: Request, user: CurrentUser, services: Services, render: Render
+) -> HTMLResponse:
+    """One application: the carrier's dossier while it is open, and the carrier's steps."""
+    page = await views.rehab_queue(services, user, _consistency(request))
+    return _page(render, request, "rehab_application.html", status=_status(page), **_application(user, page, pid, aid))
+
+
+@router.post("/reha-arbeitsvorrat/{pid}/{aid}/{action}")
+async def rehab_step(
+    pid: UUID, aid: UUID, action: str, request: Request, user: CurrentUser, services: Services, render: Render
+) -> Response:
+    """The carrier's step (receipt, request, decision, measure start and end) through casework;
+    a refusal comes back next to its field."""
+    values = await _form(request)
+    spec = forms.REHAB_ACTIONS.get(action)
+    page_url = f"/reha-arbeitsvorrat/{pid}/{aid}"
+    if spec is None:
+        return RedirectResponse(page_url, status_code=303)
+    path = forms.path_of(spec, str(pid), {**values, "application_id": str(aid)})
+    reply = await services.call(spec.service, "POST", path, user.token, json=forms.body_of(spec, values))
+    if reply.ok:
+        return _after_command(f"{page_url}#{action}", reply)
+    page = await views.rehab_queue(services, user, None)
+    failed = {"form": action, "errors": _field_errors(reply, spec), "input": values}
+    return render.page(
+        request, "rehab_application.html", status=reply.status, failed=failed, **_application(user, page, pid, aid)
+    )
+
+
+def _application(user: User, page: views.Page, pid: UUID, aid: UUID) -> dict[str, Any]:
+    found = [a for a in page.data.get("applications", []) if a.get("application_id") == str(aid)]
+    return {"user": user, "page": page, "pid": pid, "aid": aid, "application": found[0] if found else None}
+
+
+@router.get("/produktionswerkstatt", response_class=HTMLResponse)
+async def workshop(request: Request, user: CurrentUser, services: Services, render: Render) -> HTMLResponse:
+    """Produktionswerkstatt: the running production orders, each leading to its participants."""
+    page = await views.production_orders(services, user, _consistency(request))
+    return _page(render, request, "workshop.html", status=_status(page), user=user, page=page)
+
+
 @dataclass(frozen=True)
 class Screen:
     """A page of one person that offers commands: its name, URL, template, view and the
@@ -338,6 +388,13 @@ SCREENS = {
     "case": Screen("case", "/faelle", "case.html", views.case, forms.CASE_ACTIONS, polls=True),
     "placement": Screen("placement", "/vermittlung", "placement.html", views.candidate, forms.PLACEMENT_ACTIONS),
     "employer": Screen("employer", "/arbeitgeber", "employer.html", views.employer, forms.EMPLOYER_ACTIONS),
+    "workshop": Screen(
+        "production_order",
+        "/produktionswerkstatt",
+        "production_order.html",
+        views.production_order,
+        forms.WORKSHOP_ACTIONS,
+    ),
 }
 
 

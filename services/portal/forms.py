@@ -74,6 +74,39 @@ CASE_ACTIONS: dict[str, Action] = {
         "casework", "/cases/{pid}/appointments", {"scheduled_for": "date", "with_member": "text", "kind": "text"}
     ),
     "vermerk": Action("casework", "/cases/{pid}/notes", {"written_on": "date", "text": "text", "confidential": "bool"}),
+    "uebergabe": Action(
+        "casework",
+        "/cases/{pid}/transfer",
+        {"to_agency": "text", "to_case_manager": "text", "transferred_on": "date", "reason": "text"},
+    ),
+    "reha-antrag": Action(
+        "casework", "/cases/{pid}/rehab-applications", {"filed_on": "date", "carrier": "text", "kind": "text"}
+    ),
+    "reha-antwort": Action(
+        "casework",
+        "/cases/{pid}/rehab-applications/{application_id}/requests/{request_id}/answer",
+        {"answered_on": "date", "answer": "text"},
+    ),
+    # employment found without placement: no employer identity (casework's README)
+    "beschaeftigung": Action(
+        "casework",
+        "/cases/{pid}/employment",
+        {
+            "started_on": "date",
+            "type": "text",
+            "subsidy": "text",
+            "fully_qualifying": "bool",
+            "hours_per_week": "number",
+        },
+    ),
+    "nachhaltung": Action(
+        "casework",
+        "/cases/{pid}/employment/{employment_id}/follow-ups",
+        {"months_after_start": "number", "verified_on": "date", "still_employed": "bool"},
+    ),
+    "beschaeftigungsende": Action(
+        "casework", "/cases/{pid}/employment/{employment_id}/end", {"ended_on": "date", "reason": "text"}
+    ),
 }
 
 PLACEMENT_ACTIONS: dict[str, Action] = {
@@ -219,4 +252,30 @@ EMPLOYER_ACTIONS: dict[str, Action] = {
         pid_field="employer_id",
     ),
     "schliessen": Action("placement", "/vacancies/{vacancy_id}/close", {"closed_on": "date", "reason": "text"}),
+}
+
+# --- the DRV carrier's steps on a rehab application (Reha-Arbeitsvorrat) ----------------------
+
+_APPLICATION = "/cases/{pid}/rehab-applications/{application_id}"
+REHAB_ACTIONS: dict[str, Action] = {
+    "eingang": Action("casework", f"{_APPLICATION}/receipt", {"received_on": "date"}),
+    "rueckfrage": Action("casework", f"{_APPLICATION}/requests", {"requested_on": "date", "question": "text"}),
+    "bescheid": Action(
+        "casework", f"{_APPLICATION}/decision", {"decided_on": "date", "approved": "bool", "reason": "text"}
+    ),
+    "massnahmebeginn": Action(
+        "casework", f"{_APPLICATION}/measure-start", {"started_on": "date", "provider": "text", "cost_eur": "number"}
+    ),
+    "massnahmeende": Action("casework", f"{_APPLICATION}/measure-end", {"ended_on": "date", "cost_eur": "number"}),
+}
+
+# --- the Produktionswerkstatt: participants on a production order (placement) ---------------
+
+_ORDER_PARTICIPANT = "/production-orders/{pid}/participants/{participant_id}"
+WORKSHOP_ACTIONS: dict[str, Action] = {
+    "teilnahme": Action("placement", _ORDER_PARTICIPANT, {"assigned_on": "date"}),
+    "anwesenheit": Action(
+        "placement", f"{_ORDER_PARTICIPANT}/attendance", {"worked_on": "date", "attendance": "text", "hours": "number"}
+    ),
+    "abmeldung": Action("placement", f"{_ORDER_PARTICIPANT}/release", {"released_on": "date"}),
 }

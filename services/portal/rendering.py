@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.portal import i18n, views, vocabulary
+from shared.vocabulary import AGENCIES
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,6 +39,7 @@ class Renderer:
         env.filters["reason"] = views.reason_text
         env.globals.update(
             lang=language,
+            AGENCIES=AGENCIES,
             PHASES=vocabulary.PHASES,
             STATUSES=vocabulary.STATUSES,
             PURPOSES=vocabulary.PURPOSES,
@@ -49,6 +51,11 @@ class Renderer:
             EVENTS=vocabulary.EVENTS,
             TASKS=vocabulary.TASKS,
             EMPLOYMENT_TYPES=vocabulary.EMPLOYMENT_TYPES,
+            SUBSIDIES=vocabulary.SUBSIDIES,
+            REHAB_KINDS=vocabulary.REHAB_KINDS,
+            ATTENDANCE=vocabulary.ATTENDANCE,
+            REHAB_STATES=vocabulary.REHAB_STATES,
+            EMPLOYMENT_END_REASONS=vocabulary.EMPLOYMENT_END_REASONS,
             PLACEMENT_STATES=vocabulary.PLACEMENT_STATES,
             CRITERIA=vocabulary.CRITERIA,
             VERDICTS=vocabulary.VERDICTS,

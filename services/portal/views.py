@@ -15,9 +15,17 @@ from services.portal import figures, i18n
 from services.portal.auth import User
 from services.portal.clients import Backends, Reply
 from services.portal.vocabulary import N_
-from shared.contracts.casework import AppointmentScheduled, CaseNoteAdded, InterventionPlanned
+from shared.contracts.casework import (
+    AppointmentScheduled,
+    CaseNoteAdded,
+    CaseTransferred,
+    InterventionPlanned,
+    RehabApplicationFiled,
+    RehabInformationProvided,
+    RehabInformationRequested,
+)
 from shared.contracts.common import PHASE_ORDER, Phase
-from shared.vocabulary import CASE_ROLES, HEALTH_ROLES, PROJECTS, Role
+from shared.vocabulary import AGENCIES, CASE_ROLES, DRV_AGENCIES, HEALTH_ROLES, PROJECTS, Role
 
 REFERRERS = frozenset({Role.CASE_MANAGER, Role.DRV_ADVISER})
 FIGURE_READERS = frozenset({Role.PROJECT_LEAD, Role.AUDITOR})
@@ -174,16 +182,19 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         backends.call("casework", "GET", f"/cases/{pid}/timeline", user.token, consistency=consistency),
         backends.call("casework", "GET", f"/cases/{pid}/person", user.token, consistency=consistency),
         backends.call("intake", "GET", f"/participants/{pid}/consents", user.token, consistency=consistency),
+        backends.call("casework", "GET", f"/cases/{pid}/employment", user.token, consistency=consistency),
     ]
     if the_case.get("health_access"):
         calls.append(backends.call("casework", "GET", f"/cases/{pid}/health", user.token, consistency=consistency))
-    timeline, person, consents, *health = [page.take(r) for r in await asyncio.gather(*calls)]
+    timeline, person, consents, jobs, *health = [page.take(r) for r in await asyncio.gather(*calls)]
     health_versions = _health_versions(health[0].body) if health and health[0].ok else set()
     events = [
         {**e, "health": e["version"] in health_versions}
         for e in (timeline.body.get("events", []) if timeline.ok else [])
         if not e.get("redacted")  # a health record without the right: absent, not a grey box
     ]
+    given_away = _given_away(the_case, events, user)  # the history only: no command of ours
+    health_body = health[0].body if health and health[0].ok else None
     page.data.update(
         case=the_case,
         transitions=transitions(the_case),
@@ -193,11 +204,37 @@ async def case(backends: Backends, user: User, pid: UUID, consistency: str | Non
         notes=_of(events, CaseNoteAdded.event_type, "note_id"),
         person=person.body.get("identity") if person.ok else None,
         consents=consents.body if consents.ok else [],
-        health=health[0].body if health and health[0].ok else None,
-        may_manage=user.role in (Role.CASE_MANAGER, Role.PROJECT_LEAD),
+        health=health_body,
+        jobs=jobs.body.get("employments", []) if jobs.ok else [],
+        partners=partner_agencies(the_case),
+        rehab=_of(_rehab_events(health_body), RehabApplicationFiled.event_type, "application_id"),
+        rehab_requests=open_requests(health_body),
+        carriers=[(a, AGENCIES.get(a, a)) for a in sorted(DRV_AGENCIES)],
+        transferred=given_away,
+        may_manage=user.role in (Role.CASE_MANAGER, Role.PROJECT_LEAD) and given_away is None,
+        may_employ=user.role is Role.CASE_MANAGER and given_away is None,
         may_health=user.role in HEALTH_ROLES and bool(the_case.get("health_access")),
     )
     return page
+
+
+def _rehab_events(health: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The rehab applications' events of the case's health records (health access only)."""
+    return list((health or {}).get("rehab_applications", []))
+
+
+def partner_agencies(the_case: dict[str, Any]) -> list[tuple[str, str]]:
+    """The agencies a case may be transferred to (code, name): the other members of its project."""
+    members = PROJECTS.get(str(the_case.get("project") or ""), ())
+    return [(a, AGENCIES.get(a, a)) for a in members if a != the_case.get("agency")]
+
+
+def _given_away(the_case: dict[str, Any], events: list[dict[str, Any]], user: User) -> dict[str, Any] | None:
+    """The transfer that took the case from the user's agency (its history ends there), if any."""
+    if the_case.get("agency") == user.principal.agency:
+        return None
+    moves = [e["data"] for e in events if e["event_type"] == CaseTransferred.event_type]
+    return next((m for m in reversed(moves) if m.get("from_agency") == user.principal.agency), None)
 
 
 def _health_versions(health: dict[str, Any]) -> set[int]:
@@ -372,5 +409,79 @@ async def employer(backends: Backends, user: User, eid: UUID, consistency: str |
         contacts=contacts.body if contacts.ok else None,
         vacancies=vacancies.body if vacancies.ok else [],
         may_acquire=user.role in ACQUIRERS and owner,
+    )
+    return page
+
+
+# --- rehabilitation with DRV (Reha-Arbeitsvorrat) --------------------------------------------
+
+CARRIER_ROLES = frozenset({Role.DRV_ADVISER})
+
+
+async def rehab_queue(backends: Backends, user: User, consistency: str | None) -> Page:
+    """The DRV adviser's work queue (casework ``GET /rehab-queue``, oldest first): what the
+    carrier needs to decide and the steps it records; casework decides who may."""
+    page = Page()
+    got = page.take(await backends.call("casework", "GET", "/rehab-queue", user.token, consistency=consistency))
+    body = got.body if got.ok and isinstance(got.body, dict) else {}
+    page.data.update(
+        status=got.status,
+        applications=list(body.get("applications", [])),
+        as_of=body.get("as_of"),
+        error=None if got.ok else got.errors().get("_"),
+    )
+    return page
+
+
+def open_requests(health: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The carrier's requests on the case's rehab applications not answered yet (from the case's
+    health records: the case manager answers them)."""
+    events = _rehab_events(health)
+    answered = {e["data"].get("request_id") for e in events if e["event_type"] == RehabInformationProvided.event_type}
+    return [
+        e["data"]
+        for e in events
+        if e["event_type"] == RehabInformationRequested.event_type and e["data"].get("request_id") not in answered
+    ]
+
+
+# --- the Produktionswerkstatt (placement's production orders) --------------------------------
+
+WORKSHOP_ROLES = frozenset({Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER, Role.DRV_ADVISER})
+
+
+async def production_orders(backends: Backends, user: User, consistency: str | None) -> Page:
+    """The running production orders of the agency and its project partners (placement)."""
+    page = Page()
+    path, params = "/production-orders", {"status": "accepted"}
+    got = page.take(await backends.call("placement", "GET", path, user.token, consistency=consistency, params=params))
+    page.data.update(
+        status=got.status,
+        orders=got.body if got.ok and isinstance(got.body, list) else [],
+        error=None if got.ok else got.errors().get("_"),
+    )
+    return page
+
+
+async def production_order(backends: Backends, user: User, oid: UUID, consistency: str | None) -> Page:
+    """One order: its participants with their days, total hours and days present, excused and
+    absent (placement shows a partner agency only its own participants)."""
+    page = Page()
+    path = f"/production-orders/{oid}/participants"
+    got, listed = await asyncio.gather(
+        backends.call("placement", "GET", path, user.token, consistency=consistency),
+        backends.call(
+            "placement", "GET", "/production-orders", user.token, consistency=consistency, params={"status": "all"}
+        ),
+    )
+    for r in (got, listed):
+        page.take(r)
+    orders = listed.body if listed.ok and isinstance(listed.body, list) else []
+    page.data.update(
+        status=got.status,
+        order=next((o for o in orders if o.get("order_id") == str(oid)), None),
+        view=got.body if got.ok else None,
+        error=None if got.ok else got.errors().get("_"),
+        may_record=user.role in (Role.EMPLOYER_ACQUISITION, Role.CASE_MANAGER),
     )
     return page

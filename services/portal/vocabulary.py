@@ -96,12 +96,22 @@ EVENTS = {
     casework.ParticipationResumed.event_type: N_("Teilnahme fortgesetzt"),
     casework.ParticipantExited.event_type: N_("Austritt"),
     casework.CaseEmploymentRecorded.event_type: N_("Arbeitsaufnahme gemeldet"),
+    casework.SelfFoundEmploymentRecorded.event_type: N_("Beschäftigung ohne Vermittlung erfasst"),
+    casework.SelfFoundEmploymentVerified.event_type: N_("Nachhaltung der Beschäftigung erfasst"),
+    casework.SelfFoundEmploymentEnded.event_type: N_("Beschäftigung beendet"),
+    casework.CaseTransferred.event_type: N_("Fall an eine Partnerbehörde übergeben"),
+    casework.RehabApplicationReceived.event_type: N_("Eingang des Reha-Antrags beim Träger"),
+    casework.RehabInformationRequested.event_type: N_("Rückfrage des Reha-Trägers"),
+    casework.RehabInformationProvided.event_type: N_("Rückfrage beantwortet"),
+    casework.RehabMeasureStarted.event_type: N_("Reha-Maßnahme begonnen"),
+    casework.RehabMeasureEnded.event_type: N_("Reha-Maßnahme beendet"),
 }
 TASKS = {
     "appointment-due": N_("Termin steht an"),
     "record-appointment-outcome": N_("Termin nachtragen: wahrgenommen oder versäumt?"),
     "consent-expiring": N_("Einwilligung läuft ab"),
     "enter-nachbetreuung": N_("Arbeitsaufnahme gemeldet: Nachbetreuung beginnen"),
+    "employment-follow-up": N_("Nachhaltung der Beschäftigung fällig"),
 }
 EMPLOYMENT_TYPES = {
     "social-insurance": N_("sozialversicherungspflichtig"),
@@ -109,6 +119,22 @@ EMPLOYMENT_TYPES = {
     "vocational-training": N_("Ausbildung"),
     "self-employment": N_("Selbstständigkeit"),
 }
+SUBSIDIES = {"16e": N_("§ 16e SGB II"), "16i": N_("§ 16i SGB II")}
+# why a self-found job ended (casework's EmploymentEndReason)
+EMPLOYMENT_END_REASONS = {
+    "resigned": N_("Eigenkündigung"),
+    "dismissed": N_("Kündigung durch den Arbeitgeber"),
+    "fixed-term-ended": N_("Befristung ausgelaufen"),
+    "business-closed": N_("Betrieb geschlossen"),
+    "other": N_("anderer Grund"),
+}
+REHAB_KINDS = {
+    "medical": N_("medizinische Rehabilitation"),
+    "vocational": N_("Leistungen zur Teilhabe am Arbeitsleben (LTA)"),
+}
+REHAB_STATES = {"filed": N_("gestellt"), "received": N_("beim Träger eingegangen")}
+# a day on a production order: a fact for the team, never a consequence (no sanction wording)
+ATTENDANCE = {"present": N_("anwesend"), "excused": N_("entschuldigt"), "absent": N_("unentschuldigt")}
 PLACEMENT_STATES = {
     "open": N_("offen"),
     "trial": N_("in Erprobung"),
