@@ -352,7 +352,7 @@ async def rehab_step(
     if reply.ok:
         return _after_command(f"{page_url}#{action}", reply)
     page = await views.rehab_queue(services, user, None)
-    failed = {"form": action, "errors": _field_errors(reply, spec), "input": values}
+    failed = _failed(action, _field_errors(reply, spec), values)
     return render.page(
         request, "rehab_application.html", status=reply.status, failed=failed, **_application(user, page, pid, aid)
     )
@@ -441,9 +441,15 @@ async def _command(
     reply = await services.call(spec.service, "POST", forms.path_of(spec, str(pid), values), user.token, json=body)
     if reply.ok:
         return _after_command(f"{page_url}#{action}", reply)
-    failed = {"form": action, "errors": _field_errors(reply, spec), "input": values}
+    failed = _failed(action, _field_errors(reply, spec), values)
     page = await screen.view(services, user, pid, None)
     return render.page(request, screen.template, status=reply.status, user=user, page=page, pid=pid, failed=failed)
+
+
+def _failed(action: str, errors: dict[str, str], values: dict[str, str]) -> dict[str, Any]:
+    """A refused form: its errors and what was typed, the input marked with the form's action so
+    that only that form is filled again (other forms of the page share field names)."""
+    return {"form": action, "errors": errors, "input": {**values, forms.FAILED_FORM: action}}
 
 
 def _field_errors(reply: Reply, spec: forms.Action, also: tuple[str, ...] = ()) -> dict[str, str]:

@@ -279,3 +279,16 @@ WORKSHOP_ACTIONS: dict[str, Action] = {
     ),
     "abmeldung": Action("placement", f"{_ORDER_PARTICIPANT}/release", {"released_on": "date"}),
 }
+
+
+# The key of a refused form's input that names the form (``api._failed``): a page's forms share
+# field names (a reason, a date), so what was typed fills only the form that was refused.
+FAILED_FORM = "__failed_form__"
+
+
+def typed(values: Mapping[str, Any], errors: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The values a form's fields show: a refused form's input only in that form (the one given
+    its errors), any other values (e.g. a filter's query) as they are."""
+    if FAILED_FORM in values and not errors:
+        return {}
+    return values

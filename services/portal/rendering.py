@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.portal import i18n, views, vocabulary
+from services.portal import forms, i18n, views, vocabulary
 from shared.vocabulary import AGENCIES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -38,6 +38,7 @@ class Renderer:
         env.filters["eur"] = lambda v: i18n.fmt_eur(v, language)
         env.filters["reason"] = views.reason_text
         env.globals.update(
+            typed=forms.typed,
             lang=language,
             AGENCIES=AGENCIES,
             PHASES=vocabulary.PHASES,

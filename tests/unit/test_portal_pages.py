@@ -196,3 +196,21 @@ async def test_the_workspace_counts_my_active_cases_as_case_manager_against_each
     assert (caps["pluspunkt"]["active"], caps["pluspunkt"]["cap"], caps["pluspunkt"]["at_cap"]) == (1, None, False)
     therapist = User(Principal("ot-1", Role.OCCUPATIONAL_THERAPIST, "jc-en"), "token")
     assert (await views.workspace(_casework(cases, {}), therapist, None)).data["caps"] is None
+
+
+def test_a_refused_forms_input_fills_only_that_form() -> None:
+    """A page's forms share field names: the transfer's typed reason must not land in the phase
+    form's reason, while the refused form keeps what was typed (and a filter keeps its query)."""
+    from services.portal.rendering import Renderer
+
+    env = Renderer().envs["de"]
+    typed = {"reason": "Umzug nach Schwelm", forms.FAILED_FORM: "uebergabe"}
+    page = env.from_string(
+        '{% from "_forms.html" import field %}'
+        '{{ field("phase", "reason", "Begründung", errors={}, values=v) }}'
+        '{{ field("uebergabe", "reason", "Grund", errors={"to_agency": "unknown"}, values=v) }}'
+        '{{ field("filter", "subject", "Wer", errors={}, values={"subject": "cm-1"}) }}'
+    ).render(v=typed)
+    assert 'id="phase-reason" name="reason" type="text" value=""' in page
+    assert 'id="uebergabe-reason" name="reason" type="text" value="Umzug nach Schwelm"' in page
+    assert 'id="filter-subject" name="subject" type="text" value="cm-1"' in page
