@@ -289,7 +289,10 @@ async def test_checkpoints_every_five_events_verify_and_a_tampered_copy_breaks_a
     )  # fmt: skip
     assert report.checkpoints == report.checkpoints_verified
     sizes = [row.events for row in report.checkpoint_rows]
-    assert 3 <= min(sizes) <= max(sizes) <= 5  # due by count: 5 rows, the checkpoint and key events not counted
+    # due by count (5 events; the checkpoint and key events not counted): a checkpoint covers at
+    # most 5, and fewer when only part of what was counted is committed in publish order yet
+    # (a transaction still open below it): the rest goes into the next one
+    assert 1 <= min(sizes) <= max(sizes) <= 5
     topics = [a for t in events.values() for a in ("--topic", t)]
     code, output = await audit("verify", "--bootstrap", support.KAFKA, *topics, "--pins", str(every_five), "--json",
                                "--quiet")  # fmt: skip
