@@ -167,7 +167,7 @@ class Demo:
             raise RuntimeError(f"POST {path} -> {r.status_code}: {r.text}")
         return r.json()  # type: ignore[no-any-return]
 
-    async def register_staff(self, agency: str) -> None:
+    async def register_staff(self, agency: str) -> list[tuple[str, Role]]:
         """The agency's demo administrator registers itself first (an empty directory accepts
         its administrators), then a demo user per role (the portal's dev login users) and the
         placement demo's officer, so the demo works with the staff directory required."""
@@ -181,15 +181,22 @@ class Demo:
             body = {"subject": subject, "name": f"Demo {role.value} {agency}", "roles": [role.value]}
             body |= {"projects": projects, "registered_on": since}
             await self.post(self.intake, "/staff", body, admin, f"staff-{agency}-{subject}")
+        return people
 
-    async def wait_for_staff(self, agency: str) -> None:
-        """Until casework knows the agency's staff (its projection of intake's staff events)."""
-        cm, _ = self.staff(agency, Role.CASE_MANAGER)
-        for _ in range(300):
-            if (await self.casework.get("/cases", headers=cm)).status_code == 200:
-                return
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"casework does not know the staff of {agency}")
+    async def wait_for_staff(self, agency: str, people: list[tuple[str, Role]]) -> None:
+        """Until intake and casework both know every registered person: each service builds its
+        ``staff`` projection from intake's staff events on its own consumer, so one person known
+        in one service says nothing of another person or the other service. Any answer but 401
+        means known (403 is the route's access refusing a known person)."""
+        for subject, role in people:
+            who = self.headers(role, agency, subject)
+            for client, path in ((self.intake, f"/staff/{subject}"), (self.casework, "/cases")):
+                for _ in range(600):
+                    if (await client.get(path, headers=who)).status_code != 401:
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise RuntimeError(f"{client.base_url} does not know {subject} of {agency}")
 
     async def intake_journey(self, p: Person, rng: random.Random) -> None:
         role = Role.DRV_ADVISER if p.agency == "drv-westfalen" and rng.random() < 0.5 else Role.CASE_MANAGER
@@ -437,9 +444,8 @@ async def populate(
     demo = Demo(intake, casework, headers)
     await configure_projects(casework, headers, date(2025, 1, 1))
     everyone = people(rng, per_agency)
-    for agency in AGENCIES:
-        await demo.register_staff(agency)
-    await asyncio.gather(*(demo.wait_for_staff(agency) for agency in AGENCIES))
+    registered = {agency: await demo.register_staff(agency) for agency in AGENCIES}
+    await asyncio.gather(*(demo.wait_for_staff(agency, people) for agency, people in registered.items()))
     seeds = {p.key: random.Random(p.key) for p in everyone}
     await asyncio.gather(*(demo.intake_journey(p, seeds[p.key]) for p in everyone))
     enrolled = [p for p in everyone if p.stage not in ("referred", "declined", "withdrawn")]
