@@ -50,6 +50,15 @@ async def known(stack: Stack, agency: str, subject: str, role: Role) -> None:
         await support.eventually(probe, lambda r: r.status_code == 200)
 
 
+async def administered(stack: Stack, agency: str) -> None:
+    """Until both services know the agency's administrator: an unregistered administrator is
+    let in only while none is known, so its 401 shows the bootstrap has closed there."""
+    headers = stack.token(Role.ADMINISTRATOR, agency, f"admin-probe-{agency}")
+    for service, path in (("intake", "/participants"), ("casework", "/cases")):
+        probe = functools.partial(stack.clients[service].get, path, headers=headers)
+        await support.eventually(probe, lambda r: r.status_code == 401)
+
+
 async def staffed(stack: Stack) -> None:
     """Every agency's administrator first (without a known administrator, an agency's
     administrators are let in); then each member is known everywhere."""
@@ -57,6 +66,7 @@ async def staffed(stack: Stack) -> None:
         for subject, role in people:
             await ok(await register(stack, agency, subject, role), 201)
     for agency, people in STAFF.items():
+        await administered(stack, agency)
         for subject, role in people:
             if role is not Role.ADMINISTRATOR:
                 await known(stack, agency, subject, role)
