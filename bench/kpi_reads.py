@@ -26,7 +26,7 @@ import orjson
 from bench.stack import create_databases, db_url, drop_databases
 from services.reporting.domain import journey, kpis
 from services.reporting.domain.periods import Quarter
-from services.reporting.projections import KEPT, facts, participant_of, reduce
+from services.reporting.projections import KEPT, facts, participant_of, plans, reduce
 from services.reporting.views import Ask, Reads, reports
 from services.reporting.views.reports import _FACTS
 from shared.bus import Context
@@ -127,7 +127,7 @@ async def run(participants: int, repeat: int) -> dict[str, Any]:
         pool = await asyncpg.create_pool(db_url(name), min_size=1, max_size=2)
         try:
             async with pool.acquire() as conn:
-                for path in facts.sql:
+                for path in [*facts.sql, *plans.sql]:  # plans: the projects' members (none: the closed list)
                     await conn.execute(path.read_text())
                 table, cols = _COPY
                 await conn.copy_records_to_table(table, records=rows(participants), columns=cols)
