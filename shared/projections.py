@@ -63,6 +63,9 @@ class Projection:
     # Opt-in batch application: one call with a run of consecutive events (in order) instead of
     # one call (and one SQL round trip) per event. Replays and busy consumers gain the most.
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    # A step a parallel rebuild runs once in the rebuilt schema after its workers (and the
+    # cross-stream pass), before any switch: e.g. re-deriving rows folded across streams.
+    after_rebuild: Callable[[Conn], Awaitable[None]] | None = None
 
     # The module that defined this projection: a spawned rebuild worker gets the projection
     # itself (pickled by reference to it, like a function), so the platform never needs to
@@ -96,6 +99,11 @@ class Projection:
             return fn
 
         return deco
+
+    def finally_(self, fn: H) -> H:
+        """Register ``fn(conn)`` as the projection's ``after_rebuild`` step."""
+        self.after_rebuild = fn
+        return fn
 
     def handles(self, event_type: str) -> bool:
         return event_type in self.handlers or event_type in self.batch_handlers

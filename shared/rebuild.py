@@ -189,8 +189,9 @@ async def rebuild_parallel(
     use the other cores), except for the ``cross_stream`` types, which are applied once more
     here when every worker is done. From Kafka each worker reads every n-th partition; from the
     event store this process reads once, in publish order, and hands each worker its streams'
-    events (each stream to one worker, in order). The time runs from the first worker's start
-    of applying to the end of the cross-stream pass (start-up and schema set-up excluded)."""
+    events (each stream to one worker, in order). Then the projection's ``after_rebuild`` step,
+    if it has one. The time runs from the first worker's start of applying to the end of those
+    last passes (start-up and schema set-up excluded)."""
     if workers > 1 and not projection.stream_local:
         raise ValueError(f"{projection.name} is not stream-local; it can only be rebuilt by one worker")
     if workers <= 1:
@@ -201,6 +202,7 @@ async def rebuild_parallel(
     reports, cross_stream = await _run_workers(settings, projection, schema, source, workers)
     stats = RebuildStats(projection.name, schema, events=sum(events for events, _, _, _ in reports))
     await _reapply_cross_stream(settings, projection, schema, cross_stream)
+    await _after_rebuild(settings, projection, schema)
     stats.seconds = time.time() - min(start for _, start, _, _ in reports)
     return stats
 
@@ -278,6 +280,21 @@ async def _reapply_cross_stream(
     pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)
     try:
         await runner.reapply(sorted(envelopes, key=lambda e: (e.recorded_at, e.event_id)))
+    finally:
+        await pool.close()
+
+
+async def _after_rebuild(settings: ServiceSettings, projection: Projection, schema: str) -> None:
+    """The projection's own last step (``Projection.after_rebuild``), in one transaction on the
+    rebuilt schema: the workers applied their shares apart, so whatever a projection folds
+    across streams is derived once more from all of them here."""
+    if projection.after_rebuild is None:
+        return
+    pool, _ = await _fresh_runner(settings, projection, schema, fresh=False)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('search_path', $1, true)", f"{_quote_ident(schema)}, public")
+            await projection.after_rebuild(conn)
     finally:
         await pool.close()
 

@@ -21,9 +21,12 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+import asyncpg
 import orjson
 from pydantic import TypeAdapter
 
+from services.reporting.domain import journey
+from services.reporting.domain.journey import Fact, Journey
 from shared.contracts.base import DomainEvent, registry
 from shared.contracts.casework import (
     CaseHandedOver,
@@ -245,8 +248,11 @@ Row = tuple[uuid.UUID, str, datetime, uuid.UUID | None, date, str]
 @facts.on_batch(*KEPT)
 async def record(conn: Conn, batch: list[Recorded[DomainEvent]]) -> None:
     """One INSERT for a run of events (replays apply ~10x faster than row by row); an erasure
-    flushes the rows so far and pseudonymises the person's rows."""
-    erased = await _already_erased(conn, {p for rec in batch if (p := participant_of(rec.payload)) is not None})
+    flushes the rows so far and pseudonymises the person's rows. Then the journeys of everyone
+    the run touched are folded again from their facts (``refold``)."""
+    people = {p for rec in batch if (p := participant_of(rec.payload)) is not None}
+    await _lock_people(conn, people)
+    erased = await _already_erased(conn, people)
     rows: list[Row] = []
     for rec in batch:
         on, data = reduce(rec.payload)
@@ -259,6 +265,7 @@ async def record(conn: Conn, batch: list[Recorded[DomainEvent]]) -> None:
             rows = []
             erased[rec.payload.participant_id] = await _erase(conn, rec.payload.participant_id, rec.event_id)
     await _insert(conn, rows)
+    await refold(conn, people | set(erased.values()))
 
 
 async def _insert(conn: Conn, rows: list[Row]) -> None:
@@ -290,6 +297,82 @@ async def _already_erased(conn: Conn, people: set[uuid.UUID]) -> dict[uuid.UUID,
     by_key = {erasure_key(p): p for p in people}
     rows = await conn.fetch(_ERASED, list(by_key))
     return {by_key[bytes(r["participant_key"])]: r["pseudonym"] for r in rows}
+
+
+# --- journeys (in the facts projection's schema) ------------------------------------------------
+
+# A participant's facts may come from three topics, applied by different batches (a parallel
+# rebuild's workers too): a transaction lock per person, taken in sorted order before anything
+# of theirs is read, makes the next batch's fold see this one's committed facts.
+_LOCK_PEOPLE = (
+    "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':journey:' || p, 0))"
+    " FROM unnest($1::text[]) AS p"
+)
+_FACTS_OF = (
+    "SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
+    " FROM facts WHERE participant_id = ANY($1::uuid[])"
+)
+_ALL_PEOPLE = "SELECT DISTINCT participant_id FROM facts WHERE participant_id IS NOT NULL"
+_DROP_JOURNEYS = "DELETE FROM journeys WHERE participant_id = ANY($1::uuid[])"
+_CLEAR_JOURNEYS = "DELETE FROM journeys"
+_INSERT_JOURNEYS = """
+INSERT INTO journeys (participant_id, first_recorded_at, first_event_id, data)
+SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::jsonb[])
+"""
+JOURNEY = TypeAdapter(Journey)
+# people re-folded per statement by ``refold_all`` (a rebuild's last step)
+REFOLD_CHUNK = 2000
+
+
+def decode_fact(row: asyncpg.Record) -> Fact:
+    """A row of ``facts`` (id, event_type, recorded_at, pid, on_date, data as JSON text) as a
+    typed fact."""
+    data = orjson.loads(row["data"])
+    return Fact(row["id"], row["recorded_at"], row["pid"], row["on_date"], restore(row["event_type"], data))
+
+
+async def _lock_people(conn: Conn, people: set[uuid.UUID]) -> None:
+    if people:
+        await conn.execute(_LOCK_PEOPLE, sorted(str(p) for p in people))
+
+
+async def refold(conn: Conn, people: set[uuid.UUID]) -> None:
+    """These participants' journeys folded again from all their facts, by the very fold a
+    request of the past uses (``journey.build_participants``; it folds each person apart), so
+    the maintained journey is what folding every fact would give. A person without facts any
+    more (erased: the facts moved to the pseudonym) loses the row."""
+    if not people:
+        return
+    ids = list(people)
+    known = [decode_fact(r) for r in await conn.fetch(_FACTS_OF, ids)]
+    folded = journey.build_participants(known)
+    first = _first_facts(known)
+    await conn.execute(_DROP_JOURNEYS, ids)
+    rows = [
+        (uuid.UUID(pid), first[pid].recorded_at, uuid.UUID(first[pid].event_id), JOURNEY.dump_json(j).decode())
+        for pid, j in sorted(folded.items())
+    ]
+    if rows:
+        await conn.execute(_INSERT_JOURNEYS, *columns(rows))
+
+
+def _first_facts(facts: list[Fact]) -> dict[str, Fact]:
+    """Each participant's first fact in the fold's order (what orders the journeys as the fold does)."""
+    out: dict[str, Fact] = {}
+    for f in sorted(facts, key=lambda f: (f.recorded_at, f.event_id)):
+        if f.participant_id is not None:
+            out.setdefault(f.participant_id, f)
+    return out
+
+
+@facts.finally_
+async def refold_all(conn: Conn) -> None:
+    """Every journey folded again (a parallel rebuild's last step, ``after_rebuild``: the
+    workers' folds are exact already, this makes it not depend on it)."""
+    people = [r["participant_id"] for r in await conn.fetch(_ALL_PEOPLE)]
+    await conn.execute(_CLEAR_JOURNEYS)
+    for start in range(0, len(people), REFOLD_CHUNK):
+        await refold(conn, set(people[start : start + REFOLD_CHUNK]))
 
 
 # --- plans -------------------------------------------------------------------------------------

@@ -38,14 +38,15 @@ def quarters(period: str | None, facts: Sequence[Fact]) -> list[Quarter]:
             return [Quarter(int(period), q) for q in range(1, 5)]
         first, dots, last = period.partition("..")
         if dots:
-            return _run(Quarter.parse(first), Quarter.parse(last))
+            return run(Quarter.parse(first), Quarter.parse(last))
         return [Quarter.parse(period)]
     if not facts:
         return []
-    return _run(Quarter.of(min(f.on for f in facts)), Quarter.of(max(f.on for f in facts)))
+    return run(Quarter.of(min(f.on for f in facts)), Quarter.of(max(f.on for f in facts)))
 
 
-def _run(first: Quarter, last: Quarter) -> list[Quarter]:
+def run(first: Quarter, last: Quarter) -> list[Quarter]:
+    """Every quarter from ``first`` to ``last``; 422 (``period``) if it ends before it starts."""
     if last < first:
         raise DomainError("a run of quarters ends after it starts: 2025-Q1..2025-Q4", field="period")
     out = [first]

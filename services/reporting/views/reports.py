@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
+from pydantic import TypeAdapter
 
 from services.reporting import access
 from services.reporting.domain import disclosure, journey, kpis, periods
 from services.reporting.domain.journey import Fact, Journey
 from services.reporting.domain.periods import Quarter
-from services.reporting.projections import restore
+from services.reporting.projections import decode_fact
 from services.reporting.views import dashboard
 from shared.bus import Context
 from shared.contracts.reporting import KpiSnapshotComputed
@@ -31,6 +31,10 @@ _FACTS = (
     "SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
     " FROM facts WHERE ($1::timestamptz IS NULL OR recorded_at <= $1)"
 )
+# the maintained journeys, in the fold's order (by each one's first fact), as one JSON array
+_JOURNEYS = "SELECT coalesce(json_agg(data ORDER BY first_recorded_at, first_event_id), '[]')::text FROM journeys"
+_SPAN = "SELECT min(on_date) AS first, max(on_date) AS last FROM facts"
+_JOURNEY_LIST = TypeAdapter(list[Journey])
 _COUNTS = "SELECT project, metric, count FROM funnel_counts WHERE agency = $1 AND ($2::text IS NULL OR project = $2)"
 
 
@@ -52,11 +56,24 @@ class Reads:
         """Every fact (recorded at its source by ``recorded_by``, if given), decoded."""
         pool = self.runtime.pool
         assert pool is not None
-        rows = await pool.fetch(_FACTS, recorded_by)
-        return [
-            Fact(r["id"], r["recorded_at"], r["pid"], r["on_date"], restore(r["event_type"], orjson.loads(r["data"])))
-            for r in rows
-        ]
+        return [decode_fact(r) for r in await pool.fetch(_FACTS, recorded_by)]
+
+    async def journeys(self) -> dict[str, Journey]:
+        """Every participant's journey as the facts projection maintains it: what folding every
+        fact gives (``journey.build_participants``), without reading the facts."""
+        pool = self.runtime.pool
+        assert pool is not None
+        found = _JOURNEY_LIST.validate_json(await pool.fetchval(_JOURNEYS))
+        return {j.participant_id: j for j in found}
+
+    async def available(self) -> list[Quarter]:
+        """Every quarter from the first fact's to the last one's (``kpis.quarters`` of no period)."""
+        pool = self.runtime.pool
+        assert pool is not None
+        row = await pool.fetchrow(_SPAN)
+        if row is None or row["first"] is None:
+            return []
+        return kpis.run(Quarter.of(row["first"]), Quarter.of(row["last"]))
 
     async def lag(self) -> int:
         """Events of the topics the facts projection has not applied yet."""
@@ -131,9 +148,8 @@ async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) 
     period, agency, project = ask.period, ask.agency, ask.project
     projects = await reads.memberships()
     access.check_filters(ctx.principal, agency, project, projects)
-    facts = await reads.facts(as_of_time(ctx, ask.as_of))
-    qs = kpis.quarters(period, facts)
-    journeys = journey.build_participants(facts)
+    journeys, available = await _present_or_then(reads, as_of_time(ctx, ask.as_of))
+    qs = kpis.quarters(period, []) if period else available
     viewer, rules = ctx.principal.agency, reads.rules
     filtered = agency is not None or project is not None
     parts = []
@@ -144,12 +160,21 @@ async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) 
                 journeys, q, viewer, agency=agency, project=project, projects=projects, rules=rules, keep=keep
             )
         )
-    out = Reports(qs, parts, journeys, available=kpis.quarters(None, facts))
+    out = Reports(qs, parts, journeys, available=available)
     if parts and (whole or (period and len(qs) > 1)):
         out.range = kpis.range_report(
             journeys, parts, viewer, agency=agency, project=project, projects=projects, rules=rules
         )
     return out
+
+
+async def _present_or_then(reads: Reads, stamp: datetime | None) -> tuple[dict[str, Journey], list[Quarter]]:
+    """The journeys and the quarters with facts: of the present, as maintained; as of a time,
+    folded from the facts recorded by then (the maintained ones hold only the present)."""
+    if stamp is None:
+        return await reads.journeys(), await reads.available()
+    facts = await reads.facts(stamp)
+    return journey.build_participants(facts), kpis.quarters(None, facts)
 
 
 async def _frozen_hidden(reads: Reads, agency: str, quarter: Quarter, ctx: Context, *, total: bool) -> set[Any]:
@@ -192,9 +217,13 @@ async def report_document(reads: Reads, ctx: Context, quarter: Quarter, as_of: d
     access.require_role(ctx.principal, access.KPI_READERS)
     agency, rules = ctx.principal.agency, reads.rules
     stamp = as_of_time(ctx, as_of)
-    facts = await reads.facts(stamp)
-    journeys = journey.build_participants(facts)
     snap = await reads.snapshot(agency, quarter)
+    facts: list[Fact] = []
+    if snap is None and stamp is None:  # open, now: the maintained journeys
+        journeys = await reads.journeys()
+    else:  # the frozen report, its corrections and late facts, or the past: from the facts
+        facts = await reads.facts(stamp)
+        journeys = journey.build_participants(facts)
     keep = kpis.hidden_cells(snap.figures) if snap else set()
     projects = await reads.memberships()
     current = kpis.protected_report(journeys, quarter, agency, projects=projects, rules=rules, keep=keep)

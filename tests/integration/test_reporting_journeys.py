@@ -1,0 +1,211 @@
+"""The journeys the facts projection maintains (read by KPI requests of the present) on real
+PostgreSQL: every document built from them equals the one built by folding every fact (the
+reporting scenario, every quarter, every viewer, the range, the filters), after an erasure too,
+and a rebuild whose workers applied the streams apart ends with the same journeys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+import asyncpg
+import orjson
+import pytest
+
+from services.reporting.domain import journey
+from services.reporting.domain.periods import Quarter
+from services.reporting.projections import facts, plans
+from services.reporting.views import Ask, Reads, reports
+from services.reporting.views.reports import report_document
+from shared.bus import Context
+from shared.contracts.base import DomainEvent
+from shared.contracts.casework import PhaseEntered
+from shared.contracts.common import Phase
+from shared.contracts.intake import ParticipantDataErased
+from shared.contracts.reporting import KpiSnapshotComputed
+from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
+from shared.principal import Principal
+from shared.projections import ProjectionRunner, Record
+from shared.runtime import Runtime
+from shared.vocabulary import Role
+from tests import reporting_scenario as sc
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+TODAY = date(2026, 1, 15)
+LATER = datetime(2026, 1, 15, tzinfo=UTC)  # after every fact's recording: as_of folds them all
+VIEWERS = ("jc-en", "jc-mk", "drv-westfalen", "jc-unna")
+ASKS = [
+    *(Ask(period=f"2025-Q{q}") for q in range(1, 5)),
+    Ask(period="2025"),
+    Ask(period="2025-Q2..2026-Q1"),
+    Ask(),
+    Ask(period="2025", project="pro-aktiv"),
+]
+# an agency filter each viewer may ask for: its own; for the DRV carrier a joint project's member
+OWN_FILTER = {"drv-westfalen": "jc-en"}
+
+
+class History:
+    """Envelopes of the scenario's steps as the three topics carry them (chained per stream,
+    one recording second apart)."""
+
+    def __init__(self) -> None:
+        self.heads: dict[str, tuple[int, str]] = {}
+        self.offsets: dict[str, int] = {}
+        self.n = 0
+
+    def record(self, service: str, stream: str, agency: str, project: str, event: DomainEvent) -> Record:
+        version, prev = self.heads.get(stream, (0, GENESIS_HASH))
+        stamp = T0 + timedelta(seconds=self.n)
+        self.n += 1
+        env = Envelope(
+            event_id=new_id(), event_type=event.event_type, schema_version=1, stream_id=stream, stream_type="x",
+            version=version + 1, occurred_at=stamp, recorded_at=stamp, agency=agency, project=project,
+            actor=Actor(id="t", role="service"), correlation_id=new_id(), causation_id=None,
+            payload=event.model_dump(mode="json"), prev_hash=prev,
+        ).sealed()  # fmt: skip
+        self.heads[stream] = (version + 1, env.hash)
+        topic = f"{service}.events"
+        offset = self.offsets.get(topic, 0)
+        self.offsets[topic] = offset + 1
+        return Record(topic, 0, offset, env.to_bytes())
+
+    def scenario(self) -> list[Record]:
+        return [self.record(s.service, s.stream_id, s.agency, s.project, s.event) for s in sc.STEPS]
+
+    def erasure(self, p: str) -> list[Record]:
+        """``p`` erased, then a phase of their case arriving after the erasure."""
+        pid = sc.uid(p)
+        erased = ParticipantDataErased(participant_id=pid, erased_on=date(2025, 12, 1), legal_basis="Art. 17 GDPR")
+        late = PhaseEntered(case_id=pid, phase=Phase.STABILISIERUNG, entered_on=date(2025, 12, 2))
+        return [
+            self.record("intake", f"participant-{pid}", "jc-en", "pro-aktiv", erased),
+            self.record("casework", f"case-{pid}", "jc-en", "pro-aktiv", late),
+        ]
+
+
+class _Pooled:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.consumers: list[Any] = []
+
+
+class OpenReads(Reads):
+    """Reads without reporting's event store: every quarter is open."""
+
+    async def snapshot(self, agency: str, quarter: Quarter) -> KpiSnapshotComputed | None:
+        return None
+
+
+@pytest.fixture
+async def history(pool: asyncpg.Pool) -> tuple[History, ProjectionRunner]:
+    await ProjectionRunner(pool, plans, "proj_plans").setup()
+    runner = ProjectionRunner(pool, facts, "proj_facts")
+    await runner.setup()
+    return History(), runner
+
+
+@pytest.fixture
+async def reads(pg_url: str, history: tuple[History, ProjectionRunner]) -> AsyncIterator[Reads]:
+    """The KPI views' reads on the facts projection's schema."""
+    pool = await asyncpg.create_pool(
+        pg_url, min_size=1, max_size=4, server_settings={"search_path": "proj_facts, proj_plans, public"}
+    )
+    yield OpenReads(cast("Runtime", _Pooled(pool)))
+    await pool.close()
+
+
+async def _documents(reads: Reads, as_of: datetime | None) -> list[Any]:
+    """Every document the KPI views answer for the scenario's viewers and asks."""
+    out: list[Any] = []
+    for viewer in VIEWERS:
+        ctx = Context(principal=Principal(f"lead-{viewer}", Role.PROJECT_LEAD, viewer), today=TODAY)
+        for ask in [*ASKS, Ask(period="2025", agency=OWN_FILTER.get(viewer, viewer))]:
+            got = await reports(reads, ctx, Ask(ask.period, ask.agency, ask.project, as_of), whole=True)
+            out.append((viewer, ask, got.quarters, got.available, got.docs, got.range))
+        for q in range(1, 5):
+            doc = orjson.loads(await report_document(reads, ctx, Quarter(2025, q), as_of))
+            doc.pop("as_of", None)
+            out.append((viewer, q, doc))
+    return out
+
+
+async def _assert_journeys_equal_the_fold(reads: Reads) -> None:
+    folded = journey.build_participants(await reads.facts())
+    maintained = await reads.journeys()
+    assert list(maintained.items()) == list(folded.items())  # the same journeys, in the same order
+    assert await _documents(reads, None) == await _documents(reads, LATER)
+
+
+async def test_documents_from_the_maintained_journeys_equal_the_fold_of_every_fact(
+    history: tuple[History, ProjectionRunner], reads: Reads
+) -> None:
+    events, runner = history
+    scenario = events.scenario()
+    for start in range(0, len(scenario), 25):  # batches: journeys folded again across them
+        await runner.apply(scenario[start : start + 25])
+    assert len(await reads.journeys()) == 10
+    await _assert_journeys_equal_the_fold(reads)
+
+
+async def test_an_erasure_moves_the_journey_to_the_pseudonym(
+    pool: asyncpg.Pool, history: tuple[History, ProjectionRunner], reads: Reads
+) -> None:
+    events, runner = history
+    await runner.apply(events.scenario())
+    erasure, late = events.erasure("P1")
+    await runner.apply([erasure])
+    await runner.apply([late])  # arrives after the erasure: folded into the pseudonym's journey
+    maintained = await reads.journeys()
+    assert str(sc.uid("P1")) not in maintained
+    assert len(maintained) == 10
+    assert sum(j.erased for j in maintained.values()) == 1
+    linked = await pool.fetchval("SELECT count(*) FROM proj_facts.journeys WHERE participant_id = $1", sc.uid("P1"))
+    assert linked == 0
+    await _assert_journeys_equal_the_fold(reads)
+
+
+def _by_stream(records: list[Record], workers: int) -> list[list[Record]]:
+    """Each worker's share: whole streams, as a parallel rebuild splits them, worker k's on
+    partition k (as a store rebuild's pseudo-topic: positions apart)."""
+    shares: list[list[Record]] = [[] for _ in range(workers)]
+    for r in records:
+        k = sum(Envelope.from_bytes(r.value).stream_id.encode()) % workers
+        shares[k].append(Record(r.topic, k, r.offset, r.value))
+    return shares
+
+
+async def _apply_in_batches(runner: ProjectionRunner, records: list[Record], size: int = 7) -> None:
+    for start in range(0, len(records), size):
+        await runner.apply(records[start : start + size])
+
+
+_LIVE, _REBUILT = "proj_facts.journeys", "proj_facts_rebuild.journeys"
+_DIFF = (
+    f"SELECT (SELECT count(*) FROM (SELECT * FROM {_LIVE} EXCEPT ALL SELECT * FROM {_REBUILT}) a)"
+    f" + (SELECT count(*) FROM (SELECT * FROM {_REBUILT} EXCEPT ALL SELECT * FROM {_LIVE}) b)"
+)
+
+
+async def test_a_rebuild_with_the_streams_split_over_workers_ends_with_the_same_journeys(
+    pool: asyncpg.Pool, history: tuple[History, ProjectionRunner]
+) -> None:
+    """Two appliers of the same schema at once, each with its share of the streams (a parallel
+    rebuild's workers), then the projection's ``after_rebuild`` step: the journeys equal the
+    live ones, and that step alone re-derives them (even from none)."""
+    events, live = history
+    records = [*events.scenario(), *events.erasure("P4")]
+    await live.apply(records)
+    rebuilt = ProjectionRunner(pool, facts, "proj_facts_rebuild")
+    await rebuilt.setup()
+    await asyncio.gather(*(_apply_in_batches(rebuilt, share) for share in _by_stream(records, 2)))
+    assert await pool.fetchval(_DIFF) == 0
+    assert facts.after_rebuild is not None
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM proj_facts_rebuild.journeys")
+        await conn.execute("SET LOCAL search_path = proj_facts_rebuild, public")
+        await facts.after_rebuild(conn)
+    assert await pool.fetchval("SELECT count(*) FROM proj_facts_rebuild.journeys") == 10
+    assert await pool.fetchval(_DIFF) == 0
