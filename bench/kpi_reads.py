@@ -3,10 +3,12 @@ time goes, with the facts table at a given size.
 
 The history is the reporting scenario's ten journeys (tests/reporting_scenario.py) copied under
 fresh participant ids until the size asked for (ten participants per copy), written straight
-into a scratch database's facts table (the rows the projection would write). A request is
-``views.reports`` for jc-en over the scenario's year, as the KPI routes call it; its phases are
-timed apart: the facts query, decoding, the fold into journeys, the figures. No quarter is
-closed (no snapshot read), so the request is the live path.
+into a scratch database's facts table (the rows the projection would write), and the journeys
+folded from them as a rebuild's last step does (``projections.refold_all``). A request is
+``views.reports`` for jc-en over the scenario's year, as the KPI routes call it: of the present
+(the maintained journeys) and ``as_of`` a time after every fact (the facts path: the same
+figures). Its phases are timed apart: reading the journeys; the facts query, decoding, the fold
+into journeys; the figures. No quarter is closed (no snapshot read).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import orjson
 from bench.stack import create_databases, db_url, drop_databases
 from services.reporting.domain import journey, kpis
 from services.reporting.domain.periods import Quarter
-from services.reporting.projections import KEPT, facts, participant_of, plans, reduce
+from services.reporting.projections import KEPT, facts, participant_of, plans, reduce, refold_all
 from services.reporting.views import Ask, Reads, reports
 from services.reporting.views.reports import _FACTS
 from shared.bus import Context
@@ -95,7 +97,12 @@ async def measure(pool: asyncpg.Pool, repeat: int, period: str = "2025") -> dict
     ctx = Context(principal=LEAD, today=TODAY)
     ask = Ask(period=period)
     whole = await _timed(lambda: reports(reads, ctx, ask), repeat)
+    past = Ask(period=period, as_of=datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC))
+    of_facts = await _timed(lambda: reports(reads, ctx, past), repeat)
     raw = await pool.fetch("SELECT count(*) AS n FROM facts")
+    t_journeys = time.perf_counter()
+    maintained = await reads.journeys()
+    t_read = time.perf_counter()
     t_count = time.perf_counter()
     await pool.fetch(_FACTS, None)
     t_query = time.perf_counter()
@@ -103,6 +110,7 @@ async def measure(pool: asyncpg.Pool, repeat: int, period: str = "2025") -> dict
     t_fetch = time.perf_counter()
     journeys = journey.build_participants(decoded)
     t_fold = time.perf_counter()
+    assert list(maintained.items()) == list(journeys.items())
     for q in kpis.quarters(period, decoded):
         kpis.protected_report(journeys, q, LEAD.agency, rules=reads.rules)
     t_figs = time.perf_counter()
@@ -111,7 +119,9 @@ async def measure(pool: asyncpg.Pool, repeat: int, period: str = "2025") -> dict
         "rows_read_per_request": len(decoded),
         "journeys": len(journeys),
         "request": _summary(whole),
+        "request_as_of": _summary(of_facts),
         "phases_ms": {
+            "journeys_read": round((t_read - t_journeys) * 1000, 1),
             "query_only": round((t_query - t_count) * 1000, 1),
             "query_and_decode": round((t_fetch - t_query) * 1000, 1),
             "fold_into_journeys": round((t_fold - t_fetch) * 1000, 1),
@@ -132,6 +142,8 @@ async def run(participants: int, repeat: int) -> dict[str, Any]:
                 table, cols = _COPY
                 await conn.copy_records_to_table(table, records=rows(participants), columns=cols)
                 await conn.execute("ANALYZE facts")
+                await refold_all(conn)
+                await conn.execute("ANALYZE journeys")
             return {"participants": participants, **await measure(pool, repeat)}
         finally:
             await pool.close()
