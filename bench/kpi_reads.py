@@ -61,7 +61,7 @@ def rows(participants: int) -> list[tuple[Any, ...]]:
     return out
 
 
-class _Pooled:
+class Pooled:
     """What ``Reads`` needs of a runtime: the pool."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
@@ -93,7 +93,7 @@ def _summary(ms: list[float]) -> dict[str, float]:
 
 async def measure(pool: asyncpg.Pool, repeat: int, period: str = "2025") -> dict[str, Any]:
     """A whole KPI request (p50/p95) and, once, its phases."""
-    reads = OpenReads(cast("Runtime", _Pooled(pool)))
+    reads = OpenReads(cast("Runtime", Pooled(pool)))
     ctx = Context(principal=LEAD, today=TODAY)
     ask = Ask(period=period)
     whole = await _timed(lambda: reports(reads, ctx, ask), repeat)

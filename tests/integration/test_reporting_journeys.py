@@ -14,6 +14,7 @@ import asyncpg
 import orjson
 import pytest
 
+from bench.kpi_reads import OpenReads, Pooled
 from services.reporting.domain import journey
 from services.reporting.domain.periods import Quarter
 from services.reporting.projections import facts, plans
@@ -24,7 +25,6 @@ from shared.contracts.base import DomainEvent
 from shared.contracts.casework import PhaseEntered
 from shared.contracts.common import Phase
 from shared.contracts.intake import ParticipantDataErased
-from shared.contracts.reporting import KpiSnapshotComputed
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
 from shared.principal import Principal
 from shared.projections import ProjectionRunner, Record
@@ -86,19 +86,6 @@ class History:
         ]
 
 
-class _Pooled:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-        self.consumers: list[Any] = []
-
-
-class OpenReads(Reads):
-    """Reads without reporting's event store: every quarter is open."""
-
-    async def snapshot(self, agency: str, quarter: Quarter) -> KpiSnapshotComputed | None:
-        return None
-
-
 @pytest.fixture
 async def history(pool: asyncpg.Pool) -> tuple[History, ProjectionRunner]:
     await ProjectionRunner(pool, plans, "proj_plans").setup()
@@ -113,7 +100,7 @@ async def reads(pg_url: str, history: tuple[History, ProjectionRunner]) -> Async
     pool = await asyncpg.create_pool(
         pg_url, min_size=1, max_size=4, server_settings={"search_path": "proj_facts, proj_plans, public"}
     )
-    yield OpenReads(cast("Runtime", _Pooled(pool)))
+    yield OpenReads(cast("Runtime", Pooled(pool)))
     await pool.close()
 
 
