@@ -8,7 +8,7 @@ import multiprocessing
 import queue
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import TypeAlias
@@ -22,7 +22,7 @@ from shared.envelope import Envelope
 from shared.eventstore import CommittedRow, PostgresEventStore
 from shared.kafka_auth import client_options
 from shared.migrations import _quote_ident
-from shared.projections import Projection, ProjectionRunner, Record, projection_lock
+from shared.projections import Projection, ProjectionRunner, Record, is_transient, projection_lock
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -88,7 +88,7 @@ async def rebuild_from_kafka(
         while todo:
             fetched = await consumer.getmany(*todo, timeout_ms=1000, max_records=batch)
             records = _before_the_end(fetched, ends, todo)
-            await runner.apply(records)
+            await _apply(runner, records)
             stats.events += len(records)
             if segment[1] > 1 and projection.cross_stream:
                 stats.cross_stream += _cross_stream(projection, (r.value for r in records))
@@ -97,6 +97,22 @@ async def rebuild_from_kafka(
         await consumer.stop()
         await pool.close()
     return stats
+
+
+async def _apply(runner: ProjectionRunner, records: Sequence[Record], attempts: int = 8) -> None:
+    """One replayed batch, tried again after a transient failure, as the live consumer does: a
+    parallel rebuild's workers write into one schema at once, and two of them may deadlock on
+    the rows of a person whose streams they share (reporting's journeys); PostgreSQL aborts one,
+    and the batch (idempotent) passes on the next try."""
+    for attempt in range(attempts):
+        try:
+            await runner.apply(records)
+            return
+        except Exception as exc:
+            if not is_transient(exc) or attempt == attempts - 1:
+                raise
+            log.warning("rebuild.batch_retried", projection=runner.projection.name, error=type(exc).__name__)
+            await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
 
 
 def _replay_consumer(settings: ServiceSettings, fetch_max_wait_ms: int = 500) -> AIOKafkaConsumer:
@@ -157,7 +173,7 @@ async def rebuild_from_store(
     started = time.perf_counter()
     try:
         async for rows in _committed_batches(store, batch):
-            await runner.apply([Record(topic, 0, r.position, r.envelope) for r in rows])
+            await _apply(runner, [Record(topic, 0, r.position, r.envelope) for r in rows])
             stats.events += len(rows)
         stats.seconds = time.perf_counter() - started
     finally:
@@ -400,7 +416,7 @@ async def _apply_feed(
     try:
         while (share := await loop.run_in_executor(None, feed.get)) is not None:
             started = started if started is not None else time.perf_counter()
-            await runner.apply([Record(topic, segment[0], position, envelope) for position, envelope in share])
+            await _apply(runner, [Record(topic, segment[0], position, envelope) for position, envelope in share])
             stats.events += len(share)
         stats.seconds = time.perf_counter() - started if started is not None else 0.0
     finally:
