@@ -251,7 +251,8 @@ async def record(conn: Conn, batch: list[Recorded[DomainEvent]]) -> None:
     flushes the rows so far and pseudonymises the person's rows. Then the journeys of everyone
     the run touched are folded again from their facts (``refold``)."""
     people = {p for rec in batch if (p := participant_of(rec.payload)) is not None}
-    await _lock_people(conn, people)
+    pending = await _pending(conn, people)
+    await _lock_people(conn, people | pending)
     erased = await _already_erased(conn, people)
     rows: list[Row] = []
     for rec in batch:
@@ -265,7 +266,7 @@ async def record(conn: Conn, batch: list[Recorded[DomainEvent]]) -> None:
             rows = []
             erased[rec.payload.participant_id] = await _erase(conn, rec.payload.participant_id, rec.event_id)
     await _insert(conn, rows)
-    await refold(conn, people | set(erased.values()))
+    await refold(conn, people | set(erased.values()) | pending)
 
 
 async def _insert(conn: Conn, rows: list[Row]) -> None:
@@ -312,9 +313,16 @@ _FACTS_OF = (
     "SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
     " FROM facts WHERE participant_id = ANY($1::uuid[])"
 )
+# the batch's people leave the backlog of an upgrade (folded anyway), and some more with them
+_PENDING = (
+    "DELETE FROM journeys_pending WHERE participant_id = ANY($1::uuid[]) OR participant_id IN"
+    " (SELECT participant_id FROM journeys_pending LIMIT $2) RETURNING participant_id"
+)
+PENDING_PER_BATCH = 2000
 _ALL_PEOPLE = "SELECT DISTINCT participant_id FROM facts WHERE participant_id IS NOT NULL"
 _DROP_JOURNEYS = "DELETE FROM journeys WHERE participant_id = ANY($1::uuid[])"
 _CLEAR_JOURNEYS = "DELETE FROM journeys"
+_CLEAR_PENDING = "DELETE FROM journeys_pending"
 _INSERT_JOURNEYS = """
 INSERT INTO journeys (participant_id, first_recorded_at, first_event_id, data)
 SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::jsonb[])
@@ -329,6 +337,13 @@ def decode_fact(row: asyncpg.Record) -> Fact:
     typed fact."""
     data = orjson.loads(row["data"])
     return Fact(row["id"], row["recorded_at"], row["pid"], row["on_date"], restore(row["event_type"], data))
+
+
+async def _pending(conn: Conn, people: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Participants whose journeys an upgrade left to fold (``journeys_pending``), taken off it:
+    this batch's and up to ``PENDING_PER_BATCH`` more."""
+    rows = await conn.fetch(_PENDING, list(people), PENDING_PER_BATCH)
+    return {r["participant_id"] for r in rows}
 
 
 async def _lock_people(conn: Conn, people: set[uuid.UUID]) -> None:
@@ -371,6 +386,7 @@ async def refold_all(conn: Conn) -> None:
     workers' folds are exact already, this makes it not depend on it)."""
     people = [r["participant_id"] for r in await conn.fetch(_ALL_PEOPLE)]
     await conn.execute(_CLEAR_JOURNEYS)
+    await conn.execute(_CLEAR_PENDING)
     for start in range(0, len(people), REFOLD_CHUNK):
         await refold(conn, set(people[start : start + REFOLD_CHUNK]))
 

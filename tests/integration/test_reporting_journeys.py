@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from bench.kpi_reads import OpenReads, Pooled
+from services.reporting import projections
 from services.reporting.domain import journey
 from services.reporting.domain.periods import Quarter
 from services.reporting.projections import facts, plans
@@ -24,7 +25,7 @@ from shared.bus import Context
 from shared.contracts.base import DomainEvent
 from shared.contracts.casework import PhaseEntered
 from shared.contracts.common import Phase
-from shared.contracts.intake import ParticipantDataErased
+from shared.contracts.intake import ParticipantDataErased, ReferralWithdrawn
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
 from shared.principal import Principal
 from shared.projections import ProjectionRunner, Record
@@ -196,3 +197,35 @@ async def test_a_rebuild_with_the_streams_split_over_workers_ends_with_the_same_
         await facts.after_rebuild(conn)
     assert await pool.fetchval("SELECT count(*) FROM proj_facts_rebuild.journeys") == 10
     assert await pool.fetchval(_DIFF) == 0
+
+
+async def test_an_upgraded_schema_reads_the_facts_until_its_backlog_is_folded(
+    pool: asyncpg.Pool, history: tuple[History, ProjectionRunner], reads: Reads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schema that had facts before the journeys: the migration lists their participants as
+    pending; requests fold the facts (the same documents) until the next batches have folded
+    every pending journey, a few per batch."""
+    events, runner = history
+    scenario = events.scenario()
+    await runner.apply(scenario[:-1])
+    async with pool.acquire() as conn:  # what 004_journeys.sql finds and leaves on an upgrade
+        await conn.execute("DELETE FROM proj_facts.journeys")
+        migration = next(p for p in facts.sql if p.name == "004_journeys.sql").read_text()
+        await conn.execute("SET search_path = proj_facts, public")
+        await conn.execute(migration)
+        await conn.execute("RESET search_path")
+    assert await pool.fetchval("SELECT count(*) FROM proj_facts.journeys_pending") == 10
+    assert not await reads.journeys_complete()
+    before = await _documents(reads, None)
+    assert before == await _documents(reads, LATER)  # the facts path, both
+
+    monkeypatch.setattr(projections, "PENDING_PER_BATCH", 4)
+    await runner.apply(scenario[-1:])  # its participant and four more
+    assert await pool.fetchval("SELECT count(*) FROM proj_facts.journeys_pending") == 5
+    assert not await reads.journeys_complete()
+    for name in ("X1", "X2"):  # two more batches (of someone else) fold the rest
+        withdrawn = ReferralWithdrawn(participant_id=sc.uid(name), withdrawn_on=date(2025, 3, 1), reason="moved away")
+        await runner.apply([events.record("intake", f"participant-{sc.uid(name)}", "jc-en", "pro-aktiv", withdrawn)])
+    assert await reads.journeys_complete()
+    folded = journey.build_participants(await reads.facts())
+    assert list((await reads.journeys()).items()) == list(folded.items())

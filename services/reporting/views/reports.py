@@ -34,6 +34,7 @@ _FACTS = (
 # the maintained journeys, in the fold's order (by each one's first fact), as one JSON array
 _JOURNEYS = "SELECT coalesce(json_agg(data ORDER BY first_recorded_at, first_event_id), '[]')::text FROM journeys"
 _SPAN = "SELECT min(on_date) AS first, max(on_date) AS last FROM facts"
+_COMPLETE = "SELECT NOT EXISTS (SELECT 1 FROM journeys_pending)"
 _JOURNEY_LIST = TypeAdapter(list[Journey])
 _COUNTS = "SELECT project, metric, count FROM funnel_counts WHERE agency = $1 AND ($2::text IS NULL OR project = $2)"
 
@@ -65,6 +66,12 @@ class Reads:
         assert pool is not None
         found = _JOURNEY_LIST.validate_json(await pool.fetchval(_JOURNEYS))
         return {j.participant_id: j for j in found}
+
+    async def journeys_complete(self) -> bool:
+        """Whether every journey is maintained (an upgrade's backlog is folded)."""
+        pool = self.runtime.pool
+        assert pool is not None
+        return bool(await pool.fetchval(_COMPLETE))
 
     async def available(self) -> list[Quarter]:
         """Every quarter from the first fact's to the last one's (``kpis.quarters`` of no period)."""
@@ -169,9 +176,9 @@ async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) 
 
 
 async def _present_or_then(reads: Reads, stamp: datetime | None) -> tuple[dict[str, Journey], list[Quarter]]:
-    """The journeys and the quarters with facts: of the present, as maintained; as of a time,
-    folded from the facts recorded by then (the maintained ones hold only the present)."""
-    if stamp is None:
+    """The journeys and the quarters with facts: of the present, as maintained; as of a time
+    (or while an upgrade's backlog is folded), folded from the facts recorded by then."""
+    if stamp is None and await reads.journeys_complete():
         return await reads.journeys(), await reads.available()
     facts = await reads.facts(stamp)
     return journey.build_participants(facts), kpis.quarters(None, facts)
@@ -219,7 +226,7 @@ async def report_document(reads: Reads, ctx: Context, quarter: Quarter, as_of: d
     stamp = as_of_time(ctx, as_of)
     snap = await reads.snapshot(agency, quarter)
     facts: list[Fact] = []
-    if snap is None and stamp is None:  # open, now: the maintained journeys
+    if snap is None and stamp is None and await reads.journeys_complete():  # open, now: maintained
         journeys = await reads.journeys()
     else:  # the frozen report, its corrections and late facts, or the past: from the facts
         facts = await reads.facts(stamp)

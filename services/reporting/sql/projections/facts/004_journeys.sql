@@ -11,3 +11,9 @@ CREATE TABLE IF NOT EXISTS journeys (
 CREATE INDEX IF NOT EXISTS journeys_order ON journeys (first_recorded_at, first_event_id);
 -- the quarters with facts, without reading them all
 CREATE INDEX IF NOT EXISTS facts_on_date ON facts (on_date);
+-- Upgrading a schema that already has facts: their participants' journeys are folded by the
+-- next batches (``projections.record``, a few thousand per batch); until none is pending, the
+-- requests fold the facts as before.
+CREATE TABLE IF NOT EXISTS journeys_pending (participant_id uuid PRIMARY KEY);
+INSERT INTO journeys_pending SELECT DISTINCT participant_id FROM facts WHERE participant_id IS NOT NULL
+ON CONFLICT DO NOTHING;
