@@ -64,8 +64,7 @@ class Reads:
         fact gives (``journey.build_participants``), without reading the facts."""
         pool = self.runtime.pool
         assert pool is not None
-        found = _JOURNEY_LIST.validate_json(await pool.fetchval(_JOURNEYS))
-        return {j.participant_id: j for j in found}
+        return _journeys(await pool.fetchval(_JOURNEYS))
 
     async def journeys_complete(self) -> bool:
         """Whether every journey is maintained (an upgrade's backlog is folded)."""
@@ -73,14 +72,19 @@ class Reads:
         assert pool is not None
         return bool(await pool.fetchval(_COMPLETE))
 
-    async def available(self) -> list[Quarter]:
-        """Every quarter from the first fact's to the last one's (``kpis.quarters`` of no period)."""
+    async def present(self) -> tuple[dict[str, Journey], list[Quarter]] | None:
+        """The maintained journeys and the quarters with facts (``kpis.quarters`` of no period),
+        read in one snapshot; None while an upgrade's backlog is being folded."""
         pool = self.runtime.pool
         assert pool is not None
-        row = await pool.fetchrow(_SPAN)
-        if row is None or row["first"] is None:
-            return []
-        return kpis.run(Quarter.of(row["first"]), Quarter.of(row["last"]))
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            if not await conn.fetchval(_COMPLETE):
+                return None
+            span = await conn.fetchrow(_SPAN)
+            found = _journeys(await conn.fetchval(_JOURNEYS))
+        if span is None or span["first"] is None:
+            return found, []
+        return found, kpis.run(Quarter.of(span["first"]), Quarter.of(span["last"]))
 
     async def lag(self) -> int:
         """Events of the topics the facts projection has not applied yet."""
@@ -175,11 +179,15 @@ async def reports(reads: Reads, ctx: Context, ask: Ask, *, whole: bool = False) 
     return out
 
 
+def _journeys(text: str) -> dict[str, Journey]:
+    return {j.participant_id: j for j in _JOURNEY_LIST.validate_json(text)}
+
+
 async def _present_or_then(reads: Reads, stamp: datetime | None) -> tuple[dict[str, Journey], list[Quarter]]:
     """The journeys and the quarters with facts: of the present, as maintained; as of a time
     (or while an upgrade's backlog is folded), folded from the facts recorded by then."""
-    if stamp is None and await reads.journeys_complete():
-        return await reads.journeys(), await reads.available()
+    if stamp is None and (present := await reads.present()) is not None:
+        return present
     facts = await reads.facts(stamp)
     return journey.build_participants(facts), kpis.quarters(None, facts)
 
@@ -226,9 +234,10 @@ async def report_document(reads: Reads, ctx: Context, quarter: Quarter, as_of: d
     stamp = as_of_time(ctx, as_of)
     snap = await reads.snapshot(agency, quarter)
     facts: list[Fact] = []
-    if snap is None and stamp is None and await reads.journeys_complete():  # open, now: maintained
-        journeys = await reads.journeys()
-    else:  # the frozen report, its corrections and late facts, or the past: from the facts
+    present = await reads.present() if snap is None and stamp is None else None  # open, now
+    if present is not None:
+        journeys = present[0]
+    else:  # the frozen report, its corrections and late facts, the past, an upgrade's backlog
         facts = await reads.facts(stamp)
         journeys = journey.build_participants(facts)
     keep = kpis.hidden_cells(snap.figures) if snap else set()
