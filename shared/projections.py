@@ -100,7 +100,7 @@ class Projection:
 
         return deco
 
-    def finally_(self, fn: H) -> H:
+    def on_rebuilt(self, fn: H) -> H:
         """Register ``fn(conn)`` as the projection's ``after_rebuild`` step."""
         self.after_rebuild = fn
         return fn

@@ -380,7 +380,7 @@ def _first_facts(facts: list[Fact]) -> dict[str, Fact]:
     return out
 
 
-@facts.finally_
+@facts.on_rebuilt
 async def refold_all(conn: Conn) -> None:
     """Every journey folded again (a parallel rebuild's last step, ``after_rebuild``: the
     workers' folds are exact already, this makes it not depend on it)."""
