@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import uuid4
+
+import httpx
 
 from bench import stack as bench_stack
 from shared.contracts.common import CapacityProfile, Level
@@ -100,7 +103,7 @@ async def create_topics(names: list[str], partitions: int = 3) -> None:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 30.0, interval: float = 0.05
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 60.0, interval: float = 0.05
 ) -> T:
     """Poll ``probe`` until ``check`` holds (the system is asynchronous between services)."""
     deadline = time.monotonic() + timeout
@@ -111,3 +114,18 @@ async def eventually(
             return last  # type: ignore[no-any-return]
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not reached within {timeout}s; last value: {last!r}")
+
+
+async def current(read: Callable[[], Awaitable[httpx.Response]], timeout: float = 60.0) -> httpx.Response:
+    """A read sent with a consistency token, repeated until it answers ``X-Consistency: current``.
+    The service's bound (2 s) is what a user waits; a busy test machine may need longer to carry
+    a command through the relay and Kafka, and then the read is ``behind``, not wrong."""
+    return await eventually(read, lambda r: r.headers.get("X-Consistency") == "current", timeout)
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick), for a server a test starts: a fixed
+    or derived number may be taken by another test run on the same machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
