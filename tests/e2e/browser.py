@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import weakref
@@ -44,7 +45,9 @@ AXE_RUN = """async () => {
 expect.set_options(timeout=30_000)
 # The portal's notice on a page read behind the user's last command (the service's 2 s bound
 # passed before its read model applied the command: a busy machine), and its cookie.
+# (base.html; other pages' notices share its class: it is told apart by its words, de or en)
 BEHIND = "main > p.notice[role=status]"
+BEHIND_TEXT = re.compile("noch nicht auf dem neuesten Stand|not fully up to date yet")
 CONSISTENCY_COOKIE = "rp_consistency"
 _FOLLOWING: weakref.WeakSet[Page] = weakref.WeakSet()
 
@@ -132,7 +135,7 @@ async def follow_commands(page: Page) -> None:
         return
     _FOLLOWING.add(page)
     page.on("response", remember)
-    await page.add_locator_handler(page.locator(BEHIND), catch_up, no_wait_after=True)
+    await page.add_locator_handler(page.locator(BEHIND, has_text=BEHIND_TEXT), catch_up, no_wait_after=True)
 
 
 async def login(page: Page, base: str, role: str, agency: str = "jc-en") -> None:
