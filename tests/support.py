@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -121,11 +120,3 @@ async def current(read: Callable[[], Awaitable[httpx.Response]], timeout: float 
     The service's bound (2 s) is what a user waits; a busy test machine may need longer to carry
     a command through the relay and Kafka, and then the read is ``behind``, not wrong."""
     return await eventually(read, lambda r: r.headers.get("X-Consistency") == "current", timeout)
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the kernel's pick), for a server a test starts: a fixed
-    or derived number may be taken by another test run on the same machine."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

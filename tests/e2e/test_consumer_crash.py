@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bench.stack import free_port
 from bench.synth import referral
 from services.intake import domain
 from shared.envelope import new_id
@@ -83,7 +84,7 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(stack: St
     proc_db = f"{stack.run}_reporting_proc"
     url = await support.create_database(proc_db)
     try:
-        proc = start_reporting(stack, support.free_port(), log)
+        proc = start_reporting(stack, free_port(), log)
         try:
             seen = await support.eventually(lambda: referrals_counted(url), lambda n: n > 0, timeout=180, interval=0.01)
             proc.send_signal(signal.SIGKILL)
@@ -93,7 +94,7 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(stack: St
         finally:
             if proc.poll() is None:
                 proc.kill()
-        proc = start_reporting(stack, support.free_port(), log)
+        proc = start_reporting(stack, free_port(), log)
         try:
             # a generous limit: on a busy machine the restart, the group's rebalance and 3000
             # events in batches of 20 take their time (what counts is once, not how fast)
