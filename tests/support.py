@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import uuid4
 
+import httpx
+
 from bench import stack as bench_stack
 from shared.contracts.common import CapacityProfile, Level
 
@@ -100,7 +102,7 @@ async def create_topics(names: list[str], partitions: int = 3) -> None:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 30.0, interval: float = 0.05
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 60.0, interval: float = 0.05
 ) -> T:
     """Poll ``probe`` until ``check`` holds (the system is asynchronous between services)."""
     deadline = time.monotonic() + timeout
@@ -111,3 +113,10 @@ async def eventually(
             return last  # type: ignore[no-any-return]
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not reached within {timeout}s; last value: {last!r}")
+
+
+async def current(read: Callable[[], Awaitable[httpx.Response]], timeout: float = 60.0) -> httpx.Response:
+    """A read sent with a consistency token, repeated until it answers ``X-Consistency: current``.
+    The service's bound (2 s) is what a user waits; a busy test machine may need longer to carry
+    a command through the relay and Kafka, and then the read is ``behind``, not wrong."""
+    return await eventually(read, lambda r: r.headers.get("X-Consistency") == "current", timeout)

@@ -12,6 +12,7 @@ import asyncio
 import os
 import random
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,6 +26,9 @@ from shared.vocabulary import AGENCIES, PROJECTS, Role
 
 INTAKE = os.environ.get("INTAKE_URL", "http://127.0.0.1:8001")
 CASEWORK = os.environ.get("CASEWORK_URL", "http://127.0.0.1:8002")
+# How long to wait for another service to catch up (through Kafka) before giving up.
+STAFF_WAIT_S = 120.0
+CASE_WAIT_S = 120.0
 
 FIRST = ["Anna", "Mehmet", "Katarzyna", "Jonas", "Fatma", "Dirk", "Olena", "Sven", "Ayse", "Petra", "Lukas", "Irina"]
 LAST = ["Schulte", "Yilmaz", "Nowak", "Becker", "Demir", "Hoffmann", "Kovalenko", "Krüger", "Arslan", "Wagner"]
@@ -191,12 +195,11 @@ class Demo:
         for subject, role in people:
             who = self.headers(role, agency, subject)
             for client, path in ((self.intake, f"/staff/{subject}"), (self.casework, "/cases")):
-                for _ in range(600):
-                    if (await client.get(path, headers=who)).status_code != 401:
-                        break
+                deadline = time.monotonic() + STAFF_WAIT_S
+                while (await client.get(path, headers=who)).status_code == 401:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{client.base_url} does not know {subject} of {agency}")
                     await asyncio.sleep(0.1)
-                else:
-                    raise RuntimeError(f"{client.base_url} does not know {subject} of {agency}")
 
     async def intake_journey(self, p: Person, rng: random.Random) -> None:
         role = Role.DRV_ADVISER if p.agency == "drv-westfalen" and rng.random() < 0.5 else Role.CASE_MANAGER
@@ -254,13 +257,16 @@ class Demo:
         await self.post(self.intake, f"{base}/enrolment", {"start_date": start.isoformat()}, cm, f"{k}-enrol")
 
     async def wait_for_case(self, p: Person) -> None:
+        """Until casework has opened the case (from intake's enrolment, through Kafka): a
+        deadline, not a number of tries, and a generous one (a busy machine, many at once)."""
         cm, _ = self.staff(p.agency, Role.CASE_MANAGER)
-        for _ in range(300):
+        deadline = time.monotonic() + CASE_WAIT_S
+        while time.monotonic() < deadline:
             r = await self.casework.get(f"/cases/{p.pid}", headers=cm)
             if r.status_code == 200:
                 return
             await asyncio.sleep(0.1)
-        raise RuntimeError(f"case of {p.pid} did not open")
+        raise RuntimeError(f"case of {p.pid} did not open within {CASE_WAIT_S:.0f} s")
 
     async def casework_journey(self, p: Person, rng: random.Random) -> None:
         cm, cm_id = self.staff(p.agency, Role.CASE_MANAGER)

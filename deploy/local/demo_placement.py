@@ -19,6 +19,7 @@ from shared.settings import load_settings
 from shared.vocabulary import Role
 
 PLACEMENT = os.environ.get("PLACEMENT_URL", "http://127.0.0.1:8003")
+WAIT_S = 120.0  # how long to wait for placement's read models to catch up before giving up
 
 EMPLOYERS: dict[str, list[dict[str, Any]]] = {
     "jc-en": [
@@ -156,7 +157,8 @@ def place_candidates(http: httpx.Client, agency: str) -> int:
 def wait_for_staff(http: httpx.Client) -> None:
     """Until placement knows the demo officers (demo.py registered them in intake; placement
     learns them from intake's events): with the staff directory required, 401 before that."""
-    for _ in range(300):
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
         officers = [token(Role.EMPLOYER_ACQUISITION, a, f"demo-bak-{a}") for a in EMPLOYERS]
         if all(http.get("/employers", headers=h).status_code == 200 for h in officers):
             return
@@ -164,11 +166,26 @@ def wait_for_staff(http: httpx.Client) -> None:
     raise SystemExit("placement does not know the demo staff")
 
 
+def wait_for_vacancies(http: httpx.Client, agency: str, made: list[str]) -> None:
+    """Until placement's board lists the vacancies just recorded (its read model follows the
+    topic): the matching reads it, so a candidate would otherwise see none of them."""
+    officer = token(Role.EMPLOYER_ACQUISITION, agency, f"demo-bak-{agency}")
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        listed = {v["vacancy_id"] for v in http.get("/vacancies", headers=officer).json()}
+        if set(made) <= listed:
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"placement does not list the vacancies of {agency}")
+
+
 def main() -> int:
     rng = random.Random(2026)
     with httpx.Client(base_url=PLACEMENT, timeout=10) as http:
         wait_for_staff(http)
         vacancies = {agency: employers_and_vacancies(http, rng, agency) for agency in EMPLOYERS}
+        for agency, made in vacancies.items():
+            wait_for_vacancies(http, agency, made)
         placed = {agency: place_candidates(http, agency) for agency in EMPLOYERS}
     made = sum(len(v) for v in vacancies.values())
     print(f"placement demo: {sum(len(e) for e in EMPLOYERS.values())} employers, {made} vacancies; steps {placed}")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Response, async_playwright, expect
 
 from services.portal.app import build as build_portal
 from shared.settings import load_settings
@@ -36,6 +38,18 @@ AXE_RUN = """async () => {
   return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                  nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
 }"""
+
+
+# An assertion on a page waits for it up to 30 s, not Playwright's 5 s: the shared CI cores
+# may take longer to render a page, and the condition is what is checked, not the speed.
+expect.set_options(timeout=30_000)
+# The portal's notice on a page read behind the user's last command (the service's 2 s bound
+# passed before its read model applied the command: a busy machine), and its cookie.
+# (base.html; other pages' notices share its class: it is told apart by its words, de or en)
+BEHIND = "main > p.notice[role=status]"
+BEHIND_TEXT = re.compile("noch nicht auf dem neuesten Stand|not fully up to date yet")
+CONSISTENCY_COOKIE = "rp_consistency"
+_FOLLOWING: weakref.WeakSet[Page] = weakref.WeakSet()
 
 
 def _chromium() -> str:
@@ -98,7 +112,34 @@ async def accessible(page: Page, name: str) -> None:
     assert bad == [], f"{name}: {bad}"
 
 
+async def follow_commands(page: Page) -> None:
+    """What the notice asks of a user, for a test: when a page answers behind the last command,
+    load it again with that command's token (the portal used it up on the first load) until
+    it is current; every assertion after a command then sees the command's result."""
+    last: dict[str, str] = {}
+
+    async def remember(response: Response) -> None:
+        for header in await response.header_values("set-cookie"):
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0].strip('"')
+            if name.strip() == CONSISTENCY_COOKIE and value:
+                last["token"] = value
+
+    async def catch_up() -> None:
+        if "token" in last:
+            cookie = {"name": CONSISTENCY_COOKIE, "value": last["token"], "url": page.url}
+            await page.context.add_cookies([cookie])  # type: ignore[list-item]
+        await page.reload()
+
+    if page in _FOLLOWING:  # logged in again on the same page
+        return
+    _FOLLOWING.add(page)
+    page.on("response", remember)
+    await page.add_locator_handler(page.locator(BEHIND, has_text=BEHIND_TEXT), catch_up, no_wait_after=True)
+
+
 async def login(page: Page, base: str, role: str, agency: str = "jc-en") -> None:
+    await follow_commands(page)
     await page.goto(f"{base}/anmelden")
     await page.get_by_label("Behörde").select_option(agency)
     await page.get_by_label("Rolle").select_option(role)

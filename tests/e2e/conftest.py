@@ -3,7 +3,7 @@ through topics (with a per-run prefix) on the real Kafka broker."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -41,6 +41,24 @@ class Stack:
     def runtime(self, service: str) -> Runtime:
         return self.apps[service].state.runtime  # type: ignore[no-any-return]
 
+    async def quiet(self) -> bool:
+        """Nothing in flight at this moment: every service's outbox published and every
+        projection consumer assigned its partitions and at the end of them."""
+        for name in support.SERVICES:
+            rt = self.runtime(name)
+            if (await rt.outbox_backlog())[0]:
+                return False
+            for c in rt.consumers:
+                if c.consumer is None or not c.consumer.assignment() or await c.refresh_lag():
+                    return False
+        return True
+
+    async def settled(self, timeout: float = 120.0) -> None:
+        """Wait until the stack is quiet twice in a row (a consumer's policy may write events
+        that another service has yet to consume): for a test that then counts what is on the
+        topics or compares a projection with a replay of them."""
+        await support.eventually(lambda: _twice(self.quiet), bool, timeout=timeout, interval=0.2)
+
     def token(self, role: Role, agency: str, subject: str = "user-1") -> dict[str, str]:
         secret = load_settings("test").jwt_secret
         return {"Authorization": f"Bearer {issue_token(secret, subject=subject, role=role, agency=agency)}"}
@@ -56,6 +74,10 @@ class Stack:
 
 
 Overrides = Callable[[str], dict[str, object]]
+
+
+async def _twice(check: Callable[[], Awaitable[bool]]) -> bool:
+    return await check() and await check()
 
 
 @asynccontextmanager

@@ -170,6 +170,9 @@ async def build_world(stack: Stack) -> World:
     order_id = (await ok(await placement.post("/production-orders", json=order, headers=officer), 201))["order_id"]
     world.ids |= {"employer_id": str(employer), "vacancy_id": str(vacancy_id), "order_id": str(order_id)}
     world.ids["project"] = "pro-aktiv"
+    # the rules are judged on the services' projections (placement's view of the consents, the
+    # pool, the orders): nothing of the world may still be on its way when the first cell is
+    await stack.settled()
     return world
 
 

@@ -484,7 +484,11 @@ async def test_erasure_makes_every_service_forget(stack: Stack) -> None:
     cw = stack.runtime("casework")
     assert cw.pool is not None
     assert await cw.pool.fetchval("SELECT wrapped FROM keys.subject_keys WHERE subject_id = $1", pid) is None
-    assert await cw.pool.fetchval("SELECT count(*) FROM consents WHERE participant_id = $1::uuid", pid) == 0
+    # casework's consent index is its own projection, not the policy that wrote CaseDataErased
+    await support.eventually(
+        lambda: cw.pool.fetchval("SELECT count(*) FROM consents WHERE participant_id = $1::uuid", pid),
+        lambda n: n == 0,
+    )
     it = stack.runtime("intake")
     assert it.pool is not None
     assert await it.pool.fetchval("SELECT wrapped FROM keys.subject_keys WHERE subject_id = $1", pid) is None

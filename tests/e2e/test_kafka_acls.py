@@ -5,6 +5,7 @@ another's topic nor join another's consumer group; events still flow between ser
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -59,22 +60,25 @@ class SaslBroker:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports (all held open while choosing, so no two are the same)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(n)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 @pytest.fixture(scope="module")
 def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
     passwords = {name: secrets.token_urlsafe(16) for name in ("admin", *support.SERVICES)}
-    port = _free_port()
+    port, controller = _free_ports(2)
     env = os.environ | {
         "KAFKA_AUTH": "scram",
         "KAFKA_SCRAM_USERS": " ".join(f"{n}={p}" for n, p in passwords.items()),  # admin first
         "KAFKA_STATE_DIR": str(tmp_path_factory.mktemp("kafka-sasl")),
         "KAFKA_PORT": str(port),
-        "KAFKA_CONTROLLER_PORT": str(_free_port()),
+        "KAFKA_CONTROLLER_PORT": str(controller),
         "KAFKA_START_TIMEOUT": "240",
     }
     started = subprocess.run(["bash", str(KAFKA_SH), "start"], env=env, capture_output=True, text=True)

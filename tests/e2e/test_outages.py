@@ -4,11 +4,13 @@ consumer fails readiness, and consumers resume within 5 s of the database return
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+import pytest
 
+from shared import consumer as consumer_module
 from shared.consumer import ProjectionConsumer
 from shared.projections import Record
 from shared.vocabulary import Role
@@ -49,7 +51,7 @@ async def test_readiness_reports_a_stalled_consumer(stack: Stack) -> None:
     )
     assert created.status_code == 201
     client = stack.clients["reporting"]
-    answer = await support.eventually(lambda: client.get("/health/ready"), lambda r: r.status_code == 503, timeout=20)
+    answer = await support.eventually(lambda: client.get("/health/ready"), lambda r: r.status_code == 503, timeout=60)
     assert answer.json()["stalled"] == ["counts"]
     assert {"database", "broker", "projection_lag", "ready", "outbox_backlog", "parked"} <= answer.json().keys()
 
@@ -67,8 +69,20 @@ class FlakyPool:
         return self.pool.acquire(*args, **kwargs)
 
 
-async def test_consumer_resumes_within_5_s_of_the_database_returning(stack: Stack) -> None:
-    """The old backoff doubled to 30 s: after 8 s down it slept until 15.5 s."""
+async def test_consumer_resumes_within_5_s_of_the_database_returning(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old backoff doubled to 30 s: after 8 s down it slept until 15.5 s. What bounds the
+    time to resume is the longest wait between two attempts, so that is what is checked (a
+    stopwatch on a busy machine would measure the machine)."""
+    waits: list[float] = []
+    log_failure = consumer_module._log_failure
+
+    def recorded(exc: BaseException, batch: Sequence[Record], culprits: Sequence[str], delay: float) -> None:
+        waits.append(delay)
+        log_failure(exc, batch, culprits, delay)
+
+    monkeypatch.setattr(consumer_module, "_log_failure", recorded)
     rt = stack.runtime("reporting")
     consumer: ProjectionConsumer = next(c for c in rt.consumers if c.runner.projection.name == "counts")
     runner = consumer.runner
@@ -77,10 +91,10 @@ async def test_consumer_resumes_within_5_s_of_the_database_returning(stack: Stac
     from tests.integration.test_projection_runner import env
 
     task = asyncio.create_task(consumer._apply_until_done([Record("elsewhere", 0, 0, env("s-resume", 1))]))
-    await asyncio.sleep(8)
-    flaky.up, back = True, time.monotonic()
-    result = await asyncio.wait_for(task, timeout=30)
-    resumed = time.monotonic() - back
+    await asyncio.sleep(8)  # the outage: long enough for the old backoff to pass 5 s
+    flaky.up = True
+    result = await asyncio.wait_for(task, timeout=120)
     runner.pool = flaky.pool
     assert result is not None
-    assert resumed < 5, f"resumed {resumed:.1f} s after the database returned"
+    assert len(waits) >= 3, waits  # it kept retrying while the database was down
+    assert max(waits) < 5, f"waited up to {max(waits):.1f} s between attempts: {waits}"

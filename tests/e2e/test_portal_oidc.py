@@ -22,15 +22,24 @@ from tests.e2e.test_placement import enrolled_with_open_case
 from tests.fake_oidc import FakeProvider, free_port
 
 SUBJECT = "anna.fm@jobcenter-en.example"
-PORTAL_PORT = free_port()
-REDIRECT = f"http://127.0.0.1:{PORTAL_PORT}/anmelden/oidc/callback"
 
 
 @pytest.fixture
-def idp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
+def portal_port() -> int:
+    """The portal's port, chosen when the test starts (one chosen at import may be any
+    connection's source port by the time the test runs, late in the session)."""
+    return free_port()
+
+
+def redirect_of(port: int) -> str:
+    return f"http://127.0.0.1:{port}/anmelden/oidc/callback"
+
+
+@pytest.fixture
+def idp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, portal_port: int) -> Iterator[FakeProvider]:
     """The provider, and a trust file naming it (plus the development issuers the test's own
     tokens and the services' tokens come from) for every service and the portal."""
-    provider = FakeProvider("rehapro-portal", "geheim", REDIRECT, SUBJECT, "fallmanagement")
+    provider = FakeProvider("rehapro-portal", "geheim", redirect_of(portal_port), SUBJECT, "fallmanagement")
     provider.start()
     keys = signing_keys()
     keys._load()
@@ -54,14 +63,14 @@ def stack(idp: FakeProvider, stack: Stack) -> Stack:
 
 
 @pytest.fixture
-async def oidc_portal(stack: Stack, idp: FakeProvider) -> AsyncIterator[str]:
+async def oidc_portal(stack: Stack, idp: FakeProvider, portal_port: int) -> AsyncIterator[str]:
     settings = {
         "oidc_issuer": idp.issuer,
         "oidc_client_id": idp.client_id,
         "oidc_client_secret": idp.client_secret,
-        "oidc_redirect_uri": REDIRECT,
+        "oidc_redirect_uri": redirect_of(portal_port),
     }
-    async with serve_portal(stack, PORTAL_PORT, **settings) as url:
+    async with serve_portal(stack, portal_port, **settings) as url:
         yield url
 
 

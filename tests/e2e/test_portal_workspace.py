@@ -16,6 +16,7 @@ from tests import support
 from tests.e2e.browser import accessible, german_page
 from tests.e2e.conftest import Stack
 from tests.e2e.test_project import PLAN, assign, case_opened, configure, intervention, ok
+from tests.e2e.test_project import figures as project_figures
 from tests.e2e.test_slice import refer_and_enrol
 
 DEMO_CM = "demo-case-manager-jc-en"
@@ -98,6 +99,13 @@ async def test_a_project_lead_reads_a_periods_figures_and_the_projects_targets_a
     await ok(await stack.clients["casework"].post(f"/cases/{pid}/interruption", json=interruption, headers=cm))
     await support.eventually(
         lambda: kpis(stack, "2026-Q1..2026-Q2"), lambda d: d.get("range", {}).get("total", {}).get("interruptions")
+    )
+    # the enrolment shown under the targets comes from intake's topic, the interruption from
+    # casework's: wait for it too
+    lead = stack.token(Role.PROJECT_LEAD, "jc-en")
+    await support.eventually(
+        lambda: project_figures(stack, "targets", lead),
+        lambda r: r.status_code == 200 and r.json()["participants"]["enrolled"] == 1,
     )
 
     page = await german_page(browser, portal, "project-lead")

@@ -5,6 +5,7 @@ whole project or one partner. Figures are worked out by hand below."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import httpx
@@ -118,8 +119,11 @@ async def test_a_project_configured_by_its_coordinator_caps_caseloads_and_report
         await ok(await assign(stack, pid, guide, cm))
 
     # the team view: every guide against the cap; EN's lead sees every partner, MK's only MK
+    # (wait for every assignment: the cases' streams sit on different partitions, so the last
+    # one made is not the last one the projection applies)
     team = await support.eventually(
-        lambda: caseloads(stack, lead_en), lambda r: r.status_code == 200 and _guide(r.json(), "cm-emil") == 1
+        lambda: caseloads(stack, lead_en),
+        lambda r: r.status_code == 200 and all(_guide(r.json(), g) == guides.count(g) for g in guides),
     )
     en = team.json()["agencies"]
     assert [a["agency"] for a in en] == ["drv-westfalen", "jc-en", "jc-mk"]
@@ -168,7 +172,14 @@ async def test_a_project_configured_by_its_coordinator_caps_caseloads_and_report
         None,
     )
 
-    goal = (await support.eventually(lambda: figures(stack, "targets", lead_en), lambda r: r.status_code == 200)).json()
+    # the enrolments come from intake's topic, the spend from casework's: one caught up says
+    # nothing of the other
+    goal = (
+        await support.eventually(
+            lambda: figures(stack, "targets", lead_en),
+            lambda r: r.status_code == 200 and r.json()["participants"]["enrolled"] == len(pids),
+        )
+    ).json()
     people = goal["participants"]
     assert (people["target"], people["enrolled"], people["of_target"]) == (10, 6, 0.6)
     assert people["forecast_at_end"] == round(6 * 365 / 181) == 12
@@ -226,8 +237,8 @@ async def test_intake_learns_from_casework_whether_enrolment_needs_the_informati
         r = await configure(stack, {**PLAN, "info_meeting_required": required}, admin_en)
         await ok(r)
         token = {"X-Consistency-Token": r.headers["X-Consistency-Token"]}
-        read = await intake.get("/participants", headers=cm | token)
-        assert (read.status_code, read.headers["X-Consistency"]) == (200, "current")
+        read = await support.current(lambda: intake.get("/participants", headers=cm | token))
+        assert read.status_code == 200
 
     await reconfigure(False)
     await ok(await enrol(first))
@@ -290,8 +301,8 @@ async def test_a_reconfigured_partnership_changes_what_the_agencies_see_in_intak
     await ok(r)
     token = {"X-Consistency-Token": r.headers["X-Consistency-Token"]}
     for client, path in ((intake, "/participants"), (placement, "/employers"), (reporting, "/kpis/counts")):
-        read = await client.get(path, headers=cm_unna | token)
-        assert (read.status_code, read.headers["X-Consistency"]) == (200, "current"), path
+        read = await support.current(functools.partial(client.get, path, headers=cm_unna | token))
+        assert read.status_code == 200, path
 
     reconfigured = {"refer unna": 201, "refer mk": 403, "employer mk": 403, "employer unna": 200}
     reconfigured |= {"figures mk": 403, "figures unna": 200, "targets mk": 403, "targets unna": 200}

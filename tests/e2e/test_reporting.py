@@ -99,6 +99,9 @@ async def feed(stack: Stack) -> None:
     await append(stack, sc.STEPS)
     counted = [s for s in sc.STEPS if s.event.event_type in FIELDS]  # what the facts projection keeps
     await support.eventually(lambda: facts_count(stack), lambda n: n == len(counted))
+    # the facts are one of reporting's read models (and intake's consents answer the monitoring
+    # export): all of them done, not only the one counted
+    await stack.settled()
 
 
 def lead(stack: Stack, agency: str, role: Role = Role.PROJECT_LEAD) -> dict[str, str]:
@@ -307,7 +310,7 @@ async def test_dashboard_renders_in_headless_chromium(stack: Stack, tmp_path: Pa
     )
     task = asyncio.create_task(server.serve())
     try:
-        await support.eventually(lambda: asyncio.sleep(0, server.started), bool, timeout=10)
+        await support.eventually(lambda: asyncio.sleep(0, server.started), bool, timeout=60)
         token = issue_token(load_settings("test").jwt_secret, subject="lead", role=Role.PROJECT_LEAD, agency="jc-en")
         url = f"http://127.0.0.1:{port}/dashboard/login?token={token}"
         profile = tmp_path / "profile"

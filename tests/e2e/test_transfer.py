@@ -129,11 +129,15 @@ async def test_a_case_moves_from_mk_to_en_with_its_history(stack: Stack) -> None
     ]
 
     # placement follows: the candidate is EN's now
-    await support.eventually(lambda: pool(stack, officer_en), lambda got: pid in got)
-    assert pid not in await pool(stack, officer_mk)
+    # (one read after the other: wait for both sides, not for EN's and then assume MK's)
+    async def pools() -> tuple[bool, bool]:
+        return pid in await pool(stack, officer_en), pid in await pool(stack, officer_mk)
+
+    await support.eventually(pools, lambda seen: seen == (True, False))
 
     # reporting: Q1 (enrolled 2026-03-16) stays MK's; from Q2 (transferred 2026-05-12) on EN's
-    await support.eventually(lambda: groups(stack, "jc-en", "2026-Q2"), lambda got: got == ["jc-en"])
-    assert await groups(stack, "jc-mk", "2026-Q2") == []
-    assert await groups(stack, "jc-mk", "2026-Q1") == ["jc-mk"]
-    assert await groups(stack, "jc-en", "2026-Q1") == []
+    async def quarters() -> dict[str, list[str]]:
+        return {f"{a} {q}": await groups(stack, a, q) for a in ("jc-en", "jc-mk") for q in ("2026-Q1", "2026-Q2")}
+
+    split = {"jc-en 2026-Q1": [], "jc-en 2026-Q2": ["jc-en"], "jc-mk 2026-Q1": ["jc-mk"], "jc-mk 2026-Q2": []}
+    assert await support.eventually(quarters, lambda got: got == split) == split

@@ -12,6 +12,7 @@ from shared.envelope import GENESIS_HASH, verify_chain
 from shared.eventstore import ConcurrencyConflict, PostgresEventStore
 from tests.contracts.event_store import EventStoreContract
 from tests.integration.fakes import Noted, ctx
+from tests.support import eventually
 
 
 class TestPostgresStore(EventStoreContract):
@@ -51,25 +52,35 @@ async def test_stale_expected_version_conflicts_and_writes_nothing(store: Postgr
 
 async def test_two_concurrent_writers_of_one_version_exactly_one_wins(store: PostgresEventStore) -> None:
     await append(store, "s-1", 0, "a")
-    gate = asyncio.Event()
+    gate, first_appended = asyncio.Event(), asyncio.Event()
 
     async def writer(text: str) -> str:
         async with store.pool.acquire() as conn, conn.transaction():
             await store.append(
                 conn, stream_id="s-1", stream_type="note", expected_version=1, events=[Noted(text=text)], context=ctx()
             )
+            first_appended.set()
             await gate.wait()
         return text
 
     first = asyncio.create_task(writer("first"))
-    await asyncio.sleep(0.1)  # the first holds version 2 uncommitted
+    await asyncio.wait_for(first_appended.wait(), timeout=60)  # the first holds version 2 uncommitted
     second = asyncio.create_task(writer("second"))
-    await asyncio.sleep(0.1)  # the second blocks on the unique key
+    await eventually(lambda: _lock_waits(store), bool)  # the second blocks on the unique key
     gate.set()
     results = await asyncio.gather(first, second, return_exceptions=True)
     assert results[0] == "first"
     assert isinstance(results[1], ConcurrencyConflict)
     assert [e.payload["text"] for e in await store.read_stream("s-1")] == ["a", "first"]
+
+
+async def _lock_waits(store: PostgresEventStore) -> int:
+    """Backends of this database waiting for a lock (another transaction's uncommitted row)."""
+    return int(
+        await store.pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    )
 
 
 async def test_a_newer_version_never_carries_an_older_transaction_id(store: PostgresEventStore) -> None:
@@ -243,7 +254,10 @@ async def test_an_append_wakes_the_relay_that_will_publish_it(
                 )  # fmt: skip
             if in_transaction:
                 await tx.commit()
-        await asyncio.sleep(0.3)
+        if notify:
+            await eventually(lambda: asyncio.sleep(0, len(got)), bool)
+        else:
+            await asyncio.sleep(0.3)  # a while for a NOTIFY that must not come
         await listener.remove_listener("events_appended", on_notify)
     assert bool(got) == notify
     assert relay.woken == 2 * woken

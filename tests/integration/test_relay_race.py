@@ -38,7 +38,7 @@ async def do_append(store: PostgresEventStore, conn: Conn, stream: str, text: st
     )
 
 
-async def drain(relay: OutboxRelay, conn: Conn, timeout: float = 10.0) -> int:
+async def drain(relay: OutboxRelay, conn: Conn, timeout: float = 60.0) -> int:
     """Publish until nothing is left or held back (a session in this database, or one whose
     database cannot be told, may hold the relay back for a moment)."""
     import asyncio
@@ -192,7 +192,7 @@ async def test_relay_survives_losing_its_database_connection(pool: asyncpg.Pool,
         )
         assert killed == 1
         await committed(pool, store, "b", "after")
-        await eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 2, timeout=15)
+        await eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 2)
         await eventually(lambda: asyncio.sleep(0, relay.is_leader), bool)
     finally:
         relay.stop()
@@ -241,10 +241,11 @@ async def test_an_append_committed_during_a_publish_is_published_without_waiting
     batch; that wake must start the next round (the poll here is a minute away)."""
     import asyncio
 
-    gate = asyncio.Event()
+    gate, publishing = asyncio.Event(), asyncio.Event()
 
     class GatedProducer(CapturingProducer):
         async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+            publishing.set()
             await gate.wait()  # the first batch is held in "publishing" until the gate opens
             return await super().send(topic, value, key)
 
@@ -253,15 +254,15 @@ async def test_an_append_committed_during_a_publish_is_published_without_waiting
     task = asyncio.create_task(relay.run())
     try:
         await committed(pool, store, "a", "first")
-        await asyncio.sleep(0.3)  # the relay read "first" and waits on the gate
+        await asyncio.wait_for(publishing.wait(), timeout=60)  # the relay read "first" and waits on the gate
         async with pool.acquire() as c, c.transaction():
             await do_append(store, c, "b", "during")  # NOTIFY arrives mid-publish
         await asyncio.sleep(0.1)
         gate.set()
-        await support.eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 2, timeout=5)
+        await support.eventually(lambda: asyncio.sleep(0, len(producer.sent)), lambda n: n == 2)
     finally:
         relay.stop()
-        await asyncio.wait_for(task, timeout=5)
+        await asyncio.wait_for(task, timeout=30)
     assert published_texts(producer) == ["first", "during"]
 
 
