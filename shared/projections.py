@@ -16,7 +16,7 @@ import importlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -66,6 +66,9 @@ class Projection:
     # A step a parallel rebuild runs once in the rebuilt schema after its workers (and the
     # cross-stream pass), before any switch: e.g. re-deriving rows folded across streams.
     after_rebuild: Callable[[Conn], Awaitable[None]] | None = None
+    # Batch handlers a rebuild's replay uses instead (``replaying``): they may leave out what
+    # ``after_rebuild`` derives anyway at the end (e.g. a fold redone per batch).
+    replay_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
     # The module that defined this projection: a spawned rebuild worker gets the projection
     # itself (pickled by reference to it, like a function), so the platform never needs to
@@ -104,6 +107,25 @@ class Projection:
         """Register ``fn(conn)`` as the projection's ``after_rebuild`` step."""
         self.after_rebuild = fn
         return fn
+
+    def on_replay(self, *classes: EventClass) -> Callable[[H], H]:
+        """Register ``fn(conn, [recorded, ...])`` as the batch handler of these classes while a
+        rebuild replays (only with an ``after_rebuild`` step, which then derives the rest)."""
+
+        def deco(fn: H) -> H:
+            for cls in classes:
+                self.replay_handlers[cls.event_type] = fn
+            return fn
+
+        return deco
+
+    def replaying(self) -> Projection:
+        """The projection as a rebuild's replay applies it: its replay handlers in place of its
+        batch handlers. Itself if it has none, or no ``after_rebuild`` step to finish the job."""
+        if not self.replay_handlers or self.after_rebuild is None:
+            return self
+        handlers = self.batch_handlers | self.replay_handlers
+        return replace(self, batch_handlers=handlers, replay_handlers={})
 
     def handles(self, event_type: str) -> bool:
         return event_type in self.handlers or event_type in self.batch_handlers

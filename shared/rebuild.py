@@ -44,12 +44,13 @@ class RebuildStats:
 
 
 async def _fresh_runner(
-    settings: ServiceSettings, projection: Projection, schema: str, *, fresh: bool = True
+    settings: ServiceSettings, projection: Projection, schema: str, *, fresh: bool = True, replaying: bool = False
 ) -> tuple[asyncpg.Pool, ProjectionRunner]:
     """A runner on an empty ``schema`` (dropped and migrated; ``fresh=False``: as prepared by
-    a parallel rebuild's parent)."""
+    a parallel rebuild's parent). ``replaying``: with the projection's replay handlers
+    (``Projection.replaying``), for the replay a rebuild ends with ``after_rebuild``."""
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
-    runner = ProjectionRunner(pool, projection, schema)
+    runner = ProjectionRunner(pool, projection.replaying() if replaying else projection, schema)
     if fresh:
         async with pool.acquire() as conn:
             await conn.execute(f"DROP SCHEMA IF EXISTS {_quote_ident(schema)} CASCADE")
@@ -61,6 +62,26 @@ Segment = tuple[int, int]  # (k, n): the k-th of n parallel workers
 
 
 async def rebuild_from_kafka(
+    settings: ServiceSettings, projection: Projection, schema: str, batch: int = 5000
+) -> RebuildStats:
+    """Read every partition of the projection's topics from the beginning up to the end
+    offsets seen at the start, applying batches as the live runner does (with the replay
+    handlers), then the projection's ``after_rebuild`` step."""
+    stats = await _replay_kafka(settings, projection, schema, batch)
+    return await _finished(settings, projection, schema, stats)
+
+
+async def _finished(
+    settings: ServiceSettings, projection: Projection, schema: str, stats: RebuildStats
+) -> RebuildStats:
+    """A one-worker replay's stats once its ``after_rebuild`` step ran (timed with it)."""
+    started = time.perf_counter()
+    await _after_rebuild(settings, projection, schema)
+    stats.seconds += time.perf_counter() - started
+    return stats
+
+
+async def _replay_kafka(
     settings: ServiceSettings,
     projection: Projection,
     schema: str,
@@ -69,10 +90,10 @@ async def rebuild_from_kafka(
     segment: Segment = (0, 1),
     fresh: bool = True,
 ) -> RebuildStats:
-    """Read every partition of the projection's topics from the beginning up to the end
-    offsets seen at the start, applying batches exactly as the live runner does. Segment k of
-    n reads every n-th partition (a stream lives in one partition)."""
-    pool, runner = await _fresh_runner(settings, projection, schema, fresh=fresh)
+    """The replay of ``rebuild_from_kafka`` without its last step (a parallel rebuild's worker:
+    the parent runs it). Segment k of n reads every n-th partition (a stream lives in one
+    partition)."""
+    pool, runner = await _fresh_runner(settings, projection, schema, fresh=fresh, replaying=True)
     stats = RebuildStats(projection.name, schema)
     consumer = _replay_consumer(settings)
     await consumer.start()
@@ -163,10 +184,10 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 async def rebuild_from_store(
     settings: ServiceSettings, projection: Projection, schema: str, batch: int = 5000
 ) -> RebuildStats:
-    """Replay the service's own event store (publish order) into a fresh schema. Positions are
-    recorded as offsets of a pseudo-topic ``store:<topic>`` (partition 0; a parallel rebuild's
-    worker k uses partition k)."""
-    pool, runner = await _fresh_runner(settings, projection, schema)
+    """Replay the service's own event store (publish order) into a fresh schema, then the
+    projection's ``after_rebuild`` step. Positions are recorded as offsets of a pseudo-topic
+    ``store:<topic>`` (partition 0; a parallel rebuild's worker k uses partition k)."""
+    pool, runner = await _fresh_runner(settings, projection, schema, replaying=True)
     stats = RebuildStats(projection.name, schema)
     store = PostgresEventStore(pool)
     topic = f"store:{settings.topic(settings.service)}"
@@ -178,7 +199,7 @@ async def rebuild_from_store(
         stats.seconds = time.perf_counter() - started
     finally:
         await pool.close()
-    return stats
+    return await _finished(settings, projection, schema, stats)
 
 
 async def _committed_batches(store: PostgresEventStore, batch: int) -> AsyncIterator[list[CommittedRow]]:
@@ -293,7 +314,7 @@ async def _reapply_cross_stream(
     envelopes = [e for e in map(Envelope.from_bytes, collected) if e.event_type in projection.cross_stream_types]
     if not envelopes:
         return
-    pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)
+    pool, runner = await _fresh_runner(settings, projection, schema, fresh=False, replaying=True)
     try:
         await runner.reapply(sorted(envelopes, key=lambda e: (e.recorded_at, e.event_id)))
     finally:
@@ -302,8 +323,9 @@ async def _reapply_cross_stream(
 
 async def _after_rebuild(settings: ServiceSettings, projection: Projection, schema: str) -> None:
     """The projection's own last step (``Projection.after_rebuild``), in one transaction on the
-    rebuilt schema: the workers applied their shares apart, so whatever a projection folds
-    across streams is derived once more from all of them here."""
+    rebuilt schema, after every replay (one worker or more) and before any catch-up or swap:
+    whatever a projection folds across streams, or leaves out while replaying (its replay
+    handlers), is derived here from all the replayed rows."""
     if projection.after_rebuild is None:
         return
     pool, _ = await _fresh_runner(settings, projection, schema, fresh=False)
@@ -391,7 +413,7 @@ def _segment_worker(
     try:
         s = ServiceSettings(**settings)  # type: ignore[arg-type]
         if feed is None:
-            stats = uvloop.run(rebuild_from_kafka(s, proj, schema, segment=segment, fresh=False))
+            stats = uvloop.run(_replay_kafka(s, proj, schema, segment=segment, fresh=False))
         else:
             stats = uvloop.run(_apply_feed(s, proj, schema, segment, feed))
         end = time.time()
@@ -408,7 +430,7 @@ async def _apply_feed(
     feed: Feed,
 ) -> RebuildStats:
     """Apply what the parent hands over; positions go to the pseudo-topic's partition k."""
-    pool, runner = await _fresh_runner(settings, projection, schema, fresh=False)
+    pool, runner = await _fresh_runner(settings, projection, schema, fresh=False, replaying=True)
     stats = RebuildStats(projection.name, schema)
     topic = f"store:{settings.topic(settings.service)}"
     loop = asyncio.get_running_loop()

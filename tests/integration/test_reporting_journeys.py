@@ -199,6 +199,31 @@ async def test_a_rebuild_with_the_streams_split_over_workers_ends_with_the_same_
     assert await pool.fetchval(_DIFF) == 0
 
 
+async def test_a_replay_stores_the_facts_only_and_its_last_step_folds_the_journeys(
+    pool: asyncpg.Pool, history: tuple[History, ProjectionRunner]
+) -> None:
+    """A rebuild's replay applies the facts projection with its replay handlers
+    (``facts.replaying()``): the same facts as the live batches, erasure included, and no
+    journey folded per batch; the ``after_rebuild`` step then folds the live journeys."""
+    events, live = history
+    records = [*events.scenario(), *events.erasure("P4")]
+    await _apply_in_batches(live, records)
+    replay = ProjectionRunner(pool, facts.replaying(), "proj_facts_rebuild")
+    await replay.setup()
+    await asyncio.gather(*(_apply_in_batches(replay, share) for share in _by_stream(records, 2)))
+    erasures = [e for r in records if (e := Envelope.from_bytes(r.value)).event_type == "ParticipantDataErased"]
+    await replay.reapply(erasures)  # the cross-stream pass of a parallel rebuild
+    assert await pool.fetchval("SELECT count(*) FROM proj_facts_rebuild.journeys") == 0
+    facts_diff = _DIFF.replace(_LIVE, "proj_facts.facts").replace(_REBUILT, "proj_facts_rebuild.facts")
+    assert await pool.fetchval(facts_diff) == 0
+    assert facts.after_rebuild is not None
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL search_path = proj_facts_rebuild, public")
+        await facts.after_rebuild(conn)
+    assert await pool.fetchval("SELECT count(*) FROM proj_facts_rebuild.journeys") == 10
+    assert await pool.fetchval(_DIFF) == 0
+
+
 async def test_an_upgraded_schema_reads_the_facts_until_its_backlog_is_folded(
     pool: asyncpg.Pool, history: tuple[History, ProjectionRunner], reads: Reads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
