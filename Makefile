@@ -44,7 +44,7 @@ logs:
 	deploy/local/services.sh logs
 
 test: install stack
-	$(PY) -m pytest -ra
+	$(PY) -m pytest -ra --durations=20
 
 unit: install
 	$(PY) -m pytest tests/unit -q
