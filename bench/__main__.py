@@ -28,13 +28,15 @@ from bench.stack import REPO, CpuMeter, RssSampler, Scratch, Services
 RESULTS = REPO / "bench" / "results"
 REPLAY_DEFAULT = 300_000
 SIZES = (10_000_000, 100_000_000)  # the replay sizes projected in the JSON and the table
+# issue 18's targets (the bench reports them, no test asserts them)
 TARGETS = {
     "commands_per_s": 2500,
     "p99_ms_at_1000": 25,
     "replay_events_per_s": 30_000,
-    "rss_steady_mib": 150,
-    "peer_ratio": 5,
+    "rss_steady_mib": 120,
+    "peer_ratio": 8,
 }
+E2E_TARGETS = {"20": "p50 ≤ 10 ms, p99 ≤ 25 ms", "200": "p99 ≤ 50 ms", "1000": f"p99 ≤ {TARGETS['p99_ms_at_1000']} ms"}
 
 
 def machine() -> dict[str, Any]:
@@ -347,7 +349,7 @@ def render(r: dict[str, Any]) -> None:
     )
     for load, v in r["e2e_latency_ms"].items():
         label = f"{load} commands/s" if load != "saturation" else "saturation"
-        target = f"p99 ≤ {TARGETS['p99_ms_at_1000']} ms" if load == "1000" else ""
+        target = E2E_TARGETS.get(load, "")
         t.add_row(
             f"e2e ms p50/p95/p99 @ {label} (achieved {v['achieved_per_s']:,.0f}/s)",
             f"{v['p50']} / {v['p95']} / {v['p99']}",
@@ -357,10 +359,12 @@ def render(r: dict[str, Any]) -> None:
     t.add_row(
         f"replay from Kafka, events/s ({rep['events']:,} requested)",
         f"{rep['from_kafka']:,}",
-        f"≥ {TARGETS['replay_events_per_s']:,}",
+        f"≥ {TARGETS['replay_events_per_s']:,} and ≥ 0.9 x Kafka consume alone",
     )
     t.add_row(
-        "replay from the event store, events/s", f"{rep['from_event_store']:,}", f"≥ {TARGETS['replay_events_per_s']:,}"
+        "replay from the event store, events/s",
+        f"{rep['from_event_store']:,}",
+        f"≥ {TARGETS['replay_events_per_s']:,} and ≥ 0.8 x raw COPY",
     )
     for name, v in r["rss_mib"].items():
         t.add_row(
