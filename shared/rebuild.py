@@ -122,9 +122,8 @@ async def _replay_kafka(
 
 async def _apply(runner: ProjectionRunner, records: Sequence[Record], attempts: int = 8) -> None:
     """One replayed batch, tried again after a transient failure, as the live consumer does: a
-    parallel rebuild's workers write into one schema at once, and two of them may deadlock on
-    the rows of a person whose streams they share (reporting's journeys); PostgreSQL aborts one,
-    and the batch (idempotent) passes on the next try."""
+    parallel rebuild's workers write into one schema at once, so a deadlock or a lost
+    connection aborts one batch, and the batch (idempotent) passes on the next try."""
     for attempt in range(attempts):
         try:
             await runner.apply(records)
@@ -328,13 +327,13 @@ async def _after_rebuild(settings: ServiceSettings, projection: Projection, sche
     handlers), is derived here from all the replayed rows."""
     if projection.after_rebuild is None:
         return
-    pool, _ = await _fresh_runner(settings, projection, schema, fresh=False)
+    conn = await asyncpg.connect(settings.database_url)
     try:
-        async with pool.acquire() as conn, conn.transaction():
+        async with conn.transaction():
             await conn.execute("SELECT set_config('search_path', $1, true)", f"{_quote_ident(schema)}, public")
             await projection.after_rebuild(conn)
     finally:
-        await pool.close()
+        await conn.close()
 
 
 def _collect(results: Reports, procs: list[BaseProcess]) -> list[Report | str]:
