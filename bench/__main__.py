@@ -148,7 +148,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rss_idle = services.rss()
 
             latency: dict[str, Any] = {}
-            result["latency_breakdown_ms"], result["relay_reads"] = {}, {}
+            result["latency_breakdown_ms"], result["latency_by_service_ms"], result["relay_reads"] = {}, {}, {}
             for rate in [int(x) for x in args.loads.split(",") if x]:
                 console.log(f"fixed offered load {rate} commands/s for {args.load_seconds}s")
                 hops_before = await hops.snapshot(services)
@@ -158,6 +158,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 latency[str(rate)] = summarise(stats)
                 hops_after = await hops.snapshot(services)
                 result["latency_breakdown_ms"][str(rate)] = hops.breakdown(hops_before, hops_after, tracker.notify_ms)
+                result["latency_by_service_ms"][str(rate)] = hops.per_service(hops_before, hops_after)
                 result["relay_reads"][str(rate)] = hops.relay_reads(hops_before, hops_after)
 
             console.log(f"saturation: {args.concurrency} clients for {args.saturation_seconds}s")

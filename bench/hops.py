@@ -82,16 +82,19 @@ class Hist:
 
 
 async def snapshot(services: Services) -> dict[str, Hist]:
-    """Every hop's histogram as the services' ``/metrics`` show it now."""
+    """Every hop's histogram as the services' ``/metrics`` show it now: summed (key ``hop``)
+    and per service (key ``hop@service``), so a breakdown can say which service a hop's time
+    is spent in."""
     out = {name: Hist() for name in (*HOPS, *COUNTERS)}
     async with aiohttp.ClientSession() as http:
-        for svc in services.processes.values():
+        for service, svc in services.processes.items():
             async with http.get(f"{svc.base_url}/metrics") as r:
                 text = await r.text()
             for family in text_string_to_metric_families(text):
                 for name, hop in HOPS.items():
                     if family.name == hop.metric:
                         _add(out[name], family.samples, hop)
+                        _add(out.setdefault(f"{name}@{service}", Hist()), family.samples, hop)
                 for name, metric in COUNTERS.items():
                     if family.name == metric.removesuffix("_total"):
                         out[name].count += sum(x.value for x in family.samples if x.name == metric)
@@ -114,16 +117,7 @@ def _add(into: Hist, samples: list[Any], hop: Hop) -> None:
 
 def breakdown(before: dict[str, Hist], after: dict[str, Hist], notify_ms: list[float]) -> dict[str, Any]:
     """Per hop over the window: observations, mean, p50, p99 (ms)."""
-    out: dict[str, Any] = {}
-    for name in HOPS:
-        window = after[name].minus(before.get(name, Hist()))
-        p50, p99 = window.quantile(0.5), window.quantile(0.99)
-        out[name] = {
-            "n": int(window.count),
-            "mean_ms": round(window.total / window.count * 1000, 2) if window.count > 0 else None,
-            "p50_ms": round(p50 * 1000, 2) if p50 is not None else None,
-            "p99_ms": round(p99 * 1000, 2) if p99 is not None else None,
-        }
+    out: dict[str, Any] = {name: _summary(after[name].minus(before.get(name, Hist()))) for name in HOPS}
     pct = percentiles(notify_ms)
     out["notify"] = {
         "n": len(notify_ms),
@@ -132,6 +126,28 @@ def breakdown(before: dict[str, Hist], after: dict[str, Hist], notify_ms: list[f
         "p99_ms": pct["p99"],
     }
     return out
+
+
+def per_service(before: dict[str, Hist], after: dict[str, Hist]) -> dict[str, dict[str, Any]]:
+    """Each hop per service over the window (the services where it was observed): which
+    service's fetch or projection transaction the summed figure is made of."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, hist in after.items():
+        name, _, service = key.partition("@")
+        window = hist.minus(before.get(key, Hist()))
+        if service and window.count > 0:
+            out.setdefault(name, {})[service] = _summary(window)
+    return out
+
+
+def _summary(window: Hist) -> dict[str, Any]:
+    p50, p99 = window.quantile(0.5), window.quantile(0.99)
+    return {
+        "n": int(window.count),
+        "mean_ms": round(window.total / window.count * 1000, 2) if window.count > 0 else None,
+        "p50_ms": round(p50 * 1000, 2) if p50 is not None else None,
+        "p99_ms": round(p99 * 1000, 2) if p99 is not None else None,
+    }
 
 
 def relay_reads(before: dict[str, Hist], after: dict[str, Hist]) -> dict[str, int]:

@@ -42,6 +42,7 @@ async def run(loads: list[int], seconds: float, warmup: float, single: float) ->
                 out[str(rate)] = {
                     "e2e": summarise(stats),
                     "hops": hops.breakdown(before, after, tracker.notify_ms),
+                    "hops_by_service": hops.per_service(before, after),
                     "relay_reads": hops.relay_reads(before, after),
                 }
             if single > 0:

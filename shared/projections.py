@@ -317,6 +317,7 @@ class ProjectionRunner:
         self.projection = projection
         self.schema = schema
         self._q = _quote_ident(schema)
+        self._sql = _Statements.tagged(schema)
         self.dead_letters: DeadLetterSink | None = None
         # Lower bounds of the stored positions (they only grow): records below are dropped
         # before they are even parsed.
@@ -429,12 +430,14 @@ class ProjectionRunner:
         result = BatchResult()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT set_config('search_path', $1, true)", f"{self._q}, public")
-            rows = await conn.fetch(_PARKED_FOR_RETRY, self.projection.name, None if ids is None else list(ids))
+            rows = await conn.fetch(
+                self._sql.parked_for_retry, self.projection.name, None if ids is None else list(ids)
+            )
             if not rows:
                 return result
             records = [Record(r["topic"], r["partition"], r["offset"], r["record"], r["record_key"]) for r in rows]
             await self._lock(conn, records)
-            await conn.execute(_MARK_RETRIED, [r["id"] for r in rows])
+            await conn.execute(self._sql.mark_retried, [r["id"] for r in rows])
             items = [decode_record(r, self.projection) for r in records]
             known = await self._read_positions(conn, items)
             await self._run(conn, items, known, result, isolate=True)
@@ -473,13 +476,17 @@ class ProjectionRunner:
         projection's own lock, shared: a live rebuild's swap waits for the batch in flight and
         holds the next one off by taking it exclusive."""
         keys = sorted({f"projection:{self.schema}.{self.projection.name}:{r.topic}:{r.partition}" for r in records})
-        await conn.execute(_LOCK, f"{self._q}, public", keys, projection_lock(self.schema, self.projection.name))
+        await conn.execute(
+            self._sql.lock, f"{self._q}, public", keys, projection_lock(self.schema, self.projection.name)
+        )
 
     async def _read_positions(self, conn: Conn, items: list[Decoded]) -> _Known:
         """Stored next offsets, applied (version, hash) per stream, streams with parked records."""
         known = _Known()
         streams = list({s for i in items if (s := i.stream_id) is not None})
-        rows = await conn.fetch(_READ_POSITIONS, self.projection.name, list({i.record.topic for i in items}), streams)
+        rows = await conn.fetch(
+            self._sql.read_positions, self.projection.name, list({i.record.topic for i in items}), streams
+        )
         for row in rows:
             if row["kind"] == "o":
                 known.offsets[(row["key"], row["partition"])] = row["value"]
@@ -601,7 +608,7 @@ class ProjectionRunner:
                 partition=p.record.partition, offset=p.record.offset, stream_id=p.stream_id, error=p.error,
             )  # fmt: skip
         await conn.execute(
-            _INSERT_PARKED,
+            self._sql.insert_parked,
             self.projection.name,
             [p.record.topic for p in parked],
             [p.record.partition for p in parked],
@@ -622,7 +629,9 @@ class ProjectionRunner:
                 "projection.gap", projection=self.projection.name, stream_id=env.stream_id, expected=expected,
                 received=env.version, event_id=str(env.event_id),
             )  # fmt: skip
-            await conn.execute(_INSERT_GAP, self.projection.name, env.stream_id, expected, env.version, env.event_id)
+            await conn.execute(
+                self._sql.insert_gap, self.projection.name, env.stream_id, expected, env.version, env.event_id
+            )
 
     async def _store_positions(self, conn: Conn, result: BatchResult, *, with_offsets: bool = True) -> None:
         """Gaps, versions with hashes, and positions, in the batch's transaction."""
@@ -632,7 +641,7 @@ class ProjectionRunner:
         if not touched and not positions:
             return
         await conn.execute(
-            _STORE_POSITIONS,
+            self._sql.store_positions,
             self.projection.name,
             list(touched),
             [v for v, _ in touched.values()],
@@ -791,3 +800,32 @@ WITH streams AS (
 )
 SELECT (SELECT count(*) FROM streams), (SELECT count(*) FROM offsets)
 """
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The runner's own statements, their text tagged with the projection's schema.
+
+    PostgreSQL plans a prepared statement again whenever the search_path differs from the one
+    it was planned under, and a service's shared batch sets a different search_path for each
+    of its projections on one connection. With one text for all projections, asyncpg's cached
+    statement met another search_path on every call and was re-planned every time
+    (pg_stat_statements: plans = calls, about forty plans per command across the services,
+    planning costing more than executing). One text per schema keeps each plan under one
+    search_path. The lock sets the search_path itself, so it runs under the previous part's;
+    the parts' order is fixed, so that too stays the same from batch to batch."""
+
+    lock: str
+    read_positions: str
+    store_positions: str
+    insert_gap: str
+    insert_parked: str
+    parked_for_retry: str
+    mark_retried: str
+
+    @classmethod
+    def tagged(cls, schema: str) -> _Statements:
+        tag = "/* " + schema.replace("*/", "") + " */ "
+        return cls(*(tag + sql for sql in (
+            _LOCK, _READ_POSITIONS, _STORE_POSITIONS, _INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED,
+        )))  # fmt: skip

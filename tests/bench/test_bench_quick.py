@@ -135,4 +135,6 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     for hop in hops.values():  # every hop was observed in the window, with sane figures
         assert hop["n"] > 0
         assert all(_number(hop[k]) for k in ("mean_ms", "p50_ms", "p99_ms"))
+    # the same hops per service: every service's consumer applied batches in the window
+    assert set(r["latency_by_service_ms"]["200"]["projection_txn"]) == {"intake", "casework", "placement", "reporting"}
     assert "commands/s" in "".join(done.stdout)

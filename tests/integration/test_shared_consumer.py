@@ -217,3 +217,38 @@ async def test_a_transient_failure_of_one_part_rolls_back_every_part(pool: async
     results = await apply_shared(pool, shares, batch)
     assert [r.applied for r in results] == [2, 2]
     assert len(await log_of(pool, "a")) == len(await log_of(pool, "b")) == 2
+
+
+async def test_the_shared_transaction_does_not_replan_the_runners_statements(pg_url: str, tmp_path: Path) -> None:
+    """A shared batch sets each projection's search_path in turn on one connection, and
+    PostgreSQL re-plans a prepared statement run under another search_path than its plan's.
+    The runners' own statements (lock, positions read and write) are therefore one text per
+    schema: over 30 batches each is planned a handful of times (custom plans, then the generic
+    one), not once per call, as the one shared text was. Read from pg_stat_statements, which
+    the local stack preloads."""
+    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=1)  # one connection: one plan cache
+    try:
+        await pool.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        dbid = await pool.fetchval("SELECT oid FROM pg_database WHERE datname = current_database()")
+        a = await runner(pool, logging_projection(tmp_path, "a", ["x"]))
+        b = await runner(pool, logging_projection(tmp_path, "b", ["x"]))
+        await pool.execute("SELECT pg_stat_statements_reset(0, $1, 0)", dbid)
+        shares = [Share(a, frozenset({"x"})), Share(b, frozenset({"x"}))]
+        for i in range(30):
+            await apply_shared(pool, shares, [Record("x", 0, i, env("s1", i + 1))])
+        rows = await pool.fetch(
+            "SELECT query, calls, plans FROM pg_stat_statements"
+            " WHERE dbid = $1 AND query ~ 'projection_offsets|pg_advisory_xact_lock'",
+            dbid,
+        )
+        assert len(await log_of(pool, "a")) == len(await log_of(pool, "b")) == 30
+    finally:
+        await pool.close()
+    # the lock, the positions read and the positions write (with one text per schema, the two
+    # locks still share an entry: no table, so one query id)
+    assert len(rows) >= 3, rows
+    for row in rows:
+        assert row["calls"] in (30, 60), row["query"]
+        assert row["plans"] * 4 <= row["calls"], (
+            f"planned {row['plans']} times in {row['calls']} calls: {row['query'][:80]}"
+        )
