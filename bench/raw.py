@@ -27,7 +27,7 @@ from bench.stack import KAFKA, Scratch, create_topics
 from shared.contracts.intake import ParticipantEnrolled
 from shared.envelope import GENESIS_HASH, Actor, new_id
 from shared.eventstore import CommandContext, PostgresEventStore
-from shared.group_commit import GroupCommitter
+from shared.group_commit import group_committer
 from shared.migrations import EVENTSTORE_SQL, migrate
 from shared.settings import ServiceSettings
 
@@ -153,8 +153,7 @@ async def ours_appends(url: str, appends: int, writers: int, per_stream: int, *,
     assert pool is not None
     async with pool.acquire() as conn:
         await migrate(conn, EVENTSTORE_SQL)
-    defaults = ServiceSettings()
-    group = GroupCommitter(max_wait_s=defaults.append_group_max_wait_us / 1e6, max_size=defaults.append_group_max_size)
+    group = group_committer(ServiceSettings())  # as the services run it (None if configured off)
     store = PostgresEventStore(pool, group=group if grouped else None)
     store.local_relay = _LeadingRelay()
     ctx = CommandContext(

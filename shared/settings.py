@@ -82,6 +82,12 @@ class ServiceSettings(BaseSettings):
         description="group commit: how long an append may wait for others while a group is in flight (0: off)",
     )
     append_group_max_size: int = Field(default=64, ge=1, le=1000, description="group commit: appends per statement")
+    append_group_min_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="group commit: an append goes alone while fewer than this many (itself counted) are in progress",
+    )
     consumer_batch: int = 1000
     max_body_bytes: int = Field(
         default=1 << 20, ge=1024, description="request bodies above this are refused (413) before they are read"

@@ -87,6 +87,19 @@ async def test_concurrent_appends_to_different_streams_share_one_statement(
         )
 
 
+async def test_below_the_minimum_concurrency_each_append_goes_alone(pool: asyncpg.Pool, conns: list[Conn]) -> None:
+    """Few concurrent appends are not grouped (PostgreSQL runs them side by side); from the
+    minimum on, the appends arriving meanwhile share statements again."""
+    store = PostgresEventStore(pool, group=GroupCommitter(max_wait_s=0.05, max_size=64, min_concurrency=4))
+    await asyncio.gather(*(append_on(store, c, f"few-{i}", None, "t") for i, c in enumerate(conns[:3])))
+    assert (group_of(store).statements, group_of(store).appends) == (3, 3)
+    await asyncio.gather(*(append_on(store, c, f"many-{i}", None, "t") for i, c in enumerate(conns)))
+    assert group_of(store).appends == 3 + WRITERS
+    assert group_of(store).statements < 3 + WRITERS
+    for i in range(WRITERS):
+        assert len(await store.read_stream(f"many-{i}")) == 1
+
+
 async def test_many_concurrent_commands_commit_in_fewer_transactions(store: PostgresEventStore) -> None:
     """Through the bus (no idempotency key: autocommitted appends), more commands than the
     pool has connections: fewer statements than appends, every command's events in."""
@@ -211,8 +224,10 @@ async def test_a_cancelled_leader_still_commits_its_group(store: PostgresEventSt
 
 
 def test_group_commit_is_configured_and_can_be_turned_off() -> None:
-    on = group_committer(ServiceSettings(append_group_max_wait_us=250, append_group_max_size=16))
+    on = group_committer(
+        ServiceSettings(append_group_max_wait_us=250, append_group_max_size=16, append_group_min_concurrency=4)
+    )
     assert on is not None
-    assert (on.max_wait_s, on.max_size) == (0.00025, 16)
+    assert (on.max_wait_s, on.max_size, on.min_concurrency) == (0.00025, 16, 4)
     assert group_committer(ServiceSettings(append_group_max_wait_us=0)) is None
     assert group_committer(ServiceSettings(append_group_max_size=1)) is None
