@@ -21,7 +21,7 @@ from shared.contracts.base import DomainEvent
 from shared.db import Conn
 from shared.domain import DomainError
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id, utcnow
-from shared.group_commit import GroupCommitter, insert_columns
+from shared.group_commit import INSERT_ONE, INSERT_ONE_QUIET, GroupCommitter, insert_columns
 from shared.values import unstorable_at
 
 
@@ -78,28 +78,10 @@ WITH ins AS (
 """
 _INSERT_MANY = _INSERT_MANY_CTE + "SELECT count(*) AS n, pg_notify('events_appended', '') FROM ins"
 
-# One event (the common case) in one round trip: a conflict on (stream id, version) inserts
-# nothing and returns 0 instead of raising, so no savepoint is needed to keep the caller's
-# transaction usable; the relay's NOTIFY rides along in the same statement. The NOT EXISTS
-# guard is the head check's xid rule (see _HEAD) for callers that pass the head they loaded.
-_INSERT_ONE_CTE = """
-WITH ins AS (
-    INSERT INTO events (event_id, stream_id, stream_type, version, event_type, recorded_at, hash, envelope)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8
-    WHERE NOT EXISTS (
-        SELECT 1 FROM events WHERE stream_id = $2 AND version = $4 - 1 AND xid > pg_current_xact_id()
-    )
-    ON CONFLICT (stream_id, version) DO NOTHING
-    RETURNING position
-)
-"""
-_INSERT_ONE = _INSERT_ONE_CTE + "SELECT count(*) AS n, pg_notify('events_appended', '') FROM ins"
-
 # Without the NOTIFY, for autocommitted appends while this process's own relay leads: it is woken
 # in-process instead. NOTIFY serialises committing transactions on one server-wide queue lock
 # (with 8 writers it cost a third of the append rate).
 _INSERT_MANY_QUIET = _INSERT_MANY_CTE + "SELECT count(*) AS n FROM ins"
-_INSERT_ONE_QUIET = _INSERT_ONE_CTE + "SELECT count(*) AS n FROM ins"
 
 
 class LocalRelay(Protocol):
@@ -333,11 +315,11 @@ class PostgresEventStore(EventStore):
         """Insert the sealed events in one statement; returns how many went in (all or none)."""
         if len(sealed) == 1:
             e = sealed[0]
-            row = await conn.fetchrow(
-                _INSERT_ONE_QUIET if quiet else _INSERT_ONE, e.event_id, e.stream_id, e.stream_type, e.version,
+            ids = await conn.fetchval(
+                INSERT_ONE_QUIET if quiet else INSERT_ONE, e.event_id, e.stream_id, e.stream_type, e.version,
                 e.event_type, e.recorded_at, e.hash, e.to_bytes(),
             )  # fmt: skip
-            return int(row["n"]) if row else 0
+            return len(ids) if ids else 0
         try:
             if conn.is_in_transaction():
                 async with conn.transaction():  # savepoint: a conflict leaves the caller's txn usable
