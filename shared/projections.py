@@ -403,14 +403,18 @@ class ProjectionRunner:
             await self.send_dead_letters(result)
         return result
 
-    async def apply_in(self, conn: Conn, items: list[Decoded], dropped: int, *, isolate: bool) -> BatchResult:
+    async def apply_in(
+        self, conn: Conn, items: list[Decoded], dropped: int, *, isolate: bool, locked: bool = False
+    ) -> BatchResult:
         """This projection's part of a batch, inside a transaction the caller owns (its own, or
-        the one its service's consumer shares between all its projections): lock its partitions,
-        read its positions, dispatch, park, store its positions, all in its own schema. Leaves
-        ``search_path`` on its schema. Sends nothing to the dead-letter topic (the caller does,
-        once every part went through: ``send_dead_letters``)."""
+        the one its service's consumer shares between all its projections): lock its partitions
+        (unless the caller took ``lock_keys`` already: ``locked``), read its positions, dispatch,
+        park, store its positions, all in its own schema. Leaves ``search_path`` on its schema.
+        Sends nothing to the dead-letter topic (the caller does, once every part went through:
+        ``send_dead_letters``)."""
         result = BatchResult(duplicates=dropped)
-        await self._lock(conn, [i.record for i in items])
+        if not locked:
+            await self._lock(conn, [i.record for i in items])
         known = await self._read_positions(conn, items)
         fresh = self._drop_seen(items, known, result)
         await self._run(conn, fresh, known, result, isolate=isolate)
@@ -475,19 +479,29 @@ class ProjectionRunner:
         wait. A stream lives in one partition, so its rows are covered too. Also the
         projection's own lock, shared: a live rebuild's swap waits for the batch in flight and
         holds the next one off by taking it exclusive."""
+        keys, own = self.lock_keys(records)
+        await conn.execute(self._sql.lock, f"{self._q}, public", keys, own)
+
+    def lock_keys(self, records: Sequence[Record]) -> tuple[list[str], str]:
+        """What ``_lock`` takes: the records' partitions of this projection (sorted, exclusive)
+        and the projection's own lock (shared)."""
         keys = sorted({f"projection:{self.schema}.{self.projection.name}:{r.topic}:{r.partition}" for r in records})
-        await conn.execute(
-            self._sql.lock, f"{self._q}, public", keys, projection_lock(self.schema, self.projection.name)
-        )
+        return keys, projection_lock(self.schema, self.projection.name)
 
     async def _read_positions(self, conn: Conn, items: list[Decoded]) -> _Known:
         """Stored next offsets, applied (version, hash) per stream, streams with parked records."""
         known = _Known()
         streams = list({s for i in items if (s := i.stream_id) is not None})
         rows = await conn.fetch(
-            self._sql.read_positions, self.projection.name, list({i.record.topic for i in items}), streams
+            self._sql.read_positions,
+            self.projection.name,
+            list({i.record.topic for i in items}),
+            streams,
+            f"{self._q}, public",
         )
         for row in rows:
+            if row["kind"] == "x":
+                continue  # the search_path set for what follows
             if row["kind"] == "o":
                 known.offsets[(row["key"], row["partition"])] = row["value"]
             elif row["kind"] == "s":
@@ -724,6 +738,7 @@ async def _apply_parts(
     """The shared transaction: every part, then every part's dead letters, then one commit."""
     results: list[BatchResult] = []
     async with pool.acquire() as conn, conn.transaction():
+        await _lock_parts(conn, parts)
         for runner, items, dropped in parts:
             results.append(await _apply_part(conn, runner, items, dropped, runner.projection.name in isolating))
         for (runner, _, _), result in zip(parts, results, strict=True):
@@ -734,13 +749,30 @@ async def _apply_parts(
     return results
 
 
+async def _lock_parts(conn: Conn, parts: Sequence[tuple[ProjectionRunner, list[Decoded], int]]) -> None:
+    """Every part's locks in one statement, before any part reads or writes: each projection's
+    own lock (shared), then each part's partitions (exclusive), in part order and sorted
+    within a part, so two appliers take them in one order. Holding no table while it waits, the
+    batch cannot deadlock with a live rebuild's swap either (it takes one projection's lock
+    exclusive, then that projection's tables). One round trip instead of one per part."""
+    owns: list[str] = []
+    keys: list[str] = []
+    for runner, items, _ in parts:
+        if items:
+            mine, own = runner.lock_keys([i.record for i in items])
+            owns.append(own)
+            keys += mine
+    if owns:
+        await conn.execute(_LOCK_PARTS, owns, keys)
+
+
 async def _apply_part(
     conn: Conn, runner: ProjectionRunner, items: list[Decoded], dropped: int, isolate: bool
 ) -> BatchResult:
     if not items:
         return BatchResult(duplicates=dropped)
     try:
-        return await runner.apply_in(conn, items, dropped, isolate=isolate)
+        return await runner.apply_in(conn, items, dropped, isolate=isolate, locked=True)
     except _Isolate:
         raise
     except Exception as exc:
@@ -752,15 +784,27 @@ _LOCK = (
     " (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($2::text[]) AS k)"
 )
 
+# The shared batch's locks (``_lock_parts``): the projections' own locks shared, then the
+# partitions exclusive, in the order given.
+_LOCK_PARTS = (
+    "SELECT (SELECT count(pg_advisory_xact_lock_shared(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k),"
+    " (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($2::text[]) AS k)"
+)
+
+# Its tables named with their schema ({schema}), it also sets the search_path ($4) for the
+# handlers that follow: a shared batch's part then needs no statement of its own for that.
 _READ_POSITIONS = """
-SELECT 'o' AS kind, topic AS key, partition, next_offset AS value, NULL::text AS hash FROM projection_offsets
+SELECT 'o' AS kind, topic AS key, partition, next_offset AS value, NULL::text AS hash
+FROM {schema}.projection_offsets
 WHERE projection = $1 AND topic = ANY($2::text[])
 UNION ALL
-SELECT 's', stream_id, NULL::integer, version::bigint, hash FROM projection_streams
+SELECT 's', stream_id, NULL::integer, version::bigint, hash FROM {schema}.projection_streams
 WHERE projection = $1 AND stream_id = ANY($3::text[])
 UNION ALL
-SELECT DISTINCT 'p', stream_id, NULL::integer, NULL::bigint, NULL::text FROM parked
+SELECT DISTINCT 'p', stream_id, NULL::integer, NULL::bigint, NULL::text FROM {schema}.parked
 WHERE projection = $1 AND state = 'parked' AND stream_id = ANY($3::text[])
+UNION ALL
+SELECT 'x', set_config('search_path', $4, true), NULL::integer, NULL::bigint, NULL::text
 """
 
 _INSERT_GAP = (
@@ -826,6 +870,7 @@ class _Statements:
     @classmethod
     def tagged(cls, schema: str) -> _Statements:
         tag = "/* " + schema.replace("*/", "") + " */ "
+        read = _READ_POSITIONS.format(schema=_quote_ident(schema))
         return cls(*(tag + sql for sql in (
-            _LOCK, _READ_POSITIONS, _STORE_POSITIONS, _INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED,
+            _LOCK, read, _STORE_POSITIONS, _INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED,
         )))  # fmt: skip
