@@ -151,6 +151,11 @@ def _log_failure(exc: BaseException, batch: Sequence[Record], culprits: Sequence
         metrics.PROJECTION_FAILURES.labels(name).inc()
 
 
+async def _as_is(msg: KafkaMessage) -> KafkaMessage:
+    """The message itself as the handler's argument (the broker applies no types)."""
+    return msg
+
+
 class ServiceConsumer:
     """The one consumer-group member of a service: fetches once, decodes once and applies the
     batch to all its projections in one transaction, committing Kafka offsets once."""
@@ -188,6 +193,7 @@ class ServiceConsumer:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             listener=_Seek(),
+            decoder=_as_is,  # the handler parses the records itself (decode_shared)
             title=f"{service} projections",
             description=f"Applies {', '.join(self.topics)} to the {service} read models and policies ({names})",
         )

@@ -118,7 +118,11 @@ def build_broker(
     """The FastStream broker with one batch subscriber for all the service's projections (also
     used for AsyncAPI); none without projections."""
     s = settings
-    broker = KafkaBroker(s.kafka_bootstrap, client_id=s.service, logger=None, security=broker_security(s))
+    # No FastDepends on the one subscriber (ServiceConsumer.handle takes the message as it is): its
+    # Context injection of the message ran in a worker thread for every batch (py-spy).
+    broker = KafkaBroker(
+        s.kafka_bootstrap, client_id=s.service, logger=None, security=broker_security(s), apply_types=False
+    )
     parts = [
         (runner, [s.source_topic(t) for t in runner.projection.topics], group_id(s, runner.projection))
         for runner in runners
