@@ -215,7 +215,6 @@ class GroupCommitter:
         events it runs in a transaction, rolled back (``_Rollback`` with the members that were
         fully in) if one of them is partly in."""
         rows = sorted((e for m in members for e in m.sealed), key=lambda e: (e.stream_id, e.version))
-        query = _INSERT_GROUP_QUIET if all(m.quiet for m in members) else _INSERT_GROUP
         self.statements += 1
         metrics.APPEND_GROUPS.inc()
         if len(rows) == 1:
@@ -225,6 +224,7 @@ class GroupCommitter:
                 solo, e.event_id, e.stream_id, e.stream_type, e.version, e.event_type, e.recorded_at, e.hash,
                 e.to_bytes(),
             ) or ())  # fmt: skip
+        query = _INSERT_GROUP_QUIET if all(m.quiet for m in members) else _INSERT_GROUP
         if all(len(m.sealed) == 1 for m in members):  # all or none per append by construction
             return set(await conn.fetchval(query, *insert_columns(rows)) or ())
         async with conn.transaction():

@@ -480,7 +480,7 @@ class ProjectionRunner:
         projection's own lock, shared: a live rebuild's swap waits for the batch in flight and
         holds the next one off by taking it exclusive."""
         keys, own = self.lock_keys(records)
-        await conn.execute(self._sql.lock, f"{self._q}, public", keys, own)
+        await conn.execute(_LOCK_PARTS, [own], keys)
 
     def lock_keys(self, records: Sequence[Record]) -> tuple[list[str], str]:
         """What ``_lock`` takes: the records' partitions of this projection (sorted, exclusive)
@@ -779,13 +779,9 @@ async def _apply_part(
         raise PartFailed(runner.projection.name, exc) from exc
 
 
-_LOCK = (
-    "SELECT set_config('search_path', $1, true), pg_advisory_xact_lock_shared(hashtextextended($3, 0)),"
-    " (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($2::text[]) AS k)"
-)
-
-# The shared batch's locks (``_lock_parts``): the projections' own locks shared, then the
-# partitions exclusive, in the order given.
+# The projections' own locks shared, then the partitions exclusive, in the order given: one
+# runner's (``_lock``) or every part's of a shared batch (``_lock_parts``). It sets no
+# search_path (the positions read does), so its plan meets only the default one.
 _LOCK_PARTS = (
     "SELECT (SELECT count(pg_advisory_xact_lock_shared(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k),"
     " (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($2::text[]) AS k)"
@@ -856,10 +852,9 @@ class _Statements:
     statement met another search_path on every call and was re-planned every time
     (pg_stat_statements: plans = calls, about forty plans per command across the services,
     planning costing more than executing). One text per schema keeps each plan under one
-    search_path. The lock sets the search_path itself, so it runs under the previous part's;
-    the parts' order is fixed, so that too stays the same from batch to batch."""
+    search_path. The positions read sets the search_path itself, so it runs under the previous
+    part's; the parts' order is fixed, so that too stays the same from batch to batch."""
 
-    lock: str
     read_positions: str
     store_positions: str
     insert_gap: str
@@ -872,5 +867,5 @@ class _Statements:
         tag = "/* " + schema.replace("*/", "") + " */ "
         read = _READ_POSITIONS.format(schema=_quote_ident(schema))
         return cls(*(tag + sql for sql in (
-            _LOCK, read, _STORE_POSITIONS, _INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED,
+            read, _STORE_POSITIONS, _INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED,
         )))  # fmt: skip
