@@ -7,8 +7,9 @@ into a scratch database's facts table (the rows the projection would write), and
 folded from them as a rebuild's last step does (``projections.refold_all``). A request is
 ``views.reports`` for jc-en over the scenario's year, as the KPI routes call it: of the present
 (the maintained journeys) and ``as_of`` a time after every fact (the facts path: the same
-figures). Its phases are timed apart: reading the journeys; the facts query, decoding, the fold
-into journeys; the figures. No quarter is closed (no snapshot read).
+figures). Its phases are timed apart: reading the journeys; what a quarter's close and the
+monitoring export read (``Reads.standing``: the journeys and the facts' count); the facts
+query, decoding, the fold into journeys (what those two read before); the figures. No quarter is closed (no snapshot read).
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ async def measure(pool: asyncpg.Pool, repeat: int, period: str = "2025") -> dict
     t_journeys = time.perf_counter()
     maintained = await reads.journeys()
     t_read = time.perf_counter()
+    standing, _ = await reads.standing()  # a quarter's close, the monitoring export
+    t_standing = time.perf_counter()
+    assert list(standing.items()) == list(maintained.items())
     t_count = time.perf_counter()
     await pool.fetch(_FACTS, None)
     t_query = time.perf_counter()
@@ -122,6 +126,7 @@ async def measure(pool: asyncpg.Pool, repeat: int, period: str = "2025") -> dict
         "request_as_of": _summary(of_facts),
         "phases_ms": {
             "journeys_read": round((t_read - t_journeys) * 1000, 1),
+            "close_or_export_read": round((t_standing - t_read) * 1000, 1),
             "query_only": round((t_query - t_count) * 1000, 1),
             "query_and_decode": round((t_fetch - t_query) * 1000, 1),
             "fold_into_journeys": round((t_fold - t_fetch) * 1000, 1),

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 from services.reporting import access
 from services.reporting.commands import CloseQuarter, ProduceMonitoringExport
-from services.reporting.domain import disclosure, journey, kpis, monitoring, periods
-from services.reporting.domain.journey import Fact
+from services.reporting.domain import disclosure, kpis, monitoring, periods
+from services.reporting.domain.journey import Journey
 from services.reporting.domain.periods import DateRange, Quarter
 from shared.bus import Command, Context, Result
 from shared.domain import DomainError, InvalidTransition
@@ -22,7 +22,10 @@ from shared.unit_of_work import Loaded, UnitOfWork
 class FactSource(Protocol):
     """The facts read model (PostgreSQL: ``views.Reads``)."""
 
-    async def facts(self, recorded_by: datetime | None = None) -> list[Fact]: ...
+    async def standing(self, recorded_by: datetime | None = None) -> tuple[dict[str, Journey], int]:
+        """Every participant's journey from the facts recorded by ``recorded_by`` (all, if
+        None), and how many facts those are."""
+        ...
 
     async def memberships(self) -> dict[str, tuple[str, ...]]:
         """Every project's members as configured (``plans``), else the closed list's."""
@@ -62,7 +65,7 @@ async def close_quarter(
     agency = ctx.principal.agency
     loaded = await uow.load(periods.period, periods.period_stream(agency, quarter))
     cutoff = now() if cmd.cutoff is None else periods.check_cutoff(quarter, cmd.cutoff, now())
-    known = await facts.facts(cutoff)
+    journeys, known = await facts.standing(cutoff)
     projects = await facts.memberships()
     events = periods.close(
         loaded.state,
@@ -71,10 +74,8 @@ async def close_quarter(
         today=ctx.today,
         cutoff=cutoff,
         closed_by=ctx.principal.subject,
-        figures=kpis.report(
-            journey.build_participants(known), quarter, agency, projects=projects, rules=disclosure.Rules.from_env()
-        ),
-        facts=len(known),
+        figures=kpis.report(journeys, quarter, agency, projects=projects, rules=disclosure.Rules.from_env()),
+        facts=known,
     )
     sealed = await uow.append(
         loaded, events, ctx.metadata(agency=agency, project=None), expected_version=ctx.expected_version
@@ -100,7 +101,8 @@ async def produce_export(
         raise DomainError("a monitoring export is not replayed: send it without a key", field="Idempotency-Key")
     period = periods.half_year(cmd.half_year)
     agency = ctx.principal.agency
-    built = monitoring.rows(journey.build_participants(await facts.facts()).values(), agency, period, ctx.today)
+    journeys, _ = await facts.standing()
+    built = monitoring.rows(journeys.values(), agency, period, ctx.today)
     released = await identities.identities(sorted(built), period, ctx) if built else []
     merged = list(monitoring.merge(built, released))
     export_id = new_id()

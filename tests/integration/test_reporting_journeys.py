@@ -6,6 +6,7 @@ and a rebuild whose workers applied the streams apart ends with the same journey
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -155,6 +156,33 @@ async def test_an_erasure_moves_the_journey_to_the_pseudonym(
     await _assert_journeys_equal_the_fold(reads)
 
 
+async def test_the_close_and_the_export_take_the_journeys_when_they_are_the_fold_asked_for(
+    history: tuple[History, ProjectionRunner], reads: Reads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Reads.standing`` (a quarter's close, the monitoring export): all facts, or those
+    recorded by a cutoff after the last one, come from the maintained journeys without a fact
+    decoded; a cutoff before the last fact folds the facts recorded by then. Both as the fold."""
+    events, runner = history
+    await _apply_in_batches(runner, events.scenario(), 25)
+    every = await reads.facts()
+    middle = sorted(f.recorded_at for f in every)[len(every) // 2]
+    then = journey.build_participants(every, cutoff=middle)
+    assert 0 < len(then) <= 10
+
+    def undecodable(row: Any) -> Any:
+        raise AssertionError("a fact was read and decoded")
+
+    monkeypatch.setattr(sys.modules[Reads.__module__], "decode_fact", undecodable)
+    for cutoff in (None, LATER):
+        journeys, count = await reads.standing(cutoff)
+        assert count == len(every)
+        assert list(journeys.items()) == list(journey.build_participants(every).items())
+    monkeypatch.undo()
+    journeys, count = await reads.standing(middle)
+    assert count == sum(f.recorded_at <= middle for f in every)
+    assert list(journeys.items()) == list(then.items())
+
+
 def _by_stream(records: list[Record], workers: int) -> list[list[Record]]:
     """Each worker's share: whole streams, as a parallel rebuild splits them, worker k's on
     partition k (as a store rebuild's pseudo-topic: positions apart)."""
@@ -243,6 +271,10 @@ async def test_an_upgraded_schema_reads_the_facts_until_its_backlog_is_folded(
     assert not await reads.journeys_complete()
     before = await _documents(reads, None)
     assert before == await _documents(reads, LATER)  # the facts path, both
+    known = await reads.facts()
+    standing, count = await reads.standing()  # a close's read folds the facts too
+    assert list(standing.items()) == list(journey.build_participants(known).items())
+    assert count == len(known)
 
     monkeypatch.setattr(projections, "PENDING_PER_BATCH", 4)
     await runner.apply(scenario[-1:])  # its participant and four more

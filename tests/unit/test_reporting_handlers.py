@@ -33,8 +33,9 @@ class FakeFacts:
     def __init__(self, facts: list[Fact], lag: int = 0) -> None:
         self.all, self.behind = facts, lag
 
-    async def facts(self, recorded_by: datetime | None = None) -> list[Fact]:
-        return [f for f in self.all if recorded_by is None or f.recorded_at <= recorded_by]
+    async def standing(self, recorded_by: datetime | None = None) -> tuple[dict[str, journey.Journey], int]:
+        known = [f for f in self.all if recorded_by is None or f.recorded_at <= recorded_by]
+        return journey.build_participants(known), len(known)
 
     async def lag(self) -> int:
         return self.behind

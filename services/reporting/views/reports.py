@@ -35,6 +35,7 @@ _FACTS = (
 _JOURNEYS = "SELECT coalesce(json_agg(data ORDER BY first_recorded_at, first_event_id), '[]')::text FROM journeys"
 _SPAN = "SELECT min(on_date) AS first, max(on_date) AS last FROM facts"
 _COMPLETE = "SELECT NOT EXISTS (SELECT 1 FROM journeys_pending)"
+_STANDING = "SELECT count(*) AS facts, max(recorded_at) AS latest FROM facts"
 _JOURNEY_LIST = TypeAdapter(list[Journey])
 _COUNTS = "SELECT project, metric, count FROM funnel_counts WHERE agency = $1 AND ($2::text IS NULL OR project = $2)"
 
@@ -85,6 +86,20 @@ class Reads:
         if span is None or span["first"] is None:
             return found, []
         return found, kpis.run(Quarter.of(span["first"]), Quarter.of(span["last"]))
+
+    async def standing(self, recorded_by: datetime | None = None) -> tuple[dict[str, Journey], int]:
+        """The journeys folded from the facts recorded by ``recorded_by`` (all, if None) and how
+        many facts those are, in one snapshot: the maintained journeys whenever they are exactly
+        that fold (no upgrade backlog, no fact recorded later), else the facts read and folded."""
+        pool = self.runtime.pool
+        assert pool is not None
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            if await conn.fetchval(_COMPLETE):
+                count, latest = await conn.fetchrow(_STANDING) or (0, None)
+                if recorded_by is None or latest is None or latest <= recorded_by:
+                    return _journeys(await conn.fetchval(_JOURNEYS)), int(count)
+            known = [decode_fact(r) for r in await conn.fetch(_FACTS, recorded_by)]
+        return journey.build_participants(known), len(known)
 
     async def lag(self) -> int:
         """Events of the topics the facts projection has not applied yet."""
