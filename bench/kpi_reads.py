@@ -9,7 +9,8 @@ folded from them as a rebuild's last step does (``projections.refold_all``). A r
 (the maintained journeys) and ``as_of`` a time after every fact (the facts path: the same
 figures). Its phases are timed apart: reading the journeys; what a quarter's close and the
 monitoring export read (``Reads.standing``: the journeys and the facts' count); the facts
-query, decoding, the fold into journeys (what those two read before); the figures. No quarter is closed (no snapshot read).
+query, decoding, the fold into journeys (what those two read before); the figures. No quarter
+is closed (no snapshot read).
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ EventClass = type[DomainEvent]
 Handler = Callable[[Conn, Recorded[Any]], Awaitable[None]]
 BatchHandler = Callable[[Conn, list[Recorded[Any]]], Awaitable[None]]
 H = TypeVar("H", bound=Callable[..., Awaitable[None]])
+Segment = tuple[int, int]  # (k, n): the k-th of n parts of a rebuild's work, e.g. of its workers
 
 
 @dataclass
@@ -63,9 +64,12 @@ class Projection:
     # Opt-in batch application: one call with a run of consecutive events (in order) instead of
     # one call (and one SQL round trip) per event. Replays and busy consumers gain the most.
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
-    # A step a parallel rebuild runs once in the rebuilt schema after its workers (and the
-    # cross-stream pass), before any switch: e.g. re-deriving rows folded across streams.
-    after_rebuild: Callable[[Conn], Awaitable[None]] | None = None
+    # A step a rebuild runs in the rebuilt schema after its replay (for a parallel one: after
+    # every worker and the cross-stream pass), before any switch: e.g. re-deriving rows folded
+    # across streams. ``fn(conn, (k, n))`` does share k of n; a parallel rebuild runs its n
+    # shares at once, one per worker process, each in its own transaction, so the shares must
+    # split the work without overlap (one worker: the one share ``(0, 1)``).
+    after_rebuild: Callable[[Conn, Segment], Awaitable[None]] | None = None
     # Batch handlers a rebuild's replay uses instead (``replaying``): they may leave out what
     # ``after_rebuild`` derives anyway at the end (e.g. a fold redone per batch).
     replay_handlers: dict[str, BatchHandler] = field(default_factory=dict)
@@ -104,7 +108,7 @@ class Projection:
         return deco
 
     def on_rebuilt(self, fn: H) -> H:
-        """Register ``fn(conn)`` as the projection's ``after_rebuild`` step."""
+        """Register ``fn(conn, (k, n))`` as the projection's ``after_rebuild`` step."""
         self.after_rebuild = fn
         return fn
 

@@ -22,7 +22,7 @@ from shared.envelope import Envelope
 from shared.eventstore import CommittedRow, PostgresEventStore
 from shared.kafka_auth import client_options
 from shared.migrations import _quote_ident
-from shared.projections import Projection, ProjectionRunner, Record, is_transient, projection_lock
+from shared.projections import Projection, ProjectionRunner, Record, Segment, is_transient, projection_lock
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -58,9 +58,6 @@ async def _fresh_runner(
     return pool, runner
 
 
-Segment = tuple[int, int]  # (k, n): the k-th of n parallel workers
-
-
 async def rebuild_from_kafka(
     settings: ServiceSettings, projection: Projection, schema: str, batch: int = 5000
 ) -> RebuildStats:
@@ -91,8 +88,8 @@ async def _replay_kafka(
     fresh: bool = True,
 ) -> RebuildStats:
     """The replay of ``rebuild_from_kafka`` without its last step (a parallel rebuild's worker:
-    the parent runs it). Segment k of n reads every n-th partition (a stream lives in one
-    partition)."""
+    it does its share of that step once the parent says every share's rows exist). Worker k of
+    n reads every n-th partition (a stream lives in one partition)."""
     pool, runner = await _fresh_runner(settings, projection, schema, fresh=fresh, replaying=True)
     stats = RebuildStats(projection.name, schema)
     consumer = _replay_consumer(settings)
@@ -152,7 +149,7 @@ def _replay_consumer(settings: ServiceSettings, fetch_max_wait_ms: int = 500) ->
 async def _segment_partitions(
     consumer: AIOKafkaConsumer, settings: ServiceSettings, projection: Projection, segment: Segment
 ) -> list[TopicPartition]:
-    """Segment k of n: every n-th partition of the projection's topics, in a fixed order."""
+    """Worker k of n: every n-th partition of the projection's topics, in a fixed order."""
     return [
         TopicPartition(t, p)
         for t in (settings.source_topic(name) for name in projection.topics)
@@ -226,8 +223,9 @@ async def rebuild_parallel(
     here when every worker is done. From Kafka each worker reads every n-th partition; from the
     event store this process reads once, in publish order, and hands each worker its streams'
     events (each stream to one worker, in order). Then the projection's ``after_rebuild`` step,
-    if it has one. The time runs from the first worker's start of applying to the end of those
-    last passes (start-up and schema set-up excluded)."""
+    if it has one, split over the same workers (worker k does share k of n). The time runs from
+    the first worker's start of applying to the end of those last passes (start-up and schema
+    set-up excluded)."""
     if workers > 1 and not projection.stream_local:
         raise ValueError(f"{projection.name} is not stream-local; it can only be rebuilt by one worker")
     if workers <= 1:
@@ -235,10 +233,8 @@ async def rebuild_parallel(
         return await fn(settings, projection, schema)
     pool, _ = await _fresh_runner(settings, projection, schema)
     await pool.close()
-    reports, cross_stream = await _run_workers(settings, projection, schema, source, workers)
+    reports = await _run_workers(settings, projection, schema, source, workers)
     stats = RebuildStats(projection.name, schema, events=sum(events for events, _, _, _ in reports))
-    await _reapply_cross_stream(settings, projection, schema, cross_stream)
-    await _after_rebuild(settings, projection, schema)
     stats.seconds = time.time() - min(start for _, start, _, _ in reports)
     return stats
 
@@ -248,29 +244,46 @@ Report: TypeAlias = tuple[int, float, float, list[bytes]]
 Reports: TypeAlias = "multiprocessing.Queue[Report | str]"
 # What the parent hands a store worker: (position, envelope) of its streams; None: the end.
 Feed: TypeAlias = "multiprocessing.Queue[list[tuple[int, bytes]] | None]"
+# The parent's word to a worker whose replay is done: True, do your share of the last step; False, exit.
+Orders: TypeAlias = "multiprocessing.Queue[bool]"
 
 
 async def _run_workers(
     settings: ServiceSettings, projection: Projection, schema: str, source: str, workers: int
-) -> tuple[list[Report], list[bytes]]:
-    """Run the worker processes to the end: their reports, and the cross-stream envelopes (those
-    a store replay's distributor saw, and those each worker saw). Raises if any worker failed."""
+) -> list[Report]:
+    """Run the worker processes to the end: their replays; then, here, the cross-stream pass
+    over the envelopes a store replay's distributor and each worker saw; then, if the
+    projection has one, the workers' shares of its ``after_rebuild`` step at once. Returns the
+    replays' reports; raises if any worker failed."""
     spawn = multiprocessing.get_context("spawn")  # a clean interpreter, no inherited event loop
     results: Reports = spawn.Queue()
+    orders: list[Orders] = [spawn.Queue() for _ in range(workers)]
     feeds: list[Feed] = [spawn.Queue(maxsize=4) for _ in range(workers)] if source == "store" else []
     procs = [
-        _start_worker(spawn, settings, projection, schema, source, (k, workers), feeds[k] if feeds else None, results)
+        _start_worker(
+            spawn, settings, projection, schema, source, (k, workers), feeds[k] if feeds else None, orders[k], results
+        )
         for k in range(workers)
     ]
-    collected: list[bytes] = []
+    loop = asyncio.get_running_loop()
+    ordered = False
     try:
-        if feeds:
-            collected = await _distribute(settings, projection, list(zip(feeds, procs, strict=True)))
-        spans = await asyncio.get_running_loop().run_in_executor(None, _collect, results, procs)
+        collected = await _distribute(settings, projection, list(zip(feeds, procs, strict=True))) if feeds else []
+        reports = _successful(await loop.run_in_executor(None, _collect, results, procs))
+        cross_stream = collected + [raw for _, _, _, raws in reports for raw in raws]
+        await _reapply_cross_stream(settings, projection, schema, cross_stream)
+        last_step = projection.after_rebuild is not None
+        for order in orders:
+            order.put(last_step)
+        ordered = True
+        if last_step:
+            _successful(await loop.run_in_executor(None, _collect, results, procs))
     finally:
+        if not ordered:  # failed before the last step: let the workers go
+            for order in orders:
+                order.put(False)
         _reap(procs)
-    reports = _successful(spans)
-    return reports, collected + [raw for _, _, _, raws in reports for raw in raws]
+    return reports
 
 
 def _successful(spans: list[Report | str]) -> list[Report]:
@@ -289,10 +302,11 @@ def _start_worker(
     source: str,
     segment: Segment,
     feed: Feed | None,
+    orders: Orders,
     results: Reports,
 ) -> BaseProcess:
     """Start worker ``segment`` (settings go as a dict: the child validates them again)."""
-    args = (settings.model_dump(), projection, schema, source, segment, feed, results)
+    args = (settings.model_dump(), projection, schema, source, segment, feed, orders, results)
     proc = spawn.Process(target=_segment_worker, args=args, daemon=True)
     proc.start()
     return proc
@@ -320,18 +334,20 @@ async def _reapply_cross_stream(
         await pool.close()
 
 
-async def _after_rebuild(settings: ServiceSettings, projection: Projection, schema: str) -> None:
-    """The projection's own last step (``Projection.after_rebuild``), in one transaction on the
-    rebuilt schema, after every replay (one worker or more) and before any catch-up or swap:
-    whatever a projection folds across streams, or leaves out while replaying (its replay
-    handlers), is derived here from all the replayed rows."""
+async def _after_rebuild(
+    settings: ServiceSettings, projection: Projection, schema: str, share: Segment = (0, 1)
+) -> None:
+    """The projection's own last step (``Projection.after_rebuild``), or share k of n of it, in
+    one transaction on the rebuilt schema, after every replay (one worker or more) and before
+    any catch-up or swap: whatever a projection folds across streams, or leaves out while
+    replaying (its replay handlers), is derived here from all the replayed rows."""
     if projection.after_rebuild is None:
         return
     conn = await asyncpg.connect(settings.database_url)
     try:
         async with conn.transaction():
             await conn.execute("SELECT set_config('search_path', $1, true)", f"{_quote_ident(schema)}, public")
-            await projection.after_rebuild(conn)
+            await projection.after_rebuild(conn, share)
     finally:
         await conn.close()
 
@@ -405,10 +421,12 @@ def _segment_worker(
     source: str,
     segment: Segment,
     feed: Feed | None,
+    orders: Orders,
     results: Reports,
 ) -> None:
-    """One worker process: reports (events, wall-clock start, wall-clock end, cross-stream
-    envelopes it saw), or the error."""
+    """One worker process: reports its replay (events, wall-clock start, wall-clock end,
+    cross-stream envelopes it saw), then, when the parent says so, does its share of the
+    projection's last step and reports that (no events, its span); or reports the error."""
     try:
         s = ServiceSettings(**settings)  # type: ignore[arg-type]
         if feed is None:
@@ -417,8 +435,23 @@ def _segment_worker(
             stats = uvloop.run(_apply_feed(s, proj, schema, segment, feed))
         end = time.time()
         results.put((stats.events, end - stats.seconds, end, stats.cross_stream))
+        if _ordered(orders):
+            started = time.time()
+            uvloop.run(_after_rebuild(s, proj, schema, segment))
+            results.put((0, started, time.time(), []))
     except Exception as exc:  # the parent raises it
         results.put(repr(exc))
+
+
+def _ordered(orders: Orders) -> bool:
+    """The parent's word (False if the parent is gone: no orphan waits for ever)."""
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            return orders.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return False
 
 
 async def _apply_feed(

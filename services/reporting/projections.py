@@ -71,7 +71,7 @@ from shared.contracts.placement import (
     WorkTrialStarted,
 )
 from shared.db import Conn
-from shared.projections import Projection
+from shared.projections import Projection, Segment
 from shared.read_models import columns, migrations, recorded_agency, statement
 from shared.recorded import Recorded
 
@@ -358,10 +358,12 @@ _PENDING = (
     " (SELECT participant_id FROM journeys_pending LIMIT $2) RETURNING participant_id"
 )
 PENDING_PER_BATCH = 2000
-_ALL_PEOPLE = "SELECT DISTINCT participant_id FROM facts WHERE participant_id IS NOT NULL"
+# share $1 of $2 of the people (a rebuild's last step split over its workers)
+_OF_SHARE = "(hashtext(participant_id::text) & 2147483647) % $2 = $1"
+_PEOPLE_OF_SHARE = f"SELECT DISTINCT participant_id FROM facts WHERE participant_id IS NOT NULL AND {_OF_SHARE}"
 _DROP_JOURNEYS = "DELETE FROM journeys WHERE participant_id = ANY($1::uuid[])"
-_CLEAR_JOURNEYS = "DELETE FROM journeys"
-_CLEAR_PENDING = "DELETE FROM journeys_pending"
+_CLEAR_JOURNEYS = f"DELETE FROM journeys WHERE {_OF_SHARE}"
+_CLEAR_PENDING = f"DELETE FROM journeys_pending WHERE {_OF_SHARE}"
 _INSERT_JOURNEYS = """
 INSERT INTO journeys (participant_id, first_recorded_at, first_event_id, data)
 SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::jsonb[])
@@ -420,12 +422,14 @@ def _first_facts(facts: list[Fact]) -> dict[str, Fact]:
 
 
 @facts.on_rebuilt
-async def refold_all(conn: Conn) -> None:
-    """Every journey folded again: a rebuild's last step (``after_rebuild``), after a replay that
-    stored the facts only (``record_replayed``)."""
-    people = [r["participant_id"] for r in await conn.fetch(_ALL_PEOPLE)]
-    await conn.execute(_CLEAR_JOURNEYS)
-    await conn.execute(_CLEAR_PENDING)
+async def refold_all(conn: Conn, share: Segment = (0, 1)) -> None:
+    """Every journey (of the share's people: k of n by a hash of the id) folded again: a
+    rebuild's last step (``after_rebuild``), after a replay that stored the facts only
+    (``record_replayed``). A person is folded from their own facts alone, so the shares never
+    meet, and n workers fold at once."""
+    people = [r["participant_id"] for r in await conn.fetch(_PEOPLE_OF_SHARE, *share)]
+    await conn.execute(_CLEAR_JOURNEYS, *share)
+    await conn.execute(_CLEAR_PENDING, *share)
     for start in range(0, len(people), REFOLD_CHUNK):
         await refold(conn, set(people[start : start + REFOLD_CHUNK]))
 

@@ -219,10 +219,17 @@ async def test_a_rebuild_with_the_streams_split_over_workers_ends_with_the_same_
     await asyncio.gather(*(_apply_in_batches(rebuilt, share) for share in _by_stream(records, 2)))
     assert await pool.fetchval(_DIFF) == 0
     assert facts.after_rebuild is not None
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("DELETE FROM proj_facts_rebuild.journeys")
-        await conn.execute("SET LOCAL search_path = proj_facts_rebuild, public")
-        await facts.after_rebuild(conn)
+    await pool.execute("DELETE FROM proj_facts_rebuild.journeys")
+    step = facts.after_rebuild
+
+    async def share(k: int, n: int) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL search_path = proj_facts_rebuild, public")
+            await step(conn, (k, n))
+
+    await share(0, 2)  # one share alone folds only its people
+    assert 0 < await pool.fetchval("SELECT count(*) FROM proj_facts_rebuild.journeys") < 10
+    await asyncio.gather(share(0, 2), share(1, 2))  # both at once, as two workers: the rest, none twice
     assert await pool.fetchval("SELECT count(*) FROM proj_facts_rebuild.journeys") == 10
     assert await pool.fetchval(_DIFF) == 0
 
@@ -247,7 +254,7 @@ async def test_a_replay_stores_the_facts_only_and_its_last_step_folds_the_journe
     assert facts.after_rebuild is not None
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL search_path = proj_facts_rebuild, public")
-        await facts.after_rebuild(conn)
+        await facts.after_rebuild(conn, (0, 1))
     assert await pool.fetchval("SELECT count(*) FROM proj_facts_rebuild.journeys") == 10
     assert await pool.fetchval(_DIFF) == 0
 
