@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import sys
 import time
@@ -321,6 +322,7 @@ class ProjectionRunner:
         self.projection = projection
         self.schema = schema
         self._q = _quote_ident(schema)
+        self.search_path = f"{self._q}, public"  # what its handlers run under
         self._sql = _Statements.tagged(schema)
         self.dead_letters: DeadLetterSink | None = None
         # Lower bounds of the stored positions (they only grow): records below are dropped
@@ -407,22 +409,27 @@ class ProjectionRunner:
             await self.send_dead_letters(result)
         return result
 
-    async def apply_in(
-        self, conn: Conn, items: list[Decoded], dropped: int, *, isolate: bool, locked: bool = False
-    ) -> BatchResult:
-        """This projection's part of a batch, inside a transaction the caller owns (its own, or
-        the one its service's consumer shares between all its projections): lock its partitions
-        (unless the caller took ``lock_keys`` already: ``locked``), read its positions, dispatch,
-        park, store its positions, all in its own schema. Leaves ``search_path`` on its schema.
-        Sends nothing to the dead-letter topic (the caller does, once every part went through:
-        ``send_dead_letters``)."""
-        result = BatchResult(duplicates=dropped)
-        if not locked:
-            await self._lock(conn, [i.record for i in items])
+    async def apply_in(self, conn: Conn, items: list[Decoded], dropped: int, *, isolate: bool) -> BatchResult:
+        """This projection's batch inside a transaction the caller owns: lock its partitions,
+        read its positions, then ``apply_known``. Leaves ``search_path`` on its schema."""
+        await self._lock(conn, [i.record for i in items])
         known = await self._read_positions(conn, items)
+        return await self.apply_known(conn, items, known, dropped, isolate=isolate, then=self.search_path)
+
+    async def apply_known(
+        self, conn: Conn, items: list[Decoded], known: _Known, dropped: int, *, isolate: bool, then: str
+    ) -> BatchResult:
+        """This projection's part of a batch whose locks are taken and positions read (``known``,
+        the read having left the search_path on this schema): dispatch, park, store its
+        positions, in the transaction the caller owns (its own, or the one its service's
+        consumer shares between all its projections). The positions' statement leaves the
+        search_path on ``then`` (the next part's schema: it needs no statement of its own for
+        that). Sends nothing to the dead-letter topic (the caller does, once every part went
+        through: ``send_dead_letters``)."""
+        result = BatchResult(duplicates=dropped)
         fresh = self._drop_seen(items, known, result)
         await self._run(conn, fresh, known, result, isolate=isolate)
-        await self._store_positions(conn, result)
+        await self._store_positions(conn, result, then=then)
         return result
 
     async def send_dead_letters(self, result: BatchResult) -> None:
@@ -437,7 +444,7 @@ class ProjectionRunner:
         error); the others are applied and marked ``retried``."""
         result = BatchResult()
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('search_path', $1, true)", f"{self._q}, public")
+            await conn.execute("SELECT set_config('search_path', $1, true)", self.search_path)
             rows = await conn.fetch(
                 self._sql.parked_for_retry, self.projection.name, None if ids is None else list(ids)
             )
@@ -449,7 +456,7 @@ class ProjectionRunner:
             items = [decode_record(r, self.projection) for r in records]
             known = await self._read_positions(conn, items)
             await self._run(conn, items, known, result, isolate=True)
-            await self._store_positions(conn, result, with_offsets=False)
+            await self._store_positions(conn, result, then=self.search_path, with_offsets=False)
         self._observe(result, 0.0)
         return result
 
@@ -493,26 +500,15 @@ class ProjectionRunner:
         return keys, projection_lock(self.schema, self.projection.name)
 
     async def _read_positions(self, conn: Conn, items: list[Decoded]) -> _Known:
-        """Stored next offsets, applied (version, hash) per stream, streams with parked records."""
-        known = _Known()
+        """Stored next offsets, applied (version, hash) per stream, streams with parked records;
+        leaves the search_path on this schema."""
+        rows = await conn.fetch(self._sql.read_positions, *self.positions_asked(items), self.search_path)
+        return _known_from(rows)
+
+    def positions_asked(self, items: list[Decoded]) -> tuple[str, list[str], list[str]]:
+        """The positions read's arguments: the projection, the topics and the streams of the batch."""
         streams = list({s for i in items if (s := i.stream_id) is not None})
-        rows = await conn.fetch(
-            self._sql.read_positions,
-            self.projection.name,
-            list({i.record.topic for i in items}),
-            streams,
-            f"{self._q}, public",
-        )
-        for row in rows:
-            if row["kind"] == "x":
-                continue  # the search_path set for what follows
-            if row["kind"] == "o":
-                known.offsets[(row["key"], row["partition"])] = row["value"]
-            elif row["kind"] == "s":
-                known.streams[row["key"]] = (row["value"], row["hash"])
-            else:
-                known.blocked.add(row["key"])
-        return known
+        return self.projection.name, list({i.record.topic for i in items}), streams
 
     @staticmethod
     def _drop_seen(items: list[Decoded], known: _Known, result: BatchResult) -> list[Decoded]:
@@ -651,12 +647,14 @@ class ProjectionRunner:
                 self._sql.insert_gap, self.projection.name, env.stream_id, expected, env.version, env.event_id
             )
 
-    async def _store_positions(self, conn: Conn, result: BatchResult, *, with_offsets: bool = True) -> None:
-        """Gaps, versions with hashes, and positions, in the batch's transaction."""
+    async def _store_positions(self, conn: Conn, result: BatchResult, *, then: str, with_offsets: bool = True) -> None:
+        """Gaps, versions with hashes, and positions, in the batch's transaction; the search_path
+        left on ``then``."""
         await self._record_gaps(conn, result.gap_list)
         touched = result.touched
         positions = result.positions if with_offsets else {}
-        if not touched and not positions:
+        if not touched and not positions:  # every record a redelivery
+            await conn.execute("SELECT set_config('search_path', $1, true)", then)
             return
         await conn.execute(
             self._sql.store_positions,
@@ -667,6 +665,7 @@ class ProjectionRunner:
             [k[0] for k in positions],
             [k[1] for k in positions],
             list(positions.values()),
+            then,
         )
 
     def _observe(self, result: BatchResult, seconds: float) -> None:
@@ -739,12 +738,18 @@ def _decode_once(projections: Sequence[Projection], records: Sequence[Record]) -
 async def _apply_parts(
     pool: asyncpg.Pool, parts: Sequence[tuple[ProjectionRunner, list[Decoded], int]], isolating: set[str]
 ) -> list[BatchResult]:
-    """The shared transaction: every part, then every part's dead letters, then one commit."""
+    """The shared transaction: every part's locks, every part's positions (one statement each),
+    every part, then every part's dead letters, then one commit."""
     results: list[BatchResult] = []
     async with pool.acquire() as conn, conn.transaction():
         await _lock_parts(conn, parts)
+        busy = [(runner, items) for runner, items, _ in parts if items]
+        known = await _read_parts(conn, busy)
+        paths = [runner.search_path for runner, _ in busy[1:]] + [busy[-1][0].search_path] if busy else []
+        next_path = dict(zip((id(runner) for runner, _ in busy), paths, strict=True))
         for runner, items, dropped in parts:
-            results.append(await _apply_part(conn, runner, items, dropped, runner.projection.name in isolating))
+            isolate = runner.projection.name in isolating
+            results.append(await _apply_part(conn, runner, items, known.get(id(runner)), dropped, isolate, next_path))
         for (runner, _, _), result in zip(parts, results, strict=True):
             try:
                 await runner.send_dead_letters(result)
@@ -770,13 +775,35 @@ async def _lock_parts(conn: Conn, parts: Sequence[tuple[ProjectionRunner, list[D
         await conn.execute(_LOCK_PARTS, owns, keys)
 
 
+async def _read_parts(conn: Conn, busy: Sequence[tuple[ProjectionRunner, list[Decoded]]]) -> dict[int, _Known]:
+    """Every busy part's positions in one statement (each part's tables named with its schema),
+    which leaves the search_path on the first part's schema. One round trip instead of one per
+    part. By the runner's identity."""
+    if not busy:
+        return {}
+    schemas = tuple(runner.schema for runner, _ in busy)
+    args = [arg for runner, items in busy for arg in runner.positions_asked(items)]
+    rows = await conn.fetch(_positions_of_parts(schemas), *args, busy[0][0].search_path)
+    by_part: list[list[asyncpg.Record]] = [[] for _ in busy]
+    for row in rows:
+        by_part[row["part"]].append(row)
+    return {id(runner): _known_from(found) for (runner, _), found in zip(busy, by_part, strict=True)}
+
+
 async def _apply_part(
-    conn: Conn, runner: ProjectionRunner, items: list[Decoded], dropped: int, isolate: bool
+    conn: Conn,
+    runner: ProjectionRunner,
+    items: list[Decoded],
+    known: _Known | None,
+    dropped: int,
+    isolate: bool,
+    next_path: dict[int, str],
 ) -> BatchResult:
     if not items:
         return BatchResult(duplicates=dropped)
+    assert known is not None
     try:
-        return await runner.apply_in(conn, items, dropped, isolate=isolate, locked=True)
+        return await runner.apply_known(conn, items, known, dropped, isolate=isolate, then=next_path[id(runner)])
     except _Isolate:
         raise
     except Exception as exc:
@@ -791,21 +818,51 @@ _LOCK_PARTS = (
     " (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($2::text[]) AS k)"
 )
 
-# Its tables named with their schema ({schema}), it also sets the search_path ($4) for the
-# handlers that follow: a shared batch's part then needs no statement of its own for that.
-_READ_POSITIONS = """
-SELECT 'o' AS kind, topic AS key, partition, next_offset AS value, NULL::text AS hash
+# One projection's positions ({part}: its index in the statement), its tables named with their
+# schema ({schema}); $n, $(n+1), $(n+2): the projection, the topics, the streams.
+_POSITIONS_OF = """
+SELECT {part} AS part, 'o' AS kind, topic AS key, partition, next_offset AS value, NULL::text AS hash
 FROM {schema}.projection_offsets
-WHERE projection = $1 AND topic = ANY($2::text[])
+WHERE projection = ${n} AND topic = ANY(${n_topics}::text[])
 UNION ALL
-SELECT 's', stream_id, NULL::integer, version::bigint, hash FROM {schema}.projection_streams
-WHERE projection = $1 AND stream_id = ANY($3::text[])
+SELECT {part}, 's', stream_id, NULL::integer, version::bigint, hash FROM {schema}.projection_streams
+WHERE projection = ${n} AND stream_id = ANY(${n_streams}::text[])
 UNION ALL
-SELECT DISTINCT 'p', stream_id, NULL::integer, NULL::bigint, NULL::text FROM {schema}.parked
-WHERE projection = $1 AND state = 'parked' AND stream_id = ANY($3::text[])
-UNION ALL
-SELECT 'x', set_config('search_path', $4, true), NULL::integer, NULL::bigint, NULL::text
+SELECT DISTINCT {part}, 'p', stream_id, NULL::integer, NULL::bigint, NULL::text FROM {schema}.parked
+WHERE projection = ${n} AND state = 'parked' AND stream_id = ANY(${n_streams}::text[])
 """
+# The last row of a positions read: it sets the search_path (${n}) for the handlers that
+# follow, so a (first) part needs no statement of its own for that.
+_THEN_PATH = """UNION ALL
+SELECT 0, 'x', set_config('search_path', ${n}, true), NULL::integer, NULL::bigint, NULL::text
+"""
+
+
+@functools.lru_cache(maxsize=256)
+def _positions_of_parts(schemas: tuple[str, ...]) -> str:
+    """The positions read of one projection, or of every busy part of a shared batch (each
+    part's three arguments in turn, then the search_path to leave)."""
+    reads = [
+        _POSITIONS_OF.format(part=k, schema=_quote_ident(schema), n=3 * k + 1, n_topics=3 * k + 2, n_streams=3 * k + 3)
+        for k, schema in enumerate(schemas)
+    ]
+    return "UNION ALL\n".join(reads) + _THEN_PATH.format(n=3 * len(schemas) + 1)
+
+
+def _known_from(rows: Iterable[asyncpg.Record]) -> _Known:
+    """Positions read rows (of one part) as what the batch checks against."""
+    known = _Known()
+    for row in rows:
+        if row["kind"] == "x":
+            continue  # the search_path set for what follows
+        if row["kind"] == "o":
+            known.offsets[(row["key"], row["partition"])] = row["value"]
+        elif row["kind"] == "s":
+            known.streams[row["key"]] = (row["value"], row["hash"])
+        else:
+            known.blocked.add(row["key"])
+    return known
+
 
 _INSERT_GAP = (
     "INSERT INTO projection_gaps (projection, stream_id, expected, received, event_id) VALUES ($1, $2, $3, $4, $5)"
@@ -842,7 +899,7 @@ WITH streams AS (
     DO UPDATE SET next_offset = GREATEST(projection_offsets.next_offset, excluded.next_offset)
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM streams), (SELECT count(*) FROM offsets)
+SELECT (SELECT count(*) FROM streams), (SELECT count(*) FROM offsets), set_config('search_path', $8, true)
 """
 
 
@@ -856,8 +913,9 @@ class _Statements:
     statement met another search_path on every call and was re-planned every time
     (pg_stat_statements: plans = calls, about forty plans per command across the services,
     planning costing more than executing). One text per schema keeps each plan under one
-    search_path. The positions read sets the search_path itself, so it runs under the previous
-    part's; the parts' order is fixed, so that too stays the same from batch to batch."""
+    search_path. A shared batch reads every part's positions in one statement at its start
+    (under the connection's own search_path: ``set_config`` is local to the transaction), and
+    each part's positions write leaves the search_path on the next part's schema."""
 
     read_positions: str
     store_positions: str
@@ -869,7 +927,7 @@ class _Statements:
     @classmethod
     def tagged(cls, schema: str) -> _Statements:
         tag = "/* " + schema.replace("*/", "") + " */ "
-        read = _READ_POSITIONS.format(schema=_quote_ident(schema))
+        read = _positions_of_parts((schema,))
         return cls(*(tag + sql for sql in (
             read, _STORE_POSITIONS, _INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED,
         )))  # fmt: skip

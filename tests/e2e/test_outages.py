@@ -45,7 +45,7 @@ async def test_readiness_reports_a_stalled_consumer(stack: Stack) -> None:
     async def unavailable(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionRefusedError("database went away")
 
-    consumer.runner.apply_in = unavailable  # type: ignore[method-assign]  # its part of the service's batch
+    consumer.runner.apply_known = unavailable  # type: ignore[method-assign]  # its part of the service's batch
     created = await stack.clients["intake"].post(
         "/referrals", json=REFERRAL, headers=stack.token(Role.CASE_MANAGER, "jc-en")
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import asyncpg
 import pytest
@@ -252,3 +252,65 @@ async def test_the_shared_transaction_does_not_replan_the_runners_statements(pg_
         assert row["plans"] * 4 <= row["calls"], (
             f"planned {row['plans']} times in {row['calls']} calls: {row['query'][:80]}"
         )
+
+
+class Counting:
+    """A pool whose connections count the statements sent (one round trip each; the
+    transaction's BEGIN and COMMIT aside)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool, self.sent = pool, 0
+
+    def acquire(self) -> Any:
+        outer = self
+
+        class Acquired:
+            async def __aenter__(self) -> Any:
+                self.cm = outer.pool.acquire()
+                return CountingConnection(await self.cm.__aenter__(), outer)
+
+            async def __aexit__(self, *exc: Any) -> None:
+                await self.cm.__aexit__(*exc)
+
+        return Acquired()
+
+
+class CountingConnection:
+    def __init__(self, conn: Any, counts: Counting) -> None:
+        self.conn, self.counts = conn, counts
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.conn, name)
+        if name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+            self.counts.sent += 1
+        return found
+
+
+async def test_a_shared_batch_reads_every_parts_positions_in_one_statement(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Three parts with one handler statement each: the locks, one positions read for all
+    three, each part's handler and positions write (which also sets the next part's
+    search_path) — 2 + 2 x 3 statements; each part's rows in its own schema."""
+    parts = [await runner(pool, logging_projection(tmp_path, name, ["x"])) for name in ("a", "b", "c")]
+    shares = [Share(r, frozenset({"x"})) for r in parts]
+    counting = Counting(pool)
+    results = await apply_shared(cast("asyncpg.Pool", counting), shares, [Record("x", 0, 0, env("s1", 1))])
+    assert [r.applied for r in results] == [1, 1, 1]
+    assert counting.sent == 2 + 2 * 3
+    for name in ("a", "b", "c"):
+        assert [(s, v) for s, v, _ in await log_of(pool, name)] == [("s1", 1)]
+
+
+async def test_a_part_whose_records_were_all_applied_leaves_the_next_part_on_its_own_schema(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A redelivery that only the positions read shows (a runner without a floor, as after a
+    restart) is dropped for ``a``; ``b``, after it, still writes into its own schema."""
+    a = await runner(pool, logging_projection(tmp_path, "a", ["x"]))
+    b = await runner(pool, logging_projection(tmp_path, "b", ["x"]))
+    batch = [Record("x", 0, i, env("s1", i + 1)) for i in range(2)]
+    await a.apply(batch)
+    restarted = await runner(pool, a.projection)  # no floor: the stored positions decide
+    results = await apply_shared(pool, [Share(restarted, frozenset({"x"})), Share(b, frozenset({"x"}))], batch)
+    assert [(r.applied, r.duplicates) for r in results] == [(0, 2), (2, 0)]
+    assert len(await log_of(pool, "a")) == len(await log_of(pool, "b")) == 2
+    assert await b.positions() == {("x", 0): 2}
