@@ -414,22 +414,31 @@ class ProjectionRunner:
         read its positions, then ``apply_known``. Leaves ``search_path`` on its schema."""
         await self._lock(conn, [i.record for i in items])
         known = await self._read_positions(conn, items)
-        return await self.apply_known(conn, items, known, dropped, isolate=isolate, then=self.search_path)
+        result = await self.apply_known(conn, items, known, dropped, isolate=isolate)
+        await self._store_positions(conn, result)
+        return result
 
     async def apply_known(
-        self, conn: Conn, items: list[Decoded], known: _Known, dropped: int, *, isolate: bool, then: str
+        self,
+        conn: Conn,
+        items: list[Decoded],
+        known: _Known,
+        dropped: int,
+        *,
+        isolate: bool,
+        search_path: SearchPath | None = None,
     ) -> BatchResult:
-        """This projection's part of a batch whose locks are taken and positions read (``known``,
-        the read having left the search_path on this schema): dispatch, park, store its
-        positions, in the transaction the caller owns (its own, or the one its service's
-        consumer shares between all its projections). The positions' statement leaves the
-        search_path on ``then`` (the next part's schema: it needs no statement of its own for
-        that). Sends nothing to the dead-letter topic (the caller does, once every part went
-        through: ``send_dead_letters``)."""
+        """This projection's part of a batch whose locks are taken and positions read
+        (``known``): dispatch, park, record gaps, in the transaction the caller owns (its own,
+        or the one its service's consumer shares between all its projections); not the
+        positions write (the caller's: a shared batch writes every part's in one statement).
+        Its statements need the search_path on its schema: left there by the positions read,
+        or, in a shared batch, set through ``search_path`` only if this part runs any.
+        Sends nothing to the dead-letter topic (the caller does, once every part went through:
+        ``send_dead_letters``)."""
         result = BatchResult(duplicates=dropped)
         fresh = self._drop_seen(items, known, result)
-        await self._run(conn, fresh, known, result, isolate=isolate)
-        await self._store_positions(conn, result, then=then)
+        await self._run(conn, fresh, known, result, isolate=isolate, search_path=search_path)
         return result
 
     async def send_dead_letters(self, result: BatchResult) -> None:
@@ -456,15 +465,28 @@ class ProjectionRunner:
             items = [decode_record(r, self.projection) for r in records]
             known = await self._read_positions(conn, items)
             await self._run(conn, items, known, result, isolate=True)
-            await self._store_positions(conn, result, then=self.search_path, with_offsets=False)
+            await self._store_positions(conn, result, with_offsets=False)
         self._observe(result, 0.0)
         return result
 
     async def _run(
-        self, conn: Conn, items: list[Decoded], known: _Known, result: BatchResult, *, isolate: bool
+        self,
+        conn: Conn,
+        items: list[Decoded],
+        known: _Known,
+        result: BatchResult,
+        *,
+        isolate: bool,
+        search_path: SearchPath | None = None,
     ) -> None:
-        """check chain -> dispatch -> park (the steps shared by a batch and a retry)."""
+        """check chain -> dispatch -> park -> record gaps (the steps shared by a batch and a
+        retry). ``search_path``: a shared batch's, set to this schema only if any statement
+        follows (an event it handles, a record to park, a gap)."""
         candidates = self._check_chain(items, known, result)
+        if search_path is not None and (
+            result.parked or result.gap_list or any(c.recorded is not None for c in candidates)
+        ):
+            await search_path.be(conn, self.search_path)
         failed = (
             await self._dispatch_isolating(conn, candidates) if isolate else await self._dispatch_all(conn, candidates)
         )
@@ -478,6 +500,7 @@ class ProjectionRunner:
         result.gaps = len(result.gap_list)
         if result.parked:
             await self._park(conn, result.parked)
+        await self._record_gaps(conn, result.gap_list)
         for c in applied:
             if c.ignored and c.envelope is not None:
                 log.debug("projection.ignored", projection=self.projection.name, event_type=c.envelope.event_type)
@@ -647,17 +670,19 @@ class ProjectionRunner:
                 self._sql.insert_gap, self.projection.name, env.stream_id, expected, env.version, env.event_id
             )
 
-    async def _store_positions(self, conn: Conn, result: BatchResult, *, then: str, with_offsets: bool = True) -> None:
-        """Gaps, versions with hashes, and positions, in the batch's transaction; the search_path
-        left on ``then``."""
-        await self._record_gaps(conn, result.gap_list)
+    async def _store_positions(self, conn: Conn, result: BatchResult, *, with_offsets: bool = True) -> None:
+        """Versions with hashes, and positions, in the batch's transaction."""
+        args = self.positions_written(result, with_offsets=with_offsets)
+        if args is not None:
+            await conn.execute(self._sql.store_positions, *args)
+
+    def positions_written(self, result: BatchResult, *, with_offsets: bool = True) -> list[Any] | None:
+        """The positions write's arguments for this batch's result, or None: nothing to write."""
         touched = result.touched
         positions = result.positions if with_offsets else {}
         if not touched and not positions:  # every record a redelivery
-            await conn.execute("SELECT set_config('search_path', $1, true)", then)
-            return
-        await conn.execute(
-            self._sql.store_positions,
+            return None
+        return [
             self.projection.name,
             list(touched),
             [v for v, _ in touched.values()],
@@ -665,8 +690,7 @@ class ProjectionRunner:
             [k[0] for k in positions],
             [k[1] for k in positions],
             list(positions.values()),
-            then,
-        )
+        ]
 
     def _observe(self, result: BatchResult, seconds: float) -> None:
         name = self.projection.name
@@ -738,18 +762,20 @@ def _decode_once(projections: Sequence[Projection], records: Sequence[Record]) -
 async def _apply_parts(
     pool: asyncpg.Pool, parts: Sequence[tuple[ProjectionRunner, list[Decoded], int]], isolating: set[str]
 ) -> list[BatchResult]:
-    """The shared transaction: every part's locks, every part's positions (one statement each),
-    every part, then every part's dead letters, then one commit."""
+    """The shared transaction: every part's locks (one statement), every part's positions (one),
+    each part's handlers, parked records and gaps (with the search_path set only for the parts
+    that run any), every part's positions write (one), every part's dead letters, one commit."""
     results: list[BatchResult] = []
     async with pool.acquire() as conn, conn.transaction():
         await _lock_parts(conn, parts)
         busy = [(runner, items) for runner, items, _ in parts if items]
-        known = await _read_parts(conn, busy)
-        paths = [runner.search_path for runner, _ in busy[1:]] + [busy[-1][0].search_path] if busy else []
-        next_path = dict(zip((id(runner) for runner, _ in busy), paths, strict=True))
+        handling = [runner for runner, items in busy if any(i.recorded is not None for i in items)]
+        search_path = SearchPath(handling[0] if handling else busy[0][0] if busy else None)
+        known = await _read_parts(conn, busy, search_path)
         for runner, items, dropped in parts:
             isolate = runner.projection.name in isolating
-            results.append(await _apply_part(conn, runner, items, known.get(id(runner)), dropped, isolate, next_path))
+            results.append(await _apply_part(conn, runner, items, known.get(id(runner)), dropped, isolate, search_path))
+        await _write_parts(conn, [(r, result) for (r, _, _), result in zip(parts, results, strict=True)], search_path)
         for (runner, _, _), result in zip(parts, results, strict=True):
             try:
                 await runner.send_dead_letters(result)
@@ -775,19 +801,46 @@ async def _lock_parts(conn: Conn, parts: Sequence[tuple[ProjectionRunner, list[D
         await conn.execute(_LOCK_PARTS, owns, keys)
 
 
-async def _read_parts(conn: Conn, busy: Sequence[tuple[ProjectionRunner, list[Decoded]]]) -> dict[int, _Known]:
+async def _read_parts(
+    conn: Conn, busy: Sequence[tuple[ProjectionRunner, list[Decoded]]], search_path: SearchPath
+) -> dict[int, _Known]:
     """Every busy part's positions in one statement (each part's tables named with its schema),
-    which leaves the search_path on the first part's schema. One round trip instead of one per
-    part. By the runner's identity."""
+    which also sets the search_path ``search_path`` starts at: the first part that handles an
+    event. One round trip instead of one per part. By the runner's identity."""
     if not busy:
         return {}
     schemas = tuple(runner.schema for runner, _ in busy)
     args = [arg for runner, items in busy for arg in runner.positions_asked(items)]
-    rows = await conn.fetch(_positions_of_parts(schemas), *args, busy[0][0].search_path)
+    rows = await conn.fetch(_positions_of_parts(schemas), *args, search_path.current)
     by_part: list[list[asyncpg.Record]] = [[] for _ in busy]
     for row in rows:
         by_part[row["part"]].append(row)
     return {id(runner): _known_from(found) for (runner, _), found in zip(busy, by_part, strict=True)}
+
+
+async def _write_parts(
+    conn: Conn, done: Sequence[tuple[ProjectionRunner, BatchResult]], search_path: SearchPath
+) -> None:
+    """Every part's versions and positions in one statement (each part's tables named with its
+    schema). Its text names the search_path it runs under, so that its plan stays valid (see
+    ``_Statements``)."""
+    writes = [(runner, args) for runner, result in done if (args := runner.positions_written(result)) is not None]
+    if writes:
+        sql = _positions_write(tuple(runner.schema for runner, _ in writes), search_path.current)
+        await conn.execute(sql, *(arg for _, args in writes for arg in args))
+
+
+class SearchPath:
+    """A shared batch's search_path, set by a statement only when a part with statements of
+    its own differs from the one in force (its first value is set by the positions read)."""
+
+    def __init__(self, first: ProjectionRunner | None) -> None:
+        self.current = first.search_path if first is not None else "public"
+
+    async def be(self, conn: Conn, path: str) -> None:
+        if path != self.current:
+            await conn.execute(_SET_SEARCH_PATH, path)
+            self.current = path
 
 
 async def _apply_part(
@@ -797,13 +850,13 @@ async def _apply_part(
     known: _Known | None,
     dropped: int,
     isolate: bool,
-    next_path: dict[int, str],
+    search_path: SearchPath,
 ) -> BatchResult:
     if not items:
         return BatchResult(duplicates=dropped)
     assert known is not None
     try:
-        return await runner.apply_known(conn, items, known, dropped, isolate=isolate, then=next_path[id(runner)])
+        return await runner.apply_known(conn, items, known, dropped, isolate=isolate, search_path=search_path)
     except _Isolate:
         raise
     except Exception as exc:
@@ -886,21 +939,40 @@ FOR UPDATE
 
 _MARK_RETRIED = "UPDATE parked SET state = 'retried' WHERE id = ANY($1::bigint[])"
 
-_STORE_POSITIONS = """
-WITH streams AS (
-    INSERT INTO projection_streams (projection, stream_id, version, hash)
-    SELECT $1, s, v, h FROM unnest($2::text[], $3::int[], $4::text[]) AS t(s, v, h)
+# One projection's versions and positions ({k}: its index; $n ... $(n+6): the projection, the
+# streams, their versions and hashes, the topics, partitions and next offsets), its tables
+# named with their schema.
+_POSITIONS_WRITE = """streams{k} AS (
+    INSERT INTO {schema}.projection_streams (projection, stream_id, version, hash)
+    SELECT ${n}, s, v, h FROM unnest(${n1}::text[], ${n2}::int[], ${n3}::text[]) AS t(s, v, h)
     ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash
     RETURNING 1
-), offsets AS (
-    INSERT INTO projection_offsets (projection, topic, partition, next_offset)
-    SELECT $1, t, p, o FROM unnest($5::text[], $6::int[], $7::bigint[]) AS x(t, p, o)
+), offsets{k} AS (
+    INSERT INTO {schema}.projection_offsets (projection, topic, partition, next_offset)
+    SELECT ${n}, t, p, o FROM unnest(${n4}::text[], ${n5}::int[], ${n6}::bigint[]) AS x(t, p, o)
     ON CONFLICT (projection, topic, partition)
     DO UPDATE SET next_offset = GREATEST(projection_offsets.next_offset, excluded.next_offset)
     RETURNING 1
-)
-SELECT (SELECT count(*) FROM streams), (SELECT count(*) FROM offsets), set_config('search_path', $8, true)
-"""
+)"""
+
+_SET_SEARCH_PATH = "SELECT set_config('search_path', $1, true)"
+
+
+@functools.lru_cache(maxsize=256)
+def _positions_write(schemas: tuple[str, ...], search_path: str) -> str:
+    """The versions and positions write of one projection, or of every part of a shared batch
+    with something to write (seven arguments each, in turn); its text tagged with the
+    search_path it runs under."""
+    writes = [
+        _POSITIONS_WRITE.format(
+            k=k, schema=_quote_ident(schema), n=7 * k + 1, **{f"n{i}": 7 * k + 1 + i for i in range(1, 7)}
+        )
+        for k, schema in enumerate(schemas)
+    ]
+    counts = " + ".join(
+        f"(SELECT count(*) FROM streams{k}) + (SELECT count(*) FROM offsets{k})" for k in range(len(schemas))
+    )
+    return f"/* {search_path.replace('*/', '')} */ WITH " + ",\n".join(writes) + f"\nSELECT {counts}"
 
 
 @dataclass(frozen=True)
@@ -927,7 +999,6 @@ class _Statements:
     @classmethod
     def tagged(cls, schema: str) -> _Statements:
         tag = "/* " + schema.replace("*/", "") + " */ "
-        read = _positions_of_parts((schema,))
-        return cls(*(tag + sql for sql in (
-            read, _STORE_POSITIONS, _INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED,
-        )))  # fmt: skip
+        read = tag + _positions_of_parts((schema,))
+        write = _positions_write((schema,), f"{_quote_ident(schema)}, public")
+        return cls(read, write, *(tag + sql for sql in (_INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED)))

@@ -286,18 +286,33 @@ class CountingConnection:
         return found
 
 
-async def test_a_shared_batch_reads_every_parts_positions_in_one_statement(pool: asyncpg.Pool, tmp_path: Path) -> None:
-    """Three parts with one handler statement each: the locks, one positions read for all
-    three, each part's handler and positions write (which also sets the next part's
-    search_path) — 2 + 2 x 3 statements; each part's rows in its own schema."""
+async def test_a_shared_batch_takes_one_statement_each_for_locks_positions_read_and_write(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Three parts: the locks, one positions read for all (it sets the first handling part's
+    search_path), each handling part's handler (the search_path set again only for the second
+    and third), one positions write for all: 3 + 3 + 2 statements when all three handle the
+    event; 3 + 1 when only the first does. Each part's rows land in its own schema."""
     parts = [await runner(pool, logging_projection(tmp_path, name, ["x"])) for name in ("a", "b", "c")]
     shares = [Share(r, frozenset({"x"})) for r in parts]
     counting = Counting(pool)
     results = await apply_shared(cast("asyncpg.Pool", counting), shares, [Record("x", 0, 0, env("s1", 1))])
     assert [r.applied for r in results] == [1, 1, 1]
-    assert counting.sent == 2 + 2 * 3
+    assert counting.sent == 3 + 3 + 2
     for name in ("a", "b", "c"):
         assert [(s, v) for s, v, _ in await log_of(pool, name)] == [("s1", 1)]
+        assert await pool.fetchval(f"SELECT count(*) FROM proj_{name}.projection_streams") == 1
+
+    only_a = parts[0].projection
+    others = [await runner(pool, Projection(name=n, sql=[], topics=["x"])) for n in ("d", "e")]  # handle nothing
+    counting = Counting(pool)
+    shares = [Share(r, frozenset({"x"})) for r in (parts[0], *others)]
+    await apply_shared(cast("asyncpg.Pool", counting), shares, [Record("x", 0, 1, env("s2", 1))])
+    assert counting.sent == 3 + 1
+    assert [(s, v) for s, v, _ in await log_of(pool, only_a.name)] == [("s1", 1), ("s2", 1)]
+    for other in others:
+        assert await other.positions() == {("x", 0): 2}
+        assert await pool.fetchval(f"SELECT version FROM proj_{other.projection.name}.projection_streams") == 1
 
 
 async def test_a_part_whose_records_were_all_applied_leaves_the_next_part_on_its_own_schema(
