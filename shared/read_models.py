@@ -37,9 +37,11 @@ def migrations(module_file: str, kind: str, name: str) -> list[Path]:
     return sorted((Path(module_file).parent / "sql" / kind / name).glob("*.sql"))
 
 
-def columns(rows: Iterable[Sequence[object]]) -> list[list[object]]:
-    """Rows (tuples of equal length) turned into one list per column, for ``unnest``."""
-    return [list(column) for column in zip(*rows, strict=True)]
+def columns(rows: Iterable[Sequence[object]], width: int = 0) -> list[list[object]]:
+    """Rows (tuples of equal length) turned into one list per column, for ``unnest``; no rows
+    give ``width`` empty lists (a statement that runs anyway)."""
+    out = [list(column) for column in zip(*rows, strict=True)]
+    return out or [[] for _ in range(width)]
 
 
 def recorded_agency(rec: Recorded[Any]) -> object:

@@ -269,12 +269,20 @@ Row = tuple[uuid.UUID, str, datetime, uuid.UUID | None, date, str]
 async def record(conn: Conn, batch: list[Recorded[DomainEvent]]) -> None:
     """One INSERT for a run of events (replays apply ~10x faster than row by row); an erasure
     flushes the rows so far and pseudonymises the person's rows. Then the journeys of everyone
-    the run touched are folded again from their facts (``refold``)."""
+    the run touched are folded again from their facts (``refold``). Four statements for a run
+    without an erasure: the people locked (with some of an upgrade's backlog), the erased among
+    them, the facts inserted and every fact of the people read back, their journeys written."""
     people = _people(batch)
-    pending = await _pending(conn, people)
-    await _lock_people(conn, people | pending)
-    erased = await _store(conn, batch, people)
-    await refold(conn, people | set(erased.values()) | pending)
+    locked = await _take_and_lock(conn, people)
+    erased = await _already_erased(conn, people)
+    if any(isinstance(rec.payload, ParticipantDataErased) for rec in batch):
+        erased = await _store(conn, batch, erased)
+        await refold(conn, locked | set(erased.values()))
+        return
+    touched = locked | set(erased.values())
+    rows = _rows(batch, erased)
+    known = [decode_fact(r) for r in await conn.fetch(_INSERT_AND_READ, *columns(rows, 6), list(touched))]
+    await refold(conn, touched, known)
 
 
 @facts.on_replay(*KEPT)
@@ -282,30 +290,40 @@ async def record_replayed(conn: Conn, batch: list[Recorded[DomainEvent]]) -> Non
     """A rebuild's replay: the facts only. Its last step (``refold_all``) folds every journey
     once, from all the facts; folding the touched ones per batch too would be wasted work (and
     the per-person locks, which only order those folds, are not needed either)."""
-    await _store(conn, batch, _people(batch))
+    await _store(conn, batch, await _already_erased(conn, _people(batch)))
 
 
 def _people(batch: list[Recorded[DomainEvent]]) -> set[uuid.UUID]:
     return {p for rec in batch if (p := participant_of(rec.payload)) is not None}
 
 
-async def _store(conn: Conn, batch: list[Recorded[DomainEvent]], people: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """The run's facts inserted, erasures applied on the way: the erased among ``people`` (before
-    or by this run) and their pseudonyms."""
-    erased = await _already_erased(conn, people)
+async def _store(
+    conn: Conn, batch: list[Recorded[DomainEvent]], erased: dict[uuid.UUID, uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The run's facts inserted, erasures applied on the way: ``erased`` (the run's people
+    erased before it, with their pseudonyms) with those this run erases."""
+    erased = dict(erased)
     rows: list[Row] = []
     for rec in batch:
-        on, data = reduce(rec.payload)
-        named = participant_of(rec.payload)
-        # the erasure may have overtaken this event: the person stays unlinked
-        participant = erased.get(named, named) if named is not None else None
-        rows.append((rec.event_id, rec.event_type, rec.recorded_at, participant, on, orjson.dumps(data).decode()))
+        rows += _rows([rec], erased)
         if isinstance(rec.payload, ParticipantDataErased):
             await _insert(conn, rows)
             rows = []
             erased[rec.payload.participant_id] = await _erase(conn, rec.payload.participant_id, rec.event_id)
     await _insert(conn, rows)
     return erased
+
+
+def _rows(batch: list[Recorded[DomainEvent]], erased: dict[uuid.UUID, uuid.UUID]) -> list[Row]:
+    """The facts of these events; the erased among their people under their pseudonyms (the
+    erasure may have overtaken an event: the person stays unlinked)."""
+    out: list[Row] = []
+    for rec in batch:
+        on, data = reduce(rec.payload)
+        named = participant_of(rec.payload)
+        participant = erased.get(named, named) if named is not None else None
+        out.append((rec.event_id, rec.event_type, rec.recorded_at, participant, on, orjson.dumps(data).decode()))
+    return out
 
 
 async def _insert(conn: Conn, rows: list[Row]) -> None:
@@ -344,29 +362,52 @@ async def _already_erased(conn: Conn, people: set[uuid.UUID]) -> dict[uuid.UUID,
 # A participant's facts may come from three topics, applied by different batches (a parallel
 # rebuild's workers too): a transaction lock per person, taken in sorted order before anything
 # of theirs is read, makes the next batch's fold see this one's committed facts.
-_LOCK_PEOPLE = (
-    "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':journey:' || p, 0))"
-    " FROM unnest($1::text[]) AS p"
+# The batch's people ($1) with up to $2 of an upgrade's backlog (taken off it, folded anyway),
+# each locked, in the order of their ids; the locked ids are returned.
+_TAKE_AND_LOCK = """
+WITH taken AS (
+    DELETE FROM journeys_pending WHERE participant_id = ANY($1::uuid[]) OR participant_id IN
+    (SELECT participant_id FROM journeys_pending LIMIT $2) RETURNING participant_id
+), people AS (
+    SELECT p::text AS p FROM unnest($1::uuid[]) AS p UNION SELECT participant_id::text FROM taken
 )
+SELECT p::uuid AS participant_id, pg_advisory_xact_lock(hashtextextended(current_schema() || ':journey:' || p, 0))
+FROM (SELECT p FROM people ORDER BY p) AS sorted
+"""
 _FACTS_OF = (
     "SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
     " FROM facts WHERE participant_id = ANY($1::uuid[])"
 )
-# the batch's people leave the backlog of an upgrade (folded anyway), and some more with them
-_PENDING = (
-    "DELETE FROM journeys_pending WHERE participant_id = ANY($1::uuid[]) OR participant_id IN"
-    " (SELECT participant_id FROM journeys_pending LIMIT $2) RETURNING participant_id"
-)
 PENDING_PER_BATCH = 2000
+# A run's facts inserted ($1-$6), and every fact of the people $7 read back: those committed
+# before (the statement's snapshot, taken once their locks are held) and those it inserts.
+_INSERT_AND_READ = """
+WITH inserted AS (
+    INSERT INTO facts (event_id, event_type, recorded_at, participant_id, on_date, data)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::uuid[], $5::date[], $6::jsonb[])
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id, event_type, recorded_at, participant_id, on_date, data
+)
+SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data
+FROM facts WHERE participant_id = ANY($7::uuid[])
+UNION ALL
+SELECT event_id::text, event_type, recorded_at, participant_id::text, on_date, data::text
+FROM inserted WHERE participant_id = ANY($7::uuid[])
+"""
 # share $1 of $2 of the people (a rebuild's last step split over its workers)
 _OF_SHARE = "(hashtext(participant_id::text) & 2147483647) % $2 = $1"
 _PEOPLE_OF_SHARE = f"SELECT DISTINCT participant_id FROM facts WHERE participant_id IS NOT NULL AND {_OF_SHARE}"
-_DROP_JOURNEYS = "DELETE FROM journeys WHERE participant_id = ANY($1::uuid[])"
 _CLEAR_JOURNEYS = f"DELETE FROM journeys WHERE {_OF_SHARE}"
 _CLEAR_PENDING = f"DELETE FROM journeys_pending WHERE {_OF_SHARE}"
-_INSERT_JOURNEYS = """
+# The journeys of the people $5 as folded ($1-$4); those of them left without facts are gone.
+_PUT_JOURNEYS = """
+WITH gone AS (
+    DELETE FROM journeys WHERE participant_id = ANY($5::uuid[]) AND NOT participant_id = ANY($1::uuid[])
+)
 INSERT INTO journeys (participant_id, first_recorded_at, first_event_id, data)
 SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::jsonb[])
+ON CONFLICT (participant_id) DO UPDATE SET first_recorded_at = excluded.first_recorded_at,
+    first_event_id = excluded.first_event_id, data = excluded.data
 """
 JOURNEY = TypeAdapter(Journey)
 # people re-folded per statement by ``refold_all`` (a rebuild's last step)
@@ -380,36 +421,31 @@ def decode_fact(row: asyncpg.Record) -> Fact:
     return Fact(row["id"], row["recorded_at"], row["pid"], row["on_date"], restore(row["event_type"], data))
 
 
-async def _pending(conn: Conn, people: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Participants whose journeys an upgrade left to fold (``journeys_pending``), taken off it:
-    this batch's and up to ``PENDING_PER_BATCH`` more."""
-    rows = await conn.fetch(_PENDING, list(people), PENDING_PER_BATCH)
+async def _take_and_lock(conn: Conn, people: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The batch's people and up to ``PENDING_PER_BATCH`` participants whose journeys an
+    upgrade left to fold (``journeys_pending``, taken off it), each locked; those ids."""
+    rows = await conn.fetch(_TAKE_AND_LOCK, list(people), PENDING_PER_BATCH)
     return {r["participant_id"] for r in rows}
 
 
-async def _lock_people(conn: Conn, people: set[uuid.UUID]) -> None:
-    if people:
-        await conn.execute(_LOCK_PEOPLE, sorted(str(p) for p in people))
-
-
-async def refold(conn: Conn, people: set[uuid.UUID]) -> None:
-    """These participants' journeys folded again from all their facts, by the very fold a
-    request of the past uses (``journey.build_participants``; it folds each person apart), so
-    the maintained journey is what folding every fact would give. A person without facts any
-    more (erased: the facts moved to the pseudonym) loses the row."""
+async def refold(conn: Conn, people: set[uuid.UUID], known: list[Fact] | None = None) -> None:
+    """These participants' journeys folded again from all their facts (``known``: read by the
+    caller already), by the very fold a request of the past uses (``journey.build_participants``;
+    it folds each person apart), so the maintained journey is what folding every fact would
+    give. A person without facts any more (erased: the facts moved to the pseudonym) loses the
+    row."""
     if not people:
         return
     ids = list(people)
-    known = [decode_fact(r) for r in await conn.fetch(_FACTS_OF, ids)]
+    if known is None:
+        known = [decode_fact(r) for r in await conn.fetch(_FACTS_OF, ids)]
     folded = journey.build_participants(known)
     first = _first_facts(known)
-    await conn.execute(_DROP_JOURNEYS, ids)
     rows = [
         (uuid.UUID(pid), first[pid].recorded_at, uuid.UUID(first[pid].event_id), JOURNEY.dump_json(j).decode())
         for pid, j in sorted(folded.items())
     ]
-    if rows:
-        await conn.execute(_INSERT_JOURNEYS, *columns(rows))
+    await conn.execute(_PUT_JOURNEYS, *columns(rows, 4), ids)
 
 
 def _first_facts(facts: list[Fact]) -> dict[str, Fact]:

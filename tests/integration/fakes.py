@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import asyncpg
 
 from shared.contracts.base import DomainEvent
 from shared.envelope import Actor, Envelope, new_id
@@ -40,3 +42,37 @@ class CapturingProducer:
 
     def envelopes(self) -> list[Envelope]:
         return [Envelope.from_bytes(v) for _, _, v in self.sent]
+
+
+class Counting:
+    """A pool whose connections count the statements sent (one round trip each; the
+    transaction's BEGIN and COMMIT aside). ``CountingConnection`` alone wraps one connection."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool, self.sent = pool, 0
+
+    def acquire(self) -> Any:
+        outer = self
+
+        class Acquired:
+            async def __aenter__(self) -> Any:
+                self.cm = outer.pool.acquire()
+                return CountingConnection(await self.cm.__aenter__(), outer)
+
+            async def __aexit__(self, *exc: Any) -> None:
+                await self.cm.__aexit__(*exc)
+
+        return Acquired()
+
+
+class CountingConnection:
+    def __init__(self, conn: Any, counts: Counting | None = None) -> None:
+        self.conn, self.counts, self.sent = conn, counts, 0
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.conn, name)
+        if name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+            self.sent += 1
+            if self.counts is not None:
+                self.counts.sent += 1
+        return found

@@ -30,9 +30,11 @@ from shared.contracts.intake import ParticipantDataErased, ReferralWithdrawn
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_id
 from shared.principal import Principal
 from shared.projections import ProjectionRunner, Record
+from shared.recorded import Recorded
 from shared.runtime import Runtime
 from shared.vocabulary import Role
 from tests import reporting_scenario as sc
+from tests.integration.fakes import CountingConnection
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 TODAY = date(2026, 1, 15)
@@ -181,6 +183,26 @@ async def test_the_close_and_the_export_take_the_journeys_when_they_are_the_fold
     journeys, count = await reads.standing(middle)
     assert count == sum(f.recorded_at <= middle for f in every)
     assert list(journeys.items()) == list(then.items())
+
+
+async def test_a_run_without_an_erasure_takes_four_statements(
+    pool: asyncpg.Pool, history: tuple[History, ProjectionRunner], reads: Reads
+) -> None:
+    """The facts batch handler for a run of events of known people, none erased: their locks,
+    the erased among them, the insert with every fact of theirs read back, their journeys
+    written. The journeys still equal the fold of every fact."""
+    events, runner = history
+    scenario = events.scenario()
+    await runner.apply(scenario[:-6])
+    run = [Recorded.decode(Envelope.from_bytes(r.value)) for r in scenario[-6:]]
+    kept = [r for r in run if facts.batch_handlers.get(r.event_type) is projections.record]
+    assert kept
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL search_path = proj_facts, public")
+        counted = CountingConnection(conn)
+        await projections.record(cast("asyncpg.Connection", counted), kept)
+    assert counted.sent == 4
+    await _assert_journeys_equal_the_fold(reads)
 
 
 def _by_stream(records: list[Record], workers: int) -> list[list[Record]]:

@@ -29,6 +29,7 @@ from shared.projections import (
     apply_shared,
 )
 from shared.recorded import Recorded
+from tests.integration.fakes import Counting
 from tests.integration.test_projection_runner import Noted, env
 
 
@@ -252,38 +253,6 @@ async def test_the_shared_transaction_does_not_replan_the_runners_statements(pg_
         assert row["plans"] * 4 <= row["calls"], (
             f"planned {row['plans']} times in {row['calls']} calls: {row['query'][:80]}"
         )
-
-
-class Counting:
-    """A pool whose connections count the statements sent (one round trip each; the
-    transaction's BEGIN and COMMIT aside)."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool, self.sent = pool, 0
-
-    def acquire(self) -> Any:
-        outer = self
-
-        class Acquired:
-            async def __aenter__(self) -> Any:
-                self.cm = outer.pool.acquire()
-                return CountingConnection(await self.cm.__aenter__(), outer)
-
-            async def __aexit__(self, *exc: Any) -> None:
-                await self.cm.__aexit__(*exc)
-
-        return Acquired()
-
-
-class CountingConnection:
-    def __init__(self, conn: Any, counts: Counting) -> None:
-        self.conn, self.counts = conn, counts
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self.conn, name)
-        if name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
-            self.counts.sent += 1
-        return found
 
 
 async def test_a_shared_batch_takes_one_statement_each_for_locks_positions_read_and_write(
