@@ -357,7 +357,7 @@ class ProjectionRunner:
         duplicate check: the cross-stream pass of a parallel rebuild (idempotent handlers)."""
         items = [decode_record(Record("", 0, 0, e.to_bytes()), self.projection) for e in envelopes]
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('search_path', $1, true)", f"{self._q}, public")
+            await conn.execute(SET_SEARCH_PATH, self.search_path)
             await self._dispatch(conn, [i for i in items if i.problem is None])
 
     async def apply(self, records: Sequence[Record]) -> BatchResult:
@@ -453,7 +453,7 @@ class ProjectionRunner:
         error); the others are applied and marked ``retried``."""
         result = BatchResult()
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('search_path', $1, true)", self.search_path)
+            await conn.execute(SET_SEARCH_PATH, self.search_path)
             rows = await conn.fetch(
                 self._sql.parked_for_retry, self.projection.name, None if ids is None else list(ids)
             )
@@ -839,7 +839,7 @@ class SearchPath:
 
     async def be(self, conn: Conn, path: str) -> None:
         if path != self.current:
-            await conn.execute(_SET_SEARCH_PATH, path)
+            await conn.execute(SET_SEARCH_PATH, path)
             self.current = path
 
 
@@ -955,7 +955,8 @@ _POSITIONS_WRITE = """streams{k} AS (
     RETURNING 1
 )"""
 
-_SET_SEARCH_PATH = "SELECT set_config('search_path', $1, true)"
+# the search_path for the rest of the transaction
+SET_SEARCH_PATH = "SELECT set_config('search_path', $1, true)"
 
 
 @functools.lru_cache(maxsize=256)

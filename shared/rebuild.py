@@ -22,7 +22,15 @@ from shared.envelope import Envelope
 from shared.eventstore import CommittedRow, PostgresEventStore
 from shared.kafka_auth import client_options
 from shared.migrations import _quote_ident
-from shared.projections import Projection, ProjectionRunner, Record, Segment, is_transient, projection_lock
+from shared.projections import (
+    SET_SEARCH_PATH,
+    Projection,
+    ProjectionRunner,
+    Record,
+    Segment,
+    is_transient,
+    projection_lock,
+)
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -346,7 +354,7 @@ async def _after_rebuild(
     conn = await asyncpg.connect(settings.database_url)
     try:
         async with conn.transaction():
-            await conn.execute("SELECT set_config('search_path', $1, true)", f"{_quote_ident(schema)}, public")
+            await conn.execute(SET_SEARCH_PATH, f"{_quote_ident(schema)}, public")
             await projection.after_rebuild(conn, share)
     finally:
         await conn.close()
