@@ -735,6 +735,8 @@ async def apply_shared(pool: asyncpg.Pool, shares: Sequence[Share], records: Seq
         routed.append((share.runner, fresh, len(mine) - len(fresh)))
     decoded = _decode_once([s.runner.projection for s in shares], [r for _, fresh, _ in routed for r in fresh])
     parts = [(runner, [decoded[id(r)].seen_by(runner.projection) for r in fresh], n) for runner, fresh, n in routed]
+    if not any(items for _, items, _ in parts):  # a redelivery every part holds: no transaction
+        return [BatchResult(duplicates=n) for _, _, n in parts]
     isolating: set[str] = set()
     while True:
         try:

@@ -49,10 +49,11 @@ class Counting:
     transaction's BEGIN and COMMIT aside). ``CountingConnection`` alone wraps one connection."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool, self.sent = pool, 0
+        self.pool, self.sent, self.acquired = pool, 0, 0
 
     def acquire(self) -> Any:
         outer = self
+        self.acquired += 1
 
         class Acquired:
             async def __aenter__(self) -> Any:

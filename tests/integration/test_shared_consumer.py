@@ -298,3 +298,19 @@ async def test_a_part_whose_records_were_all_applied_leaves_the_next_part_on_its
     assert [(r.applied, r.duplicates) for r in results] == [(0, 2), (2, 0)]
     assert len(await log_of(pool, "a")) == len(await log_of(pool, "b")) == 2
     assert await b.positions() == {("x", 0): 2}
+
+
+async def test_a_batch_every_part_already_holds_takes_no_statement(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """A redelivery below every part's known position (a rebalance fetching a batch again): no
+    part is left with a record, so no transaction is even begun, and each part counts the
+    records as duplicates."""
+    a = await runner(pool, logging_projection(tmp_path, "a", ["x"]))
+    b = await runner(pool, logging_projection(tmp_path, "b", ["x"]))
+    shares = [Share(a, frozenset({"x"})), Share(b, frozenset({"x"}))]
+    batch = [Record("x", 0, i, env("s1", i + 1)) for i in range(2)]
+    await apply_shared(pool, shares, batch)
+    counting = Counting(pool)
+    results = await apply_shared(cast("asyncpg.Pool", counting), shares, batch)
+    assert [(r.applied, r.duplicates) for r in results] == [(0, 2), (0, 2)]
+    assert counting.acquired == 0
+    assert len(await log_of(pool, "a")) == len(await log_of(pool, "b")) == 2
