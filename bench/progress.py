@@ -79,8 +79,12 @@ class _Waiting:
 # Statement-level triggers with a transition table: each projection batch that writes
 # ``projection_streams`` notifies the (stream, version) pairs it wrote, in chunks that stay well
 # under NOTIFY's 8,000-byte payload limit. The tracker never queries the services' databases.
+# Its own search_path: its plans then stay valid whatever search_path the writing statement ran
+# under (a shared batch's positions write runs under the last part's; otherwise PostgreSQL plans
+# the trigger's query again on every batch, a cost of the instrument, not of the system).
 _NOTIFY_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION public.bench_notify_applied() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION public.bench_notify_applied() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
 DECLARE chunk text;
 BEGIN
     FOR chunk IN
