@@ -322,7 +322,7 @@ class ProjectionRunner:
         self.projection = projection
         self.schema = schema
         self._q = _quote_ident(schema)
-        self.search_path = f"{self._q}, public"  # what its handlers run under
+        self.search_path = search_path_of(schema)  # what its handlers run under
         self._sql = _Statements.tagged(schema)
         self.dead_letters: DeadLetterSink | None = None
         # Lower bounds of the stored positions (they only grow): records below are dropped
@@ -719,7 +719,7 @@ class Share:
 
 async def apply_shared(pool: asyncpg.Pool, shares: Sequence[Share], records: Sequence[Record]) -> list[BatchResult]:
     """One batch for every projection of a service: routed by topic, each record decoded once,
-    every projection's part (``ProjectionRunner.apply_in``) applied in ONE transaction, in the
+    every projection's part (``ProjectionRunner.apply_known``) applied in ONE transaction, in the
     order of ``shares`` (so locks are always taken in one order), one result per share.
 
     Each part keeps its own schema, positions, gaps and parked records. A deterministic handler
@@ -961,6 +961,11 @@ _POSITIONS_WRITE = """streams{k} AS (
 SET_SEARCH_PATH = "SELECT set_config('search_path', $1, true)"
 
 
+def search_path_of(schema: str) -> str:
+    """The search_path a projection's handlers run under: its schema, then public."""
+    return f"{_quote_ident(schema)}, public"
+
+
 @functools.lru_cache(maxsize=256)
 def _positions_write(schemas: tuple[str, ...], search_path: str) -> str:
     """The versions and positions write of one projection, or of every part of a shared batch
@@ -1003,5 +1008,5 @@ class _Statements:
     def tagged(cls, schema: str) -> _Statements:
         tag = "/* " + schema.replace("*/", "") + " */ "
         read = tag + _positions_of_parts((schema,))
-        write = _positions_write((schema,), f"{_quote_ident(schema)}, public")
+        write = _positions_write((schema,), search_path_of(schema))
         return cls(read, write, *(tag + sql for sql in (_INSERT_GAP, _INSERT_PARKED, _PARKED_FOR_RETRY, _MARK_RETRIED)))

@@ -30,6 +30,7 @@ from shared.projections import (
     Segment,
     is_transient,
     projection_lock,
+    search_path_of,
 )
 from shared.settings import ServiceSettings
 
@@ -354,7 +355,7 @@ async def _after_rebuild(
     conn = await asyncpg.connect(settings.database_url)
     try:
         async with conn.transaction():
-            await conn.execute(SET_SEARCH_PATH, f"{_quote_ident(schema)}, public")
+            await conn.execute(SET_SEARCH_PATH, search_path_of(schema))
             await projection.after_rebuild(conn, share)
     finally:
         await conn.close()

@@ -258,6 +258,8 @@ INSERT INTO facts (event_id, event_type, recorded_at, participant_id, on_date, d
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::uuid[], $5::date[], $6::jsonb[])
 ON CONFLICT (event_id) DO NOTHING
 """
+# a fact row as ``decode_fact`` reads it
+FACT_COLUMNS = "event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
 _PSEUDONYMISE = "UPDATE facts SET participant_id = $2 WHERE participant_id = $1"
 _REMEMBER_ERASED = "INSERT INTO erased_participants (participant_key, pseudonym) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 _ERASED = "SELECT participant_key, pseudonym FROM erased_participants WHERE participant_key = ANY($1::bytea[])"
@@ -374,25 +376,15 @@ WITH taken AS (
 SELECT p::uuid AS participant_id, pg_advisory_xact_lock(hashtextextended(current_schema() || ':journey:' || p, 0))
 FROM (SELECT p FROM people ORDER BY p) AS sorted
 """
-_FACTS_OF = (
-    "SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
-    " FROM facts WHERE participant_id = ANY($1::uuid[])"
-)
+_FACTS_OF = f"SELECT {FACT_COLUMNS} FROM facts WHERE participant_id = ANY($1::uuid[])"
 PENDING_PER_BATCH = 2000
 # A run's facts inserted ($1-$6), and every fact of the people $7 read back: those committed
 # before (the statement's snapshot, taken once their locks are held) and those it inserts.
-_INSERT_AND_READ = """
-WITH inserted AS (
-    INSERT INTO facts (event_id, event_type, recorded_at, participant_id, on_date, data)
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::uuid[], $5::date[], $6::jsonb[])
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id, event_type, recorded_at, participant_id, on_date, data
-)
-SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data
-FROM facts WHERE participant_id = ANY($7::uuid[])
+_INSERT_AND_READ = f"""
+WITH inserted AS ({_INSERT_FACTS} RETURNING event_id, event_type, recorded_at, participant_id, on_date, data)
+SELECT {FACT_COLUMNS} FROM facts WHERE participant_id = ANY($7::uuid[])
 UNION ALL
-SELECT event_id::text, event_type, recorded_at, participant_id::text, on_date, data::text
-FROM inserted WHERE participant_id = ANY($7::uuid[])
+SELECT {FACT_COLUMNS} FROM inserted WHERE participant_id = ANY($7::uuid[])
 """
 # share $1 of $2 of the people (a rebuild's last step split over its workers)
 _OF_SHARE = "(hashtext(participant_id::text) & 2147483647) % $2 = $1"

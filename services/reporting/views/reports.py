@@ -18,7 +18,7 @@ from services.reporting import access
 from services.reporting.domain import disclosure, journey, kpis, periods
 from services.reporting.domain.journey import Fact, Journey
 from services.reporting.domain.periods import Quarter
-from services.reporting.projections import decode_fact
+from services.reporting.projections import FACT_COLUMNS, decode_fact
 from services.reporting.views import dashboard
 from shared.bus import Context
 from shared.contracts.reporting import KpiSnapshotComputed
@@ -27,10 +27,7 @@ from shared.runtime import Runtime
 from shared.vocabulary import memberships
 
 _MEMBERS = "SELECT project, coordinating_agency, partner_agencies FROM project_plans"
-_FACTS = (
-    "SELECT event_id::text AS id, event_type, recorded_at, participant_id::text AS pid, on_date, data::text AS data"
-    " FROM facts WHERE ($1::timestamptz IS NULL OR recorded_at <= $1)"
-)
+_FACTS = f"SELECT {FACT_COLUMNS} FROM facts WHERE ($1::timestamptz IS NULL OR recorded_at <= $1)"
 # the maintained journeys, in the fold's order (by each one's first fact), as one JSON array
 _JOURNEYS = "SELECT coalesce(json_agg(data ORDER BY first_recorded_at, first_event_id), '[]')::text FROM journeys"
 _SPAN = "SELECT min(on_date) AS first, max(on_date) AS last FROM facts"
